@@ -1,0 +1,324 @@
+"""One reader interface for every form a video comes in: decord, PyAV, frame folders, frame packs.
+
+``open_video(path)`` picks the reader from what ``path`` is:
+
+- a folder of ``frame000001.jpg`` ... (the authors' pre-extracted layout) -> :class:`FrameFolderReader`;
+- a ``.jpack`` file (pacekit's prepared format, :mod:`pacekit.data.prepare`) -> :class:`FramePackReader`;
+- any other file -> :class:`DecordReader`, or :class:`PyAVReader` where decord is not installed (decord
+  has no wheels for some platforms, e.g. macOS arm64; pacekit then warns once and uses PyAV).
+
+Every reader returns frames as ``torch.uint8`` of shape ``(N, H, W, C)``, RGB, in the order asked for,
+decoding each distinct frame once. ``size=(H, W)`` resizes while decoding so that clips from videos of
+different sizes stack into one batch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+import warnings
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+FRAME_PACK_SUFFIX = ".jpack"
+FRAME_PACK_MAGIC = b"PACEKIT-JPACK\x01\n"
+VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".flv", ".wmv")
+
+_decord_warned = False
+
+
+class VideoDecodeError(RuntimeError):
+    """A video could not be opened or decoded. The message names the file."""
+
+    def __init__(self, path, reason: str):
+        self.path = Path(path)
+        super().__init__(f"cannot decode video {self.path}: {reason}")
+
+
+def _unique_with_inverse(indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    return np.unique(idx, return_inverse=True)
+
+
+class VideoReader:
+    """Base class: ``num_frames``, ``fps``, ``get_frames(indices)``; usable as a context manager."""
+
+    path: Path
+    num_frames: int
+    fps: float
+
+    def get_frames(self, indices: Sequence[int]) -> torch.Tensor:
+        """Frames at the given 0-based indices as uint8 ``(N, H, W, C)``."""
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - trivial
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _check_range(self, unique: np.ndarray) -> None:
+        if unique.size and (unique[0] < 0 or unique[-1] >= self.num_frames):
+            raise IndexError(
+                f"frame indices {unique[0]}..{unique[-1]} out of range for {self.path} ({self.num_frames} frames)"
+            )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r}, num_frames={self.num_frames}, fps={self.fps:.2f})"
+
+
+class DecordReader(VideoReader):
+    """Random access with decord: the distinct frames of a clip in one ``get_batch`` call.
+
+    Container frame counts can be wrong (most HMDB51 files claim one frame more than decodes). decord
+    returns a frame for such an index rather than failing, so the count is taken as it stands.
+    """
+
+    def __init__(self, path, size: Optional[tuple[int, int]] = None, num_threads: int = 1):
+        import decord
+
+        self.path = Path(path)
+        kwargs = {"num_threads": num_threads}
+        if size is not None:
+            kwargs.update(height=int(size[0]), width=int(size[1]))
+        try:
+            self._vr = decord.VideoReader(str(self.path), ctx=decord.cpu(0), **kwargs)
+            self.num_frames = len(self._vr)
+            self.fps = float(self._vr.get_avg_fps() or 0.0)
+        except Exception as exc:  # decord raises DECORDError and RuntimeError subclasses
+            raise VideoDecodeError(self.path, _short(exc)) from None
+        if self.num_frames < 1:
+            raise VideoDecodeError(self.path, "no frames")
+
+    def get_frames(self, indices):
+        unique, inverse = _unique_with_inverse(indices)
+        self._check_range(unique)
+        try:
+            batch = self._vr.get_batch(unique.tolist()).asnumpy()
+        except Exception as exc:
+            raise VideoDecodeError(self.path, _short(exc)) from None
+        return torch.from_numpy(batch)[torch.from_numpy(inverse)]
+
+    def close(self):
+        self._vr = None
+
+
+class PyAVReader(VideoReader):
+    """Sequential decoding with PyAV: the fallback, and the reader that knows the true frame count.
+
+    It decodes from the start up to the last frame asked for. When the stream ends earlier than the
+    container claimed, ``num_frames`` is corrected and the missing indices get the last decoded frame.
+    """
+
+    def __init__(self, path, size: Optional[tuple[int, int]] = None):
+        import av
+
+        self.path = Path(path)
+        self.size = size
+        try:
+            # metadata_errors="ignore": some HMDB51 files carry metadata that is not valid UTF-8.
+            with av.open(str(self.path), metadata_errors="ignore") as container:
+                stream = container.streams.video[0]
+                self.fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+                frames = stream.frames
+                if not frames:
+                    frames = sum(1 for packet in container.demux(stream) if packet.size)
+        except (av.error.FFmpegError, IndexError, UnicodeDecodeError, OSError) as exc:
+            raise VideoDecodeError(self.path, _short(exc)) from None
+        if frames < 1:
+            raise VideoDecodeError(self.path, "no frames")
+        self.num_frames = int(frames)
+
+    def _to_array(self, frame) -> np.ndarray:
+        if self.size is None:
+            return frame.to_ndarray(format="rgb24")
+        return frame.to_ndarray(format="rgb24", height=int(self.size[0]), width=int(self.size[1]))
+
+    def get_frames(self, indices):
+        import av
+
+        unique, inverse = _unique_with_inverse(indices)
+        self._check_range(unique)
+        wanted = set(unique.tolist())
+        last_wanted = int(unique[-1]) if unique.size else -1
+        found: dict[int, np.ndarray] = {}
+        last_frame, decoded = None, 0
+        try:
+            with av.open(str(self.path), metadata_errors="ignore") as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                for i, frame in enumerate(container.decode(stream)):
+                    decoded = i + 1
+                    if i in wanted:
+                        found[i] = self._to_array(frame)
+                        last_frame = found[i]
+                    if i >= last_wanted:
+                        break
+                else:
+                    if decoded:
+                        last_frame = self._to_array(frame)
+        except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
+            if not found:
+                raise VideoDecodeError(self.path, _short(exc)) from None
+        if not found and last_frame is None:
+            raise VideoDecodeError(self.path, "no decodable frames")
+        if decoded < last_wanted + 1:
+            self.num_frames = max(decoded, 1)  # the header over-counted
+        fill = found[max(found)] if found else last_frame
+        frames = np.stack([found.get(int(i), fill) for i in unique])
+        return torch.from_numpy(frames)[torch.from_numpy(inverse)]
+
+
+def _decode_jpegs(blobs: list[torch.Tensor], size: Optional[tuple[int, int]]) -> torch.Tensor:
+    """Decode JPEG byte tensors in one batched libjpeg-turbo call -> uint8 ``(N, H, W, C)``."""
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    images = decode_jpeg(blobs, mode=ImageReadMode.RGB)  # list of (C, H, W)
+    batch = torch.stack(images)
+    if size is not None and tuple(batch.shape[-2:]) != tuple(size):
+        from torchvision.transforms.v2.functional import resize
+
+        batch = resize(batch, list(size), antialias=True)
+    return batch.permute(0, 2, 3, 1).contiguous()
+
+
+class FrameFolderReader(VideoReader):
+    """Pre-extracted JPEG frames ``<video>/frame000001.jpg`` ... (1-based), as in the authors' code."""
+
+    def __init__(self, path, size: Optional[tuple[int, int]] = None, fps: float = 25.0):
+        self.path = Path(path)
+        self.size = size
+        self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
+        if not self.files:
+            raise VideoDecodeError(self.path, "folder holds no frame*.jpg files")
+        self.num_frames = len(self.files)
+        self.fps = fps
+
+    def get_frames(self, indices):
+        from torchvision.io import read_file
+
+        unique, inverse = _unique_with_inverse(indices)
+        self._check_range(unique)
+        try:
+            frames = _decode_jpegs([read_file(str(self.files[i])) for i in unique], self.size)
+        except RuntimeError as exc:
+            raise VideoDecodeError(self.path, _short(exc)) from None
+        return frames[torch.from_numpy(inverse)]
+
+
+class FramePackReader(VideoReader):
+    """pacekit's prepared format: one file per video holding its frames as JPEGs, with an offset table.
+
+    Layout: ``FRAME_PACK_MAGIC``, a little-endian uint32 header length, a UTF-8 JSON header
+    (``num_frames``, ``fps``, ``height``, ``width``), ``num_frames + 1`` little-endian uint64 offsets
+    (relative to the end of the table), then the JPEG bytes. Reading a clip is a few ``seek``/``read``
+    calls and one batched ``decode_jpeg``.
+    """
+
+    def __init__(self, path, size: Optional[tuple[int, int]] = None):
+        self.path = Path(path)
+        self.size = size
+        try:
+            self._file = open(self.path, "rb")
+            header = read_frame_pack_header(self._file)
+        except (OSError, ValueError) as exc:
+            raise VideoDecodeError(self.path, _short(exc)) from None
+        self.num_frames = int(header["num_frames"])
+        self.fps = float(header["fps"])
+        self.height, self.width = int(header["height"]), int(header["width"])
+        table = self._file.read(8 * (self.num_frames + 1))
+        self._offsets = np.frombuffer(table, dtype="<u8").astype(np.int64)
+        if len(self._offsets) != self.num_frames + 1:
+            raise VideoDecodeError(self.path, "truncated frame pack (offset table)")
+        self._data_start = self._file.tell()
+
+    def get_frames(self, indices):
+        unique, inverse = _unique_with_inverse(indices)
+        self._check_range(unique)
+        blobs = []
+        for i in unique:
+            begin, end = self._offsets[i], self._offsets[i + 1]
+            self._file.seek(self._data_start + int(begin))
+            data = self._file.read(int(end - begin))
+            if len(data) != end - begin:
+                raise VideoDecodeError(self.path, f"truncated frame pack (frame {i})")
+            blobs.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+        try:
+            frames = _decode_jpegs(blobs, self.size)
+        except RuntimeError as exc:
+            raise VideoDecodeError(self.path, _short(exc)) from None
+        return frames[torch.from_numpy(inverse)]
+
+    def close(self):
+        if getattr(self, "_file", None) is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_frame_pack_header(f: io.BufferedIOBase) -> dict:
+    magic = f.read(len(FRAME_PACK_MAGIC))
+    if magic != FRAME_PACK_MAGIC:
+        raise ValueError("not a pacekit frame pack (bad magic bytes); re-run `pacekit prepare`")
+    (length,) = struct.unpack("<I", f.read(4))
+    return json.loads(f.read(length).decode("utf-8"))
+
+
+def decord_available() -> bool:
+    try:
+        import decord  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def open_video(path, backend: str = "auto", size: Optional[tuple[int, int]] = None) -> VideoReader:
+    """Open a video file, frame folder or frame pack with the right reader.
+
+    Args:
+        path: the video.
+        backend: ``"auto"`` (decord, else PyAV), ``"decord"`` or ``"pyav"``; ignored for frame folders
+            and frame packs.
+        size: ``(H, W)`` to resize every frame to while decoding, or None to keep the native size.
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        VideoDecodeError: it exists but cannot be decoded.
+    """
+    global _decord_warned
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"video not found: {path}")
+    if path.is_dir():
+        return FrameFolderReader(path, size)
+    if path.suffix == FRAME_PACK_SUFFIX:
+        return FramePackReader(path, size)
+    if backend not in ("auto", "decord", "pyav"):
+        raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
+    if backend in ("auto", "decord"):
+        if decord_available():
+            return DecordReader(path, size)
+        if backend == "decord":
+            raise ImportError("decord is not installed: `pip install decord`, or use backend='pyav'")
+        if not _decord_warned:
+            warnings.warn(
+                "decord is not installed (it has no wheels for this platform); pacekit reads videos with "
+                "PyAV instead, which is slower for random access. `pacekit prepare` makes a fast format.",
+                stacklevel=2,
+            )
+            _decord_warned = True
+    return PyAVReader(path, size)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    line = text[-1] if text else type(exc).__name__
+    # decord's messages start with "[hh:mm:ss] source.cc:123: "; keep what follows.
+    return re.sub(r"^(\[[\d:]+\]\s*\S+:\d+:\s*)+", "", line)[:300] or type(exc).__name__

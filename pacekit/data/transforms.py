@@ -1,0 +1,246 @@
+"""Clip transforms as batched torch operations, on the CPU or the GPU.
+
+Loader workers only decode; a batch of raw uint8 clips goes to the device, and the transforms here turn
+it into network input there:
+
+    uint8 (B, T, H, W, C)  ->  float (B, C, T, h, w)
+
+Each step is a plain function over tensors; :class:`ClipAugment` (training) and :class:`ClipEval`
+(evaluation) chain them. Every clip gets its own crop and flip, shared by all its frames (paper 4.1:
+"randomly crop the video clip to 112x112 and flip the whole video clip horizontally"). Colour jitter is
+drawn per frame by default -- the paper's finding (Sec. 3.1, "Avoid Shortcuts"; Table 1) -- or per
+clip as an option.
+
+Tensors with an extra clip axis, ``(B, n, T, H, W, C)`` (two clips per video, or ten eval clips), are
+flattened to ``(B * n, ...)`` and restored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: Normalisation statistics of Kinetics-400 frames, the common choice for 3D CNNs (pytorchvideo's).
+KINETICS_MEAN = (0.45, 0.45, 0.45)
+KINETICS_STD = (0.225, 0.225, 0.225)
+
+_GRAY = (0.299, 0.587, 0.114)
+
+
+def to_float_clips(x: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(B, T, H, W, C)`` -> float32 ``(B, C, T, H, W)`` in [0, 1]."""
+    if x.dim() != 5:
+        raise ValueError(f"expected clips of shape (B, T, H, W, C), got {tuple(x.shape)}")
+    return x.permute(0, 4, 1, 2, 3).float().div_(255.0)
+
+
+def resize_clips(x: torch.Tensor, size: Sequence[int] | int) -> torch.Tensor:
+    """Resize float ``(B, C, T, H, W)`` frames to ``size=(h, w)``, or the short side to ``size`` (int)."""
+    b, c, t, h, w = x.shape
+    if isinstance(size, int):
+        scale = size / min(h, w)
+        size = (round(h * scale), round(w * scale))
+    if (h, w) == tuple(size):
+        return x
+    frames = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+    frames = F.interpolate(frames, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
+    return frames.reshape(b, t, c, *size).permute(0, 2, 1, 3, 4)
+
+
+def crop_clips(x: torch.Tensor, tops: torch.Tensor, lefts: torch.Tensor, size: int) -> torch.Tensor:
+    """Crop a ``size`` square from each clip of ``(B, C, T, H, W)`` at its own (top, left)."""
+    b, c, t, h, w = x.shape
+    offsets = torch.arange(size, device=x.device)
+    rows = (tops.to(x.device)[:, None] + offsets)[:, :, None]  # (B, size, 1)
+    cols = (lefts.to(x.device)[:, None] + offsets)[:, None, :]  # (B, 1, size)
+    batch = torch.arange(b, device=x.device)[:, None, None]
+    out = x.permute(0, 3, 4, 1, 2)[batch, rows, cols]  # (B, size, size, C, T)
+    return out.permute(0, 3, 4, 1, 2)
+
+
+def random_crop_clips(x: torch.Tensor, size: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """A random ``size`` square per clip, the same for all of its frames."""
+    b, _, _, h, w = x.shape
+    if h < size or w < size:
+        raise ValueError(f"cannot crop {size}x{size} from frames of {h}x{w}; resize first")
+    tops = torch.randint(0, h - size + 1, (b,), generator=generator)
+    lefts = torch.randint(0, w - size + 1, (b,), generator=generator)
+    return crop_clips(x, tops, lefts, size)
+
+
+def center_crop_clips(x: torch.Tensor, size: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    if h < size or w < size:
+        raise ValueError(f"cannot crop {size}x{size} from frames of {h}x{w}; resize first")
+    top, left = (h - size) // 2, (w - size) // 2
+    return x[..., top : top + size, left : left + size]
+
+
+def random_flip_clips(x: torch.Tensor, p: float = 0.5, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Flip whole clips horizontally with probability ``p`` each."""
+    flip = (torch.rand(x.shape[0], generator=generator) < p).to(x.device)
+    return torch.where(flip[:, None, None, None, None], x.flip(-1), x)
+
+
+def _grayscale(x: torch.Tensor) -> torch.Tensor:
+    """Luma of ``(B, C, T, H, W)`` -> ``(B, 1, T, H, W)``."""
+    weights = torch.tensor(_GRAY, device=x.device, dtype=x.dtype).view(1, 3, 1, 1, 1)
+    return (x * weights).sum(1, keepdim=True)
+
+
+def _rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
+    r, g, b = x.unbind(1)
+    maxc, _ = x.max(1)
+    minc, _ = x.min(1)
+    delta = maxc - minc
+    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
+    h = torch.where(maxc == r, ((g - b) / safe) % 6, torch.where(maxc == g, (b - r) / safe + 2, (r - g) / safe + 4))
+    h = torch.where(delta > 0, h / 6.0, torch.zeros_like(h))
+    s = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)), torch.zeros_like(maxc))
+    return torch.stack((h, s, maxc), 1)
+
+
+def _hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    h, s, v = x.unbind(1)
+    k = torch.stack([(5 + h * 6) % 6, (3 + h * 6) % 6, (1 + h * 6) % 6], 1)
+    return v.unsqueeze(1) - v.unsqueeze(1) * s.unsqueeze(1) * (torch.minimum(k, 4 - k).clamp(0, 1))
+
+
+@dataclass
+class JitterStrength:
+    """ColorJitter ranges: factors drawn from [1 - s, 1 + s] (hue: a shift in [-hue, hue] turns).
+
+    The defaults are the authors' code: ``ColorJitter(0.8, 0.8, 0.8, 0.2)`` applied with probability 0.8.
+    """
+
+    brightness: float = 0.8
+    contrast: float = 0.8
+    saturation: float = 0.8
+    hue: float = 0.2
+    p: float = 0.8
+
+
+def color_jitter_clips(
+    x: torch.Tensor,
+    strength: JitterStrength = JitterStrength(),
+    per_frame: bool = True,
+    generator: Optional[torch.Generator] = None,
+) -> torch.Tensor:
+    """Brightness, contrast, saturation and hue jitter on float ``(B, C, T, H, W)`` in [0, 1].
+
+    ``per_frame=True`` draws new factors (and a new "apply or not" coin) for every frame, as the paper
+    recommends; ``per_frame=False`` draws once per clip. The four adjustments follow torchvision's
+    definitions (contrast around the frame's mean luma, saturation by blending with grayscale, hue by
+    rotating in HSV) and are applied in that fixed order.
+    """
+    b, c, t, h, w = x.shape
+    n = t if per_frame else 1
+
+    def draw(spread: float) -> torch.Tensor:
+        f = 1 + (torch.rand(b, 1, n, 1, 1, generator=generator) * 2 - 1) * spread
+        return f.to(x.device, x.dtype)
+
+    apply = (torch.rand(b, 1, n, 1, 1, generator=generator) < strength.p).to(x.device)
+    out = x * draw(strength.brightness)
+    out = out.clamp(0, 1)
+    mean = _grayscale(out).mean(dim=(3, 4), keepdim=True)
+    out = ((out - mean) * draw(strength.contrast) + mean).clamp(0, 1)
+    gray = _grayscale(out)
+    out = ((out - gray) * draw(strength.saturation) + gray).clamp(0, 1)
+    if strength.hue > 0:
+        shift = ((torch.rand(b, 1, n, 1, 1, generator=generator) * 2 - 1) * strength.hue).to(x.device, x.dtype)
+        hsv = _rgb_to_hsv(out)
+        hsv = torch.cat(((hsv[:, :1] + shift) % 1.0, hsv[:, 1:]), 1)
+        out = _hsv_to_rgb(hsv).clamp(0, 1)
+    return torch.where(apply, out, x)
+
+
+def normalize_clips(x: torch.Tensor, mean=KINETICS_MEAN, std=KINETICS_STD) -> torch.Tensor:
+    m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1, 1)
+    s = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1, 1)
+    return (x - m) / s
+
+
+def _flatten_clip_axis(x: torch.Tensor) -> tuple[torch.Tensor, Optional[int]]:
+    if x.dim() == 6:  # (B, n, T, H, W, C)
+        return x.flatten(0, 1), x.shape[1]
+    return x, None
+
+
+def _restore_clip_axis(x: torch.Tensor, n: Optional[int]) -> torch.Tensor:
+    return x if n is None else x.unflatten(0, (-1, n))
+
+
+class ClipAugment(nn.Module):
+    """Training transform: resize, random crop, flip, colour jitter, normalise.
+
+    Args:
+        size: frame size ``(h, w)`` to resize to first (paper: 128x171), or None if frames already are.
+        crop: square crop side (112).
+        flip: random horizontal flip of whole clips.
+        jitter: ``"frame"`` (default, the paper's), ``"clip"`` or None.
+        strength: jitter ranges and probability.
+        channels_last: return a ``torch.channels_last_3d`` tensor (faster convolutions on the GPU).
+    """
+
+    def __init__(
+        self,
+        size: Optional[Sequence[int]] = (128, 171),
+        crop: int = 112,
+        flip: bool = True,
+        jitter: Optional[str] = "frame",
+        strength: JitterStrength = JitterStrength(),
+        mean=KINETICS_MEAN,
+        std=KINETICS_STD,
+        channels_last: bool = False,
+    ):
+        super().__init__()
+        if jitter not in ("frame", "clip", None):
+            raise ValueError(f"jitter must be 'frame', 'clip' or None, got {jitter!r}")
+        self.size, self.crop, self.flip, self.jitter = size, crop, flip, jitter
+        self.strength, self.mean, self.std, self.channels_last = strength, mean, std, channels_last
+
+    def forward(self, clips: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        x, n = _flatten_clip_axis(clips)
+        x = to_float_clips(x)  # (B, C, T, H, W)
+        if self.size is not None:
+            x = resize_clips(x, self.size)
+        x = random_crop_clips(x, self.crop, generator)
+        if self.flip:
+            x = random_flip_clips(x, 0.5, generator)
+        if self.jitter is not None:
+            x = color_jitter_clips(x, self.strength, per_frame=self.jitter == "frame", generator=generator)
+        x = normalize_clips(x, self.mean, self.std)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        return _restore_clip_axis(x, n)
+
+
+class ClipEval(nn.Module):
+    """Evaluation transform: resize, centre crop, normalise (paper 4.1, "Evaluation")."""
+
+    def __init__(self, size: Optional[Sequence[int]] = (128, 171), crop: int = 112, mean=KINETICS_MEAN,
+                 std=KINETICS_STD, channels_last: bool = False):
+        super().__init__()
+        self.size, self.crop, self.mean, self.std, self.channels_last = size, crop, mean, std, channels_last
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        x, n = _flatten_clip_axis(clips)
+        x = to_float_clips(x)
+        if self.size is not None:
+            x = resize_clips(x, self.size)
+        x = normalize_clips(center_crop_clips(x, self.crop), self.mean, self.std)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        return _restore_clip_axis(x, n)
+
+
+def unnormalize_clips(x: torch.Tensor, mean=KINETICS_MEAN, std=KINETICS_STD) -> torch.Tensor:
+    """Undo :func:`normalize_clips` for display: float ``(B, C, T, H, W)`` back to [0, 1]."""
+    m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1, 1)
+    s = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1, 1)
+    return (x * s + m).clamp(0, 1)
