@@ -62,7 +62,9 @@ def reference_same_pace(z: torch.Tensor, labels: list[int], temperature: float, 
         if not positives:
             continue
         denominator = sum(math.exp(_sim(rows, i, k, temperature, normalize)) for k in range(m) if k != i)
-        terms = [-math.log(math.exp(_sim(rows, i, j, temperature, normalize)) / denominator) for j in positives]
+        terms = [
+            -math.log(math.exp(_sim(rows, i, j, temperature, normalize)) / denominator) for j in positives
+        ]
         per_anchor.append(sum(terms) / len(terms))
     return sum(per_anchor) / len(per_anchor) if per_anchor else 0.0
 
@@ -169,7 +171,8 @@ def test_same_pace_loss_accepts_two_clip_layout():
     z = torch.randn(3, 2, 5, dtype=torch.float64)
     labels = torch.tensor([[0, 1], [1, 2], [0, 2]])
     flat_z, flat_labels = flatten_clips(z), torch.tensor([0, 1, 0, 1, 2, 2])
-    assert same_pace_loss(z, labels).item() == pytest.approx(same_pace_loss(flat_z, flat_labels).item(), abs=1e-12)
+    expected = same_pace_loss(flat_z, flat_labels).item()
+    assert same_pace_loss(z, labels).item() == pytest.approx(expected, abs=1e-12)
 
 
 # ---------------------------------------------------------------- gradients and stability
@@ -243,7 +246,8 @@ def test_same_pace_loss_is_minimal_for_pace_aligned_embeddings():
     anchor_losses = []
     for c in labels.tolist():
         n_c = int((labels == c).sum())
-        denominator = (n_c - 1) * math.exp(1 / tau) + (len(labels) - n_c) * math.exp(-1 / ((n_paces - 1) * tau))
+        negative_term = (len(labels) - n_c) * math.exp(-1 / ((n_paces - 1) * tau))
+        denominator = (n_c - 1) * math.exp(1 / tau) + negative_term
         anchor_losses.append(-1 / tau + math.log(denominator))
     best = same_pace_loss(z, labels, temperature=tau).item()
     assert best == pytest.approx(sum(anchor_losses) / len(anchor_losses), abs=1e-10)
