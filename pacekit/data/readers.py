@@ -80,35 +80,59 @@ class DecordReader(VideoReader):
 
     Container frame counts can be wrong (most HMDB51 files claim one frame more than decodes). decord
     returns a frame for such an index rather than failing, so the count is taken as it stands.
+    decord 0.6 fails to resize to a few widths (16, 24, 48, 72 among them); the reader then decodes at
+    the native size and resizes with torch.
     """
 
     def __init__(self, path, size: Optional[tuple[int, int]] = None, num_threads: int = 1):
+        self.path = Path(path)
+        self.size = tuple(size) if size is not None else None
+        self._num_threads = num_threads
+        self._resize_in_torch = False
+        self._vr = self._open(self.size)
+        self.num_frames = len(self._vr)
+        self.fps = float(self._vr.get_avg_fps() or 0.0)
+        if self.num_frames < 1:
+            raise VideoDecodeError(self.path, "no frames")
+
+    def _open(self, size):
         import decord
 
-        self.path = Path(path)
-        kwargs = {"num_threads": num_threads}
+        kwargs = {"num_threads": self._num_threads}
         if size is not None:
             kwargs.update(height=int(size[0]), width=int(size[1]))
         try:
-            self._vr = decord.VideoReader(str(self.path), ctx=decord.cpu(0), **kwargs)
-            self.num_frames = len(self._vr)
-            self.fps = float(self._vr.get_avg_fps() or 0.0)
+            return decord.VideoReader(str(self.path), ctx=decord.cpu(0), **kwargs)
         except Exception as exc:  # decord raises DECORDError and RuntimeError subclasses
             raise VideoDecodeError(self.path, _short(exc)) from None
-        if self.num_frames < 1:
-            raise VideoDecodeError(self.path, "no frames")
+
+    def _batch(self, unique: np.ndarray) -> torch.Tensor:
+        try:
+            return torch.from_numpy(self._vr.get_batch(unique.tolist()).asnumpy())
+        except Exception as exc:
+            if self.size is not None and not self._resize_in_torch and "DECORDArrayCopyFromTo" in str(exc):
+                self._resize_in_torch = True
+                self._vr = self._open(None)
+                return self._batch(unique)
+            raise VideoDecodeError(self.path, _short(exc)) from None
 
     def get_frames(self, indices):
         unique, inverse = _unique_with_inverse(indices)
         self._check_range(unique)
-        try:
-            batch = self._vr.get_batch(unique.tolist()).asnumpy()
-        except Exception as exc:
-            raise VideoDecodeError(self.path, _short(exc)) from None
-        return torch.from_numpy(batch)[torch.from_numpy(inverse)]
+        frames = self._batch(unique)
+        if self._resize_in_torch:
+            frames = _resize_frames(frames, self.size)
+        return frames[torch.from_numpy(inverse)]
 
     def close(self):
         self._vr = None
+
+
+def _resize_frames(frames: torch.Tensor, size) -> torch.Tensor:
+    """uint8 ``(N, H, W, C)`` -> ``(N, size[0], size[1], C)``, antialiased."""
+    from torchvision.transforms.v2.functional import resize
+
+    return resize(frames.permute(0, 3, 1, 2), list(size), antialias=True).permute(0, 2, 3, 1).contiguous()
 
 
 class PyAVReader(VideoReader):
@@ -182,12 +206,10 @@ def _decode_jpegs(blobs: list[torch.Tensor], size: Optional[tuple[int, int]]) ->
     from torchvision.io import ImageReadMode, decode_jpeg
 
     images = decode_jpeg(blobs, mode=ImageReadMode.RGB)  # list of (C, H, W)
-    batch = torch.stack(images)
-    if size is not None and tuple(batch.shape[-2:]) != tuple(size):
-        from torchvision.transforms.v2.functional import resize
-
-        batch = resize(batch, list(size), antialias=True)
-    return batch.permute(0, 2, 3, 1).contiguous()
+    batch = torch.stack(images).permute(0, 2, 3, 1)
+    if size is not None and tuple(batch.shape[1:3]) != tuple(size):
+        return _resize_frames(batch, size)
+    return batch.contiguous()
 
 
 class FrameFolderReader(VideoReader):

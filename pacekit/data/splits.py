@@ -73,6 +73,19 @@ def resolve_video(videos_dir: Path, rel: str) -> Optional[Path]:
         return pack
     if stem.is_dir():
         return stem
+    return _case_insensitive_match(original, pack, stem)
+
+
+def _case_insensitive_match(*candidates: Path) -> Optional[Path]:
+    """Match names ignoring case: UCF101 lists ``v_HandStandPushups_*`` while some copies (the authors'
+    frame folders among them) spell it ``v_HandstandPushups_*``."""
+    parent = candidates[0].parent
+    if not parent.is_dir():
+        return None
+    wanted = {c.name.lower(): c for c in candidates}
+    for entry in parent.iterdir():
+        if entry.name.lower() in wanted:
+            return entry
     return None
 
 
@@ -160,10 +173,11 @@ def read_hmdb51(root, subset: str = "train", split: int = 1) -> SplitIndex:
             "(from test_train_splits.rar; data_scripts/get_hmdb51.py fetches it)"
         )
     suffix = f"_test_split{split}.txt"
-    files = sorted(splits_dir.glob(f"*{suffix}"))
-    if not files:
+    by_class = {f.name[: -len(suffix)]: f for f in splits_dir.glob(f"*{suffix}")}
+    if not by_class:
         raise SplitError(f"no HMDB51 split files '*{suffix}' in {splits_dir}")
-    classes = [f.name[: -len(suffix)] for f in files]
+    classes = sorted(by_class)  # by class name: "climb" before "climb_stairs"
+    files = [by_class[c] for c in classes]
     videos_dir = _first_dir([root / "videos", root / "hmdb51_org"]) or root
     wanted = HMDB51_IDS[subset]
     records = []

@@ -31,6 +31,12 @@ KINETICS_STD = (0.225, 0.225, 0.225)
 _GRAY = (0.299, 0.587, 0.114)
 
 
+def _draw_device(x: torch.Tensor, generator: Optional[torch.Generator]) -> torch.device:
+    """Random parameters are drawn where the generator lives (else beside the data): on the GPU this
+    keeps the step free of host syncs; a CPU generator gives bit-identical draws on any device."""
+    return generator.device if generator is not None else x.device
+
+
 def to_float_clips(x: torch.Tensor) -> torch.Tensor:
     """uint8 ``(B, T, H, W, C)`` -> float32 ``(B, C, T, H, W)`` in [0, 1]."""
     if x.dim() != 5:
@@ -67,8 +73,9 @@ def random_crop_clips(x: torch.Tensor, size: int, generator: Optional[torch.Gene
     b, _, _, h, w = x.shape
     if h < size or w < size:
         raise ValueError(f"cannot crop {size}x{size} from frames of {h}x{w}; resize first")
-    tops = torch.randint(0, h - size + 1, (b,), generator=generator)
-    lefts = torch.randint(0, w - size + 1, (b,), generator=generator)
+    device = _draw_device(x, generator)
+    tops = torch.randint(0, h - size + 1, (b,), generator=generator, device=device)
+    lefts = torch.randint(0, w - size + 1, (b,), generator=generator, device=device)
     return crop_clips(x, tops, lefts, size)
 
 
@@ -82,7 +89,7 @@ def center_crop_clips(x: torch.Tensor, size: int) -> torch.Tensor:
 
 def random_flip_clips(x: torch.Tensor, p: float = 0.5, generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Flip whole clips horizontally with probability ``p`` each."""
-    flip = (torch.rand(x.shape[0], generator=generator) < p).to(x.device)
+    flip = (torch.rand(x.shape[0], generator=generator, device=_draw_device(x, generator)) < p).to(x.device)
     return torch.where(flip[:, None, None, None, None], x.flip(-1), x)
 
 
@@ -139,12 +146,15 @@ def color_jitter_clips(
     """
     b, c, t, h, w = x.shape
     n = t if per_frame else 1
+    device = _draw_device(x, generator)
+
+    def uniform() -> torch.Tensor:  # (B, 1, n, 1, 1) in [-1, 1)
+        return torch.rand(b, 1, n, 1, 1, generator=generator, device=device) * 2 - 1
 
     def draw(spread: float) -> torch.Tensor:
-        f = 1 + (torch.rand(b, 1, n, 1, 1, generator=generator) * 2 - 1) * spread
-        return f.to(x.device, x.dtype)
+        return (1 + uniform() * spread).to(x.device, x.dtype)
 
-    apply = (torch.rand(b, 1, n, 1, 1, generator=generator) < strength.p).to(x.device)
+    apply = (torch.rand(b, 1, n, 1, 1, generator=generator, device=device) < strength.p).to(x.device)
     out = x * draw(strength.brightness)
     out = out.clamp(0, 1)
     mean = _grayscale(out).mean(dim=(3, 4), keepdim=True)
@@ -152,7 +162,7 @@ def color_jitter_clips(
     gray = _grayscale(out)
     out = ((out - gray) * draw(strength.saturation) + gray).clamp(0, 1)
     if strength.hue > 0:
-        shift = ((torch.rand(b, 1, n, 1, 1, generator=generator) * 2 - 1) * strength.hue).to(x.device, x.dtype)
+        shift = (uniform() * strength.hue).to(x.device, x.dtype)
         hsv = _rgb_to_hsv(out)
         hsv = torch.cat(((hsv[:, :1] + shift) % 1.0, hsv[:, 1:]), 1)
         out = _hsv_to_rgb(hsv).clamp(0, 1)

@@ -1,0 +1,137 @@
+"""Data commands: ``pacekit make-synthetic``, ``pacekit info`` and ``pacekit prepare``."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .readers import VideoDecodeError, open_video
+from .splits import DATASETS, SplitError, read_split
+
+SUBSETS = {"kinetics400": ("train", "val"), "folder": ("train", "test")}
+
+
+@dataclass
+class SubsetInfo:
+    subset: str
+    classes: list[str]
+    per_class: Counter
+    frames: list[int] = field(default_factory=list)
+    fps: list[float] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    undecodable: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def num_videos(self) -> int:
+        return sum(self.per_class.values())
+
+
+def scan_subset(dataset: str, root, subset: str, split: int = 1, decode: bool = True,
+                progress: bool = True) -> Optional[SubsetInfo]:
+    """Count a subset's videos per class and read each video's frame count and fps.
+
+    With ``decode=True`` the first and last frames of every video are decoded, which finds corrupt and
+    truncated files. Returns None when the subset does not exist for this root (e.g. a folder dataset
+    without a test folder).
+    """
+    try:
+        index = read_split(dataset, root, subset, split)
+    except SplitError:
+        if dataset in ("folder", "kinetics400") and subset != "train":
+            return None
+        raise
+    info = SubsetInfo(subset, index.classes, Counter(r.label for r in index.records), missing=list(index.missing))
+    from tqdm.auto import tqdm
+
+    for record in tqdm(index.records, desc=f"scan {subset}", unit="video", disable=not progress):
+        try:
+            with open_video(record.path) as reader:
+                if decode:
+                    reader.get_frames([0, reader.num_frames - 1])
+                info.frames.append(reader.num_frames)
+                info.fps.append(reader.fps)
+        except (VideoDecodeError, FileNotFoundError, IndexError) as exc:
+            info.undecodable.append((record.name, str(exc)))
+    return info
+
+
+def format_info(dataset: str, root, infos: list[SubsetInfo], split: int) -> str:
+    lines = [f"{dataset} at {root} (split {split})"]
+    for info in infos:
+        lines.append(f"\n[{info.subset}] {info.num_videos} videos in {len(info.per_class)} of "
+                     f"{len(info.classes)} classes")
+        if info.frames:
+            f = info.frames
+            lines.append(f"  frames per video: min {min(f)}, median {statistics.median(f):g}, max {max(f)}, "
+                         f"mean {statistics.fmean(f):.1f}")
+            fps = Counter(round(x, 2) for x in info.fps)
+            lines.append("  fps: " + ", ".join(f"{k:g} ({v})" for k, v in fps.most_common(5)))
+        width = max((len(c) for c in info.classes), default=10)
+        for label, name in enumerate(info.classes):
+            lines.append(f"  {label:4d} {name:<{width}} {info.per_class.get(label, 0):6d}")
+        if info.missing:
+            lines.append(f"  missing on disk: {len(info.missing)}")
+            lines.extend(f"    {name}" for name in info.missing[:20])
+            if len(info.missing) > 20:
+                lines.append(f"    ... and {len(info.missing) - 20} more")
+        if info.undecodable:
+            lines.append(f"  undecodable: {len(info.undecodable)}")
+            lines.extend(f"    {name}: {why}" for name, why in info.undecodable[:20])
+    return "\n".join(lines)
+
+
+def cmd_info(args) -> int:
+    subsets = SUBSETS.get(args.dataset, ("train", "test"))
+    if args.dataset == "hmdb51":
+        subsets = ("train", "test", "unused")
+    infos = [i for s in subsets if (i := scan_subset(args.dataset, args.root, s, args.split, not args.no_decode))]
+    print(format_info(args.dataset, args.root, infos, args.split))
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    from .prepare import prepare_dataset
+
+    report = prepare_dataset(args.root, args.out, args.short_side, args.quality, args.workers)
+    print(report)
+    if report.failed:
+        print(f"the videos that failed are listed in {Path(args.out) / 'prepare_failures.txt'}")
+    return 0
+
+
+def cmd_make_synthetic(args) -> int:
+    from .synthetic import ensure_synthetic
+
+    summary = ensure_synthetic(args.out, num_classes=args.classes, videos_per_class=args.videos_per_class,
+                               seed=args.seed, width=args.width, height=args.height)
+    print(summary)
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser("make-synthetic", help="write the built-in synthetic action dataset (UCF101 layout)")
+    p.add_argument("--out", required=True, help="folder to write it to (reused if already complete)")
+    p.add_argument("--classes", type=int, default=10, help="number of action classes (default 10)")
+    p.add_argument("--videos-per-class", type=int, default=40, help="videos per class (default 40)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--width", type=int, default=160)
+    p.add_argument("--height", type=int, default=120)
+    p.set_defaults(func=cmd_make_synthetic)
+
+    p = subparsers.add_parser("info", help="counts per split and class, frame/fps statistics, missing or bad files")
+    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--root", required=True, help="the dataset folder (original or prepared)")
+    p.add_argument("--split", type=int, default=1, help="official split number for UCF101/HMDB51 (1-3)")
+    p.add_argument("--no-decode", action="store_true", help="read headers only; skip decoding first/last frames")
+    p.set_defaults(func=cmd_info)
+
+    p = subparsers.add_parser("prepare", help="convert a dataset to pacekit's fast prepared format (frame packs)")
+    p.add_argument("--root", required=True, help="the dataset as downloaded")
+    p.add_argument("--out", required=True, help="where the prepared copy goes (same layout, .jpack files)")
+    p.add_argument("--short-side", type=int, default=128, help="resize frames to this short side (default 128)")
+    p.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
+    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
+    p.set_defaults(func=cmd_prepare)

@@ -1,0 +1,855 @@
+"""The built-in procedural action dataset, written as real videos in the UCF101 layout.
+
+Nothing in a fresh clone can download UCF101, so pacekit draws its own: about ten action classes,
+each a distinct motion of one object (a bounce, a pendulum swing, an orbit, ...) over random
+backgrounds, shapes, colours and sizes, encoded like UCF101 (MPEG-4 Part 2 in AVI, 25 fps, yuv420p)
+and listed in UCF101's split files, so the same reading code serves both (paper Sec. 3.1, Fig. 2).
+
+Why it suits pace prediction. The pace of a clip (Sec. 3.1) must not be readable from the global
+amount of motion alone, or a network could solve the pretext task without looking at what moves:
+
+* every class has its own natural speed band, and the bands are spread so that a slow class sped up
+  (Zoom at pace 4) moves as fast as a fast class at its natural pace (Bounce at pace 1);
+* within a class the band is narrow (max / min < 4/3), so once the motion is recognised, paces 1-4
+  are told apart; the speed also varies from video to video inside the band;
+* every motion is periodic and smooth at its natural pace, and each elementary cycle (one bounce, one
+  swing, one wiggle) lasts at least ``MIN_CYCLE_FRAMES`` frames, so that sampling every 4th frame
+  still shows at least 7 frames per cycle and nothing aliases.
+
+A class is a motion, not a look: shape, colour, texture and background are random per group of
+videos (a UCF101 "group" is clips cut from one long video, so here a group shares its scene), and
+the train/test split keeps whole groups apart.
+
+Units: the class table's speeds are "pixels per frame in a 120-pixel-high frame" (the default
+160x120); a video of another height scales them by ``height / 120``. The speed of a video is the
+mean displacement per frame of the object's *tip* (the end of its long axis), which is the centre's
+displacement for moving objects, the radius change for Zoom and the rim speed for Spin.
+
+Pure functions first (``sample_spec`` -> ``trajectory`` -> ``draw_video``; ``render_video`` does the
+three), then the writer (``make_synthetic``, ``ensure_synthetic``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Union
+
+import numpy as np
+
+__all__ = [
+    "FORMAT_NAME", "FORMAT_VERSION", "MIN_CYCLE_FRAMES", "MOTION_CLASSES", "REFERENCE_HEIGHT",
+    "SYNTHETIC_CLASSES", "MotionClass", "SyntheticSummary", "VideoSpec", "build_synthetic",
+    "draw_video", "ensure_synthetic", "make_synthetic", "plan_synthetic", "read_synthetic_metadata",
+    "render_video", "sample_spec", "tip_speed", "trajectory", "video_filename", "write_video",
+]
+
+REFERENCE_HEIGHT = 120   # the class table's speeds and sizes are in pixels of a 120-px-high frame
+MIN_CYCLE_FRAMES = 28    # shortest elementary cycle at natural pace: >= 7 samples at pace 4
+FORMAT_NAME = "pacekit-synthetic"
+FORMAT_VERSION = 1       # bump whenever a change to this file changes the frames it draws
+VIDEOS_DIR = "UCF-101"
+SPLITS_DIR = "ucfTrainTestlist"
+METADATA_FILE = "synthetic.json"
+CLIPS_PER_GROUP = 4      # UCF101 cuts 4-7 clips from each long video ("group")
+QUANTIZER = 3            # MPEG-4 constant quantiser: 2 is near-lossless, 31 the worst; 3 keeps textures
+GOP_SIZE = 12
+
+RngLike = Union[int, np.random.Generator, np.random.SeedSequence, Sequence[int]]
+
+
+# ------------------------------------------------------------------------------------ unit paths
+# A path maps the phase u (cycles, float array) to (x, y, r, a): the centre offset (x, y) and the tip
+# radius change r, all in units of the motion's amplitude, and the object's extra rotation a (rad).
+# Image axes: x to the right, y downwards.
+
+
+def _tri(u):
+    """Triangle wave: -1 at u = 0, +1 at u = 0.5, period 1, constant speed between the corners."""
+    return 1.0 - 4.0 * np.abs(np.mod(u, 1.0) - 0.5)
+
+
+def _soft_tri(u, k: float = 0.985):
+    """Triangle wave with rounded turning points: 0 at u = 0, +1 at u = 0.25, period 1."""
+    return np.arcsin(k * np.sin(2 * np.pi * u)) / np.arcsin(k)
+
+
+def _zeros(u):
+    return np.zeros_like(u, dtype=np.float64)
+
+
+def _path_bounce(u, p):
+    s = np.mod(2 * u, 1.0)                      # two bounces per cycle; s = 0 is the floor contact
+    y = -4.0 * s * (1.0 - s)                    # free fall: a parabola between floor contacts
+    x = p["dir"] * p["drift"] * _soft_tri(u)    # slow sideways drift, back and forth
+    return x, y, _zeros(u), _zeros(u)
+
+
+def _path_pendulum(u, p):
+    theta = p["theta0"] * np.sin(2 * np.pi * u)  # small-angle swing; amplitude = string length
+    return np.sin(theta), np.cos(theta) - 1.0, _zeros(u), _zeros(u)
+
+
+def _path_orbit(u, p):
+    w = 2 * np.pi * u
+    return np.cos(w), p["dir"] * p["ellipticity"] * np.sin(w), _zeros(u), _zeros(u)
+
+
+def _path_zoom(u, p):
+    return _zeros(u), _zeros(u), np.sin(2 * np.pi * u), _zeros(u)
+
+
+def _path_slide(u, p):
+    s = _soft_tri(u)
+    return math.cos(p["direction"]) * s, math.sin(p["direction"]) * s, _zeros(u), _zeros(u)
+
+
+def _path_wave(u, p):
+    x = p["dir"] * _soft_tri(u - 0.25)                 # across and back
+    y = p["height"] * np.cos(2 * np.pi * 4 * u)        # two wavelengths each way, retraced
+    return x, y, _zeros(u), _zeros(u)
+
+
+def _path_jump(u, p):
+    hop = np.floor(np.mod(u, 1.0) * 4)                 # 4 hops per cycle: 2 forwards, 2 back
+    s = np.mod(4 * u, 1.0)
+    f = np.clip((s - p["rest"]) / (1.0 - p["rest"]), 0.0, 1.0)   # rest on the ground, then fly
+    x = np.where(hop < 2, -1.0 + hop + f, 1.0 - (hop - 2) - f)
+    y = -4.0 * p["height"] * f * (1.0 - f)
+    return p["dir"] * x, y, _zeros(u), _zeros(u)
+
+
+def _path_spin(u, p):
+    return _zeros(u), _zeros(u), np.ones_like(u, dtype=np.float64), p["dir"] * 2 * np.pi * u
+
+
+def _path_zigzag(u, p):
+    y = _soft_tri(u - 0.25)                             # down and back up
+    x = p["width"] * _tri(4 * u)                        # sharp zigs, two each way
+    return x, y, _zeros(u), _zeros(u)
+
+
+def _path_shake(u, p):
+    burst = np.sin(np.pi * np.mod(u, 1.0)) ** 2         # shake in bursts, still in between
+    s = burst * np.sin(2 * np.pi * 3 * u)
+    return math.cos(p["direction"]) * s, math.sin(p["direction"]) * s, _zeros(u), _zeros(u)
+
+
+def _path_figure_eight(u, p):
+    w = 2 * np.pi * u
+    return np.sin(w), p["dir"] * p["height"] * np.sin(2 * w), _zeros(u), _zeros(u)
+
+
+def _path_spiral(u, p):
+    rho = 1.0 - p["depth"] * (0.5 - 0.5 * np.cos(2 * np.pi * u))   # in and back out
+    w = p["dir"] * 2 * np.pi * 2 * u                                # two turns per cycle
+    return rho * np.cos(w), rho * np.sin(w), _zeros(u), _zeros(u)
+
+
+def _sign(rng):
+    return float(rng.choice([-1.0, 1.0]))
+
+
+@dataclass(frozen=True)
+class MotionClass:
+    """One action class: a periodic motion with its natural speed band.
+
+    ``speed_range``: natural mean tip speed, px/frame at ``REFERENCE_HEIGHT`` (Sec. 3.1: pace 1).
+    ``period_range``: frames per motion cycle at natural pace; ``cycles`` elementary cycles (bounces,
+    swings, wiggles) make one motion cycle, each at least ``MIN_CYCLE_FRAMES`` long.
+    """
+
+    name: str
+    speed_range: tuple[float, float]
+    period_range: tuple[float, float]
+    cycles: int
+    path: Callable = field(repr=False, compare=False)
+    sample_params: Callable = field(repr=False, compare=False)
+    description: str = ""
+
+
+MOTION_CLASSES: tuple[MotionClass, ...] = (
+    MotionClass("Bounce", (2.0, 2.5), (68, 92), 2, _path_bounce,
+                lambda r: {"dir": _sign(r), "drift": r.uniform(0.15, 0.4)},
+                "a ball dropping and bouncing off the floor under gravity, drifting sideways"),
+    MotionClass("PendulumSwing", (0.8, 1.0), (70, 100), 1, _path_pendulum,
+                lambda r: {"theta0": r.uniform(0.6, 0.9)},
+                "swinging on an arc below an unseen pivot, slowing at both ends"),
+    MotionClass("Orbit", (1.2, 1.5), (56, 90), 1, _path_orbit,
+                lambda r: {"dir": _sign(r), "ellipticity": r.uniform(0.7, 1.0)},
+                "circling at constant speed"),
+    MotionClass("Zoom", (0.45, 0.5625), (40, 64), 1, _path_zoom,
+                lambda r: {},
+                "staying in place while growing and shrinking"),
+    MotionClass("Slide", (1.0, 1.25), (60, 100), 2, _path_slide,
+                lambda r: {"direction": r.uniform(0, math.pi)},
+                "sliding back and forth along a straight line at constant speed"),
+    MotionClass("Wave", (1.4, 1.75), (128, 160), 4, _path_wave,
+                lambda r: {"dir": _sign(r), "height": r.uniform(0.15, 0.25)},
+                "travelling across and back along a wavy line"),
+    MotionClass("Jump", (1.6, 2.0), (128, 160), 4, _path_jump,
+                lambda r: {"dir": _sign(r), "height": r.uniform(0.45, 0.75), "rest": r.uniform(0.25, 0.35)},
+                "hopping sideways, resting on the ground between hops"),
+    MotionClass("Spin", (0.9, 1.125), (64, 100), 2, _path_spin,
+                lambda r: {"dir": _sign(r)},
+                "turning in place about its centre"),
+    MotionClass("ZigZag", (1.8, 2.25), (128, 140), 4, _path_zigzag,
+                lambda r: {"width": r.uniform(0.35, 0.5)},
+                "zigzagging down and back up with sharp turns"),
+    MotionClass("Shake", (0.6, 0.75), (84, 102), 3, _path_shake,
+                lambda r: {"direction": r.uniform(0, math.pi)},
+                "shaking in bursts, still in between"),
+    MotionClass("FigureEight", (1.1, 1.375), (70, 100), 2, _path_figure_eight,
+                lambda r: {"dir": _sign(r), "height": r.uniform(0.5, 0.7)},
+                "tracing a figure eight"),
+    MotionClass("Spiral", (1.5, 1.875), (72, 96), 2, _path_spiral,
+                lambda r: {"dir": _sign(r), "depth": r.uniform(0.45, 0.65)},
+                "circling while spiralling in and back out"),
+)
+
+SYNTHETIC_CLASSES: tuple[str, ...] = tuple(m.name for m in MOTION_CLASSES)
+
+SHAPES = ("disc", "square", "triangle", "ring", "diamond", "cross")
+FILLS = ("solid", "stripes", "two-tone")
+BACKGROUNDS = ("gradient", "stripes", "checker", "noise")
+
+
+# ------------------------------------------------------------------------------------ video specs
+
+
+@dataclass
+class VideoSpec:
+    """Everything needed to draw one video; ``draw_video(spec)`` is a pure function of it.
+
+    Motion (per video): ``speed`` is the natural mean tip speed in px/frame at ``REFERENCE_HEIGHT``
+    (this video's pixels: ``speed * height / REFERENCE_HEIGHT``), ``period`` frames per motion cycle,
+    ``amplitude`` in pixels, ``phase`` in cycles, ``anchor`` (x, y) in pixels, ``params`` the path's
+    own parameters. Scene (shared by a group): object ``shape``, ``half_length`` (px, long half-axis),
+    ``aspect`` (long / short axis), ``angle`` (rad), ``fill``, ``colors`` (two RGB triples),
+    ``background`` and ``distractors`` (dicts of drawing parameters).
+    """
+
+    class_index: int
+    width: int
+    height: int
+    num_frames: int
+    speed: float
+    period: float
+    amplitude: float
+    phase: float
+    anchor: tuple[float, float]
+    params: dict
+    shape: str
+    half_length: float
+    aspect: float
+    angle: float
+    fill: str
+    colors: tuple
+    background: dict
+    distractors: tuple = ()
+
+    @property
+    def motion(self) -> MotionClass:
+        return MOTION_CLASSES[self.class_index]
+
+    @property
+    def scale(self) -> float:
+        """Pixels of this video per pixel of the 120-px-high reference frame."""
+        return self.height / REFERENCE_HEIGHT
+
+
+def _rng(rng_or_seed: RngLike) -> np.random.Generator:
+    if isinstance(rng_or_seed, np.random.Generator):
+        return rng_or_seed
+    return np.random.default_rng(rng_or_seed)
+
+
+def _check_class_index(class_index: int) -> None:
+    if not 0 <= int(class_index) < len(MOTION_CLASSES):
+        raise ValueError(
+            f"class_index={class_index} is out of range: pacekit's synthetic set has "
+            f"{len(MOTION_CLASSES)} built-in motions (indices 0..{len(MOTION_CLASSES) - 1}: "
+            f"{', '.join(SYNTHETIC_CLASSES)})"
+        )
+
+
+def _check_frame_size(width: int, height: int) -> None:
+    if width < 16 or height < 16 or width % 2 or height % 2:
+        raise ValueError(
+            f"frame size {width}x{height} is not usable: width and height must be even (yuv420p "
+            "halves the colour planes) and at least 16; e.g. 160x120 or 64x48"
+        )
+
+
+def _unit_path_length(motion: MotionClass, params: dict, samples: int = 4096) -> float:
+    """Length of the tip's path over one cycle, in amplitude units (the tip of a rotating object
+    sits at radius r; for every other motion it moves with the centre)."""
+    u = np.linspace(0.0, 1.0, samples + 1)
+    x, y, r, a = motion.path(u, params)
+    tip = np.stack([x + r * np.cos(a), y + r * np.sin(a)], axis=-1)
+    return float(np.linalg.norm(np.diff(tip, axis=0), axis=-1).sum())
+
+
+def _random_color(rng, avoid: Sequence, min_distance: float = 110.0) -> tuple[int, int, int]:
+    """A saturated colour at least ``min_distance`` (RGB Euclidean) from every colour in ``avoid``."""
+    best, best_d = None, -1.0
+    for _ in range(24):
+        hue, sat, val = rng.uniform(0, 1), rng.uniform(0.55, 1.0), rng.uniform(0.35, 1.0)
+        c = np.array(_hsv_to_rgb(hue, sat, val))
+        d = min((float(np.linalg.norm(c - np.asarray(o, float))) for o in avoid), default=1e9)
+        if d >= min_distance:
+            return tuple(int(v) for v in c)
+        if d > best_d:
+            best, best_d = c, d
+    return tuple(int(v) for v in best)
+
+
+def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
+    i = int(h * 6) % 6
+    f = h * 6 - math.floor(h * 6)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    r, g, b = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
+    return 255 * r, 255 * g, 255 * b
+
+
+def _sample_background(rng, scale: float) -> dict:
+    kind = str(rng.choice(BACKGROUNDS))
+    base = rng.uniform(40, 215, size=3)
+    other = np.clip(base + rng.uniform(-70, 70, size=3), 0, 255)   # moderate contrast
+    bg = {"kind": kind, "colors": [base.round().tolist(), other.round().tolist()],
+          "angle": float(rng.uniform(0, math.pi))}
+    if kind == "stripes":
+        bg["wavelength"] = float(rng.uniform(8, 30) * scale)
+        bg["sharpness"] = float(rng.uniform(1, 6))
+    elif kind == "checker":
+        bg["cell"] = float(rng.uniform(6, 20) * scale)
+    elif kind == "noise":
+        bg["cell"] = float(rng.uniform(8, 24) * scale)
+        bg["seed"] = int(rng.integers(2**31))
+    return bg
+
+
+def _sample_scene(class_index: int, rng, width: int, height: int, max_distractors: int) -> dict:
+    """The look of a video, shared by all clips of a group: background, object, distractors."""
+    scale = height / REFERENCE_HEIGHT
+    background = _sample_background(rng, scale)
+    # Spin needs a clearly elongated object to show its rotation; the others overlap that range.
+    aspect = rng.uniform(1.8, 2.5) if MOTION_CLASSES[class_index].name == "Spin" else rng.uniform(1.0, 2.5)
+    colors = (_random_color(rng, background["colors"]),)
+    colors += (_random_color(rng, [colors[0]], min_distance=90.0),)
+    distractors = []
+    for _ in range(int(rng.integers(0, max_distractors + 1))):
+        distractors.append({
+            "shape": str(rng.choice(SHAPES)),
+            "x": float(rng.uniform(0, width)), "y": float(rng.uniform(0, height)),
+            "half_length": float(rng.uniform(5, 11) * scale), "aspect": float(rng.uniform(1.0, 2.0)),
+            "angle": float(rng.uniform(0, math.pi)),
+            "color": list(_random_color(rng, background["colors"] + [list(colors[0])], 60.0)),
+        })
+    return {
+        "shape": str(rng.choice(SHAPES)), "half_length": float(rng.uniform(8, 14) * scale),
+        "aspect": float(aspect), "angle": float(rng.uniform(0, 2 * math.pi)),
+        "fill": str(rng.choice(FILLS)), "colors": colors, "background": background,
+        "distractors": tuple(distractors),
+    }
+
+
+def _fit_amplitude(motion, params, amplitude, base, width, height, margin):
+    """Largest amplitude <= ``amplitude`` whose path (plus object) fits the frame; and the extent
+    (xmin, xmax, ymin, ymax) of the centre's path at that amplitude, in pixels."""
+    u = np.linspace(0.0, 1.0, 1025)
+    x, y, r, _ = motion.path(u, params)
+
+    def reach(amp):  # the object's largest half-length along the path
+        return base + amp * float(np.max(r)) + margin
+
+    for _ in range(40):
+        ex = reach(amplitude)
+        if (amplitude * np.ptp(x) + 2 * ex <= width) and (amplitude * np.ptp(y) + 2 * ex <= height):
+            break
+        amplitude *= 0.95
+    return amplitude, (amplitude * x.min(), amplitude * x.max(), amplitude * y.min(), amplitude * y.max())
+
+
+def sample_spec(class_index: int, rng_or_seed: RngLike, width: int = 160, height: int = 120,
+                num_frames: int = 75, scene_seed: Optional[RngLike] = None,
+                max_distractors: int = 2) -> VideoSpec:
+    """Draw the random parameters of one video of class ``class_index`` (0-based).
+
+    The motion (speed, period, phase, position) comes from ``rng_or_seed``; the look (background,
+    object, distractors) from ``scene_seed`` when given (clips of one group share it), else from the
+    same generator. The amplitude follows from speed x period (one cycle's path length), and is
+    shrunk, keeping the speed, in the rare case that the path does not fit the frame.
+    """
+    _check_class_index(class_index)
+    _check_frame_size(width, height)
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    rng = _rng(rng_or_seed)
+    motion = MOTION_CLASSES[class_index]
+    scene = _sample_scene(class_index, rng if scene_seed is None else _rng(scene_seed), width, height,
+                          max_distractors)
+    scale = height / REFERENCE_HEIGHT
+
+    speed = float(rng.uniform(*motion.speed_range))        # px/frame at REFERENCE_HEIGHT
+    period = float(rng.uniform(*motion.period_range))      # frames per cycle
+    params = motion.sample_params(rng)
+    amplitude = speed * scale * period / _unit_path_length(motion, params)   # px
+
+    half_length = scene["half_length"]
+    if motion.name == "Zoom":      # the pulse must not shrink the object below 40 % of its size
+        half_length = max(half_length, amplitude / 0.6)
+    base = 0.0 if motion.name == "Spin" else half_length   # Spin's length is its amplitude
+    fitted, (x0, x1, y0, y1) = _fit_amplitude(motion, params, amplitude, base, width, height, 1.0)
+    if fitted < amplitude:
+        period *= fitted / amplitude
+        amplitude = fitted
+    if motion.name == "Spin":
+        half_length = amplitude
+    reach = half_length + (amplitude if motion.name == "Zoom" else 0.0) + 1.0
+    anchor = (float(rng.uniform(reach - x0, max(reach - x0, width - reach - x1))),
+              float(rng.uniform(reach - y0, max(reach - y0, height - reach - y1))))
+    return VideoSpec(
+        class_index=int(class_index), width=int(width), height=int(height), num_frames=int(num_frames),
+        speed=speed, period=float(period), amplitude=float(amplitude), phase=float(rng.uniform(0, 1)),
+        anchor=anchor, params=params, shape=scene["shape"], half_length=float(half_length),
+        aspect=scene["aspect"], angle=scene["angle"], fill=scene["fill"], colors=scene["colors"],
+        background=scene["background"], distractors=scene["distractors"],
+    )
+
+
+# ------------------------------------------------------------------------------------ trajectories
+
+
+def trajectory(spec: VideoSpec, t=None) -> dict:
+    """The object's pose at frame times ``t`` (default ``0 .. num_frames - 1``; floats allowed).
+
+    Returns float64 arrays of shape (len(t),): ``x``, ``y`` (centre, px), ``half_length`` (px, long
+    half-axis), ``angle`` (rad); and ``tip`` (len(t), 2), the end of the long axis, whose mean
+    per-frame displacement is the video's speed.
+    """
+    t = np.arange(spec.num_frames, dtype=np.float64) if t is None else np.asarray(t, dtype=np.float64)
+    u = spec.phase + t / spec.period
+    x, y, r, a = spec.motion.path(u, spec.params)
+    amp = spec.amplitude
+    if spec.motion.name == "Spin":
+        half = amp * r
+    else:
+        half = spec.half_length + amp * r
+    angle = spec.angle + a
+    cx, cy = spec.anchor[0] + amp * x, spec.anchor[1] + amp * y
+    tip = np.stack([cx + half * np.cos(angle), cy + half * np.sin(angle)], axis=-1)
+    return {"x": cx, "y": cy, "half_length": half, "angle": angle, "tip": tip}
+
+
+def tip_speed(traj: dict) -> float:
+    """Mean per-frame displacement of the tip, px/frame, of a ``trajectory`` at consecutive frames."""
+    return float(np.linalg.norm(np.diff(traj["tip"], axis=0), axis=-1).mean())
+
+
+# ------------------------------------------------------------------------------------ drawing
+
+
+def _shape_distance(shape: str, p, q):
+    """Approximate signed distance (negative inside) to a unit shape, in normalised coordinates
+    (p along the long axis, q across it, both divided by the half-axes)."""
+    ap, aq = np.abs(p), np.abs(q)
+    if shape == "disc":
+        return np.sqrt(p * p + q * q) - 1.0
+    if shape == "square":
+        return np.maximum(ap, aq) - 1.0
+    if shape == "diamond":
+        return (ap + aq - 1.0) / math.sqrt(2.0)
+    if shape == "ring":
+        return np.abs(np.sqrt(p * p + q * q) - 0.72) - 0.28
+    if shape == "cross":
+        return np.minimum(np.maximum(ap - 1.0, aq - 0.38), np.maximum(ap - 0.38, aq - 1.0))
+    if shape == "triangle":   # pointing along +p, vertices (1, 0), (-0.5, +-0.866)
+        return np.maximum(-p - 0.5, (0.866 * p + 1.5 * aq - 0.866) / 1.732)
+    raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
+
+
+def _object_box(cx: float, cy: float, half_length: float, width: int, height: int):
+    """(row slice, column slice) of the frame that can hold an object of that size, or None."""
+    reach = half_length + 2.0
+    x0, x1 = max(int(cx - reach), 0), min(int(cx + reach) + 2, width)
+    y0, y1 = max(int(cy - reach), 0), min(int(cy + reach) + 2, height)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    return slice(y0, y1), slice(x0, x1)
+
+
+def _stamp(region, gx, gy, shape, cx, cy, half_length, aspect, angle, fill, colors) -> None:
+    """Blend one anti-aliased shape into ``region`` (h, w, 3) float32, in place.
+
+    ``gx``, ``gy`` (h, w) are the frame coordinates of the region's pixel centres.
+    """
+    dx, dy = gx - cx, gy - cy
+    c, s = math.cos(angle), math.sin(angle)
+    minor = half_length / aspect
+    p = (dx * c + dy * s) / half_length
+    q = (-dx * s + dy * c) / minor
+    # Distance in pixels (approximately), so edges stay one pixel soft at every size.
+    alpha = np.clip(0.5 - _shape_distance(shape, p, q) * minor, 0.0, 1.0)[..., None]   # (h, w, 1)
+    c0 = np.asarray(colors[0], np.float32)
+    if fill == "solid":
+        color = c0
+    else:
+        c1 = np.asarray(colors[1], np.float32)
+        second = (np.sin(3 * np.pi * p) > 0) if fill == "stripes" else (q > 0)   # painted on the object
+        color = np.where(second[..., None], c1, c0)
+    region += alpha * (color - region)
+
+
+def _background(spec_bg: dict, gx, gy) -> np.ndarray:
+    """The static background (H, W, 3) float32."""
+    c0, c1 = (np.asarray(c, np.float32) for c in spec_bg["colors"])
+    h, w = gx.shape
+    ca, sa = math.cos(spec_bg["angle"]), math.sin(spec_bg["angle"])
+    along = gx * ca + gy * sa          # (H, W) coordinate along the pattern's direction
+    across = -gx * sa + gy * ca
+    kind = spec_bg["kind"]
+    if kind == "gradient":
+        m = (along - along.min()) / max(float(np.ptp(along)), 1e-6)
+    elif kind == "stripes":
+        m = 0.5 + 0.5 * np.tanh(spec_bg["sharpness"] * np.sin(2 * np.pi * along / spec_bg["wavelength"]))
+    elif kind == "checker":
+        cell = spec_bg["cell"]
+        m = (np.floor(along / cell) + np.floor(across / cell)) % 2
+    elif kind == "noise":     # smooth value noise: a coarse random grid, bilinearly upsampled
+        cell = spec_bg["cell"]
+        gh, gw = int(h / cell) + 2, int(w / cell) + 2
+        grid = np.random.default_rng(spec_bg["seed"]).uniform(0, 1, size=(gh, gw)).astype(np.float32)
+        fy, fx = np.arange(h) / cell, np.arange(w) / cell
+        iy, ix = fy.astype(int), fx.astype(int)
+        ty, tx = (fy - iy)[:, None], (fx - ix)[None, :]
+        top = grid[iy][:, ix] * (1 - tx) + grid[iy][:, ix + 1] * tx
+        bottom = grid[iy + 1][:, ix] * (1 - tx) + grid[iy + 1][:, ix + 1] * tx
+        m = top * (1 - ty) + bottom * ty
+    else:
+        raise ValueError(f"unknown background kind {kind!r}; expected one of {BACKGROUNDS}")
+    return (c0 + m[..., None].astype(np.float32) * (c1 - c0)).astype(np.float32)
+
+
+def draw_video(spec: VideoSpec) -> np.ndarray:
+    """Draw the frames of ``spec``: (T, H, W, 3) uint8, RGB, T = ``spec.num_frames``."""
+    gy, gx = np.mgrid[0:spec.height, 0:spec.width].astype(np.float32) + 0.5   # (H, W) pixel centres
+    canvas = _background(spec.background, gx, gy)                                 # (H, W, 3) float32
+    for d in spec.distractors:
+        box = _object_box(d["x"], d["y"], d["half_length"], spec.width, spec.height)
+        if box is not None:
+            _stamp(canvas[box], gx[box], gy[box], d["shape"], d["x"], d["y"], d["half_length"],
+                   d["aspect"], d["angle"], "solid", (d["color"],))
+    background = np.round(canvas).clip(0, 255).astype(np.uint8)
+    traj = trajectory(spec)
+    frames = np.empty((spec.num_frames, spec.height, spec.width, 3), np.uint8)   # (T, H, W, 3)
+    for i in range(spec.num_frames):
+        # Start from the uint8 background and redraw only the object's box: cheap per frame.
+        frames[i] = background
+        cx, cy, half = float(traj["x"][i]), float(traj["y"][i]), float(traj["half_length"][i])
+        box = _object_box(cx, cy, half, spec.width, spec.height)
+        if box is None:
+            continue
+        region = canvas[box].copy()
+        _stamp(region, gx[box], gy[box], spec.shape, cx, cy, half, spec.aspect,
+               float(traj["angle"][i]), spec.fill, spec.colors)
+        frames[i][box] = np.round(region).clip(0, 255).astype(np.uint8)
+    return frames
+
+
+def render_video(class_index: int, rng_or_seed: RngLike, width: int = 160, height: int = 120,
+                 num_frames: int = 75, scene_seed: Optional[RngLike] = None) -> np.ndarray:
+    """One random video of class ``class_index`` (0-based): (T, H, W, 3) uint8 RGB at natural pace.
+
+    ``render_video(c, s)`` is ``draw_video(sample_spec(c, s))``; the same seed gives the same frames.
+    """
+    return draw_video(sample_spec(class_index, rng_or_seed, width, height, num_frames, scene_seed))
+
+
+# ------------------------------------------------------------------------------------ video files
+
+
+def write_video(path, frames: np.ndarray, fps: int = 25) -> Path:
+    """Encode (T, H, W, 3) uint8 RGB frames as MPEG-4 Part 2 in AVI (yuv420p, like UCF101's XviD).
+
+    The file is written under a temporary name beside ``path`` and renamed, so ``path`` is either
+    absent or complete.
+    """
+    import av
+
+    path = Path(path)
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise ValueError(f"{path}: expected frames (T, H, W, 3) uint8 with T >= 1, got "
+                         f"{frames.shape} {frames.dtype}")
+    _check_frame_size(frames.shape[2], frames.shape[1])
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with av.open(str(tmp), "w", format="avi") as container:
+            stream = container.add_stream("mpeg4", rate=int(fps))
+            stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+            ctx = stream.codec_context
+            ctx.codec_tag = "XVID"
+            ctx.gop_size = GOP_SIZE
+            ctx.qmin = ctx.qmax = QUANTIZER     # constant quality: textures survive any content
+            ctx.bit_rate = 20_000_000            # a ceiling only; the quantiser decides
+            ctx.thread_count = 1                 # parallelism is across videos; keeps output exact
+            for frame in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def video_filename(class_name: str, group: int, clip: int) -> str:
+    """UCF101's name for clip ``clip`` of group ``group``: ``v_<Class>_g<GG>_c<CC>.avi``."""
+    return f"v_{class_name}_g{group:02d}_c{clip:02d}.avi"
+
+
+# ------------------------------------------------------------------------------------ the dataset
+
+
+def _params(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction) -> dict:
+    """Validated generation parameters, as stored in synthetic.json."""
+    if not 1 <= int(num_classes) <= len(MOTION_CLASSES):
+        raise ValueError(
+            f"num_classes={num_classes}: pacekit's synthetic set has {len(MOTION_CLASSES)} built-in "
+            f"motions ({', '.join(SYNTHETIC_CLASSES)}); choose 1..{len(MOTION_CLASSES)}"
+        )
+    if int(videos_per_class) < 1:
+        raise ValueError(f"videos_per_class must be >= 1, got {videos_per_class}")
+    _check_frame_size(int(width), int(height))
+    if isinstance(duration, (int, float)):
+        duration = (float(duration), float(duration))
+    duration = tuple(float(d) for d in duration)
+    if len(duration) != 2 or not 0 < duration[0] <= duration[1]:
+        raise ValueError(f"duration must be seconds or (min, max) seconds with 0 < min <= max, got {duration}")
+    if round(duration[0] * fps) < 1:
+        raise ValueError(f"duration {duration[0]} s at {fps} fps is under one frame")
+    if not 0.0 <= float(test_fraction) < 1.0:
+        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
+    if float(test_fraction) > 0 and int(videos_per_class) < 2:
+        raise ValueError(f"test_fraction={test_fraction} needs videos_per_class >= 2 (one group for "
+                         "train, one for test); pass test_fraction=0 for a train-only set")
+    return {"num_classes": int(num_classes), "videos_per_class": int(videos_per_class), "seed": int(seed),
+            "width": int(width), "height": int(height), "fps": int(fps), "duration": list(duration),
+            "test_fraction": float(test_fraction)}
+
+
+def _groups(videos_per_class: int) -> list[int]:
+    """Clips per group: ~CLIPS_PER_GROUP each, at least two groups whenever there are 2+ videos."""
+    n_groups = max(1, round(videos_per_class / CLIPS_PER_GROUP))
+    if videos_per_class >= 2:
+        n_groups = max(2, n_groups)
+    sizes = [videos_per_class // n_groups] * n_groups
+    for i in range(videos_per_class % n_groups):
+        sizes[i] += 1
+    return sizes
+
+
+def _derived_seed(*entropy: int) -> int:
+    return int(np.random.SeedSequence(list(entropy)).generate_state(1, dtype=np.uint32)[0])
+
+
+def plan_synthetic(num_classes: int = 10, videos_per_class: int = 40, seed: int = 0, width: int = 160,
+                   height: int = 120, fps: int = 25, duration=(2.0, 4.0), test_fraction: float = 0.3) -> dict:
+    """The full description of a synthetic set (the content of synthetic.json), without drawing.
+
+    Videos of a class are cut into groups of ~4 clips sharing one scene; the first groups of every
+    class (``round(test_fraction * groups)``, at least one) are the test split, as in UCF101's split 1.
+    Each video's ``seed`` (motion) and ``scene_seed`` (look) reproduce it:
+    ``draw_video(sample_spec(class_index, seed, width, height, num_frames, scene_seed))``.
+    """
+    params = _params(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction)
+    sizes = _groups(params["videos_per_class"])
+    n_test = 0
+    if params["test_fraction"] > 0:
+        n_test = min(max(1, round(params["test_fraction"] * len(sizes))), len(sizes) - 1)
+    videos = []
+    for ci in range(params["num_classes"]):
+        name = SYNTHETIC_CLASSES[ci]
+        for g, size in enumerate(sizes, start=1):
+            scene_seed = _derived_seed(params["seed"], 2, ci, g)
+            for c in range(1, size + 1):
+                frames_rng = np.random.default_rng([params["seed"], 0, ci, g, c])
+                num_frames = int(round(frames_rng.uniform(*params["duration"]) * params["fps"]))
+                motion_seed = _derived_seed(params["seed"], 1, ci, g, c)
+                spec = sample_spec(ci, motion_seed, params["width"], params["height"], num_frames, scene_seed)
+                videos.append({
+                    "path": f"{name}/{video_filename(name, g, c)}", "class": name, "class_index": ci,
+                    "group": g, "clip": c, "split": "test" if g <= n_test else "train",
+                    "num_frames": num_frames, "seed": motion_seed, "scene_seed": scene_seed,
+                    "natural_speed": round(spec.speed, 6), "period": round(spec.period, 4),
+                })
+    return {
+        "format": FORMAT_NAME, "version": FORMAT_VERSION, "params": params,
+        "units": {"natural_speed": f"mean tip displacement, px/frame at {REFERENCE_HEIGHT} px height",
+                  "period": "frames per motion cycle at natural pace"},
+        "classes": [{"name": m.name, "description": m.description, "speed_range": list(m.speed_range),
+                     "period_range": list(m.period_range)} for m in MOTION_CLASSES[:params["num_classes"]]],
+        "videos": videos,
+    }
+
+
+def _split_files(plan: dict) -> dict[str, bytes]:
+    """classInd.txt, trainlist01.txt, testlist01.txt exactly as UCF101 writes them (CRLF lines)."""
+    classes = [c["name"] for c in plan["classes"]]
+    class_ind = "".join(f"{i} {name}\r\n" for i, name in enumerate(classes, start=1))
+    train = "".join(f"{v['path']} {v['class_index'] + 1}\r\n" for v in plan["videos"] if v["split"] == "train")
+    test = "".join(f"{v['path']}\r\n" for v in plan["videos"] if v["split"] == "test")
+    return {"classInd.txt": class_ind.encode(), "trainlist01.txt": train.encode(),
+            "testlist01.txt": test.encode()}
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _render_entry(task) -> str:
+    """Worker: draw and encode one planned video (module level so that processes can pickle it)."""
+    root, entry, params = task
+    spec = sample_spec(entry["class_index"], entry["seed"], params["width"], params["height"],
+                       entry["num_frames"], entry["scene_seed"])
+    write_video(Path(root) / VIDEOS_DIR / entry["path"], draw_video(spec), params["fps"])
+    return entry["path"]
+
+
+def read_synthetic_metadata(out) -> Optional[dict]:
+    """The parsed synthetic.json of ``out``, or None when there is none."""
+    path = Path(out) / METADATA_FILE
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path} is unreadable ({e}); delete it and the folder {out} will be regenerated") from e
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path} is not a pacekit synthetic set description; choose another output folder")
+    return meta
+
+
+@dataclass
+class SyntheticSummary:
+    """What ``build_synthetic`` did: ``root`` (the dataset root), ``num_videos`` in the set,
+    ``num_written`` now, ``seconds`` taken, ``cached`` (True when nothing had to be written)."""
+
+    root: Path
+    num_videos: int
+    num_written: int
+    seconds: float
+
+    @property
+    def cached(self) -> bool:
+        return self.num_written == 0
+
+    def __str__(self) -> str:
+        if self.cached:
+            return f"synthetic set at {self.root}: {self.num_videos} videos, all present (cached)"
+        return (f"synthetic set at {self.root}: wrote {self.num_written} of {self.num_videos} videos "
+                f"in {self.seconds:.1f} s")
+
+
+def _default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
+                    width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
+                    test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
+                    force: bool = False) -> SyntheticSummary:
+    """Write (``force``) or complete (default) the synthetic set in ``out``; see ``make_synthetic``.
+
+    Without ``force``, videos already present (non-empty) under the same parameters are kept and only
+    the missing ones are drawn. A folder described by a different synthetic.json is rewritten (its
+    old videos removed); a folder holding UCF-101/ without synthetic.json is refused, so a real
+    UCF101 copy is never touched.
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    plan = plan_synthetic(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction)
+    old = read_synthetic_metadata(out)
+    if old is None and (out / VIDEOS_DIR).exists():
+        raise FileExistsError(
+            f"{out / VIDEOS_DIR} exists but {out / METADATA_FILE} does not: this folder was not written "
+            "by pacekit (is it a real UCF101?). Choose an empty or new output folder."
+        )
+    same = old is not None and old.get("version") == plan["version"] and old.get("params") == plan["params"]
+    if old is not None and not same:   # a different set of ours: drop its videos, keep nothing stale
+        for v in old.get("videos", []):
+            (out / VIDEOS_DIR / v["path"]).unlink(missing_ok=True)
+
+    video_root = out / VIDEOS_DIR
+    for name in (c["name"] for c in plan["classes"]):
+        (video_root / name).mkdir(parents=True, exist_ok=True)
+    (out / SPLITS_DIR).mkdir(parents=True, exist_ok=True)
+    for name, data in _split_files(plan).items():
+        path = out / SPLITS_DIR / name
+        if force or not same or not path.is_file() or path.read_bytes() != data:
+            _write_atomic(path, data)
+    if force or not same:   # the plan goes first: an interrupted run is then repaired, not redone
+        _write_atomic(out / METADATA_FILE, (json.dumps(plan, indent=1) + "\n").encode())
+
+    todo = [v for v in plan["videos"]
+            if force or not same or not (video_root / v["path"]).is_file()
+            or (video_root / v["path"]).stat().st_size == 0]
+    tasks = [(str(out), v, plan["params"]) for v in todo]
+    workers = _default_workers() if workers is None else max(1, int(workers))
+    bar = None
+    if progress and tasks:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(tasks), desc="synthetic videos", unit="video")
+    if workers == 1 or len(tasks) <= 1:
+        for task in tasks:
+            _render_entry(task)
+            if bar is not None:
+                bar.update(1)
+    elif tasks:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context(method)) as ex:
+            for fut in as_completed([ex.submit(_render_entry, t) for t in tasks]):
+                fut.result()
+                if bar is not None:
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
+    return SyntheticSummary(out, len(plan["videos"]), len(tasks), time.perf_counter() - start)
+
+
+def make_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
+                   width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
+                   test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True) -> Path:
+    """Write the synthetic action set into ``out`` (every video drawn anew) and return ``out``.
+
+    Layout (UCF101's): ``out/UCF-101/<Class>/v_<Class>_g<GG>_c<CC>.avi``; ``out/ucfTrainTestlist/``
+    with ``classInd.txt`` ("1 Bounce"), ``trainlist01.txt`` ("Bounce/v_Bounce_g04_c01.avi 1") and
+    ``testlist01.txt`` (no label), CRLF line ends; ``out/synthetic.json`` with the parameters and
+    each video's class, natural speed, period, frame count and seeds. ``duration`` is seconds, or a
+    (min, max) range drawn per video. ``workers`` processes draw in parallel (default: all cores).
+    """
+    return build_synthetic(out, num_classes, videos_per_class, seed, width, height, fps, duration,
+                           test_fraction, workers, progress, force=True).root
+
+
+def ensure_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
+                     width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
+                     test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True) -> Path:
+    """Like ``make_synthetic``, but a complete set with the same parameters in ``out`` is reused as
+    is, and a partial one (a video missing or empty) is repaired by writing only what is missing."""
+    return build_synthetic(out, num_classes, videos_per_class, seed, width, height, fps, duration,
+                           test_fraction, workers, progress, force=False).root

@@ -1,0 +1,133 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import read_number, write_numbered_video
+from pacekit.data import readers
+from pacekit.data.prepare import prepare_video
+from pacekit.data.readers import VideoDecodeError, open_video
+
+
+@pytest.fixture(scope="module")
+def numbered(tmp_path_factory):
+    return write_numbered_video(tmp_path_factory.mktemp("v") / "numbered.avi", 50)
+
+
+@pytest.mark.parametrize("backend", ["decord", "pyav"])
+def test_reader_returns_the_frames_asked_for_in_order(numbered, backend):
+    with open_video(numbered, backend) as reader:
+        assert reader.num_frames == 50 and reader.fps == pytest.approx(25)
+        frames = reader.get_frames([10, 13, 16, 19, 22, 10])
+    assert frames.dtype == torch.uint8 and frames.shape == (6, 64, 96, 3)
+    assert [read_number(f) for f in frames] == [10, 13, 16, 19, 22, 10]
+
+
+@pytest.mark.parametrize("backend", ["decord", "pyav"])
+def test_reader_resizes_while_decoding(numbered, backend):
+    with open_video(numbered, backend, size=(128, 171)) as reader:
+        frames = reader.get_frames([0, 49])
+    assert frames.shape == (2, 128, 171, 3)
+    assert [read_number(f) for f in frames] == [0, 49]
+
+
+def test_frame_pack_reader_matches_the_video(numbered, tmp_path):
+    frames_written, warning = prepare_video(numbered, tmp_path / "numbered.jpack", short_side=64)
+    assert frames_written == 50 and warning is None
+    with open_video(tmp_path / "numbered.jpack") as reader:
+        assert reader.num_frames == 50 and (reader.height, reader.width) == (64, 96)
+        frames = reader.get_frames([3, 1, 3, 49])
+        assert [read_number(f) for f in frames] == [3, 1, 3, 49]
+    with open_video(tmp_path / "numbered.jpack", size=(112, 112)) as reader:
+        assert reader.get_frames([0]).shape == (1, 112, 112, 3)
+
+
+def test_frame_folder_reader_reads_the_authors_layout(tmp_path):
+    from torchvision.io import encode_jpeg
+
+    from helpers import numbered_frame
+
+    folder = tmp_path / "v_X_g01_c01"
+    folder.mkdir()
+    for i in range(12):
+        jpg = encode_jpeg(torch.from_numpy(numbered_frame(i)).permute(2, 0, 1), quality=95)
+        (folder / f"frame{i + 1:06d}.jpg").write_bytes(jpg.numpy().tobytes())
+    with open_video(folder) as reader:
+        assert reader.num_frames == 12
+        assert [read_number(f) for f in reader.get_frames([11, 0, 5])] == [11, 0, 5]
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.avi"):
+        open_video(tmp_path / "nothing.avi")
+
+
+@pytest.mark.parametrize("backend", ["decord", "pyav"])
+def test_garbage_file_is_a_decode_error_naming_the_file(tmp_path, backend):
+    bad = tmp_path / "garbage.avi"
+    bad.write_bytes(b"RIFF" + bytes(range(256)) * 20)
+    with pytest.raises(VideoDecodeError, match="garbage.avi"):
+        with open_video(bad, backend) as reader:
+            reader.get_frames([0])
+
+
+def test_out_of_range_indices_are_refused(numbered):
+    with open_video(numbered) as reader, pytest.raises(IndexError, match="out of range"):
+        reader.get_frames([0, 50])
+
+
+def test_pyav_fallback_warns_once_when_decord_is_missing(numbered, monkeypatch):
+    monkeypatch.setattr(readers, "decord_available", lambda: False)
+    monkeypatch.setattr(readers, "_decord_warned", False)
+    with pytest.warns(UserWarning, match="decord is not installed"):
+        first = open_video(numbered)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = open_video(numbered)
+    assert isinstance(first, readers.PyAVReader) and isinstance(second, readers.PyAVReader)
+
+
+# ----------------------------------------------------------------------------- real clips (optional)
+
+
+@pytest.mark.parametrize("backend", ["decord", "pyav"])
+def test_real_ucf101_hmdb51_kinetics_clips_decode(shared_data, backend):
+    names = ["ucf101/v_ApplyEyeMakeup_g01_c01.avi", "hmdb51/TrumanShow_wave_f_nm_np1_fr_med_26.avi",
+             "kinetics/abseiling_k400.mp4", "other/decord_flipping_a_pancake.mkv"]
+    for name in names:
+        with open_video(shared_data / "videos" / name, backend, size=(128, 171)) as reader:
+            n = reader.num_frames
+            frames = reader.get_frames(np.arange(0, n, max(n // 8, 1)))
+            assert frames.shape[1:] == (128, 171, 3) and frames.float().std() > 5
+
+
+@pytest.mark.parametrize("backend", ["decord", "pyav"])
+def test_hmdb51_header_overcount_does_not_crash(shared_data, backend):
+    # RATRACE says 73 frames in its header; 72 decode.
+    with open_video(shared_data / "videos" / "hmdb51" / "RATRACE_wave_f_nm_np1_fr_goo_37.avi", backend) as reader:
+        frames = reader.get_frames([0, reader.num_frames - 1])
+        assert frames.shape[0] == 2
+        assert reader.num_frames in (72, 73)
+
+
+def test_hmdb51_non_utf8_metadata_reads_with_pyav(shared_data):
+    path = shared_data / "videos" / "hmdb51" / "hmdb51_Turnk_r_Pippi_Michel_cartwheel_f_cm_np2_le_med_6.avi"
+    with open_video(path, "pyav") as reader:
+        assert reader.get_frames([0]).shape == (1, 240, 320, 3)
+
+
+def test_three_frame_video_reads_and_pyav_counts_truncated_stream(shared_data):
+    with open_video(shared_data / "videos" / "other" / "decord_video_0.mov") as reader:
+        assert reader.num_frames == 3
+        assert reader.get_frames([0, 1, 2, 0]).shape[0] == 4
+    with open_video(shared_data / "videos" / "other" / "decord_corrupted_truncated.mp4", "pyav") as reader:
+        reader.get_frames([0, reader.num_frames - 1])
+        assert reader.num_frames < 50  # corrected from the header's 50
+
+
+def test_corrupt_video_is_a_decode_error_with_decord(shared_data):
+    path = shared_data / "videos" / "other" / "decord_corrupted_truncated.mp4"
+    with pytest.raises(VideoDecodeError, match="decord_corrupted_truncated.mp4"):
+        with open_video(path, "decord") as reader:
+            reader.get_frames([reader.num_frames - 1])

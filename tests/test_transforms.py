@@ -1,0 +1,110 @@
+import pytest
+import torch
+
+from pacekit.data import transforms as T
+
+
+def ramp_clips(b=2, t=4, h=20, w=30):
+    """uint8 (B, T, H, W, C) whose pixel value encodes its column, so crops and flips are visible."""
+    cols = torch.arange(w).view(1, 1, 1, w, 1).expand(b, t, h, w, 3)
+    return (cols * 8).to(torch.uint8).contiguous()
+
+
+def test_to_float_layout_and_range():
+    x = T.to_float_clips(ramp_clips())
+    assert x.shape == (2, 3, 4, 20, 30) and x.dtype == torch.float32
+    assert x.min() >= 0 and x.max() <= 1
+
+
+def test_crop_is_shared_by_all_frames_of_a_clip_and_differs_between_clips():
+    g = torch.Generator().manual_seed(0)
+    x = T.to_float_clips(ramp_clips(b=16, w=60))
+    out = T.random_crop_clips(x, 10, g)
+    assert out.shape == (16, 3, 4, 10, 10)
+    assert (out == out[:, :, :1]).all()  # same crop in every frame
+    lefts = (out[:, 0, 0, 0, 0] * 255 / 8).round()
+    assert len(set(lefts.tolist())) > 1
+
+
+def test_crop_matches_slicing():
+    x = torch.rand(3, 3, 2, 12, 14)
+    tops, lefts = torch.tensor([0, 2, 4]), torch.tensor([1, 0, 3])
+    out = T.crop_clips(x, tops, lefts, 8)
+    for i in range(3):
+        assert torch.equal(out[i], x[i, :, :, tops[i]:tops[i] + 8, lefts[i]:lefts[i] + 8])
+
+
+def test_flip_whole_clips():
+    g = torch.Generator().manual_seed(1)
+    x = T.to_float_clips(ramp_clips(b=32))
+    out = T.random_flip_clips(x, 0.5, g)
+    flipped = out[:, 0, 0, 0, 0] > out[:, 0, 0, 0, -1]
+    assert 0 < flipped.sum() < 32
+    assert torch.equal(out[flipped], x[flipped].flip(-1))
+
+
+def test_center_crop_and_short_side_resize():
+    x = torch.rand(1, 3, 2, 128, 171)
+    assert T.center_crop_clips(x, 112).shape[-2:] == (112, 112)
+    assert T.resize_clips(torch.rand(1, 3, 2, 240, 320), 128).shape[-2:] == (128, 171)
+    with pytest.raises(ValueError, match="cannot crop"):
+        T.center_crop_clips(x, 200)
+
+
+def test_jitter_per_frame_differs_between_frames_per_clip_does_not():
+    g = torch.Generator().manual_seed(0)
+    x = torch.full((4, 3, 8, 6, 6), 0.5)
+    x[:, 0] = 0.7  # some colour, so saturation/hue act
+    strength = T.JitterStrength(p=1.0)
+    per_frame = T.color_jitter_clips(x, strength, per_frame=True, generator=g)
+    per_clip = T.color_jitter_clips(x, strength, per_frame=False, generator=g)
+    frame_means = per_frame.mean(dim=(1, 3, 4))  # (B, T)
+    assert (frame_means.std(dim=1) > 1e-3).all()
+    clip_means = per_clip.mean(dim=(1, 3, 4))
+    assert torch.allclose(clip_means, clip_means[:, :1].expand_as(clip_means), atol=1e-6)
+    assert per_frame.min() >= 0 and per_frame.max() <= 1
+
+
+def test_jitter_probability_zero_is_identity():
+    x = torch.rand(2, 3, 4, 5, 5)
+    assert torch.equal(T.color_jitter_clips(x, T.JitterStrength(p=0.0)), x)
+
+
+def test_hsv_round_trip():
+    x = torch.rand(2, 3, 3, 4, 4)
+    assert torch.allclose(T._hsv_to_rgb(T._rgb_to_hsv(x)), x, atol=1e-5)
+
+
+def test_hue_shift_matches_torchvision():
+    from torchvision.transforms.v2.functional import adjust_hue
+
+    x = torch.rand(1, 3, 1, 8, 8)
+    hsv = T._rgb_to_hsv(x)
+    shifted = T._hsv_to_rgb(torch.cat(((hsv[:, :1] + 0.1) % 1.0, hsv[:, 1:]), 1))
+    expected = adjust_hue(x[:, :, 0], 0.1)
+    assert torch.allclose(shifted[:, :, 0], expected, atol=1e-4)
+
+
+def test_augment_pipeline_shapes_two_clip_axis_and_determinism():
+    clips = torch.randint(0, 256, (3, 2, 4, 128, 171, 3), dtype=torch.uint8)
+    aug = T.ClipAugment(size=(128, 171), crop=112)
+    a = aug(clips, torch.Generator().manual_seed(5))
+    b = aug(clips, torch.Generator().manual_seed(5))
+    assert a.shape == (3, 2, 3, 4, 112, 112) and torch.equal(a, b)
+    ev = T.ClipEval(size=(128, 171), crop=112)(clips)
+    assert ev.shape == (3, 2, 3, 4, 112, 112)
+    back = T.unnormalize_clips(T.normalize_clips(torch.rand(1, 3, 1, 2, 2).clamp(0.1, 0.9)))
+    assert back.min() >= 0.1 - 1e-6
+
+
+def test_augment_resizes_frames_of_another_size():
+    clips = torch.randint(0, 256, (2, 4, 120, 160, 3), dtype=torch.uint8)
+    assert T.ClipAugment(size=(128, 171), crop=112)(clips).shape == (2, 3, 4, 112, 112)
+
+
+@pytest.mark.gpu
+def test_augment_runs_on_cuda_without_host_generator():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    clips = torch.randint(0, 256, (2, 4, 128, 171, 3), dtype=torch.uint8, device="cuda")
+    assert T.ClipAugment(channels_last=True)(clips).is_cuda
