@@ -70,19 +70,20 @@ def test_jitter_probability_zero_is_identity():
     assert torch.equal(T.color_jitter_clips(x, T.JitterStrength(p=0.0)), x)
 
 
-def test_hsv_round_trip():
+def test_hue_rotation_keeps_luma_and_inverts():
     x = torch.rand(2, 3, 3, 4, 4)
-    assert torch.allclose(T._hsv_to_rgb(T._rgb_to_hsv(x)), x, atol=1e-5)
+    turns = torch.rand(2, 3) - 0.5
+    rotated = T.rotate_hue(x, turns)
+    assert torch.allclose(T._grayscale(rotated), T._grayscale(x), atol=1e-5)
+    assert torch.allclose(T.rotate_hue(rotated, -turns), x, atol=1e-5)
+    assert torch.allclose(T.rotate_hue(x, torch.zeros(2, 3)), x, atol=1e-6)
+    assert not torch.allclose(rotated, x, atol=1e-2)
 
 
-def test_hue_shift_matches_torchvision():
-    from torchvision.transforms.v2.functional import adjust_hue
-
-    x = torch.rand(1, 3, 1, 8, 8)
-    hsv = T._rgb_to_hsv(x)
-    shifted = T._hsv_to_rgb(torch.cat(((hsv[:, :1] + 0.1) % 1.0, hsv[:, 1:]), 1))
-    expected = adjust_hue(x[:, :, 0], 0.1)
-    assert torch.allclose(shifted[:, :, 0], expected, atol=1e-4)
+def test_hue_rotation_turns_the_way_hsv_hue_grows():
+    red = torch.tensor([0.8, 0.2, 0.2]).view(1, 3, 1, 1, 1)
+    towards_yellow = T.rotate_hue(red, torch.full((1, 1), 1 / 12))[0, :, 0, 0, 0]
+    assert towards_yellow[1] > 0.2 + 0.05 and towards_yellow[1] > towards_yellow[2]
 
 
 def test_augment_pipeline_shapes_two_clip_axis_and_determinism():

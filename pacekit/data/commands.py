@@ -103,9 +103,9 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_make_synthetic(args) -> int:
-    from .synthetic import ensure_synthetic
+    from .synthetic import build_synthetic
 
-    summary = ensure_synthetic(args.out, num_classes=args.classes, videos_per_class=args.videos_per_class,
+    summary = build_synthetic(args.out, num_classes=args.classes, videos_per_class=args.videos_per_class,
                                seed=args.seed, width=args.width, height=args.height)
     print(summary)
     return 0

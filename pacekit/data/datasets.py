@@ -111,6 +111,7 @@ class VideoDataset(Dataset):
         return np.random.default_rng((self.seed, self.epoch, index, attempt))
 
     def _pace_clips(self, reader, rng) -> tuple[torch.Tensor, torch.Tensor]:
+        """``clips_per_video`` clips at distinct random paces: ``(T,H,W,C)`` and a label, or stacked."""
         n = reader.num_frames
         labels = rng.choice(len(self.pace_set), size=self.clips_per_video, replace=False)
         clips = []
@@ -118,6 +119,8 @@ class VideoDataset(Dataset):
             pace = self.pace_set.pace_of(int(label))
             start = pacelib.sample_start(n, self.clip_len, pace, self.start_policy, rng)
             clips.append(self._read_clip(reader, pace, start))
+        if self.clips_per_video == 1:
+            return clips[0], torch.tensor(int(labels[0]), dtype=torch.int64)
         return torch.stack(clips), torch.as_tensor(labels, dtype=torch.int64)
 
     def _read_clip(self, reader, pace, start: int) -> torch.Tensor:
@@ -141,8 +144,6 @@ class VideoDataset(Dataset):
         with open_video(record.path, self.backend, self.frame_size) as reader:
             if self.mode == "pace":
                 clips, pace_labels = self._pace_clips(reader, rng)
-                if self.clips_per_video == 1:
-                    clips, pace_labels = clips[0], pace_labels[0]
                 return {"video": clips, "pace_label": pace_labels}
             if self.mode == "clip":
                 start = pacelib.sample_start(reader.num_frames, self.clip_len, 1, self.start_policy, rng)

@@ -122,7 +122,7 @@ class DecordReader(VideoReader):
         frames = self._batch(unique)
         if self._resize_in_torch:
             frames = _resize_frames(frames, self.size)
-        return frames[torch.from_numpy(inverse)]
+        return _in_order(frames, unique, inverse)
 
     def close(self):
         self._vr = None
@@ -136,11 +136,16 @@ def _resize_frames(frames: torch.Tensor, size) -> torch.Tensor:
 
 
 class PyAVReader(VideoReader):
-    """Sequential decoding with PyAV: the fallback, and the reader that knows the true frame count.
+    """Seek-and-decode with PyAV: the fallback reader, and the one that finds the true frame count.
 
-    It decodes from the start up to the last frame asked for. When the stream ends earlier than the
-    container claimed, ``num_frames`` is corrected and the missing indices get the last decoded frame.
+    For each run of nearby frames a clip needs, it seeks to the keyframe before the run and decodes
+    forward, converting (and resizing) only the frames asked for. A frame's index comes from its
+    timestamp. When the stream ends before a frame the container promised (HMDB51 headers over-count
+    by one), ``num_frames`` is corrected and the missing indices get the last frame decoded.
     """
+
+    #: Frames further apart than this are reached by a new seek rather than by decoding through.
+    SEEK_GAP = 32
 
     def __init__(self, path, size: Optional[tuple[int, int]] = None):
         import av
@@ -149,15 +154,21 @@ class PyAVReader(VideoReader):
         self.size = size
         try:
             # metadata_errors="ignore": some HMDB51 files carry metadata that is not valid UTF-8.
-            with av.open(str(self.path), metadata_errors="ignore") as container:
-                stream = container.streams.video[0]
-                self.fps = float(stream.average_rate or stream.guessed_rate or 0.0)
-                frames = stream.frames
-                if not frames:
-                    frames = sum(1 for packet in container.demux(stream) if packet.size)
+            self._container = av.open(str(self.path), metadata_errors="ignore")
+            stream = self._container.streams.video[0]
         except (av.error.FFmpegError, IndexError, UnicodeDecodeError, OSError) as exc:
             raise VideoDecodeError(self.path, _short(exc)) from None
+        self._stream = stream
+        rate = stream.average_rate or stream.guessed_rate
+        self.fps = float(rate or 0.0)
+        self._frame_period = 1 / (rate * stream.time_base) if rate and stream.time_base else None
+        self._start_pts = stream.start_time or 0
+        frames = stream.frames
+        if not frames:
+            frames = sum(1 for packet in self._container.demux(stream) if packet.size)
+            self._container.seek(0)
         if frames < 1:
+            self.close()
             raise VideoDecodeError(self.path, "no frames")
         self.num_frames = int(frames)
 
@@ -166,50 +177,97 @@ class PyAVReader(VideoReader):
             return frame.to_ndarray(format="rgb24")
         return frame.to_ndarray(format="rgb24", height=int(self.size[0]), width=int(self.size[1]))
 
+    def _index_of(self, frame) -> int:
+        return int(round(float((frame.pts - self._start_pts) / self._frame_period)))
+
+    def _decode_run(self, first: int, last: int, wanted: set, found: dict) -> int:
+        """Seek to the keyframe before ``first``, decode to ``last``; returns the last index seen."""
+        if self._frame_period is None:
+            return self._decode_from_start(last, wanted, found)
+        target = int(self._start_pts + first * self._frame_period)
+        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        seen = -1
+        for frame in self._container.decode(self._stream):
+            if frame.pts is None:
+                return self._decode_from_start(last, wanted, found)
+            index = self._index_of(frame)
+            if seen < 0 and index > first:  # the seek overshot (a bad index): decode from the start
+                return self._decode_from_start(last, wanted, found)
+            seen = index
+            if index in wanted:
+                found[index] = self._to_array(frame)
+            if index >= last:
+                break
+        return seen
+
+    def _decode_from_start(self, last: int, wanted: set, found: dict) -> int:
+        self._container.seek(self._start_pts, stream=self._stream, backward=True, any_frame=False)
+        seen = -1
+        for seen, frame in enumerate(self._container.decode(self._stream)):
+            if seen in wanted:
+                found[seen] = self._to_array(frame)
+            if seen >= last:
+                break
+        return seen
+
     def get_frames(self, indices):
         import av
 
         unique, inverse = _unique_with_inverse(indices)
         self._check_range(unique)
         wanted = set(unique.tolist())
-        last_wanted = int(unique[-1]) if unique.size else -1
         found: dict[int, np.ndarray] = {}
-        last_frame, decoded = None, 0
+        runs = np.split(unique, np.flatnonzero(np.diff(unique) > self.SEEK_GAP) + 1)
+        seen = -1
         try:
-            with av.open(str(self.path), metadata_errors="ignore") as container:
-                stream = container.streams.video[0]
-                stream.thread_type = "AUTO"
-                for i, frame in enumerate(container.decode(stream)):
-                    decoded = i + 1
-                    if i in wanted:
-                        found[i] = self._to_array(frame)
-                        last_frame = found[i]
-                    if i >= last_wanted:
-                        break
-                else:
-                    if decoded:
-                        last_frame = self._to_array(frame)
+            for run in runs:
+                seen = self._decode_run(int(run[0]), int(run[-1]), wanted, found)
         except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
             if not found:
                 raise VideoDecodeError(self.path, _short(exc)) from None
-        if not found and last_frame is None:
+        if not found:
             raise VideoDecodeError(self.path, "no decodable frames")
-        if decoded < last_wanted + 1:
-            self.num_frames = max(decoded, 1)  # the header over-counted
-        fill = found[max(found)] if found else last_frame
-        frames = np.stack([found.get(int(i), fill) for i in unique])
-        return torch.from_numpy(frames)[torch.from_numpy(inverse)]
+        if seen < int(unique[-1]):
+            self.num_frames = max(found) + 1  # the container over-counted
+        decoded = sorted(found)
+        # a frame the stream did not deliver takes the nearest earlier decoded frame
+        frames = [found[i] if i in found else found[decoded[max(np.searchsorted(decoded, i) - 1, 0)]]
+                  for i in unique.tolist()]
+        return _in_order(torch.from_numpy(np.stack(frames)), unique, inverse)
+
+    def close(self):
+        if getattr(self, "_container", None) is not None:
+            self._container.close()
+            self._container = None
 
 
-def _decode_jpegs(blobs: list[torch.Tensor], size: Optional[tuple[int, int]]) -> torch.Tensor:
-    """Decode JPEG byte tensors in one batched libjpeg-turbo call -> uint8 ``(N, H, W, C)``."""
-    from torchvision.io import ImageReadMode, decode_jpeg
+def _decode_jpegs(blobs: list[bytes], size: Optional[tuple[int, int]]) -> torch.Tensor:
+    """Decode JPEG bytes with libjpeg-turbo -> uint8 ``(N, H, W, C)``.
 
-    images = decode_jpeg(blobs, mode=ImageReadMode.RGB)  # list of (C, H, W)
-    batch = torch.stack(images).permute(0, 2, 3, 1)
+    simplejpeg decodes straight to ``(H, W, C)``; torchvision's ``decode_jpeg`` (the fallback) returns
+    ``(C, H, W)``, and turning that back costs as much as a third of the decode.
+    """
+    try:
+        import simplejpeg
+    except ImportError:
+        simplejpeg = None
+    if simplejpeg is not None:
+        batch = torch.from_numpy(np.stack([simplejpeg.decode_jpeg(b, colorspace="RGB") for b in blobs]))
+    else:
+        from torchvision.io import ImageReadMode, decode_jpeg
+
+        tensors = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in blobs]
+        batch = torch.stack(decode_jpeg(tensors, mode=ImageReadMode.RGB)).permute(0, 2, 3, 1).contiguous()
     if size is not None and tuple(batch.shape[1:3]) != tuple(size):
         return _resize_frames(batch, size)
-    return batch.contiguous()
+    return batch
+
+
+def _in_order(frames: torch.Tensor, unique: np.ndarray, inverse: np.ndarray) -> torch.Tensor:
+    """Frames decoded for the sorted ``unique`` indices, put back in the order asked for."""
+    if len(inverse) == len(unique) and (inverse == np.arange(len(unique))).all():
+        return frames  # already in order, no repeats: skip the copy
+    return frames[torch.from_numpy(inverse)]
 
 
 class FrameFolderReader(VideoReader):
@@ -225,15 +283,13 @@ class FrameFolderReader(VideoReader):
         self.fps = fps
 
     def get_frames(self, indices):
-        from torchvision.io import read_file
-
         unique, inverse = _unique_with_inverse(indices)
         self._check_range(unique)
         try:
-            frames = _decode_jpegs([read_file(str(self.files[i])) for i in unique], self.size)
-        except RuntimeError as exc:
+            frames = _decode_jpegs([self.files[i].read_bytes() for i in unique], self.size)
+        except (RuntimeError, ValueError, OSError) as exc:
             raise VideoDecodeError(self.path, _short(exc)) from None
-        return frames[torch.from_numpy(inverse)]
+        return _in_order(frames, unique, inverse)
 
 
 class FramePackReader(VideoReader):
@@ -272,12 +328,12 @@ class FramePackReader(VideoReader):
             data = self._file.read(int(end - begin))
             if len(data) != end - begin:
                 raise VideoDecodeError(self.path, f"truncated frame pack (frame {i})")
-            blobs.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+            blobs.append(data)
         try:
             frames = _decode_jpegs(blobs, self.size)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             raise VideoDecodeError(self.path, _short(exc)) from None
-        return frames[torch.from_numpy(inverse)]
+        return _in_order(frames, unique, inverse)
 
     def close(self):
         if getattr(self, "_file", None) is not None:

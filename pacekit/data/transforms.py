@@ -99,22 +99,30 @@ def _grayscale(x: torch.Tensor) -> torch.Tensor:
     return (x * weights).sum(1, keepdim=True)
 
 
-def _rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
-    r, g, b = x.unbind(1)
-    maxc, _ = x.max(1)
-    minc, _ = x.min(1)
-    delta = maxc - minc
-    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
-    h = torch.where(maxc == r, ((g - b) / safe) % 6, torch.where(maxc == g, (b - r) / safe + 2, (r - g) / safe + 4))
-    h = torch.where(delta > 0, h / 6.0, torch.zeros_like(h))
-    s = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)), torch.zeros_like(maxc))
-    return torch.stack((h, s, maxc), 1)
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 
 
-def _hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
-    h, s, v = x.unbind(1)
-    k = torch.stack([(5 + h * 6) % 6, (3 + h * 6) % 6, (1 + h * 6) % 6], 1)
-    return v.unsqueeze(1) - v.unsqueeze(1) * s.unsqueeze(1) * (torch.minimum(k, 4 - k).clamp(0, 1))
+def hue_rotation_matrices(turns: torch.Tensor) -> torch.Tensor:
+    """3x3 RGB matrices that rotate hue by ``turns`` (fractions of a full turn), shape ``(..., 3, 3)``.
+
+    The rotation turns the chroma plane (I, Q) of YIQ and keeps luma Y; positive turns go the way HSV
+    hue grows (red towards yellow and green). It is one matrix product per frame, far cheaper than a
+    round trip through HSV (torchvision's ``adjust_hue``). It is not the same map: HSV hue shifts change
+    luma, this one keeps it, which suits a jitter meant to hide colour statistics, not brightness.
+    """
+    to_yiq = _RGB_TO_YIQ.to(turns.device, turns.dtype)
+    angle = -turns * (2 * torch.pi)  # YIQ's I-to-Q direction runs against HSV hue
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
+    rotate = torch.stack([one, zero, zero, zero, cos, -sin, zero, sin, cos], -1).unflatten(-1, (3, 3))
+    return torch.linalg.inv(to_yiq) @ rotate @ to_yiq
+
+
+def rotate_hue(x: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
+    """Rotate the hue of float ``(B, C, T, H, W)`` by ``turns`` of shape ``(B, T)`` (or broadcastable)."""
+    b, _, t = x.shape[:3]
+    matrices = hue_rotation_matrices(turns.expand(b, t).to(x.dtype))  # (B, T, 3, 3)
+    return torch.einsum("btck,bkthw->bcthw", matrices, x)
 
 
 @dataclass
@@ -142,7 +150,7 @@ def color_jitter_clips(
     ``per_frame=True`` draws new factors (and a new "apply or not" coin) for every frame, as the paper
     recommends; ``per_frame=False`` draws once per clip. The four adjustments follow torchvision's
     definitions (contrast around the frame's mean luma, saturation by blending with grayscale, hue by
-    rotating in HSV) and are applied in that fixed order.
+    rotating the chroma plane, see :func:`rotate_hue`) and are applied in that fixed order.
     """
     b, c, t, h, w = x.shape
     n = t if per_frame else 1
@@ -162,10 +170,8 @@ def color_jitter_clips(
     gray = _grayscale(out)
     out = ((out - gray) * draw(strength.saturation) + gray).clamp(0, 1)
     if strength.hue > 0:
-        shift = (uniform() * strength.hue).to(x.device, x.dtype)
-        hsv = _rgb_to_hsv(out)
-        hsv = torch.cat(((hsv[:, :1] + shift) % 1.0, hsv[:, 1:]), 1)
-        out = _hsv_to_rgb(hsv).clamp(0, 1)
+        turns = (uniform() * strength.hue).to(x.device, x.dtype).view(b, n)
+        out = rotate_hue(out, turns).clamp(0, 1)
     return torch.where(apply, out, x)
 
 
