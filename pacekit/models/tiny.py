@@ -1,0 +1,22 @@
+"""``tiny``: a ~90k-parameter R3D for CPU tests, the CPU quickstart and notebooks that must run in seconds.
+
+It is :class:`pacekit.models.r3d.ResNet3d` (one basic block per stage, the R3D layout) with narrow
+stages, 8-8-16-24-32 channels, and a cheaper stem: a (3,5,5) conv with stride (1,4,4), so the maps are
+a quarter of the input's height and width from conv1 on and time is kept at full length until conv3.
+At 16x112x112 the stage maps are conv1/conv2 (B, 8, 16, 28, 28) ... conv5 (B, 32, 2, 4, 4);
+``embed_dim`` is 32. Parameter count at width 1: 91,688. It learns pace prediction on the synthetic
+dataset; it is not meant to match any figure of the paper.
+"""
+
+from __future__ import annotations
+
+from .r3d import FullConv3d, ResNet3d, scale_channels
+
+TINY_CHANNELS = (8, 8, 16, 24, 32)
+
+
+def build_tiny(width: float = 1.0) -> ResNet3d:
+    """The ``tiny`` backbone, channels x ``width`` (stem kernel (3,5,5), stride (1,4,4))."""
+    channels = [scale_channels(c, width) for c in TINY_CHANNELS]
+    return ResNet3d(FullConv3d, channels, (1, 1, 1, 1), stem_kernel=(3, 5, 5), stem_stride=(1, 4, 4),
+                    stem_padding=(1, 2, 2))
