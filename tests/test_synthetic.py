@@ -1,0 +1,351 @@
+"""Tests for pacekit.data.synthetic: the class table's design, real motion, files, splits and cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from pacekit.data.synthetic import (
+    MIN_CYCLE_FRAMES,
+    MOTION_CLASSES,
+    REFERENCE_HEIGHT,
+    SYNTHETIC_CLASSES,
+    build_synthetic,
+    draw_video,
+    ensure_synthetic,
+    make_synthetic,
+    plan_synthetic,
+    render_video,
+    sample_spec,
+    tip_speed,
+    trajectory,
+)
+
+PACES = (1, 2, 3, 4)                     # the paper's default pace set p = [1, 4] (Table 1)
+DEFAULT = MOTION_CLASSES[:10]            # the classes of the default set
+TINY = dict(num_classes=3, videos_per_class=4, seed=0, width=64, height=48, duration=1.0,
+            test_fraction=0.3, progress=False)
+SHARED_SPLITS = Path(__file__).resolve().parents[2] / "shared" / "data" / "splits" / "ucf101"
+INDEX = {name: i for i, name in enumerate(SYNTHETIC_CLASSES)}
+
+
+def overlaps(a, b) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def scaled(band, p):
+    return (band[0] * p, band[1] * p)
+
+
+# ---------------------------------------------------------------- the class table, as designed
+
+
+def test_class_names_are_unique_camel_case():
+    assert len(set(SYNTHETIC_CLASSES)) == len(SYNTHETIC_CLASSES) >= 10
+    assert all(re.fullmatch(r"[A-Z][A-Za-z]+", n) for n in SYNTHETIC_CLASSES)
+    assert SYNTHETIC_CLASSES[:3] == ("Bounce", "PendulumSwing", "Orbit")
+
+
+@pytest.mark.parametrize("motion", MOTION_CLASSES, ids=SYNTHETIC_CLASSES)
+def test_within_a_class_neighbouring_paces_do_not_overlap(motion):
+    # Knowing the class, the speed tells pace p from p + 1 (needs max / min < 4 / 3).
+    for p in PACES[:-1]:
+        assert motion.speed_range[1] * p < motion.speed_range[0] * (p + 1)
+
+
+@pytest.mark.parametrize("p", PACES[1:])
+def test_across_classes_every_pace_moves_like_some_class_at_natural_pace(p):
+    # Without the class, global speed is ambiguous: some class sped up by p moves like another at pace 1.
+    pairs = [(a.name, b.name) for a in DEFAULT for b in DEFAULT
+             if a is not b and overlaps(scaled(a.speed_range, p), b.speed_range)]
+    assert pairs, f"no class at pace {p} overlaps another at pace 1"
+
+
+def test_designed_examples_of_ambiguous_speed():
+    band = {m.name: m.speed_range for m in MOTION_CLASSES}
+    assert overlaps(scaled(band["Zoom"], 4), band["Bounce"])       # slowest x 4 ~ fastest x 1
+    assert overlaps(scaled(band["Shake"], 3), band["ZigZag"])      # slow x 3 ~ fast x 1
+    assert overlaps(scaled(band["PendulumSwing"], 2), band["Jump"])
+    speeds = sorted(b for m in DEFAULT for b in m.speed_range)
+    assert speeds[-1] / speeds[0] > 4                               # natural speeds span > 4x
+
+
+@pytest.mark.parametrize("motion", MOTION_CLASSES, ids=SYNTHETIC_CLASSES)
+def test_elementary_cycles_are_long_enough_not_to_alias_at_pace_4(motion):
+    assert motion.period_range[0] / motion.cycles >= MIN_CYCLE_FRAMES
+    assert MIN_CYCLE_FRAMES / max(PACES) >= 7                       # >= 7 samples per cycle at pace 4
+
+
+# ---------------------------------------------------------------- specs and trajectories
+
+
+@pytest.mark.parametrize("ci", range(len(MOTION_CLASSES)), ids=SYNTHETIC_CLASSES)
+def test_sampled_motion_has_its_class_speed_and_stays_in_frame(ci):
+    motion = MOTION_CLASSES[ci]
+    for seed in range(12):
+        width, height = ((160, 120), (64, 48))[seed % 2]
+        spec = sample_spec(ci, seed, width, height, num_frames=100)
+        assert motion.speed_range[0] <= spec.speed <= motion.speed_range[1]
+        assert motion.period_range[0] <= spec.period <= motion.period_range[1]
+        # Over one whole cycle the tip's mean speed is the spec's speed, in this video's pixels.
+        one_cycle = trajectory(spec, np.linspace(0, spec.period, 4001))
+        steps = np.linalg.norm(np.diff(one_cycle["tip"], axis=0), axis=-1)
+        assert steps.sum() / spec.period == pytest.approx(spec.speed * spec.scale, rel=2e-3)
+        # Smooth at natural pace: no step beyond 5 px (of a 120-px frame), nor beyond 3.2x the mean.
+        frames = trajectory(spec, np.arange(300))
+        step = np.linalg.norm(np.diff(frames["tip"], axis=0), axis=-1)
+        assert step.max() <= min(5.0 * spec.scale, 3.2 * spec.speed * spec.scale)
+        reach = frames["half_length"]
+        assert (frames["x"] - reach).min() >= -0.5 and (frames["x"] + reach).max() <= width + 0.5
+        assert (frames["y"] - reach).min() >= -0.5 and (frames["y"] + reach).max() <= height + 0.5
+
+
+@pytest.mark.parametrize("ci", range(len(MOTION_CLASSES)), ids=SYNTHETIC_CLASSES)
+def test_motion_returns_to_its_start_after_one_period_and_not_before(ci):
+    spec = sample_spec(ci, 7, 160, 120)
+    t = np.linspace(0, spec.period, 101)
+    traj = trajectory(spec, t)
+    pose = np.stack([traj["x"], traj["y"], traj["half_length"], np.cos(traj["angle"]), np.sin(traj["angle"])])
+    np.testing.assert_allclose(pose[:, -1], pose[:, 0], atol=1e-6)
+    # ... and it really moved in between: the tip got at least half an amplitude away.
+    away = np.linalg.norm(traj["tip"] - traj["tip"][0], axis=-1).max()
+    assert away >= 0.5 * spec.amplitude > 2.0
+
+
+def test_bounce_falls_to_the_floor_and_pendulum_rises_at_both_ends():
+    bounce = sample_spec(INDEX["Bounce"], 3, 160, 120)
+    contact = ((1.0 - bounce.phase) % 0.5) * bounce.period      # first floor contact (2 per cycle)
+    t = contact + bounce.period * np.array([0.0, 0.125, 0.25, 0.5])
+    y = trajectory(bounce, t)["y"]
+    floor, top = bounce.anchor[1], bounce.anchor[1] - bounce.amplitude
+    np.testing.assert_allclose(y, [floor, floor - 0.75 * bounce.amplitude, top, floor], atol=1e-9)
+    assert trajectory(bounce, np.linspace(0, bounce.period, 401))["y"].max() <= floor + 1e-9
+    swing = sample_spec(INDEX["PendulumSwing"], 3, 160, 120)
+    tr = trajectory(swing, np.linspace(0, swing.period, 401))
+    lowest = np.argmax(tr["y"])
+    assert abs(tr["x"][lowest] - swing.anchor[0]) < 0.02 * swing.amplitude   # lowest in the middle
+    rise = tr["y"][lowest] - tr["y"][np.argmax(np.abs(tr["x"] - swing.anchor[0]))]
+    assert rise == pytest.approx(swing.amplitude * (1 - math.cos(swing.params["theta0"])), rel=1e-3)
+
+
+# ---------------------------------------------------------------- rendered pixels follow the motion
+
+
+def plain(spec, shape="disc", aspect=1.0):
+    """The spec drawn white on black, no distractors: pixel intensity is the object's coverage."""
+    return dataclasses.replace(
+        spec, background={"kind": "gradient", "colors": [[0, 0, 0], [0, 0, 0]], "angle": 0.0},
+        distractors=(), fill="solid", colors=((255, 255, 255), (255, 255, 255)), shape=shape, aspect=aspect)
+
+
+def coverage_moments(frames):
+    """Per frame: centroid (x, y), area and long-axis angle (mod pi) of the white object."""
+    a = frames[..., 0].astype(np.float64) / 255.0                   # (T, H, W)
+    gy, gx = np.mgrid[0:a.shape[1], 0:a.shape[2]] + 0.5
+    m = a.sum(axis=(1, 2))
+    cx, cy = (a * gx).sum(axis=(1, 2)) / m, (a * gy).sum(axis=(1, 2)) / m
+    dx, dy = gx - cx[:, None, None], gy - cy[:, None, None]
+    mxx, myy, mxy = ((a * dx * dx).sum(axis=(1, 2)), (a * dy * dy).sum(axis=(1, 2)),
+                     (a * dx * dy).sum(axis=(1, 2)))
+    return cx, cy, m, 0.5 * np.arctan2(2 * mxy, mxx - myy)
+
+
+MOVING = [n for n in SYNTHETIC_CLASSES if n not in ("Zoom", "Spin")]
+
+
+@pytest.mark.parametrize("name", MOVING)
+def test_drawn_object_moves_along_its_trajectory_at_its_class_speed(name):
+    spec = sample_spec(INDEX[name], 11, 160, 120, num_frames=1)
+    spec = dataclasses.replace(spec, num_frames=int(spec.period) + 1)   # one whole cycle
+    cx, cy, _, _ = coverage_moments(draw_video(plain(spec)))
+    traj = trajectory(spec)
+    assert np.abs(cx - traj["x"]).max() < 0.2 and np.abs(cy - traj["y"]).max() < 0.2
+    measured = np.hypot(np.diff(cx), np.diff(cy)).mean() * REFERENCE_HEIGHT / spec.height
+    lo, hi = MOTION_CLASSES[INDEX[name]].speed_range
+    assert 0.95 * lo <= measured <= 1.01 * hi
+    assert measured == pytest.approx(tip_speed(traj) / spec.scale, rel=0.03)
+    assert measured == pytest.approx(spec.speed, rel=0.06)
+
+
+def test_drawn_zoom_grows_and_shrinks_in_place():
+    spec = sample_spec(INDEX["Zoom"], 5, 160, 120, num_frames=1)
+    spec = dataclasses.replace(spec, num_frames=int(spec.period) + 1)
+    cx, cy, area, _ = coverage_moments(draw_video(plain(spec)))
+    traj = trajectory(spec)
+    np.testing.assert_allclose(np.sqrt(area / math.pi), traj["half_length"], atol=0.15)
+    assert np.ptp(cx) < 0.1 and np.ptp(cy) < 0.1
+    assert np.sqrt(area.max() / area.min()) > 1.5                    # a visible pulse
+
+
+def test_drawn_spin_turns_at_its_angle():
+    spec = sample_spec(INDEX["Spin"], 5, 160, 120, num_frames=1)
+    spec = dataclasses.replace(spec, num_frames=int(spec.period) + 1)
+    _, _, _, measured = coverage_moments(draw_video(plain(spec, shape="square", aspect=2.5)))
+    expected = trajectory(spec)["angle"]
+    error = np.angle(np.exp(2j * (measured - expected))) / 2        # difference mod pi
+    assert np.abs(error).max() < math.radians(2)
+
+
+def test_render_video_is_deterministic_and_seed_dependent():
+    a = render_video(0, 5, width=64, height=48, num_frames=20)
+    assert a.shape == (20, 48, 64, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, render_video(0, np.random.default_rng(5), 64, 48, 20))
+    assert not np.array_equal(a, render_video(0, 6, 64, 48, 20))
+    assert np.ptp(a.astype(int), axis=0).max() > 100                   # something moves across frames
+
+
+def test_clips_of_a_group_share_the_scene_but_not_the_motion():
+    a, b = sample_spec(1, 10, scene_seed=99), sample_spec(1, 11, scene_seed=99)
+    assert a.background == b.background and a.shape == b.shape and a.colors == b.colors
+    assert a.speed != b.speed and a.phase != b.phase
+
+
+def test_bad_arguments_name_the_value_and_the_fix():
+    with pytest.raises(ValueError, match=r"num_classes=13.*12 built-in"):
+        plan_synthetic(num_classes=13)
+    with pytest.raises(ValueError, match=r"65x48.*even"):
+        render_video(0, 0, width=65, height=48)
+    with pytest.raises(ValueError, match=r"class_index=12"):
+        render_video(12, 0)
+
+
+# ---------------------------------------------------------------- files, splits, cache
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synthetic") / "set"
+    summary = build_synthetic(out, workers=1, force=True, **{k: v for k, v in TINY.items()})
+    return out, summary
+
+
+def read_lines(path: Path) -> list[str]:
+    data = path.read_bytes()
+    assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")   # CRLF only
+    return data.decode().split("\r\n")[:-1]
+
+
+def test_layout_and_split_files_are_in_ucf101_format(tiny_set):
+    out, summary = tiny_set
+    assert summary.num_videos == summary.num_written == 12 and not summary.cached
+    splits = out / "ucfTrainTestlist"
+    assert (splits / "classInd.txt").read_bytes() == b"1 Bounce\r\n2 PendulumSwing\r\n3 Orbit\r\n"
+    train_groups, test_groups, listed = set(), set(), []
+    for line in read_lines(splits / "trainlist01.txt"):
+        m = re.fullmatch(r"(\w+)/v_\1_g(\d\d)_c(\d\d)\.avi (\d+)", line)
+        assert m, line
+        assert int(m[4]) == INDEX[m[1]] + 1                          # 1-based label
+        train_groups.add((m[1], m[2]))
+        listed.append(line.split()[0])
+    for line in read_lines(splits / "testlist01.txt"):
+        m = re.fullmatch(r"(\w+)/v_\1_g(\d\d)_c(\d\d)\.avi", line)   # no label
+        assert m, line
+        test_groups.add((m[1], m[2]))
+        listed.append(line)
+    assert train_groups and test_groups and not train_groups & test_groups
+    on_disk = sorted(str(p.relative_to(out / "UCF-101")) for p in (out / "UCF-101").rglob("*.avi"))
+    assert sorted(listed) == on_disk and len(on_disk) == 12
+    # 4 videos per class: two groups of two; test_fraction 0.3 -> group 1 of each class is test.
+    assert test_groups == {(c, "01") for c in SYNTHETIC_CLASSES[:3]}
+    meta = json.loads((out / "synthetic.json").read_text())
+    assert meta["params"]["num_classes"] == 3 and len(meta["videos"]) == 12
+    assert {v["split"] for v in meta["videos"] if v["group"] == 1} == {"test"}
+
+
+def test_decoded_videos_match_the_metadata(tiny_set):
+    out, _ = tiny_set
+    meta = json.loads((out / "synthetic.json").read_text())
+    for v in meta["videos"]:
+        band = MOTION_CLASSES[v["class_index"]].speed_range
+        assert band[0] <= v["natural_speed"] <= band[1]
+        assert v["num_frames"] == 25                                  # 1.0 s at 25 fps
+        with av.open(str(out / "UCF-101" / v["path"])) as container:
+            stream = container.streams.video[0]
+            assert stream.codec_context.name == "mpeg4" and stream.codec_context.pix_fmt == "yuv420p"
+            assert stream.average_rate == 25 and container.format.name == "avi"
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        assert len(frames) == v["num_frames"] and frames[0].shape == (48, 64, 3)
+
+
+def test_decoded_frames_are_close_to_the_drawn_ones(tiny_set):
+    out, _ = tiny_set
+    v = json.loads((out / "synthetic.json").read_text())["videos"][5]
+    drawn = draw_video(sample_spec(v["class_index"], v["seed"], 64, 48, v["num_frames"], v["scene_seed"]))
+    with av.open(str(out / "UCF-101" / v["path"])) as container:
+        decoded = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    assert np.abs(decoded.astype(int) - drawn).mean() < 6              # lossy, but the same video
+
+
+def decode_all(out: Path) -> dict[str, np.ndarray]:
+    result = {}
+    for path in sorted((out / "UCF-101").rglob("*.avi")):
+        with av.open(str(path)) as container:
+            result[path.name] = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    return result
+
+
+def test_same_seed_gives_identical_frames_in_parallel_and_other_seed_differs(tiny_set, tmp_path):
+    out, _ = tiny_set
+    again = make_synthetic(tmp_path / "again", workers=2, **TINY)
+    first, second = decode_all(out), decode_all(again)
+    assert first.keys() == second.keys()
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name])
+    other = decode_all(make_synthetic(tmp_path / "other", workers=1, **{**TINY, "seed": 1}))
+    assert all(not np.array_equal(first[n], other[n]) for n in first)
+
+
+def test_ensure_reuses_a_complete_set_and_repairs_only_missing_videos(tmp_path):
+    out = tmp_path / "set"
+    assert ensure_synthetic(out, workers=1, **TINY) == out
+    videos = sorted((out / "UCF-101").rglob("*.avi"))
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in videos}
+    meta_mtime = (out / "synthetic.json").stat().st_mtime_ns
+
+    summary = build_synthetic(out, workers=1, **TINY)
+    assert summary.cached and summary.num_written == 0
+    assert all(p.stat().st_mtime_ns == before[p][0] for p in videos)
+    assert (out / "synthetic.json").stat().st_mtime_ns == meta_mtime
+
+    deleted, emptied = videos[2], videos[7]
+    deleted.unlink()
+    emptied.write_bytes(b"")
+    summary = build_synthetic(out, workers=1, **TINY)
+    assert summary.num_written == 2
+    for p in videos:
+        assert p.read_bytes() == before[p][1]                          # bit-identical re-encode
+        if p not in (deleted, emptied):
+            assert p.stat().st_mtime_ns == before[p][0]
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_other_parameters_rewrite_the_set_and_drop_stale_videos(tmp_path):
+    out = tmp_path / "set"
+    ensure_synthetic(out, workers=1, **TINY)
+    summary = build_synthetic(out, workers=1, **{**TINY, "num_classes": 2, "videos_per_class": 2})
+    assert summary.num_written == summary.num_videos == 4
+    assert len(list((out / "UCF-101").rglob("*.avi"))) == 4
+    assert read_lines(out / "ucfTrainTestlist" / "classInd.txt") == ["1 Bounce", "2 PendulumSwing"]
+
+
+def test_a_folder_not_written_by_pacekit_is_refused(tmp_path):
+    (tmp_path / "UCF-101" / "ApplyEyeMakeup").mkdir(parents=True)
+    with pytest.raises(FileExistsError, match="not written by pacekit"):
+        ensure_synthetic(tmp_path, workers=1, **TINY)
+
+
+@pytest.mark.skipif(not (SHARED_SPLITS / "trainlist01.txt").is_file(), reason="real UCF101 split files absent")
+def test_split_lines_have_the_same_form_as_the_official_files(tiny_set):
+    out, _ = tiny_set
+    for name, pattern in [("classInd.txt", r"\d+ [A-Za-z]+"),
+                          ("trainlist01.txt", r"[A-Za-z]+/v_[A-Za-z]+_g\d\d_c\d\d\.avi \d+"),
+                          ("testlist01.txt", r"[A-Za-z]+/v_[A-Za-z]+_g\d\d_c\d\d\.avi")]:
+        for lines in (read_lines(SHARED_SPLITS / name), read_lines(out / "ucfTrainTestlist" / name)):
+            assert all(re.fullmatch(pattern, line) for line in lines), name
