@@ -1,0 +1,395 @@
+"""Where the network looks: activation attention (Fig. 5, Zagoruyko & Komodakis) and Grad-CAM via captum.
+
+**Activation-based spatial attention** (the paper's Fig. 5, its ref. [59]). For a stage map ``A`` of
+shape ``(C, T', H', W')`` the attention is the sum over channels of the squared activations,
+
+    F(A)[t, h, w] = sum_c |A[c, t, h, w]|^2          (Zagoruyko & Komodakis' F_sum^p with p = 2).
+
+Video maps keep a time axis, which a 2D map to lay over one frame does not have: pacekit takes the mean
+over the stage's time axis ``T'`` (conv5 has only ``T/8`` = 2 steps for a 16-frame clip, so each step
+already sees about half the clip), upsamples the ``(H', W')`` map bilinearly to the frame size and
+rescales it to [0, 1] (min-max per map; a constant map becomes all zeros). Fig. 5 lays the map over the
+clip's last frame; one column per pace p = 1..4 (16-frame clips), one row per video.
+
+**Grad-CAM** (Selvaraju et al.), through captum's ``LayerGradCam``: the stage's channels are weighted by
+the mean gradient of one logit -- a pace logit of a pretraining checkpoint, or an action logit of a
+fine-tuned one -- summed, passed through ReLU, and brought to the clip's ``T x H x W`` with
+``LayerAttribution.interpolate`` (trilinear). Two pitfalls on video networks:
+
+- in-place ReLUs after the hooked stage overwrite the activations captum stored; pacekit's backbones use
+  ``inplace=False``, and :func:`grad_cam` switches any in-place ReLU off for the call;
+- conv5 is coarse in time (2 steps for 16 frames): the interpolated map changes smoothly over the
+  clip and cannot localise a moment. Use conv3 or conv4 for a finer time axis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: The paces of Fig. 5's columns.
+FIG5_PACES = (1, 2, 3, 4)
+
+
+# --------------------------------------------------------------------------------------------
+# Activation-based attention (Fig. 5)
+# --------------------------------------------------------------------------------------------
+
+
+def normalize_maps(maps: torch.Tensor) -> torch.Tensor:
+    """Min-max rescale each map of ``(B, ...)`` to [0, 1]; a constant map becomes zeros."""
+    flat = maps.flatten(1).float()
+    lo = flat.min(1, keepdim=True).values
+    span = flat.max(1, keepdim=True).values - lo
+    out = torch.where(span > 0, (flat - lo) / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(flat))
+    return out.view_as(maps)
+
+
+def activation_attention(feature_map: torch.Tensor, size: Optional[Sequence[int]] = None, p: int = 2) -> torch.Tensor:
+    """Spatial attention of a video stage map: ``(B, C, T', H', W')`` -> ``(B, H, W)`` in [0, 1].
+
+    ``sum_c |A|^p`` (Zagoruyko & Komodakis, p = 2 as in Fig. 5), the mean over the time axis ``T'``,
+    bilinear upsampling to ``size = (H, W)`` (default: keep ``(H', W')``), min-max normalisation per map.
+    """
+    if feature_map.dim() != 5:
+        raise ValueError(f"expected a stage map (B, C, T', H', W'), got {tuple(feature_map.shape)}")
+    energy = feature_map.float().abs().pow(p).sum(1).mean(1)  # (B, H', W')
+    if size is not None and tuple(energy.shape[-2:]) != tuple(size):
+        energy = F.interpolate(energy[:, None], size=tuple(size), mode="bilinear", align_corners=False)[:, 0]
+    return normalize_maps(energy)
+
+
+def _backbone_of(model: nn.Module) -> nn.Module:
+    backbone = getattr(model, "backbone", model)
+    if not hasattr(backbone, "forward_stages"):
+        raise TypeError(f"{type(model).__name__} has no forward_stages(); pass a pacekit backbone or a ClipModel")
+    return backbone
+
+
+@torch.inference_mode()
+def clip_attention(model: nn.Module, clips: torch.Tensor, stage: str = "conv5") -> torch.Tensor:
+    """Activation attention of float clips ``(B, C, T, H, W)`` at ``stage``: ``(B, H, W)`` in [0, 1].
+
+    ``model`` is a backbone or a ClipModel (its backbone is used), in eval mode.
+    """
+    backbone = _backbone_of(model)
+    stages = backbone.forward_stages(clips)
+    if stage not in stages or stages[stage].dim() != 5:
+        raise KeyError(f"stage {stage!r} is not a map of forward_stages; use conv1 ... conv5")
+    return activation_attention(stages[stage], size=clips.shape[-2:])
+
+
+def load_pace_clips(
+    path, paces: Sequence = FIG5_PACES, clip_len: int = 16, start: int = 0, frame_size=(128, 171)
+) -> torch.Tensor:
+    """One clip per pace from a video: uint8 ``(len(paces), clip_len, H, W, C)``.
+
+    Every clip starts at frame ``start`` and takes frame ``start + floor(i * p)``
+    (:func:`pacekit.pace.sample_indices`, looping past the end), so the columns of Fig. 5 begin at the
+    same moment and their last frames lie ``15 * p`` frames later.
+    """
+    from .data import open_video
+    from .pace import sample_indices
+
+    with open_video(path, size=tuple(frame_size) if frame_size is not None else None) as reader:
+        indices = [sample_indices(reader.num_frames, clip_len, p, start) for p in paces]
+        frames = reader.get_frames(np.concatenate(indices))
+    return frames.view(len(paces), clip_len, *frames.shape[1:])
+
+
+@dataclass
+class AttentionGrid:
+    """Fig. 5's grid: ``frames`` uint8 ``(R, P, h, w, 3)`` (each clip's last frame, as the network saw
+    it after the centre crop) and ``maps`` float ``(R, P, h, w)`` in [0, 1]; R videos, P paces."""
+
+    frames: np.ndarray
+    maps: np.ndarray
+    paces: list
+    names: list[str]
+    stage: str = "conv5"
+
+
+def _pace_grid(
+    videos: Sequence,
+    paces: Sequence,
+    clip_len: int,
+    transform: Optional[nn.Module],
+    device,
+    start: int,
+    frame_size,
+    map_fn,
+    stage: str,
+) -> AttentionGrid:
+    """Decode each video's pace clips, run ``map_fn(x (P, C, T, h, w), paces) -> (P, h, w)``, keep last frames."""
+    from .data import ClipEval
+    from .data.transforms import unnormalize_clips
+
+    transform = transform if transform is not None else ClipEval()
+    frames, maps = [], []
+    for path in videos:
+        clips = load_pace_clips(path, paces, clip_len, start, frame_size).to(device)  # (P, T, H, W, C)
+        x = transform(clips)  # (P, C, T, h, w)
+        maps.append(map_fn(x).detach().cpu().numpy())
+        last = unnormalize_clips(x[:, :, -1:], transform.mean, transform.std)[:, :, 0]  # (P, C, h, w)
+        frames.append((last.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).cpu().numpy())
+    return AttentionGrid(np.stack(frames), np.stack(maps), list(paces), [Path(v).name for v in videos], stage)
+
+
+def attention_grid(
+    model: nn.Module,
+    videos: Sequence,
+    paces: Sequence = FIG5_PACES,
+    clip_len: int = 16,
+    stage: str = "conv5",
+    transform: Optional[nn.Module] = None,
+    device="cpu",
+    start: int = 0,
+    frame_size=(128, 171),
+) -> AttentionGrid:
+    """Activation attention for each video (rows) at each pace (columns), as in Fig. 5.
+
+    Args:
+        model: a backbone or a ClipModel, put in eval mode here.
+        videos: paths of videos (any form :func:`pacekit.data.open_video` reads).
+        paces: one column per pace (Fig. 5: 1, 2, 3, 4); each clip starts at frame ``start``.
+        transform: uint8 ``(B, T, H, W, C)`` -> float ``(B, C, T, h, w)``; default ``ClipEval()``
+            (resize to 128x171, centre crop 112, normalise).
+        frame_size: ``(H, W)`` frames are decoded at.
+    """
+    model.eval()
+    return _pace_grid(videos, paces, clip_len, transform, device, start, frame_size,
+                      lambda x: clip_attention(model, x, stage), stage)
+
+
+def grad_cam_grid(
+    model: nn.Module,
+    videos: Sequence,
+    paces: Sequence = FIG5_PACES,
+    target="predicted",
+    clip_len: int = 16,
+    stage: str = "conv5",
+    transform: Optional[nn.Module] = None,
+    device="cpu",
+    start: int = 0,
+    frame_size=(128, 171),
+    model_paces: Optional[Sequence] = None,
+) -> AttentionGrid:
+    """Grad-CAM on each clip's last frame, laid out like Fig. 5 (rows: videos, columns: paces).
+
+    ``target``: ``"predicted"`` explains each clip's arg-max logit; ``"pace"`` the logit of the clip's own
+    pace, for a pretraining model whose logits stand for ``model_paces`` (default: ``paces``, in order);
+    an int explains that logit (e.g. an action class of a fine-tuned model).
+    """
+    from .pace import as_pace
+
+    pace_labels = None
+    if target == "pace":
+        logit_paces = [as_pace(p) for p in (model_paces if model_paces is not None else paces)]
+        missing = [p for p in paces if as_pace(p) not in logit_paces]
+        if missing:
+            raise ValueError(f"paces {missing} have no logit in the model's pace set "
+                             f"{[str(p) for p in logit_paces]}; pick columns among those paces")
+        pace_labels = [logit_paces.index(as_pace(p)) for p in paces]
+    elif target != "predicted" and not isinstance(target, (int, np.integer)):
+        raise ValueError(f"target must be 'predicted', 'pace' or a logit index, got {target!r}")
+
+    def cams(x):
+        if pace_labels is not None:
+            labels = torch.tensor(pace_labels, device=x.device)
+        elif target == "predicted":
+            labels = None
+        else:
+            labels = int(target)
+        return grad_cam(model, x, labels, stage)[:, -1]  # (P, h, w): the last frame's map
+
+    return _pace_grid(videos, paces, clip_len, transform, device, start, frame_size, cams, f"{stage} Grad-CAM")
+
+
+def overlay(frame: np.ndarray, attention: np.ndarray, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+    """Blend a [0, 1] map ``(h, w)`` coloured with ``cmap`` over a uint8 frame ``(h, w, 3)``; float RGB in [0, 1]."""
+    from matplotlib import colormaps
+
+    heat = colormaps[cmap](np.clip(attention, 0, 1))[..., :3]
+    return np.clip((1 - alpha) * frame.astype(np.float64) / 255.0 + alpha * heat, 0, 1)
+
+
+def plot_attention_grid(grid: AttentionGrid, alpha: float = 0.5, cmap: str = "jet", cell: float = 2.0):
+    """Fig. 5: one row per video, one column per pace, attention over each clip's last frame. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    rows, cols = grid.maps.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(cell * cols, cell * rows), squeeze=False)
+    for r in range(rows):
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.imshow(overlay(grid.frames[r, c], grid.maps[r, c], alpha, cmap))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"p = {grid.paces[c]}")
+            if c == 0:
+                ax.set_ylabel(grid.names[r], fontsize=8)
+    title = grid.stage if "Grad-CAM" in grid.stage else f"{grid.stage} attention"
+    fig.suptitle(f"{title} on each clip's last frame")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Grad-CAM through captum
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def no_inplace_relu(model: nn.Module) -> Iterator[int]:
+    """Switch every in-place ReLU of ``model`` off for the block (yields how many), then restore them.
+
+    An in-place ReLU after the stage captum hooks would overwrite the activations it stored, and
+    autograd refuses in-place changes of a tensor a hook returned.
+    """
+    changed = [m for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU)) and m.inplace]
+    for m in changed:
+        m.inplace = False
+    try:
+        yield len(changed)
+    finally:
+        for m in changed:
+            m.inplace = True
+
+
+def grad_cam(
+    model: nn.Module,
+    clips: torch.Tensor,
+    target=None,
+    stage: str = "conv5",
+    layer: Optional[nn.Module] = None,
+) -> torch.Tensor:
+    """Grad-CAM of float clips ``(B, C, T, H, W)`` for one logit: ``(B, T, H, W)`` in [0, 1].
+
+    Args:
+        model: maps clips to logits ``(B, num_classes)``: a pretraining ClipModel (pace logits) or a
+            fine-tuned one (action logits).
+        target: the logit to explain, an int or one per clip ``(B,)``; None explains each clip's
+            predicted class (its arg-max).
+        stage: ``conv1`` ... ``conv5``, found with ``model.backbone.stage_module(stage)``.
+        layer: the module to hook instead of ``stage``.
+
+    captum's ``LayerGradCam`` averages the gradient over the stage's time, height and width to weight
+    its channels, and keeps positive evidence (ReLU); ``LayerAttribution.interpolate`` brings the
+    ``(T', H', W')`` map to ``(T, H, W)`` trilinearly. Each clip's map is then min-max normalised; a map
+    with no positive evidence is all zeros.
+    """
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    if clips.dim() != 5:
+        raise ValueError(f"expected float clips (B, C, T, H, W), got {tuple(clips.shape)}")
+    if layer is None:
+        layer = _backbone_of(model).stage_module(stage)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_inplace_relu(model), torch.enable_grad():
+            if target is None:
+                with torch.no_grad():
+                    target = model(clips).argmax(1)
+            if isinstance(target, torch.Tensor):
+                target = target.to(clips.device)
+            cam = LayerGradCam(model, layer).attribute(clips.detach(), target=target, relu_attributions=True)
+            cam = LayerAttribution.interpolate(cam.detach(), tuple(clips.shape[2:]), interpolate_mode="trilinear")
+    finally:
+        model.train(was_training)
+    return normalize_maps(cam[:, 0])  # (B, T, H, W)
+
+
+# --------------------------------------------------------------------------------------------
+# The command
+# --------------------------------------------------------------------------------------------
+
+
+def _pick_videos(args) -> list:
+    """``--video`` paths, or ``--num-videos`` test videos spread over ``--dataset``'s list."""
+    if args.video:
+        missing = [v for v in args.video if not Path(v).exists()]
+        if missing:
+            raise FileNotFoundError(f"video not found: {missing[0]} (give video files, frame folders or .jpack files)")
+        return list(args.video)
+    if not (args.dataset and args.root):
+        raise ValueError("give the videos with --video V1 V2 ..., or --dataset NAME --root DIR to pick test videos")
+    from .data import read_split
+
+    records = read_split(args.dataset, args.root, "test", args.split).records
+    keep = np.unique(np.round(np.linspace(0, len(records) - 1, min(args.num_videos, len(records)))).astype(int))
+    return [records[i].path for i in keep]
+
+
+def cmd_attention(args) -> int:
+    import matplotlib.pyplot as plt
+
+    from .evaluate import load_model, resolve_device
+    from .pace import as_pace
+
+    device = resolve_device(args.device)
+    loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
+    videos = _pick_videos(args)
+    paces = [as_pace(p) for p in args.paces]
+    common = dict(clip_len=args.clip_len, stage=args.stage, transform=loaded.transform(), device=device,
+                  start=args.start, frame_size=loaded.frame_size)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    grid = attention_grid(loaded.model, videos, paces, **common)
+    fig = plot_attention_grid(grid)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    print(f"wrote {out}: {args.stage} activation attention, {len(videos)} videos x paces "
+          f"{', '.join(str(p) for p in paces)} ({args.clip_len}-frame clips from frame {args.start})")
+    if args.gradcam:
+        target = args.target
+        if target not in ("predicted", "pace"):
+            target = int(target)
+        if target == "pace" and loaded.stage != "pretrain":
+            raise ValueError("--target pace needs a pretraining checkpoint (its head predicts paces); "
+                             "use --target predicted or a class index")
+        cam = grad_cam_grid(loaded.model, videos, paces, target, model_paces=loaded.paces, **common)
+        cam_out = out.with_name(out.stem + "_gradcam" + out.suffix)
+        fig = plot_attention_grid(cam)
+        fig.savefig(cam_out, dpi=120)
+        plt.close(fig)
+        print(f"wrote {cam_out}: Grad-CAM at {args.stage} for the {target} logit")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser(
+        "attention", help="Fig. 5: conv5 activation attention on each clip's last frame, paces 1-4 (+ Grad-CAM)",
+        description="Activation-based attention (Zagoruyko & Komodakis: sum over channels of |A|^2, mean over the "
+                    "stage's time, upsampled) over the last frame of 16-frame clips at paces 1, 2, 3, 4; one row per "
+                    "video. --gradcam adds a Grad-CAM figure (captum LayerGradCam) beside it.")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="a pacekit checkpoint (pretraining or fine-tuning)")
+    source.add_argument("--authors-checkpoint", help="a checkpoint in the authors' layout (conv1.*, ..., linear.*)")
+    p.add_argument("--arch", choices=("r21d", "r3d", "c3d", "s3d_g"), default=None,
+                   help="architecture of --authors-checkpoint (default: detected from its keys)")
+    p.add_argument("--video", nargs="+", default=None, help="videos, one row each")
+    p.add_argument("--dataset", default=None, help="instead of --video: pick test videos of this dataset")
+    p.add_argument("--root", default=None, help="the dataset folder, with --dataset")
+    p.add_argument("--split", type=int, default=1, help="with --dataset: the split (default 1)")
+    p.add_argument("--num-videos", type=int, default=4, help="with --dataset: how many test videos (default 4)")
+    p.add_argument("--paces", nargs="+", default=[str(p) for p in FIG5_PACES], help="one column each (default 1 2 3 4)")
+    p.add_argument("--clip-len", type=int, default=16,
+                   help="frames per clip (Fig. 5: 16, whatever the model was trained with)")
+    p.add_argument("--start", type=int, default=0, help="first frame of every clip (default 0)")
+    p.add_argument("--stage", default="conv5", choices=("conv1", "conv2", "conv3", "conv4", "conv5"),
+                   help="the stage whose maps are shown (paper: conv5)")
+    p.add_argument("--gradcam", action="store_true", help="also write <out>_gradcam.png")
+    p.add_argument("--target", default="predicted",
+                   help="Grad-CAM logit: predicted (default), pace (each clip's own pace), or a class index")
+    p.add_argument("--out", required=True, help="the PNG to write")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda")
+    p.set_defaults(func=cmd_attention)

@@ -1,0 +1,487 @@
+"""Video-level action recognition: 10-clip evaluation, per-class accuracy, confusion matrix, linear probe.
+
+The protocol of the paper (4.1, "Evaluation", after VCOP and VCP): every test video gives 10 clips
+spaced uniformly over it, each centre cropped; the video's class probabilities are the softmax of each
+clip's logits averaged over its clips,
+
+    P(y | video) = 1/10 * sum_j softmax(f(clip_j))_y,
+
+and the predicted class is the arg-max. Top-1 / top-5 accuracy count the videos whose true class is
+among the 1 / 5 most probable. Nothing here is random: the clips' positions are fixed, the crop is
+central and the model runs in eval mode (BatchNorm uses its running statistics), so two runs give the
+same numbers.
+
+The linear probe (``pacekit linear-probe``) trains only a linear classifier on the frozen backbone
+(:func:`pacekit.train.finetune` with ``freeze_backbone=True``) and reports it beside full fine-tuning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+# --------------------------------------------------------------------------------------------
+# Pure maths
+# --------------------------------------------------------------------------------------------
+
+
+def video_probabilities(model: nn.Module, clips: torch.Tensor) -> torch.Tensor:
+    """Class probabilities of videos: float clips ``(B, n, C, T, H, W)`` -> ``(B, num_classes)``,
+    the softmax of every clip's logits averaged over the ``n`` clips of its video (paper 4.1)."""
+    if clips.dim() != 6:
+        raise ValueError(f"expected clips of shape (B, n, C, T, H, W), got {tuple(clips.shape)}")
+    b, n = clips.shape[:2]
+    logits = model(clips.flatten(0, 1))  # (B*n, num_classes)
+    return logits.float().softmax(-1).unflatten(0, (b, n)).mean(1)  # (B, num_classes)
+
+
+def topk_correct(probs: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
+    """Bool ``(N,)``: is the label among the ``k`` most probable classes of ``probs (N, C)``?
+
+    ``k`` larger than the number of classes counts every video as correct. Ties are broken by class
+    index (the lower index ranks first), so the answer is deterministic.
+    """
+    probs, labels = torch.as_tensor(probs), torch.as_tensor(labels).long()
+    k = min(int(k), probs.shape[1])
+    order = torch.sort(probs, dim=1, descending=True, stable=True).indices[:, :k]  # (N, k)
+    return (order == labels[:, None]).any(1)
+
+
+def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], num_classes: int) -> np.ndarray:
+    """``(C, C)`` int64 counts: row = true class, column = predicted class."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predictions = np.asarray(predictions, dtype=np.int64)
+    for name, values in (("label", labels), ("prediction", predictions)):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(f"a {name} lies outside 0..{num_classes - 1}: {values.min()}..{values.max()}")
+    counts = np.bincount(labels * num_classes + predictions, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
+    """``(C,)`` accuracy of each true class (diagonal / row sum); NaN for a class with no videos."""
+    confusion = np.asarray(confusion)
+    totals = confusion.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, np.diag(confusion) / np.maximum(totals, 1), np.nan)
+
+
+@dataclass
+class EvalResult:
+    """Video-level results of :func:`evaluate_videos` (accuracies are fractions in [0, 1]).
+
+    Attributes:
+        top1, top5: video accuracy; top5 is 1.0 when there are at most 5 classes.
+        per_class_accuracy: ``(C,)`` float, NaN for classes without test videos.
+        confusion: ``(C, C)`` int64, row = true class, column = predicted class.
+        probs: ``(N, C)`` float32, the 10-clip mean softmax of each video.
+        labels, predictions, indices: ``(N,)`` int64 (indices into ``dataset.records``).
+        num_videos: N, every video of the dataset (none dropped).
+        substituted: videos that could not be decoded and were replaced by another (see the dataset).
+        classes: class names, when the dataset has them.
+    """
+
+    top1: float
+    top5: float
+    per_class_accuracy: np.ndarray
+    confusion: np.ndarray
+    probs: np.ndarray
+    labels: np.ndarray
+    predictions: np.ndarray
+    num_videos: int
+    indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    substituted: int = 0
+    classes: Optional[list[str]] = None
+
+    @property
+    def mean_class_accuracy(self) -> float:
+        """Mean of the per-class accuracies over classes that have test videos."""
+        return float(np.nanmean(self.per_class_accuracy)) if np.isfinite(self.per_class_accuracy).any() else float("nan")
+
+    def summary(self) -> str:
+        text = (f"{self.num_videos} videos: top-1 {100 * self.top1:.2f}%  top-5 {100 * self.top5:.2f}%  "
+                f"mean class accuracy {100 * self.mean_class_accuracy:.2f}%")
+        if self.substituted:
+            text += f"  ({self.substituted} undecodable videos were replaced by others)"
+        return text
+
+
+def results_from_probs(probs, labels, indices=None, classes=None, substituted: int = 0) -> EvalResult:
+    """An :class:`EvalResult` from video probabilities ``(N, C)`` and true labels ``(N,)``."""
+    probs_t = torch.as_tensor(probs).float()
+    labels_t = torch.as_tensor(labels).long()
+    num_classes = probs_t.shape[1]
+    predictions = torch.sort(probs_t, dim=1, descending=True, stable=True).indices[:, 0]
+    confusion = confusion_matrix(labels_t.numpy(), predictions.numpy(), num_classes)
+    return EvalResult(
+        top1=float(topk_correct(probs_t, labels_t, 1).float().mean()),
+        top5=float(topk_correct(probs_t, labels_t, 5).float().mean()),
+        per_class_accuracy=per_class_accuracy(confusion),
+        confusion=confusion,
+        probs=probs_t.numpy(),
+        labels=labels_t.numpy(),
+        predictions=predictions.numpy(),
+        num_videos=len(labels_t),
+        indices=np.asarray(indices if indices is not None else np.arange(len(labels_t)), dtype=np.int64),
+        substituted=int(substituted),
+        classes=list(classes) if classes is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation loop
+# --------------------------------------------------------------------------------------------
+
+
+def evaluate_videos(
+    model: nn.Module,
+    dataset,
+    device="cpu",
+    batch_size: int = 8,
+    num_workers: int = 0,
+    transform: Optional[nn.Module] = None,
+) -> EvalResult:
+    """Video-level top-1 / top-5 of ``model`` on an ``eval``-mode dataset (paper 4.1, "Evaluation").
+
+    Args:
+        model: maps float clips ``(B, C, T, H, W)`` to logits ``(B, num_classes)`` (a ClipModel).
+            It is run in eval mode under ``torch.inference_mode`` and put back in its previous mode.
+        dataset: items ``{"video": (n, T, H, W, C) uint8, "label", "index"}``, e.g.
+            ``build_dataset(name, root, "test", mode="eval", num_clips=10)``. Every video is used once.
+        device: where the model is; batches are moved there before the transform.
+        transform: uint8 ``(B, n, T, H, W, C)`` -> float ``(B, n, C, T, h, w)``; default
+            :class:`pacekit.data.ClipEval` (resize to 128x171, centre crop 112, normalise).
+    """
+    from torch.utils.data import DataLoader
+
+    from .data import ClipEval
+
+    if getattr(dataset, "mode", "eval") != "eval" or getattr(dataset, "repeat", 1) != 1:
+        raise ValueError(
+            "evaluation needs each video once with its eval clips: build the dataset with mode='eval' and "
+            f"repeat=1 (got mode={getattr(dataset, 'mode', None)!r}, repeat={getattr(dataset, 'repeat', None)!r})"
+        )
+    transform = transform if transform is not None else ClipEval()
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers)
+    was_training = model.training
+    model.eval()
+    probs, labels, indices, substituted = [], [], [], 0
+    try:
+        with torch.inference_mode():
+            for batch in loader:
+                if batch["video"].dim() != 6:
+                    raise ValueError(
+                        f"expected eval-mode items of shape (num_clips, T, H, W, C), got a batch of "
+                        f"{tuple(batch['video'].shape)}; build the dataset with mode='eval'"
+                    )
+                clips = transform(batch["video"].to(device, non_blocking=True))  # (B, n, C, T, h, w)
+                probs.append(video_probabilities(model, clips).cpu())
+                labels.append(batch["label"])
+                indices.append(batch["index"])
+                if "substituted" in batch:
+                    substituted += int((batch["substituted"] > 0).sum())
+    finally:
+        model.train(was_training)
+    classes = getattr(dataset, "classes", None)
+    probs_t = torch.cat(probs)
+    if classes is not None and probs_t.shape[1] != len(classes):
+        raise ValueError(
+            f"the model predicts {probs_t.shape[1]} classes but the dataset has {len(classes)}; evaluate a "
+            "checkpoint fine-tuned on this dataset (a pretraining checkpoint predicts paces, not actions)"
+        )
+    return results_from_probs(probs_t, torch.cat(labels), torch.cat(indices), classes, substituted)
+
+
+# --------------------------------------------------------------------------------------------
+# Plots
+# --------------------------------------------------------------------------------------------
+
+
+def plot_confusion(result: EvalResult, normalize: bool = True, max_labels: int = 30):
+    """The confusion matrix as an image (rows: true class, columns: predicted); returns the Figure.
+
+    ``normalize=True`` divides each row by its class's video count (a row then sums to 1). Class names
+    are written on the axes when there are at most ``max_labels`` classes.
+    """
+    import matplotlib.pyplot as plt
+
+    matrix = result.confusion.astype(np.float64)
+    if normalize:
+        matrix = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+    num_classes = matrix.shape[0]
+    side = min(4 + 0.25 * num_classes, 16)
+    fig, ax = plt.subplots(figsize=(side, side))
+    image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the class" if normalize else "videos")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(f"top-1 {100 * result.top1:.1f}%, {result.num_videos} videos")
+    if result.classes is not None and num_classes <= max_labels:
+        ax.set_xticks(range(num_classes), result.classes, rotation=90, fontsize=8)
+        ax.set_yticks(range(num_classes), result.classes, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_per_class_accuracy(result: EvalResult, max_labels: int = 60):
+    """Per-class accuracy as horizontal bars, worst class at the top; returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    acc = result.per_class_accuracy
+    order = [i for i in np.argsort(np.nan_to_num(acc, nan=-1.0)) if np.isfinite(acc[i])]
+    names = result.classes or [str(i) for i in range(len(acc))]
+    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.18 * len(order) + 1)))
+    ax.barh(range(len(order)), [100 * acc[i] for i in order], color="tab:blue")
+    ax.axvline(100 * result.top1, color="tab:red", lw=1, label=f"top-1 {100 * result.top1:.1f}%")
+    if len(order) <= max_labels:
+        ax.set_yticks(range(len(order)), [names[i] for i in order], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("accuracy (%)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Models for the commands: pacekit checkpoints or the authors' ones
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for evaluation, and how its clips must look.
+
+    Attributes:
+        model: a ClipModel in eval mode on ``device``.
+        stage: ``"pretrain"`` (the head predicts paces) or ``"finetune"`` (it predicts actions).
+        frame_size, crop, clip_len: the decoding size ``(H, W)``, the centre crop and the frames per clip
+            the model was trained with (the paper's 128x171, 112 and 16 for the authors' checkpoints).
+        paces: the pace of each pace logit (pretraining models), e.g. ``[1, 2, 3, 4]``.
+        classes: action class names of a fine-tuned pacekit model.
+        source: where it came from, for messages.
+    """
+
+    model: nn.Module
+    stage: str
+    frame_size: Optional[tuple]
+    crop: int
+    clip_len: int
+    paces: Optional[list] = None
+    classes: Optional[list[str]] = None
+    source: str = ""
+
+    def transform(self):
+        """The evaluation transform of the training code: frames arrive decoded at ``frame_size``;
+        centre crop, normalise."""
+        from .data import ClipEval
+
+        return ClipEval(size=None, crop=self.crop)
+
+
+def load_model(checkpoint=None, authors_checkpoint=None, arch: Optional[str] = None, device="cpu",
+               **backbone_kwargs) -> LoadedModel:
+    """Load a pacekit checkpoint (pretraining or fine-tuning, rebuilt from its stored config) or one
+    in the authors' layout (``arch`` = ``r21d``, ``r3d``, ``c3d``, ``s3d_g``; None detects it).
+
+    ``backbone_kwargs`` go to :func:`pacekit.models.authors.load_authors_checkpoint` (e.g. ``width``
+    for a narrowed network; the authors' own checkpoints need none).
+    """
+    from fractions import Fraction
+
+    if (checkpoint is None) == (authors_checkpoint is None):
+        raise ValueError("give exactly one of --checkpoint (a pacekit checkpoint) and --authors-checkpoint")
+    if checkpoint is not None:
+        from .checkpoint import load_checkpoint
+        from .pace import PaceSet
+        from .train import model_from_checkpoint
+
+        state = load_checkpoint(checkpoint)
+        model, cfg = model_from_checkpoint(state, device)
+        paces = [Fraction(p) for p in state.get("paces", [])] or list(PaceSet.from_spec(cfg.pace_set))
+        stage = state["stage"]
+        return LoadedModel(model, stage, cfg.frame_size, cfg.crop, cfg.clip_len,
+                           paces if stage == "pretrain" else None, state.get("classes"), str(checkpoint))
+    from .models.authors import load_authors_checkpoint
+
+    model = load_authors_checkpoint(authors_checkpoint, arch, **backbone_kwargs).to(device).eval()
+    # The authors pretrain with paces 1..4 (a 4-way head); anything else is a fine-tuned action head.
+    stage = "pretrain" if model.num_classes == 4 else "finetune"
+    return LoadedModel(model, stage, (128, 171), 112, 16, [Fraction(p) for p in (1, 2, 3, 4)] if stage == "pretrain"
+                       else None, None, str(authors_checkpoint))
+
+
+def resolve_device(spec: str = "auto"):
+    from .training.distributed import resolve_device as _resolve
+
+    return _resolve(spec)
+
+
+def eval_split(loaded: LoadedModel, dataset: str, root, subset: str = "test", split: int = 1,
+               max_videos: Optional[int] = None, num_clips: int = 10):
+    """The ``eval``-mode dataset of a split, decoded at the model's frame size and clip length."""
+    from .data import build_dataset
+
+    return build_dataset(dataset, root, subset, split=split, mode="eval", max_videos=max_videos,
+                         num_clips=num_clips, clip_len=loaded.clip_len, frame_size=loaded.frame_size)
+
+
+# --------------------------------------------------------------------------------------------
+# Linear probe
+# --------------------------------------------------------------------------------------------
+
+
+def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
+    """Train a linear classifier on ``cfg.pretrained``'s frozen backbone and evaluate it (10 clips).
+
+    The backbone stays in eval mode (its BatchNorm statistics frozen) and only the new fc learns
+    (:func:`pacekit.train.finetune` with ``freeze_backbone=True``). With ``finetuned`` (a fine-tuning
+    checkpoint of the same backbone) that model is evaluated on the same test split, so the two read side
+    by side. Returns ``{"linear probe": EvalResult, "fine-tuned": EvalResult}`` (the second if asked).
+    """
+    from .train import evaluate_on_test, finetune
+
+    probe = finetune(cfg.replace(freeze_backbone=True))
+    device = device if device is not None else next(probe.model.parameters()).device
+    results = {"linear probe": evaluate_on_test(probe.model, cfg, device)}
+    if finetuned is not None:
+        loaded = load_model(checkpoint=finetuned, device=device)
+        if loaded.stage != "finetune":
+            raise ValueError(f"--finetuned {finetuned} is a {loaded.stage} checkpoint; give a fine-tuning checkpoint")
+        test = eval_split(loaded, cfg.dataset, cfg.root, "test", cfg.split, cfg.max_videos, cfg.num_clips)
+        results["fine-tuned"] = evaluate_videos(loaded.model, test, device, cfg.eval_batch_size,
+                                                min(cfg.num_workers, 4), loaded.transform())
+    return results
+
+
+def format_comparison(results: dict[str, EvalResult]) -> str:
+    """A small table: one row per model, top-1 / top-5 / mean class accuracy in percent."""
+    lines = [f"{'model':<14}{'top-1':>8}{'top-5':>8}{'mean cls':>10}{'videos':>8}"]
+    for name, r in results.items():
+        lines.append(f"{name:<14}{100 * r.top1:8.2f}{100 * r.top5:8.2f}{100 * r.mean_class_accuracy:10.2f}"
+                     f"{r.num_videos:8d}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+
+def save_result(result: EvalResult, out_dir) -> list:
+    """Write ``eval.json`` (accuracies, per-class accuracy, confusion) and the two figures; returns the paths."""
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = result.classes or [str(i) for i in range(len(result.per_class_accuracy))]
+    summary = {
+        "top1": result.top1, "top5": result.top5, "mean_class_accuracy": result.mean_class_accuracy,
+        "num_videos": result.num_videos, "substituted": result.substituted,
+        "per_class_accuracy": {n: (None if np.isnan(a) else float(a)) for n, a in zip(names, result.per_class_accuracy)},
+        "confusion": result.confusion.tolist(), "classes": names,
+    }
+    paths = [out_dir / "eval.json", out_dir / "confusion.png", out_dir / "per_class_accuracy.png"]
+    paths[0].write_text(json.dumps(summary, indent=1))
+    for fig, path in ((plot_confusion(result), paths[1]), (plot_per_class_accuracy(result), paths[2])):
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return paths
+
+
+def cmd_evaluate(args) -> int:
+    from pathlib import Path
+
+    device = resolve_device(args.device)
+    loaded = load_model(args.checkpoint, device=device)
+    if loaded.stage != "finetune":
+        raise ValueError(
+            f"{args.checkpoint} is a pretraining checkpoint: its head predicts paces, not actions. Fine-tune it "
+            "first (`pacekit finetune --pretrained CKPT`), or use `pacekit retrieve` on its features"
+        )
+    dataset = eval_split(loaded, args.dataset, args.root, args.subset, args.split, args.max_videos, args.num_clips)
+    if loaded.classes is not None and list(loaded.classes) != list(dataset.classes):
+        raise ValueError(
+            f"{args.checkpoint} was fine-tuned on {len(loaded.classes)} classes ({', '.join(loaded.classes[:3])}, ...) "
+            f"but {args.dataset} at {args.root} has {len(dataset.classes)} ({', '.join(dataset.classes[:3])}, ...); "
+            "evaluate on the dataset it was fine-tuned on"
+        )
+    print(f"evaluating {loaded.source} on {args.dataset} {args.subset} split {args.split}: {len(dataset)} videos, "
+          f"{args.num_clips} clips each, centre crop {loaded.crop}")
+    result = evaluate_videos(loaded.model, dataset, device, args.batch_size, args.num_workers, loaded.transform())
+    print(result.summary())
+    out = Path(args.out) if args.out else Path(args.checkpoint).parent / f"eval_{args.dataset}_{args.subset}{args.split}"
+    paths = save_result(result, out)
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def cmd_linear_probe(args) -> int:
+    import json
+    from pathlib import Path
+
+    from .config import config_from_args
+
+    cfg = config_from_args(args, freeze_backbone=True)
+    if cfg.pretrained is None:
+        print("note: no --pretrained checkpoint; this probes a randomly initialised backbone (a baseline)")
+    elif not Path(cfg.pretrained).is_file():
+        raise FileNotFoundError(f"--pretrained {cfg.pretrained}: no such checkpoint file")
+    if args.finetuned is not None and not Path(args.finetuned).is_file():
+        raise FileNotFoundError(f"--finetuned {args.finetuned}: no such checkpoint file")
+    results = linear_probe(cfg, args.finetuned)
+    print(f"test split, {cfg.num_clips}-clip evaluation:")
+    print(format_comparison(results))
+    out = Path(cfg.run_dir) / "linear_probe.json"
+    out.write_text(json.dumps({name: {"top1": r.top1, "top5": r.top5, "num_videos": r.num_videos}
+                               for name, r in results.items()}, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+def add_dataset_arguments(p) -> None:
+    """``--dataset``, ``--root``, ``--split``, ``--max-videos`` (shared by evaluate, retrieve, attention)."""
+    from .data import DATASETS
+
+    p.add_argument("--dataset", required=True, choices=DATASETS, help="dataset name (synthetic: the built-in set)")
+    p.add_argument("--root", required=True, help="dataset folder (original or `pacekit prepare`d)")
+    p.add_argument("--split", type=int, default=1, help="official split (1-3), default 1 as in the paper")
+    p.add_argument("--max-videos", type=int, default=None, help="use only this many videos per list (quick runs)")
+
+
+def add_system_arguments(p) -> None:
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1")
+    p.add_argument("--batch-size", type=int, default=8, help="videos per batch (each holds its 10 clips)")
+    p.add_argument("--num-workers", type=int, default=2, help="decoding processes")
+
+
+def add_commands(subparsers) -> None:
+    from .config import add_config_arguments
+
+    p = subparsers.add_parser(
+        "evaluate", help="10-clip video-level top-1/top-5, per-class accuracy and confusion matrix (paper 4.1)",
+        description="Average the softmax over 10 clips per test video, centre crop (paper 4.1). Writes eval.json, "
+                    "confusion.png and per_class_accuracy.png.")
+    p.add_argument("--checkpoint", required=True, help="a pacekit fine-tuning checkpoint (e.g. runs/NAME/last.pt)")
+    add_dataset_arguments(p)
+    p.add_argument("--subset", default="test", help="which list to evaluate (default test)")
+    p.add_argument("--num-clips", type=int, default=10, help="clips per video (paper: 10)")
+    p.add_argument("--out", default=None, help="output folder (default: beside the checkpoint)")
+    add_system_arguments(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = subparsers.add_parser(
+        "linear-probe", help="train a linear classifier on a frozen pretrained backbone; compare with fine-tuning",
+        description="Linear probe: --pretrained CKPT's backbone is frozen (eval mode) and only a new fc is trained, "
+                    "then evaluated with 10 clips per test video. --finetuned CKPT adds a fully fine-tuned model's "
+                    "row to the table.")
+    add_config_arguments(p, exclude=("freeze_backbone",))
+    p.add_argument("--finetuned", default=None, help="a fine-tuning checkpoint to report beside the probe")
+    p.set_defaults(func=cmd_linear_probe)

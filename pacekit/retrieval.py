@@ -1,0 +1,430 @@
+"""Nearest-neighbour video retrieval: p4/p5 features, chunked cosine kNN, top-k accuracy (paper 4.4).
+
+The protocol (paper 4.4, after VCOP and VCP):
+
+1. Every video gives ten 16-frame clips spaced uniformly over it (the ``eval`` dataset mode), centre
+   cropped. The frozen backbone maps each clip to a feature at one or more layers:
+
+   - ``p5``: the last pooling layer, the global average of the conv5 map, ``(embed_dim,)``;
+   - ``p4``: the second-last, defined in pacekit as the global average of the conv4 map over its time,
+     height and width (``backbone.forward_stages``). The authors' networks have no separate pool4 layer
+     for R3D / R(2+1)D, and C3D's pool4 is a 2x2x2 max pool that leaves a spatial map; a global
+     average gives one vector per clip at any input size.
+
+2. A video's feature is the mean of its ten clip features (taken before any normalisation).
+3. Each test video queries the training videos by cosine similarity; it is a hit at ``k`` if any of
+   its ``k`` nearest training videos has its action class. Top-k accuracy is the fraction of hits, for
+   k = 1, 5, 10, 20, 50 (Tables 4 and 5).
+
+Every video of both splits is used: no batch is dropped (VCOP's script loses up to 7 videos per split
+through ``drop_last``), and the counts are printed. The similarity is computed in blocks of
+``chunk_size`` queries x ``chunk_size`` gallery videos, keeping a running top-k, so memory stays bounded
+however large the splits are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: The k of Tables 4 and 5.
+TOPK = (1, 5, 10, 20, 50)
+#: Layers whose pooled features ``backbone.forward_stages`` provides.
+LAYERS = ("p5", "p4")
+
+
+# --------------------------------------------------------------------------------------------
+# Chunked cosine k-nearest neighbours
+# --------------------------------------------------------------------------------------------
+
+
+def cosine_knn(
+    queries: torch.Tensor, gallery: torch.Tensor, k: int, chunk_size: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` gallery rows most cosine-similar to each query row.
+
+    Args:
+        queries: float ``(Nq, D)``.
+        gallery: float ``(Ng, D)``.
+        k: neighbours per query, ``1 <= k <= Ng``.
+        chunk_size: the similarity is computed in blocks of at most ``chunk_size x chunk_size``;
+            memory is ``O(chunk_size^2 + Nq * k)``, never ``Nq x Ng``.
+
+    Returns:
+        ``(similarities, indices)``, both ``(Nq, k)``, sorted from most to least similar; indices point
+        into ``gallery``. Among equal similarities the lower gallery index comes first. A zero feature
+        vector has similarity 0 to everything.
+    """
+    if queries.dim() != 2 or gallery.dim() != 2 or queries.shape[1] != gallery.shape[1]:
+        raise ValueError(
+            f"expected queries (Nq, D) and gallery (Ng, D) with the same D, got {tuple(queries.shape)} "
+            f"and {tuple(gallery.shape)}"
+        )
+    num_gallery = gallery.shape[0]
+    if not 1 <= k <= num_gallery:
+        raise ValueError(f"k must be between 1 and the gallery size {num_gallery}, got {k}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    q = F.normalize(queries.float(), dim=1)
+    g = F.normalize(gallery.float(), dim=1)
+    best_sim, best_idx = [], []
+    for q_start in range(0, q.shape[0], chunk_size):
+        q_chunk = q[q_start : q_start + chunk_size]  # (nq, D)
+        run_sim = q_chunk.new_empty((q_chunk.shape[0], 0))
+        run_idx = torch.empty((q_chunk.shape[0], 0), dtype=torch.int64, device=q.device)
+        for g_start in range(0, num_gallery, chunk_size):
+            sim = q_chunk @ g[g_start : g_start + chunk_size].T  # (nq, ng)
+            kk = min(k, sim.shape[1])
+            s, i = _stable_topk(sim, kk)
+            # Running candidates come from earlier (lower-index) chunks, so putting them first keeps
+            # ties in gallery order.
+            run_sim = torch.cat([run_sim, s], 1)
+            run_idx = torch.cat([run_idx, i + g_start], 1)
+            if run_sim.shape[1] > k:
+                s, order = _stable_topk(run_sim, k)
+                run_sim, run_idx = s, run_idx.gather(1, order)
+        best_sim.append(run_sim)
+        best_idx.append(run_idx)
+    return torch.cat(best_sim), torch.cat(best_idx)
+
+
+def _stable_topk(values: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k along dim 1 with ties broken by position (a stable descending sort)."""
+    s, i = torch.sort(values, dim=1, descending=True, stable=True)
+    return s[:, :k], i[:, :k]
+
+
+def topk_hits(neighbour_labels: torch.Tensor, query_labels: torch.Tensor, ks: Sequence[int] = TOPK) -> dict[int, float]:
+    """Top-k retrieval accuracy: the fraction of queries with their class among the first ``k`` neighbours.
+
+    Args:
+        neighbour_labels: ``(Nq, K)`` class of each query's neighbours, nearest first, ``K >= max(ks)``.
+        query_labels: ``(Nq,)``.
+    """
+    neighbour_labels = torch.as_tensor(neighbour_labels)
+    query_labels = torch.as_tensor(query_labels)
+    if neighbour_labels.shape[0] != query_labels.shape[0]:
+        raise ValueError(f"{neighbour_labels.shape[0]} rows of neighbours for {query_labels.shape[0]} queries")
+    if ks and max(ks) > neighbour_labels.shape[1]:
+        raise ValueError(f"top-{max(ks)} needs {max(ks)} neighbours per query, got {neighbour_labels.shape[1]}")
+    match = neighbour_labels == query_labels[:, None]  # (Nq, K)
+    hit_rank = torch.where(match.any(1), match.float().argmax(1), torch.full_like(query_labels, 1 << 30))
+    return {int(k): float((hit_rank < k).float().mean()) for k in ks}
+
+
+@dataclass
+class RetrievalResult:
+    """Top-k accuracy of one layer's features, with the neighbours that gave it.
+
+    Attributes:
+        layer: ``p5``, ``p4`` (or any name given).
+        topk: k -> accuracy in [0, 1], for every k the gallery is large enough for.
+        skipped_k: the k larger than the gallery (not computable; listed, never silently dropped).
+        neighbours: ``(Nq, K)`` gallery indices, nearest first (K = the largest computed k).
+        similarities: ``(Nq, K)`` their cosine similarities.
+        num_queries, num_gallery: videos on each side.
+    """
+
+    layer: str
+    topk: dict[int, float]
+    neighbours: torch.Tensor
+    similarities: torch.Tensor
+    num_queries: int
+    num_gallery: int
+    skipped_k: list[int] = field(default_factory=list)
+
+
+def retrieve(
+    query_features: torch.Tensor,
+    query_labels: torch.Tensor,
+    gallery_features: torch.Tensor,
+    gallery_labels: torch.Tensor,
+    ks: Sequence[int] = TOPK,
+    chunk_size: int = 1024,
+    layer: str = "features",
+) -> RetrievalResult:
+    """Top-k retrieval accuracy of queries ``(Nq, D)`` against a gallery ``(Ng, D)`` by cosine similarity."""
+    query_labels = torch.as_tensor(query_labels).long().cpu()
+    gallery_labels = torch.as_tensor(gallery_labels).long().cpu()
+    if len(query_labels) != query_features.shape[0] or len(gallery_labels) != gallery_features.shape[0]:
+        raise ValueError("each feature row needs one label (queries and gallery)")
+    num_gallery = gallery_features.shape[0]
+    usable = sorted(int(k) for k in ks if k <= num_gallery)
+    skipped = sorted(int(k) for k in ks if k > num_gallery)
+    if not usable:
+        raise ValueError(f"the gallery has {num_gallery} videos, fewer than every k in {list(ks)}")
+    sims, idx = cosine_knn(query_features, gallery_features, max(usable), chunk_size)
+    idx = idx.cpu()
+    accuracy = topk_hits(gallery_labels[idx], query_labels, usable)
+    return RetrievalResult(layer, accuracy, idx, sims.cpu(), query_features.shape[0], num_gallery, skipped)
+
+
+def format_table(results: Sequence[RetrievalResult], ks: Sequence[int] = TOPK) -> str:
+    """A Tables 4/5-style text table: one row per layer, top-k accuracy in percent."""
+    header = "layer " + "".join(f"{'Top' + str(k):>8}" for k in ks)
+    lines = [header]
+    for r in results:
+        cells = "".join(f"{100 * r.topk[k]:8.1f}" if k in r.topk else f"{'n/a':>8}" for k in ks)
+        lines.append(f"{r.layer:<6}{cells}")
+    skipped = sorted({k for r in results for k in r.skipped_k})
+    if skipped:
+        lines.append(f"(n/a: top-{', '.join(map(str, skipped))} needs more than the {results[0].num_gallery} "
+                     "gallery videos)")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Features
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class VideoFeatures:
+    """Per-video features of a dataset: ``features[layer]`` is ``(N, D)`` (mean over clips), ``labels``
+    and ``indices`` are ``(N,)`` in dataset order; ``substituted`` counts undecodable videos the dataset
+    replaced by others (their rows hold the substitute's features)."""
+
+    features: dict[str, torch.Tensor]
+    labels: torch.Tensor
+    indices: torch.Tensor
+    substituted: int = 0
+
+
+def _backbone_of(model: nn.Module) -> nn.Module:
+    """A ClipModel's backbone, or the model itself if it already is a backbone."""
+    backbone = getattr(model, "backbone", model)
+    if not hasattr(backbone, "forward_stages"):
+        raise TypeError(
+            f"{type(model).__name__} has no forward_stages(); pass a pacekit backbone or a ClipModel"
+        )
+    return backbone
+
+
+@torch.inference_mode()
+def clip_features(backbone: nn.Module, clips: torch.Tensor, layers: Sequence[str] = LAYERS) -> dict[str, torch.Tensor]:
+    """Video features from a batch of clip stacks: float ``(B, n, C, T, H, W)`` -> ``{layer: (B, D)}``,
+    the mean over the ``n`` clips of each pooled layer."""
+    b, n = clips.shape[:2]
+    stages = backbone.forward_stages(clips.flatten(0, 1))  # (B*n, C, T, H, W) in
+    out = {}
+    for layer in layers:
+        if layer not in stages or stages[layer].dim() != 2:
+            raise KeyError(f"layer {layer!r} is not a pooled vector of forward_stages; use one of {LAYERS}")
+        out[layer] = stages[layer].float().unflatten(0, (b, n)).mean(1)  # (B, D)
+    return out
+
+
+def extract_features(
+    model: nn.Module,
+    dataset,
+    layers: Sequence[str] = LAYERS,
+    device="cpu",
+    batch_size: int = 8,
+    num_workers: int = 0,
+    transform: Optional[nn.Module] = None,
+) -> VideoFeatures:
+    """Features of every video of an ``eval``-mode dataset, in dataset order, mean over its clips.
+
+    Args:
+        model: a backbone with ``forward_stages`` or a ClipModel (its backbone is used), run in eval mode.
+        dataset: items ``{"video": (n, T, H, W, C) uint8, "label", "index"}`` (``build_dataset(...,
+            mode="eval")``); every item is used (no ``drop_last``).
+        transform: uint8 ``(B, n, T, H, W, C)`` -> float ``(B, n, C, T, h, w)``; default
+            :class:`pacekit.data.ClipEval` (resize to 128x171, centre crop 112).
+    """
+    from torch.utils.data import DataLoader
+
+    from .data import ClipEval
+
+    if getattr(dataset, "mode", "eval") != "eval" or getattr(dataset, "repeat", 1) != 1:
+        raise ValueError(
+            "retrieval needs each video once with its 10 eval clips: build the dataset with "
+            f"mode='eval' and repeat=1 (got mode={getattr(dataset, 'mode', None)!r}, "
+            f"repeat={getattr(dataset, 'repeat', None)!r})"
+        )
+    backbone = _backbone_of(model)
+    transform = transform if transform is not None else ClipEval()
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers)
+    feats: dict[str, list[torch.Tensor]] = {layer: [] for layer in layers}
+    labels, indices, substituted = [], [], 0
+    was_training = backbone.training
+    backbone.eval()
+    try:
+        for batch in loader:
+            if batch["video"].dim() != 6:
+                raise ValueError(
+                    f"expected eval-mode items of shape (num_clips, T, H, W, C), got a batch of "
+                    f"{tuple(batch['video'].shape)}; build the dataset with mode='eval'"
+                )
+            clips = transform(batch["video"].to(device, non_blocking=True))  # (B, n, C, T, h, w)
+            for layer, value in clip_features(backbone, clips, layers).items():
+                feats[layer].append(value.cpu())
+            labels.append(batch["label"])
+            indices.append(batch["index"])
+            if "substituted" in batch:
+                substituted += int((batch["substituted"] > 0).sum())
+    finally:
+        backbone.train(was_training)
+    return VideoFeatures(
+        {layer: torch.cat(v) for layer, v in feats.items()}, torch.cat(labels), torch.cat(indices), substituted
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The qualitative figure
+# --------------------------------------------------------------------------------------------
+
+
+def frame_strip(path, num_frames: int = 4, frame_size=(64, 85)) -> np.ndarray:
+    """``num_frames`` frames spread evenly over a video, side by side: uint8 ``(H, num_frames * W, 3)``."""
+    from .data import open_video
+
+    with open_video(path, size=tuple(frame_size) if frame_size is not None else None) as reader:
+        indices = np.round(np.linspace(0, reader.num_frames - 1, num_frames)).astype(np.int64)
+        frames = reader.get_frames(indices)  # (n, H, W, C)
+    return torch.cat(list(frames), dim=1).numpy()
+
+
+def plot_retrieval_examples(
+    result: RetrievalResult,
+    query_dataset,
+    gallery_dataset,
+    queries: Optional[Sequence[int]] = None,
+    num_neighbours: int = 3,
+    num_frames: int = 4,
+    frame_size=(64, 85),
+):
+    """Queries (rows) and their nearest training videos as frame strips; returns the Figure.
+
+    Column 0 is the query (test video), columns 1..``num_neighbours`` its neighbours, nearest first,
+    titled with class and cosine similarity; a neighbour of the query's class is framed green, else red.
+    ``queries`` are row indices into ``query_dataset`` (default: 4 spread over the test list).
+    """
+    import matplotlib.pyplot as plt
+
+    num_neighbours = min(num_neighbours, result.neighbours.shape[1])
+    if queries is None:
+        queries = np.unique(np.round(np.linspace(0, result.num_queries - 1, min(4, result.num_queries))).astype(int))
+    queries = [int(q) for q in queries]
+    classes = query_dataset.classes
+    fig, axes = plt.subplots(len(queries), num_neighbours + 1, figsize=(3.2 * (num_neighbours + 1), 1.3 * len(queries) + 0.6),
+                             squeeze=False)
+    for row, q in enumerate(queries):
+        record = query_dataset.records[q]
+        cells = [(record, f"query: {classes[record.label]}", None)]
+        for j in range(num_neighbours):
+            g = int(result.neighbours[q, j])
+            neighbour = gallery_dataset.records[g]
+            hit = neighbour.label == record.label
+            cells.append((neighbour, f"#{j + 1} {classes[neighbour.label]} ({result.similarities[q, j]:.2f})",
+                          "tab:green" if hit else "tab:red"))
+        for col, (rec, title, color) in enumerate(cells):
+            ax = axes[row, col]
+            ax.imshow(frame_strip(rec.path, num_frames, frame_size))
+            ax.set_title(title, fontsize=8, color=color or "black")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_edgecolor(color or "black")
+                spine.set_linewidth(2.5 if color else 1.0)
+    fig.suptitle(f"{result.layer} features: test queries and their nearest training videos")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# The command
+# --------------------------------------------------------------------------------------------
+
+
+def run_retrieval(
+    model: nn.Module,
+    query_dataset,
+    gallery_dataset,
+    layers: Sequence[str] = LAYERS,
+    ks: Sequence[int] = TOPK,
+    device="cpu",
+    batch_size: int = 8,
+    num_workers: int = 0,
+    transform: Optional[nn.Module] = None,
+    chunk_size: int = 1024,
+    verbose: bool = True,
+) -> dict[str, RetrievalResult]:
+    """The whole protocol: features of both splits, then each layer's top-k. Returns ``{layer: result}``.
+
+    Prints the counts: every video of both lists is used, and a video the dataset had to replace
+    (undecodable) is reported.
+    """
+    gallery = extract_features(model, gallery_dataset, layers, device, batch_size, num_workers, transform)
+    query = extract_features(model, query_dataset, layers, device, batch_size, num_workers, transform)
+    for name, feats, dataset in (("gallery (train)", gallery, gallery_dataset), ("queries (test)", query, query_dataset)):
+        if len(feats.labels) != len(dataset):  # cannot happen without drop_last; guards future changes
+            raise RuntimeError(f"{name}: features for {len(feats.labels)} of {len(dataset)} videos")
+        if verbose:
+            note = f", {feats.substituted} undecodable and replaced by other videos" if feats.substituted else ""
+            print(f"{name}: {len(feats.labels)} of {len(dataset)} videos used{note}")
+    return {
+        layer: retrieve(query.features[layer], query.labels, gallery.features[layer], gallery.labels, ks,
+                        chunk_size, layer)
+        for layer in layers
+    }
+
+
+def cmd_retrieve(args) -> int:
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from .evaluate import eval_split, load_model, resolve_device
+
+    device = resolve_device(args.device)
+    loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
+    gallery = eval_split(loaded, args.dataset, args.root, "train", args.split, args.max_videos, args.num_clips)
+    queries = eval_split(loaded, args.dataset, args.root, "test", args.split, args.max_videos, args.num_clips)
+    print(f"retrieval with {loaded.source} on {args.dataset} split {args.split}: {len(queries)} test videos query "
+          f"{len(gallery)} train videos, {args.num_clips} clips each, layers {' '.join(args.layers)}")
+    results = run_retrieval(loaded.model, queries, gallery, args.layers, TOPK, device, args.batch_size,
+                            args.num_workers, loaded.transform(), args.chunk_size)
+    table = format_table(list(results.values()))
+    print(table)
+    source = Path(args.checkpoint or args.authors_checkpoint)
+    out = Path(args.out) if args.out else source.parent / f"retrieval_{args.dataset}{args.split}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "retrieval.json").write_text(json.dumps({
+        "num_queries": len(queries), "num_gallery": len(gallery), "table": table,
+        "topk": {layer: {str(k): v for k, v in r.topk.items()} for layer, r in results.items()},
+    }, indent=1))
+    first = results[args.layers[0]]
+    fig = plot_retrieval_examples(first, queries, gallery)
+    fig.savefig(out / "examples.png", dpi=110)
+    plt.close(fig)
+    print(f"wrote {out / 'retrieval.json'} and {out / 'examples.png'}")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    from .evaluate import add_dataset_arguments, add_system_arguments
+
+    p = subparsers.add_parser(
+        "retrieve", help="nearest-neighbour video retrieval with p5/p4 features, top-1..50 (paper 4.4)",
+        description="Test videos query train videos by cosine similarity of their features (mean over 10 clips); "
+                    "a query is a hit at k if one of its k neighbours has its class. Writes retrieval.json and "
+                    "examples.png (queries and their top-3 neighbours).")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="a pacekit checkpoint (pretraining or fine-tuning)")
+    source.add_argument("--authors-checkpoint", help="a checkpoint in the authors' layout (conv1.*, ..., linear.*)")
+    p.add_argument("--arch", choices=("r21d", "r3d", "c3d", "s3d_g"), default=None,
+                   help="architecture of --authors-checkpoint (default: detected from its keys)")
+    add_dataset_arguments(p)
+    p.add_argument("--layers", nargs="+", default=list(LAYERS), choices=LAYERS, help="feature layers (default p5 p4)")
+    p.add_argument("--num-clips", type=int, default=10, help="clips per video (paper: 10)")
+    p.add_argument("--chunk-size", type=int, default=1024, help="similarity block size (memory ~ chunk^2 floats)")
+    p.add_argument("--out", default=None, help="output folder (default: beside the checkpoint)")
+    add_system_arguments(p)
+    p.set_defaults(func=cmd_retrieve)

@@ -1,0 +1,189 @@
+"""10-clip video evaluation (paper 4.1): softmax averaging, top-k, confusion, per-class accuracy, plots."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+
+from pacekit.evaluate import (
+    EvalResult, confusion_matrix, per_class_accuracy, plot_confusion, plot_per_class_accuracy,
+    results_from_probs, topk_correct, video_probabilities,
+)
+
+
+class FixedLogits(torch.nn.Module):
+    """Logits read from the clip's first pixel: channel c of pixel (0, 0, 0) is logit c."""
+
+    def forward(self, x):  # (B, C, T, H, W)
+        return x[:, :, 0, 0, 0]
+
+
+def test_video_probabilities_average_softmax_not_logits():
+    clips = torch.zeros(1, 2, 3, 1, 1, 1)  # one video, two clips, 3 classes
+    clips[0, 0, :, 0, 0, 0] = torch.tensor([10.0, 0.0, 0.0])  # clip 0: sure of class 0
+    clips[0, 1, :, 0, 0, 0] = torch.tensor([0.0, 1.0, 1.0])  # clip 1: unsure between 1 and 2
+    probs = video_probabilities(FixedLogits(), clips)
+    expected = (torch.softmax(torch.tensor([10.0, 0, 0]), 0) + torch.softmax(torch.tensor([0.0, 1, 1]), 0)) / 2
+    assert torch.allclose(probs[0], expected)
+    assert probs[0].argmax().item() == 0  # averaging logits would also say 0; the values pin the softmax
+    assert probs.sum().item() == pytest.approx(1.0)
+
+
+def test_topk_correct_and_ties():
+    probs = torch.tensor([[0.1, 0.6, 0.3], [0.5, 0.25, 0.25], [0.2, 0.2, 0.6]])
+    labels = torch.tensor([2, 2, 0])
+    assert topk_correct(probs, labels, 1).tolist() == [False, False, False]
+    # Video 1 ties classes 1 and 2 at rank 2: the lower index (1) ranks first, so class 2 is rank 3.
+    assert topk_correct(probs, labels, 2).tolist() == [True, False, True]
+    assert topk_correct(probs, labels, 5).tolist() == [True, True, True]  # k > classes: always right
+
+
+def test_confusion_and_per_class_accuracy():
+    labels = [0, 0, 0, 1, 1, 2]
+    preds = [0, 1, 0, 1, 0, 2]
+    cm = confusion_matrix(labels, preds, num_classes=4)
+    assert cm.tolist() == [[2, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    acc = per_class_accuracy(cm)
+    assert acc[:3].tolist() == pytest.approx([2 / 3, 0.5, 1.0])
+    assert np.isnan(acc[3])  # no test video of class 3
+    with pytest.raises(ValueError, match="outside 0..3"):
+        confusion_matrix([4], [0], 4)
+
+
+def test_results_from_probs_fill_every_field():
+    probs = np.array([[0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
+    labels = np.array([0, 2, 1, 2])
+    r = results_from_probs(probs, labels, classes=["a", "b", "c"])
+    assert isinstance(r, EvalResult)
+    assert r.top1 == pytest.approx(0.5) and r.top5 == pytest.approx(1.0)
+    assert r.predictions.tolist() == [0, 1, 0, 2]
+    assert r.confusion.tolist() == [[1, 0, 0], [1, 0, 0], [0, 1, 1]]
+    assert r.per_class_accuracy.tolist() == pytest.approx([1.0, 0.0, 0.5])
+    assert r.mean_class_accuracy == pytest.approx(0.5)
+    assert r.num_videos == 4 and r.probs.shape == (4, 3)
+    assert "top-1 50.00%" in r.summary()
+
+
+def test_plots_return_figures_with_the_matrix():
+    import matplotlib.figure
+
+    r = results_from_probs(np.eye(3)[[0, 1, 1]], np.array([0, 1, 2]), classes=["a", "b", "c"])
+    fig = plot_confusion(r)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    shown = fig.axes[0].images[0].get_array()
+    assert np.allclose(shown, [[1, 0, 0], [0, 1, 0], [0, 1, 0]])
+    fig2 = plot_per_class_accuracy(r)
+    assert [round(b.get_width()) for b in fig2.axes[0].patches] == [0, 100, 100]
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end on a tiny synthetic set: real pretraining and fine-tuning checkpoints of `tiny`
+# ---------------------------------------------------------------------------------------------
+
+_FLOW = {}
+TINY_FLAGS = ["--frame-size", "64,80", "--crop", "64", "--clip-len", "8", "--num-workers", "0",
+              "--ft-epochs", "1", "--ft-epoch-repeat", "1", "--ft-batch-size", "4", "--eval-batch-size", "4",
+              "--labels-per-class", "none", "--device", "cpu", "--no-progress"]
+
+
+def build_tiny_flow(tmp_path_factory):
+    """Synthetic set (3 classes, 12 train / 12 test videos of 80x64) and one-epoch pretrain + finetune
+    checkpoints of the tiny backbone; built once per test session (about 5 s)."""
+    if not _FLOW:
+        from pacekit.config import get_config
+        from pacekit.data.synthetic import make_synthetic
+        from pacekit.train import finetune, pretrain
+
+        base = tmp_path_factory.mktemp("flow")
+        root = make_synthetic(base / "synthetic", num_classes=3, videos_per_class=8, width=80, height=64,
+                              duration=(1.6, 2.0), workers=1, progress=False)
+        cfg = get_config("cpu-tiny", dataset="synthetic", root=str(root), out_dir=str(base / "runs"), name="pre",
+                         frame_size=(64, 80), crop=64, clip_len=8, epochs=1, epoch_repeat=1, batch_size=4,
+                         num_workers=0, progress=False, ft_epochs=1, ft_epoch_repeat=1, ft_batch_size=4,
+                         labels_per_class=None, eval_batch_size=4)
+        pre = pretrain(cfg)
+        ft = finetune(cfg.replace(name="ft", pretrained=str(pre.checkpoint)))
+        _FLOW.update(base=base, root=root, cfg=cfg, pre=pre.checkpoint, ft=ft.checkpoint)
+    return dict(_FLOW)
+
+
+@pytest.fixture
+def flow(tmp_path_factory):
+    return build_tiny_flow(tmp_path_factory)
+
+
+def test_evaluate_videos_is_the_10_clip_softmax_mean_and_deterministic(flow):
+    from pacekit.evaluate import eval_split, evaluate_videos, load_model
+
+    loaded = load_model(flow["ft"])
+    test = eval_split(loaded, "synthetic", flow["root"], "test")
+    assert loaded.stage == "finetune" and loaded.classes == test.classes and len(test.classes) == 3
+    first = evaluate_videos(loaded.model, test, batch_size=5, transform=loaded.transform())
+    again = evaluate_videos(loaded.model, test, batch_size=3, transform=loaded.transform())
+    assert first.num_videos == len(test) == 12
+    assert np.array_equal(first.predictions, again.predictions)
+    assert np.allclose(first.probs, again.probs, atol=1e-6)
+    assert np.allclose(first.probs.sum(1), 1.0, atol=1e-5)
+    assert first.indices.tolist() == list(range(12))
+    assert first.labels.tolist() == [r.label for r in test.records]
+    assert first.top1 == pytest.approx(float(np.mean(first.predictions == first.labels)))
+    assert first.confusion.sum() == 12 and first.confusion.shape == (3, 3)
+    # Video 5 by hand: its 10 clips through the model one by one, softmax, mean.
+    item = test[5]
+    assert item["video"].shape[:2] == (10, 8)
+    with torch.no_grad():
+        clips = loaded.transform()(item["video"][None])[0]  # (10, C, T, h, w)
+        manual = torch.softmax(loaded.model(clips), 1).mean(0)
+    assert np.allclose(first.probs[5], manual.numpy(), atol=1e-5)
+
+
+def test_evaluate_command_writes_json_and_figures(flow, tmp_path, capsys):
+    import json
+
+    from pacekit.cli import main
+
+    out = tmp_path / "eval"
+    rc = main(["evaluate", "--checkpoint", str(flow["ft"]), "--dataset", "synthetic", "--root", str(flow["root"]),
+               "--out", str(out), "--device", "cpu", "--num-workers", "0"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "12 videos, 10 clips each" in printed
+    saved = json.loads((out / "eval.json").read_text())
+    assert saved["num_videos"] == 12 and len(saved["confusion"]) == 3
+    assert f"top-1 {100 * saved['top1']:.2f}%" in printed
+    assert (out / "confusion.png").stat().st_size > 0 and (out / "per_class_accuracy.png").stat().st_size > 0
+
+
+def test_evaluate_command_refuses_a_pretraining_checkpoint(flow, capsys):
+    from pacekit.cli import main
+
+    rc = main(["evaluate", "--checkpoint", str(flow["pre"]), "--dataset", "synthetic", "--root", str(flow["root"]),
+               "--device", "cpu"])
+    assert rc == 2
+    assert "pretraining checkpoint" in capsys.readouterr().err
+
+
+def test_linear_probe_keeps_the_backbone_frozen_and_reports_beside_finetuning(flow, capsys):
+    from pacekit.checkpoint import load_checkpoint
+    from pacekit.cli import main
+
+    run_dir = flow["base"] / "runs" / "probe"
+    rc = main(["linear-probe", "--preset", "cpu-tiny", "--dataset", "synthetic", "--root", str(flow["root"]),
+               "--out-dir", str(flow["base"] / "runs"), "--name", "probe", "--pretrained", str(flow["pre"]),
+               "--finetuned", str(flow["ft"]), *TINY_FLAGS])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "linear probe" in printed and "fine-tuned" in printed
+    probe, pre = load_checkpoint(run_dir / "last.pt"), load_checkpoint(flow["pre"])
+    assert probe["config"]["freeze_backbone"] is True
+    backbone = [k for k in pre["model"] if k.startswith("backbone.")]
+    # Frozen weights and frozen BatchNorm statistics: the backbone is exactly the pretrained one.
+    assert backbone and all(torch.equal(probe["model"][k], pre["model"][k]) for k in backbone)
+    assert not torch.equal(probe["model"]["head.weight"][:3], torch.zeros(3, probe["model"]["head.weight"].shape[1]))
+    import json
+
+    saved = json.loads((run_dir / "linear_probe.json").read_text())
+    assert set(saved) == {"linear probe", "fine-tuned"} and saved["fine-tuned"]["num_videos"] == 12

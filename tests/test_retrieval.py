@@ -1,0 +1,191 @@
+"""Retrieval (paper 4.4): chunked cosine kNN, top-k hits on planted features, features, the command."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+
+from pacekit.retrieval import TOPK, clip_features, cosine_knn, format_table, retrieve, topk_hits
+
+
+def brute_force_knn(q, g, k):
+    sim = torch.nn.functional.normalize(q, dim=1) @ torch.nn.functional.normalize(g, dim=1).T
+    s, i = torch.sort(sim, dim=1, descending=True, stable=True)
+    return s[:, :k], i[:, :k]
+
+
+def test_cosine_knn_finds_planted_neighbours():
+    # Gallery: the axes e0..e3 at different lengths; cosine ignores the length.
+    gallery = torch.tensor([[5.0, 0, 0, 0], [0, 0.1, 0, 0], [0, 0, 3, 0], [0, 0, 0, 7]])
+    queries = torch.tensor([[0, 2.0, 0.1, 0], [0.1, 0, 0, -1.0], [1.0, 0, 1.0, 0]])
+    sims, idx = cosine_knn(queries, gallery, k=2)
+    assert idx[0].tolist() == [1, 2]
+    assert idx[1, 0].item() == 0  # e3 has negative similarity, e0 slightly positive
+    assert sims[1, 0].item() == pytest.approx(0.1 / np.sqrt(1.01), abs=1e-6)
+    # Query 2 is equally close to e0 and e2: the tie goes to the lower gallery index.
+    assert idx[2].tolist() == [0, 2]
+    assert sims[2].tolist() == pytest.approx([np.sqrt(0.5)] * 2, abs=1e-6)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 7, 64])
+def test_cosine_knn_chunked_equals_brute_force(chunk_size):
+    gen = torch.Generator().manual_seed(0)
+    q, g = torch.randn(23, 8, generator=gen), torch.randn(41, 8, generator=gen)
+    sims, idx = cosine_knn(q, g, k=10, chunk_size=chunk_size)
+    ref_s, ref_i = brute_force_knn(q, g, 10)
+    assert torch.equal(idx, ref_i)
+    assert torch.allclose(sims, ref_s, atol=1e-6)
+
+
+def test_cosine_knn_ties_across_chunks_keep_gallery_order():
+    # Every gallery row is the same vector: all similarities tie, so neighbours are 0, 1, 2, ...
+    g = torch.ones(10, 3)
+    _, idx = cosine_knn(torch.ones(2, 3), g, k=6, chunk_size=4)
+    assert idx.tolist() == [[0, 1, 2, 3, 4, 5]] * 2
+
+
+def test_cosine_knn_never_allocates_a_full_similarity_matrix(monkeypatch):
+    seen = []
+    real_matmul = torch.Tensor.__matmul__
+
+    def spy(a, b):
+        out = real_matmul(a, b)
+        seen.append(tuple(out.shape))
+        return out
+
+    monkeypatch.setattr(torch.Tensor, "__matmul__", spy)
+    cosine_knn(torch.randn(50, 4), torch.randn(90, 4), k=5, chunk_size=16)
+    assert seen and max(r * c for r, c in seen) <= 16 * 16
+
+
+def test_cosine_knn_rejects_bad_k_and_shapes():
+    with pytest.raises(ValueError, match="gallery size 3"):
+        cosine_knn(torch.randn(2, 4), torch.randn(3, 4), k=4)
+    with pytest.raises(ValueError, match="same D"):
+        cosine_knn(torch.randn(2, 4), torch.randn(3, 5), k=1)
+
+
+def test_topk_hits_counts_any_match_within_k():
+    neighbours = torch.tensor([[0, 1, 2, 3], [5, 5, 1, 5], [7, 7, 7, 7]])
+    labels = torch.tensor([0, 1, 3])
+    # query 0 hit at rank 1, query 1 at rank 3, query 2 never.
+    assert topk_hits(neighbours, labels, ks=(1, 2, 3, 4)) == {
+        1: pytest.approx(1 / 3), 2: pytest.approx(1 / 3), 3: pytest.approx(2 / 3), 4: pytest.approx(2 / 3)}
+
+
+def test_retrieve_on_planted_clusters_gives_known_accuracy():
+    # Class c lives along axis c. Test videos 0-2 sit on their class axis (top-1 hit); test video 3 is
+    # labelled 0 but lies on axis 2, where train videos of class 2 come first, then class 0 ones.
+    train = torch.tensor([[1.0, 0, 0], [1.0, 0, 0.2], [0, 1.0, 0], [0, 1.0, 0.1], [0, 0, 1.0], [0.3, 0, 1.0]])
+    train_labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    test = torch.tensor([[2.0, 0, 0], [0, 3.0, 0], [0, 0, 4.0], [0, 0, 1.0]])
+    test_labels = torch.tensor([0, 1, 2, 0])
+    result = retrieve(test, test_labels, train, train_labels, ks=(1, 2, 3, 5, 50), chunk_size=2, layer="p5")
+    # Query 3 ranks: 4 (class 2, sim 1), 5 (class 2, sim .96), 1 (class 0, sim .2): hit from k = 3.
+    assert result.topk == {1: 0.75, 2: 0.75, 3: 1.0, 5: 1.0}
+    assert result.skipped_k == [50]
+    assert result.neighbours[3, :4].tolist() == [4, 5, 1, 3]
+    assert (result.num_queries, result.num_gallery) == (4, 6)
+    table = format_table([result], ks=(1, 2, 3, 5, 50))
+    assert "p5" in table and "75.0" in table and "100.0" in table and "n/a" in table
+    assert "6 gallery videos" in table
+
+
+class PooledOnly(torch.nn.Module):
+    """A stand-in backbone whose p5 is the clip's mean colour and p4 its mean brightness over time."""
+
+    def forward_stages(self, x):  # (B, C, T, H, W)
+        return {"p5": x.mean(dim=(2, 3, 4)), "p4": x.mean(dim=(1, 3, 4)), "conv5": x}
+
+
+def test_clip_features_average_over_clips():
+    clips = torch.zeros(2, 3, 3, 4, 2, 2)  # (B, n, C, T, H, W)
+    clips[0, 0, 0] = 3.0  # video 0, clip 0 is red; its other clips are black
+    clips[1, :, 2] = 1.0  # video 1 is blue in every clip
+    feats = clip_features(PooledOnly(), clips, layers=("p5", "p4"))
+    assert torch.allclose(feats["p5"], torch.tensor([[1.0, 0, 0], [0, 0, 1.0]]))
+    assert feats["p4"].shape == (2, 4)
+    with pytest.raises(KeyError, match="conv5"):
+        clip_features(PooledOnly(), clips, layers=("conv5",))
+
+
+def test_topk_constant_matches_the_paper():
+    assert TOPK == (1, 5, 10, 20, 50)
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end on the tiny synthetic set (checkpoints built once, see test_evaluate.build_tiny_flow)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def flow(tmp_path_factory):
+    from test_evaluate import build_tiny_flow
+
+    return build_tiny_flow(tmp_path_factory)
+
+
+def test_run_retrieval_uses_every_video_and_matches_brute_force(flow, capsys):
+    from pacekit.evaluate import eval_split, load_model
+    from pacekit.retrieval import extract_features, run_retrieval
+
+    loaded = load_model(flow["pre"])
+    gallery = eval_split(loaded, "synthetic", flow["root"], "train")
+    queries = eval_split(loaded, "synthetic", flow["root"], "test")
+    results = run_retrieval(loaded.model, queries, gallery, transform=loaded.transform(), batch_size=7, chunk_size=5)
+    printed = capsys.readouterr().out
+    assert "gallery (train): 12 of 12 videos used" in printed and "queries (test): 12 of 12 videos used" in printed
+    assert set(results) == {"p5", "p4"}
+    feats_q = extract_features(loaded.model, queries, transform=loaded.transform(), batch_size=5)
+    feats_g = extract_features(loaded.model, gallery, transform=loaded.transform(), batch_size=5)
+    assert feats_q.features["p5"].shape == (12, 32) and feats_q.features["p4"].shape == (12, 24)
+    for layer, r in results.items():
+        assert sorted(r.topk) == [1, 5, 10] and r.skipped_k == [20, 50]  # 12 gallery videos
+        values = [r.topk[k] for k in (1, 5, 10)]
+        assert values == sorted(values) and all(0 <= v <= 1 for v in values)
+        _, ref = brute_force_knn(feats_q.features[layer], feats_g.features[layer], 10)
+        assert torch.equal(r.neighbours, ref)
+        hits = (feats_g.labels[ref[:, :1]] == feats_q.labels[:, None]).any(1).float().mean().item()
+        assert r.topk[1] == pytest.approx(hits)
+
+
+def test_retrieve_command_prints_counts_and_writes_table_and_figure(flow, tmp_path, capsys):
+    import json
+
+    from pacekit.cli import main
+
+    out = tmp_path / "retrieval"
+    rc = main(["retrieve", "--checkpoint", str(flow["pre"]), "--dataset", "synthetic", "--root", str(flow["root"]),
+               "--layers", "p5", "p4", "--out", str(out), "--device", "cpu", "--num-workers", "0"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "12 test videos query 12 train videos" in printed
+    saved = json.loads((out / "retrieval.json").read_text())
+    assert saved["num_queries"] == 12 and saved["num_gallery"] == 12
+    assert set(saved["topk"]) == {"p5", "p4"} and set(saved["topk"]["p5"]) == {"1", "5", "10"}
+    assert saved["table"] in printed and "n/a" in saved["table"]
+    assert (out / "examples.png").stat().st_size > 0
+
+
+def test_retrieval_figure_shows_queries_and_top3(flow):
+    from pacekit.evaluate import eval_split, load_model
+    from pacekit.retrieval import plot_retrieval_examples
+
+    loaded = load_model(flow["pre"])
+    gallery = eval_split(loaded, "synthetic", flow["root"], "train", num_clips=2)
+    queries = eval_split(loaded, "synthetic", flow["root"], "test", num_clips=2)
+    # Planted neighbours: query 0 -> gallery 0, 1, 11; query 1 -> gallery 5, 6, 7.
+    from pacekit.retrieval import RetrievalResult
+
+    result = RetrievalResult("p5", {1: 0.5}, torch.tensor([[0, 1, 11], [5, 6, 7]]),
+                             torch.tensor([[0.9, 0.8, 0.7], [0.6, 0.5, 0.4]]), 2, 12)
+    fig = plot_retrieval_examples(result, queries, gallery, queries=[0, 1], num_frames=3, frame_size=(32, 40))
+    axes = np.array(fig.axes).reshape(2, 4)
+    assert axes[0, 0].get_title().startswith("query: ")
+    assert axes[0, 1].get_title().startswith("#1 ") and "(0.90)" in axes[0, 1].get_title()
+    assert axes[0, 0].images[0].get_array().shape == (32, 120, 3)  # 3 frames side by side
+    same = gallery.records[11].label == queries.records[0].label
+    assert axes[0, 3].title.get_color() == ("tab:green" if same else "tab:red")
