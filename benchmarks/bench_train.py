@@ -1,0 +1,233 @@
+"""Training throughput in clips per second, per backbone, precision mode and pipeline; one JSON line each.
+
+Pipelines:
+
+- ``model-only``: a fixed float batch already on the device -> forward, pace loss, backward, SGD step.
+  This is what the reference table of ../shared/GPU.md measures.
+- ``with-data``: the real training path of :mod:`pacekit.train` -- loader workers decode uint8 pace clips
+  (pinned memory, ``non_blocking`` copies), the batch is augmented on the device, then the same step.
+- ``data-only``: the loader and the on-device augmentation without the model (the data path's ceiling).
+
+Modes: ``fp32-eager``; ``bf16+cl`` (bf16 autocast and channels_last_3d); ``bf16+cl+compile`` (plus
+``torch.compile``). The paper's setting is batch 30 of 16x112x112 clips; S3D-G runs at 64x224x224 with
+batch 8 (the batch of ../shared/GPU.md's reference figure).
+
+Examples::
+
+    # seconds on a laptop CPU: the tiny backbone on a small synthetic set written to a temp folder
+    python benchmarks/bench_train.py --device cpu --tiny
+
+    # one GPU, the paper's setting, data from a prepared (frame-pack) UCF101-layout folder
+    python benchmarks/bench_train.py --device cuda --data data/bench_prepared --workers 16
+
+The first line printed describes the machine (CPU model, cores, GPU, torch version).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run from a checkout without installing pacekit
+    sys.path.insert(0, str(REPO))
+
+from pacekit.config import get_config  # noqa: E402
+from pacekit.train import PaceStep, build_pace_model, make_augment  # noqa: E402
+from pacekit.training.data import make_train_loader, move_batch, pretrain_dataset  # noqa: E402
+from pacekit.training.distributed import DistContext  # noqa: E402
+from pacekit.training.loop import FastPath, configure_backends  # noqa: E402
+
+MODES = {
+    "fp32-eager": dict(precision="fp32", channels_last=False, compile=False),
+    "bf16+cl": dict(precision="bf16", channels_last=True, compile=False),
+    "bf16+cl+compile": dict(precision="bf16", channels_last=True, compile=True),
+}
+PIPELINES = ("model-only", "with-data", "data-only")
+PAPER_BACKBONES = ("r21d", "r3d", "c3d", "r3d_18", "s3d_g")
+
+
+def machine_info(device: torch.device) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"machine": {"cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                        else os.cpu_count(), "torch": torch.__version__, "python": platform.python_version()}}
+    if device.type == "cuda":
+        info["machine"].update(gpu=torch.cuda.get_device_name(device), cuda=torch.version.cuda)
+    return info
+
+
+def bench_config(args, backbone: str, mode: str):
+    """The training config of one measurement (the paper's, or small with --tiny)."""
+    s3d = backbone == "s3d_g"
+    values = dict(backbone=backbone, device=args.device, num_workers=args.workers, seed=0, progress=False,
+                  dataset=args.dataset, root=str(args.data), epoch_repeat=100, **MODES[mode])
+    if args.tiny:
+        values.update(frame_size=(64, 85), clip_len=8, crop=56, batch_size=args.batch_size or 8)
+    else:
+        values.update(frame_size=(256, 341) if s3d else (128, 171), clip_len=64 if s3d else 16,
+                      crop=224 if s3d else 112, batch_size=args.batch_size or (8 if s3d else 30))
+    if args.jitter is not None:
+        values.update(jitter=None if args.jitter == "none" else args.jitter)
+    return get_config("paper", **values)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(run_step, steps: int, warmup: int, device: torch.device) -> float:
+    """Seconds per step over ``steps`` steps after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        run_step()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        run_step()
+    _sync(device)
+    return (time.perf_counter() - start) / steps
+
+
+def measure(args, backbone: str, mode: str, pipeline: str) -> dict:
+    cfg = bench_config(args, backbone, mode)
+    device = torch.device(args.device)
+    ctx = DistContext(device=device)
+    configure_backends(device, cfg, ctx)
+    fast = FastPath.from_config(cfg, device)
+    torch.manual_seed(0)
+    model = build_pace_model(cfg, 4).to(device)
+    if fast.channels_last:
+        model.to(memory_format=torch.channels_last_3d)
+    net = torch.compile(model) if fast.compile else model
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    step_fn = PaceStep(cfg, make_augment(cfg, fast.channels_last))
+    generator = torch.Generator(device=device).manual_seed(0)
+    b = cfg.batch_size
+
+    def optimise(loss):
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    if pipeline == "model-only":
+        memory = torch.channels_last_3d if fast.channels_last else torch.contiguous_format
+        x = torch.randn(b, 3, cfg.clip_len, cfg.crop, cfg.crop, device=device).contiguous(memory_format=memory)
+        y = torch.randint(0, 4, (b,), device=device)
+
+        def run_step():
+            with fast.autocast(device):
+                loss = F.cross_entropy(net(x).float(), y)
+            optimise(loss)
+    else:
+        dataset = pretrain_dataset(cfg)
+        loader, sampler = make_train_loader(dataset, b, ctx, cfg.seed, cfg.num_workers,
+                                            pin_memory=device.type == "cuda")
+        state = {"epoch": 0, "it": None}
+
+        def next_batch():
+            while True:
+                if state["it"] is None:
+                    sampler.set_epoch(state["epoch"])
+                    state["it"] = iter(loader)
+                try:
+                    batch = next(state["it"])
+                    break
+                except StopIteration:
+                    state["epoch"] += 1
+                    state["it"] = None
+            batch.pop("substituted", None)
+            return move_batch(batch, device)
+
+        if pipeline == "data-only":
+            def run_step():
+                step_fn.augment(next_batch()["video"], generator=generator)
+        else:
+            def run_step():
+                with fast.autocast(device):
+                    loss, _, _ = step_fn(net, next_batch(), generator)
+                optimise(loss)
+
+    seconds = _timed(run_step, args.steps, args.warmup, device)
+    return {"backbone": backbone, "mode": mode, "pipeline": pipeline, "clips_per_s": round(b / seconds, 1),
+            "step_ms": round(1000 * seconds, 2), "batch_size": b, "clip": [cfg.clip_len, cfg.crop, cfg.crop],
+            "workers": cfg.num_workers if pipeline != "model-only" else 0, "device": str(device),
+            "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}
+
+
+def tiny_dataset(folder: Path) -> Path:
+    """A small synthetic set for --tiny runs (3 classes x 4 videos)."""
+    from pacekit.data.synthetic import ensure_synthetic
+
+    return ensure_synthetic(folder, num_classes=3, videos_per_class=4, progress=False)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--tiny", action="store_true", help="tiny backbone, 8x56x56 clips, a few steps (CPU smoke)")
+    parser.add_argument("--backbones", default=None, help=f"comma list (default: {','.join(PAPER_BACKBONES)})")
+    parser.add_argument("--modes", default=None, help=f"comma list of {', '.join(MODES)} (default: all on CUDA, "
+                        "fp32-eager on the CPU)")
+    parser.add_argument("--pipelines", default=",".join(PIPELINES), help=f"comma list of {', '.join(PIPELINES)}")
+    parser.add_argument("--data", default=None, help="dataset root for with-data (default: a synthetic set in a "
+                        "temp folder, only with --tiny)")
+    parser.add_argument("--dataset", default="synthetic", help="its layout name for build_dataset (default: synthetic)")
+    parser.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1))
+    parser.add_argument("--batch-size", type=int, default=None, help="default: 30 (S3D-G 8), 8 with --tiny")
+    parser.add_argument("--jitter", default=None, choices=("frame", "clip", "none"),
+                        help="colour jitter of the with-data path (default: the paper's per-frame)")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps (default 30, 5 with --tiny)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 10, 2 with --tiny)")
+    args = parser.parse_args(argv)
+    args.steps = args.steps or (5 if args.tiny else 30)
+    args.warmup = args.warmup if args.warmup is not None else (2 if args.tiny else 10)
+    device = torch.device(args.device)
+    backbones = args.backbones.split(",") if args.backbones else (["tiny"] if args.tiny else list(PAPER_BACKBONES))
+    modes = args.modes.split(",") if args.modes else (list(MODES) if device.type == "cuda" else ["fp32-eager"])
+    pipelines = args.pipelines.split(",")
+    for name in modes:
+        if name not in MODES:
+            parser.error(f"unknown mode {name!r}; choose from {', '.join(MODES)}")
+    for name in pipelines:
+        if name not in PIPELINES:
+            parser.error(f"unknown pipeline {name!r}; choose from {', '.join(PIPELINES)}")
+
+    print(json.dumps(machine_info(device)), flush=True)
+    with tempfile.TemporaryDirectory(prefix="pacekit-bench-") as tmp:
+        if args.data is None and any(p != "model-only" for p in pipelines):
+            if not args.tiny:
+                parser.error("--data DIR is needed for the with-data pipelines at the paper's setting "
+                             "(a UCF101-layout folder, ideally `pacekit prepare`d)")
+            args.data = tiny_dataset(Path(tmp) / "synthetic")
+        for backbone in backbones:
+            for mode in modes:
+                for pipeline in pipelines:
+                    if pipeline == "data-only" and mode != modes[0]:
+                        continue  # the data path does not depend on the model's mode
+                    try:
+                        row = measure(args, backbone, mode, pipeline)
+                    except Exception as exc:  # one failing combination must not hide the others
+                        row = {"backbone": backbone, "mode": mode, "pipeline": pipeline,
+                               "error": f"{type(exc).__name__}: {exc}"[:500]}
+                    print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""Pace pretraining (Sec. 3, Eq. 1-4) and supervised fine-tuning (Sec. 4.1), in Python and as CLI commands.
+
+    >>> from pacekit.config import get_config
+    >>> from pacekit.train import pretrain, finetune
+    >>> pre = pretrain(get_config("cpu-tiny", name="demo/pretrain"))            # doctest: +SKIP
+    >>> ft = finetune(get_config("cpu-tiny", name="demo/finetune",
+    ...                          pretrained=str(pre.checkpoint)))               # doctest: +SKIP
+
+The same functions run under ``torchrun --nproc_per_node N -m pacekit.cli pretrain ...`` (DDP); see
+:mod:`pacekit.training.loop` for the step, the fast path and exact resumption.
+
+Pretraining: every clip's pace is predicted by a linear head on the backbone's embedding (Eq. 1); with
+``contrastive="context"`` each video gives two clips at different paces and their embeddings (or their
+projections, ``projection="linear"/"mlp"``) are pulled together against the other videos' (Eq. 2); with
+``contrastive="pace"`` clips of equal pace are (Eq. 3). The loss is Eq. 4.
+
+Fine-tuning: the backbone's weights come from a pretraining checkpoint (its pace head and projector are
+left behind), a new action fc is initialised, and the whole network is trained with cross-entropy
+(paper 4.1) -- or only the fc, on a frozen backbone in eval mode (``freeze_backbone``, the linear probe).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import Config, add_config_arguments, config_from_args
+from .data import ClipAugment, ClipEval
+from .losses import pace_classification_loss, same_context_loss, same_pace_loss, total_loss
+from .pace import PaceSet
+from .training.data import finetune_dataset, move_batch, pretrain_dataset
+from .training.distributed import DistContext, cleanup_distributed, init_distributed
+from .training.loop import FastPath, Schedule, fit
+
+
+@dataclass
+class TrainResult:
+    """A finished stage: the trained model (on its device), its run folder, last checkpoint and metric rows.
+
+    ``transfer`` is the fine-tuning's :class:`pacekit.checkpoint.TransferReport` (None from scratch);
+    ``evaluation`` the test-split :class:`pacekit.evaluate.EvalResult` when one was run.
+    """
+
+    model: nn.Module
+    config: Config
+    run_dir: Path
+    checkpoint: Optional[Path]
+    metrics: list[dict]
+    transfer: Any = None
+    evaluation: Any = None
+
+    def final(self, key: str = "acc") -> float:
+        """``key`` of the last epoch row, e.g. the final training accuracy."""
+        epochs = [r for r in self.metrics if r["kind"] == "epoch"]
+        return float(epochs[-1][key]) if epochs else float("nan")
+
+
+# --------------------------------------------------------------------------------------------- models
+
+
+def build_pace_model(cfg: Config, num_paces: int) -> nn.Module:
+    """The pretraining model: backbone -> pace head (Eq. 1), plus the projector the contrastive loss reads."""
+    from .models import ClipModel, build_backbone
+
+    projection = cfg.projection
+    if cfg.contrastive == "none" and projection is not None:
+        warnings.warn(f"projection={projection!r} has no use without a contrastive loss; it is not built",
+                      stacklevel=2)
+        projection = None
+    return ClipModel(build_backbone(cfg.backbone, width=cfg.width), num_paces, projection=projection,
+                     proj_dim=cfg.proj_dim)
+
+
+def build_action_model(cfg: Config, num_classes: int) -> nn.Module:
+    """The fine-tuning model: backbone -> a freshly initialised action fc."""
+    from .models import ClipModel, build_backbone
+
+    return ClipModel(build_backbone(cfg.backbone, width=cfg.width), num_classes)
+
+
+def model_from_checkpoint(path_or_state, device="cpu") -> tuple[nn.Module, Config]:
+    """Rebuild the model a pacekit checkpoint was trained as (pace or action head), in eval mode."""
+    from .checkpoint import load_checkpoint
+
+    state = load_checkpoint(path_or_state) if not isinstance(path_or_state, dict) else path_or_state
+    if "config" not in state or "stage" not in state:
+        raise ValueError("this checkpoint was not written by pacekit pretrain/finetune (no config/stage); "
+                         "build the model yourself and use pacekit.checkpoint.load_backbone_weights")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = Config.from_dict(state["config"])
+    if state["stage"] == "pretrain":
+        model = build_pace_model(cfg, len(PaceSet.from_spec(cfg.pace_set)))
+    else:
+        model = build_action_model(cfg, len(state["classes"]))
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), cfg
+
+
+def make_augment(cfg: Config, channels_last: bool = False) -> ClipAugment:
+    """The training transform of both stages (paper 4.1: random 112 crop, clip flip; per-frame jitter),
+    then the config's input mode."""
+    return ClipAugment(size=None, crop=cfg.crop, flip=True, jitter=cfg.jitter, channels_last=channels_last,
+                       input_mode=cfg.input_mode)
+
+
+def eval_transform(cfg: Config) -> ClipEval:
+    """The test-time transform: centre crop (paper 4.1), then the config's input mode. A model trained with
+    ``input_mode="residual"`` must be fed through this (retrieval, attention maps, evaluation)."""
+    return ClipEval(size=None, crop=cfg.crop, input_mode=cfg.input_mode)
+
+
+# ------------------------------------------------------------------------------------------ the steps
+
+
+class PaceStep:
+    """One pretraining step: augment, predict paces (Eq. 1), add the contrastive term (Eq. 2 / 3), Eq. 4."""
+
+    def __init__(self, cfg: Config, augment: nn.Module):
+        self.cfg, self.augment = cfg, augment
+
+    def __call__(self, net: nn.Module, batch: dict, generator: torch.Generator):
+        cfg = self.cfg
+        video, labels = batch["video"], batch["pace_label"]
+        n = 1
+        if video.dim() == 6:  # (B, n, T, H, W, C) -> clip-major (n*B, T, H, W, C), pacekit.losses' order
+            n = video.shape[1]
+            video = video.transpose(0, 1).flatten(0, 1)
+            labels = labels.t().reshape(-1)  # (n*B,)
+        x = self.augment(video, generator=generator)  # (n*B, C, T, h, w)
+        logits, embedding, z = net(x, return_all=True)
+        l_cls = pace_classification_loss(logits, labels)  # Eq. 1
+        l_ctr = None
+        if cfg.contrastive != "none":
+            feats = z if z is not None else embedding  # no projector: contrast the embeddings themselves
+            if cfg.contrastive == "context":
+                l_ctr = same_context_loss(feats, cfg.temperature, cfg.normalize, clips_per_video=n)  # Eq. 2
+            else:
+                l_ctr = same_pace_loss(feats, labels, cfg.temperature, cfg.normalize)  # Eq. 3
+        loss = total_loss(l_cls, l_ctr, cfg.lambda_cls, cfg.lambda_ctr)  # Eq. 4
+        correct = (logits.detach().argmax(1) == labels).sum()
+        return loss, correct, labels.shape[0]
+
+
+class ActionStep:
+    """One fine-tuning step: augment, classify the action, cross-entropy."""
+
+    def __init__(self, augment: nn.Module):
+        self.augment = augment
+
+    def __call__(self, net: nn.Module, batch: dict, generator: torch.Generator):
+        x = self.augment(batch["video"], generator=generator)  # (B, C, T, h, w)
+        logits = net(x)
+        loss = F.cross_entropy(logits.float(), batch["label"])
+        correct = (logits.detach().argmax(1) == batch["label"]).sum()
+        return loss, correct, batch["label"].shape[0]
+
+
+# ----------------------------------------------------------------------------------------- the stages
+
+
+def pretrain(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None) -> TrainResult:
+    """Pace-pretrain ``cfg.backbone`` on ``cfg.dataset``'s train split; checkpoints go to ``cfg.run_dir``."""
+    ctx = init_distributed(cfg.device)
+    try:
+        dataset = pretrain_dataset(cfg)
+        torch.manual_seed(cfg.seed)
+        model = build_pace_model(cfg, len(dataset.pace_set))
+        fast = FastPath.from_config(cfg, ctx.device)
+        schedule = Schedule(cfg.epochs, cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.lr_step,
+                            cfg.lr_gamma, cfg.optimizer)
+        _announce(ctx, cfg, "pretrain", len(dataset), model)
+        out = fit(model, dataset, PaceStep(cfg, make_augment(cfg, fast.channels_last)), schedule, cfg, "pretrain",
+                  cfg.run_dir, ctx, on_epoch_end=on_epoch_end,
+                  checkpoint_extra={"paces": [str(p) for p in dataset.pace_set]})
+    finally:
+        cleanup_distributed(ctx)
+    return TrainResult(out.model, cfg, Path(cfg.run_dir), out.checkpoint, out.metrics)
+
+
+def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None) -> TrainResult:
+    """Fine-tune on ``cfg.labels_per_class`` labelled videos per class (all with None), from
+    ``cfg.pretrained``'s backbone or from random init; ``cfg.freeze_backbone`` trains only the fc."""
+    from .checkpoint import load_backbone_weights, load_checkpoint
+
+    ctx = init_distributed(cfg.device)
+    try:
+        dataset = finetune_dataset(cfg)
+        torch.manual_seed(cfg.seed)
+        model = build_action_model(cfg, dataset.num_classes)
+        transfer = None
+        if cfg.pretrained:
+            source = load_checkpoint(cfg.pretrained)
+            _check_same_backbone(cfg, source)
+            transfer = load_backbone_weights(model, source)
+            if ctx.is_main:
+                print(f"backbone from {cfg.pretrained}: {transfer}")
+        train_mode = None
+        if cfg.freeze_backbone:
+            model.backbone.requires_grad_(False)
+            train_mode = _freeze_backbone_mode
+        fast = FastPath.from_config(cfg, ctx.device)
+        schedule = Schedule(cfg.ft_epochs, cfg.ft_batch_size, cfg.finetune_lr, cfg.momentum, cfg.weight_decay,
+                            cfg.ft_lr_step, cfg.lr_gamma, cfg.optimizer)
+        _announce(ctx, cfg, "finetune", len(dataset), model)
+        extra = {"classes": list(dataset.classes), "pretrained": cfg.pretrained,
+                 "transfer_loaded": list(transfer.loaded) if transfer else []}
+        out = fit(model, dataset, ActionStep(make_augment(cfg, fast.channels_last)), schedule, cfg, "finetune",
+                  cfg.run_dir, ctx, train_mode=train_mode, on_epoch_end=on_epoch_end, checkpoint_extra=extra)
+    finally:
+        cleanup_distributed(ctx)
+    return TrainResult(out.model, cfg, Path(cfg.run_dir), out.checkpoint, out.metrics, transfer=transfer)
+
+
+def _freeze_backbone_mode(model: nn.Module) -> None:
+    model.backbone.eval()  # frozen BatchNorm statistics: a linear probe sees fixed features
+
+
+def _check_same_backbone(cfg: Config, source: dict) -> None:
+    pre = source.get("config") or {}
+    for key in ("backbone", "width", "input_mode"):
+        if key in pre and pre[key] != getattr(cfg, key):
+            raise ValueError(f"the pretrained checkpoint {cfg.pretrained} has {key}={pre[key]!r} but this run has "
+                             f"{key}={getattr(cfg, key)!r}; pass --{key.replace('_', '-')} {pre[key]}")
+
+
+def _announce(ctx: DistContext, cfg: Config, stage: str, clips: int, model: nn.Module) -> None:
+    if ctx.is_main:
+        params = sum(p.numel() for p in model.parameters())
+        print(f"{stage}: {cfg.backbone} ({params / 1e6:.2f}M parameters) on {cfg.dataset} ({clips} clips per "
+              f"epoch) on {ctx.device} x{ctx.world_size}; run folder {cfg.run_dir}")
+
+
+# ------------------------------------------------------------------------------------- evaluation
+
+
+@torch.inference_mode()
+def pace_accuracy(model: nn.Module, cfg: Config, subset: str = "test", device="cpu", batch_size: int = 16,
+                  num_workers: int = 0) -> float:
+    """Pace-prediction accuracy of a pretrained model on held-out videos: one clip per video at a
+    random (seeded) pace, centre crop, no jitter -- the pretext accuracy of the quickstart's table."""
+    from torch.utils.data import DataLoader
+
+    dataset = pretrain_dataset(cfg.replace(epoch_repeat=1, contrastive="none"), subset)
+    transform = eval_transform(cfg)
+    was_training = model.training
+    model.eval()
+    correct = total = 0
+    try:
+        for batch in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
+            batch = move_batch(batch, torch.device(device))
+            logits = model(transform(batch["video"]))
+            correct += int((logits.argmax(1) == batch["pace_label"]).sum())
+            total += batch["pace_label"].shape[0]
+    finally:
+        model.train(was_training)
+    return correct / max(total, 1)
+
+
+def evaluate_on_test(model: nn.Module, cfg: Config, device="cpu"):
+    """10-clip video-level evaluation (paper 4.1) of a fine-tuned model on the test split."""
+    from .evaluate import evaluate_videos
+    from .training.data import eval_dataset
+
+    return evaluate_videos(model, eval_dataset(cfg), device=device, batch_size=cfg.eval_batch_size,
+                           num_workers=min(cfg.num_workers, 4), transform=eval_transform(cfg))
+
+
+# -------------------------------------------------------------------------------------------- CLI
+
+
+def cmd_pretrain(args) -> int:
+    cfg = config_from_args(args)
+    result = pretrain(cfg)
+    if result.checkpoint is not None:
+        print(f"pretraining done: final pace accuracy {100 * result.final('acc'):.1f}% (train); "
+              f"checkpoint {result.checkpoint}")
+    return 0
+
+
+def cmd_finetune(args) -> int:
+    cfg = config_from_args(args)
+    if cfg.pretrained and not Path(cfg.pretrained).is_file():
+        raise FileNotFoundError(f"--pretrained {cfg.pretrained}: no such checkpoint file (a pretraining run "
+                                "writes <run folder>/last.pt)")
+    result = finetune(cfg)
+    if result.checkpoint is None:  # a non-zero DDP rank
+        return 0
+    print(f"fine-tuning done: final train accuracy {100 * result.final('acc'):.1f}%; checkpoint {result.checkpoint}")
+    if args.eval:
+        device = next(result.model.parameters()).device
+        evaluation = evaluate_on_test(result.model, cfg, device)
+        print(f"test split, {cfg.num_clips}-clip evaluation: {evaluation.summary()}")
+        out = Path(cfg.run_dir) / "eval.json"
+        out.write_text(json.dumps({"top1": evaluation.top1, "top5": evaluation.top5,
+                                   "num_videos": evaluation.num_videos}, indent=2))
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser(
+        "pretrain", help="pace-pretrain a backbone (Sec. 3); runs under torchrun for DDP",
+        description="Pace prediction pretraining. Start from --preset and override any config field.")
+    add_config_arguments(p)
+    p.set_defaults(func=cmd_pretrain)
+
+    p = subparsers.add_parser(
+        "finetune", help="fine-tune a (pretrained) backbone on action labels (Sec. 4.1)",
+        description="Supervised fine-tuning: --pretrained CKPT keeps its backbone and re-initialises the fc.")
+    add_config_arguments(p)
+    p.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the 10-clip test-split evaluation after training (default: on)")
+    p.set_defaults(func=cmd_finetune)
+
+
+__all__ = ["ActionStep", "PaceStep", "TrainResult", "add_commands", "build_action_model",
+           "build_pace_model", "eval_transform", "evaluate_on_test", "finetune", "make_augment",
+           "model_from_checkpoint", "pace_accuracy", "pretrain"]

@@ -1,0 +1,128 @@
+"""Training data: datasets from a :class:`~pacekit.config.Config`, a labelled subset, and seeded loaders.
+
+Determinism. A :class:`~pacekit.data.VideoDataset` draws item ``i`` of epoch ``e`` from a generator
+seeded with ``(seed, e, i)``. Loader workers that live across epochs (``persistent_workers``) hold their
+own copy of the dataset, so calling ``set_epoch`` in the main process would not reach them; here the
+sampler hands out ``(epoch, index)`` pairs instead (:class:`EpochSampler`), and :class:`EpochIndexed`
+sets the epoch inside whichever process reads the item. The order comes from a
+:class:`~torch.utils.data.DistributedSampler` seeded with the config's seed (one replica without DDP),
+so a resumed run, or a run with a different number of workers, reads the same clips in the same order.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+
+from ..data import VideoDataset, build_dataset
+from ..data.splits import VideoRecord
+from .distributed import DistContext
+
+
+class EpochIndexed(Dataset):
+    """Wrap a dataset with ``set_epoch`` so that items are fetched by ``(epoch, index)`` keys."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        epoch, index = key
+        if getattr(self.dataset, "epoch", None) != epoch:
+            self.dataset.set_epoch(epoch)
+        return self.dataset[index]
+
+
+class EpochSampler(Sampler):
+    """Yield ``(epoch, index)`` from a seeded :class:`DistributedSampler` (``set_epoch`` sets both)."""
+
+    def __init__(self, dataset: Dataset, ctx: DistContext, seed: int, shuffle: bool = True):
+        self.inner = DistributedSampler(dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=shuffle,
+                                        seed=seed, drop_last=False)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        self.inner.set_epoch(self.epoch)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch = self.epoch
+        return ((epoch, int(i)) for i in self.inner)
+
+
+def make_train_loader(dataset: Dataset, batch_size: int, ctx: DistContext, seed: int, num_workers: int,
+                      pin_memory: bool) -> tuple[DataLoader, EpochSampler]:
+    """A training loader of uint8 batches and its sampler (call ``sampler.set_epoch(e)`` each epoch).
+
+    Each process gets ``len(dataset) / world_size`` items; incomplete last batches are dropped (a
+    BatchNorm batch of one clip is noise) unless that would leave no batch at all.
+    """
+    sampler = EpochSampler(dataset, ctx, seed)
+    drop_last = len(sampler) >= batch_size
+    if not drop_last:
+        warnings.warn(f"only {len(sampler)} clips per process for batch size {batch_size}: every epoch is one "
+                      "smaller batch; lower the batch size or use more videos", stacklevel=2)
+    extra = dict(persistent_workers=True, prefetch_factor=4) if num_workers > 0 else {}
+    loader = DataLoader(EpochIndexed(dataset), batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                        pin_memory=pin_memory, drop_last=drop_last, **extra)
+    return loader, sampler
+
+
+def select_per_class(records: Sequence[VideoRecord], per_class: int) -> list[VideoRecord]:
+    """``per_class`` videos of each class, evenly spread over the class's videos in list order.
+
+    Deterministic: the same split always gives the same subset (in UCF101's lists, a class's videos are
+    ordered by group, so the choice spans the groups). A class with fewer videos keeps all of them.
+    """
+    by_class: dict[int, list[VideoRecord]] = {}
+    for record in records:
+        by_class.setdefault(record.label, []).append(record)
+    chosen = []
+    for label in sorted(by_class):
+        videos = by_class[label]
+        keep = np.unique(np.round(np.linspace(0, len(videos) - 1, min(per_class, len(videos)))).astype(int))
+        chosen.extend(videos[i] for i in keep)
+    return chosen
+
+
+def pretrain_dataset(cfg, subset: str = "train") -> VideoDataset:
+    """The pace-mode dataset of the pretraining stage (Sec. 3.1): one clip per video, or two at
+    different paces for the same-context loss (Eq. 2); the list repeated ``epoch_repeat`` times."""
+    return build_dataset(
+        cfg.dataset, cfg.root, subset, split=cfg.split, mode="pace", max_videos=cfg.max_videos,
+        clip_len=cfg.clip_len, pace_set=cfg.pace_set, start_policy=cfg.start_policy, slow_fill=cfg.slow_fill,
+        clips_per_video=cfg.clips_per_video, frame_size=cfg.frame_size, repeat=cfg.epoch_repeat, seed=cfg.seed,
+    )
+
+
+def finetune_dataset(cfg, labels_per_class: Optional[int] = None) -> VideoDataset:
+    """The clip-mode training set of fine-tuning, restricted to ``labels_per_class`` videos per class."""
+    full = build_dataset(cfg.dataset, cfg.root, "train", split=cfg.split, mode="clip", max_videos=cfg.max_videos,
+                         clip_len=cfg.clip_len, start_policy=cfg.start_policy, frame_size=cfg.frame_size,
+                         repeat=cfg.ft_epoch_repeat, seed=cfg.seed)
+    per_class = labels_per_class if labels_per_class is not None else cfg.labels_per_class
+    if per_class is None:
+        return full
+    return VideoDataset(select_per_class(full.records, per_class), full.classes, mode="clip",
+                        clip_len=cfg.clip_len, start_policy=cfg.start_policy, frame_size=cfg.frame_size,
+                        repeat=cfg.ft_epoch_repeat, seed=cfg.seed)
+
+
+def eval_dataset(cfg, subset: str = "test") -> VideoDataset:
+    """The 10-clip evaluation set (paper 4.1, "Evaluation") of ``subset``."""
+    return build_dataset(cfg.dataset, cfg.root, subset, split=cfg.split, mode="eval", max_videos=cfg.max_videos,
+                         clip_len=cfg.clip_len, num_clips=cfg.num_clips, frame_size=cfg.frame_size, seed=cfg.seed)
+
+
+def move_batch(batch: dict, device: torch.device) -> dict:
+    """Tensors of a batch onto ``device`` asynchronously (from pinned memory on CUDA)."""
+    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}

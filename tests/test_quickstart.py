@@ -1,0 +1,64 @@
+"""`pacekit quickstart` end to end at a tiny size: synthetic data, pretraining, two fine-tunes, report."""
+
+import re
+
+import pytest
+
+from pacekit.cli import main as cli_main
+from pacekit.config import get_config
+from pacekit.quickstart import FinetuneOutcome, QuickstartResult, format_report
+
+TINY = ["--synthetic-classes", "3", "--synthetic-videos", "6", "--frame-size", "32,43", "--clip-len", "4",
+        "--crop", "32", "--epoch-repeat", "2", "--epochs", "1", "--batch-size", "4", "--ft-epochs", "1",
+        "--ft-epoch-repeat", "2", "--ft-batch-size", "3", "--labels-per-class", "1", "--num-clips", "2",
+        "--num-workers", "0", "--threads", "1", "--no-progress", "--finetune-seeds", "1"]
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_quickstart_writes_a_report_with_numbers_and_figures(tmp_path, capsys):
+    out = tmp_path / "runs" / "quickstart"
+    assert cli_main(["quickstart", "--data", str(tmp_path / "synthetic"), "--out", str(out), *TINY]) == 0
+
+    report = (out / "report.md").read_text()
+    number = r"(\d+\.\d)"
+    random_row = re.search(rf"\| random init \| - \| {number} \| {number} \| {number} \|", report)
+    pretrained_row = re.search(rf"\| pace-pretrained \| {number} \| {number} \| {number} \| {number} \|", report)
+    assert random_row and pretrained_row, report
+    values = [float(v) for v in random_row.groups() + pretrained_row.groups()]
+    assert all(0.0 <= v <= 100.0 for v in values)
+    # 3 classes: top-5 covers every class, so it is 100% for both models.
+    assert float(random_row.group(3)) == 100.0 and float(pretrained_row.group(4)) == 100.0
+    for protocol in ("fine-tuned", "linear probe"):
+        assert re.search(rf"{protocol}: pace pretraining (beats|does \*\*not\*\* beat) random initialisation, "
+                         r"[+-]\d+\.\d top-1 points", report), protocol
+    for figure in ("pace_strip.png", "training_curves.png"):
+        data = (out / figure).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 5_000, figure
+        assert f"]({figure})" in report
+    for run in ("pretrain", "fine-tuned_random", "fine-tuned_pretrained", "linear_probe_random",
+                "linear_probe_pretrained"):
+        assert (out / run / "last.pt").is_file() and (out / run / "metrics.jsonl").is_file()
+    # The synthetic set was written in UCF101's layout where --data points.
+    assert (tmp_path / "synthetic" / "ucfTrainTestlist" / "classInd.txt").is_file()
+    printed = capsys.readouterr().out
+    assert "| pace-pretrained |" in printed and str(out / "report.md") in printed
+
+
+def test_report_states_a_loss_honestly_with_the_gap():
+    cfg = get_config("cpu-tiny")
+    outcomes = {
+        ("random", "fine-tuned"): FinetuneOutcome("a", top1=[0.40, 0.50], top5=[0.9, 0.9]),
+        ("pretrained", "fine-tuned"): FinetuneOutcome("b", top1=[0.30, 0.40], top5=[0.8, 0.9]),
+        ("random", "linear probe"): FinetuneOutcome("c", top1=[0.10, 0.10], top5=[0.5, 0.5]),
+        ("pretrained", "linear probe"): FinetuneOutcome("d", top1=[0.20, 0.30], top5=[0.6, 0.6]),
+    }
+    result = QuickstartResult(out=None, report=None, pretext_accuracy=0.5, pretext_train_accuracy=0.6,
+                              outcomes=outcomes, seconds={"total": 12.0}, config=cfg)
+    text = format_report(result)
+    assert "fine-tuned: pace pretraining does **not** beat random initialisation, -10.0 top-1 points" in text
+    assert "linear probe: pace pretraining beats random initialisation, +15.0 top-1 points" in text
+    assert "| random init | - | 45.0 ± 5.0 | 10.0 ± 0.0 | 90.0 ± 0.0 |" in text
+    assert "| pace-pretrained | 50.0 | 35.0 ± 5.0 | 25.0 ± 5.0 | 85.0 ± 5.0 |" in text
+    assert "mean ± std over 2 seeds" in text and "residual clips" in text
+    assert result.gain("linear probe") == pytest.approx(0.15)
