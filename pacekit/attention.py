@@ -132,12 +132,14 @@ def _pace_grid(
     from .data.transforms import unnormalize_clips
 
     transform = transform if transform is not None else ClipEval()
+    # What a person sees: the same crop in RGB (the network's input may be a residual clip).
+    view = ClipEval(size=getattr(transform, "size", None), crop=getattr(transform, "crop", 112))
     frames, maps = [], []
     for path in videos:
         clips = load_pace_clips(path, paces, clip_len, start, frame_size).to(device)  # (P, T, H, W, C)
         x = transform(clips)  # (P, C, T, h, w)
         maps.append(map_fn(x).detach().cpu().numpy())
-        last = unnormalize_clips(x[:, :, -1:], transform.mean, transform.std)[:, :, 0]  # (P, C, h, w)
+        last = unnormalize_clips(view(clips[:, -1:]), view.mean, view.std)[:, :, 0]  # (P, C, h, w)
         frames.append((last.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).cpu().numpy())
     return AttentionGrid(np.stack(frames), np.stack(maps), list(paces), [Path(v).name for v in videos], stage)
 

@@ -274,13 +274,14 @@ class LoadedModel:
     paces: Optional[list] = None
     classes: Optional[list[str]] = None
     source: str = ""
+    input_mode: str = "rgb"
 
     def transform(self):
         """The evaluation transform of the training code: frames arrive decoded at ``frame_size``;
-        centre crop, normalise."""
+        centre crop, normalise, then the run's input mode (``residual`` for the cpu-tiny preset)."""
         from .data import ClipEval
 
-        return ClipEval(size=None, crop=self.crop)
+        return ClipEval(size=None, crop=self.crop, input_mode=self.input_mode)
 
 
 def load_model(checkpoint=None, authors_checkpoint=None, arch: Optional[str] = None, device="cpu",
@@ -305,7 +306,8 @@ def load_model(checkpoint=None, authors_checkpoint=None, arch: Optional[str] = N
         paces = [Fraction(p) for p in state.get("paces", [])] or list(PaceSet.from_spec(cfg.pace_set))
         stage = state["stage"]
         return LoadedModel(model, stage, cfg.frame_size, cfg.crop, cfg.clip_len,
-                           paces if stage == "pretrain" else None, state.get("classes"), str(checkpoint))
+                           paces if stage == "pretrain" else None, state.get("classes"), str(checkpoint),
+                           input_mode=cfg.input_mode)
     from .models.authors import load_authors_checkpoint
 
     model = load_authors_checkpoint(authors_checkpoint, arch, **backbone_kwargs).to(device).eval()

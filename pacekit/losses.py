@@ -207,17 +207,14 @@ def contrastive_loss(
 
     n_positives = positive.sum(dim=1)  # (M,)
     anchors = n_positives > 0
-    if not bool(anchors.any()):
-        return logits.sum() * 0.0  # no positive pair in the batch: 0, with a gradient path
-
-    # Only rows with a positive are evaluated, so every denominator is non-empty (no -inf - -inf).
-    logits, positive, in_denominator = logits[anchors], positive[anchors], in_denominator[anchors]
-    log_denominator = torch.logsumexp(
-        logits.masked_fill(~in_denominator, float("-inf")), dim=1, keepdim=True
-    )  # (A, 1)
-    log_prob = logits - log_denominator  # (A, M)
-    per_anchor = -(log_prob * positive).sum(dim=1) / n_positives[anchors]  # (A,)
-    return per_anchor.mean()
+    # Computed for every row with masks alone (no data-dependent indexing, so no host sync on a GPU).
+    # A row without a positive gets a harmless all-true denominator and weight 0, so it never yields
+    # -inf - -inf; if no row has a positive the result is 0 with a gradient path.
+    safe_denominator = in_denominator | ~anchors[:, None]
+    log_denominator = torch.logsumexp(logits.masked_fill(~safe_denominator, float("-inf")), dim=1, keepdim=True)
+    log_prob = logits - log_denominator  # (M, M)
+    per_anchor = -(log_prob * positive).sum(dim=1) / n_positives.clamp(min=1)  # (M,)
+    return (per_anchor * anchors).sum() / anchors.sum().clamp(min=1)
 
 
 # --------------------------------------------------------------------------------------------
