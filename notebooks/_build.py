@@ -1,0 +1,139 @@
+"""Write the notebooks from their reviewable sources in ``notebooks/_src/`` and, optionally, run them.
+
+Usage, from the repository root::
+
+    python notebooks/_build.py                        # write every notebook (outputs cleared)
+    PACEKIT_FAST=1 python notebooks/_build.py --execute   # write, then run each and keep its outputs
+    python notebooks/_build.py --execute 02           # only the notebooks whose name starts with 02
+
+A source is a Python file in the "percent" format of jupytext: ``# %%`` starts a code cell and
+``# %% [markdown]`` a Markdown cell whose lines are written as comments (``# text``). The first cell is
+the Markdown title (``# NN · Title`` as its first line). The builder adds, the same way in every
+notebook:
+
+- the "Open in Colab" badge under the title, from :data:`pacekit.notebook.REPO_URL`;
+- the setup cell, which installs pacekit on Colab from that same URL and calls
+  :func:`pacekit.notebook.setup`; a ``# %% [setup]`` cell in the source is appended to it (imports).
+
+Running uses the ``python3`` kernel with the notebook's folder as working directory, as nbval does,
+and prints each notebook's wall time. The file names start with an underscore so that pytest never
+collects them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+SOURCES = HERE / "_src"
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def setup_source(extra: str = "") -> str:
+    """The setup cell every notebook starts with."""
+    from pacekit.notebook import install_command
+
+    lines = [
+        "# Setup: on Colab, install pacekit (pacekit.notebook.REPO_URL); then seed, find the GPU, pick a preset.",
+        "import sys",
+        "",
+        'if "google.colab" in sys.modules:',
+        f"    %{install_command()}",
+        "",
+    ]
+    if extra.strip():
+        lines += [extra.strip(), ""]
+    lines += ["from pacekit.notebook import setup", "", "nb = setup()"]
+    return "\n".join(lines)
+
+
+def parse_cells(text: str) -> list[tuple[str, str]]:
+    """``[(kind, source)]`` of a percent-format file; kind is ``code``, ``markdown`` or ``setup``."""
+    cells: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith("# %%"):
+            marker = line[4:].strip()
+            kind = {"[markdown]": "markdown", "[setup]": "setup", "": "code"}.get(marker)
+            if kind is None:
+                raise ValueError(f"unknown cell marker {line!r}; use '# %%', '# %% [markdown]' or '# %% [setup]'")
+            cells.append((kind, []))
+        elif cells:
+            kind, lines = cells[-1]
+            if kind == "markdown":
+                if line and not line.startswith("#"):
+                    raise ValueError(f"a Markdown cell line must be a comment: {line!r}")
+                line = line[2:] if line.startswith("# ") else line[1:]
+            lines.append(line)
+    return [(kind, "\n".join(lines).strip("\n")) for kind, lines in cells]
+
+
+def build(source: Path) -> nbformat.NotebookNode:
+    """The notebook of one source file (no outputs)."""
+    from pacekit.notebook import colab_badge
+
+    name = source.stem + ".ipynb"
+    cells = parse_cells(source.read_text())
+    if not cells or cells[0][0] != "markdown" or not cells[0][1].startswith("# "):
+        raise ValueError(f"{source}: the first cell must be the Markdown title ('# %% [markdown]' then '# # Title')")
+    title, _, rest = cells[0][1].partition("\n")
+    setup_extra = "\n\n".join(src for kind, src in cells if kind == "setup")
+    nb = nbformat.v4.new_notebook()
+    stem = source.stem.split("_")[0]
+    out = [nbformat.v4.new_markdown_cell(f"{title}\n\n{colab_badge(name)}\n{rest}".rstrip() + "\n"),
+           nbformat.v4.new_code_cell(setup_source(setup_extra))]
+    for kind, src in cells[1:]:
+        if kind == "markdown":
+            out.append(nbformat.v4.new_markdown_cell(src))
+        elif kind == "code":
+            out.append(nbformat.v4.new_code_cell(src))
+    for i, cell in enumerate(out):
+        cell["id"] = f"nb{stem}-{i:02d}"  # stable ids keep the diffs small
+        cell["source"] = cell["source"].rstrip("\n")
+    nb.cells = out
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    nb.metadata["colab"] = {"provenance": []}
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode, timeout: int = 1200) -> nbformat.NotebookNode:
+    """Run every cell with the python3 kernel in notebooks/, as nbval does; outputs are kept."""
+    from nbclient import NotebookClient
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}},
+                            record_timing=False)
+    client.execute()
+    return nb
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", help="notebook name prefixes, e.g. 01 02 (default: all)")
+    parser.add_argument("--execute", action="store_true", help="run each notebook and keep its outputs")
+    args = parser.parse_args(argv)
+    sources = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
+    if args.names:
+        sources = [s for s in sources if any(s.stem.startswith(n) for n in args.names)]
+    if not sources:
+        print(f"no notebook sources match {args.names} in {SOURCES}", file=sys.stderr)
+        return 2
+    for source in sources:
+        nb = build(source)
+        target = HERE / (source.stem + ".ipynb")
+        if args.execute:
+            t0 = time.perf_counter()
+            execute(nb)
+            print(f"{target.name}: ran in {time.perf_counter() - t0:.0f} s")
+        nbformat.validate(nb)
+        nbformat.write(nb, str(target))
+        print(f"wrote {target.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,397 @@
+"""What every notebook's setup cell does: fast mode, GPU, preset, seed, paths, and "load it or train it".
+
+The notebooks in ``notebooks/`` open the same way::
+
+    import sys
+    if "google.colab" in sys.modules:  # Colab: install pacekit first (pacekit.notebook.REPO_URL)
+        %pip install -q git+https://github.com/pacekit/pacekit
+    from pacekit.notebook import setup
+    nb = setup()
+
+:func:`setup` seeds Python, NumPy and torch, looks for a GPU, reads ``PACEKIT_FAST`` and picks a
+preset (:data:`pacekit.config.PRESETS`):
+
+- ``PACEKIT_FAST=1`` (the test command sets it): the ``cpu-tiny`` preset shrunk further
+  (:data:`FAST_OVERRIDES`) on a small synthetic set in ``data/synthetic-small``; a whole notebook runs in
+  at most two minutes on two CPU cores. The numbers it shows are real but come from a few seconds of
+  training: they demonstrate the pipeline, not the method.
+- otherwise, with a GPU: ``gpu-demo`` (the paper's R(2+1)D and 16x112x112 clips); without one:
+  ``cpu-tiny``. Both read the synthetic set in ``data/synthetic`` with the preset's size -- the folder
+  and size ``pacekit quickstart`` uses, so the two share it.
+
+Paths are relative to the repository root as seen from the notebook: ``..`` when the notebook runs in
+``notebooks/`` (Jupyter, nbval), ``.`` elsewhere (Colab's ``/content``). Nothing here prints an
+absolute path, so committed outputs stay machine-independent.
+
+The repository URL lives in :data:`REPO_URL` only; ``notebooks/_build.py`` writes it into each notebook's
+Colab badge and Colab install line, and ``tests/test_notebooks_meta.py`` checks that they agree.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+#: The canonical repository: Colab installs pacekit from it and the "Open in Colab" badges point into it.
+REPO_URL = "https://github.com/pacekit/pacekit"
+#: The branch the Colab badges open.
+REPO_BRANCH = "main"
+#: The environment variable of fast mode (``PACEKIT_FAST=1``).
+FAST_ENV = "PACEKIT_FAST"
+
+#: The small synthetic set of fast mode: 5 motion classes x 8 videos of 2-3 s (20 train, 20 test videos).
+SMALL_SYNTHETIC = dict(num_classes=5, videos_per_class=8, duration=(2.0, 3.0))
+#: Native frame size (width, height) the synthetic videos are drawn at, as in ``pacekit quickstart``.
+SYNTHETIC_SIZE = (160, 120)
+#: Fast mode on top of the ``cpu-tiny`` preset: a few seconds per training run on two cores.
+FAST_OVERRIDES = dict(
+    epochs=2, epoch_repeat=4, lr_step=2, ft_epochs=3, ft_epoch_repeat=4, ft_lr_step=3, labels_per_class=2,
+    num_workers=1, log_every=2, eval_batch_size=10,
+)
+#: Config fields that do not change what a run learns: a checkpoint that differs only in these is reused.
+SYSTEM_FIELDS = frozenset({
+    "name", "out_dir", "device", "num_workers", "precision", "channels_last", "compile", "log_every",
+    "progress", "resume", "eval_batch_size",
+})
+#: Fields only fine-tuning and evaluation read: a pretraining run is reused whatever their values.
+FINETUNE_FIELDS = frozenset({
+    "pretrained", "ft_epochs", "ft_batch_size", "ft_lr", "ft_lr_step", "ft_epoch_repeat", "labels_per_class",
+    "freeze_backbone", "num_clips",
+})
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+# ------------------------------------------------------------------------------------ repository
+
+
+def _github_path(url: str = REPO_URL) -> str:
+    """``owner/name`` of a GitHub URL."""
+    prefix = "https://github.com/"
+    if not url.startswith(prefix) or url.rstrip("/").count("/") != 4:
+        raise ValueError(f"REPO_URL={url!r} is not a GitHub repository URL like https://github.com/owner/name; "
+                         "Colab opens notebooks from GitHub only")
+    return url[len(prefix):].rstrip("/").removesuffix(".git")
+
+
+def colab_url(notebook: str, url: str = REPO_URL, branch: str = REPO_BRANCH) -> str:
+    """The Colab address of ``notebooks/<notebook>`` in the repository."""
+    return f"https://colab.research.google.com/github/{_github_path(url)}/blob/{branch}/notebooks/{notebook}"
+
+
+def colab_badge(notebook: str, url: str = REPO_URL, branch: str = REPO_BRANCH) -> str:
+    """Markdown for the "Open in Colab" badge of ``notebook``."""
+    return (f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"({colab_url(notebook, url, branch)})")
+
+
+def install_command(url: str = REPO_URL) -> str:
+    """The pip command Colab runs to install pacekit (the notebooks' setup cell holds exactly this)."""
+    return f"pip install -q git+{url}"
+
+
+# ------------------------------------------------------------------------------------ environment
+
+
+def fast_mode(environ: Optional[dict] = None) -> bool:
+    """True when ``PACEKIT_FAST`` is ``1``/``true``/``yes``/``on`` (any case)."""
+    environ = os.environ if environ is None else environ
+    return str(environ.get(FAST_ENV, "")).strip().lower() in _TRUE
+
+
+def in_colab() -> bool:
+    """True inside Google Colab (its runtime imports ``google.colab`` into every kernel)."""
+    return "google.colab" in sys.modules
+
+
+def project_root(cwd: Optional[Path] = None) -> Path:
+    """The repository root as a *relative* path: ``..`` from ``notebooks/``, else ``.``."""
+    cwd = Path.cwd() if cwd is None else Path(cwd)
+    if cwd.name == "notebooks" and ((cwd.parent / "pacekit").is_dir() or (cwd.parent / "pyproject.toml").is_file()):
+        return Path("..")
+    return Path(".")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators (pacekit's own draws take explicit seeds)."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_preset(fast: bool, cuda: bool) -> str:
+    """``cpu-tiny`` in fast mode or without a GPU, ``gpu-demo`` with one."""
+    return "gpu-demo" if cuda and not fast else "cpu-tiny"
+
+
+# ------------------------------------------------------------------------------------ the setup
+
+
+@dataclass
+class NotebookSetup:
+    """What a notebook knows after its setup cell. Paths are relative (see the module docstring).
+
+    Attributes:
+        fast: fast mode (``PACEKIT_FAST=1``).
+        device: ``"cuda"`` or ``"cpu"``; ``gpu``: the GPU's name, or None.
+        preset: the :mod:`pacekit.config` preset the notebook's runs start from.
+        seed: the seed everything was seeded with.
+        root: the repository root; ``data_dir`` the synthetic set; ``runs_dir`` where runs are written.
+        colab: running on Google Colab.
+    """
+
+    fast: bool
+    device: str
+    gpu: Optional[str]
+    preset: str
+    seed: int
+    root: Path
+    data_dir: Path
+    runs_dir: Path
+    colab: bool = False
+
+    @property
+    def mode(self) -> str:
+        return "fast" if self.fast else "full"
+
+    def synthetic_size(self) -> dict:
+        """``ensure_synthetic`` arguments of this mode's synthetic set."""
+        if self.fast:
+            params = dict(SMALL_SYNTHETIC)
+        else:
+            from .config import get_config
+
+            preset = get_config(self.preset)
+            params = dict(num_classes=preset.synthetic_classes, videos_per_class=preset.synthetic_videos)
+        return {**params, "seed": self.seed, "width": SYNTHETIC_SIZE[0], "height": SYNTHETIC_SIZE[1]}
+
+    def ensure_data(self, progress: bool = False) -> Path:
+        """Write this mode's synthetic set into ``data_dir`` unless it is already complete; return the folder."""
+        from .data.synthetic import ensure_synthetic
+
+        return ensure_synthetic(self.data_dir, progress=progress, **self.synthetic_size())
+
+    def config(self, name: str, preset: Optional[str] = None, **overrides: Any):
+        """The notebook's :class:`pacekit.config.Config` for run ``<runs_dir>/<name>``.
+
+        The preset (default: :attr:`preset`) on this mode's synthetic set; fast mode adds
+        :data:`FAST_OVERRIDES`; ``overrides`` come last (e.g. ``pace_set="absolute"``).
+        """
+        from .config import get_config
+
+        preset = preset or self.preset
+        size = self.synthetic_size()
+        values: dict[str, Any] = dict(
+            name=name, out_dir=str(self.runs_dir), seed=self.seed, dataset="synthetic", root=str(self.data_dir),
+            synthetic_classes=size["num_classes"], synthetic_videos=size["videos_per_class"], progress=False,
+        )
+        if self.fast:
+            values.update(FAST_OVERRIDES)
+        values.update(overrides)
+        return get_config(preset, **values)
+
+    def summary(self) -> str:
+        hardware = f"GPU {self.gpu}" if self.gpu else "CPU"
+        where = "Colab" if self.colab else "local"
+        note = " (PACEKIT_FAST=1: tiny runs, numbers are illustrative)" if self.fast else ""
+        return (f"pacekit notebook setup: {self.mode} mode{note}; {hardware} ({where}); preset {self.preset!r}; "
+                f"seed {self.seed}; data {self.data_dir.as_posix()}; runs {self.runs_dir.as_posix()}")
+
+
+def setup(seed: int = 0, fast: Optional[bool] = None, preset: Optional[str] = None, quiet: bool = False,
+          cwd: Optional[Path] = None) -> NotebookSetup:
+    """Seed, detect the GPU, read fast mode, pick the preset and the paths; print one summary line.
+
+    Args:
+        seed: seeds Python, NumPy and torch now and every run's config later.
+        fast: force fast mode on or off (default: from ``PACEKIT_FAST``).
+        preset: force a preset (default: :func:`pick_preset`).
+        quiet: do not print the summary.
+        cwd: the working directory to resolve paths from (default: the current one).
+    """
+    import torch
+
+    fast = fast_mode() if fast is None else bool(fast)
+    cuda = torch.cuda.is_available()
+    root = project_root(cwd)
+    nb = NotebookSetup(
+        fast=fast, device="cuda" if cuda else "cpu", gpu=torch.cuda.get_device_name(0) if cuda else None,
+        preset=preset or pick_preset(fast, cuda), seed=int(seed), root=root,
+        data_dir=root / "data" / ("synthetic-small" if fast else "synthetic"),
+        runs_dir=root / "runs" / ("notebooks-fast" if fast else "notebooks"), colab=in_colab(),
+    )
+    seed_everything(nb.seed)
+    if not quiet:
+        print(nb.summary())
+    return nb
+
+
+# ------------------------------------------------------------------------------------ load or train
+
+
+def config_differences(stored: dict, cfg, stage: str = "finetune") -> list[str]:
+    """Fields whose stored checkpoint value differs from ``cfg``'s, leaving out :data:`SYSTEM_FIELDS` (and,
+    for a ``"pretrain"`` run, :data:`FINETUNE_FIELDS`). A field the checkpoint lacks counts as equal."""
+    wanted = cfg.to_dict()
+    ignored = SYSTEM_FIELDS | (FINETUNE_FIELDS if stage == "pretrain" else frozenset())
+    return sorted(k for k in wanted if k not in ignored and stored.get(k, wanted[k]) != wanted[k])
+
+
+def reusable_checkpoint(cfg, stage: str) -> Optional[Path]:
+    """``<cfg.run_dir>/last.pt`` when it is a finished ``stage`` run of the same settings (for fine-tuning:
+    and newer than its ``pretrained`` checkpoint), else None; says why when it is not."""
+    from .checkpoint import load_checkpoint
+
+    path = Path(cfg.run_dir) / "last.pt"
+    if not path.is_file():
+        return None
+    try:
+        state = load_checkpoint(path)
+    except Exception as exc:  # a broken file is retrained, never fatal in a lesson
+        print(f"{path.as_posix()} cannot be read ({exc}); training again")
+        return None
+    different = config_differences(state.get("config") or {}, cfg, stage)
+    if state.get("stage") != stage or different:
+        why = f"stage {state.get('stage')!r}" if state.get("stage") != stage else f"different {', '.join(different)}"
+        print(f"{path.as_posix()} was trained with {why}; training again")
+        return None
+    source = Path(cfg.pretrained) if stage == "finetune" and cfg.pretrained else None
+    if source is not None and source.is_file() and source.stat().st_mtime > path.stat().st_mtime:
+        print(f"{path.as_posix()} is older than its pretrained backbone {source.as_posix()}; training again")
+        return None
+    return path
+
+
+def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[[dict], None]] = None,
+                  retrain: bool = False):
+    """Load ``<cfg.run_dir>/last.pt`` if a finished run of the same settings left it, else train.
+
+    A rerun of a notebook then takes seconds. Delete the run folder to train again.
+
+    Args:
+        cfg: the run's :class:`pacekit.config.Config`.
+        stage: ``"pretrain"`` (:func:`pacekit.train.pretrain`) or ``"finetune"`` (:func:`pacekit.train.finetune`).
+        on_epoch_end: passed to the trainer (e.g. a :class:`LiveCurves`); not called when loading.
+        retrain: train even if a matching checkpoint exists (e.g. its ``pretrained`` file was just rewritten).
+
+    Returns:
+        A :class:`pacekit.train.TrainResult` (its ``metrics`` are the stored ones when loaded).
+    """
+    from .checkpoint import load_checkpoint
+    from .train import TrainResult, finetune, model_from_checkpoint, pretrain
+
+    if stage not in ("pretrain", "finetune"):
+        raise ValueError(f"stage must be 'pretrain' or 'finetune', got {stage!r}")
+    path = None if retrain else reusable_checkpoint(cfg, stage)
+    if path is None:
+        return (pretrain if stage == "pretrain" else finetune)(cfg, on_epoch_end=on_epoch_end)
+    state = load_checkpoint(path)
+    model, _ = model_from_checkpoint(state, device=_device_of(cfg))
+    print(f"loaded {path.as_posix()} ({stage}, {state.get('epoch')} epochs; delete {Path(cfg.run_dir).as_posix()} "
+          "to train again)")
+    return TrainResult(model, cfg, Path(cfg.run_dir), path, list(state.get("metrics") or []))
+
+
+def _device_of(cfg):
+    from .training.distributed import resolve_device
+
+    return resolve_device(cfg.device)
+
+
+@dataclass
+class TransferRun:
+    """One initialisation carried to the downstream task: ``pretrain`` (None for random init), the
+    ``finetune`` run, the pretext accuracy on held-out videos (None for random init) and the 10-clip test
+    ``evaluation`` (:class:`pacekit.evaluate.EvalResult`)."""
+
+    label: str
+    pretrain: Any
+    finetune: Any
+    pretext_accuracy: Optional[float]
+    evaluation: Any
+
+
+def pretrain_and_finetune(nb: NotebookSetup, label: str, pretrain_name: Optional[str] = "pretrain",
+                          pretrain_overrides: Optional[dict] = None, finetune_overrides: Optional[dict] = None,
+                          on_epoch_end: Optional[Callable[[dict], None]] = None) -> TransferRun:
+    """Pace-pretrain (run ``pretrain_name``; None = random init), fine-tune on the action labels (run
+    ``finetune-from-<pretrain_name>`` or ``finetune-random``) and evaluate on the test split with 10 clips
+    per video (paper 4.1). Each stage is loaded when an earlier run with the same settings left it.
+    """
+    from .train import evaluate_on_test, pace_accuracy
+
+    pre, pretext, pretrained = None, None, None
+    if pretrain_name is not None:
+        pre_cfg = nb.config(pretrain_name, **(pretrain_overrides or {}))
+        pre = load_or_train(pre_cfg, "pretrain", on_epoch_end=on_epoch_end)
+        pretext = pace_accuracy(pre.model, pre_cfg, "test", device=_device_of(pre_cfg),
+                                batch_size=pre_cfg.eval_batch_size)
+        pretrained = str(pre.checkpoint)
+    name = f"finetune-from-{pretrain_name}" if pretrain_name is not None else "finetune-random"
+    ft_cfg = nb.config(name, pretrained=pretrained, **(finetune_overrides or {}))
+    ft = load_or_train(ft_cfg, "finetune", on_epoch_end=on_epoch_end)
+    evaluation = evaluate_on_test(ft.model, ft_cfg, _device_of(ft_cfg))
+    return TransferRun(label, pre, ft, pretext, evaluation)
+
+
+def format_runs(runs) -> str:
+    """A Table 2-style text table of :class:`TransferRun` s: pretext (pace) accuracy on held-out videos and
+    the action top-1 (and top-5, when there are more than 5 classes) of the 10-clip evaluation, in %."""
+    runs = list(runs)
+    top5 = any(r.evaluation.probs.shape[1] > 5 for r in runs)
+    width = max(len("initialisation"), *(len(r.label) for r in runs))
+    lines = [f"{'initialisation':<{width}}  pace acc. (test)  action top-1" + ("  top-5" if top5 else ""),
+             f"{'-' * width}  ----------------  ------------" + ("  -----" if top5 else "")]
+    for r in runs:
+        pretext = "-" if r.pretext_accuracy is None else f"{100 * r.pretext_accuracy:.1f}"
+        line = f"{r.label:<{width}}  {pretext:>16}  {100 * r.evaluation.top1:>12.1f}"
+        lines.append(line + (f"  {100 * r.evaluation.top5:>5.1f}" if top5 else ""))
+    return "\n".join(lines)
+
+
+class LiveCurves:
+    """An ``on_epoch_end`` callback that redraws a run's loss and accuracy curves in place (d2l style).
+
+    The figure is :func:`pacekit.plots.plot_training_curves` of ``<run_dir>/metrics.jsonl``, shown once
+    and then updated through an IPython display handle, so the cell keeps one live figure.
+    """
+
+    def __init__(self, run_dir, title: Optional[str] = None):
+        self.run_dir = Path(run_dir)
+        self.title = title
+        self.handle = None
+        self.updates = 0
+
+    def __call__(self, row: dict) -> None:
+        import matplotlib.pyplot as plt
+
+        from .plots import plot_training_curves
+
+        fig = plot_training_curves(self.run_dir, title=self.title)
+        try:
+            from IPython.display import display
+
+            if self.handle is None:
+                self.handle = display(fig, display_id=True)
+            else:
+                self.handle.update(fig)
+        except ImportError:  # outside IPython there is nothing to show
+            pass
+        finally:
+            plt.close(fig)
+        self.updates += 1
+
+
+__all__ = [
+    "FAST_ENV", "FAST_OVERRIDES", "FINETUNE_FIELDS", "REPO_BRANCH", "REPO_URL", "SMALL_SYNTHETIC", "LiveCurves", "NotebookSetup",
+    "TransferRun", "colab_badge", "colab_url", "config_differences", "fast_mode", "format_runs", "in_colab",
+    "install_command", "load_or_train", "pick_preset", "pretrain_and_finetune", "project_root",
+    "reusable_checkpoint", "seed_everything", "setup",
+]

@@ -1,0 +1,250 @@
+"""The notebooks as files: names, kernel, Colab badge and setup cell, committed outputs, no machine paths;
+plus the setup helper (pacekit.notebook) and the `pacekit lab` command they rely on."""
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from pacekit import notebook as pnb
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+NAMES = ["01_pace_sampling", "02_guess_the_pace", "03_pretrain_on_gpu", "04_contrastive_variants",
+         "05_finetune_and_retrieval", "06_attention_maps"]
+# Machine paths that must never reach a committed notebook (sources or outputs).
+ABSOLUTE = re.compile(r"(/work/|/home/|/tmp/|/root/|/Users/|/private/var/|[A-Za-z]:\\\\|site-packages)")
+
+
+def load(name):
+    return nbformat.read(str(NOTEBOOKS / f"{name}.ipynb"), as_version=4)
+
+
+def builder():
+    spec = importlib.util.spec_from_file_location("_build", NOTEBOOKS / "_build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_six_notebooks_are_there_in_order():
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
+    assert sorted(p.stem for p in (NOTEBOOKS / "_src").glob("*.py")) == NAMES
+    # nbval collects every .ipynb under notebooks/; the helper scripts must not look like tests
+    assert not [p for p in NOTEBOOKS.rglob("*.py") if p.name.startswith("test") or p.stem.endswith("_test")]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_kernel_badge_and_setup_cell(name):
+    nb = load(name)
+    assert nb.metadata.kernelspec.name == "python3"
+    title, setup = nb.cells[0], nb.cells[1]
+    assert title.cell_type == "markdown" and title.source.startswith(f"# {name[:2]} · ")
+    assert pnb.colab_badge(f"{name}.ipynb") in title.source
+    assert setup.cell_type == "code"
+    assert f'if "google.colab" in sys.modules:\n    %{pnb.install_command()}\n' in setup.source
+    assert setup.source.rstrip().endswith("nb = setup()")
+    assert sum("nb = setup()" in c.source for c in nb.cells) == 1  # one setup cell
+    assert any(c.cell_type == "markdown" and re.search(r"(^|\n)## Exercises\n", c.source) for c in nb.cells)
+
+
+def test_every_repository_url_is_the_one_constant():
+    """REPO_URL is kept in pacekit.notebook only; badges and install lines are written from it."""
+    owner_repo = pnb.REPO_URL.removeprefix("https://github.com/")
+    assert pnb.REPO_URL == "https://github.com/pacekit/pacekit"
+    for name in NAMES:
+        text = (NOTEBOOKS / f"{name}.ipynb").read_text()
+        linked = set(re.findall(r"github(?:\.com)?/([\w-]+/[\w-]+)", text))
+        assert linked == {owner_repo}, (name, linked)
+        assert pnb.colab_url(f"{name}.ipynb") == (
+            f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/{name}.ipynb")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_outputs_of_a_real_run_are_committed(name):
+    nb = load(name)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    # run top to bottom once, every cell, no errors
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    for cell in code:
+        assert not [o for o in cell.outputs if o.output_type == "error"], cell.source[:60]
+        if "# NBVAL_CHECK_OUTPUT" in cell.source:
+            assert cell.outputs, f"{name}: a checked cell has no committed output"
+    images = [o for c in code for o in c.outputs if "image/png" in o.get("data", {})]
+    assert images, f"{name}: no figure in the committed outputs (GitHub shows none)"
+    setup_text = "".join(o.get("text", "") for o in code[0].outputs)
+    assert setup_text.startswith("pacekit notebook setup:")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_absolute_paths_anywhere(name):
+    nb = load(name)
+    for cell in nb.cells:
+        assert not ABSOLUTE.search(cell.source), (name, cell.source[:80])
+        for out in cell.get("outputs", []):
+            text = json.dumps({k: v for k, v in out.items() if k != "data"}) + json.dumps(
+                {k: v for k, v in out.get("data", {}).items() if not k.startswith("image/")})
+            assert not ABSOLUTE.search(text), (name, text[:200])
+
+
+def test_nbval_checks_the_deterministic_outputs():
+    checked = {name: sum("# NBVAL_CHECK_OUTPUT" in c.source for c in load(name).cells) for name in NAMES}
+    assert checked["01_pace_sampling"] >= 3
+    assert checked["04_contrastive_variants"] >= 2 and checked["05_finetune_and_retrieval"] >= 1
+    table = next(c for c in load("01_pace_sampling").cells if "frames (1-based)" in c.source)
+    assert "super fast  p = 3    frames (1-based): [11, 14, 17, 20, 23]" in table.outputs[0].text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebooks_are_built_from_their_sources(name):
+    """notebooks/_build.py writes each notebook from notebooks/_src/<name>.py; nobody edits one by hand."""
+    built = builder().build(NOTEBOOKS / "_src" / f"{name}.py")
+    committed = load(name)
+    assert [(c.cell_type, c.source) for c in built.cells] == [(c.cell_type, c.source) for c in committed.cells]
+
+
+def test_the_builder_parses_percent_cells():
+    cells = builder().parse_cells("# %% [markdown]\n# # Title\n#\n# text\n# %% [setup]\nimport os\n# %%\nx = 1\n")
+    assert cells == [("markdown", "# Title\n\ntext"), ("setup", "import os"), ("code", "x = 1")]
+    with pytest.raises(ValueError, match="unknown cell marker"):
+        builder().parse_cells("# %% [raw]\n")
+
+
+# ------------------------------------------------------------------------------------ pacekit.notebook
+
+
+def test_fast_mode_reads_the_environment_variable():
+    assert pnb.fast_mode({"PACEKIT_FAST": "1"}) and pnb.fast_mode({"PACEKIT_FAST": "True"})
+    assert not pnb.fast_mode({}) and not pnb.fast_mode({"PACEKIT_FAST": "0"})
+
+
+def test_preset_and_paths_follow_mode_and_hardware(tmp_path):
+    assert pnb.pick_preset(fast=True, cuda=True) == "cpu-tiny"
+    assert pnb.pick_preset(fast=False, cuda=True) == "gpu-demo"
+    assert pnb.pick_preset(fast=False, cuda=False) == "cpu-tiny"
+    (tmp_path / "pacekit").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    assert pnb.project_root(tmp_path / "notebooks") == Path("..")
+    assert pnb.project_root(tmp_path) == Path(".")
+    nb = pnb.setup(seed=3, fast=True, quiet=True, cwd=tmp_path / "notebooks")
+    assert (nb.data_dir, nb.runs_dir) == (Path("../data/synthetic-small"), Path("../runs/notebooks-fast"))
+    full = pnb.setup(fast=False, preset="cpu-tiny", quiet=True, cwd=tmp_path)
+    assert (full.data_dir, full.runs_dir) == (Path("data/synthetic"), Path("runs/notebooks"))
+    assert "fast mode" in nb.summary() and "seed 3" in nb.summary() and "/" + "tmp" not in nb.summary()
+
+
+def test_setup_seeds_everything():
+    import numpy as np
+    import torch
+
+    pnb.setup(seed=5, fast=True, quiet=True)
+    a = (torch.rand(2).tolist(), np.random.rand())
+    pnb.setup(seed=5, fast=True, quiet=True)
+    assert a == (torch.rand(2).tolist(), np.random.rand())
+
+
+def test_the_fast_config_is_small_and_the_full_one_is_the_preset():
+    from pacekit.config import get_config
+
+    fast = pnb.setup(fast=True, quiet=True).config("pretrain", pace_set="absolute")
+    assert (fast.epochs, fast.epoch_repeat, fast.synthetic_classes, fast.synthetic_videos) == (2, 4, 5, 8)
+    assert fast.run_dir.endswith("runs/notebooks-fast/pretrain")
+    assert (fast.dataset, fast.pace_set, fast.progress) == ("synthetic", "absolute", False)
+    full = pnb.setup(fast=False, preset="cpu-tiny", quiet=True).config("pretrain")
+    preset = get_config("cpu-tiny")
+    assert (full.epochs, full.synthetic_videos, full.backbone) == (preset.epochs, preset.synthetic_videos, "tiny")
+    # the same synthetic folder and size as `pacekit quickstart`, so neither rewrites the other's videos
+    assert full.root.endswith("data/synthetic")
+
+
+def _saved_run(tmp_path, cfg, stage="pretrain"):
+    from pacekit.checkpoint import save_checkpoint
+    from pacekit.train import build_pace_model
+
+    model = build_pace_model(cfg, 4)
+    state = {"model": model.state_dict(), "optimizer": {}, "scheduler": {}, "rng": {}, "config": cfg.to_dict(),
+             "epoch": cfg.epochs, "step": 10, "metrics": [{"kind": "epoch", "epoch": 1, "step": 10, "loss": 1.3,
+                                                           "acc": 0.4}], "stage": stage}
+    save_checkpoint(Path(cfg.run_dir) / "last.pt", state)
+    return model
+
+
+def test_load_or_train_reuses_a_run_with_the_same_settings(tmp_path, capsys):
+    import torch
+
+    from pacekit.config import get_config
+
+    cfg = get_config("cpu-tiny", out_dir=str(tmp_path), name="pre", dataset="synthetic", root=str(tmp_path / "d"))
+    model = _saved_run(tmp_path, cfg)
+    assert pnb.reusable_checkpoint(cfg.replace(num_workers=0, progress=False), "pretrain") is not None
+    result = pnb.load_or_train(cfg.replace(device="cpu"), "pretrain")
+    assert "loaded" in capsys.readouterr().out
+    assert result.metrics[0]["acc"] == 0.4 and result.checkpoint == Path(cfg.run_dir) / "last.pt"
+    for key, value in model.state_dict().items():
+        assert torch.equal(result.model.state_dict()[key], value)
+
+
+def test_a_run_with_other_settings_or_stage_is_not_reused(tmp_path, capsys):
+    from pacekit.config import get_config
+
+    cfg = get_config("cpu-tiny", out_dir=str(tmp_path), name="pre", dataset="synthetic", root=str(tmp_path / "d"))
+    _saved_run(tmp_path, cfg)
+    assert pnb.config_differences(cfg.to_dict(), cfg.replace(lr=0.1, epochs=3)) == ["epochs", "lr"]
+    assert pnb.reusable_checkpoint(cfg.replace(lr=0.1), "pretrain") is None
+    assert "different lr" in capsys.readouterr().out
+    assert pnb.reusable_checkpoint(cfg, "finetune") is None
+    assert "stage 'pretrain'" in capsys.readouterr().out
+    assert pnb.reusable_checkpoint(cfg.replace(name="other"), "pretrain") is None
+
+
+def test_pretraining_ignores_fine_tuning_fields_and_fine_tuning_follows_its_backbone(tmp_path, capsys):
+    import os
+
+    from pacekit.config import get_config
+
+    cfg = get_config("cpu-tiny", out_dir=str(tmp_path), name="pre", dataset="synthetic", root=str(tmp_path / "d"))
+    _saved_run(tmp_path, cfg)
+    assert pnb.reusable_checkpoint(cfg.replace(ft_lr=0.5, labels_per_class=9), "pretrain") is not None
+    assert pnb.config_differences(cfg.to_dict(), cfg.replace(ft_lr=0.5), "finetune") == ["ft_lr"]
+    backbone = Path(cfg.run_dir) / "last.pt"
+    ft = cfg.replace(name="ft", pretrained=str(backbone))
+    _saved_run(tmp_path, ft, stage="finetune")
+    assert pnb.reusable_checkpoint(ft, "finetune") is not None
+    later = (Path(ft.run_dir) / "last.pt").stat().st_mtime + 10
+    os.utime(backbone, (later, later))  # the backbone was trained again after this fine-tuning
+    capsys.readouterr()
+    assert pnb.reusable_checkpoint(ft, "finetune") is None
+    assert "older than its pretrained backbone" in capsys.readouterr().out
+    assert pnb.load_or_train(cfg, "pretrain", retrain=False).checkpoint == backbone
+
+
+def test_live_curves_draw_the_run_log(tmp_path):
+    from pacekit.training.logging import MetricsLog
+
+    log = MetricsLog(tmp_path)
+    for step in (2, 4):
+        log.append({"stage": "pretrain", "kind": "step", "epoch": 1, "step": step, "loss": 1.0 / step, "acc": 0.3})
+    live = pnb.LiveCurves(tmp_path, title="t")
+    live({"kind": "epoch"})
+    live({"kind": "epoch"})
+    assert live.updates == 2
+
+
+# ------------------------------------------------------------------------------------ pacekit lab
+
+
+def test_lab_opens_the_repository_notebooks(tmp_path):
+    from pacekit import lab
+    from pacekit.cli import build_parser
+
+    assert lab.find_notebooks() == NOTEBOOKS
+    assert lab.lab_command(NOTEBOOKS, ["--no-browser"]) == [sys.executable, "-m", "jupyterlab", str(NOTEBOOKS),
+                                                             "--no-browser"]
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        lab.find_notebooks(str(tmp_path / "missing"))
+    args = build_parser().parse_args(["lab", "--dir", str(NOTEBOOKS), "--", "--port", "8890"])
+    assert args.func is lab.cmd_lab and args.jupyter_args[-2:] == ["--port", "8890"]
