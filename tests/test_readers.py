@@ -85,14 +85,23 @@ def test_out_of_range_indices_are_refused(numbered):
         reader.get_frames([0, 50])
 
 
-def test_pyav_fallback_warns_once_when_decord_is_missing(numbered, monkeypatch):
+def test_auto_backend_reads_avi_with_pyav_and_other_containers_with_decord(numbered, tmp_path):
+    assert isinstance(open_video(numbered), readers.PyAVReader)
+    mp4 = tmp_path / "numbered.mp4"
+    mp4.write_bytes(numbered.read_bytes())  # an MPEG-4 AVI under another name: containers are probed
+    assert isinstance(open_video(mp4), readers.DecordReader)
+
+
+def test_pyav_fallback_warns_once_when_decord_is_missing(numbered, monkeypatch, tmp_path):
     monkeypatch.setattr(readers, "decord_available", lambda: False)
     monkeypatch.setattr(readers, "_decord_warned", False)
+    mp4 = tmp_path / "numbered.mp4"
+    mp4.write_bytes(numbered.read_bytes())
     with pytest.warns(UserWarning, match="decord is not installed"):
-        first = open_video(numbered)
+        first = open_video(mp4)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        second = open_video(numbered)
+        second = open_video(mp4)
     assert isinstance(first, readers.PyAVReader) and isinstance(second, readers.PyAVReader)
 
 
