@@ -3,14 +3,14 @@
 Pipelines:
 
 - ``model-only``: a fixed float batch already on the device -> forward, pace loss, backward, SGD step.
-  This is what the reference table of ../shared/GPU.md measures.
+  This is what the reference figures for the authors' model code (fp32 401 clips/s ...) measure.
 - ``with-data``: the real training path of :mod:`pacekit.train` -- loader workers decode uint8 pace clips
   (pinned memory, ``non_blocking`` copies), the batch is augmented on the device, then the same step.
 - ``data-only``: the loader and the on-device augmentation without the model (the data path's ceiling).
 
 Modes: ``fp32-eager``; ``bf16+cl`` (bf16 autocast and channels_last_3d); ``bf16+cl+compile`` (plus
 ``torch.compile``). The paper's setting is batch 30 of 16x112x112 clips; S3D-G runs at 64x224x224 with
-batch 8 (the batch of ../shared/GPU.md's reference figure).
+batch 8 (the batch of the S3D-G reference figure).
 
 Examples::
 
