@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -331,6 +331,19 @@ def _pick_videos(args) -> list:
     return [records[i].path for i in keep]
 
 
+def _check_target(target: str, loaded) -> Union[str, int]:
+    """``--target``: ``predicted``, ``pace`` (pretraining checkpoints) or a logit index of the head."""
+    if target == "pace" and loaded.stage != "pretrain":
+        raise ValueError("--target pace needs a pretraining checkpoint (its head predicts paces); "
+                         "use --target predicted or a class index")
+    if target in ("predicted", "pace"):
+        return target
+    num_logits = loaded.model.num_classes
+    if not target.isdigit() or int(target) >= num_logits:
+        raise ValueError(f"--target must be 'predicted', 'pace' or a logit index 0..{num_logits - 1}, got {target!r}")
+    return int(target)
+
+
 def cmd_attention(args) -> int:
     import matplotlib.pyplot as plt
 
@@ -339,6 +352,7 @@ def cmd_attention(args) -> int:
 
     device = resolve_device(args.device)
     loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
+    target = _check_target(args.target, loaded) if args.gradcam else None
     videos = _pick_videos(args)
     paces = [as_pace(p) for p in args.paces]
     common = dict(clip_len=args.clip_len, stage=args.stage, transform=loaded.transform(), device=device,
@@ -352,12 +366,6 @@ def cmd_attention(args) -> int:
     print(f"wrote {out}: {args.stage} activation attention, {len(videos)} videos x paces "
           f"{', '.join(str(p) for p in paces)} ({args.clip_len}-frame clips from frame {args.start})")
     if args.gradcam:
-        target = args.target
-        if target not in ("predicted", "pace"):
-            target = int(target)
-        if target == "pace" and loaded.stage != "pretrain":
-            raise ValueError("--target pace needs a pretraining checkpoint (its head predicts paces); "
-                             "use --target predicted or a class index")
         cam = grad_cam_grid(loaded.model, videos, paces, target, model_paces=loaded.paces, **common)
         cam_out = out.with_name(out.stem + "_gradcam" + out.suffix)
         fig = plot_attention_grid(cam)

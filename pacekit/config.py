@@ -37,11 +37,13 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .data.transforms import INPUT_MODES
+from .pace import START_POLICIES, WRAP_MODES
+
 CONTRASTIVE = ("none", "context", "pace")
 PROJECTIONS = (None, "linear", "mlp")
 PRECISIONS = ("auto", "bf16", "fp32")
 JITTERS = ("frame", "clip", None)
-INPUT_MODES = ("rgb", "residual")
 OPTIMIZERS = ("sgd", "adamw")
 
 
@@ -65,6 +67,7 @@ class Config:
     epoch_repeat: int = 10  # paper: an UCF101 epoch is the list x10 (~90k clips, "temporal jittering")
     pace_set: str = "relative"  # paper's best: p in {1, 2, 3, 4} (Table 1); "absolute" = {1/3 .. 3}
     start_policy: str = "fit"  # "fit": clips never loop; "any": the authors' loop-around starts
+    wrap: str = "modulo"  # paper: loop over the video; "restart": the authors' code jumps back to frame 0
     slow_fill: str = "repeat"  # paper: slow paces repeat the preceding frame
     jitter: Optional[str] = "frame"  # paper: colour jitter per frame beats per clip (Table 1)
     input_mode: str = "rgb"  # paper: RGB clips; "residual": each clip minus its mean frame (see train.py)
@@ -84,6 +87,8 @@ class Config:
 
     # --- pretraining ----------------------------------------------------------------------------
     epochs: int = 18  # paper: 18
+    # Under torchrun the batch is per process: N GPUs train with a global batch of 30N at the same lr, and
+    # the contrastive negatives of Eq. 2/3 come from each process's own batch.
     batch_size: int = 30  # paper: 30 (videos per step; two clips each with contrastive="context")
     lr: float = 1e-3  # paper: 1e-3
     optimizer: str = "sgd"  # paper: SGD; "adamw" (AdamW, no momentum field) for short CPU runs
@@ -97,6 +102,7 @@ class Config:
     ft_epochs: int = 18  # paper silent beyond "same as pretraining": 18
     ft_batch_size: int = 30  # as pretraining
     ft_lr: Optional[float] = None  # paper: 3e-3, 0.01 for S3D-G (None picks by backbone)
+    probe_lr: float = 0.01  # linear probe (frozen backbone, only the fc learns): the paper has none
     ft_lr_step: int = 6  # as pretraining: /10 every 6 epochs
     ft_epoch_repeat: int = 10  # as pretraining: the train list x10
     labels_per_class: Optional[int] = None  # fine-tune on this many labelled videos per class
@@ -171,6 +177,8 @@ def validate(cfg: Config) -> None:
     check("precision", cfg.precision in PRECISIONS, f"one of {PRECISIONS}")
     check("jitter", cfg.jitter in JITTERS, "'frame', 'clip' or none")
     check("input_mode", cfg.input_mode in INPUT_MODES, f"one of {INPUT_MODES}")
+    check("start_policy", cfg.start_policy in START_POLICIES, f"one of {START_POLICIES}")
+    check("wrap", cfg.wrap in WRAP_MODES, f"one of {WRAP_MODES}")
     check("optimizer", cfg.optimizer in OPTIMIZERS, f"one of {OPTIMIZERS}")
     for name in ("epochs", "batch_size", "clip_len", "crop", "epoch_repeat", "lr_step", "ft_epochs",
                  "ft_batch_size", "ft_lr_step", "ft_epoch_repeat", "num_clips", "eval_batch_size",
@@ -251,14 +259,26 @@ def _parser_for(hint: Any, name: str):
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is typing.Union and type(None) in args:
         inner = _parser_for(next(a for a in args if a is not type(None)), name)
-        return lambda text: None if text.strip().lower() in ("none", "null", "") else inner(text)
+
+        def optional(text: str):
+            return None if text.strip().lower() in ("none", "null", "") else inner(text)
+
+        optional.__name__ = getattr(inner, "__name__", "value") + " or none"
+        return optional
     if hint is bool:
         return _parse_bool
     if hint in (int, float, str):
         return hint
     if hint is tuple or origin is tuple:
-        return lambda text: tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
+        return _parse_int_tuple
     raise TypeError(f"config field {name} has a type the CLI cannot parse: {hint}")
+
+
+def _parse_int_tuple(text: str) -> tuple:
+    try:
+        return tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers like 128,171 (or 128x171), got {text!r}") from None
 
 
 def _parse_bool(text: str) -> bool:

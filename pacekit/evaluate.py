@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .data.transforms import ClipEval
+
 # --------------------------------------------------------------------------------------------
 # Pure maths
 # --------------------------------------------------------------------------------------------
@@ -275,13 +277,27 @@ class LoadedModel:
     classes: Optional[list[str]] = None
     source: str = ""
     input_mode: str = "rgb"
+    authors_input: bool = False
 
     def transform(self):
         """The evaluation transform of the training code: frames arrive decoded at ``frame_size``;
-        centre crop, normalise, then the run's input mode (``residual`` for the cpu-tiny preset)."""
-        from .data import ClipEval
-
+        centre crop, normalise, then the run's input mode (``residual`` for the cpu-tiny preset).
+        Checkpoints in the authors' layout get the authors' input instead (:class:`AuthorsClipEval`)."""
+        if self.authors_input:
+            return AuthorsClipEval(size=None, crop=self.crop)
         return ClipEval(size=None, crop=self.crop, input_mode=self.input_mode)
+
+
+class AuthorsClipEval(ClipEval):
+    """Centre-cropped clips as the authors' code feeds its networks: BGR (OpenCV's ``imread``) with values
+    0..255, no normalisation. Checkpoints in their layout expect exactly this; pacekit's ``ClipEval``
+    (RGB in [0, 1], normalised) would hand them inputs some 60 times too small with red and blue swapped."""
+
+    def __init__(self, size=None, crop: int = 112):
+        super().__init__(size=size, crop=crop, mean=(0.0, 0.0, 0.0), std=(1 / 255,) * 3)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        return super().forward(clips).flip(-4)  # the channel axis of (..., C, T, h, w): RGB -> BGR
 
 
 def load_model(checkpoint=None, authors_checkpoint=None, arch: Optional[str] = None, device="cpu",
@@ -314,7 +330,7 @@ def load_model(checkpoint=None, authors_checkpoint=None, arch: Optional[str] = N
     # The authors pretrain with paces 1..4 (a 4-way head); anything else is a fine-tuned action head.
     stage = "pretrain" if model.num_classes == 4 else "finetune"
     return LoadedModel(model, stage, (128, 171), 112, 16, [Fraction(p) for p in (1, 2, 3, 4)] if stage == "pretrain"
-                       else None, None, str(authors_checkpoint))
+                       else None, None, str(authors_checkpoint), authors_input=True)
 
 
 def resolve_device(spec: str = "auto"):
@@ -340,14 +356,14 @@ def eval_split(loaded: LoadedModel, dataset: str, root, subset: str = "test", sp
 def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
     """Train a linear classifier on ``cfg.pretrained``'s frozen backbone and evaluate it (10 clips).
 
-    The backbone stays in eval mode (its BatchNorm statistics frozen) and only the new fc learns
-    (:func:`pacekit.train.finetune` with ``freeze_backbone=True``). With ``finetuned`` (a fine-tuning
+    The backbone stays in eval mode (its BatchNorm statistics frozen) and only the new fc learns, at
+    ``cfg.probe_lr`` (:func:`pacekit.train.finetune` with ``freeze_backbone=True``). With ``finetuned`` (a fine-tuning
     checkpoint of the same backbone) that model is evaluated on the same test split, so the two read side
     by side. Returns ``{"linear probe": EvalResult, "fine-tuned": EvalResult}`` (the second if asked).
     """
     from .train import evaluate_on_test, finetune
 
-    probe = finetune(cfg.replace(freeze_backbone=True))
+    probe = finetune(cfg.replace(freeze_backbone=True, ft_lr=cfg.probe_lr))
     device = device if device is not None else next(probe.model.parameters()).device
     results = {"linear probe": evaluate_on_test(probe.model, cfg, device)}
     if finetuned is not None:

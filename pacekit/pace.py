@@ -274,7 +274,8 @@ def interpolation_plan(
 
     Frame i sits at the exact source position ``start + i * p``. With ``lo = floor`` of it and
     ``w`` its fractional part, the frame is ``(1 - w) * frame[lo] + w * frame[lo + 1]`` (indices wrapped).
-    For integer paces ``w`` is 0 and this equals :func:`sample_indices`.
+    For integer paces ``w`` is 0 and this equals :func:`sample_indices`. The last frame of the video
+    is held rather than blended with frame 0, so a clip that fits never shows a jump cut.
 
     Returns:
         ``(lo, hi, w)``: int64 ``(clip_len,)``, int64 ``(clip_len,)`` and float32 ``(clip_len,)``.
@@ -284,6 +285,6 @@ def interpolation_plan(
     whole = i * p.numerator // p.denominator
     remainder = i * p.numerator % p.denominator
     lo = (int(start) + whole) % num_frames
-    hi = (lo + 1) % num_frames
+    hi = np.minimum(lo + 1, num_frames - 1)  # past the last frame there is nothing to blend towards
     w = (remainder / p.denominator).astype(np.float32)
     return lo, hi, w

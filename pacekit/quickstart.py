@@ -74,7 +74,7 @@ class QuickstartResult:
 
 
 def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="data/synthetic",
-                   finetune_seeds: int = 3, probe_lr: float = 0.01) -> QuickstartResult:
+                   finetune_seeds: int = 3, probe_lr: Optional[float] = None) -> QuickstartResult:
     """Run the five steps above with ``cfg`` (default: the ``cpu-tiny`` preset) and return the results.
 
     Args:
@@ -84,7 +84,8 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
         data: where the synthetic set is written (reused when complete).
         finetune_seeds: train each (initialisation, protocol) pair with this many seeds (``cfg.seed``, +1,
             ...) and report mean and spread: with a few labelled videos per class one run is noisy.
-        probe_lr: learning rate of the linear probe (only the fc trains, so it can be larger).
+        probe_lr: learning rate of the linear probe (only the fc trains, so it can be larger);
+            default ``cfg.probe_lr``, the value ``pacekit linear-probe`` uses too.
     """
     import matplotlib.pyplot as plt
 
@@ -93,6 +94,7 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     from .train import evaluate_on_test, finetune, pace_accuracy, pretrain
 
     cfg = cfg if cfg is not None else get_config("cpu-tiny")
+    probe_lr = probe_lr if probe_lr is not None else cfg.probe_lr
     if finetune_seeds < 1:
         raise ValueError(f"finetune_seeds must be >= 1, got {finetune_seeds}")
     out = Path(out)
@@ -241,8 +243,7 @@ def _paces(cfg: Config) -> list[str]:
 
 def cmd_quickstart(args) -> int:
     cfg = config_from_args(args)
-    result = run_quickstart(cfg, out=args.out, data=args.data, finetune_seeds=args.finetune_seeds,
-                            probe_lr=args.probe_lr)
+    result = run_quickstart(cfg, out=args.out, data=args.data, finetune_seeds=args.finetune_seeds)
     print(result.report.read_text().split("![pace strip]")[0].rstrip())
     print(f"\nreport: {result.report} ({result.seconds['total']:.0f} s)")
     return 0
@@ -256,7 +257,6 @@ def add_commands(subparsers) -> None:
     p.add_argument("--data", default="data/synthetic", help="synthetic dataset folder (default: data/synthetic)")
     p.add_argument("--finetune-seeds", type=int, default=3,
                    help="train each initialisation and protocol with this many seeds and average (default: 3)")
-    p.add_argument("--probe-lr", type=float, default=0.01, help="learning rate of the linear probe (default: 0.01)")
     # The quickstart picks the dataset, run folders and initialisations itself.
     add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
                          default_preset="cpu-tiny")

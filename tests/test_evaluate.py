@@ -187,3 +187,16 @@ def test_linear_probe_keeps_the_backbone_frozen_and_reports_beside_finetuning(fl
 
     saved = json.loads((run_dir / "linear_probe.json").read_text())
     assert set(saved) == {"linear probe", "fine-tuned"} and saved["fine-tuned"]["num_videos"] == 12
+
+
+def test_authors_checkpoints_get_the_authors_input_bgr_0_to_255():
+    import torch
+
+    from pacekit.evaluate import AuthorsClipEval
+
+    clips = torch.zeros(1, 2, 4, 4, 3, dtype=torch.uint8)
+    clips[..., 0] = 200  # red
+    x = AuthorsClipEval(crop=4)(clips)  # (B, C, T, h, w)
+    assert x.shape == (1, 3, 2, 4, 4)
+    assert torch.allclose(x[:, 2], torch.full_like(x[:, 2], 200.0))  # red sits last (BGR), unnormalised
+    assert torch.allclose(x[:, :2], torch.zeros_like(x[:, :2]))

@@ -114,6 +114,9 @@ def test_interpolation_plan_blends_neighbours_for_slow_paces():
     lo, hi, w = pace.interpolation_plan(25, 5, "1/2", start=0)
     assert lo.tolist() == [0, 0, 1, 1, 2] and hi.tolist() == [1, 1, 2, 2, 3]
     assert w.tolist() == [0.0, 0.5, 0.0, 0.5, 0.0]
+    # at the last start 'fit' allows, the final frame holds the video's last frame (no blend with frame 0)
+    lo, hi, w = pace.interpolation_plan(100, 16, "1/2", start=92)
+    assert lo[-1] == 99 and hi[-1] == 99 and not (hi == 0).any()
     lo, _, w = pace.interpolation_plan(25, 5, 2, start=3)
     assert lo.tolist() == sample_indices(25, 5, 2, 3).tolist() and not w.any()
 

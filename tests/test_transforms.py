@@ -108,4 +108,11 @@ def test_augment_runs_on_cuda_without_host_generator():
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     clips = torch.randint(0, 256, (2, 4, 128, 171, 3), dtype=torch.uint8, device="cuda")
-    assert T.ClipAugment(channels_last=True)(clips).is_cuda
+    T.ClipAugment(channels_last=True)(clips)  # warm the per-device constants
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")  # any host sync inside the transform now raises
+    try:
+        out = T.ClipAugment(channels_last=True, input_mode="residual")(clips)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert out.is_cuda and out.shape == (2, 3, 4, 112, 112)

@@ -130,6 +130,8 @@ def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers
     root, out = Path(root), Path(out)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset root not found: {root}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"JPEG quality must be between 1 and 100, got {quality}")
     if out.resolve() == root.resolve():
         raise ValueError("--out must differ from --root: the prepared copy is written beside the original")
     report = PrepareReport()
@@ -150,6 +152,8 @@ def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers
                 report.skipped += 1
             else:
                 jobs.append((src, dst, short_side, quality))
+    if not jobs and not report.skipped:
+        raise FileNotFoundError(f"no videos under {root} (looked for {', '.join(VIDEO_SUFFIXES)})")
     workers = workers or os.cpu_count() or 1
     from tqdm.auto import tqdm
 

@@ -18,6 +18,7 @@ flattened to ``(B * n, ...)`` and restored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional, Sequence
 
 import torch
@@ -93,13 +94,21 @@ def random_flip_clips(x: torch.Tensor, p: float = 0.5, generator: Optional[torch
     return torch.where(flip[:, None, None, None, None], x.flip(-1), x)
 
 
+@lru_cache(maxsize=None)
+def _constant(values: tuple, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A small constant tensor, copied to each device once: a fresh ``torch.tensor(..., device=cuda)``
+    in every step would be a host-to-device copy, and a sync, per call."""
+    return torch.tensor(values, dtype=dtype).to(device)
+
+
 def _grayscale(x: torch.Tensor) -> torch.Tensor:
     """Luma of ``(B, C, T, H, W)`` -> ``(B, 1, T, H, W)``."""
-    weights = torch.tensor(_GRAY, device=x.device, dtype=x.dtype).view(1, 3, 1, 1, 1)
+    weights = _constant(_GRAY, x.device, x.dtype).view(1, 3, 1, 1, 1)
     return (x * weights).sum(1, keepdim=True)
 
 
-_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+_RGB_TO_YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
+_YIQ_TO_RGB = tuple(map(tuple, torch.linalg.inv(torch.tensor(_RGB_TO_YIQ, dtype=torch.float64)).tolist()))
 
 
 def hue_rotation_matrices(turns: torch.Tensor) -> torch.Tensor:
@@ -110,12 +119,13 @@ def hue_rotation_matrices(turns: torch.Tensor) -> torch.Tensor:
     round trip through HSV (torchvision's ``adjust_hue``). It is not the same map: HSV hue shifts change
     luma, this one keeps it, which suits a jitter meant to hide colour statistics, not brightness.
     """
-    to_yiq = _RGB_TO_YIQ.to(turns.device, turns.dtype)
+    to_yiq = _constant(_RGB_TO_YIQ, turns.device, turns.dtype)
+    to_rgb = _constant(_YIQ_TO_RGB, turns.device, turns.dtype)
     angle = -turns * (2 * torch.pi)  # YIQ's I-to-Q direction runs against HSV hue
     cos, sin = torch.cos(angle), torch.sin(angle)
     one, zero = torch.ones_like(angle), torch.zeros_like(angle)
     rotate = torch.stack([one, zero, zero, zero, cos, -sin, zero, sin, cos], -1).unflatten(-1, (3, 3))
-    return torch.linalg.inv(to_yiq) @ rotate @ to_yiq
+    return to_rgb @ rotate @ to_yiq
 
 
 def rotate_hue(x: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
@@ -176,8 +186,8 @@ def color_jitter_clips(
 
 
 def normalize_clips(x: torch.Tensor, mean=KINETICS_MEAN, std=KINETICS_STD) -> torch.Tensor:
-    m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1, 1)
-    s = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1, 1)
+    m = _constant(tuple(mean), x.device, x.dtype).view(1, -1, 1, 1, 1)
+    s = _constant(tuple(std), x.device, x.dtype).view(1, -1, 1, 1, 1)
     return (x - m) / s
 
 
@@ -288,6 +298,6 @@ class ClipEval(nn.Module):
 
 def unnormalize_clips(x: torch.Tensor, mean=KINETICS_MEAN, std=KINETICS_STD) -> torch.Tensor:
     """Undo :func:`normalize_clips` for display: float ``(B, C, T, H, W)`` back to [0, 1]."""
-    m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1, 1)
-    s = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1, 1)
+    m = _constant(tuple(mean), x.device, x.dtype).view(1, -1, 1, 1, 1)
+    s = _constant(tuple(std), x.device, x.dtype).view(1, -1, 1, 1, 1)
     return (x * s + m).clamp(0, 1)

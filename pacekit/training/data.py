@@ -99,8 +99,8 @@ def pretrain_dataset(cfg, subset: str = "train") -> VideoDataset:
     different paces for the same-context loss (Eq. 2); the list repeated ``epoch_repeat`` times."""
     return build_dataset(
         cfg.dataset, cfg.root, subset, split=cfg.split, mode="pace", max_videos=cfg.max_videos,
-        clip_len=cfg.clip_len, pace_set=cfg.pace_set, start_policy=cfg.start_policy, slow_fill=cfg.slow_fill,
-        clips_per_video=cfg.clips_per_video, frame_size=cfg.frame_size, repeat=cfg.epoch_repeat, seed=cfg.seed,
+        clip_len=cfg.clip_len, pace_set=cfg.pace_set, start_policy=cfg.start_policy, wrap=cfg.wrap,
+        slow_fill=cfg.slow_fill, clips_per_video=cfg.clips_per_video, frame_size=cfg.frame_size, repeat=cfg.epoch_repeat, seed=cfg.seed,
     )
 
 
