@@ -18,7 +18,7 @@ The linear probe (``pacekit linear-probe``) trains only a linear classifier on t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -139,6 +139,37 @@ def results_from_probs(probs, labels, indices=None, classes=None, substituted: i
 # --------------------------------------------------------------------------------------------
 
 
+def eval_clip_batches(dataset, device="cpu", batch_size: int = 8, num_workers: int = 0,
+                      transform: Optional[nn.Module] = None) -> Iterator[tuple[torch.Tensor, dict]]:
+    """Every batch of an ``eval``-mode dataset, in order, with its clips transformed on ``device``.
+
+    Yields ``(clips, batch)``: float clips ``(B, n, C, T, h, w)`` and the raw batch (labels, indices,
+    ``substituted``). Every video is used once: no shuffling, no ``drop_last`` (the VCOP retrieval script
+    lost up to 7 videos per split to it). The 10-clip evaluation and retrieval both read through this.
+    """
+    from torch.utils.data import DataLoader
+
+    if getattr(dataset, "mode", "eval") != "eval" or getattr(dataset, "repeat", 1) != 1:
+        raise ValueError(
+            "evaluation needs each video once with its eval clips: build the dataset with mode='eval' and "
+            f"repeat=1 (got mode={getattr(dataset, 'mode', None)!r}, repeat={getattr(dataset, 'repeat', None)!r})"
+        )
+    transform = transform if transform is not None else ClipEval()
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers)
+    for batch in loader:
+        if batch["video"].dim() != 6:
+            raise ValueError(
+                f"expected eval-mode items of shape (num_clips, T, H, W, C), got a batch of "
+                f"{tuple(batch['video'].shape)}; build the dataset with mode='eval'"
+            )
+        yield transform(batch["video"].to(device, non_blocking=True)), batch  # (B, n, C, T, h, w)
+
+
+def count_substituted(batch: dict) -> int:
+    """Videos of a batch that stood in for undecodable ones."""
+    return int((batch["substituted"] > 0).sum()) if "substituted" in batch else 0
+
+
 def evaluate_videos(
     model: nn.Module,
     dataset,
@@ -158,44 +189,26 @@ def evaluate_videos(
         transform: uint8 ``(B, n, T, H, W, C)`` -> float ``(B, n, C, T, h, w)``; default
             :class:`pacekit.data.ClipEval` (resize to 128x171, centre crop 112, normalise).
     """
-    from torch.utils.data import DataLoader
-
-    from .data import ClipEval
-
-    if getattr(dataset, "mode", "eval") != "eval" or getattr(dataset, "repeat", 1) != 1:
+    classes = getattr(dataset, "classes", None)
+    num_logits = getattr(model, "num_classes", None)
+    if classes is not None and num_logits is not None and num_logits != len(classes):
         raise ValueError(
-            "evaluation needs each video once with its eval clips: build the dataset with mode='eval' and "
-            f"repeat=1 (got mode={getattr(dataset, 'mode', None)!r}, repeat={getattr(dataset, 'repeat', None)!r})"
+            f"the model predicts {num_logits} classes but the dataset has {len(classes)}; evaluate a "
+            "checkpoint fine-tuned on this dataset (a pretraining checkpoint predicts paces, not actions)"
         )
-    transform = transform if transform is not None else ClipEval()
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers)
     was_training = model.training
     model.eval()
     probs, labels, indices, substituted = [], [], [], 0
     try:
         with torch.inference_mode():
-            for batch in loader:
-                if batch["video"].dim() != 6:
-                    raise ValueError(
-                        f"expected eval-mode items of shape (num_clips, T, H, W, C), got a batch of "
-                        f"{tuple(batch['video'].shape)}; build the dataset with mode='eval'"
-                    )
-                clips = transform(batch["video"].to(device, non_blocking=True))  # (B, n, C, T, h, w)
+            for clips, batch in eval_clip_batches(dataset, device, batch_size, num_workers, transform):
                 probs.append(video_probabilities(model, clips).cpu())
                 labels.append(batch["label"])
                 indices.append(batch["index"])
-                if "substituted" in batch:
-                    substituted += int((batch["substituted"] > 0).sum())
+                substituted += count_substituted(batch)
     finally:
         model.train(was_training)
-    classes = getattr(dataset, "classes", None)
-    probs_t = torch.cat(probs)
-    if classes is not None and probs_t.shape[1] != len(classes):
-        raise ValueError(
-            f"the model predicts {probs_t.shape[1]} classes but the dataset has {len(classes)}; evaluate a "
-            "checkpoint fine-tuned on this dataset (a pretraining checkpoint predicts paces, not actions)"
-        )
-    return results_from_probs(probs_t, torch.cat(labels), torch.cat(indices), classes, substituted)
+    return results_from_probs(torch.cat(probs), torch.cat(labels), torch.cat(indices), classes, substituted)
 
 
 # --------------------------------------------------------------------------------------------

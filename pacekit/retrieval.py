@@ -237,37 +237,20 @@ def extract_features(
         transform: uint8 ``(B, n, T, H, W, C)`` -> float ``(B, n, C, T, h, w)``; default
             :class:`pacekit.data.ClipEval` (resize to 128x171, centre crop 112).
     """
-    from torch.utils.data import DataLoader
+    from .evaluate import count_substituted, eval_clip_batches
 
-    from .data import ClipEval
-
-    if getattr(dataset, "mode", "eval") != "eval" or getattr(dataset, "repeat", 1) != 1:
-        raise ValueError(
-            "retrieval needs each video once with its 10 eval clips: build the dataset with "
-            f"mode='eval' and repeat=1 (got mode={getattr(dataset, 'mode', None)!r}, "
-            f"repeat={getattr(dataset, 'repeat', None)!r})"
-        )
     backbone = _backbone_of(model)
-    transform = transform if transform is not None else ClipEval()
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers)
     feats: dict[str, list[torch.Tensor]] = {layer: [] for layer in layers}
     labels, indices, substituted = [], [], 0
     was_training = backbone.training
     backbone.eval()
     try:
-        for batch in loader:
-            if batch["video"].dim() != 6:
-                raise ValueError(
-                    f"expected eval-mode items of shape (num_clips, T, H, W, C), got a batch of "
-                    f"{tuple(batch['video'].shape)}; build the dataset with mode='eval'"
-                )
-            clips = transform(batch["video"].to(device, non_blocking=True))  # (B, n, C, T, h, w)
+        for clips, batch in eval_clip_batches(dataset, device, batch_size, num_workers, transform):
             for layer, value in clip_features(backbone, clips, layers).items():
                 feats[layer].append(value.cpu())
             labels.append(batch["label"])
             indices.append(batch["index"])
-            if "substituted" in batch:
-                substituted += int((batch["substituted"] > 0).sum())
+            substituted += count_substituted(batch)
     finally:
         backbone.train(was_training)
     return VideoFeatures(
