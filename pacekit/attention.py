@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .models import backbone_of
+
 #: The paces of Fig. 5's columns.
 FIG5_PACES = (1, 2, 3, 4)
 
@@ -66,20 +68,13 @@ def activation_attention(feature_map: torch.Tensor, size: Optional[Sequence[int]
     return normalize_maps(energy)
 
 
-def _backbone_of(model: nn.Module) -> nn.Module:
-    backbone = getattr(model, "backbone", model)
-    if not hasattr(backbone, "forward_stages"):
-        raise TypeError(f"{type(model).__name__} has no forward_stages(); pass a pacekit backbone or a ClipModel")
-    return backbone
-
-
 @torch.inference_mode()
 def clip_attention(model: nn.Module, clips: torch.Tensor, stage: str = "conv5") -> torch.Tensor:
     """Activation attention of float clips ``(B, C, T, H, W)`` at ``stage``: ``(B, H, W)`` in [0, 1].
 
     ``model`` is a backbone or a ClipModel (its backbone is used), in eval mode.
     """
-    backbone = _backbone_of(model)
+    backbone = backbone_of(model)
     stages = backbone.forward_stages(clips)
     if stage not in stages or stages[stage].dim() != 5:
         raise KeyError(f"stage {stage!r} is not a map of forward_stages; use conv1 ... conv5")
@@ -293,7 +288,7 @@ def grad_cam(
     if clips.dim() != 5:
         raise ValueError(f"expected float clips (B, C, T, H, W), got {tuple(clips.shape)}")
     if layer is None:
-        layer = _backbone_of(model).stage_module(stage)
+        layer = backbone_of(model).stage_module(stage)
     was_training = model.training
     model.eval()
     try:

@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .models import backbone_of
+
 #: The k of Tables 4 and 5.
 TOPK = (1, 5, 10, 20, 50)
 #: Layers whose pooled features ``backbone.forward_stages`` provides.
@@ -195,16 +197,6 @@ class VideoFeatures:
     substituted: int = 0
 
 
-def _backbone_of(model: nn.Module) -> nn.Module:
-    """A ClipModel's backbone, or the model itself if it already is a backbone."""
-    backbone = getattr(model, "backbone", model)
-    if not hasattr(backbone, "forward_stages"):
-        raise TypeError(
-            f"{type(model).__name__} has no forward_stages(); pass a pacekit backbone or a ClipModel"
-        )
-    return backbone
-
-
 @torch.inference_mode()
 def clip_features(backbone: nn.Module, clips: torch.Tensor, layers: Sequence[str] = LAYERS) -> dict[str, torch.Tensor]:
     """Video features from a batch of clip stacks: float ``(B, n, C, T, H, W)`` -> ``{layer: (B, D)}``,
@@ -239,7 +231,7 @@ def extract_features(
     """
     from .evaluate import count_substituted, eval_clip_batches
 
-    backbone = _backbone_of(model)
+    backbone = backbone_of(model)
     feats: dict[str, list[torch.Tensor]] = {layer: [] for layer in layers}
     labels, indices, substituted = [], [], 0
     was_training = backbone.training

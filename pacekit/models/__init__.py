@@ -72,6 +72,6 @@ def build_backbone(name: str, width: float = 1.0, **kwargs) -> nn.Module:
     return builder(width=width, **kwargs)
 
 
-from .heads import ClipModel, build_model  # noqa: E402  (heads uses build_backbone)
+from .heads import ClipModel, backbone_of, build_model  # noqa: E402  (heads uses build_backbone)
 
-__all__ = ["build_backbone", "list_backbones", "register_backbone", "ClipModel", "build_model"]
+__all__ = ["build_backbone", "list_backbones", "register_backbone", "ClipModel", "backbone_of", "build_model"]

@@ -26,6 +26,14 @@ from torch import nn
 PROJECTIONS = (None, "linear", "mlp")
 
 
+def backbone_of(model: nn.Module) -> nn.Module:
+    """A ClipModel's backbone, or the model itself if it already is a backbone (has ``forward_stages``)."""
+    backbone = getattr(model, "backbone", model)
+    if not hasattr(backbone, "forward_stages"):
+        raise TypeError(f"{type(model).__name__} has no forward_stages(); pass a pacekit backbone or a ClipModel")
+    return backbone
+
+
 def build_projector(kind: str | None, embed_dim: int, proj_dim: int = 128) -> nn.Module | None:
     """The contrastive projector for ``kind`` in (None, "linear", "mlp"); (B, embed_dim) -> (B, proj_dim)."""
     if kind is None:
