@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import random
 import sys
@@ -36,21 +35,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _machine import cpu_name, usable_cores  # benchmarks/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_UCF101 = REPO.parent / "shared" / "data" / "videos" / "ucf101"
 CLIP_LEN, MAX_PACE, CROP = 16, 4, 112
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores visible, 1 used; torch {torch.__version__}, Python {platform.python_version()}"
+    return (f"{cpu_name()}, {usable_cores()} cores visible, 1 used; torch {torch.__version__}, "
+            f"Python {platform.python_version()}")
 
 
 def synthetic_videos(folder: Path, count: int = 5) -> list[Path]:

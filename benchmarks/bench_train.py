@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from _machine import cpu_name, usable_cores  # benchmarks/ is on sys.path when run as a script
 import torch.nn.functional as F
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,16 +59,8 @@ PAPER_BACKBONES = ("r21d", "r3d", "c3d", "r3d_18", "s3d_g")
 
 
 def machine_info(device: torch.device) -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"machine": {"cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                        else os.cpu_count(), "torch": torch.__version__, "python": platform.python_version()}}
+    info = {"machine": {"cpu": cpu_name(), "cores": usable_cores(), "torch": torch.__version__,
+                        "python": platform.python_version()}}
     if device.type == "cuda":
         info["machine"].update(gpu=torch.cuda.get_device_name(device), cuda=torch.version.cuda)
     return info

@@ -1,5 +1,3 @@
-import json
-
 import pytest
 
 from helpers import read_number
