@@ -16,6 +16,7 @@ decode in ``OUT/prepare_failures.txt``.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import struct
@@ -175,7 +176,8 @@ def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers
         for job in jobs:
             record(_convert_one(job))
     else:
-        with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
+        # spawn, not fork: forking a process whose torch/FFmpeg threads hold locks can deadlock the children
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
             for result in pool.map(_convert_one, jobs, chunksize=4):
                 record(result)
     bar.close()

@@ -820,8 +820,8 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
             if bar is not None:
                 bar.update(1)
     elif tasks:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context(method)) as ex:
+        # spawn, not fork: forking a process whose torch/FFmpeg threads hold locks can deadlock the children
+        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as ex:
             for fut in as_completed([ex.submit(_render_entry, t) for t in tasks]):
                 fut.result()
                 if bar is not None:
