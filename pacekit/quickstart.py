@@ -169,7 +169,7 @@ def format_report(r: QuickstartResult) -> str:
 
     def verdict(protocol: str) -> str:
         gain = r.gain(protocol)
-        word = "beats" if gain > 0 else "does **not** beat"
+        word = "beats" if round(100 * gain, 1) > 0 else "does **not** beat"  # +0.0 is no gain
         return f"{protocol}: pace pretraining {word} random initialisation, {100 * gain:+.1f} top-1 points"
 
     rows = []

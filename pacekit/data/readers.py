@@ -179,12 +179,13 @@ class PyAVReader(VideoReader):
         self.num_frames = int(frames)
 
     def _to_array(self, frame) -> np.ndarray:
-        # Colour conversion and resizing cost about 7x the decoding itself; swscale's fast bilinear
-        # filter is the cheapest that still averages neighbours.
+        # Colour conversion and resizing cost about 7x the decoding itself. swscale's area filter
+        # averages every source pixel (no aliasing when shrinking 2x, as from 240x320 to 128x171) and
+        # costs little more than its fastest filters; training on it learned better than on fast bilinear.
         if self.size is None:
             return frame.to_ndarray(format="rgb24")
         return frame.reformat(width=int(self.size[1]), height=int(self.size[0]), format="rgb24",
-                              interpolation="FAST_BILINEAR").to_ndarray()
+                              interpolation="AREA").to_ndarray()
 
     def _index_of(self, frame) -> int:
         return int(round(float((frame.pts - self._start_pts) / self._frame_period)))
