@@ -371,16 +371,14 @@ def cmd_attention(args) -> int:
 
 
 def add_commands(subparsers) -> None:
+    from .evaluate import add_model_arguments
+
     p = subparsers.add_parser(
         "attention", help="Fig. 5: conv5 activation attention on each clip's last frame, paces 1-4 (+ Grad-CAM)",
         description="Activation-based attention (Zagoruyko & Komodakis: sum over channels of |A|^2, mean over the "
                     "stage's time, upsampled) over the last frame of 16-frame clips at paces 1, 2, 3, 4; one row per "
                     "video. --gradcam adds a Grad-CAM figure (captum LayerGradCam) beside it.")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--checkpoint", help="a pacekit checkpoint (pretraining or fine-tuning)")
-    source.add_argument("--authors-checkpoint", help="a checkpoint in the authors' layout (conv1.*, ..., linear.*)")
-    p.add_argument("--arch", choices=("r21d", "r3d", "c3d", "s3d_g"), default=None,
-                   help="architecture of --authors-checkpoint (default: detected from its keys)")
+    add_model_arguments(p)
     p.add_argument("--video", nargs="+", default=None, help="videos, one row each")
     p.add_argument("--dataset", default=None, help="instead of --video: pick test videos of this dataset")
     p.add_argument("--root", default=None, help="the dataset folder, with --dataset")

@@ -477,6 +477,15 @@ def cmd_linear_probe(args) -> int:
     return 0
 
 
+def add_model_arguments(p) -> None:
+    """--checkpoint (pacekit's) or --authors-checkpoint (the authors' layout) and its --arch."""
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", help="a pacekit checkpoint (pretraining or fine-tuning)")
+    source.add_argument("--authors-checkpoint", help="a checkpoint in the authors' layout (conv1.*, ..., linear.*)")
+    p.add_argument("--arch", choices=("r21d", "r3d", "c3d", "s3d_g"), default=None,
+                   help="architecture of --authors-checkpoint (default: detected from its keys)")
+
+
 def add_dataset_arguments(p) -> None:
     """``--dataset``, ``--root``, ``--split``, ``--max-videos`` (shared by evaluate, retrieve, attention)."""
     from .data import DATASETS

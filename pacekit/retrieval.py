@@ -384,18 +384,14 @@ def cmd_retrieve(args) -> int:
 
 
 def add_commands(subparsers) -> None:
-    from .evaluate import add_dataset_arguments, add_system_arguments
+    from .evaluate import add_dataset_arguments, add_model_arguments, add_system_arguments
 
     p = subparsers.add_parser(
         "retrieve", help="nearest-neighbour video retrieval with p5/p4 features, top-1..50 (paper 4.4)",
         description="Test videos query train videos by cosine similarity of their features (mean over 10 clips); "
                     "a query is a hit at k if one of its k neighbours has its class. Writes retrieval.json and "
                     "examples.png (queries and their top-3 neighbours).")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--checkpoint", help="a pacekit checkpoint (pretraining or fine-tuning)")
-    source.add_argument("--authors-checkpoint", help="a checkpoint in the authors' layout (conv1.*, ..., linear.*)")
-    p.add_argument("--arch", choices=("r21d", "r3d", "c3d", "s3d_g"), default=None,
-                   help="architecture of --authors-checkpoint (default: detected from its keys)")
+    add_model_arguments(p)
     add_dataset_arguments(p)
     p.add_argument("--layers", nargs="+", default=list(LAYERS), choices=LAYERS, help="feature layers (default p5 p4)")
     p.add_argument("--num-clips", type=int, default=10, help="clips per video (paper: 10)")

@@ -193,7 +193,19 @@ def test_attention_command_writes_fig5_and_gradcam(flow, tmp_path, capsys):
     assert "2 videos x paces 1, 2, 3, 4" in printed
     image = matplotlib.image.imread(out)
     assert image.shape[1] > image.shape[0]  # 4 columns, 2 rows
-    assert (tmp_path / "fig5_gradcam.png").stat().st_size > 0
+    cam = matplotlib.image.imread(tmp_path / "fig5_gradcam.png")
+    assert cam.shape == image.shape and cam.std() > 0  # the same grid layout, and not a blank image
+
+
+@pytest.mark.parametrize("target", ["7", "seven"])
+def test_attention_command_refuses_a_bad_target_before_any_work(flow, tmp_path, capsys, target):
+    from pacekit.cli import main
+
+    out = tmp_path / "fig5.png"
+    rc = main(["attention", "--checkpoint", str(flow["pre"]), "--dataset", "synthetic", "--root", str(flow["root"]),
+               "--num-videos", "1", "--gradcam", "--target", target, "--out", str(out), "--device", "cpu"])
+    assert rc == 2 and "logit index 0..3" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_attention_command_needs_videos(flow, capsys):

@@ -56,3 +56,10 @@ def test_make_synthetic_then_read_it_back(tmp_path, capsys):
     assert item["video"].shape == (8, 48, 64, 3) and 0 <= item["pace_label"] < 4
     assert main(args) == 0  # the second time it is reused, not regenerated
     assert "cached" in capsys.readouterr().out.lower()
+
+
+def test_an_unwritable_output_is_one_line_not_a_traceback(ucf_root, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")  # --out below a file cannot be created
+    assert main(["prepare", "--root", str(ucf_root), "--out", str(blocker / "out"), "--workers", "1"]) == 2
+    assert "error:" in capsys.readouterr().err

@@ -109,3 +109,9 @@ def test_every_field_has_a_flag_with_help_text():
     for name in Config.__dataclass_fields__:
         assert "--" + name.replace("_", "-") in help_text
     assert "paper: 30" in help_text  # the batch-size flag shows the paper's value
+
+
+def test_the_authors_wrap_is_a_config_value_and_typos_are_refused():
+    assert get_config("paper", wrap="restart").wrap == "restart"
+    with pytest.raises(ValueError, match="wrap"):
+        get_config("paper", wrap="loop")

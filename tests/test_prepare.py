@@ -63,3 +63,11 @@ def test_prepare_keeps_the_decodable_part_of_a_truncated_real_video(shared_data,
     with open_video(tmp_path / "out" / "bad.jpack") as reader:
         assert 0 < reader.num_frames < 50
     assert report.converted == 1
+
+
+def test_prepare_refuses_a_folder_without_videos_and_a_bad_quality(tmp_path, ucf_root):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no videos under"):
+        prepare_dataset(tmp_path / "empty", tmp_path / "out", progress=False)
+    with pytest.raises(ValueError, match="between 1 and 100"):
+        prepare_dataset(ucf_root, tmp_path / "out", quality=500, progress=False)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .r3d import _stage_module, scale_channels
+from .r3d import PooledStages, _stage_module, scale_channels
 
 # (name, in, out) of every conv; the stage a conv closes is the digit in its name.
 _CONVS = (
@@ -36,7 +36,7 @@ _POOLS = {"1": (1, 2, 2), "2": (2, 2, 2), "3b": (2, 2, 2), "4b": (2, 2, 2)}  # a
 _STAGE_END = {"conv1": "1", "conv2": "2", "conv3": "3b", "conv4": "4b", "conv5": "5b"}
 
 
-class C3D(nn.Module):
+class C3D(PooledStages):
     """C3D-BN backbone; input (B, 3, T, H, W) float, ``forward`` -> p5 (B, embed_dim).
 
     ``forward_stages`` gives conv1..conv5 maps and the pooled p4 (B, C4), p5 (B, C5) vectors;
@@ -66,17 +66,6 @@ class C3D(nn.Module):
             if name in _POOLS:
                 x = getattr(self, f"pool{name[0]}")(x)
         return self.pool5(x).flatten(1), maps  # (B, C5)
-
-    def forward_stages(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """conv1..conv5 maps (B, C, T', H', W') of x (B, 3, T, H, W), plus p4 and p5 (B, C)."""
-        p5, maps = self._run(x, keep=True)
-        maps["p4"] = maps["conv4"].mean(dim=(2, 3, 4))  # (B, C4)
-        maps["p5"] = p5
-        return maps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """p5 embedding (B, embed_dim) of x (B, 3, T, H, W)."""
-        return self._run(x, keep=False)[0]
 
     def stage_module(self, name: str) -> nn.Module:
         """The ReLU module whose output is stage ``name`` (e.g. conv4 -> ``relu4b``)."""

@@ -190,6 +190,22 @@ class ResNet3d(nn.Module):
         return _stage_module(self, name, {"conv1": "relu1"})
 
 
+class PooledStages(nn.Module):
+    """``forward`` and ``forward_stages`` for a backbone whose ``_run(x, keep)`` returns the pooled p5
+    embedding and, with ``keep``, its conv1..conv5 maps (C3D and S3D-G)."""
+
+    def forward_stages(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """conv1..conv5 maps (B, C, T', H', W') of x (B, 3, T, H, W), plus p4 and p5 (B, C)."""
+        p5, maps = self._run(x, keep=True)
+        maps["p4"] = maps["conv4"].mean(dim=(2, 3, 4))  # (B, C4): global average of conv4
+        maps["p5"] = p5
+        return maps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """p5 embedding (B, embed_dim) of x (B, 3, T, H, W)."""
+        return self._run(x, keep=False)[0]
+
+
 def _stage_module(model: nn.Module, name: str, renames: dict[str, str]) -> nn.Module:
     """Shared lookup for ``stage_module``: stage name -> submodule, with a helpful error."""
     if name not in STAGES:

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .r3d import _stage_module, _triple, scale_channels
+from .r3d import PooledStages, _stage_module, _triple, scale_channels
 
 # Inception v1 widths per block: (b0, b1_reduce, b1, b2_reduce, b2, b3), inputs chain from the previous.
 _INCEPTION = {
@@ -147,7 +147,7 @@ class InceptionBlock(nn.Module):
         return torch.cat(branches, dim=1)
 
 
-class S3DG(nn.Module):
+class S3DG(PooledStages):
     """S3D-G backbone; input (B, 3, T, H, W) float (the paper: 64 x 224 x 224), ``forward`` -> p5 (B, 1024).
 
     ``gating=False`` gives plain S3D with the same stem. ``forward_stages`` and ``stage_module`` as for
@@ -194,17 +194,6 @@ class S3DG(nn.Module):
         if keep:
             maps["conv5"] = x
         return x.mean(dim=(2, 3, 4)), maps  # (B, C5)
-
-    def forward_stages(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """conv1..conv5 maps (B, C, T', H', W') of x (B, 3, T, H, W), plus p4 (B, 832) and p5 (B, 1024)."""
-        p5, maps = self._run(x, keep=True)
-        maps["p4"] = maps["conv4"].mean(dim=(2, 3, 4))  # (B, C4)
-        maps["p5"] = p5
-        return maps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """p5 embedding (B, embed_dim) of x (B, 3, T, H, W)."""
-        return self._run(x, keep=False)[0]
 
     def stage_module(self, name: str) -> nn.Module:
         """The module whose output is stage ``name`` (conv2 -> ``gating``, conv5 -> ``mixed_5c``, ...)."""
