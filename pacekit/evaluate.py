@@ -11,6 +11,10 @@ among the 1 / 5 most probable. Nothing here is random: the clips' positions are 
 central and the model runs in eval mode (BatchNorm uses its running statistics), so two runs give the
 same numbers.
 
+Every result says which videos it covers: ``num_evaluated`` of the ``num_listed`` videos the split lists.
+A video that cannot be read is never replaced by another (that would score a different set); it is
+left out and named in ``left_out`` with the reason, as are Kinetics videos missing on disk.
+
 The linear probe (``pacekit linear-probe``) trains only a linear classifier on the frozen backbone
 (:func:`pacekit.train.finetune` with ``freeze_backbone=True``) and reports it beside full fine-tuning.
 """
@@ -24,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, name_some
 from .data.transforms import ClipEval
 
 # --------------------------------------------------------------------------------------------
@@ -72,6 +77,59 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
         return np.where(totals > 0, np.diag(confusion) / np.maximum(totals, 1), np.nan)
 
 
+# --------------------------------------------------------------------------------------------
+# Which videos a result covers
+# --------------------------------------------------------------------------------------------
+
+
+class NoUsableVideosError(RuntimeError):
+    """Not one video of a split could be read, so there is nothing to evaluate."""
+
+
+def left_out_note(left_out: Sequence[LeftOutVideo], listed_in: Optional[str] = None) -> str:
+    """``"2 left out: 1 undecodable, 1 missing on disk"``, then where the names are (``listed_in``, e.g.
+    ``"eval.json"``) or, without it, the first few names; ``""`` when nothing was left out."""
+    if not left_out:
+        return ""
+    kinds: dict[str, int] = {}
+    for video in left_out:
+        kinds[video.kind] = kinds.get(video.kind, 0) + 1
+    note = f"{len(left_out):,} left out: " + ", ".join(f"{n:,} {kind}" for kind, n in kinds.items())
+    if listed_in:
+        return f"{note}; listed in {listed_in}"
+    return f"{note} ({name_some([v.name for v in left_out], 3)})"
+
+
+def coverage_json(num_listed: int, num_evaluated: int, left_out: Sequence[LeftOutVideo]) -> dict:
+    """The JSON fields that say which videos a result covers (``num_videos`` is ``num_evaluated``, kept
+    for readers of earlier files)."""
+    return {"num_listed": int(num_listed), "num_evaluated": int(num_evaluated), "num_videos": int(num_evaluated),
+            "left_out": [{"name": v.name, "reason": v.reason} for v in left_out]}
+
+
+def left_out_of(dataset, unusable: Sequence[LeftOutVideo] = ()) -> list[LeftOutVideo]:
+    """Every video of ``dataset``'s list that was not scored: the ``unusable`` ones met while reading,
+    then those the split lists but that are missing on disk (``dataset.missing``)."""
+    missing = [LeftOutVideo(name, f"{MISSING_ON_DISK}: listed by the split, no file found")
+               for name in getattr(dataset, "missing", ())]
+    return list(unusable) + missing
+
+
+def num_listed_of(dataset) -> int:
+    """Videos the split of ``dataset`` lists, those missing on disk included."""
+    return int(getattr(dataset, "num_listed", len(dataset)))
+
+
+def require_some_evaluated(num_evaluated: int, num_listed: int, left_out: Sequence[LeftOutVideo], what: str) -> None:
+    """Raise :class:`NoUsableVideosError` when every listed video was left out."""
+    if num_evaluated == 0:
+        first = left_out[0].reason if left_out else "the dataset gave no items"
+        raise NoUsableVideosError(
+            f"none of the {num_listed:,} videos of the {what} could be read ({left_out_note(left_out)}; first: "
+            f"{first}). Check the files with `pacekit info`, or re-download or re-prepare the dataset"
+        )
+
+
 @dataclass
 class EvalResult:
     """Video-level results of :func:`evaluate_videos` (accuracies are fractions in [0, 1]).
@@ -82,9 +140,12 @@ class EvalResult:
         confusion: ``(C, C)`` int64, row = true class, column = predicted class.
         probs: ``(N, C)`` float32, the 10-clip mean softmax of each video.
         labels, predictions, indices: ``(N,)`` int64 (indices into ``dataset.records``).
-        num_videos: N, every video of the dataset (none dropped).
-        substituted: videos that could not be decoded and were replaced by another (see the dataset).
+        num_evaluated: N, the videos scored (``num_videos`` is the same number).
         classes: class names, when the dataset has them.
+        num_listed: M, the videos the split lists, Kinetics' missing-on-disk ones included;
+            ``M = N + len(left_out)``.
+        left_out: ``(name, reason)`` of every listed video that was not scored (unreadable, missing on
+            disk); never replaced by another video.
     """
 
     top1: float
@@ -94,26 +155,48 @@ class EvalResult:
     probs: np.ndarray
     labels: np.ndarray
     predictions: np.ndarray
-    num_videos: int
+    num_evaluated: int
     indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    substituted: int = 0
     classes: Optional[list[str]] = None
+    num_listed: Optional[int] = None
+    left_out: list[LeftOutVideo] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.left_out = [LeftOutVideo(*video) for video in self.left_out]
+        if self.num_listed is None:
+            self.num_listed = self.num_evaluated + len(self.left_out)
+        if self.num_listed != self.num_evaluated + len(self.left_out):
+            raise ValueError(f"{self.num_listed} listed videos should be the {self.num_evaluated} evaluated plus "
+                             f"the {len(self.left_out)} left out")
+
+    @property
+    def num_videos(self) -> int:
+        """The videos scored (``num_evaluated``), under its earlier name."""
+        return self.num_evaluated
 
     @property
     def mean_class_accuracy(self) -> float:
         """Mean of the per-class accuracies over classes that have test videos."""
         return float(np.nanmean(self.per_class_accuracy)) if np.isfinite(self.per_class_accuracy).any() else float("nan")
 
-    def summary(self) -> str:
-        text = (f"{self.num_videos} videos: top-1 {100 * self.top1:.2f}%  top-5 {100 * self.top5:.2f}%  "
-                f"mean class accuracy {100 * self.mean_class_accuracy:.2f}%")
-        if self.substituted:
-            text += f"  ({self.substituted} undecodable videos were replaced by others)"
+    def summary(self, listed_in: Optional[str] = None) -> str:
+        """One line: ``"1,530 videos of 1,532 listed: top-1 ...  (2 left out: 1 undecodable, 1 missing on
+        disk; listed in eval.json)"``. Without ``listed_in`` the first left-out names are spelled out."""
+        text = (f"{self.num_evaluated:,} videos of {self.num_listed:,} listed: top-1 {100 * self.top1:.2f}%  "
+                f"top-5 {100 * self.top5:.2f}%  mean class accuracy {100 * self.mean_class_accuracy:.2f}%")
+        if self.left_out:
+            text += f"  ({left_out_note(self.left_out, listed_in)})"
         return text
 
+    def coverage_json(self) -> dict:
+        """``num_listed``, ``num_evaluated``, ``num_videos`` and the ``left_out`` names and reasons."""
+        return coverage_json(self.num_listed, self.num_evaluated, self.left_out)
 
-def results_from_probs(probs, labels, indices=None, classes=None, substituted: int = 0) -> EvalResult:
-    """An :class:`EvalResult` from video probabilities ``(N, C)`` and true labels ``(N,)``."""
+
+def results_from_probs(probs, labels, indices=None, classes=None, num_listed: Optional[int] = None,
+                       left_out: Sequence[LeftOutVideo] = ()) -> EvalResult:
+    """An :class:`EvalResult` from video probabilities ``(N, C)`` and true labels ``(N,)``; ``left_out``
+    are the listed videos that were not scored, ``num_listed`` (default N + len(left_out)) all of them."""
     probs_t = torch.as_tensor(probs).float()
     labels_t = torch.as_tensor(labels).long()
     num_classes = probs_t.shape[1]
@@ -127,10 +210,11 @@ def results_from_probs(probs, labels, indices=None, classes=None, substituted: i
         probs=probs_t.numpy(),
         labels=labels_t.numpy(),
         predictions=predictions.numpy(),
-        num_videos=len(labels_t),
+        num_evaluated=len(labels_t),
         indices=np.asarray(indices if indices is not None else np.arange(len(labels_t)), dtype=np.int64),
-        substituted=int(substituted),
         classes=list(classes) if classes is not None else None,
+        num_listed=num_listed,
+        left_out=list(left_out),
     )
 
 
@@ -139,35 +223,54 @@ def results_from_probs(probs, labels, indices=None, classes=None, substituted: i
 # --------------------------------------------------------------------------------------------
 
 
-def eval_clip_batches(dataset, device="cpu", batch_size: int = 8, num_workers: int = 0,
-                      transform: Optional[nn.Module] = None) -> Iterator[tuple[torch.Tensor, dict]]:
+class EvalBatches:
     """Every batch of an ``eval``-mode dataset, in order, with its clips transformed on ``device``.
 
-    Yields ``(clips, batch)``: float clips ``(B, n, C, T, h, w)`` and the raw batch (labels, indices,
-    ``substituted``). Every video is used once: no shuffling, no ``drop_last`` (the VCOP retrieval script
-    lost up to 7 videos per split to it). The 10-clip evaluation and retrieval both read through this.
+    Iterating yields ``(clips, batch)``: float clips ``(B, n, C, T, h, w)`` of the batch's readable videos
+    and their raw batch (``label``, ``index``). Every readable video is used once: no shuffling, no
+    ``drop_last`` (the VCOP retrieval script lost up to 7 videos per split to it). A video that cannot be
+    read is not yielded (a batch with none readable is skipped) but added to :attr:`left_out`, which
+    lists them after the iteration. The 10-clip evaluation and retrieval both read through this.
     """
-    from torch.utils.data import DataLoader
 
-    if getattr(dataset, "mode", "eval") != "eval" or getattr(dataset, "repeat", 1) != 1:
-        raise ValueError(
-            "evaluation needs each video once with its eval clips: build the dataset with mode='eval' and "
-            f"repeat=1 (got mode={getattr(dataset, 'mode', None)!r}, repeat={getattr(dataset, 'repeat', None)!r})"
-        )
-    transform = transform if transform is not None else ClipEval()
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers)
-    for batch in loader:
-        if batch["video"].dim() != 6:
+    def __init__(self, dataset, device="cpu", batch_size: int = 8, num_workers: int = 0,
+                 transform: Optional[nn.Module] = None):
+        if getattr(dataset, "mode", "eval") != "eval" or getattr(dataset, "repeat", 1) != 1:
             raise ValueError(
-                f"expected eval-mode items of shape (num_clips, T, H, W, C), got a batch of "
-                f"{tuple(batch['video'].shape)}; build the dataset with mode='eval'"
+                "evaluation needs each video once with its eval clips: build the dataset with mode='eval' and "
+                f"repeat=1 (got mode={getattr(dataset, 'mode', None)!r}, repeat={getattr(dataset, 'repeat', None)!r})"
             )
-        yield transform(batch["video"].to(device, non_blocking=True)), batch  # (B, n, C, T, h, w)
+        self.dataset, self.device, self.batch_size, self.num_workers = dataset, device, batch_size, num_workers
+        self.transform = transform if transform is not None else ClipEval()
+        self.left_out: list[LeftOutVideo] = []
+
+    def _name_of(self, index: int) -> str:
+        records = getattr(self.dataset, "records", None)
+        return records[index].name if records is not None else f"video {index}"
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, dict]]:
+        from torch.utils.data import DataLoader
+
+        self.left_out = []
+        loader = DataLoader(self.dataset, batch_size=self.batch_size, shuffle=False, drop_last=False,
+                            num_workers=self.num_workers, collate_fn=collate_eval_items)
+        for parts in loader:
+            self.left_out += [LeftOutVideo(self._name_of(index), reason) for index, reason in parts["left_out"]]
+            batch = parts["usable"]
+            if batch is None:
+                continue
+            if batch["video"].dim() != 6:
+                raise ValueError(
+                    f"expected eval-mode items of shape (num_clips, T, H, W, C), got a batch of "
+                    f"{tuple(batch['video'].shape)}; build the dataset with mode='eval'"
+                )
+            yield self.transform(batch["video"].to(self.device, non_blocking=True)), batch  # (B, n, C, T, h, w)
 
 
-def count_substituted(batch: dict) -> int:
-    """Videos of a batch that stood in for undecodable ones."""
-    return int((batch["substituted"] > 0).sum()) if "substituted" in batch else 0
+def eval_clip_batches(dataset, device="cpu", batch_size: int = 8, num_workers: int = 0,
+                      transform: Optional[nn.Module] = None) -> EvalBatches:
+    """The :class:`EvalBatches` of ``dataset``: iterate it, then read its ``left_out``."""
+    return EvalBatches(dataset, device, batch_size, num_workers, transform)
 
 
 def evaluate_videos(
@@ -184,10 +287,14 @@ def evaluate_videos(
         model: maps float clips ``(B, C, T, H, W)`` to logits ``(B, num_classes)`` (a ClipModel).
             It is run in eval mode under ``torch.inference_mode`` and put back in its previous mode.
         dataset: items ``{"video": (n, T, H, W, C) uint8, "label", "index"}``, e.g.
-            ``build_dataset(name, root, "test", mode="eval", num_clips=10)``. Every video is used once.
+            ``build_dataset(name, root, "test", mode="eval", num_clips=10)``. Every readable video is
+            used once; unreadable ones and those missing on disk are left out and listed in the result.
         device: where the model is; batches are moved there before the transform.
         transform: uint8 ``(B, n, T, H, W, C)`` -> float ``(B, n, C, T, h, w)``; default
             :class:`pacekit.data.ClipEval` (resize to 128x171, centre crop 112, normalise).
+
+    Raises:
+        NoUsableVideosError: not one video of the dataset could be read.
     """
     classes = getattr(dataset, "classes", None)
     num_logits = getattr(model, "num_classes", None)
@@ -198,17 +305,19 @@ def evaluate_videos(
         )
     was_training = model.training
     model.eval()
-    probs, labels, indices, substituted = [], [], [], 0
+    probs, labels, indices = [], [], []
+    batches = EvalBatches(dataset, device, batch_size, num_workers, transform)
     try:
         with torch.inference_mode():
-            for clips, batch in eval_clip_batches(dataset, device, batch_size, num_workers, transform):
+            for clips, batch in batches:
                 probs.append(video_probabilities(model, clips).cpu())
                 labels.append(batch["label"])
                 indices.append(batch["index"])
-                substituted += count_substituted(batch)
     finally:
         model.train(was_training)
-    return results_from_probs(torch.cat(probs), torch.cat(labels), torch.cat(indices), classes, substituted)
+    left_out, num_listed = left_out_of(dataset, batches.left_out), num_listed_of(dataset)
+    require_some_evaluated(sum(len(x) for x in labels), num_listed, left_out, "evaluation set")
+    return results_from_probs(torch.cat(probs), torch.cat(labels), torch.cat(indices), classes, num_listed, left_out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,7 +343,7 @@ def plot_confusion(result: EvalResult, normalize: bool = True, max_labels: int =
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the class" if normalize else "videos")
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title(f"top-1 {100 * result.top1:.1f}%, {result.num_videos} videos")
+    ax.set_title(f"top-1 {100 * result.top1:.1f}%, {result.num_evaluated:,} of {result.num_listed:,} videos")
     if result.classes is not None and num_classes <= max_labels:
         ax.set_xticks(range(num_classes), result.classes, rotation=90, fontsize=8)
         ax.set_yticks(range(num_classes), result.classes, fontsize=8)
@@ -390,11 +499,14 @@ def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
 
 
 def format_comparison(results: dict[str, EvalResult]) -> str:
-    """A small table: one row per model, top-1 / top-5 / mean class accuracy in percent."""
-    lines = [f"{'model':<14}{'top-1':>8}{'top-5':>8}{'mean cls':>10}{'videos':>8}"]
+    """A small table: one row per model, top-1 / top-5 / mean class accuracy in percent, and the videos
+    scored of those listed; a line per model that left videos out says which kinds."""
+    lines = [f"{'model':<14}{'top-1':>8}{'top-5':>8}{'mean cls':>10}{'videos (of listed)':>20}"]
     for name, r in results.items():
+        videos = f"{r.num_evaluated:,} of {r.num_listed:,}"
         lines.append(f"{name:<14}{100 * r.top1:8.2f}{100 * r.top5:8.2f}{100 * r.mean_class_accuracy:10.2f}"
-                     f"{r.num_videos:8d}")
+                     f"{videos:>20}")
+    lines += [f"{name}: {left_out_note(r.left_out)}" for name, r in results.items() if r.left_out]
     return "\n".join(lines)
 
 
@@ -404,7 +516,8 @@ def format_comparison(results: dict[str, EvalResult]) -> str:
 
 
 def save_result(result: EvalResult, out_dir) -> list:
-    """Write ``eval.json`` (accuracies, per-class accuracy, confusion) and the two figures; returns the paths."""
+    """Write ``eval.json`` (accuracies, which videos were scored and which left out and why, per-class
+    accuracy, confusion) and the two figures; returns the paths."""
     import json
     from pathlib import Path
 
@@ -415,7 +528,7 @@ def save_result(result: EvalResult, out_dir) -> list:
     names = result.classes or [str(i) for i in range(len(result.per_class_accuracy))]
     summary = {
         "top1": result.top1, "top5": result.top5, "mean_class_accuracy": result.mean_class_accuracy,
-        "num_videos": result.num_videos, "substituted": result.substituted,
+        **result.coverage_json(),
         "per_class_accuracy": {n: (None if np.isnan(a) else float(a)) for n, a in zip(names, result.per_class_accuracy)},
         "confusion": result.confusion.tolist(), "classes": names,
     }
@@ -444,11 +557,12 @@ def cmd_evaluate(args) -> int:
             f"but {args.dataset} at {args.root} has {len(dataset.classes)} ({', '.join(dataset.classes[:3])}, ...); "
             "evaluate on the dataset it was fine-tuned on"
         )
-    print(f"evaluating {loaded.source} on {args.dataset} {args.subset} split {args.split}: {len(dataset)} videos, "
-          f"{args.num_clips} clips each, centre crop {loaded.crop}")
+    absent = f" ({len(dataset.missing):,} more listed but missing on disk)" if dataset.missing else ""
+    print(f"evaluating {loaded.source} on {args.dataset} {args.subset} split {args.split}: {len(dataset)} videos"
+          f"{absent}, {args.num_clips} clips each, centre crop {loaded.crop}")
     result = evaluate_videos(loaded.model, dataset, device, args.batch_size, args.num_workers, loaded.transform())
-    print(result.summary())
     out = Path(args.out) if args.out else Path(args.checkpoint).parent / f"eval_{args.dataset}_{args.subset}{args.split}"
+    print(result.summary(listed_in=str(out / "eval.json")))
     paths = save_result(result, out)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
@@ -471,7 +585,7 @@ def cmd_linear_probe(args) -> int:
     print(f"test split, {cfg.num_clips}-clip evaluation:")
     print(format_comparison(results))
     out = Path(cfg.run_dir) / "linear_probe.json"
-    out.write_text(json.dumps({name: {"top1": r.top1, "top5": r.top5, "num_videos": r.num_videos}
+    out.write_text(json.dumps({name: {"top1": r.top1, "top5": r.top5, **r.coverage_json()}
                                for name, r in results.items()}, indent=1))
     print(f"wrote {out}")
     return 0

@@ -16,15 +16,17 @@ The protocol (paper 4.4, after VCOP and VCP):
    its ``k`` nearest training videos has its action class. Top-k accuracy is the fraction of hits, for
    k = 1, 5, 10, 20, 50 (Tables 4 and 5).
 
-Every video of both splits is used: no batch is dropped (VCOP's script loses up to 7 videos per split
-through ``drop_last``), and the counts are printed. The similarity is computed in blocks of
+Every readable video of both splits is used: no batch is dropped (VCOP's script loses up to 7 videos per
+split through ``drop_last``), and the counts are printed. A video that cannot be read (or that Kinetics
+lists but is missing on disk) is left out of its side, queries or gallery, and named with the reason;
+it is never replaced by another video. The similarity is computed in blocks of
 ``chunk_size`` queries x ``chunk_size`` gallery videos, keeping a running top-k, so memory stays bounded
 however large the splits are.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional, Sequence
 
 import numpy as np
@@ -32,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data.datasets import LeftOutVideo
 from .models import backbone_of
 
 #: The k of Tables 4 and 5.
@@ -129,7 +132,13 @@ class RetrievalResult:
         skipped_k: the k larger than the gallery (not computable; listed, never silently dropped).
         neighbours: ``(Nq, K)`` gallery indices, nearest first (K = the largest computed k).
         similarities: ``(Nq, K)`` their cosine similarities.
-        num_queries, num_gallery: videos on each side.
+        num_queries, num_gallery: videos used on each side (the rows of the queries and of the gallery).
+        query_indices, gallery_indices: ``(Nq,)`` and ``(Ng,)``, the dataset record of each row (None: row
+            ``i`` is record ``i``); rows and records differ once a video is left out.
+        queries_listed, gallery_listed: videos each split lists (None: the ones used).
+        query_left_out, gallery_left_out: ``(name, reason)`` of the listed videos each side left out.
+
+    ``num_listed``, ``num_evaluated`` and ``left_out`` add up both sides.
     """
 
     layer: str
@@ -139,6 +148,38 @@ class RetrievalResult:
     num_queries: int
     num_gallery: int
     skipped_k: list[int] = field(default_factory=list)
+    query_indices: Optional[torch.Tensor] = None
+    gallery_indices: Optional[torch.Tensor] = None
+    queries_listed: Optional[int] = None
+    gallery_listed: Optional[int] = None
+    query_left_out: list[LeftOutVideo] = field(default_factory=list)
+    gallery_left_out: list[LeftOutVideo] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.queries_listed is None:
+            self.queries_listed = self.num_queries + len(self.query_left_out)
+        if self.gallery_listed is None:
+            self.gallery_listed = self.num_gallery + len(self.gallery_left_out)
+
+    @property
+    def num_listed(self) -> int:
+        return self.queries_listed + self.gallery_listed
+
+    @property
+    def num_evaluated(self) -> int:
+        return self.num_queries + self.num_gallery
+
+    @property
+    def left_out(self) -> list[LeftOutVideo]:
+        return list(self.query_left_out) + list(self.gallery_left_out)
+
+    def query_record(self, row: int) -> int:
+        """The query dataset's record index of query row ``row``."""
+        return int(self.query_indices[row]) if self.query_indices is not None else int(row)
+
+    def gallery_record(self, row: int) -> int:
+        """The gallery dataset's record index of gallery row ``row`` (e.g. a neighbour)."""
+        return int(self.gallery_indices[row]) if self.gallery_indices is not None else int(row)
 
 
 def retrieve(
@@ -188,13 +229,32 @@ def format_table(results: Sequence[RetrievalResult], ks: Sequence[int] = TOPK) -
 @dataclass
 class VideoFeatures:
     """Per-video features of a dataset: ``features[layer]`` is ``(N, D)`` (mean over clips), ``labels``
-    and ``indices`` are ``(N,)`` in dataset order; ``substituted`` counts undecodable videos the dataset
-    replaced by others (their rows hold the substitute's features)."""
+    and ``indices`` (dataset records) are ``(N,)`` in dataset order, one row per video read.
+
+    ``num_listed`` counts the videos the split lists (None: the N read); ``left_out`` names those that
+    have no row (unreadable, missing on disk) and why. No row ever holds another video's features.
+    """
 
     features: dict[str, torch.Tensor]
     labels: torch.Tensor
     indices: torch.Tensor
-    substituted: int = 0
+    num_listed: Optional[int] = None
+    left_out: list[LeftOutVideo] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.num_listed is None:
+            self.num_listed = self.num_evaluated + len(self.left_out)
+
+    @property
+    def num_evaluated(self) -> int:
+        return int(self.labels.shape[0])
+
+    def describe(self) -> str:
+        """``"11 of 12 videos used (1 left out: 1 undecodable (name))"``."""
+        from .evaluate import left_out_note
+
+        note = f" ({left_out_note(self.left_out)})" if self.left_out else ""
+        return f"{self.num_evaluated:,} of {self.num_listed:,} videos used{note}"
 
 
 @torch.inference_mode()
@@ -225,29 +285,34 @@ def extract_features(
     Args:
         model: a backbone with ``forward_stages`` or a ClipModel (its backbone is used), run in eval mode.
         dataset: items ``{"video": (n, T, H, W, C) uint8, "label", "index"}`` (``build_dataset(...,
-            mode="eval")``); every item is used (no ``drop_last``).
+            mode="eval")``); every readable item is used (no ``drop_last``), unreadable ones and the
+            split's videos missing on disk are listed in ``left_out``.
         transform: uint8 ``(B, n, T, H, W, C)`` -> float ``(B, n, C, T, h, w)``; default
             :class:`pacekit.data.ClipEval` (resize to 128x171, centre crop 112).
+
+    Raises:
+        pacekit.evaluate.NoUsableVideosError: not one video of the dataset could be read.
     """
-    from .evaluate import count_substituted, eval_clip_batches
+    from .evaluate import EvalBatches, left_out_of, num_listed_of, require_some_evaluated
 
     backbone = backbone_of(model)
     feats: dict[str, list[torch.Tensor]] = {layer: [] for layer in layers}
-    labels, indices, substituted = [], [], 0
+    labels, indices = [], []
+    batches = EvalBatches(dataset, device, batch_size, num_workers, transform)
     was_training = backbone.training
     backbone.eval()
     try:
-        for clips, batch in eval_clip_batches(dataset, device, batch_size, num_workers, transform):
+        for clips, batch in batches:
             for layer, value in clip_features(backbone, clips, layers).items():
                 feats[layer].append(value.cpu())
             labels.append(batch["label"])
             indices.append(batch["index"])
-            substituted += count_substituted(batch)
     finally:
         backbone.train(was_training)
-    return VideoFeatures(
-        {layer: torch.cat(v) for layer, v in feats.items()}, torch.cat(labels), torch.cat(indices), substituted
-    )
+    left_out, num_listed = left_out_of(dataset, batches.left_out), num_listed_of(dataset)
+    require_some_evaluated(sum(len(x) for x in labels), num_listed, left_out, "retrieval set")
+    return VideoFeatures({layer: torch.cat(v) for layer, v in feats.items()}, torch.cat(labels), torch.cat(indices),
+                         num_listed, left_out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,7 +343,8 @@ def plot_retrieval_examples(
 
     Column 0 is the query (test video), columns 1..``num_neighbours`` its neighbours, nearest first,
     titled with class and cosine similarity; a neighbour of the query's class is framed green, else red.
-    ``queries`` are row indices into ``query_dataset`` (default: 4 spread over the test list).
+    ``queries`` are query rows of ``result`` (default: 4 spread over them); rows map to the datasets'
+    records through ``result.query_record`` / ``gallery_record`` (they differ once a video is left out).
     """
     import matplotlib.pyplot as plt
 
@@ -290,11 +356,10 @@ def plot_retrieval_examples(
     fig, axes = plt.subplots(len(queries), num_neighbours + 1, figsize=(3.2 * (num_neighbours + 1), 1.3 * len(queries) + 0.6),
                              squeeze=False)
     for row, q in enumerate(queries):
-        record = query_dataset.records[q]
+        record = query_dataset.records[result.query_record(q)]
         cells = [(record, f"query: {classes[record.label]}", None)]
         for j in range(num_neighbours):
-            g = int(result.neighbours[q, j])
-            neighbour = gallery_dataset.records[g]
+            neighbour = gallery_dataset.records[result.gallery_record(int(result.neighbours[q, j]))]
             hit = neighbour.label == record.label
             cells.append((neighbour, f"#{j + 1} {classes[neighbour.label]} ({result.similarities[q, j]:.2f})",
                           "tab:green" if hit else "tab:red"))
@@ -332,20 +397,22 @@ def run_retrieval(
 ) -> dict[str, RetrievalResult]:
     """The whole protocol: features of both splits, then each layer's top-k. Returns ``{layer: result}``.
 
-    Prints the counts: every video of both lists is used, and a video the dataset had to replace
-    (undecodable) is reported.
+    With ``verbose`` it prints each side's counts: the videos used of those listed, and the ones left
+    out (unreadable, missing on disk) with the reason -- never replaced by other videos.
     """
     gallery = extract_features(model, gallery_dataset, layers, device, batch_size, num_workers, transform)
     query = extract_features(model, query_dataset, layers, device, batch_size, num_workers, transform)
-    for name, feats, dataset in (("gallery (train)", gallery, gallery_dataset), ("queries (test)", query, query_dataset)):
-        if len(feats.labels) != len(dataset):  # cannot happen without drop_last; guards future changes
-            raise RuntimeError(f"{name}: features for {len(feats.labels)} of {len(dataset)} videos")
+    for name, feats in (("gallery (train)", gallery), ("queries (test)", query)):
+        if feats.num_evaluated + len(feats.left_out) != feats.num_listed:  # guards future loader changes
+            raise RuntimeError(f"{name}: {feats.num_evaluated} videos read and {len(feats.left_out)} left out "
+                               f"do not add up to the {feats.num_listed} listed")
         if verbose:
-            note = f", {feats.substituted} undecodable and replaced by other videos" if feats.substituted else ""
-            print(f"{name}: {len(feats.labels)} of {len(dataset)} videos used{note}")
+            print(f"{name}: {feats.describe()}")
+    coverage = dict(query_indices=query.indices, gallery_indices=gallery.indices, queries_listed=query.num_listed,
+                    gallery_listed=gallery.num_listed, query_left_out=query.left_out, gallery_left_out=gallery.left_out)
     return {
-        layer: retrieve(query.features[layer], query.labels, gallery.features[layer], gallery.labels, ks,
-                        chunk_size, layer)
+        layer: replace(retrieve(query.features[layer], query.labels, gallery.features[layer], gallery.labels, ks,
+                                chunk_size, layer), **coverage)
         for layer in layers
     }
 
@@ -356,7 +423,7 @@ def cmd_retrieve(args) -> int:
 
     import matplotlib.pyplot as plt
 
-    from .evaluate import eval_split, load_model, resolve_device
+    from .evaluate import coverage_json, eval_split, left_out_note, load_model, resolve_device
 
     device = resolve_device(args.device)
     loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
@@ -371,11 +438,15 @@ def cmd_retrieve(args) -> int:
     source = Path(args.checkpoint or args.authors_checkpoint)
     out = Path(args.out) if args.out else source.parent / f"retrieval_{args.dataset}{args.split}"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "retrieval.json").write_text(json.dumps({
-        "num_queries": len(queries), "num_gallery": len(gallery), "table": table,
-        "topk": {layer: {str(k): v for k, v in r.topk.items()} for layer, r in results.items()},
-    }, indent=1))
     first = results[args.layers[0]]
+    (out / "retrieval.json").write_text(json.dumps({
+        "num_queries": first.num_queries, "num_gallery": first.num_gallery, "table": table,
+        "topk": {layer: {str(k): v for k, v in r.topk.items()} for layer, r in results.items()},
+        "queries": coverage_json(first.queries_listed, first.num_queries, first.query_left_out),
+        "gallery": coverage_json(first.gallery_listed, first.num_gallery, first.gallery_left_out),
+    }, indent=1))
+    if first.left_out:
+        print(f"queries and gallery together: {left_out_note(first.left_out, str(out / 'retrieval.json'))}")
     fig = plot_retrieval_examples(first, queries, gallery)
     fig.savefig(out / "examples.png", dpi=110)
     plt.close(fig)

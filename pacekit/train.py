@@ -266,7 +266,8 @@ def pace_accuracy(model: nn.Module, cfg: Config, subset: str = "test", device="c
 
 
 def evaluate_on_test(model: nn.Module, cfg: Config, device="cpu"):
-    """10-clip video-level evaluation (paper 4.1) of a fine-tuned model on the test split."""
+    """10-clip video-level evaluation (paper 4.1) of a fine-tuned model on the test split; test videos
+    that cannot be read are left out and named in the result, never replaced."""
     from .evaluate import evaluate_videos
     from .training.data import eval_dataset
 
@@ -298,10 +299,10 @@ def cmd_finetune(args) -> int:
     if args.eval:
         device = next(result.model.parameters()).device
         evaluation = evaluate_on_test(result.model, cfg, device)
-        print(f"test split, {cfg.num_clips}-clip evaluation: {evaluation.summary()}")
         out = Path(cfg.run_dir) / "eval.json"
-        out.write_text(json.dumps({"top1": evaluation.top1, "top5": evaluation.top5,
-                                   "num_videos": evaluation.num_videos}, indent=2))
+        print(f"test split, {cfg.num_clips}-clip evaluation: {evaluation.summary(listed_in=str(out))}")
+        out.write_text(json.dumps({"top1": evaluation.top1, "top5": evaluation.top5, **evaluation.coverage_json()},
+                                  indent=2))
     return 0
 
 

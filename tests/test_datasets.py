@@ -1,13 +1,34 @@
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from helpers import read_number, write_numbered_video
+from helpers import make_ucf_layout, read_number, write_numbered_video
 from pacekit.data import VideoDataset, VideoRecord, build_dataset
+from pacekit.data.splits import kinetics_filename
 from pacekit.pace import PaceSet
+
+#: The videos :func:`make_ucf_with_broken_videos` overwrites with garbage: one of the test list (record
+#: 2 of 6) and one of the train list (record 4 of 6).
+BROKEN_TEST = "HandstandPushups/v_HandStandPushups_g03_c01.avi"
+BROKEN_TRAIN = "Basketball/v_Basketball_g01_c01.avi"
+
+
+def make_ucf_with_broken_videos(root):
+    """The conftest's UCF101 layout (3 classes; train and test lists of 6) with :data:`BROKEN_TEST` and
+    :data:`BROKEN_TRAIN` replaced by bytes no reader can decode."""
+    root = make_ucf_layout(root)
+    for rel in (BROKEN_TEST, BROKEN_TRAIN):
+        (root / "UCF-101" / rel).write_bytes(b"not a video at all" * 100)
+    return root
+
+
+@pytest.fixture(scope="module")
+def broken_ucf_root(tmp_path_factory):
+    return make_ucf_with_broken_videos(tmp_path_factory.mktemp("broken_ucf"))
 
 
 def numbers(clip):
@@ -136,11 +157,114 @@ def test_real_ucf101_clips_through_the_dataset(shared_data):
     assert ev[2]["video"].shape == (10, 16, 128, 171, 3)
 
 
-def test_real_corrupt_clip_in_a_dataset_is_substituted(shared_data):
+def test_real_corrupt_clip_is_substituted_in_training_and_left_out_in_eval(shared_data):
     bad = shared_data / "videos" / "other" / "decord_corrupted_truncated.mp4"
     good = shared_data / "videos" / "other" / "mmaction2_rawvideo_part_0.mp4"
-    ds = VideoDataset([VideoRecord(bad, 0, "bad"), VideoRecord(good, 1, "good")], ["a", "b"],
-                      mode="eval", clip_len=16, num_clips=2)
+    records = [VideoRecord(bad, 0, "bad"), VideoRecord(good, 1, "good")]
+    training = VideoDataset(records, ["a", "b"], mode="clip", clip_len=16)
     with pytest.warns(UserWarning, match="decord_corrupted_truncated"):
-        item = ds[0]
+        item = training[0]
     assert item["substituted"].item() >= 1 and item["label"].item() == 1
+    evaluation = VideoDataset(records, ["a", "b"], mode="eval", clip_len=16, num_clips=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # eval mode reports through the item, not by substituting
+        item = evaluation[0]
+    assert not item["usable"] and item["index"].item() == 0 and item["label"].item() == 0
+    assert item["unusable_reason"].startswith("undecodable: ")
+    assert "decord_corrupted_truncated" in item["unusable_reason"]
+    assert item["video"].shape == (2, 16, 128, 171, 3)
+
+
+# ------------------------------------------------------------------- unreadable videos in eval mode
+
+
+def test_eval_mode_flags_an_unreadable_video_instead_of_substituting(broken_ucf_root):
+    from pacekit.data.datasets import collate_eval_items
+
+    ds = build_dataset("ucf101", broken_ucf_root, "test", mode="eval", clip_len=4, num_clips=3, frame_size=(32, 48))
+    assert ds.records[2].name == BROKEN_TEST
+    items = [ds[i] for i in range(len(ds))]
+    assert [bool(item["usable"]) for item in items] == [True, True, False, True, True, True]
+    bad = items[2]
+    assert bad["index"].item() == 2 and bad["label"].item() == ds.records[2].label == 1  # its own, not another's
+    assert bad["unusable_reason"].startswith("undecodable: ")
+    assert "v_HandStandPushups_g03_c01.avi" in bad["unusable_reason"]
+    assert "substituted" not in bad
+    assert bad["video"].shape == (3, 4, 32, 48, 3) and not bad["video"].any()  # a zero clip that stacks
+    assert numbers(items[3]["video"][0]) == [0, 1, 2, 3]  # the neighbours are read as themselves
+    # Plain collation still stacks the batch; eval collation sets the unusable item aside.
+    plain = next(iter(DataLoader(ds, batch_size=3)))
+    assert plain["video"].shape == (3, 3, 4, 32, 48, 3) and plain["usable"].tolist() == [True, True, False]
+    parts = list(DataLoader(ds, batch_size=4, collate_fn=collate_eval_items))
+    assert parts[0]["usable"]["index"].tolist() == [0, 1, 3] and parts[1]["usable"]["index"].tolist() == [4, 5]
+    assert [index for index, _ in parts[0]["left_out"]] == [2] and parts[1]["left_out"] == []
+    assert "usable" not in parts[0]["usable"] and parts[0]["usable"]["video"].shape == (3, 3, 4, 32, 48, 3)
+
+
+def test_eval_mode_reports_a_vanished_file_as_missing_on_disk(tmp_path):
+    from pacekit.data.datasets import collate_eval_items
+
+    good = write_numbered_video(tmp_path / "good.avi", 12)
+    gone = tmp_path / "gone.avi"  # listed when the split was read, deleted before decoding
+    ds = VideoDataset([VideoRecord(good, 0, "good.avi"), VideoRecord(gone, 0, "gone.avi")], ["x"], mode="eval",
+                      clip_len=4, num_clips=2, frame_size=None)
+    item = ds[1]
+    assert not item["usable"] and item["unusable_reason"].startswith("missing on disk: ")
+    assert item["video"].shape == (2, 4, 0, 0, 3)  # native size: nothing to match, nothing to score
+    parts = collate_eval_items([ds[0], ds[1]])  # the empty placeholder never meets the real clip
+    assert parts["usable"]["video"].shape == (1, 2, 4, 64, 96, 3) and parts["left_out"][0][0] == 1
+    assert collate_eval_items([item]) == {"usable": None, "left_out": [(1, item["unusable_reason"])]}
+
+
+def test_training_modes_still_substitute_what_eval_leaves_out(broken_ucf_root):
+    clip = build_dataset("ucf101", broken_ucf_root, "test", mode="clip", clip_len=4, frame_size=(32, 48))
+    with pytest.warns(UserWarning, match="v_HandStandPushups_g03_c01.avi.*another video is used"):
+        item = clip[2]
+    assert item["substituted"].item() >= 1 and item["index"].item() != 2
+    pace = build_dataset("ucf101", broken_ucf_root, "train", mode="pace", clip_len=4, frame_size=(32, 48))
+    assert pace.records[4].name == BROKEN_TRAIN
+    with pytest.warns(UserWarning, match="v_Basketball_g01_c01.avi"):
+        item = pace[4]
+    assert item["substituted"].item() >= 1 and item["index"].item() != 4 and "usable" not in item
+    evaluation = build_dataset("ucf101", broken_ucf_root, "test", mode="eval", clip_len=4, frame_size=(32, 48))
+    assert not evaluation[2]["usable"] and evaluation[2]["index"].item() == 2
+
+
+# ------------------------------------------------------------------------- Kinetics: missing on disk
+
+
+def make_kinetics_layout(root, present=("aaa", "bbb", "ccc"), absent=("ddd", "eee")):
+    """Kinetics-400 annotations whose train and val lists name ``present`` videos (written, 20 frames)
+    and ``absent`` ones (not on disk), alternating between two classes."""
+    root = Path(root)
+    (root / "annotations").mkdir(parents=True)
+    labels = ("abseiling", "air drumming")
+    for subset in ("train", "val"):
+        rows = [(labels[i % 2], y, 10 * i) for i, y in enumerate(present + absent)]
+        lines = "".join(f"{label},{youtube_id},{start},{start + 10},{subset}\n" for label, youtube_id, start in rows)
+        (root / "annotations" / f"{subset}.csv").write_text("label,youtube_id,time_start,time_end,split\n" + lines)
+        for label, youtube_id, start in rows:
+            if youtube_id in present:
+                write_numbered_video(root / subset / label / kinetics_filename(youtube_id, start, start + 10), 20)
+    return root
+
+
+def test_kinetics_videos_missing_on_disk_are_kept_by_name(tmp_path):
+    root = make_kinetics_layout(tmp_path / "k400")
+    missing = [kinetics_filename("ddd", 30, 40), kinetics_filename("eee", 40, 50)]
+    with pytest.warns(UserWarning, match="2 of the 5 videos.*ddd_000030_000040.mp4, eee_000040_000050.mp4.*"
+                                         "counted and named as left out"):
+        ds = build_dataset("kinetics400", root, "test", mode="eval", clip_len=4, num_clips=2, frame_size=(32, 48))
+    assert ds.missing == missing and ds.num_listed == 5 and len(ds) == 3
+    assert all(bool(ds[i]["usable"]) for i in range(3))
+    with pytest.warns(UserWarning, match="ddd_000030_000040.mp4.*left out of training"):
+        train = build_dataset("kinetics400", root, "train", mode="pace", clip_len=4, frame_size=(32, 48))
+    assert train.missing == missing and len(train) == 3
+
+
+def test_kinetics_quick_runs_keep_a_proportionate_share_of_the_missing(tmp_path):
+    root = make_kinetics_layout(tmp_path / "k400", present=("a1", "a2", "a3", "a4"), absent=("m1", "m2", "m3", "m4"))
+    with pytest.warns(UserWarning, match="2 of the 4 videos"):  # half of each: 2 of 4 present, 2 of 4 missing
+        ds = build_dataset("kinetics400", root, "test", mode="eval", max_videos=2, frame_size=(32, 48))
+    assert len(ds) == 2 and ds.num_listed == 4
+    assert ds.missing == [kinetics_filename("m1", 40, 50), kinetics_filename("m4", 70, 80)]

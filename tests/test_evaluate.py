@@ -200,3 +200,119 @@ def test_authors_checkpoints_get_the_authors_input_bgr_0_to_255():
     assert x.shape == (1, 3, 2, 4, 4)
     assert torch.allclose(x[:, 2], torch.full_like(x[:, 2], 200.0))  # red sits last (BGR), unnormalised
     assert torch.allclose(x[:, :2], torch.zeros_like(x[:, :2]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Unreadable and missing videos are left out and named, never replaced by other videos
+# ---------------------------------------------------------------------------------------------
+
+
+class MeanColour(torch.nn.Module):
+    """Three logits per clip: its mean red, green and blue (a model with no weights to train)."""
+
+    def forward(self, x):  # (B, C, T, H, W)
+        return x.mean(dim=(2, 3, 4))
+
+
+@pytest.fixture(scope="module")
+def broken_ucf_root(tmp_path_factory):
+    from test_datasets import make_ucf_with_broken_videos
+
+    return make_ucf_with_broken_videos(tmp_path_factory.mktemp("broken_ucf"))
+
+
+def broken_test_split(root, **kwargs):
+    from pacekit.data import build_dataset
+
+    return build_dataset("ucf101", root, "test", mode="eval", clip_len=4, num_clips=3, frame_size=(32, 48), **kwargs)
+
+
+def test_evaluation_scores_exactly_the_readable_videos_and_names_the_one_left_out(broken_ucf_root, tmp_path):
+    import json
+
+    from test_datasets import BROKEN_TEST
+
+    from pacekit.data import ClipEval
+    from pacekit.evaluate import evaluate_videos, save_result
+
+    test = broken_test_split(broken_ucf_root)
+    transform = ClipEval(size=None, crop=32)
+    result = evaluate_videos(MeanColour(), test, batch_size=2, transform=transform)
+    assert result.indices.tolist() == [0, 1, 3, 4, 5]  # record 2 is the broken one; nothing stands in for it
+    assert result.labels.tolist() == [test.records[i].label for i in (0, 1, 3, 4, 5)]
+    assert (result.num_evaluated, result.num_listed, result.num_videos) == (5, 6, 5)
+    assert result.confusion.sum() == 5 and result.probs.shape == (5, 3)
+    [(name, reason)] = result.left_out
+    assert name == BROKEN_TEST and reason.startswith("undecodable: ") and result.left_out[0].kind == "undecodable"
+    for row, index in enumerate(result.indices):  # each row is the probability of its own video
+        with torch.no_grad():
+            alone = torch.softmax(MeanColour()(transform(test[int(index)]["video"][None])[0]), 1).mean(0)
+        assert np.allclose(result.probs[row], alone.numpy(), atol=1e-6)
+    assert "5 videos of 6 listed" in result.summary()
+    assert f"(1 left out: 1 undecodable ({BROKEN_TEST}))" in result.summary()
+    assert result.summary(listed_in="eval.json").endswith("(1 left out: 1 undecodable; listed in eval.json)")
+    save_result(result, tmp_path / "eval")
+    saved = json.loads((tmp_path / "eval" / "eval.json").read_text())
+    assert (saved["num_listed"], saved["num_evaluated"], saved["num_videos"]) == (6, 5, 5)
+    assert saved["left_out"] == [{"name": BROKEN_TEST, "reason": reason}] and "substituted" not in saved
+
+
+def test_evaluation_counts_videos_missing_on_disk_among_the_listed(ucf_root):
+    from pacekit.data import ClipEval, VideoDataset, build_dataset
+    from pacekit.evaluate import evaluate_videos, format_comparison
+
+    present = build_dataset("ucf101", ucf_root, "test", mode="eval", clip_len=4, num_clips=2, frame_size=(32, 48))
+    test = VideoDataset(present.records, present.classes, mode="eval", clip_len=4, num_clips=2, frame_size=(32, 48),
+                        missing=["abseiling/gone_000000_000010.mp4"])
+    assert test.num_listed == 7 and len(test) == 6
+    result = evaluate_videos(MeanColour(), test, batch_size=4, transform=ClipEval(size=None, crop=32))
+    assert result.indices.tolist() == list(range(6)) and (result.num_evaluated, result.num_listed) == (6, 7)
+    assert [(v.name, v.kind) for v in result.left_out] == [("abseiling/gone_000000_000010.mp4", "missing on disk")]
+    assert "6 videos of 7 listed" in result.summary() and "1 left out: 1 missing on disk" in result.summary()
+    table = format_comparison({"model": result})
+    assert "6 of 7" in table and "model: 1 left out: 1 missing on disk (abseiling/gone_000000_000010.mp4)" in table
+
+
+def test_evaluation_with_no_readable_video_is_an_error_that_says_so(tmp_path):
+    from pacekit.data import VideoDataset, VideoRecord
+    from pacekit.evaluate import NoUsableVideosError, evaluate_videos
+
+    records = []
+    for name in ("a.avi", "b.avi"):
+        (tmp_path / name).write_bytes(b"garbage" * 50)
+        records.append(VideoRecord(tmp_path / name, 0, name))
+    test = VideoDataset(records, ["x"], mode="eval", clip_len=4, num_clips=2, frame_size=(32, 48))
+    with pytest.raises(NoUsableVideosError, match=r"none of the 2 videos .*2 left out: 2 undecodable.*pacekit info"):
+        evaluate_videos(MeanColour(), test, transform=torch.nn.Identity())
+
+
+def test_finetune_and_evaluate_commands_list_the_left_out_video(broken_ucf_root, tmp_path, capsys):
+    import json
+
+    from test_datasets import BROKEN_TEST
+
+    from pacekit.cli import main
+
+    common = ["--preset", "cpu-tiny", "--dataset", "ucf101", "--root", str(broken_ucf_root), "--out-dir", str(tmp_path),
+              "--frame-size", "32,48", "--clip-len", "4", "--crop", "32", "--num-workers", "0", "--no-progress",
+              "--num-clips", "2", "--threads", "1", "--ft-epochs", "1", "--ft-epoch-repeat", "1",
+              "--ft-batch-size", "3", "--eval-batch-size", "4"]
+    with pytest.warns(UserWarning, match="another video is used"):  # the broken train video, in training
+        assert main(["finetune", *common, "--name", "ft"]) == 0
+    printed = capsys.readouterr().out
+    assert "undecodable videos were replaced by others" in printed  # training substitutes, and says so
+    eval_json = tmp_path / "ft" / "eval.json"
+    assert "5 videos of 6 listed" in printed and f"(1 left out: 1 undecodable; listed in {eval_json})" in printed
+    saved = json.loads(eval_json.read_text())
+    assert (saved["num_listed"], saved["num_evaluated"]) == (6, 5)
+    assert [v["name"] for v in saved["left_out"]] == [BROKEN_TEST]
+    assert saved["left_out"][0]["reason"].startswith("undecodable: ")
+
+    out = tmp_path / "evaluated"
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "ft" / "last.pt"), "--dataset", "ucf101", "--root",
+                 str(broken_ucf_root), "--out", str(out), "--device", "cpu", "--num-workers", "0",
+                 "--num-clips", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "5 videos of 6 listed" in printed and f"listed in {out / 'eval.json'}" in printed
+    saved = json.loads((out / "eval.json").read_text())
+    assert (saved["num_listed"], saved["num_evaluated"]) == (6, 5) and saved["left_out"][0]["name"] == BROKEN_TEST

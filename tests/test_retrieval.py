@@ -189,3 +189,85 @@ def test_retrieval_figure_shows_queries_and_top3(flow):
     assert axes[0, 0].images[0].get_array().shape == (32, 120, 3)  # 3 frames side by side
     same = gallery.records[11].label == queries.records[0].label
     assert axes[0, 3].title.get_color() == ("tab:green" if same else "tab:red")
+
+
+# ---------------------------------------------------------------------------------------------
+# Unreadable videos are left out of both sides and named, never replaced by other videos
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def broken_ucf_root(tmp_path_factory):
+    from test_datasets import make_ucf_with_broken_videos
+
+    return make_ucf_with_broken_videos(tmp_path_factory.mktemp("broken_ucf"))
+
+
+def broken_splits(root):
+    from pacekit.data import build_dataset
+
+    kwargs = dict(mode="eval", clip_len=4, num_clips=2, frame_size=(32, 48))
+    return build_dataset("ucf101", root, "test", **kwargs), build_dataset("ucf101", root, "train", **kwargs)
+
+
+def test_retrieval_leaves_unreadable_videos_out_of_queries_and_gallery(broken_ucf_root, capsys):
+    from test_datasets import BROKEN_TEST, BROKEN_TRAIN
+
+    from pacekit.data import ClipEval
+    from pacekit.retrieval import extract_features, plot_retrieval_examples, run_retrieval
+
+    queries, gallery = broken_splits(broken_ucf_root)
+    transform = ClipEval(size=None, crop=32)
+    feats = extract_features(PooledOnly(), gallery, transform=transform, batch_size=4)
+    assert feats.indices.tolist() == [0, 1, 2, 3, 5] and feats.labels.tolist() == [0, 0, 1, 1, 2]
+    assert (feats.num_evaluated, feats.num_listed) == (5, 6) and [v.name for v in feats.left_out] == [BROKEN_TRAIN]
+    assert feats.features["p5"].shape == (5, 3)
+    results = run_retrieval(PooledOnly(), queries, gallery, ks=(1, 5), transform=transform, batch_size=4)
+    printed = capsys.readouterr().out
+    assert f"gallery (train): 5 of 6 videos used (1 left out: 1 undecodable ({BROKEN_TRAIN}))" in printed
+    assert f"queries (test): 5 of 6 videos used (1 left out: 1 undecodable ({BROKEN_TEST}))" in printed
+    r = results["p5"]
+    assert r.query_indices.tolist() == [0, 1, 3, 4, 5] and r.gallery_indices.tolist() == [0, 1, 2, 3, 5]
+    assert (r.num_queries, r.num_gallery, r.queries_listed, r.gallery_listed) == (5, 5, 6, 6)
+    assert (r.num_evaluated, r.num_listed) == (10, 12)
+    assert [v.name for v in r.left_out] == [BROKEN_TEST, BROKEN_TRAIN]
+    assert all(reason.startswith("undecodable: ") for _, reason in r.left_out)
+    assert r.neighbours.shape == (5, 5) and sorted(r.neighbours[0].tolist()) == [0, 1, 2, 3, 4]  # rows, not records
+    # The figure maps rows to records: query row 3 is test record 4 (a Basketball video).
+    fig = plot_retrieval_examples(r, queries, gallery, queries=[3], num_neighbours=1, num_frames=2, frame_size=(16, 24))
+    assert fig.axes[0].get_title() == "query: Basketball"
+    neighbour = gallery.records[r.gallery_record(int(r.neighbours[3, 0]))]
+    assert fig.axes[1].get_title().startswith(f"#1 {gallery.classes[neighbour.label]} ")
+
+
+def test_retrieval_with_an_unreadable_gallery_is_an_error(tmp_path):
+    from pacekit.data import VideoDataset, VideoRecord
+    from pacekit.evaluate import NoUsableVideosError
+    from pacekit.retrieval import extract_features
+
+    (tmp_path / "a.avi").write_bytes(b"garbage" * 50)
+    gallery = VideoDataset([VideoRecord(tmp_path / "a.avi", 0, "a.avi")], ["x"], mode="eval", clip_len=4,
+                           num_clips=2, frame_size=(32, 48), missing=["b.mp4"])
+    with pytest.raises(NoUsableVideosError, match=r"none of the 2 videos.*1 undecodable, 1 missing on disk"):
+        extract_features(PooledOnly(), gallery, transform=torch.nn.Identity())
+
+
+def test_retrieve_command_writes_the_left_out_videos_of_each_side(flow, broken_ucf_root, tmp_path, capsys):
+    import json
+
+    from test_datasets import BROKEN_TEST, BROKEN_TRAIN
+
+    from pacekit.cli import main
+
+    out = tmp_path / "retrieval"
+    # A pretraining checkpoint retrieves on any dataset: its features need no class list.
+    rc = main(["retrieve", "--checkpoint", str(flow["pre"]), "--dataset", "ucf101", "--root", str(broken_ucf_root),
+               "--layers", "p5", "--num-clips", "2", "--out", str(out), "--device", "cpu", "--num-workers", "0"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert f"queries and gallery together: 2 left out: 2 undecodable; listed in {out / 'retrieval.json'}" in printed
+    saved = json.loads((out / "retrieval.json").read_text())
+    assert saved["num_queries"] == 5 and saved["num_gallery"] == 5
+    assert (saved["queries"]["num_listed"], saved["queries"]["num_evaluated"]) == (6, 5)
+    assert [v["name"] for v in saved["queries"]["left_out"]] == [BROKEN_TEST]
+    assert [v["name"] for v in saved["gallery"]["left_out"]] == [BROKEN_TRAIN]

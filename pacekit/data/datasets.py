@@ -7,20 +7,29 @@ transforms of :mod:`pacekit.data.transforms` then run on the device.
 Sampling is deterministic: item ``i`` of epoch ``e`` draws from ``numpy.random.default_rng((seed, e, i))``,
 so a resumed run sees the same clips, whatever the number of loader workers.
 
-A video that cannot be decoded (corrupt, truncated) is reported once with its path and replaced by
-another video of the dataset; the item's ``"substituted"`` field counts such replacements so the trainer
-can report them. An epoch is never killed by one bad file.
+A video that cannot be read (corrupt, truncated, gone from disk) is handled by mode:
+
+- ``pace`` and ``clip`` (training): it is reported once with its path and replaced by another video of
+  the dataset; the item's ``"substituted"`` field counts such replacements so the trainer can report
+  them. An epoch is never killed by one bad file, and self-supervised training loses nothing by it.
+- ``eval``: it is never replaced, since scoring another video in its place would change the evaluated
+  set. Its item says ``"usable": False`` and gives the reason in ``"unusable_reason"`` (a zero clip keeps
+  batches stackable); :func:`collate_eval_items` separates such items, and evaluation and retrieval
+  leave them out and list them.
+
+Videos a split lists but that are absent on disk (Kinetics-400 mirrors miss some) are kept by name in
+``VideoDataset.missing``, so results can count them among the listed videos.
 """
 
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
 from .. import pace as pacelib
 from .readers import VideoDecodeError, open_video
@@ -28,6 +37,38 @@ from .splits import SplitIndex, VideoRecord, read_split
 
 MODES = ("pace", "clip", "eval")
 MAX_SUBSTITUTIONS = 10
+#: Reason kinds of :class:`LeftOutVideo`: the text before the first colon of ``reason``.
+UNDECODABLE = "undecodable"
+MISSING_ON_DISK = "missing on disk"
+#: How many missing names a warning spells out before it says "and N more".
+NAMES_IN_WARNINGS = 5
+
+
+class LeftOutVideo(NamedTuple):
+    """A listed video that evaluation could not score: its name in the split, and why.
+
+    ``reason`` starts with its kind (:data:`UNDECODABLE` or :data:`MISSING_ON_DISK`), then ``": "`` and
+    the details, e.g. ``"undecodable: cannot decode video .../v_x.avi: moov atom not found"``.
+    """
+
+    name: str
+    reason: str
+
+    @property
+    def kind(self) -> str:
+        return self.reason.split(":", 1)[0]
+
+
+def unreadable_reason(exc: BaseException) -> str:
+    """The :class:`LeftOutVideo` reason for a video whose reader raised ``exc``."""
+    kind = MISSING_ON_DISK if isinstance(exc, FileNotFoundError) else UNDECODABLE
+    return f"{kind}: {exc}"
+
+
+def name_some(names: Sequence[str], limit: int = NAMES_IN_WARNINGS) -> str:
+    """``a, b, c and 4 more``: a message-sized list of names."""
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 class VideoDataset(Dataset):
@@ -53,6 +94,8 @@ class VideoDataset(Dataset):
             epoch is the list x10, "temporal jittering").
         seed: base seed of the per-item random generators.
         backend: video reader backend, see :func:`pacekit.data.readers.open_video`.
+        missing: names of videos the split lists but that are absent on disk; not read, only counted
+            and named by evaluation (see :attr:`num_listed`).
     """
 
     def __init__(
@@ -71,10 +114,14 @@ class VideoDataset(Dataset):
         repeat: int = 1,
         seed: int = 0,
         backend: str = "auto",
+        missing: Sequence[str] = (),
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if not records:
+            if missing:
+                raise ValueError(f"none of the {len(missing)} videos the split lists is on disk "
+                                 f"({name_some(list(missing))}); check --root and the split")
             raise ValueError("the dataset has no videos; check --root and the split")
         if slow_fill not in ("repeat", "interpolate"):
             raise ValueError(f"slow_fill must be 'repeat' or 'interpolate', got {slow_fill!r}")
@@ -91,6 +138,7 @@ class VideoDataset(Dataset):
         self.clips_per_video, self.slow_fill, self.num_clips = clips_per_video, slow_fill, num_clips
         self.frame_size = tuple(frame_size) if frame_size is not None else None
         self.repeat, self.seed, self.backend = int(repeat), int(seed), backend
+        self.missing = [str(name) for name in missing]
         self.epoch = 0
         self.bad_videos: set[Path] = set()
 
@@ -104,6 +152,11 @@ class VideoDataset(Dataset):
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def num_listed(self) -> int:
+        """Videos the split lists: the readable records and the ones missing on disk, each once."""
+        return len(self.records) + len(self.missing)
 
     # ------------------------------------------------------------------------------------- sampling
 
@@ -159,6 +212,8 @@ class VideoDataset(Dataset):
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for a dataset of {len(self)}")
         video_index = index % len(self.records)
+        if self.mode == "eval":
+            return self._eval_item(video_index)
         for attempt in range(MAX_SUBSTITUTIONS + 1):
             record = self.records[video_index]
             rng = self._rng(index, attempt)
@@ -179,11 +234,41 @@ class VideoDataset(Dataset):
             "check the dataset with `pacekit info`"
         )
 
+    def _eval_item(self, video_index: int) -> dict:
+        """The eval item of one video, never another's: an unreadable video gives an unusable item."""
+        record = self.records[video_index]
+        try:
+            item = self._load(record, self._rng(video_index, 0))
+            item.update(usable=torch.tensor(True), unusable_reason="")
+        except (VideoDecodeError, FileNotFoundError) as exc:
+            height, width = self.frame_size if self.frame_size is not None else (0, 0)
+            # A zero clip of the batch's shape lets default collation stack it; with native frame
+            # sizes there is no shape to match, and an empty clip cannot be scored by mistake.
+            placeholder = torch.zeros((self.num_clips, self.clip_len, height, width, 3), dtype=torch.uint8)
+            item = {"video": placeholder, "usable": torch.tensor(False), "unusable_reason": unreadable_reason(exc)}
+        item.update(label=torch.tensor(record.label, dtype=torch.int64),
+                    index=torch.tensor(video_index, dtype=torch.int64))
+        return item
+
     def _report_bad(self, record: VideoRecord, exc: Exception) -> None:
         if record.path not in self.bad_videos:
             self.bad_videos.add(record.path)
             warnings.warn(f"skipping undecodable video {record.path}: {exc}; another video is used instead",
                           stacklevel=3)
+
+
+def collate_eval_items(items: Sequence[dict]) -> dict:
+    """Collate eval-mode items, setting the unusable ones aside.
+
+    Returns the usable items collated as usual (``video``, ``label``, ``index``; ``None`` when the batch
+    has no usable video) under ``"usable"``, and ``"left_out"``: ``(index, reason)`` of every unusable
+    item, in batch order. Unusable items' placeholder clips are never stacked, so they need not match.
+    """
+    usable = [item for item in items if bool(item.get("usable", True))]
+    left_out = [(int(item["index"]), item["unusable_reason"]) for item in items if not bool(item.get("usable", True))]
+    flags = ("usable", "unusable_reason")
+    plain = [{key: value for key, value in item.items() if key not in flags} for item in usable]
+    return {"usable": default_collate(plain) if plain else None, "left_out": left_out}
 
 
 def build_dataset(
@@ -208,11 +293,17 @@ def build_dataset(
         **kwargs: passed to :class:`VideoDataset`.
     """
     index: SplitIndex = read_split(name, root, subset, split)
-    if index.missing:
-        warnings.warn(f"{len(index.missing)} videos listed for {name} {subset} are missing on disk "
-                      f"(e.g. {index.missing[0]}); they are left out", stacklevel=2)
-    records = index.records
+    records, missing = index.records, index.missing
     if max_videos is not None and max_videos < len(records):
         keep = np.round(np.linspace(0, len(records) - 1, max_videos)).astype(int)
-        records = [records[i] for i in keep]
-    return VideoDataset(records, index.classes, mode=mode, **kwargs)
+        # A quick run keeps the same share of the missing videos, so its "N of M" stays proportionate.
+        num_missing = round(len(missing) * max_videos / len(records))
+        keep_missing = np.round(np.linspace(0, len(missing) - 1, num_missing)).astype(int) if num_missing else []
+        records, missing = [records[i] for i in keep], [missing[i] for i in keep_missing]
+    if missing:
+        fate = ("counted and named as left out in the evaluation results" if mode == "eval"
+                else "left out of training")
+        warnings.warn(f"{len(missing)} of the {len(records) + len(missing)} videos listed for {name} {subset} are "
+                      f"missing on disk ({name_some(missing)}); they are {fate}. Download them, or use a "
+                      "mirror with the complete split", stacklevel=2)
+    return VideoDataset(records, index.classes, mode=mode, missing=missing, **kwargs)
