@@ -20,7 +20,7 @@ datasets in :mod:`pacekit.data` wrap it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Sequence, Union
 
@@ -171,6 +171,11 @@ def sample_indices(
     >>> sample_indices(25, 5, "1/2", start=0).tolist()
     [0, 0, 1, 1, 2]
     """
+    return _sample(num_frames, clip_len, pace, start, wrap)[0]
+
+
+def _sample(num_frames: int, clip_len: int, pace: PaceLike, start: int, wrap: str) -> tuple[np.ndarray, np.ndarray]:
+    """The clip's indices and its loop points, computed together so they cannot disagree."""
     if num_frames < 1:
         raise ValueError(f"a video needs at least one frame, got num_frames={num_frames}")
     if wrap not in WRAP_MODES:
@@ -179,19 +184,24 @@ def sample_indices(
     start = int(start) % num_frames
     steps = np.arange(clip_len, dtype=np.int64) * p.numerator // p.denominator  # floor(i * p), exact
     if wrap == "modulo":
-        return (start + steps) % num_frames
+        # Position on the video played over and over; a loop is where it enters the next repetition.
+        # The wrapped frame numbers cannot tell: a step of num_frames or more lands on or past the
+        # frame it left (3 frames at p = 5/2 give [0, 2, 2]).
+        position = start + steps
+        return position % num_frames, np.flatnonzero(np.diff(position // num_frames) > 0) + 1
     # The authors' loop: restart from the first frame whenever the next frame would overflow.
     out = np.empty(clip_len, dtype=np.int64)
+    loops = []
     origin, k = start, 0
     for i in range(clip_len):
-        offset = k * p.numerator // p.denominator
-        out[i] = origin + offset
-        next_frame = origin + (k + 1) * p.numerator // p.denominator
-        if next_frame > num_frames - 1:
+        out[i] = origin + k * p.numerator // p.denominator
+        if origin + (k + 1) * p.numerator // p.denominator > num_frames - 1:
             origin, k = 0, 0
+            if i + 1 < clip_len:
+                loops.append(i + 1)
         else:
             k += 1
-    return out % num_frames
+    return out, np.asarray(loops, dtype=np.int64)
 
 
 def sample_start(
@@ -217,10 +227,36 @@ def sample_start(
     return int(rng.integers(0, num_frames - span + 1))
 
 
-def loop_points(indices: Sequence[int]) -> np.ndarray:
-    """Positions i where ``indices[i] < indices[i-1]``: the clip jumped back (a jump cut)."""
-    idx = np.asarray(indices)
-    return np.flatnonzero(np.diff(idx) < 0) + 1
+def loop_points(
+    indices: Sequence[int], num_frames: int | None = None, pace: PaceLike | None = None, wrap: str = "modulo"
+) -> np.ndarray:
+    """Positions i where the clip ran past the video's end between frames i - 1 and i (a jump cut).
+
+    Give the ``num_frames``, ``pace`` and ``wrap`` the indices were sampled with: the loops are then
+    where the index sequence wraps, which frame numbers alone cannot always show (3 frames at p = 5/2
+    give ``[0, 2, 2]``, looped at 2). Without them, only a step backwards counts, which misses the wraps
+    of a video no longer than one step of the pace.
+
+    >>> loop_points([0, 2, 2], num_frames=3, pace="5/2").tolist()
+    [2]
+    """
+    idx = np.asarray(indices, dtype=np.int64)
+    if (num_frames is None) != (pace is None):
+        raise TypeError("give both num_frames and pace, or neither")
+    if num_frames is None:
+        return np.flatnonzero(np.diff(idx) < 0) + 1
+    if idx.ndim != 1:
+        raise ValueError(f"indices must be one clip's 1-D frame indices, got shape {idx.shape}")
+    if len(idx) == 0:
+        return np.empty(0, dtype=np.int64)
+    # A clip's first index is its start (modulo the video), so the indices fix the whole sampling.
+    expected, loops = _sample(num_frames, len(idx), pace, int(idx[0]), wrap)
+    if not np.array_equal(expected, idx):
+        raise ValueError(
+            f"these indices are not a clip at pace {as_pace(pace)} of a {num_frames}-frame video with "
+            f"wrap={wrap!r}; expected {expected.tolist()}"
+        )
+    return loops
 
 
 def jump_cut_probability(num_frames: int, clip_len: int, pace: PaceLike, policy: str) -> float:
@@ -242,12 +278,13 @@ def jump_cut_probability(num_frames: int, clip_len: int, pace: PaceLike, policy:
 
 @dataclass(frozen=True)
 class PaceClip:
-    """One sampled clip: its indices, pace, label and start."""
+    """One sampled clip: its indices, pace, label, start and loop points (see :func:`loop_points`)."""
 
     indices: np.ndarray
     pace: Fraction
     label: int
     start: int
+    loops: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 def sample_pace_clip(
@@ -264,7 +301,8 @@ def sample_pace_clip(
         label = int(rng.integers(0, len(pace_set)))
     pace = pace_set.pace_of(label)
     start = sample_start(num_frames, clip_len, pace, policy, rng)
-    return PaceClip(sample_indices(num_frames, clip_len, pace, start, wrap), pace, int(label), start)
+    indices, loops = _sample(num_frames, clip_len, pace, start, wrap)
+    return PaceClip(indices, pace, int(label), start, loops)
 
 
 def interpolation_plan(

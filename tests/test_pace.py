@@ -1,3 +1,4 @@
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -6,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pacekit import pace
-from pacekit.pace import PaceSet, clip_span, jump_cut_probability, sample_indices, sample_start
+from pacekit.pace import PaceSet, clip_span, jump_cut_probability, loop_points, sample_indices, sample_start
 
 
 def test_paper_fast_example_counts_from_zero():
@@ -31,6 +32,46 @@ def test_clip_loops_modulo_the_video():
 def test_authors_restart_wrap_goes_back_to_frame_zero():
     # the authors' loader restarts from the first frame when the next frame would overflow
     assert sample_indices(10, 5, 3, start=6, wrap="restart").tolist() == [6, 9, 0, 3, 6]
+
+
+@pytest.mark.parametrize("wrap", ["modulo", "restart"])
+def test_loop_points_of_a_clip_that_loops_once(wrap):
+    idx = sample_indices(10, 5, 3, start=6, wrap=wrap)
+    assert loop_points(idx, num_frames=10, pace=3, wrap=wrap).tolist() == [2]
+    assert loop_points(sample_indices(25, 5, 3, start=10, wrap=wrap), 25, 3, wrap).tolist() == []
+
+
+# Wraps that the frame numbers alone do not show: a step of the whole video or more lands on or past
+# the frame it left. The first case is the one a random Hypothesis run found; the others are its
+# neighbours (a step past the frame, a one-frame video, a slow pace, the authors' restart).
+@pytest.mark.parametrize(
+    "num_frames,clip_len,p,wrap,indices,loops",
+    [
+        (3, 3, Fraction(5, 2), "modulo", [0, 2, 2], [2]),  # 2 -> 5, one video further on: frame 2 again
+        (3, 3, Fraction(4), "modulo", [0, 1, 2], [1, 2]),  # every step passes the end, yet the frames increase
+        (1, 3, Fraction(1), "modulo", [0, 0, 0], [1, 2]),  # a one-frame video loops at every step
+        (1, 4, Fraction(1, 2), "modulo", [0, 0, 0, 0], [2]),  # ... and slow paces repeat it between loops
+        (2, 4, Fraction(3), "restart", [0, 0, 0, 0], [1, 2, 3]),  # frame 3 would overflow: back to 0, again
+        (3, 3, Fraction(5, 2), "restart", [0, 2, 0], [2]),  # the same clip under the authors' restart
+    ],
+)
+def test_wraps_that_land_on_or_past_the_frame_they_left_are_loops(num_frames, clip_len, p, wrap, indices, loops):
+    idx = sample_indices(num_frames, clip_len, p, 0, wrap)
+    assert idx.tolist() == indices
+    assert loop_points(idx, num_frames=num_frames, pace=p, wrap=wrap).tolist() == loops
+    rng = np.random.default_rng(0)
+    clip = pace.sample_pace_clip(num_frames, clip_len, PaceSet((p,)), rng, policy="fit", wrap=wrap)
+    assert clip.indices.tolist() == indices and clip.loops.tolist() == loops
+
+
+def test_loop_points_check_the_indices_match_the_sampling():
+    with pytest.raises(ValueError, match="not a clip at pace 3"):
+        loop_points([6, 9, 0, 3, 6], num_frames=10, pace=3)  # the restart clip, read as modulo
+    with pytest.raises(TypeError, match="both num_frames and pace"):
+        loop_points([0, 2, 2], num_frames=3)
+    assert loop_points([], num_frames=3, pace=2).tolist() == []
+    # without the sampling, only backward steps are seen
+    assert loop_points([6, 9, 2, 5, 8]).tolist() == [2] and loop_points([0, 2, 2]).tolist() == []
 
 
 def test_third_pace_has_no_float_drift():
@@ -72,7 +113,7 @@ def test_fit_policy_never_loops_when_the_span_fits():
     starts = [sample_start(70, 16, 4, "fit", rng) for _ in range(2000)]
     assert min(starts) == 0 and max(starts) == 70 - 61  # every fitting start is reachable
     for s in starts[:200]:
-        assert len(pace.loop_points(sample_indices(70, 16, 4, s))) == 0
+        assert len(loop_points(sample_indices(70, 16, 4, s), 70, 4)) == 0
 
 
 def test_fit_policy_on_a_video_shorter_than_the_span_starts_at_zero():
@@ -84,7 +125,7 @@ def test_any_policy_covers_the_whole_video_and_loops():
     rng = np.random.default_rng(1)
     starts = np.array([sample_start(70, 16, 4, "any", rng) for _ in range(5000)])
     assert starts.min() == 0 and starts.max() == 69
-    looped = np.mean([len(pace.loop_points(sample_indices(70, 16, 4, s))) > 0 for s in starts])
+    looped = np.mean([len(loop_points(sample_indices(70, 16, 4, s), 70, 4)) > 0 for s in starts])
     assert looped == pytest.approx(jump_cut_probability(70, 16, 4, "any"), abs=0.03)
 
 
@@ -93,7 +134,7 @@ def test_jump_cut_probability_is_exact():
     assert jump_cut_probability(70, 16, 4, "any") == pytest.approx(60 / 70)
     assert jump_cut_probability(70, 16, 4, "fit") == 0.0
     assert jump_cut_probability(40, 16, 4, "fit") == 1.0
-    exact = np.mean([len(pace.loop_points(sample_indices(70, 16, 4, s))) > 0 for s in range(70)])
+    exact = np.mean([len(loop_points(sample_indices(70, 16, 4, s), 70, 4)) > 0 for s in range(70)])
     assert exact == pytest.approx(60 / 70)
 
 
@@ -128,33 +169,81 @@ def test_sample_pace_clip_round_trips_pace_and_label():
         clip = pace.sample_pace_clip(100, 16, ps, rng)
         assert ps.pace_of(clip.label) == clip.pace
         assert clip.indices.tolist() == sample_indices(100, 16, clip.pace, clip.start).tolist()
+        assert clip.loops.tolist() == loop_points(clip.indices, 100, clip.pace).tolist()
 
 
-paces = st.sampled_from([Fraction(1, 3), Fraction(1, 2), Fraction(1), Fraction(2), Fraction(3), Fraction(4),
-                         Fraction(5, 2)])
+# The paper's paces plus any small fraction; short videos often, since a video no longer than one
+# step of the pace is where a wrap can hide (see the pinned cases above).
+paces = st.one_of(
+    st.sampled_from([Fraction(1, 3), Fraction(1, 2), Fraction(1), Fraction(2), Fraction(3), Fraction(4),
+                     Fraction(5, 2)]),
+    st.fractions(min_value=Fraction(1, 8), max_value=8, max_denominator=8),
+)
+frame_counts = st.one_of(st.integers(1, 8), st.integers(1, 400))
+wraps = st.sampled_from(["modulo", "restart"])
+
+
+def pace_steps(clip_len, p):
+    """How far the pace moves between consecutive clip frames: floor((i + 1) p) - floor(i p)."""
+    return [math.floor((i + 1) * p) - math.floor(i * p) for i in range(clip_len - 1)]
 
 
 @settings(max_examples=300, deadline=None)
-@given(num_frames=st.integers(1, 400), clip_len=st.integers(1, 64), p=paces, start=st.integers(0, 10_000),
-       wrap=st.sampled_from(["modulo", "restart"]))
+@given(num_frames=frame_counts, clip_len=st.integers(1, 64), p=paces, start=st.integers(0, 10_000), wrap=wraps)
 def test_indices_in_range_with_clip_len_frames(num_frames, clip_len, p, start, wrap):
     idx = sample_indices(num_frames, clip_len, p, start, wrap)
     assert idx.shape == (clip_len,) and idx.dtype == np.int64
     assert ((idx >= 0) & (idx < num_frames)).all()
+    assert idx[0] == start % num_frames
 
 
 @settings(max_examples=300, deadline=None)
-@given(num_frames=st.integers(1, 400), clip_len=st.integers(2, 64), p=paces, start=st.integers(0, 399))
-def test_indices_increase_except_at_loop_points(num_frames, clip_len, p, start):
-    idx = sample_indices(num_frames, clip_len, p, start % num_frames)
-    steps = np.diff(idx)
-    loops = pace.loop_points(idx)
-    non_loop = np.delete(steps, loops - 1)
-    assert (non_loop >= 0).all()
-    if p >= 1 and num_frames > p:
-        assert (non_loop > 0).all()  # fast and normal paces never repeat a frame
-    expected_loops = (start % num_frames + clip_span(clip_len, p) - 1) // num_frames
-    assert len(loops) <= expected_loops
+@given(num_frames=frame_counts, clip_len=st.integers(2, 64), p=paces, start=st.integers(0, 399))
+def test_indices_follow_the_pace_between_loop_points(num_frames, clip_len, p, start):
+    # Modulo wrap: a step that is not the pace's step is a loop, and every loop is such a step (it moved
+    # a whole number of videos less), whatever the frame numbers do.
+    idx = sample_indices(num_frames, clip_len, p, start)
+    loops = loop_points(idx, num_frames, p)
+    off_pace = [i + 1 for i, (step, d) in enumerate(zip(np.diff(idx), pace_steps(clip_len, p))) if step != d]
+    assert loops.tolist() == off_pace
+    assert all((step - d) % num_frames == 0 for step, d in zip(np.diff(idx), pace_steps(clip_len, p)))
+    # The clip passes the end (start + span - 1) // num_frames times; a step longer than the video
+    # passes it more than once between two frames, which is still one jump cut.
+    passes = (start % num_frames + clip_span(clip_len, p) - 1) // num_frames
+    assert (len(loops) > 0) == (passes > 0) and len(loops) <= passes
+    if max(pace_steps(clip_len, p)) <= num_frames:
+        assert len(loops) == passes
+    if p >= 1:
+        assert (np.delete(np.diff(idx), loops - 1) > 0).all()  # fast and normal paces never repeat a frame
+
+
+@settings(max_examples=300, deadline=None)
+@given(num_frames=frame_counts, clip_len=st.integers(2, 64), p=paces, start=st.integers(0, 399))
+def test_restart_wrap_plays_fresh_clips_from_frame_zero_between_loop_points(num_frames, clip_len, p, start):
+    idx = sample_indices(num_frames, clip_len, p, start, "restart")
+    loops = loop_points(idx, num_frames, p, "restart")
+    assert idx.max() < num_frames  # so no piece below ran on past the end without restarting
+    pieces = np.split(idx, loops)
+    for k, piece in enumerate(pieces):
+        origin = start % num_frames if k == 0 else 0
+        steps = [math.floor(i * p) for i in range(len(piece))]
+        assert piece.tolist() == [origin + s for s in steps]  # a plain clip at pace p from its origin
+        if k < len(pieces) - 1:  # it restarted because the next frame was past the end
+            assert origin + math.floor(len(piece) * p) > num_frames - 1
+    # It restarts exactly where the modulo clip first wraps.
+    first_wrap = loop_points(sample_indices(num_frames, clip_len, p, start), num_frames, p)[:1]
+    assert loops[:1].tolist() == first_wrap.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(num_frames=frame_counts, clip_len=st.integers(1, 32), p=paces, wrap=wraps)
+def test_jump_cut_probability_counts_the_looping_starts(num_frames, clip_len, p, wrap):
+    looped = [len(loop_points(sample_indices(num_frames, clip_len, p, s, wrap), num_frames, p, wrap)) > 0
+              for s in range(num_frames)]
+    assert jump_cut_probability(num_frames, clip_len, p, "any") == pytest.approx(np.mean(looped))
+    fitting = range(num_frames - clip_span(clip_len, p) + 1)
+    fit_rate = np.mean([looped[s] for s in fitting]) if len(fitting) else float(looped[0])  # 'fit' then starts at 0
+    assert jump_cut_probability(num_frames, clip_len, p, "fit") == pytest.approx(fit_rate)
 
 
 @settings(max_examples=200, deadline=None)

@@ -50,3 +50,24 @@ def test_ci_runs_the_readme_test_command_as_written():
     test_command = readme_commands()[1]
     ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert test_command in ci_lines
+
+
+def test_hypothesis_is_derandomised_on_ci_and_random_locally():
+    # CI runs `.ci/run` with CI=true; tests/conftest.py must then load the derandomised profile, or a CI
+    # failure could not be replayed. Import the conftest fresh in each environment, as pytest would.
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import conftest; from hypothesis import settings; d = settings.default; "
+             "print([n for n in ('ci', 'dev') if settings.get_profile(n) is d], d.derandomize, "
+             "d.database is None, d.print_blob, settings.get_profile('dev').derandomize)")
+    seen = {}
+    for ci in ("true", None):
+        env = {k: v for k, v in os.environ.items() if k != "CI"} | ({"CI": ci} if ci else {})
+        run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT / "tests", env=env, capture_output=True,
+                             text=True)
+        assert run.returncode == 0, run.stderr
+        seen[ci] = run.stdout.split()
+    assert seen["true"] == ["['ci']", "True", "True", "True", "False"]  # dev stays random, even registered on CI
+    assert seen[None][:2] == ["['dev']", "False"]
