@@ -1,15 +1,22 @@
-"""Backbones, registry and ClipModel: parameter counts against the paper, stage shapes, the interface."""
+"""Backbones, registry, layers and ClipModel: parameter counts against the paper, stage shapes, the interface."""
 
 from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 import pacekit.models as models
-from pacekit.models import ClipModel, build_backbone, build_model, list_backbones
+from pacekit.models import ClipModel, build_backbone, build_model, list_backbones, register_backbone
+from pacekit.models import registry
 from pacekit.models.heads import build_projector
-from pacekit.models.r21d import SpatioTemporalConv, r21d_mid_channels
+from pacekit.models.layers import (
+    FullConv3d, ResBlock, SamePadMaxPool3d, SpatioTemporalConv, STConv3d, r21d_mid_channels,
+)
 
 ALL = ["c3d", "r21d", "r3d", "r3d_18", "s3d_g", "tiny"]
 
@@ -213,16 +220,93 @@ def test_unknown_backbone_lists_the_names():
     assert list_backbones() == ALL
 
 
-def test_register_backbone(monkeypatch):
-    monkeypatch.setattr(models, "_BACKBONES", dict(models._BACKBONES))
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """The registry's own table, copied, so that a test's registrations vanish after it."""
+    monkeypatch.setattr(registry, "_BACKBONES", dict(registry._BACKBONES))
 
-    @models.register_backbone("tiny_wide")
+
+def test_a_user_registered_backbone_builds_by_name(scratch_registry):
+    @register_backbone("tiny_wide")
     def tiny_wide(width=1.0):
         return build_backbone("tiny", width=2 * width)
 
     assert build_backbone("tiny_wide").embed_dim == 64
+    assert build_backbone("tiny_wide", width=0.5).embed_dim == 32
+    assert build_model("tiny_wide", num_classes=4).head.weight.shape == (4, 64)
+    assert "tiny_wide" in list_backbones()
+    with pytest.raises(ValueError, match="unknown backbone 'r50'; choose one of: .*tiny, tiny_wide"):
+        build_backbone("r50")
     with pytest.raises(ValueError, match="already registered"):
-        models.register_backbone("r3d")(tiny_wide)
+        register_backbone("r3d")(tiny_wide)
+
+
+# which built-in backbones each module registers
+BUILTIN_MODULES = {"c3d": ["c3d"], "r3d": ["r3d", "r3d_18"], "r21d": ["r21d"], "s3d_g": ["s3d_g"], "tiny": ["tiny"]}
+
+
+def test_the_builtin_modules_register_every_builtin_name():
+    assert sorted(name for names in BUILTIN_MODULES.values() for name in names) == ALL == list_backbones()
+
+
+@pytest.mark.parametrize("module_name", sorted(BUILTIN_MODULES))
+def test_a_builtin_backbone_registers_itself_with_register_backbone(monkeypatch, module_name):
+    # Run a fresh copy of the module against an empty registry: only its own decorators can fill it,
+    # so no table elsewhere is needed (or allowed: a second registration of a name would raise).
+    monkeypatch.setattr(registry, "_BACKBONES", {})
+    path = Path(models.__file__).with_name(f"{module_name}.py")
+    spec = importlib.util.spec_from_file_location(f"pacekit.models._fresh_{module_name}", path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    assert list_backbones() == BUILTIN_MODULES[module_name]
+    for name in BUILTIN_MODULES[module_name]:
+        assert isinstance(build_backbone(name, width=0.125).embed_dim, int)
+
+
+# -- layers -----------------------------------------------------------------------------------------
+
+def _pacekit_imports(path: Path) -> set[str]:
+    """The pacekit modules a file imports at its top level, as written (``.layers``, ``.registry``, ...)."""
+    tree = ast.parse(path.read_text())
+    return {"." * node.level + (node.module or "") for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.level > 0}
+
+
+def test_layers_and_registry_import_no_backbone():
+    folder = Path(models.__file__).parent
+    assert _pacekit_imports(folder / "layers.py") == set()
+    assert _pacekit_imports(folder / "registry.py") == set()
+
+
+@pytest.mark.parametrize("module_name", sorted(BUILTIN_MODULES))
+def test_backbones_take_shared_blocks_from_layers(module_name):
+    imports = _pacekit_imports(Path(models.__file__).with_name(f"{module_name}.py"))
+    assert {".layers", ".registry"} <= imports
+    # R(2+1)D and tiny are the R3D network with other convs or widths: they build on r3d's ResNet3d.
+    assert imports <= {".layers", ".registry", ".r3d"}
+    if module_name in ("c3d", "s3d_g"):
+        assert ".r3d" not in imports
+
+
+def test_res_block_downsamples_with_a_projection_shortcut():
+    block = ResBlock(8, 16, FullConv3d, downsample=True)
+    assert block(torch.randn(1, 8, 4, 8, 8)).shape == (1, 16, 2, 4, 4)
+    assert block.downsampleconv.temporal_spatial_conv.weight.shape == (16, 8, 1, 1, 1)
+    with pytest.raises(ValueError, match="keeps its width"):
+        ResBlock(8, 16, FullConv3d, downsample=False)
+
+
+def test_st_conv_splits_a_3d_kernel_only_when_separable():
+    full, separable = STConv3d(4, 8, 3, padding=1), STConv3d(4, 8, 3, padding=1, separable=True)
+    assert full.conv1.weight.shape == (8, 4, 3, 3, 3) and not hasattr(full, "conv2")
+    assert separable.conv1.weight.shape == (8, 4, 1, 3, 3) and separable.conv2.weight.shape == (8, 8, 3, 1, 1)
+    assert not STConv3d(4, 8, 1, separable=True).separable  # a 1x1x1 kernel has nothing to split
+    x = torch.randn(1, 4, 4, 6, 6)
+    assert full(x).shape == separable(x).shape == (1, 8, 4, 6, 6)
+
+
+def test_same_pad_max_pool_gives_ceil_divided_sizes():
+    pool = SamePadMaxPool3d((3, 3, 3), (2, 2, 2))
+    assert pool(torch.rand(1, 1, 5, 7, 8)).shape == (1, 1, 3, 4, 4)
 
 
 def test_layer_sizes_add_blocks():

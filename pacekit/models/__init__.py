@@ -20,58 +20,17 @@ r3d_18    torchvision's R3D-18, two blocks per stage               33.17M / 33.4
 s3d_g     S3D-G, separable Inception with gating (:mod:`.s3d_g`)   9.13M / 9.6M with a 512-d fc
 tiny      narrow R3D for CPU tests (:mod:`.tiny`)                  0.09M / -
 ========  ======================================================  ==============================
+
+Each backbone module registers its builders with :func:`register_backbone` (:mod:`.registry`), the
+decorator a new backbone uses too; the blocks they share (convolutions, residual blocks, the stage
+interface) are in :mod:`.layers`.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
-from torch import nn
-
-from .c3d import build_c3d
-from .r21d import build_r21d
-from .r3d import build_r3d, build_r3d_18
-from .s3d_g import build_s3d_g
-from .tiny import build_tiny
-
-_BACKBONES: dict[str, Callable[..., nn.Module]] = {
-    "c3d": build_c3d,
-    "r3d": build_r3d,
-    "r21d": build_r21d,
-    "r3d_18": build_r3d_18,
-    "s3d_g": build_s3d_g,
-    "tiny": build_tiny,
-}
-
-
-def register_backbone(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Decorator adding a builder ``fn(width=1.0, **kw) -> nn.Module`` under ``name``."""
-
-    def add(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in _BACKBONES:
-            raise ValueError(f"a backbone named {name!r} is already registered; pick another name")
-        _BACKBONES[name] = builder
-        return builder
-
-    return add
-
-
-def list_backbones() -> list[str]:
-    """Registered backbone names, sorted."""
-    return sorted(_BACKBONES)
-
-
-def build_backbone(name: str, width: float = 1.0, **kwargs) -> nn.Module:
-    """Build backbone ``name`` with channels x ``width``; extra keywords go to its builder."""
-    try:
-        builder = _BACKBONES[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown backbone {name!r}; choose one of: {', '.join(list_backbones())}"
-        ) from None
-    return builder(width=width, **kwargs)
-
-
-from .heads import ClipModel, backbone_of, build_model  # noqa: E402  (heads uses build_backbone)
+# Importing a backbone module registers its builders (``@register_backbone`` beside each builder).
+from . import c3d, r3d, r21d, s3d_g, tiny  # noqa: F401
+from .heads import ClipModel, backbone_of, build_model
+from .registry import build_backbone, list_backbones, register_backbone
 
 __all__ = ["build_backbone", "list_backbones", "register_backbone", "ClipModel", "backbone_of", "build_model"]

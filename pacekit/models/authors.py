@@ -28,8 +28,8 @@ from typing import Any, Mapping
 
 import torch
 
-from . import build_backbone
 from .heads import ClipModel
+from .registry import build_backbone
 
 AUTHORS_ARCHS = ("r21d", "r3d", "c3d", "s3d_g")
 HEAD_NAMES = {"r21d": "linear", "r3d": "linear", "c3d": "linear", "s3d_g": "fc"}

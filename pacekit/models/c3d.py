@@ -23,7 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .r3d import PooledStages, _stage_module, scale_channels
+from .layers import PooledStages, find_stage_module, scale_channels
+from .registry import register_backbone
 
 # (name, in, out) of every conv; the stage a conv closes is the digit in its name.
 _CONVS = (
@@ -69,9 +70,10 @@ class C3D(PooledStages):
 
     def stage_module(self, name: str) -> nn.Module:
         """The ReLU module whose output is stage ``name`` (e.g. conv4 -> ``relu4b``)."""
-        return _stage_module(self, name, {k: f"relu{v}" for k, v in _STAGE_END.items()})
+        return find_stage_module(self, name, {k: f"relu{v}" for k, v in _STAGE_END.items()})
 
 
+@register_backbone("c3d")
 def build_c3d(width: float = 1.0) -> C3D:
     """C3D with BN, channels x ``width``."""
     return C3D(width)

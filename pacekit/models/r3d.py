@@ -12,9 +12,9 @@ name (see :mod:`pacekit.models.authors`)::
     pool    global average -> p5 embedding                                   (B, 512)
 
 Sizes above are ceil-divided (e.g. T=16, H=W=112 gives conv5 of (B, 512, 2, 7, 7)).
-A block is conv(3x3x3)-BN-ReLU-conv(3x3x3)-BN, plus the shortcut, then ReLU; the shortcut of a
-downsampling block is a 1x1x1 stride-2 conv + BN. Convolutions carry no bias. Weights start from
-PyTorch's default initialisation, as in the authors' code.
+A block (:class:`pacekit.models.layers.ResBlock`) is conv(3x3x3)-BN-ReLU-conv(3x3x3)-BN, plus the
+shortcut, then ReLU; the shortcut of a downsampling block is a 1x1x1 stride-2 conv + BN. Convolutions
+carry no bias. Weights start from PyTorch's default initialisation, as in the authors' code.
 
 The same skeleton, :class:`ResNet3d`, also builds R(2+1)D (:mod:`pacekit.models.r21d`, which swaps the
 convolution) and the ``tiny`` test network (:mod:`pacekit.models.tiny`, small channels and stem).
@@ -24,102 +24,13 @@ pace fc adds 2,052).
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
 
-Triple = tuple[int, int, int]
-# conv_factory(in_channels, out_channels, kernel, stride, padding) -> module acting like one Conv3d
-ConvFactory = Callable[[int, int, Triple, Triple, Triple], nn.Module]
-
-STAGES = ("conv1", "conv2", "conv3", "conv4", "conv5")
-
-
-def scale_channels(channels: int, width: float) -> int:
-    """``channels`` times the width multiplier, rounded, never below 1 (shared by every backbone)."""
-    if not width > 0:
-        raise ValueError(f"width must be a positive multiplier such as 1.0 or 0.25, got {width!r}")
-    return max(1, int(round(channels * width)))
-
-
-def _triple(value: int | Sequence[int]) -> Triple:
-    if isinstance(value, int):
-        return (value, value, value)
-    t = tuple(int(v) for v in value)
-    if len(t) != 3:
-        raise ValueError(f"expected an int or 3 ints (T, H, W), got {value!r}")
-    return t  # type: ignore[return-value]
-
-
-class FullConv3d(nn.Module):
-    """One full (spatio-temporal) Conv3d without bias; input (B, C_in, T, H, W) -> (B, C_out, T', H', W').
-
-    The wrapper exists only for the parameter name: ``temporal_spatial_conv.weight`` is how the
-    authors' R3D names it, so their checkpoints load without renaming.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0):
-        super().__init__()
-        self.temporal_spatial_conv = nn.Conv3d(
-            in_channels, out_channels, _triple(kernel_size), _triple(stride), _triple(padding), bias=False
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.temporal_spatial_conv(x)
-
-
-class ResBlock(nn.Module):
-    """Basic residual block: conv-BN-ReLU-conv-BN (+ shortcut) -ReLU, on (B, C, T, H, W).
-
-    With ``downsample=True`` the first conv has stride 2 in T, H and W and the shortcut is a
-    1x1x1 stride-2 conv (``downsampleconv``) + BN (``downsamplebn``); otherwise the shortcut is x.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, conv_factory: ConvFactory, downsample: bool):
-        super().__init__()
-        stride = (2, 2, 2) if downsample else (1, 1, 1)
-        self.downsample = downsample
-        if downsample:
-            self.downsampleconv = conv_factory(in_channels, out_channels, (1, 1, 1), (2, 2, 2), (0, 0, 0))
-            self.downsamplebn = nn.BatchNorm3d(out_channels)
-        elif in_channels != out_channels:
-            raise ValueError(
-                f"a block without downsampling keeps its width, got {in_channels} -> {out_channels}; "
-                "pass downsample=True to add the projection shortcut"
-            )
-        self.conv1 = conv_factory(in_channels, out_channels, (3, 3, 3), stride, (1, 1, 1))
-        self.bn1 = nn.BatchNorm3d(out_channels)
-        self.relu1 = nn.ReLU(inplace=False)
-        self.conv2 = conv_factory(out_channels, out_channels, (3, 3, 3), (1, 1, 1), (1, 1, 1))
-        self.bn2 = nn.BatchNorm3d(out_channels)
-        self.outrelu = nn.ReLU(inplace=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        residual = self.relu1(self.bn1(self.conv1(x)))
-        residual = self.bn2(self.conv2(residual))
-        shortcut = self.downsamplebn(self.downsampleconv(x)) if self.downsample else x
-        return self.outrelu(shortcut + residual)
-
-
-class ResLayer(nn.Module):
-    """One stage: ``block1`` (downsampling if asked) then ``blocks`` (``num_blocks - 1`` more)."""
-
-    def __init__(self, in_channels: int, out_channels: int, num_blocks: int, conv_factory: ConvFactory,
-                 downsample: bool):
-        super().__init__()
-        if num_blocks < 1:
-            raise ValueError(f"a stage needs at least one block, got num_blocks={num_blocks}")
-        self.block1 = ResBlock(in_channels, out_channels, conv_factory, downsample)
-        self.blocks = nn.ModuleList(
-            ResBlock(out_channels, out_channels, conv_factory, False) for _ in range(num_blocks - 1)
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.block1(x)
-        for block in self.blocks:
-            x = block(x)
-        return x
+from .layers import STAGES, ConvFactory, FullConv3d, ResLayer, find_stage_module, scale_channels, to_triple
+from .registry import register_backbone
 
 
 class ResNet3d(nn.Module):
@@ -158,7 +69,7 @@ class ResNet3d(nn.Module):
         self.layer_sizes = tuple(int(n) for n in layer_sizes)
         self.embed_dim = c5
         self.conv1 = stem_conv if stem_conv is not None else conv_factory(
-            3, c1, _triple(stem_kernel), _triple(stem_stride), _triple(stem_padding)
+            3, c1, to_triple(stem_kernel), to_triple(stem_stride), to_triple(stem_padding)
         )
         self.bn1 = nn.BatchNorm3d(c1)
         self.relu1 = nn.ReLU(inplace=False)
@@ -187,35 +98,10 @@ class ResNet3d(nn.Module):
 
     def stage_module(self, name: str) -> nn.Module:
         """The module whose output is stage ``name`` (conv1 -> ``relu1``, convN -> layer ``convN``)."""
-        return _stage_module(self, name, {"conv1": "relu1"})
+        return find_stage_module(self, name, {"conv1": "relu1"})
 
 
-class PooledStages(nn.Module):
-    """``forward`` and ``forward_stages`` for a backbone whose ``_run(x, keep)`` returns the pooled p5
-    embedding and, with ``keep``, its conv1..conv5 maps (C3D and S3D-G)."""
-
-    def forward_stages(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """conv1..conv5 maps (B, C, T', H', W') of x (B, 3, T, H, W), plus p4 and p5 (B, C)."""
-        p5, maps = self._run(x, keep=True)
-        maps["p4"] = maps["conv4"].mean(dim=(2, 3, 4))  # (B, C4): global average of conv4
-        maps["p5"] = p5
-        return maps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """p5 embedding (B, embed_dim) of x (B, 3, T, H, W)."""
-        return self._run(x, keep=False)[0]
-
-
-def _stage_module(model: nn.Module, name: str, renames: dict[str, str]) -> nn.Module:
-    """Shared lookup for ``stage_module``: stage name -> submodule, with a helpful error."""
-    if name not in STAGES:
-        raise KeyError(
-            f"unknown stage {name!r}; stage_module knows {', '.join(STAGES)} "
-            "(p4 and p5 are pooled vectors computed in forward_stages, not module outputs)"
-        )
-    return model.get_submodule(renames.get(name, name))
-
-
+@register_backbone("r3d")
 def build_r3d(width: float = 1.0, layer_sizes: Sequence[int] = (1, 1, 1, 1)) -> ResNet3d:
     """The paper's R3D (one block per stage at the default ``layer_sizes``), channels x ``width``."""
     channels = [scale_channels(c, width) for c in (64, 64, 128, 256, 512)]
@@ -238,6 +124,7 @@ class R3D18(nn.Module):
 
     def __init__(self, width: float = 1.0, layer_sizes: Sequence[int] = (2, 2, 2, 2)):
         super().__init__()
+        # Deferred: importing torchvision takes seconds, and only this backbone needs it.
         from torchvision.models.video.resnet import BasicBlock, Conv3DSimple
 
         c1, c2, c3, c4, c5 = (scale_channels(c, width) for c in (64, 64, 128, 256, 512))
@@ -291,10 +178,11 @@ class R3D18(nn.Module):
 
     def stage_module(self, name: str) -> nn.Module:
         """The module whose output is stage ``name`` (conv1 -> ``stem``, conv2 -> ``layer1``, ...)."""
-        return _stage_module(self, name, {"conv1": "stem", "conv2": "layer1", "conv3": "layer2",
+        return find_stage_module(self, name, {"conv1": "stem", "conv2": "layer1", "conv3": "layer2",
                                           "conv4": "layer3", "conv5": "layer4"})
 
 
+@register_backbone("r3d_18")
 def build_r3d_18(width: float = 1.0) -> R3D18:
     """torchvision's R3D-18 (two blocks per stage, 33.2M without fc), channels x ``width``."""
     return R3D18(width)

@@ -3,7 +3,9 @@
 S3D replaces the 3x3x3 convolutions of I3D's Inception blocks by a (1,3,3) spatial conv followed by
 a (3,1,1) temporal conv (each with BN + ReLU). S3D-G adds *self-gating*: a feature map x
 (B, C, T, H, W) is rescaled per channel by sigmoid(W mean_THW(x) + b), W a C x C matrix. Gating is
-applied after conv_2c and to each of the four branch outputs of every Inception block.
+applied after conv_2c and to each of the four branch outputs of every Inception block. The parts
+(:class:`~pacekit.models.layers.STConv3d`, :class:`~pacekit.models.layers.SelfGating`,
+:class:`~pacekit.models.layers.SamePadMaxPool3d`) are in :mod:`pacekit.models.layers`.
 
 Layout and module names follow the authors' S3D-G (the TensorFlow s3dg layout: a full, non-separable
 (3,7,7) stride-2 stem, TF "SAME" max pools), so their checkpoints load by name::
@@ -30,10 +32,10 @@ fc to 512 dims (1024*512 + 512 = 524,800), 9,649,872 in all; with a 400-way Kine
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .r3d import PooledStages, _stage_module, _triple, scale_channels
+from .layers import PooledStages, SamePadMaxPool3d, SelfGating, STConv3d, find_stage_module, scale_channels
+from .registry import register_backbone
 
 # Inception v1 widths per block: (b0, b1_reduce, b1, b2_reduce, b2, b3), inputs chain from the previous.
 _INCEPTION = {
@@ -49,67 +51,6 @@ _INCEPTION = {
 }
 _STAGE_MODULES = {"conv1": "conv1", "conv2": "gating", "conv3": "mixed_3c", "conv4": "mixed_4f",
                   "conv5": "mixed_5c"}
-
-
-class STConv3d(nn.Module):
-    """Conv3d + BN + ReLU, or with ``separable=True`` its S3D split: (1,k,k) conv-BN-ReLU, (k,1,1) conv-BN-ReLU.
-
-    (B, C_in, T, H, W) -> (B, C_out, T', H', W'); convs carry no bias. Names ``conv1``/``bn1`` (and
-    ``conv2``/``bn2`` when separable) match the authors' checkpoints.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 separable: bool = False):
-        super().__init__()
-        (kt, kh, kw), (st, sh, sw), (pt, ph, pw) = _triple(kernel_size), _triple(stride), _triple(padding)
-        self.separable = separable and kt != 1
-        if self.separable:
-            self.conv1 = nn.Conv3d(in_channels, out_channels, (1, kh, kw), (1, sh, sw), (0, ph, pw), bias=False)
-            self.bn1 = nn.BatchNorm3d(out_channels)
-            self.conv2 = nn.Conv3d(out_channels, out_channels, (kt, 1, 1), (st, 1, 1), (pt, 0, 0), bias=False)
-            self.bn2 = nn.BatchNorm3d(out_channels)
-        else:
-            self.conv1 = nn.Conv3d(in_channels, out_channels, (kt, kh, kw), (st, sh, sw), (pt, ph, pw), bias=False)
-            self.bn1 = nn.BatchNorm3d(out_channels)
-        self.relu = nn.ReLU(inplace=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(self.bn1(self.conv1(x)))
-        if self.separable:
-            x = self.relu(self.bn2(self.conv2(x)))
-        return x
-
-
-class SelfGating(nn.Module):
-    """S3D-G feature gating: x (B, C, T, H, W) -> x * sigmoid(fc(mean_THW(x)))[:, :, None, None, None]."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.fc = nn.Linear(channels, channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate = torch.sigmoid(self.fc(x.mean(dim=(2, 3, 4))))  # (B, C)
-        return x * gate[:, :, None, None, None]
-
-
-class SamePadMaxPool3d(nn.Module):
-    """Max pool with TensorFlow-style "SAME" padding, as in the authors' S3D-G.
-
-    Pads max(k - s, 0) per axis (the smaller half in front) with zeros, then pools with ceil_mode.
-    The inputs are post-ReLU (>= 0), so zero padding never changes a maximum.
-    """
-
-    def __init__(self, kernel_size, stride):
-        super().__init__()
-        self.kernel_size, self.stride = _triple(kernel_size), _triple(stride)
-        pads = []
-        for k, s in zip(reversed(self.kernel_size), reversed(self.stride)):  # F.pad wants W, H, T
-            total = max(k - s, 0)
-            pads += [total // 2, total - total // 2]
-        self.padding = tuple(pads)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.max_pool3d(F.pad(x, self.padding), self.kernel_size, self.stride, ceil_mode=True)
 
 
 class InceptionBlock(nn.Module):
@@ -197,9 +138,10 @@ class S3DG(PooledStages):
 
     def stage_module(self, name: str) -> nn.Module:
         """The module whose output is stage ``name`` (conv2 -> ``gating``, conv5 -> ``mixed_5c``, ...)."""
-        return _stage_module(self, name, _STAGE_MODULES)
+        return find_stage_module(self, name, _STAGE_MODULES)
 
 
+@register_backbone("s3d_g")
 def build_s3d_g(width: float = 1.0, gating: bool = True) -> S3DG:
     """S3D-G (``gating=False``: S3D), channels x ``width``."""
     return S3DG(width, gating)

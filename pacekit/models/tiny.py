@@ -10,11 +10,14 @@ dataset; it is not meant to match any figure of the paper.
 
 from __future__ import annotations
 
-from .r3d import FullConv3d, ResNet3d, scale_channels
+from .layers import FullConv3d, scale_channels
+from .r3d import ResNet3d
+from .registry import register_backbone
 
 TINY_CHANNELS = (8, 8, 16, 24, 32)
 
 
+@register_backbone("tiny")
 def build_tiny(width: float = 1.0) -> ResNet3d:
     """The ``tiny`` backbone, channels x ``width`` (stem kernel (3,5,5), stride (1,4,4))."""
     channels = [scale_channels(c, width) for c in TINY_CHANNELS]
