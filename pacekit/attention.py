@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data.strips import read_pace_strips
 from .models import backbone_of
 
 #: The paces of Fig. 5's columns.
@@ -88,15 +89,9 @@ def load_pace_clips(
 
     Every clip starts at frame ``start`` and takes frame ``start + floor(i * p)``
     (:func:`pacekit.pace.sample_indices`, looping past the end), so the columns of Fig. 5 begin at the
-    same moment and their last frames lie ``15 * p`` frames later.
+    same moment and their last frames lie ``15 * p`` frames later (:func:`pacekit.data.strips.read_pace_strips`).
     """
-    from .data import open_video
-    from .pace import sample_indices
-
-    with open_video(path, size=tuple(frame_size) if frame_size is not None else None) as reader:
-        indices = [sample_indices(reader.num_frames, clip_len, p, start) for p in paces]
-        frames = reader.get_frames(np.concatenate(indices))
-    return frames.view(len(paces), clip_len, *frames.shape[1:])
+    return read_pace_strips(path, paces, clip_len, start, size=frame_size)
 
 
 @dataclass

@@ -24,6 +24,9 @@ from typing import Optional
 import numpy as np
 
 from .config import Config, add_config_arguments, config_from_args, get_config
+from .data import build_dataset
+from .data.strips import read_pace_strips
+from .pace import PaceSet
 
 #: Frame size the synthetic videos are drawn at (the dataset resizes them to ``cfg.frame_size``).
 SYNTHETIC_SIZE = (160, 120)  # (width, height)
@@ -148,15 +151,10 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
 
 def _pace_strip_frames(cfg: Config) -> dict:
     """The first test video's frames at every pace of the set, from frame 0 (``(T, H, W, C)`` each)."""
-    from .data import build_dataset, open_video
-    from .pace import PaceSet, sample_indices
-
     record = build_dataset(cfg.dataset, cfg.root, "test", mode="eval").records[0]
-    frames = {}
-    with open_video(record.path, size=cfg.frame_size) as reader:
-        for pace in PaceSet.from_spec(cfg.pace_set):
-            frames[pace] = reader.get_frames(sample_indices(reader.num_frames, cfg.clip_len, pace, 0)).numpy()
-    return frames
+    paces = list(PaceSet.from_spec(cfg.pace_set))
+    strips = read_pace_strips(record.path, paces, cfg.clip_len, start=0, size=cfg.frame_size)  # (P, T, H, W, C)
+    return dict(zip(paces, strips.numpy()))
 
 
 def format_report(r: QuickstartResult) -> str:

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data.datasets import LeftOutVideo
+from .data.strips import read_strip, spread_indices
 from .models import backbone_of
 
 #: The k of Tables 4 and 5.
@@ -322,11 +323,7 @@ def extract_features(
 
 def frame_strip(path, num_frames: int = 4, frame_size=(64, 85)) -> np.ndarray:
     """``num_frames`` frames spread evenly over a video, side by side: uint8 ``(H, num_frames * W, 3)``."""
-    from .data import open_video
-
-    with open_video(path, size=tuple(frame_size) if frame_size is not None else None) as reader:
-        indices = np.round(np.linspace(0, reader.num_frames - 1, num_frames)).astype(np.int64)
-        frames = reader.get_frames(indices)  # (n, H, W, C)
+    frames = read_strip(path, lambda n: spread_indices(n, num_frames), size=frame_size)  # (n, H, W, C)
     return torch.cat(list(frames), dim=1).numpy()
 
 

@@ -22,10 +22,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from .data.strips import read_strip
 from .pace import PaceSet, sample_indices, sample_start
 
 #: ``player(clips) -> pace labels``: clips uint8 ``(B, T, H, W, C)`` (a torch tensor), labels ``(B,)`` ints.
@@ -88,16 +90,8 @@ def make_game_clips(
 
 def read_videos(paths: Sequence, frame_size: Optional[tuple[int, int]] = None) -> list[tuple[str, np.ndarray]]:
     """``(file name, all frames (N, H, W, 3) uint8)`` of each video, decoded at ``frame_size`` (H, W)."""
-    from pathlib import Path
-
-    from .data import open_video
-
-    out = []
-    for path in paths:
-        with open_video(path, size=tuple(frame_size) if frame_size is not None else None) as reader:
-            frames = reader.get_frames(np.arange(reader.num_frames)).numpy()
-        out.append((Path(path).stem, frames))
-    return out
+    # np.arange(num_frames): every frame, in order
+    return [(Path(path).stem, read_strip(path, np.arange, size=frame_size).numpy()) for path in paths]
 
 
 def model_player(model, clip_len: int, transform, frame_size: Optional[tuple[int, int]] = None, device="cpu",
