@@ -1,31 +1,34 @@
 """One configuration for pretraining, fine-tuning and the quickstart: a dataclass with the paper's defaults.
 
-Each field's comment gives the paper's value (Sec. 4.1) or says the paper is silent and what was chosen.
-Notebooks build a :class:`Config` with :func:`get_config`; the CLI builds the same object from its flags
-(:func:`add_config_arguments`, :func:`config_from_args`), so both run exactly the same training.
+Every field declares its facts once, in ``field(metadata=...)`` (see :func:`option`): its help text, its
+group (data, model, pretraining, fine-tuning, system), the paper's value where the paper states one, and
+whether the notebooks' run-reuse check compares it. Everything else is derived from them: the CLI flags
+and their ``--help`` (:func:`add_config_arguments`), the reuse check's field lists
+(:func:`field_names`, used by :mod:`pacekit.notebook`), the paper's values (:func:`paper_values`) and the
+defaults of the losses, heads and training schedule (:func:`config_default`). Notebooks build a
+:class:`Config` with :func:`get_config`; the CLI builds the same object from its flags
+(:func:`config_from_args`), so both run exactly the same training.
 
     >>> cfg = get_config("cpu-tiny", epochs=2)
     >>> cfg.backbone, cfg.epochs
     ('tiny', 2)
+    >>> config_default("batch_size"), paper_values()["batch_size"]
+    (30, 30)
 
 Presets:
 
-- ``paper``: the paper's setting -- R(2+1)D, 16x112x112 clips, batch 30, SGD lr 1e-3 /10 every 6 epochs,
-  18 epochs, UCF101 split 1 with an epoch of the list x10.
+- ``paper``: the fields' defaults -- the paper's R(2+1)D, 16x112x112 clips and schedule (Sec. 4.1), with
+  pace prediction alone (no contrastive branch, the setting of the paper's Table 1 and Fig. 4).
+  :func:`paper_values` lists every value the paper states; where it is silent, a field's help says what
+  pacekit chose and why.
 - ``cpu-tiny``: the quickstart on a laptop CPU -- the ``tiny`` backbone, 8x56x56 clips, the built-in
   synthetic dataset, residual input, AdamW; a few minutes on 2 cores.
 - ``gpu-demo``: the cpu-tiny recipe at the paper's network (R(2+1)D), clip size and batch on a larger
   synthetic set, for one GPU (bf16, channels_last_3d). It has not been run on a GPU yet.
 
-Choices the paper leaves open (each also noted at its field):
-
-- Weight decay: the paper is silent; the authors' code uses 5e-3, and so does pacekit.
-- Fine-tuning schedule: the paper says only that the "training strategy [is] the same as the
-  self-supervised pre-training stage" except the learning rate. pacekit therefore fine-tunes for the
-  same 18 epochs, dividing the lr by 10 every 6, with the same epoch size (list x10), batch 30 and
-  momentum, at lr 3e-3 (0.01 for S3D-G).
-- Contrastive similarity: cosine / temperature 0.5 by default; ``normalize=False, temperature=1`` is the
-  paper's literal dot product (see :mod:`pacekit.losses`).
+Fine-tuning: the paper says only that the "training strategy [is] the same as the self-supervised
+pre-training stage" except the learning rate, so pacekit fine-tunes with the pretraining schedule at the
+paper's fine-tuning lr (the ``ft_*`` fields).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .data.splits import DATASETS
 from .data.transforms import INPUT_MODES
 from .pace import START_POLICIES, WRAP_MODES
 
@@ -46,80 +50,145 @@ PRECISIONS = ("auto", "bf16", "fp32")
 JITTERS = ("frame", "clip", None)
 OPTIMIZERS = ("sgd", "adamw")
 
+#: The paper's initial fine-tuning lr (Sec. 4.1): 0.01 for S3D-G, 3e-3 for the other networks.
+PAPER_FT_LR, PAPER_FT_LR_S3D_G = 3e-3, 1e-2
+
+#: The groups of the fields. ``system``: where and how a run executes, under which name and seed; of those,
+#: only the seed changes what a run learns (see ``compared`` in :func:`option`).
+GROUPS = ("data", "model", "pretraining", "fine-tuning", "system")
+
+_SILENT = object()  # the paper states no value
+
+
+def option(default: Any, group: str, help: str, paper: Any = _SILENT, compared: Optional[bool] = None):
+    """A :class:`Config` field with its facts in ``metadata``: ``help``, ``group``, ``paper``, ``compared``.
+
+    Args:
+        default: the field's default (the ``paper`` preset's value).
+        group: one of :data:`GROUPS`.
+        help: what the field does, for ``--help`` and readers of this file.
+        paper: the value the paper states (Sec. 4.1 unless the help says otherwise), or a short text where
+            the paper gives a rule rather than one value; leave it out where the paper is silent.
+        compared: whether the notebooks' run-reuse check compares the field (a finished run is reused only
+            when every compared field matches). Default: every field outside the ``system`` group.
+    """
+    if group not in GROUPS:
+        raise ValueError(f"config group {group!r} is not one of {GROUPS}")
+    metadata = {"help": help, "group": group, "compared": group != "system" if compared is None else compared}
+    if paper is not _SILENT:
+        metadata["paper"] = paper
+    return dataclasses.field(default=default, metadata=metadata)
+
 
 @dataclass
 class Config:
-    """Every knob of a pacekit training run. Field comments give the paper's value (Sec. 4.1)."""
+    """Every knob of a pacekit training run; each field's metadata holds its help and the paper's value."""
 
     # --- run ------------------------------------------------------------------------------------
-    name: str = "pace"  # run folder <out_dir>/<name>: checkpoints, metrics.jsonl, figures
-    out_dir: str = "runs"
-    seed: int = 0  # model init, sampler order, clip draws and augmentation all derive from it
+    name: str = option("pace", "system", "run folder <out_dir>/<name>: checkpoints, metrics.jsonl, figures")
+    out_dir: str = option("runs", "system", "folder that holds the run folders")
+    seed: int = option(0, "system", "model init, sampler order, clip draws and augmentation all derive from it",
+                       compared=True)  # it changes what a run learns
 
     # --- data -----------------------------------------------------------------------------------
-    dataset: str = "ucf101"  # paper: UCF101 train split 1 (or K-400) for pretraining
-    root: str = "data/ucf101"  # dataset folder (original or `pacekit prepare`d)
-    split: int = 1  # paper: split 1
-    max_videos: Optional[int] = None  # keep this many videos of each list, evenly spread (quick runs)
-    frame_size: tuple = (128, 171)  # paper: frames resized to 128x171 before cropping
-    clip_len: int = 16  # paper: 16 frames
-    crop: int = 112  # paper: 112x112 random crop (centre crop at test time)
-    epoch_repeat: int = 10  # paper: an UCF101 epoch is the list x10 (~90k clips, "temporal jittering")
-    pace_set: str = "relative"  # paper's best: p in {1, 2, 3, 4} (Table 1); "absolute" = {1/3 .. 3}
-    start_policy: str = "fit"  # "fit": clips never loop; "any": the authors' loop-around starts
-    wrap: str = "modulo"  # paper: loop over the video; "restart": the authors' code jumps back to frame 0
-    slow_fill: str = "repeat"  # paper: slow paces repeat the preceding frame
-    jitter: Optional[str] = "frame"  # paper: colour jitter per frame beats per clip (Table 1)
-    input_mode: str = "rgb"  # paper: RGB clips; "residual": each clip minus its mean frame (see train.py)
-    synthetic_classes: int = 10  # synthetic dataset only: action classes it is generated with
-    synthetic_videos: int = 40  # synthetic dataset only: videos per class (half train, half test)
+    dataset: str = option("ucf101", "data", f"{', '.join(DATASETS)}; the paper pretrains on UCF101 train split 1 "
+                          "(or on K-400)", paper="ucf101")
+    root: str = option("data/ucf101", "data", "dataset folder (original or `pacekit prepare`d)")
+    split: int = option(1, "data", "train/test split of UCF101 or HMDB51", paper=1)
+    max_videos: Optional[int] = option(None, "data", "keep this many videos of each list, evenly spread "
+                                       "(quick runs); none = all")
+    frame_size: tuple = option((128, 171), "data", "height,width that frames are resized to before the crop; "
+                               "the paper is silent, 128,171 is C3D's size for 112x112 crops")
+    clip_len: int = option(16, "data", "frames per clip", paper=16)
+    crop: int = option(112, "data", "random crop size for training, centre crop at test time", paper=112)
+    epoch_repeat: int = option(10, "data", "an epoch passes each train video this many times (the paper's UCF101 "
+                               "epoch is ~90k clips from ~9k videos, for temporal jittering)", paper=10)
+    pace_set: str = option("relative", "data", 'pace candidates: "relative" = {1, 2, 3, 4} (the paper\'s best, '
+                           'Table 1), "absolute" = {1/3, 1/2, 1, 2, 3}, or a list like 1,2,3', paper="relative")
+    start_policy: str = option("fit", "data", '"fit": a random start where the whole clip fits, so a clip loops '
+                               'only when it is longer than the video (as Sec. 3.1 words it); "any": any '
+                               "start, looping past the end (the authors' code)")
+    wrap: str = option("modulo", "data", 'a clip past the video\'s end: "modulo" loops over the video as if it '
+                       'repeated (the paper); "restart": jumps back to frame 0 (the authors\' code)',
+                       paper="modulo")
+    slow_fill: str = option("repeat", "data", 'blank frames of slow paces (p < 1): "repeat" the preceding frame '
+                            '(the paper) or "interpolate" its neighbours', paper="repeat")
+    jitter: Optional[str] = option("frame", "data", 'colour jitter "frame" (per frame, better than per clip in '
+                                   'Table 1), "clip" or none', paper="frame")
+    input_mode: str = option("rgb", "data", '"rgb" clips (the paper) or "residual": each clip minus its mean '
+                             "frame (see pacekit.train)", paper="rgb")
+    synthetic_classes: int = option(10, "data", "synthetic dataset only: action classes it is generated with")
+    synthetic_videos: int = option(40, "data", "synthetic dataset only: videos per class (half train, half test)")
 
-    # --- model ----------------------------------------------------------------------------------
-    backbone: str = "r21d"  # paper's main network: R(2+1)D, 14.4M parameters
-    width: float = 1.0  # channel multiplier (1.0 = the paper's network)
-    contrastive: str = "none"  # "context" (Eq. 2, paper's best with pace), "pace" (Eq. 3) or "none"
-    projection: Optional[str] = None  # contrastive space: None = the embedding, "linear", "mlp" (paper "+ fc")
-    proj_dim: int = 128  # size of the projection head's output
-    temperature: float = 0.5  # paper: plain dot product, i.e. normalize=False, temperature=1
-    normalize: bool = True  # L2-normalise embeddings before the similarity
-    lambda_cls: float = 1.0  # paper: 1 (Eq. 4)
-    lambda_ctr: float = 0.1  # paper: 0.1 (Eq. 4)
+    # --- model, and the pretraining objective (Eq. 2-4) -----------------------------------------
+    backbone: str = option("r21d", "model", "network, one of pacekit.models.list_backbones(): r21d is the paper's "
+                           "main network, R(2+1)D with 14.4M parameters; tiny is for CPU runs", paper="r21d")
+    width: float = option(1.0, "model", "channel multiplier (1.0 = the paper's networks)", paper=1.0)
+    contrastive: str = option("none", "pretraining", 'contrastive term of Eq. 4: "none" (pace prediction alone), '
+                              '"context" (same context, Eq. 2: the paper\'s best, Table 2) or "pace" (same pace, '
+                              "Eq. 3)", paper="context")
+    projection: Optional[str] = option(None, "model", 'the contrastive space: none = the embedding, "linear", or '
+                                       '"mlp" (an fc + ReLU first: the paper\'s "+ fc", Table 2\'s best)',
+                                       paper="mlp")
+    proj_dim: int = option(128, "model", "size of the projection's output; the paper does not give it")
+    temperature: float = option(0.5, "pretraining", "sim(z_i, z_j) = u_i.u_j / temperature in Eq. 2/3; the "
+                                "paper's plain dot product is temperature 1 with --no-normalize", paper=1.0)
+    normalize: bool = option(True, "pretraining", "L2-normalise z before the similarity (cosine); the paper "
+                             "uses the raw dot product", paper=False)
+    lambda_cls: float = option(1.0, "pretraining", "weight of the pace loss in Eq. 4", paper=1.0)
+    lambda_ctr: float = option(0.1, "pretraining", "weight of the contrastive loss in Eq. 4", paper=0.1)
 
     # --- pretraining ----------------------------------------------------------------------------
-    epochs: int = 18  # paper: 18
-    # Under torchrun the batch is per process: N GPUs train with a global batch of 30N at the same lr, and
-    # the contrastive negatives of Eq. 2/3 come from each process's own batch.
-    batch_size: int = 30  # paper: 30 (videos per step; two clips each with contrastive="context")
-    lr: float = 1e-3  # paper: 1e-3
-    optimizer: str = "sgd"  # paper: SGD; "adamw" (AdamW, no momentum field) for short CPU runs
-    momentum: float = 0.9  # paper: SGD with momentum 0.9
-    weight_decay: float = 5e-3  # paper silent; the authors' code uses 5e-3
-    lr_step: int = 6  # paper: lr divided by 10 every 6 epochs
-    lr_gamma: float = 0.1
+    epochs: int = option(18, "pretraining", "pretraining epochs", paper=18)
+    batch_size: int = option(30, "pretraining", 'videos per step (two clips each with contrastive="context"). '
+                             "Under torchrun it is per process: N GPUs train with a global batch of N x "
+                             "batch_size at the same lr, and the negatives of Eq. 2/3 come from each "
+                             "process's own batch", paper=30)
+    lr: float = option(1e-3, "pretraining", "initial pretraining learning rate", paper=1e-3)
+    optimizer: str = option("sgd", "pretraining", '"sgd" or "adamw" (which ignores momentum), for both stages',
+                            paper="sgd")
+    momentum: float = option(0.9, "pretraining", "SGD momentum, both stages; the paper is silent, the authors' "
+                             "code uses 0.9")
+    weight_decay: float = option(5e-3, "pretraining", "weight decay, both stages; the paper is silent, the "
+                                 "authors' code uses 5e-3")
+    lr_step: int = option(6, "pretraining", "multiply the lr by lr_gamma every lr_step epochs", paper=6)
+    lr_gamma: float = option(0.1, "pretraining", "lr factor of each step, both stages (the paper divides by 10)",
+                             paper=0.1)
 
     # --- fine-tuning (paper: "the same as pretraining" except the lr) -------------------------------
-    pretrained: Optional[str] = None  # checkpoint whose backbone.* is fine-tuned; None = random init
-    ft_epochs: int = 18  # paper silent beyond "same as pretraining": 18
-    ft_batch_size: int = 30  # as pretraining
-    ft_lr: Optional[float] = None  # paper: 3e-3, 0.01 for S3D-G (None picks by backbone)
-    probe_lr: float = 0.01  # linear probe (frozen backbone, only the fc learns): the paper has none
-    ft_lr_step: int = 6  # as pretraining: /10 every 6 epochs
-    ft_epoch_repeat: int = 10  # as pretraining: the train list x10
-    labels_per_class: Optional[int] = None  # fine-tune on this many labelled videos per class
-    freeze_backbone: bool = False  # linear probe: frozen backbone in eval mode, only the new fc trains
-    num_clips: int = 10  # paper: 10 clips per test video, softmax averaged
-    eval_batch_size: int = 8  # test videos per evaluation batch (each holds num_clips clips)
+    pretrained: Optional[str] = option(None, "fine-tuning", "checkpoint whose backbone.* is fine-tuned; none = "
+                                       "random init")
+    ft_epochs: int = option(18, "fine-tuning", "fine-tuning epochs (as pretraining in the paper)", paper=18)
+    ft_batch_size: int = option(30, "fine-tuning", "fine-tuning videos per step (as pretraining in the paper)",
+                                paper=30)
+    ft_lr: Optional[float] = option(None, "fine-tuning", "initial fine-tuning lr; none = the paper's value for "
+                                    "the backbone", paper=f"{PAPER_FT_LR:g}, {PAPER_FT_LR_S3D_G:g} for S3D-G")
+    probe_lr: float = option(0.01, "fine-tuning", "lr of the linear probe (frozen backbone, only the fc "
+                             "learns); the paper has no linear probe")
+    ft_lr_step: int = option(6, "fine-tuning", "multiply the fine-tuning lr by lr_gamma every ft_lr_step epochs "
+                             "(as pretraining in the paper)", paper=6)
+    ft_epoch_repeat: int = option(10, "fine-tuning", "a fine-tuning epoch passes each labelled train video this "
+                                  "many times (as pretraining in the paper)", paper=10)
+    labels_per_class: Optional[int] = option(None, "fine-tuning", "fine-tune on this many labelled videos per "
+                                             "class; none = all", paper=None)
+    freeze_backbone: bool = option(False, "fine-tuning", "linear probe: frozen backbone in eval mode, only the "
+                                   "new fc trains (the paper fine-tunes the whole network)", paper=False)
+    num_clips: int = option(10, "fine-tuning", "clips per test video, softmax averaged", paper=10)
+    eval_batch_size: int = option(8, "fine-tuning", "test videos per evaluation batch (each holds num_clips "
+                                  "clips)", compared=False)  # memory only: the scores do not depend on it
 
     # --- system ---------------------------------------------------------------------------------
-    device: str = "auto"  # "auto" = CUDA when present, else CPU; or "cpu", "cuda", "cuda:1"
-    num_workers: int = 8  # loader processes per GPU/process; they only decode
-    threads: Optional[int] = None  # CPU training: torch threads per process; None = free cores (cores - workers)
-    precision: str = "auto"  # "auto" = bf16 autocast on CUDA, fp32 on the CPU
-    channels_last: Optional[bool] = None  # channels_last_3d memory format; None = on for CUDA
-    compile: bool = False  # torch.compile the model (CUDA; minutes of warm-up)
-    log_every: int = 20  # steps between metric reads (the only host syncs of a step loop)
-    progress: bool = True  # tqdm progress bar (notebook-aware)
-    resume: bool = False  # continue from the run folder's latest checkpoint
+    device: str = option("auto", "system", '"auto" = CUDA when present, else CPU; or "cpu", "cuda", "cuda:1"')
+    num_workers: int = option(8, "system", "loader processes per GPU/process; they only decode")
+    threads: Optional[int] = option(None, "system", "CPU training: torch threads per process; none = free cores "
+                                    "(cores - workers)")
+    precision: str = option("auto", "system", '"auto" = bf16 autocast on CUDA, fp32 on the CPU; or "bf16", '
+                            '"fp32"')
+    channels_last: Optional[bool] = option(None, "system", "channels_last_3d memory format; none = on for CUDA")
+    compile: bool = option(False, "system", "torch.compile the model (CUDA; minutes of warm-up)")
+    log_every: int = option(20, "system", "steps between metric reads (the only host syncs of a step loop)")
+    progress: bool = option(True, "system", "tqdm progress bar (notebook-aware)")
+    resume: bool = option(False, "system", "continue from the run folder's latest checkpoint")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -133,7 +202,7 @@ class Config:
         """``ft_lr``, or the paper's fine-tuning lr for the backbone: 0.01 for S3D-G, 3e-3 otherwise."""
         if self.ft_lr is not None:
             return self.ft_lr
-        return 1e-2 if self.backbone == "s3d_g" else 3e-3
+        return PAPER_FT_LR_S3D_G if self.backbone == "s3d_g" else PAPER_FT_LR
 
     @property
     def clips_per_video(self) -> int:
@@ -196,8 +265,40 @@ def validate(cfg: Config) -> None:
     if cfg.frame_size is not None and min(cfg.frame_size) < cfg.crop:
         raise ValueError(
             f"config frame_size={tuple(cfg.frame_size)} is smaller than crop={cfg.crop}; frames are resized "
-            "to frame_size and then cropped, so make frame_size at least the crop (paper: 128,171 and 112)"
+            "to frame_size and then cropped, so make frame_size at least the crop (defaults: 128,171 and 112)"
         )
+
+
+# -------------------------------------------------------------------------------------- field facts
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def _field(name: str) -> dataclasses.Field:
+    if name not in _FIELDS:
+        raise KeyError(f"{name!r} is not a pacekit.config.Config field")
+    return _FIELDS[name]
+
+
+def config_default(name: str) -> Any:
+    """The default of Config field ``name`` (the ``paper`` preset's value), e.g. ``config_default("lr")``."""
+    return _field(name).default
+
+
+def paper_values() -> dict[str, Any]:
+    """``{field: the paper's value}`` for the fields whose value the paper states; the others are absent."""
+    return {name: f.metadata["paper"] for name, f in _FIELDS.items() if "paper" in f.metadata}
+
+
+def field_names(group: Optional[str] = None, compared: Optional[bool] = None) -> tuple[str, ...]:
+    """The Config fields of ``group`` (any group when None) whose ``compared`` flag is ``compared`` (either
+    when None), in declaration order. ``field_names(compared=False)`` are the fields the run-reuse check
+    ignores."""
+    if group is not None and group not in GROUPS:
+        raise ValueError(f"unknown config group {group!r}; choose one of {GROUPS}")
+    return tuple(name for name, f in _FIELDS.items()
+                 if (group is None or f.metadata["group"] == group)
+                 and (compared is None or f.metadata["compared"] == compared))
 
 
 # ------------------------------------------------------------------------------------------ presets
@@ -242,18 +343,6 @@ def get_config(preset: str = "paper", **overrides: Any) -> Config:
 
 # ---------------------------------------------------------------------------------------------- CLI
 
-def _field_comments() -> dict[str, str]:
-    """Each field's trailing ``# comment`` from this file's source, used as its --help text."""
-    import inspect
-
-    comments = {}
-    for line in inspect.getsource(Config).splitlines():
-        code, _, comment = line.partition("#")
-        if ":" in code and "=" in code and comment and not code.strip().startswith(("def", "@")):
-            comments[code.split(":")[0].strip()] = comment.strip()
-    return comments
-
-
 def _parser_for(hint: Any, name: str):
     """A string -> value function for one field's type (Optional, bool, int, float, str, tuple)."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -290,24 +379,44 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _as_flag_value(value: Any) -> str:
+    """``value`` as a user types it after its flag: ``none``, ``true``, ``128,171``, ``0.001``."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def field_help(name: str, preset: str = "paper") -> str:
+    """``--help`` text of field ``name``: its help, ``preset``'s value and, where the paper states one, the
+    paper's value, e.g. ``"frames per clip (default: 16; paper: 16)"``."""
+    f = _field(name)
+    facts = f"default: {_as_flag_value(getattr(get_config(preset), name))}"
+    if "paper" in f.metadata:
+        facts += f"; paper: {_as_flag_value(f.metadata['paper'])}"
+    return f"{f.metadata['help']} ({facts})"
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, exclude: tuple[str, ...] = (),
                          default_preset: str = "paper") -> None:
     """Add ``--preset`` and one ``--field-name`` flag per :class:`Config` field to ``parser``.
 
     Flags left out keep the preset's value. Booleans are ``--flag`` / ``--no-flag``; optional fields take
     ``none``; ``--frame-size`` takes ``128,171``. ``exclude`` leaves fields out (a command that fixes them).
+    Each flag's help is :func:`field_help` of ``default_preset``.
     """
     parser.add_argument("--preset", default=default_preset, choices=list(PRESETS),
                         help=f"starting configuration; flags override its fields (default: {default_preset})")
     hints = typing.get_type_hints(Config)
-    comments = _field_comments()
-    defaults = Config()
     group = parser.add_argument_group("configuration (pacekit.config.Config fields)")
     for f in dataclasses.fields(Config):
         if f.name in exclude:
             continue
         flag = "--" + f.name.replace("_", "-")
-        help_text = f"{comments.get(f.name, '')} [paper: {getattr(defaults, f.name)!r}]"
+        help_text = field_help(f.name, default_preset).replace("%", "%%")  # argparse formats % itself
         if hints[f.name] is bool:
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
                                default=argparse.SUPPRESS, help=help_text)
@@ -322,5 +431,5 @@ def config_from_args(args: argparse.Namespace, **forced: Any) -> Config:
     return get_config(getattr(args, "preset", "paper"), **{**given, **forced})
 
 
-__all__ = ["CONTRASTIVE", "Config", "PRESETS", "add_config_arguments", "config_from_args", "get_config",
-           "validate"]
+__all__ = ["CONTRASTIVE", "GROUPS", "Config", "PRESETS", "add_config_arguments", "config_default",
+           "config_from_args", "field_help", "field_names", "get_config", "option", "paper_values", "validate"]

@@ -13,12 +13,13 @@ here also accepts directly (see :func:`flatten_clips`).
 Similarity and temperature. The paper writes sim(z_i, z_j) = z_i^T z_j, a plain dot product with no
 temperature. Here ``sim(z_i, z_j) = u_i^T u_j / temperature`` with ``u = z / ||z||`` when
 ``normalize=True`` and ``u = z`` otherwise, so ``normalize=False, temperature=1.0`` *is* the paper's
-literal Eq. 2 / Eq. 3. The default is ``normalize=True, temperature=0.5``
-(:data:`DEFAULT_TEMPERATURE`): an unnormalised dot product can lower the loss just by growing
-``||z||``, which says nothing about the video, and L2-normalised cosine similarity with a temperature
-is the standard remedy (SimCLR, Chen et al. 2020, Table 5). SimCLR's 0.5 is its setting for small
-batches (CIFAR-10); a pace-prediction batch is small too (30 clips in the paper, 15 videos), where a
-low temperature such as 0.07 makes the few hardest negatives dominate the gradient.
+literal Eq. 2 / Eq. 3. The default, ``normalize=True, temperature=0.5`` (:data:`DEFAULT_NORMALIZE`,
+:data:`DEFAULT_TEMPERATURE`: the defaults of those :class:`pacekit.config.Config` fields), is not: an
+unnormalised dot product can lower the loss just by growing ``||z||``, which says nothing about the
+video, and L2-normalised cosine similarity with a temperature is the standard remedy (SimCLR, Chen et
+al. 2020, Table 5). SimCLR's 0.5 is its setting for small batches (CIFAR-10); a pace-prediction batch is
+small too (batch size 30 in the paper), where a low temperature such as 0.07 makes the few hardest
+negatives dominate the gradient.
 
 Denominators. For anchor i the denominator runs over its positives *and* its negatives and never over
 the clip itself (sim(z_i, z_i) is a constant, 1/temperature after normalisation, and carries no
@@ -31,14 +32,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-DEFAULT_TEMPERATURE = 0.5
-"""Default contrastive temperature, used with ``normalize=True`` (see the module docstring)."""
+from .config import config_default
 
-LAMBDA_CLS = 1.0
-"""Paper's weight of the pace classification loss in Eq. 4 (Sec. 4.1)."""
+# The defaults are the Config fields' (pacekit.config), so a loss called without a config matches a run's.
+DEFAULT_TEMPERATURE: float = config_default("temperature")
+"""Default contrastive temperature (0.5), used with ``normalize=True`` (see the module docstring)."""
 
-LAMBDA_CTR = 0.1
-"""Paper's weight of the contrastive loss in Eq. 4 (Sec. 4.1)."""
+DEFAULT_NORMALIZE: bool = config_default("normalize")
+"""Whether the similarity L2-normalises the embeddings by default (True; the paper's dot product: False)."""
+
+LAMBDA_CLS: float = config_default("lambda_cls")
+"""Paper's weight of the pace classification loss in Eq. 4 (1, Sec. 4.1)."""
+
+LAMBDA_CTR: float = config_default("lambda_ctr")
+"""Paper's weight of the contrastive loss in Eq. 4 (0.1, Sec. 4.1)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,7 +157,7 @@ def _masks_from_groups(groups: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def similarity_matrix(
-    z: Tensor, temperature: float = DEFAULT_TEMPERATURE, normalize: bool = True
+    z: Tensor, temperature: float = DEFAULT_TEMPERATURE, normalize: bool = DEFAULT_NORMALIZE
 ) -> Tensor:
     """All pairwise similarities ``sim(z_a, z_b) = u_a^T u_b / temperature``, ``(M, M)`` float.
 
@@ -172,7 +179,7 @@ def contrastive_loss(
     positive_mask: Tensor,
     negative_mask: Tensor,
     temperature: float = DEFAULT_TEMPERATURE,
-    normalize: bool = True,
+    normalize: bool = DEFAULT_NORMALIZE,
 ) -> Tensor:
     """Multi-positive InfoNCE over a batch, the common form of Eq. 2 and Eq. 3.
 
@@ -225,7 +232,7 @@ def contrastive_loss(
 def same_context_loss(
     z: Tensor,
     temperature: float = DEFAULT_TEMPERATURE,
-    normalize: bool = True,
+    normalize: bool = DEFAULT_NORMALIZE,
     clips_per_video: int = 2,
 ) -> Tensor:
     """Same-context contrastive loss, Eq. 2 (NT-Xent when ``clips_per_video == 2``).
@@ -261,7 +268,7 @@ def same_pace_loss(
     z: Tensor,
     pace_labels: Tensor,
     temperature: float = DEFAULT_TEMPERATURE,
-    normalize: bool = True,
+    normalize: bool = DEFAULT_NORMALIZE,
 ) -> Tensor:
     """Same-pace contrastive loss, Eq. 3, in supervised-contrastive form (Khosla et al. 2020).
 
@@ -326,7 +333,7 @@ class SameContextLoss(nn.Module):
     """Module form of :func:`same_context_loss` (Eq. 2)."""
 
     def __init__(
-        self, temperature: float = DEFAULT_TEMPERATURE, normalize: bool = True, clips_per_video: int = 2
+        self, temperature: float = DEFAULT_TEMPERATURE, normalize: bool = DEFAULT_NORMALIZE, clips_per_video: int = 2
     ) -> None:
         super().__init__()
         self.temperature, self.normalize, self.clips_per_video = temperature, normalize, clips_per_video
@@ -341,7 +348,7 @@ class SameContextLoss(nn.Module):
 class SamePaceLoss(nn.Module):
     """Module form of :func:`same_pace_loss` (Eq. 3)."""
 
-    def __init__(self, temperature: float = DEFAULT_TEMPERATURE, normalize: bool = True) -> None:
+    def __init__(self, temperature: float = DEFAULT_TEMPERATURE, normalize: bool = DEFAULT_NORMALIZE) -> None:
         super().__init__()
         self.temperature, self.normalize = temperature, normalize
 

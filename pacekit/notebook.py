@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from .config import config_default, field_names, get_config
+
 #: The canonical repository: Colab installs pacekit from it and the "Open in Colab" badges point into it.
 REPO_URL = "https://github.com/pacekit/pacekit"
 #: The branch the Colab badges open.
@@ -52,16 +54,12 @@ FAST_OVERRIDES = dict(
     epochs=2, epoch_repeat=4, lr_step=2, ft_epochs=3, ft_epoch_repeat=4, ft_lr_step=3, labels_per_class=2,
     num_workers=1, log_every=2, eval_batch_size=10,
 )
-#: Config fields that do not change what a run learns: a checkpoint that differs only in these is reused.
-SYSTEM_FIELDS = frozenset({
-    "name", "out_dir", "device", "num_workers", "precision", "channels_last", "compile", "log_every",
-    "progress", "resume", "eval_batch_size",
-})
-#: Fields only fine-tuning and evaluation read: a pretraining run is reused whatever their values.
-FINETUNE_FIELDS = frozenset({
-    "pretrained", "ft_epochs", "ft_batch_size", "ft_lr", "ft_lr_step", "ft_epoch_repeat", "labels_per_class",
-    "freeze_backbone", "num_clips",
-})
+#: Config fields that do not change what a run learns (their ``compared`` metadata is False): a checkpoint
+#: that differs only in these is reused.
+SYSTEM_FIELDS = frozenset(field_names(compared=False))
+#: Fields only fine-tuning and evaluation read (the ``fine-tuning`` group): a pretraining run is reused
+#: whatever their values.
+FINETUNE_FIELDS = frozenset(field_names("fine-tuning", compared=True))
 
 _TRUE = ("1", "true", "yes", "on")
 
@@ -166,8 +164,6 @@ class NotebookSetup:
         if self.fast:
             params = dict(SMALL_SYNTHETIC)
         else:
-            from .config import get_config
-
             preset = get_config(self.preset)
             params = dict(num_classes=preset.synthetic_classes, videos_per_class=preset.synthetic_videos)
         return {**params, "seed": self.seed, "width": SYNTHETIC_SIZE[0], "height": SYNTHETIC_SIZE[1]}
@@ -184,8 +180,6 @@ class NotebookSetup:
         The preset (default: :attr:`preset`) on this mode's synthetic set; fast mode adds
         :data:`FAST_OVERRIDES`; ``overrides`` come last (e.g. ``pace_set="absolute"``).
         """
-        from .config import get_config
-
         preset = preset or self.preset
         size = self.synthetic_size()
         values: dict[str, Any] = dict(
@@ -205,8 +199,8 @@ class NotebookSetup:
                 f"seed {self.seed}; data {self.data_dir.as_posix()}; runs {self.runs_dir.as_posix()}")
 
 
-def setup(seed: int = 0, fast: Optional[bool] = None, preset: Optional[str] = None, quiet: bool = False,
-          cwd: Optional[Path] = None) -> NotebookSetup:
+def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, preset: Optional[str] = None,
+          quiet: bool = False, cwd: Optional[Path] = None) -> NotebookSetup:
     """Seed, detect the GPU, read fast mode, pick the preset and the paths; print one summary line.
 
     Args:
@@ -390,7 +384,8 @@ class LiveCurves:
 
 
 __all__ = [
-    "FAST_ENV", "FAST_OVERRIDES", "FINETUNE_FIELDS", "REPO_BRANCH", "REPO_URL", "SMALL_SYNTHETIC", "LiveCurves", "NotebookSetup",
+    "FAST_ENV", "FAST_OVERRIDES", "FINETUNE_FIELDS", "REPO_BRANCH", "REPO_URL", "SMALL_SYNTHETIC", "SYSTEM_FIELDS",
+    "LiveCurves", "NotebookSetup",
     "TransferRun", "colab_badge", "colab_url", "config_differences", "fast_mode", "format_runs", "in_colab",
     "install_command", "load_or_train", "pick_preset", "pretrain_and_finetune", "project_root",
     "reusable_checkpoint", "seed_everything", "setup",

@@ -1,22 +1,29 @@
 """The config dataclass: the paper's defaults, presets, dict round trips and the CLI flags built from it."""
 
 import argparse
+import dataclasses
+import inspect
 import io
+import re
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from pacekit.config import PRESETS, Config, add_config_arguments, config_from_args, get_config
+from pacekit.config import (GROUPS, PRESETS, Config, add_config_arguments, config_default, config_from_args,
+                            field_help, field_names, get_config, paper_values)
 
 
 def test_paper_preset_holds_the_papers_pretraining_and_finetuning_values():
     cfg = get_config("paper")
-    # Sec. 4.1: batch 30, SGD momentum 0.9, lr 1e-3 divided by 10 every 6 epochs, 18 epochs, 16x112^2 clips,
-    # an UCF101 epoch is the list x10, lambda_cls 1 and lambda_ctr 0.1.
-    assert (cfg.batch_size, cfg.momentum, cfg.lr, cfg.lr_gamma, cfg.lr_step, cfg.epochs) == (30, 0.9, 1e-3, 0.1, 6, 18)
-    assert (cfg.clip_len, cfg.crop, cfg.frame_size, cfg.epoch_repeat) == (16, 112, (128, 171), 10)
+    # Sec. 4.1: batch 30, SGD, lr 1e-3 divided by 10 every 6 epochs, 18 epochs, 16x112^2 clips, an UCF101
+    # epoch is the list x10, lambda_cls 1 and lambda_ctr 0.1.
+    assert (cfg.batch_size, cfg.lr, cfg.lr_gamma, cfg.lr_step, cfg.epochs) == (30, 1e-3, 0.1, 6, 18)
+    assert (cfg.clip_len, cfg.crop, cfg.epoch_repeat) == (16, 112, 10)
     assert (cfg.lambda_cls, cfg.lambda_ctr) == (1.0, 0.1)
-    assert cfg.weight_decay == 5e-3  # the authors' code; the paper is silent
+    # The paper is silent on these: the authors' code's momentum and weight decay, C3D's frame size.
+    assert (cfg.momentum, cfg.weight_decay, cfg.frame_size) == (0.9, 5e-3, (128, 171))
     assert cfg.pace_set == "relative" and cfg.jitter == "frame"
     assert cfg.finetune_lr == 3e-3
     assert cfg.replace(backbone="s3d_g").finetune_lr == 1e-2
@@ -115,3 +122,147 @@ def test_the_authors_wrap_is_a_config_value_and_typos_are_refused():
     assert get_config("paper", wrap="restart").wrap == "restart"
     with pytest.raises(ValueError, match="wrap"):
         get_config("paper", wrap="loop")
+
+
+# ------------------------------------------------------------------------------ field facts, declared once
+
+# What the paper states, read from its text (Sec. 4.1 unless noted); fields it is silent on are absent.
+PAPER = {
+    "dataset": "ucf101",  # "we use training split 1 as pre-training dataset"
+    "split": 1,
+    "clip_len": 16,  # "a consecutive 16-frame video clip"
+    "crop": 112,  # "randomly crop the video clip to 112x112"
+    "epoch_repeat": 10,  # "around 9k videos ... we set epoch size to be around 90k"
+    "pace_set": "relative",  # Sec. 4.2: "we use sampling pace p = [1, 4] ... by default"
+    "wrap": "modulo",  # Sec. 3.1: "will loop over the video sample"
+    "slow_fill": "repeat",  # Sec. 3.1: "we use the preceding frame for the blank frames"
+    "jitter": "frame",  # Sec. 3.1: "color jittering applied to each frame achieves much better performance"
+    "input_mode": "rgb",
+    "backbone": "r21d",  # Tables 1-3: R(2+1)D, 14.4M parameters
+    "width": 1.0,
+    "contrastive": "context",  # Table 2's best, the "Ours" of Table 3
+    "projection": "mlp",  # Table 2's "+ fc": "a nonlinear layer between the embedding space and ..."
+    "temperature": 1.0,  # Eq. 2/3: sim is "the dot product z_i^T z_j"
+    "normalize": False,
+    "lambda_cls": 1.0,  # "lambda_cls is set to 1 and lambda_ctr is set to 0.1"
+    "lambda_ctr": 0.1,
+    "epochs": 18,  # "stopped after 18 epochs"
+    "batch_size": 30,  # "The batch size is 30"
+    "lr": 1e-3,  # "an initial learning rate 1x10^-3"
+    "optimizer": "sgd",  # "SGD is used as optimizer"
+    "lr_step": 6,  # "divided by 10 for every 6 epochs"
+    "lr_gamma": 0.1,
+    # Fine-tuning: "training strategy [is] the same as the self-supervised pre-training stage, except that
+    # the initial learning rate is set to 0.01 for S3D-G and 3x10^-3 for the others".
+    "ft_epochs": 18,
+    "ft_batch_size": 30,
+    "ft_lr": "0.003, 0.01 for S3D-G",
+    "ft_lr_step": 6,
+    "ft_epoch_repeat": 10,
+    "labels_per_class": None,  # the whole training split
+    "freeze_backbone": False,  # "The whole network is then trained"
+    "num_clips": 10,  # "we sample 10 clips uniformly from each video"
+}
+
+
+def test_every_field_declares_its_help_group_and_reuse_flag():
+    for f in dataclasses.fields(Config):
+        assert isinstance(f.metadata.get("help"), str) and len(f.metadata["help"]) > 10, f.name
+        assert f.metadata.get("group") in GROUPS, f.name
+        assert isinstance(f.metadata.get("compared"), bool), f.name
+        assert "[paper" not in f.metadata["help"] and "paper:" not in f.metadata["help"], f.name
+    assert all(field_names(group) for group in GROUPS)
+
+
+def test_paper_values_are_exactly_what_the_paper_states():
+    assert paper_values() == PAPER
+    silent = {"frame_size", "momentum", "weight_decay", "proj_dim", "start_policy", "probe_lr", "seed"}
+    assert not silent & set(paper_values())
+
+
+def _command_parser(command):
+    from pacekit.cli import build_parser
+
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return subparsers.choices[command]
+
+
+def _field_actions(parser):
+    return {a.dest: a for a in parser._actions if a.dest in Config.__dataclass_fields__}
+
+
+def _typed(value):
+    """A value as the CLI takes it: none, true/false, numbers and words as they are."""
+    return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@pytest.mark.parametrize("command", ["pretrain", "finetune"])
+def test_help_shows_each_flag_once_and_the_papers_value_only_where_it_states_one(command):
+    parser = _command_parser(command)
+    text = parser.format_help()
+    assert "[paper" not in text
+    options = text[text.index("configuration (pacekit.config.Config fields)"):]
+    for name, action in _field_actions(parser).items():
+        flag = "--" + name.replace("_", "-")
+        assert len(re.findall(rf"^\s+{flag}(?=[\s,])", options, flags=re.M)) == 1, flag
+        papers = re.findall(r"paper: ([^)]*)\)$", action.help)
+        if name in PAPER:
+            assert papers == [_typed(PAPER[name])], (flag, action.help)
+        else:
+            assert papers == [] and "paper:" not in action.help, (flag, action.help)
+        assert "(default: " in action.help
+    assert len(_field_actions(parser)) == len(dataclasses.fields(Config))
+
+
+def test_help_of_the_temperature_states_default_and_paper_apart():
+    help_text = field_help("temperature")
+    assert help_text.endswith("(default: 0.5; paper: 1.0)")
+    assert field_help("clip_len", "cpu-tiny").endswith("(default: 8; paper: 16)")  # the command's own preset
+    assert field_help("momentum").endswith("(default: 0.9)")  # the paper is silent
+
+
+def test_reuse_check_lists_cover_every_field_of_their_groups():
+    from pacekit import notebook as pnb
+
+    assert pnb.SYSTEM_FIELDS == set(field_names(compared=False))
+    assert set(field_names("system")) - pnb.SYSTEM_FIELDS == {"seed"}  # the seed changes what a run learns
+    assert set(field_names("fine-tuning")) <= pnb.FINETUNE_FIELDS | pnb.SYSTEM_FIELDS
+    assert "threads" in pnb.SYSTEM_FIELDS and "probe_lr" in pnb.FINETUNE_FIELDS
+    assert not pnb.FINETUNE_FIELDS & pnb.SYSTEM_FIELDS
+    cfg = get_config("cpu-tiny")
+    changed = cfg.replace(threads=1, probe_lr=0.5)
+    assert pnb.config_differences(cfg.to_dict(), changed, "pretrain") == []
+    assert pnb.config_differences(cfg.to_dict(), changed, "finetune") == ["probe_lr"]
+
+
+def _defaults(function):
+    return {k: p.default for k, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def test_losses_heads_schedule_and_notebook_defaults_are_the_config_defaults():
+    from pacekit import losses, notebook
+    from pacekit.models import heads
+    from pacekit.training.loop import Schedule
+
+    cfg = Config()
+    for function in (losses.similarity_matrix, losses.contrastive_loss, losses.same_context_loss,
+                     losses.same_pace_loss, losses.SameContextLoss, losses.SamePaceLoss):
+        assert _defaults(function)["temperature"] == cfg.temperature == 0.5
+        assert _defaults(function)["normalize"] is cfg.normalize is True
+    assert _defaults(losses.total_loss) == {"lambda_cls": cfg.lambda_cls, "lambda_ctr": cfg.lambda_ctr}
+    for function in (heads.build_projector, heads.ClipModel, heads.build_model):
+        assert _defaults(function)["proj_dim"] == cfg.proj_dim == 128
+    assert heads.PROJECTIONS == (None, "linear", "mlp")
+    schedule = Schedule(epochs=1, batch_size=1, lr=1.0)
+    for name in ("momentum", "weight_decay", "lr_step", "lr_gamma", "optimizer"):
+        assert getattr(schedule, name) == getattr(cfg, name) == config_default(name), name
+    assert _defaults(notebook.setup)["seed"] == cfg.seed
+
+
+def test_config_does_not_import_the_modules_that_read_its_defaults():
+    code = ("import sys, pacekit.config; "
+            "print(sorted(m for m in ('pacekit.losses', 'pacekit.models', 'pacekit.models.heads', "
+            "'pacekit.training.loop', 'pacekit.notebook') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -12,8 +12,8 @@ The pace-prediction objective (Eq. 1) reads the logits of ``head``; the contrast
 A note on Table 2's "parameters when adding an fc layer only increase ~4k": an extra fc from a
 512-d embedding to 512 dims holds 512*512 + 512 = 262,656 parameters (1.8% of R(2+1)D's 14.4M), not
 ~4k. About 4k fits only a very narrow layer (e.g. 512 -> 8 is 4,104 parameters). The paper does not
-give the contrastive dimension, so ``proj_dim`` (default 128) is our choice, and the "mlp" projector
-costs ``embed_dim * (embed_dim + 1)`` parameters more than the "linear" one.
+give the contrastive dimension, so ``proj_dim`` (128, the default of the Config field) is our choice,
+and the "mlp" projector costs ``embed_dim * (embed_dim + 1)`` parameters more than the "linear" one.
 
 z is returned as computed (not L2-normalised); normalising is the loss's business.
 """
@@ -23,7 +23,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-PROJECTIONS = (None, "linear", "mlp")
+from ..config import PROJECTIONS, config_default
+
+#: Size of z when not given: the ``proj_dim`` field of :class:`pacekit.config.Config`.
+DEFAULT_PROJ_DIM: int = config_default("proj_dim")
 
 
 def backbone_of(model: nn.Module) -> nn.Module:
@@ -34,15 +37,15 @@ def backbone_of(model: nn.Module) -> nn.Module:
     return backbone
 
 
-def build_projector(kind: str | None, embed_dim: int, proj_dim: int = 128) -> nn.Module | None:
+def build_projector(kind: str | None, embed_dim: int, proj_dim: int = DEFAULT_PROJ_DIM) -> nn.Module | None:
     """The contrastive projector for ``kind`` in (None, "linear", "mlp"); (B, embed_dim) -> (B, proj_dim)."""
+    if kind not in PROJECTIONS:
+        raise ValueError(f"unknown projection {kind!r}; use None, 'linear' or 'mlp' (the paper's '+ fc')")
     if kind is None:
         return None
     if kind == "linear":
         return nn.Linear(embed_dim, proj_dim)
-    if kind == "mlp":
-        return nn.Sequential(nn.Linear(embed_dim, embed_dim), nn.ReLU(inplace=False), nn.Linear(embed_dim, proj_dim))
-    raise ValueError(f"unknown projection {kind!r}; use None, 'linear' or 'mlp' (the paper's '+ fc')")
+    return nn.Sequential(nn.Linear(embed_dim, embed_dim), nn.ReLU(inplace=False), nn.Linear(embed_dim, proj_dim))
 
 
 class ClipModel(nn.Module):
@@ -59,7 +62,7 @@ class ClipModel(nn.Module):
     """
 
     def __init__(self, backbone: nn.Module, num_classes: int, projection: str | None = None,
-                 proj_dim: int = 128, dropout: float = 0.0):
+                 proj_dim: int = DEFAULT_PROJ_DIM, dropout: float = 0.0):
         super().__init__()
         embed_dim = getattr(backbone, "embed_dim", None)
         if not isinstance(embed_dim, int):
@@ -93,7 +96,7 @@ class ClipModel(nn.Module):
 
 
 def build_model(backbone_name: str, num_classes: int, projection: str | None = None, width: float = 1.0,
-                proj_dim: int = 128, dropout: float = 0.0, **backbone_kwargs) -> ClipModel:
+                proj_dim: int = DEFAULT_PROJ_DIM, dropout: float = 0.0, **backbone_kwargs) -> ClipModel:
     """``ClipModel(build_backbone(backbone_name, width, **backbone_kwargs), num_classes, ...)``."""
     from . import build_backbone
 

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from ..checkpoint import capture_rng_state, latest_checkpoint, load_checkpoint, restore_rng_state, save_checkpoint
+from ..config import config_default
 from .data import make_train_loader, move_batch
 from .distributed import DistContext, all_reduce_sum, barrier
 from .logging import DeviceMeter, MetricsLog, progress_bar
@@ -41,16 +42,19 @@ KEEP_EPOCH_CHECKPOINTS = 2
 
 @dataclass
 class Schedule:
-    """Optimiser and schedule of one stage (paper 4.1: SGD, momentum 0.9, lr /10 every 6 epochs)."""
+    """Optimiser and schedule of one stage (paper 4.1: SGD, lr /10 every 6 epochs).
+
+    The defaults are those of the :class:`pacekit.config.Config` fields of the same names.
+    """
 
     epochs: int
     batch_size: int
     lr: float
-    momentum: float = 0.9
-    weight_decay: float = 5e-3
-    lr_step: int = 6
-    lr_gamma: float = 0.1
-    optimizer: str = "sgd"  # or "adamw"
+    momentum: float = config_default("momentum")
+    weight_decay: float = config_default("weight_decay")
+    lr_step: int = config_default("lr_step")
+    lr_gamma: float = config_default("lr_gamma")
+    optimizer: str = config_default("optimizer")  # or "adamw"
 
     def make_optimizer(self, params) -> torch.optim.Optimizer:
         if self.optimizer == "sgd":
