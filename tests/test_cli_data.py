@@ -22,6 +22,37 @@ def test_info_reports_undecodable_files(ucf_root, tmp_path, capsys):
     assert "undecodable: 1" in capsys.readouterr().out
 
 
+def test_info_names_a_partly_decodable_video_with_its_decodable_frame_count(tmp_path, capsys):
+    from helpers import make_ucf_layout, write_numbered_video
+
+    root = make_ucf_layout(tmp_path / "root", per_class=2)
+    video = root / "UCF-101" / "Basketball" / "v_Basketball_g02_c01.avi"
+    write_numbered_video(video, 120, height=120, width=160)
+    data = video.read_bytes()
+    video.write_bytes(data[: len(data) // 2])  # cut short: the header still lists 120 frames
+    assert main(["info", "--dataset", "ucf101", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "partly decodable (left out of training and evaluation): 1" in out
+    line = next(l for l in out.splitlines() if "v_Basketball_g02_c01.avi:" in l)
+    decodable = int(line.split(": ")[1].split(" of ")[0])
+    assert 0 < decodable < 100 and "of 120 frames decode" in line
+    assert "frames per video: min 40" in out  # the broken one is not counted as a short video
+
+
+def test_info_shows_totals_and_only_classes_with_videos_unless_asked(tmp_path, capsys):
+    from helpers import make_ucf_layout
+
+    root = make_ucf_layout(tmp_path / "root", per_class=2)
+    classes = (root / "ucfTrainTestlist" / "classInd.txt").read_text()
+    (root / "ucfTrainTestlist" / "classInd.txt").write_text(classes + "4 EmptyClass\r\n")
+    assert main(["info", "--dataset", "ucf101", "--root", str(root), "--no-decode"]) == 0
+    out = capsys.readouterr().out
+    assert "6 videos listed in 2 subsets; 0 missing" in out
+    assert "EmptyClass" not in out and "1 classes with no video here not shown" in out
+    assert main(["info", "--dataset", "ucf101", "--root", str(root), "--no-decode", "--all-classes"]) == 0
+    assert "EmptyClass" in capsys.readouterr().out
+
+
 def test_wrong_root_is_one_clear_line_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pacekit.cli", "info", "--dataset", "ucf101",
                              "--root", str(tmp_path / "missing")], capture_output=True, text=True)

@@ -55,14 +55,15 @@ def test_prepare_refuses_same_folder_and_missing_root(ucf_root, tmp_path):
         prepare_dataset(tmp_path / "nope", tmp_path / "out")
 
 
-def test_prepare_keeps_the_decodable_part_of_a_truncated_real_video(shared_data, tmp_path):
+def test_prepare_lists_a_partly_decodable_real_video_as_failed_and_writes_no_pack(shared_data, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     (root / "bad.mp4").write_bytes((shared_data / "videos" / "other" / "decord_corrupted_truncated.mp4").read_bytes())
     report = prepare_dataset(root, tmp_path / "out", workers=1, progress=False)
-    with open_video(tmp_path / "out" / "bad.jpack") as reader:
-        assert 0 < reader.num_frames < 50
-    assert report.converted == 1
+    assert report.converted == 0 and [rel for rel, _ in report.failed] == ["bad.mp4"]
+    assert "of the 50 frames" in report.failed[0][1]
+    assert not (tmp_path / "out" / "bad.jpack").exists()  # a short pack would read as a whole video
+    assert "bad.mp4" in (tmp_path / "out" / "prepare_failures.txt").read_text()
 
 
 def test_prepare_refuses_a_folder_without_videos_and_a_bad_quality(tmp_path, ucf_root):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .readers import VideoDecodeError, open_video
+from .readers import VideoDecodeError, open_video, probe_video
 from .splits import DATASETS, SplitError, read_split
 
 SUBSETS = {"kinetics400": ("train", "val"), "folder": ("train", "test")}
@@ -22,7 +22,9 @@ class SubsetInfo:
     frames: list[int] = field(default_factory=list)
     fps: list[float] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
     undecodable: list[tuple[str, str]] = field(default_factory=list)
+    partly_decodable: list[tuple[str, int, int, str]] = field(default_factory=list)  # name, decode, listed, why
 
     @property
     def num_videos(self) -> int:
@@ -33,9 +35,10 @@ def scan_subset(dataset: str, root, subset: str, split: int = 1, decode: bool = 
                 progress: bool = True) -> Optional[SubsetInfo]:
     """Count a subset's videos per class and read each video's frame count and fps.
 
-    With ``decode=True`` the first and last frames of every video are decoded, which finds corrupt and
-    truncated files. Returns None when the subset does not exist for this root (e.g. a folder dataset
-    without a test folder).
+    With ``decode=True`` every frame of every video is decoded once (without converting it), which
+    finds corrupt files and files that decode only in part, with how many of their frames decode.
+    With ``decode=False`` only the headers are read. Returns None when the subset does not exist for
+    this root (e.g. a folder dataset without a test folder).
     """
     try:
         index = read_split(dataset, root, subset, split)
@@ -43,23 +46,39 @@ def scan_subset(dataset: str, root, subset: str, split: int = 1, decode: bool = 
         if dataset in ("folder", "kinetics400") and subset != "train":
             return None
         raise
-    info = SubsetInfo(subset, index.classes, Counter(r.label for r in index.records), missing=list(index.missing))
+    info = SubsetInfo(subset, index.classes, Counter(r.label for r in index.records), missing=list(index.missing),
+                      duplicates=list(getattr(index, "duplicates", [])))
     from tqdm.auto import tqdm
 
     for record in tqdm(index.records, desc=f"scan {subset}", unit="video", disable=not progress):
         try:
-            with open_video(record.path) as reader:
-                if decode:
-                    reader.get_frames([0, reader.num_frames - 1])
-                info.frames.append(reader.num_frames)
-                info.fps.append(reader.fps)
-        except (VideoDecodeError, FileNotFoundError, IndexError) as exc:
+            if decode:
+                probe = probe_video(record.path)
+                if probe.undecodable:
+                    info.undecodable.append((record.name, probe.problem or "no frame decodes"))
+                    continue
+                if probe.partly_decodable:
+                    info.partly_decodable.append((record.name, probe.decodable_frames, probe.listed_frames,
+                                                  probe.problem or "the file is cut short"))
+                    continue
+                info.frames.append(probe.decodable_frames)
+                info.fps.append(probe.fps)
+            else:
+                with open_video(record.path) as reader:
+                    info.frames.append(reader.num_frames)
+                    info.fps.append(reader.fps)
+        except (VideoDecodeError, FileNotFoundError) as exc:
             info.undecodable.append((record.name, str(exc)))
     return info
 
 
-def format_info(dataset: str, root, infos: list[SubsetInfo], split: int) -> str:
+def format_info(dataset: str, root, infos: list[SubsetInfo], split: int, all_classes: bool = False) -> str:
+    """The report of ``pacekit info``: totals, then per-class counts (classes with videos, or all)."""
     lines = [f"{dataset} at {root} (split {split})"]
+    total = sum(i.num_videos for i in infos)
+    problems = sum(len(i.undecodable) + len(i.partly_decodable) + len(i.missing) for i in infos)
+    lines.append(f"{total} videos listed in {len(infos)} subsets; {problems} missing, undecodable or partly "
+                 "decodable" + (" (listed below)" if problems else ""))
     for info in infos:
         lines.append(f"\n[{info.subset}] {info.num_videos} videos in {len(info.per_class)} of "
                      f"{len(info.classes)} classes")
@@ -69,18 +88,30 @@ def format_info(dataset: str, root, infos: list[SubsetInfo], split: int) -> str:
                          f"mean {statistics.fmean(f):.1f}")
             fps = Counter(round(x, 2) for x in info.fps)
             lines.append("  fps: " + ", ".join(f"{k:g} ({v})" for k, v in fps.most_common(5)))
-        width = max((len(c) for c in info.classes), default=10)
-        for label, name in enumerate(info.classes):
+        shown = [(label, name) for label, name in enumerate(info.classes)
+                 if all_classes or info.per_class.get(label, 0)]
+        width = max((len(name) for _, name in shown), default=10)
+        for label, name in shown:
             lines.append(f"  {label:4d} {name:<{width}} {info.per_class.get(label, 0):6d}")
-        if info.missing:
-            lines.append(f"  missing on disk: {len(info.missing)}")
-            lines.extend(f"    {name}" for name in info.missing[:20])
-            if len(info.missing) > 20:
-                lines.append(f"    ... and {len(info.missing) - 20} more")
-        if info.undecodable:
-            lines.append(f"  undecodable: {len(info.undecodable)}")
-            lines.extend(f"    {name}: {why}" for name, why in info.undecodable[:20])
+        hidden = len(info.classes) - len(shown)
+        if hidden:
+            lines.append(f"  ({hidden} classes with no video here not shown; --all-classes shows them)")
+        _list_problems(lines, "missing on disk", info.missing)
+        _list_problems(lines, "listed twice (the repeat is dropped)", info.duplicates)
+        _list_problems(lines, "undecodable", [f"{name}: {why}" for name, why in info.undecodable])
+        _list_problems(lines, "partly decodable (left out of training and evaluation)",
+                       [f"{name}: {got} of {listed or '?'} frames decode ({why})"
+                        for name, got, listed, why in info.partly_decodable])
     return "\n".join(lines)
+
+
+def _list_problems(lines: list[str], what: str, items: list[str], limit: int = 20) -> None:
+    if not items:
+        return
+    lines.append(f"  {what}: {len(items)}")
+    lines.extend(f"    {item}" for item in items[:limit])
+    if len(items) > limit:
+        lines.append(f"    ... and {len(items) - limit} more")
 
 
 def cmd_info(args) -> int:
@@ -88,7 +119,7 @@ def cmd_info(args) -> int:
     if args.dataset == "hmdb51":
         subsets = ("train", "test", "unused")
     infos = [i for s in subsets if (i := scan_subset(args.dataset, args.root, s, args.split, not args.no_decode))]
-    print(format_info(args.dataset, args.root, infos, args.split))
+    print(format_info(args.dataset, args.root, infos, args.split, args.all_classes))
     return 0
 
 
@@ -125,7 +156,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--dataset", required=True, choices=DATASETS)
     p.add_argument("--root", required=True, help="the dataset folder (original or prepared)")
     p.add_argument("--split", type=int, default=1, help="official split number for UCF101/HMDB51 (1-3)")
-    p.add_argument("--no-decode", action="store_true", help="read headers only; skip decoding first/last frames")
+    p.add_argument("--no-decode", action="store_true",
+                   help="read headers only; skip decoding every frame (which finds broken and partly decodable files)")
+    p.add_argument("--all-classes", action="store_true", help="list every class, also those with no video here")
     p.set_defaults(func=cmd_info)
 
     p = subparsers.add_parser("prepare", help="convert a dataset to pacekit's fast prepared format (frame packs)")

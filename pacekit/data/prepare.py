@@ -10,7 +10,7 @@ so a 16-frame clip costs 16 small reads and one batched libjpeg-turbo decode
 relative path, and the small text files (split lists, CSVs) are copied, so every dataset reads either
 form with the same code. It runs in parallel, writes each pack atomically (temp file, then rename),
 skips packs that already exist (so an interrupted run resumes), and reports the videos it could not
-decode in ``OUT/prepare_failures.txt``.
+decode, whole or in part, in ``OUT/prepare_failures.txt`` (no pack is written for them).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .readers import FRAME_PACK_MAGIC, FRAME_PACK_SUFFIX, VIDEO_SUFFIXES
+from .readers import (FRAME_PACK_MAGIC, FRAME_PACK_SUFFIX, VIDEO_SUFFIXES, PartialVideoError, VideoDecodeError,
+                      frame_count_tolerance)
 
 COPIED_SUFFIXES = (".txt", ".csv", ".json", ".list")
 FAILURES_FILE = "prepare_failures.txt"
@@ -62,20 +63,22 @@ def write_frame_pack(path, frames_jpeg: list[bytes], fps: float, height: int, wi
 
 
 def prepare_video(src, dst, short_side: int = 128, quality: int = 90) -> tuple[int, Optional[str]]:
-    """Decode ``src`` with PyAV, resize to ``short_side``, JPEG-encode each frame, write ``dst``.
+    """Decode ``src`` sequentially with PyAV, resize to ``short_side``, JPEG-encode each frame, write ``dst``.
 
-    Returns ``(frames written, warning or None)``. A stream that breaks part-way keeps the frames
-    decoded before the break (with a warning); one with no decodable frame raises ``RuntimeError``.
+    Returns ``(frames written, None)``. A video that is partly decodable -- the stream breaks part-way,
+    or decodes fewer frames than its container lists beyond :func:`frame_count_tolerance` -- raises
+    :class:`PartialVideoError` and no pack is written: a short pack would be read as a whole video.
     """
     import av
     from torchvision.io import encode_jpeg
 
-    blobs, problem, fps, size = [], None, 25.0, None
+    blobs, problem, fps, size, listed = [], None, 25.0, None, 0
     try:
         with av.open(str(src), metadata_errors="ignore") as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             fps = float(stream.average_rate or stream.guessed_rate or 25.0)
+            listed = int(stream.frames or 0)
             for frame in container.decode(stream):
                 if size is None:
                     size = short_side_size(frame.height, frame.width, short_side)
@@ -84,10 +87,13 @@ def prepare_video(src, dst, short_side: int = 128, quality: int = 90) -> tuple[i
     except (av.error.FFmpegError, IndexError, UnicodeDecodeError, OSError) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     if not blobs:
-        raise RuntimeError(f"no decodable frames in {src}" + (f" ({problem})" if problem else ""))
+        raise VideoDecodeError(src, "no decodable frames" + (f" ({problem})" if problem else ""))
+    if problem:
+        raise PartialVideoError(src, len(blobs), max(listed, len(blobs) + 1), f"the stream breaks: {problem}")
+    if listed and listed - len(blobs) > frame_count_tolerance(listed):
+        raise PartialVideoError(src, len(blobs), listed)
     write_frame_pack(dst, blobs, fps, size[0], size[1])
-    warning = f"stream broke after {len(blobs)} frames ({problem})" if problem else None
-    return len(blobs), warning
+    return len(blobs), None
 
 
 def pack_path_for(out: Path, rel: Path) -> Path:

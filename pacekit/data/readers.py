@@ -1,28 +1,41 @@
-"""One reader interface for every form a video comes in: decord, PyAV, frame folders, frame packs.
+"""One reader interface for every form a video comes in: PyAV, decord, frame folders, frame packs.
+
+Every reader returns frame ``i`` as the ``i``-th frame a full sequential decode of the file outputs
+(the order any player shows them in), and refuses -- never fills in -- a frame that does not decode.
+``tests/test_golden_frames.py`` checks this for every reader on the real samples and on a generated
+corpus of the hard cases (B-frames, open GOPs, variable frame rate, distant keyframes, H.264 in AVI,
+MJPEG, odd sizes, files cut short).
 
 ``open_video(path)`` picks the reader from what ``path`` is:
 
 - a folder of ``frame000001.jpg`` ... (the authors' pre-extracted layout) -> :class:`FrameFolderReader`;
 - a ``.jpack`` file (pacekit's prepared format, :mod:`pacekit.data.prepare`) -> :class:`FramePackReader`;
-- any other file -> :class:`DecordReader`, or :class:`PyAVReader` where decord is not installed (decord
-  has no wheels for some platforms, e.g. macOS arm64; pacekit then warns once and uses PyAV);
-- except ``.avi`` files (UCF101, HMDB51: MPEG-4 Part 2), which ``backend="auto"`` reads with PyAV:
-  seeking to the keyframe and converting only the frames a clip needs measured 1.2x decord's
-  ``get_batch`` on real UCF101 clips (``benchmarks/bench_data.py``), while on H.264 MP4s decord is
-  as fast or faster. ``backend="decord"`` or ``"pyav"`` forces either.
+- any video file -> :class:`PyAVReader` with ``backend="auto"`` (or ``"pyav"``), :class:`DecordReader`
+  with ``backend="decord"``.
 
-Every reader returns frames as ``torch.uint8`` of shape ``(N, H, W, C)``, RGB, in the order asked for,
-decoding each distinct frame once. ``size=(H, W)`` resizes while decoding so that clips from videos of
-different sizes stack into one batch.
+Why PyAV by default, for every container (``benchmarks/bench_readers.py``, one core, real samples):
+it was exact on every frame of every sample. decord was exact on the MP4s at the same speed, but on
+AVIs only by decoding from the first frame (its sparse reads return wrong frames there, see
+:class:`DecordReader`), which makes it slower; it also gave up on a damaged MP4 at frames PyAV decodes.
+torchcodec (PyTorch's decoder, ``seek_mode="exact"``) was fastest, and exact on the MP4s, but returned
+the wrong frame for 22% of UCF101 and 94% of HMDB51 AVI frames, and it needs FFmpeg's shared libraries
+installed on the system; pacekit does not use it. For training speed, ``pacekit prepare`` writes frame
+packs, an order of magnitude faster than any decoder on raw videos.
+
+``size=(H, W)`` resizes while decoding so that clips from videos of different sizes stack into one
+batch. Every reader returns ``torch.uint8`` of shape ``(N, H, W, C)``, RGB, in the order asked for,
+decoding each distinct frame once.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import os
 import re
 import struct
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -31,11 +44,7 @@ import torch
 
 FRAME_PACK_SUFFIX = ".jpack"
 FRAME_PACK_MAGIC = b"PACEKIT-JPACK\x01\n"
-#: Containers that ``backend="auto"`` reads with PyAV, measured faster there (see the module docstring).
-PYAV_FIRST_SUFFIXES = (".avi",)
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".flv", ".wmv")
-
-_decord_warned = False
 
 
 class VideoDecodeError(RuntimeError):
@@ -84,8 +93,14 @@ class VideoReader:
 class DecordReader(VideoReader):
     """Random access with decord: the distinct frames of a clip in one ``get_batch`` call.
 
-    Container frame counts can be wrong (most HMDB51 files claim one frame more than decodes). decord
-    returns a frame for such an index rather than failing, so the count is taken as it stands.
+    decord seeks by timestamp, which matched a full sequential decode on every MP4, MOV and MKV of
+    pacekit's test corpus. On AVIs its sparse ``get_batch`` calls return wrong frames: up to 77 grey
+    levels off a sequential decode on HMDB51 files with MPEG-4 packed B-frames, whose timestamps it
+    reads as garbage (decord issue #195), and some wrong frames on UCF101 files without B-frames too.
+    So for AVIs (and any file whose timestamps do not increase) the reader decodes every frame from
+    the first one up to the last it needs, which is exact but slower: PyAV is the default there.
+    For AVIs the frame count comes from the packets (as in :class:`PyAVReader`): decord takes the
+    header's, one too many on most HMDB51 files, and a file cut short must be refused, not shortened.
     decord 0.6 fails to resize to a few widths (16, 24, 48, 72 among them); the reader then decodes at
     the native size and resizes with torch.
     """
@@ -95,11 +110,14 @@ class DecordReader(VideoReader):
         self.size = tuple(size) if size is not None else None
         self._num_threads = num_threads
         self._resize_in_torch = False
+        counted = _avi_frame_count(self.path) if self.path.suffix.lower() == ".avi" else None
         self._vr = self._open(self.size)
-        self.num_frames = len(self._vr)
+        self.num_frames = len(self._vr) if counted is None else min(counted, len(self._vr))
         self.fps = float(self._vr.get_avg_fps() or 0.0)
         if self.num_frames < 1:
             raise VideoDecodeError(self.path, "no frames")
+        stamps = self._vr.get_frame_timestamp(list(range(len(self._vr))))[:, 0]
+        self.sequential_only = counted is not None or bool(len(stamps) > 1 and not np.all(np.diff(stamps) > 0))
 
     def _open(self, size):
         import decord
@@ -114,6 +132,12 @@ class DecordReader(VideoReader):
 
     def _batch(self, unique: np.ndarray) -> torch.Tensor:
         try:
+            if self.sequential_only:
+                # A reused decord reader returned wrong frames on a second call (UCF101 Basketball):
+                # decode each request with a fresh one.
+                self._vr = self._open(None if self._resize_in_torch else self.size)
+                everything = self._vr.get_batch(list(range(int(unique[-1]) + 1))).asnumpy()
+                return torch.from_numpy(everything[unique])
             return torch.from_numpy(self._vr.get_batch(unique.tolist()).asnumpy())
         except Exception as exc:
             if self.size is not None and not self._resize_in_torch and "DECORDArrayCopyFromTo" in str(exc):
@@ -134,6 +158,12 @@ class DecordReader(VideoReader):
         self._vr = None
 
 
+def _avi_frame_count(path: Path) -> int:
+    """The number of frames an AVI decodes to, from its packets; raises if the file is cut short."""
+    with PyAVReader(path) as reader:
+        return reader.num_frames
+
+
 def _resize_frames(frames: torch.Tensor, size) -> torch.Tensor:
     """uint8 ``(N, H, W, C)`` -> ``(N, size[0], size[1], C)``, antialiased."""
     from torchvision.transforms.v2.functional import resize
@@ -141,114 +171,192 @@ def _resize_frames(frames: torch.Tensor, size) -> torch.Tensor:
     return resize(frames.permute(0, 3, 1, 2), list(size), antialias=True).permute(0, 2, 3, 1).contiguous()
 
 
-class PyAVReader(VideoReader):
-    """Seek-and-decode with PyAV: the fallback reader, and the one that finds the true frame count.
+class PartialVideoError(VideoDecodeError):
+    """Fewer frames decode than the container holds: a truncated or damaged file.
 
-    For each run of nearby frames a clip needs, it seeks to the keyframe before the run and decodes
-    forward, converting (and resizing) only the frames asked for. A frame's index comes from its
-    timestamp. When the stream ends before a frame the container promised (HMDB51 headers over-count
-    by one), ``num_frames`` is corrected and the missing indices get the last frame decoded.
+    ``decodable`` is how many frames are known to decode (a lower bound when the reader stopped early),
+    ``expected`` how many the container promises.
     """
 
-    #: Frames further apart than this are reached by a new seek rather than by decoding through.
+    def __init__(self, path, decodable: int, expected: int, reason: str = ""):
+        self.decodable, self.expected = int(decodable), int(expected)
+        detail = f"only {decodable} of the {expected} frames its container lists decode"
+        super().__init__(path, detail + (f" ({reason})" if reason else ""))
+
+
+def frame_count_tolerance(expected: int) -> int:
+    """How many frames a container may over-count before a video counts as partly decodable.
+
+    HMDB51's headers list one frame more than decodes; a few more (2%) are allowed for rounding in
+    headers written by other muxers. A video cut short loses far more.
+    """
+    return max(2, int(0.02 * expected))
+
+
+class PyAVReader(VideoReader):
+    """Exact random access with PyAV: frame ``i`` is the ``i``-th frame a full sequential decode outputs.
+
+    At open the reader demuxes the whole stream once (no decoding: a few milliseconds for a UCF101
+    clip) and keeps the compressed packets in memory. Each frame's index then comes from one of two
+    sources, chosen per file:
+
+    - **presentation timestamps** (MP4, MOV, MKV, WebM...): a frame's index is the rank of its
+      timestamp among all packets' timestamps. Exact with B-frames and variable frame rate alike;
+    - **counting** (AVI, and any stream whose timestamps are missing or repeated): AVI stores no
+      presentation times, and with MPEG-4 "packed" B-frames (UCF101, HMDB51) the timestamps FFmpeg
+      attaches follow decode order. The reader counts the frames the decoder outputs from a keyframe
+      whose index it knows: the number of picture-carrying packets before it. HMDB51's 1-byte
+      placeholder packets carry no picture, which is why its headers over-count by one.
+
+    To read a clip it restarts the decoder at the last keyframe before the first frame wanted and
+    decodes forward, converting only the frames asked for. A frame that does not decode raises
+    :class:`PartialVideoError`; no frame is ever filled in from another.
+    """
+
+    #: Frames further apart than this are reached by restarting at a later keyframe, if there is one.
     SEEK_GAP = 32
 
     def __init__(self, path, size: Optional[tuple[int, int]] = None):
         import av
 
         self.path = Path(path)
-        self.size = size
+        self.size = tuple(size) if size is not None else None
         try:
             # metadata_errors="ignore": some HMDB51 files carry metadata that is not valid UTF-8.
             self._container = av.open(str(self.path), metadata_errors="ignore")
             stream = self._container.streams.video[0]
+            packets = [p for p in self._container.demux(stream) if p.size]
         except (av.error.FFmpegError, IndexError, UnicodeDecodeError, OSError) as exc:
+            self.close()
             raise VideoDecodeError(self.path, _short(exc)) from None
         self._stream = stream
+        self._codec = stream.codec_context
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate or 0.0)
-        self._frame_period = 1 / (rate * stream.time_base) if rate and stream.time_base else None
-        self._start_pts = stream.start_time or 0
-        frames = stream.frames
-        if not frames:
-            frames = sum(1 for packet in self._container.demux(stream) if packet.size)
-            self._container.seek(0)
-        if frames < 1:
+        self.header_frames = int(stream.frames or 0)
+        self._packets = packets
+        self._by_timestamp = self._container.format.name != "avi" and _timestamps_usable(packets)
+        if self._by_timestamp:
+            ranks = {pts: i for i, pts in enumerate(sorted(p.pts for p in packets))}
+            self._rank = ranks
+            self.num_frames = len(packets)
+            # (packet position, index of its frame) of every keyframe
+            self._keyframes = [(i, ranks[p.pts]) for i, p in enumerate(packets) if p.is_keyframe]
+        else:
+            self._rank = None
+            carries_picture = [p.size > 1 for p in packets]
+            pictures = [p for p, c in zip(packets, carries_picture) if c]
+            self.num_frames = len(pictures)
+            if _timestamps_usable(pictures):
+                # A keyframe's index is the number of pictures shown before it. With an open GOP
+                # (FFmpeg's own MPEG-4 writer) B-frames that come after the keyframe in the file are
+                # shown before it, so count by timestamp where the timestamps are usable.
+                order = {pts: i for i, pts in enumerate(sorted(p.pts for p in pictures))}
+                index_of = [order[p.pts] if c else None for p, c in zip(packets, carries_picture)]
+            else:
+                before = np.concatenate([[0], np.cumsum(carries_picture)])
+                index_of = [int(before[i]) for i in range(len(packets))]
+            self._keyframes = sorted((i, index_of[i]) for i, p in enumerate(packets)
+                                     if p.is_keyframe and carries_picture[i])
+        if not self._keyframes or self._keyframes[0][1] != 0:
+            self._keyframes.insert(0, (0, 0))
+        if self.num_frames < 1:
             self.close()
             raise VideoDecodeError(self.path, "no frames")
-        self.num_frames = int(frames)
+        if self.header_frames and self.header_frames - self.num_frames > frame_count_tolerance(self.header_frames):
+            expected = self.header_frames
+            self.close()
+            raise PartialVideoError(self.path, self.num_frames, expected, "the file is cut short")
 
     def _to_array(self, frame) -> np.ndarray:
         # Colour conversion and resizing cost about 7x the decoding itself. swscale's area filter
-        # averages every source pixel (no aliasing when shrinking 2x, as from 240x320 to 128x171) and
-        # costs little more than its fastest filters; training on it learned better than on fast bilinear.
+        # averages every source pixel (no aliasing when shrinking 2x, as from 240x320 to 128x171).
         if self.size is None:
             return frame.to_ndarray(format="rgb24")
         return frame.reformat(width=int(self.size[1]), height=int(self.size[0]), format="rgb24",
                               interpolation="AREA").to_ndarray()
 
-    def _index_of(self, frame) -> int:
-        return int(round(float((frame.pts - self._start_pts) / self._frame_period)))
+    def _keyframe_before(self, index: int) -> tuple[int, int]:
+        """(packet position, frame index) of the keyframe with the largest frame index <= ``index``."""
+        return max((key for key in self._keyframes if key[1] <= index), key=lambda key: key[1])
 
-    def _decode_run(self, first: int, last: int, wanted: set, found: dict) -> int:
-        """Seek to the keyframe before ``first``, decode to ``last``; returns the last index seen."""
-        if self._frame_period is None:
-            return self._decode_from_start(last, wanted, found)
-        target = int(self._start_pts + first * self._frame_period)
-        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
-        seen = -1
-        for frame in self._container.decode(self._stream):
-            if frame.pts is None:
-                return self._decode_from_start(last, wanted, found)
-            index = self._index_of(frame)
-            if seen < 0 and index > first:  # the seek overshot (a bad index): decode from the start
-                return self._decode_from_start(last, wanted, found)
-            seen = index
-            if index in wanted:
-                found[index] = self._to_array(frame)
-            if index >= last:
-                break
-        return seen
-
-    def _decode_from_start(self, last: int, wanted: set, found: dict) -> int:
-        self._container.seek(self._start_pts, stream=self._stream, backward=True, any_frame=False)
-        seen = -1
-        for seen, frame in enumerate(self._container.decode(self._stream)):
-            if seen in wanted:
-                found[seen] = self._to_array(frame)
-            if seen >= last:
-                break
-        return seen
+    def _decode_from(self, key: tuple[int, int]):
+        """Restart the decoder at keyframe ``key``; yield ``(frame index, frame)`` in output order."""
+        self._codec.flush_buffers()
+        position, first_index = key
+        count = 0
+        for packet in itertools.chain(self._packets[position:], [None]):
+            for frame in self._codec.decode(packet):
+                if self._rank is not None:
+                    index = self._rank.get(frame.pts)
+                    if index is None:
+                        raise _Desync(f"a frame with an unknown timestamp {frame.pts}")
+                else:
+                    if count == 0 and first_index > 0 and not frame.key_frame:
+                        raise _Desync("the decoder did not restart on the keyframe")
+                    index = first_index + count
+                count += 1
+                yield index, frame
 
     def get_frames(self, indices):
         import av
 
         unique, inverse = _unique_with_inverse(indices)
         self._check_range(unique)
-        wanted = set(unique.tolist())
         found: dict[int, np.ndarray] = {}
-        runs = np.split(unique, np.flatnonzero(np.diff(unique) > self.SEEK_GAP) + 1)
-        seen = -1
+        pending = unique.tolist()
         try:
-            for run in runs:
-                seen = self._decode_run(int(run[0]), int(run[-1]), wanted, found)
+            while pending:
+                first = pending[0]
+                key = self._keyframe_before(first)
+                try:
+                    self._collect(key, pending, found)
+                except _Desync:
+                    self._collect(self._keyframes[0], pending, found)  # from the very start: always exact
+                still = [i for i in pending if i not in found]
+                if still and still[0] == first:
+                    raise PartialVideoError(self.path, first, self.num_frames,
+                                            f"the stream ends before frame {first}")
+                pending = still
         except (av.error.FFmpegError, UnicodeDecodeError, OSError) as exc:
-            if not found:
-                raise VideoDecodeError(self.path, _short(exc)) from None
-        if not found:
-            raise VideoDecodeError(self.path, "no decodable frames")
-        if seen < int(unique[-1]):
-            self.num_frames = max(found) + 1  # the container over-counted
-        decoded = sorted(found)
-        # a frame the stream did not deliver takes the nearest earlier decoded frame
-        frames = [found[i] if i in found else found[decoded[max(np.searchsorted(decoded, i) - 1, 0)]]
-                  for i in unique.tolist()]
-        return _in_order(torch.from_numpy(np.stack(frames)), unique, inverse)
+            missing = min(i for i in unique.tolist() if i not in found)
+            raise PartialVideoError(self.path, missing, self.num_frames,
+                                    f"decoding fails before frame {missing}: {_short(exc)}") from None
+        frames = torch.from_numpy(np.stack([found[i] for i in unique.tolist()]))
+        return _in_order(frames, unique, inverse)
+
+    def _collect(self, key, pending: list, found: dict) -> None:
+        """Decode from ``key`` and convert the pending frames met, until a gap to the next pending frame
+        is worth a restart at a later keyframe."""
+        wanted = set(pending)
+        last_wanted = pending[-1]
+        for index, frame in self._decode_from(key):
+            if index in wanted and index not in found:
+                found[index] = self._to_array(frame)
+            remaining = [i for i in pending if i not in found]
+            if not remaining:
+                return
+            upcoming = remaining[0]
+            if index >= last_wanted:
+                return
+            if upcoming - index > self.SEEK_GAP and self._keyframe_before(upcoming)[1] > index + 1:
+                return  # a later keyframe is closer: restart there
 
     def close(self):
+        self._packets = []
         if getattr(self, "_container", None) is not None:
             self._container.close()
             self._container = None
+
+
+class _Desync(Exception):
+    """Decoding from a keyframe gave frames the reader cannot place; it restarts from the first frame."""
+
+
+def _timestamps_usable(packets) -> bool:
+    """Every packet has a presentation timestamp and no two share one."""
+    stamps = [p.pts for p in packets]
+    return bool(stamps) and None not in stamps and len(set(stamps)) == len(stamps)
 
 
 def _decode_jpegs(blobs: list[bytes], size: Optional[tuple[int, int]]) -> torch.Tensor:
@@ -327,6 +435,11 @@ class FramePackReader(VideoReader):
         if len(self._offsets) != self.num_frames + 1:
             raise VideoDecodeError(self.path, "truncated frame pack (offset table)")
         self._data_start = self._file.tell()
+        size = os.fstat(self._file.fileno()).st_size
+        if size != self._data_start + int(self._offsets[-1]):
+            self.close()
+            raise VideoDecodeError(self.path, f"truncated frame pack ({size} bytes, its table says "
+                                              f"{self._data_start + int(self._offsets[-1])}); re-run `pacekit prepare`")
 
     def get_frames(self, indices):
         unique, inverse = _unique_with_inverse(indices)
@@ -359,6 +472,57 @@ def read_frame_pack_header(f: io.BufferedIOBase) -> dict:
     return json.loads(f.read(length).decode("utf-8"))
 
 
+@dataclass
+class VideoProbe:
+    """What a full decode of one video found: the container's frame count against the frames that decode."""
+
+    path: Path
+    listed_frames: int  # what the container says (0 when it does not say, as in Matroska)
+    decodable_frames: int
+    fps: float
+    problem: Optional[str] = None  # why decoding stopped early, if it did
+
+    @property
+    def partly_decodable(self) -> bool:
+        if self.decodable_frames == 0:
+            return False
+        short = self.listed_frames - self.decodable_frames
+        return self.problem is not None or short > frame_count_tolerance(self.listed_frames)
+
+    @property
+    def undecodable(self) -> bool:
+        return self.decodable_frames == 0
+
+
+def probe_video(path) -> VideoProbe:
+    """Decode every frame of ``path`` once, without converting it, and count what decodes.
+
+    The ground truth for ``pacekit info``: a video cut short or damaged part-way shows up as
+    ``partly_decodable`` with the number of frames that do decode. Frame packs and frame folders are
+    checked for completeness instead (their frames were counted when they were made).
+    """
+    import av
+
+    path = Path(path)
+    if path.is_dir() or path.suffix == FRAME_PACK_SUFFIX:
+        try:
+            with open_video(path) as reader:
+                return VideoProbe(path, reader.num_frames, reader.num_frames, reader.fps)
+        except VideoDecodeError as exc:
+            return VideoProbe(path, 0, 0, 0.0, str(exc))
+    listed, fps, count, problem = 0, 0.0, 0, None
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            stream = container.streams.video[0]
+            listed = int(stream.frames or 0)
+            fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+            for _ in container.decode(stream):
+                count += 1
+    except (av.error.FFmpegError, IndexError, UnicodeDecodeError, OSError) as exc:
+        problem = _short(exc)
+    return VideoProbe(path, listed, count, fps, problem)
+
+
 def decord_available() -> bool:
     try:
         import decord  # noqa: F401
@@ -372,15 +536,15 @@ def open_video(path, backend: str = "auto", size: Optional[tuple[int, int]] = No
 
     Args:
         path: the video.
-        backend: ``"auto"`` (PyAV for ``.avi``, else decord when installed, else PyAV), ``"decord"`` or
-            ``"pyav"``; ignored for frame folders and frame packs.
+        backend: ``"auto"`` or ``"pyav"`` (exact on every container, the default) or ``"decord"``;
+            ignored for frame folders and frame packs.
         size: ``(H, W)`` to resize every frame to while decoding, or None to keep the native size.
 
     Raises:
         FileNotFoundError: the path does not exist.
-        VideoDecodeError: it exists but cannot be decoded.
+        VideoDecodeError: it exists but cannot be decoded; :class:`PartialVideoError` when it is cut
+            short or damaged part-way.
     """
-    global _decord_warned
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"video not found: {path}")
@@ -390,20 +554,11 @@ def open_video(path, backend: str = "auto", size: Optional[tuple[int, int]] = No
         return FramePackReader(path, size)
     if backend not in ("auto", "decord", "pyav"):
         raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
-    if backend == "auto" and path.suffix.lower() in PYAV_FIRST_SUFFIXES:
-        return PyAVReader(path, size)
-    if backend in ("auto", "decord"):
-        if decord_available():
-            return DecordReader(path, size)
-        if backend == "decord":
-            raise ImportError("decord is not installed: `pip install decord`, or use backend='pyav'")
-        if not _decord_warned:
-            warnings.warn(
-                "decord is not installed (it has no wheels for this platform); pacekit reads videos with "
-                "PyAV instead, which is slower for random access. `pacekit prepare` makes a fast format.",
-                stacklevel=2,
-            )
-            _decord_warned = True
+    if backend == "decord":
+        if not decord_available():
+            raise ImportError("decord is not installed (`pip install decord`; it has no wheels for some "
+                              "platforms, e.g. macOS arm64): use backend='pyav', the default")
+        return DecordReader(path, size)
     return PyAVReader(path, size)
 
 
