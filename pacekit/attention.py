@@ -35,7 +35,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data.strips import read_pace_strips
+from .data import ClipEval, read_split
+from .data.transforms import unnormalize_clips
+from .evaluate import add_model_arguments
+from .loading import load_model, resolve_device
 from .models import backbone_of
+from .pace import as_pace
 
 #: The paces of Fig. 5's columns.
 FIG5_PACES = (1, 2, 3, 4)
@@ -118,9 +123,6 @@ def _pace_grid(
     stage: str,
 ) -> AttentionGrid:
     """Decode each video's pace clips, run ``map_fn(x (P, C, T, h, w), paces) -> (P, h, w)``, keep last frames."""
-    from .data import ClipEval
-    from .data.transforms import unnormalize_clips
-
     transform = transform if transform is not None else ClipEval()
     # What a person sees: the same crop in RGB (the network's input may be a residual clip).
     view = ClipEval(size=getattr(transform, "size", None), crop=getattr(transform, "crop", 112))
@@ -179,7 +181,6 @@ def grad_cam_grid(
     pace, for a pretraining model whose logits stand for ``model_paces`` (default: ``paces``, in order);
     an int explains that logit (e.g. an action class of a fine-tuned model).
     """
-    from .pace import as_pace
 
     pace_labels = None
     if target == "pace":
@@ -314,8 +315,6 @@ def _pick_videos(args) -> list:
         return list(args.video)
     if not (args.dataset and args.root):
         raise ValueError("give the videos with --video V1 V2 ..., or --dataset NAME --root DIR to pick test videos")
-    from .data import read_split
-
     records = read_split(args.dataset, args.root, "test", args.split).records
     keep = np.unique(np.round(np.linspace(0, len(records) - 1, min(args.num_videos, len(records)))).astype(int))
     return [records[i].path for i in keep]
@@ -336,9 +335,6 @@ def _check_target(target: str, loaded) -> Union[str, int]:
 
 def cmd_attention(args) -> int:
     import matplotlib.pyplot as plt
-
-    from .evaluate import load_model, resolve_device
-    from .pace import as_pace
 
     device = resolve_device(args.device)
     loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
@@ -366,8 +362,6 @@ def cmd_attention(args) -> int:
 
 
 def add_commands(subparsers) -> None:
-    from .evaluate import add_model_arguments
-
     p = subparsers.add_parser(
         "attention", help="Fig. 5: conv5 activation attention on each clip's last frame, paces 1-4 (+ Grad-CAM)",
         description="Activation-based attention (Zagoruyko & Komodakis: sum over channels of |A|^2, mean over the "

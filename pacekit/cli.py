@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "pacekit.data.commands",
     "pacekit.train",
     "pacekit.evaluate",
+    "pacekit.probe",
     "pacekit.retrieval",
     "pacekit.attention",
     "pacekit.lab",

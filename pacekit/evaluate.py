@@ -1,4 +1,4 @@
-"""Video-level action recognition: 10-clip evaluation, per-class accuracy, confusion matrix, linear probe.
+"""Video-level action recognition: 10-clip evaluation, per-class accuracy, confusion matrix.
 
 The protocol of the paper (4.1, "Evaluation", after VCOP and VCP): every test video gives 10 clips
 spaced uniformly over it, each centre cropped; the video's class probabilities are the softmax of each
@@ -15,8 +15,8 @@ Every result says which videos it covers: ``num_evaluated`` of the ``num_listed`
 A video that cannot be read is never replaced by another (that would score a different set); it is
 left out and named in ``left_out`` with the reason, as are Kinetics videos missing on disk.
 
-The linear probe (``pacekit linear-probe``) trains only a linear classifier on the frozen backbone
-(:func:`pacekit.train.finetune` with ``freeze_backbone=True``) and reports it beside full fine-tuning.
+Loading the models evaluated here lives in :mod:`pacekit.loading` (its names are re-exported); the
+linear probe, which trains before it evaluates, in :mod:`pacekit.probe`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .config import Config
+from .data import DATASETS
 from .data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, name_some
 from .data.transforms import ClipEval
+from .loading import AuthorsClipEval, LoadedModel, eval_split, eval_transform, load_model, resolve_device  # noqa: F401
+from .training.data import eval_dataset
 
 # --------------------------------------------------------------------------------------------
 # Pure maths
@@ -371,131 +375,11 @@ def plot_per_class_accuracy(result: EvalResult, max_labels: int = 60):
     return fig
 
 
-# --------------------------------------------------------------------------------------------
-# Models for the commands: pacekit checkpoints or the authors' ones
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class LoadedModel:
-    """A model ready for evaluation, and how its clips must look.
-
-    Attributes:
-        model: a ClipModel in eval mode on ``device``.
-        stage: ``"pretrain"`` (the head predicts paces) or ``"finetune"`` (it predicts actions).
-        frame_size, crop, clip_len: the decoding size ``(H, W)``, the centre crop and the frames per clip
-            the model was trained with (the paper's 128x171, 112 and 16 for the authors' checkpoints).
-        paces: the pace of each pace logit (pretraining models), e.g. ``[1, 2, 3, 4]``.
-        classes: action class names of a fine-tuned pacekit model.
-        source: where it came from, for messages.
-    """
-
-    model: nn.Module
-    stage: str
-    frame_size: Optional[tuple]
-    crop: int
-    clip_len: int
-    paces: Optional[list] = None
-    classes: Optional[list[str]] = None
-    source: str = ""
-    input_mode: str = "rgb"
-    authors_input: bool = False
-
-    def transform(self):
-        """The evaluation transform of the training code: frames arrive decoded at ``frame_size``;
-        centre crop, normalise, then the run's input mode (``residual`` for the cpu-tiny preset).
-        Checkpoints in the authors' layout get the authors' input instead (:class:`AuthorsClipEval`)."""
-        if self.authors_input:
-            return AuthorsClipEval(size=None, crop=self.crop)
-        return ClipEval(size=None, crop=self.crop, input_mode=self.input_mode)
-
-
-class AuthorsClipEval(ClipEval):
-    """Centre-cropped clips as the authors' code feeds its networks: BGR (OpenCV's ``imread``) with values
-    0..255, no normalisation. Checkpoints in their layout expect exactly this; pacekit's ``ClipEval``
-    (RGB in [0, 1], normalised) would hand them inputs some 60 times too small with red and blue swapped."""
-
-    def __init__(self, size=None, crop: int = 112):
-        super().__init__(size=size, crop=crop, mean=(0.0, 0.0, 0.0), std=(1 / 255,) * 3)
-
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        return super().forward(clips).flip(-4)  # the channel axis of (..., C, T, h, w): RGB -> BGR
-
-
-def load_model(checkpoint=None, authors_checkpoint=None, arch: Optional[str] = None, device="cpu",
-               **backbone_kwargs) -> LoadedModel:
-    """Load a pacekit checkpoint (pretraining or fine-tuning, rebuilt from its stored config) or one
-    in the authors' layout (``arch`` = ``r21d``, ``r3d``, ``c3d``, ``s3d_g``; None detects it).
-
-    ``backbone_kwargs`` go to :func:`pacekit.models.authors.load_authors_checkpoint` (e.g. ``width``
-    for a narrowed network; the authors' own checkpoints need none).
-    """
-    from fractions import Fraction
-
-    if (checkpoint is None) == (authors_checkpoint is None):
-        raise ValueError("give exactly one of --checkpoint (a pacekit checkpoint) and --authors-checkpoint")
-    if checkpoint is not None:
-        from .checkpoint import load_checkpoint
-        from .pace import PaceSet
-        from .train import model_from_checkpoint
-
-        state = load_checkpoint(checkpoint)
-        model, cfg = model_from_checkpoint(state, device)
-        paces = [Fraction(p) for p in state.get("paces", [])] or list(PaceSet.from_spec(cfg.pace_set))
-        stage = state["stage"]
-        return LoadedModel(model, stage, cfg.frame_size, cfg.crop, cfg.clip_len,
-                           paces if stage == "pretrain" else None, state.get("classes"), str(checkpoint),
-                           input_mode=cfg.input_mode)
-    from .models.authors import load_authors_checkpoint
-
-    model = load_authors_checkpoint(authors_checkpoint, arch, **backbone_kwargs).to(device).eval()
-    # The authors pretrain with paces 1..4 (a 4-way head); anything else is a fine-tuned action head.
-    stage = "pretrain" if model.num_classes == 4 else "finetune"
-    return LoadedModel(model, stage, (128, 171), 112, 16, [Fraction(p) for p in (1, 2, 3, 4)] if stage == "pretrain"
-                       else None, None, str(authors_checkpoint), authors_input=True)
-
-
-def resolve_device(spec: str = "auto"):
-    from .training.distributed import resolve_device as _resolve
-
-    return _resolve(spec)
-
-
-def eval_split(loaded: LoadedModel, dataset: str, root, subset: str = "test", split: int = 1,
-               max_videos: Optional[int] = None, num_clips: int = 10):
-    """The ``eval``-mode dataset of a split, decoded at the model's frame size and clip length."""
-    from .data import build_dataset
-
-    return build_dataset(dataset, root, subset, split=split, mode="eval", max_videos=max_videos,
-                         num_clips=num_clips, clip_len=loaded.clip_len, frame_size=loaded.frame_size)
-
-
-# --------------------------------------------------------------------------------------------
-# Linear probe
-# --------------------------------------------------------------------------------------------
-
-
-def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
-    """Train a linear classifier on ``cfg.pretrained``'s frozen backbone and evaluate it (10 clips).
-
-    The backbone stays in eval mode (its BatchNorm statistics frozen) and only the new fc learns, at
-    ``cfg.probe_lr`` (:func:`pacekit.train.finetune` with ``freeze_backbone=True``). With ``finetuned`` (a fine-tuning
-    checkpoint of the same backbone) that model is evaluated on the same test split, so the two read side
-    by side. Returns ``{"linear probe": EvalResult, "fine-tuned": EvalResult}`` (the second if asked).
-    """
-    from .train import evaluate_on_test, finetune
-
-    probe = finetune(cfg.replace(freeze_backbone=True, ft_lr=cfg.probe_lr))
-    device = device if device is not None else next(probe.model.parameters()).device
-    results = {"linear probe": evaluate_on_test(probe.model, cfg, device)}
-    if finetuned is not None:
-        loaded = load_model(checkpoint=finetuned, device=device)
-        if loaded.stage != "finetune":
-            raise ValueError(f"--finetuned {finetuned} is a {loaded.stage} checkpoint; give a fine-tuning checkpoint")
-        test = eval_split(loaded, cfg.dataset, cfg.root, "test", cfg.split, cfg.max_videos, cfg.num_clips)
-        results["fine-tuned"] = evaluate_videos(loaded.model, test, device, cfg.eval_batch_size,
-                                                min(cfg.num_workers, 4), loaded.transform())
-    return results
+def evaluate_on_test(model: nn.Module, cfg: Config, device="cpu") -> EvalResult:
+    """10-clip video-level evaluation (paper 4.1) of a model trained with ``cfg`` on its test split; test
+    videos that cannot be read are left out and named in the result, never replaced."""
+    return evaluate_videos(model, eval_dataset(cfg), device=device, batch_size=cfg.eval_batch_size,
+                           num_workers=min(cfg.num_workers, 4), transform=eval_transform(cfg))
 
 
 def format_comparison(results: dict[str, EvalResult]) -> str:
@@ -568,29 +452,6 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_linear_probe(args) -> int:
-    import json
-    from pathlib import Path
-
-    from .config import config_from_args
-
-    cfg = config_from_args(args, freeze_backbone=True)
-    if cfg.pretrained is None:
-        print("note: no --pretrained checkpoint; this probes a randomly initialised backbone (a baseline)")
-    elif not Path(cfg.pretrained).is_file():
-        raise FileNotFoundError(f"--pretrained {cfg.pretrained}: no such checkpoint file")
-    if args.finetuned is not None and not Path(args.finetuned).is_file():
-        raise FileNotFoundError(f"--finetuned {args.finetuned}: no such checkpoint file")
-    results = linear_probe(cfg, args.finetuned)
-    print(f"test split, {cfg.num_clips}-clip evaluation:")
-    print(format_comparison(results))
-    out = Path(cfg.run_dir) / "linear_probe.json"
-    out.write_text(json.dumps({name: {"top1": r.top1, "top5": r.top5, **r.coverage_json()}
-                               for name, r in results.items()}, indent=1))
-    print(f"wrote {out}")
-    return 0
-
-
 def add_model_arguments(p) -> None:
     """--checkpoint (pacekit's) or --authors-checkpoint (the authors' layout) and its --arch."""
     source = p.add_mutually_exclusive_group(required=True)
@@ -602,8 +463,6 @@ def add_model_arguments(p) -> None:
 
 def add_dataset_arguments(p) -> None:
     """``--dataset``, ``--root``, ``--split``, ``--max-videos`` (shared by evaluate, retrieve, attention)."""
-    from .data import DATASETS
-
     p.add_argument("--dataset", required=True, choices=DATASETS, help="dataset name (synthetic: the built-in set)")
     p.add_argument("--root", required=True, help="dataset folder (original or `pacekit prepare`d)")
     p.add_argument("--split", type=int, default=1, help="official split (1-3), default 1 as in the paper")
@@ -617,8 +476,6 @@ def add_system_arguments(p) -> None:
 
 
 def add_commands(subparsers) -> None:
-    from .config import add_config_arguments
-
     p = subparsers.add_parser(
         "evaluate", help="10-clip video-level top-1/top-5, per-class accuracy and confusion matrix (paper 4.1)",
         description="Average the softmax over 10 clips per test video, centre crop (paper 4.1). Writes eval.json, "
@@ -630,12 +487,3 @@ def add_commands(subparsers) -> None:
     p.add_argument("--out", default=None, help="output folder (default: beside the checkpoint)")
     add_system_arguments(p)
     p.set_defaults(func=cmd_evaluate)
-
-    p = subparsers.add_parser(
-        "linear-probe", help="train a linear classifier on a frozen pretrained backbone; compare with fine-tuning",
-        description="Linear probe: --pretrained CKPT's backbone is frozen (eval mode) and only a new fc is trained, "
-                    "then evaluated with 10 clips per test video. --finetuned CKPT adds a fully fine-tuned model's "
-                    "row to the table.")
-    add_config_arguments(p, exclude=("freeze_backbone",))
-    p.add_argument("--finetuned", default=None, help="a fine-tuning checkpoint to report beside the probe")
-    p.set_defaults(func=cmd_linear_probe)

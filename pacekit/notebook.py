@@ -36,7 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from .checkpoint import load_checkpoint
 from .config import config_default, field_names, get_config
+from .data.synthetic import ensure_synthetic
+from .evaluate import evaluate_on_test
+from .loading import model_from_checkpoint, resolve_device
+from .plots import plot_training_curves
+from .train import TrainResult, finetune, pace_accuracy, pretrain
 
 #: The canonical repository: Colab installs pacekit from it and the "Open in Colab" badges point into it.
 REPO_URL = "https://github.com/pacekit/pacekit"
@@ -170,8 +176,6 @@ class NotebookSetup:
 
     def ensure_data(self, progress: bool = False) -> Path:
         """Write this mode's synthetic set into ``data_dir`` unless it is already complete; return the folder."""
-        from .data.synthetic import ensure_synthetic
-
         return ensure_synthetic(self.data_dir, progress=progress, **self.synthetic_size())
 
     def config(self, name: str, preset: Optional[str] = None, **overrides: Any):
@@ -241,8 +245,6 @@ def config_differences(stored: dict, cfg, stage: str = "finetune") -> list[str]:
 def reusable_checkpoint(cfg, stage: str) -> Optional[Path]:
     """``<cfg.run_dir>/last.pt`` when it is a finished ``stage`` run of the same settings (for fine-tuning:
     and newer than its ``pretrained`` checkpoint), else None; says why when it is not."""
-    from .checkpoint import load_checkpoint
-
     path = Path(cfg.run_dir) / "last.pt"
     if not path.is_file():
         return None
@@ -278,9 +280,6 @@ def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[
     Returns:
         A :class:`pacekit.train.TrainResult` (its ``metrics`` are the stored ones when loaded).
     """
-    from .checkpoint import load_checkpoint
-    from .train import TrainResult, finetune, model_from_checkpoint, pretrain
-
     if stage not in ("pretrain", "finetune"):
         raise ValueError(f"stage must be 'pretrain' or 'finetune', got {stage!r}")
     path = None if retrain else reusable_checkpoint(cfg, stage)
@@ -294,8 +293,6 @@ def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[
 
 
 def _device_of(cfg):
-    from .training.distributed import resolve_device
-
     return resolve_device(cfg.device)
 
 
@@ -319,8 +316,6 @@ def pretrain_and_finetune(nb: NotebookSetup, label: str, pretrain_name: Optional
     ``finetune-from-<pretrain_name>`` or ``finetune-random``) and evaluate on the test split with 10 clips
     per video (paper 4.1). Each stage is loaded when an earlier run with the same settings left it.
     """
-    from .train import evaluate_on_test, pace_accuracy
-
     pre, pretext, pretrained = None, None, None
     if pretrain_name is not None:
         pre_cfg = nb.config(pretrain_name, **(pretrain_overrides or {}))
@@ -365,8 +360,6 @@ class LiveCurves:
 
     def __call__(self, row: dict) -> None:
         import matplotlib.pyplot as plt
-
-        from .plots import plot_training_curves
 
         fig = plot_training_curves(self.run_dir, title=self.title)
         try:

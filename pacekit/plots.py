@@ -11,6 +11,7 @@ from typing import Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from .pace import PACE_NAMES, as_pace
 from .training.logging import read_metrics
 
 MetricsLike = Union[str, os.PathLike, Iterable[dict]]
@@ -122,8 +123,6 @@ def plot_pace_strip(frames_by_pace: Mapping, max_frames: int = 8, title: Optiona
 
 def _pace_label(key) -> tuple[str | None, str]:
     """(the paper's name of the pace or None, ``"p = 1/2"``); keys that are no pace label themselves."""
-    from .pace import PACE_NAMES, as_pace
-
     try:
         pace = as_pace(key)
     except (TypeError, ValueError):

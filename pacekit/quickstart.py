@@ -26,6 +26,10 @@ import numpy as np
 from .config import Config, add_config_arguments, config_from_args, get_config
 from .data import build_dataset
 from .data.strips import read_pace_strips
+from .data.synthetic import ensure_synthetic
+from .evaluate import evaluate_on_test
+from .plots import plot_pace_strip, plot_training_curves
+from .train import finetune, pace_accuracy, pretrain
 from .pace import PaceSet
 
 #: Frame size the synthetic videos are drawn at (the dataset resizes them to ``cfg.frame_size``).
@@ -91,10 +95,6 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
             default ``cfg.probe_lr``, the value ``pacekit linear-probe`` uses too.
     """
     import matplotlib.pyplot as plt
-
-    from .data.synthetic import ensure_synthetic
-    from .plots import plot_pace_strip, plot_training_curves
-    from .train import evaluate_on_test, finetune, pace_accuracy, pretrain
 
     cfg = cfg if cfg is not None else get_config("cpu-tiny")
     probe_lr = probe_lr if probe_lr is not None else cfg.probe_lr
@@ -231,8 +231,6 @@ def format_report(r: QuickstartResult) -> str:
 
 
 def _paces(cfg: Config) -> list[str]:
-    from .pace import PaceSet
-
     return [str(p) for p in PaceSet.from_spec(cfg.pace_set)]
 
 

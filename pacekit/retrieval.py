@@ -36,6 +36,9 @@ from torch import nn
 
 from .data.datasets import LeftOutVideo
 from .data.strips import read_strip, spread_indices
+from .evaluate import (EvalBatches, add_dataset_arguments, add_model_arguments, add_system_arguments, coverage_json,
+                       left_out_note, left_out_of, num_listed_of, require_some_evaluated)
+from .loading import eval_split, load_model, resolve_device
 from .models import backbone_of
 
 #: The k of Tables 4 and 5.
@@ -252,8 +255,6 @@ class VideoFeatures:
 
     def describe(self) -> str:
         """``"11 of 12 videos used (1 left out: 1 undecodable (name))"``."""
-        from .evaluate import left_out_note
-
         note = f" ({left_out_note(self.left_out)})" if self.left_out else ""
         return f"{self.num_evaluated:,} of {self.num_listed:,} videos used{note}"
 
@@ -294,8 +295,6 @@ def extract_features(
     Raises:
         pacekit.evaluate.NoUsableVideosError: not one video of the dataset could be read.
     """
-    from .evaluate import EvalBatches, left_out_of, num_listed_of, require_some_evaluated
-
     backbone = backbone_of(model)
     feats: dict[str, list[torch.Tensor]] = {layer: [] for layer in layers}
     labels, indices = [], []
@@ -420,8 +419,6 @@ def cmd_retrieve(args) -> int:
 
     import matplotlib.pyplot as plt
 
-    from .evaluate import coverage_json, eval_split, left_out_note, load_model, resolve_device
-
     device = resolve_device(args.device)
     loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
     gallery = eval_split(loaded, args.dataset, args.root, "train", args.split, args.max_videos, args.num_clips)
@@ -452,8 +449,6 @@ def cmd_retrieve(args) -> int:
 
 
 def add_commands(subparsers) -> None:
-    from .evaluate import add_dataset_arguments, add_model_arguments, add_system_arguments
-
     p = subparsers.add_parser(
         "retrieve", help="nearest-neighbour video retrieval with p5/p4 features, top-1..50 (paper 4.4)",
         description="Test videos query train videos by cosine similarity of their features (mean over 10 clips); "

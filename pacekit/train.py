@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -32,10 +31,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import load_backbone_weights, load_checkpoint
 from .config import Config, add_config_arguments, config_from_args
-from .data import ClipAugment, ClipEval
+from .data import ClipAugment
+from .evaluate import evaluate_on_test
+from .loading import build_action_model, build_pace_model, eval_transform, model_from_checkpoint
 from .losses import pace_classification_loss, same_context_loss, same_pace_loss, total_loss
-from .pace import PaceSet
 from .training.data import finetune_dataset, move_batch, pretrain_dataset
 from .training.distributed import DistContext, cleanup_distributed, init_distributed
 from .training.loop import FastPath, Schedule, fit
@@ -64,45 +65,9 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------------------------- models
-
-
-def build_pace_model(cfg: Config, num_paces: int) -> nn.Module:
-    """The pretraining model: backbone -> pace head (Eq. 1), plus the projector the contrastive loss reads."""
-    from .models import ClipModel, build_backbone
-
-    projection = cfg.projection
-    if cfg.contrastive == "none" and projection is not None:
-        warnings.warn(f"projection={projection!r} has no use without a contrastive loss; it is not built",
-                      stacklevel=2)
-        projection = None
-    return ClipModel(build_backbone(cfg.backbone, width=cfg.width), num_paces, projection=projection,
-                     proj_dim=cfg.proj_dim)
-
-
-def build_action_model(cfg: Config, num_classes: int) -> nn.Module:
-    """The fine-tuning model: backbone -> a freshly initialised action fc."""
-    from .models import ClipModel, build_backbone
-
-    return ClipModel(build_backbone(cfg.backbone, width=cfg.width), num_classes)
-
-
-def model_from_checkpoint(path_or_state, device="cpu") -> tuple[nn.Module, Config]:
-    """Rebuild the model a pacekit checkpoint was trained as (pace or action head), in eval mode."""
-    from .checkpoint import load_checkpoint
-
-    state = load_checkpoint(path_or_state) if not isinstance(path_or_state, dict) else path_or_state
-    if "config" not in state or "stage" not in state:
-        raise ValueError("this checkpoint was not written by pacekit pretrain/finetune (no config/stage); "
-                         "build the model yourself and use pacekit.checkpoint.load_backbone_weights")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cfg = Config.from_dict(state["config"])
-    if state["stage"] == "pretrain":
-        model = build_pace_model(cfg, len(PaceSet.from_spec(cfg.pace_set)))
-    else:
-        model = build_action_model(cfg, len(state["classes"]))
-    model.load_state_dict(state["model"])
-    return model.to(device).eval(), cfg
+# Building models from a config, rebuilding them from checkpoints and their test-time transform live in
+# pacekit.loading (build_pace_model, build_action_model, model_from_checkpoint, eval_transform are
+# re-exported here); the 10-clip test evaluation in pacekit.evaluate (evaluate_on_test, re-exported).
 
 
 def make_augment(cfg: Config, channels_last: bool = False) -> ClipAugment:
@@ -110,12 +75,6 @@ def make_augment(cfg: Config, channels_last: bool = False) -> ClipAugment:
     then the config's input mode."""
     return ClipAugment(size=None, crop=cfg.crop, flip=True, jitter=cfg.jitter, channels_last=channels_last,
                        input_mode=cfg.input_mode)
-
-
-def eval_transform(cfg: Config) -> ClipEval:
-    """The test-time transform: centre crop (paper 4.1), then the config's input mode. A model trained with
-    ``input_mode="residual"`` must be fed through this (retrieval, attention maps, evaluation)."""
-    return ClipEval(size=None, crop=cfg.crop, input_mode=cfg.input_mode)
 
 
 # ------------------------------------------------------------------------------------------ the steps
@@ -189,8 +148,6 @@ def pretrain(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None)
 def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None) -> TrainResult:
     """Fine-tune on ``cfg.labels_per_class`` labelled videos per class (all with None), from
     ``cfg.pretrained``'s backbone or from random init; ``cfg.freeze_backbone`` trains only the fc."""
-    from .checkpoint import load_backbone_weights, load_checkpoint
-
     ctx = init_distributed(cfg.device)
     try:
         dataset = finetune_dataset(cfg)
@@ -263,16 +220,6 @@ def pace_accuracy(model: nn.Module, cfg: Config, subset: str = "test", device="c
     finally:
         model.train(was_training)
     return correct / max(total, 1)
-
-
-def evaluate_on_test(model: nn.Module, cfg: Config, device="cpu"):
-    """10-clip video-level evaluation (paper 4.1) of a fine-tuned model on the test split; test videos
-    that cannot be read are left out and named in the result, never replaced."""
-    from .evaluate import evaluate_videos
-    from .training.data import eval_dataset
-
-    return evaluate_videos(model, eval_dataset(cfg), device=device, batch_size=cfg.eval_batch_size,
-                           num_workers=min(cfg.num_workers, 4), transform=eval_transform(cfg))
 
 
 # -------------------------------------------------------------------------------------------- CLI

@@ -28,7 +28,8 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 
 from .data.strips import read_strip
-from .pace import PaceSet, sample_indices, sample_start
+from .pace import PACE_NAMES, PaceSet, sample_indices, sample_start
+from .plots import plot_pace_strip
 
 #: ``player(clips) -> pace labels``: clips uint8 ``(B, T, H, W, C)`` (a torch tensor), labels ``(B,)`` ints.
 Player = Callable[[object], Sequence[int]]
@@ -103,7 +104,7 @@ def model_player(model, clip_len: int, transform, frame_size: Optional[tuple[int
         clip_len: the model sees the first ``clip_len`` frames of each game clip. A longer game clip starts
             with exactly the clip the model was trained on: frame i of both is ``start + floor(i * p)``.
         transform: uint8 ``(B, T, H, W, C)`` -> float ``(B, C, T, h, w)``, the run's test-time transform
-            (``pacekit.train.eval_transform(cfg)``: centre crop, normalisation, the input mode).
+            (``pacekit.loading.eval_transform(cfg)``: centre crop, normalisation, the input mode).
         frame_size: ``(H, W)`` the model's frames were decoded at; game frames are resized to it first
             (bilinear, antialiased, like the readers' resize). None: use them as they are.
     """
@@ -424,8 +425,6 @@ class PaceGame:
 
 
 def _pace_label(pace_set: PaceSet, label: int) -> str:
-    from .pace import PACE_NAMES
-
     pace = pace_set.pace_of(label)
     return f"{PACE_NAMES[pace]} (p = {pace})" if pace in PACE_NAMES else f"p = {pace}"
 
@@ -433,8 +432,6 @@ def _pace_label(pace_set: PaceSet, label: int) -> str:
 def plot_rounds(game: PaceGame, max_frames: int = 8, step: int = 3):
     """A still of every round for readers without a kernel (GitHub): every ``step``-th frame of each clip,
     labelled with the truth and, once it has played, the model's answer. Returns the Figure."""
-    from .plots import plot_pace_strip
-
     rows = {}
     for i, clip in enumerate(game.clips):
         label = f"round {i + 1}\ntruth: {game.name(clip.label)}"

@@ -127,7 +127,7 @@ fig = plot_retrieval_examples(retrieval["pace-pretrained"]["p4"], queries, galle
 #
 # 1. Fine-tune on more labels (`finetune_overrides={"labels_per_class": 8}` in `pretrain_and_finetune`).
 #    Does the gap to random init shrink, as self-supervised pretraining usually does with more labels?
-# 2. The linear probe: `pacekit.evaluate.linear_probe(nb.config("probe", pretrained=...))` trains only
+# 2. The linear probe: `pacekit.probe.linear_probe(nb.config("probe", pretrained=...))` trains only
 #    the classifier on the frozen backbone. How far is it below fine-tuning?
 # 3. Retrieve with the fine-tuned network's backbone (`pretrained.finetune.model`). Which layer gains most?
 # 4. Compare `p4` and `p5` for the random backbone. Why do random features retrieve above chance at all?
