@@ -1,4 +1,5 @@
-"""Training data: datasets from a :class:`~pacekit.config.Config`, a labelled subset, and seeded loaders.
+"""Training data: each stage's sampler and dataset from a :class:`~pacekit.config.Config`, a labelled
+subset, and seeded loaders.
 
 Determinism. A :class:`~pacekit.data.VideoDataset` draws item ``i`` of epoch ``e`` from a generator
 seeded with ``(seed, e, i)``. Loader workers that live across epochs (``persistent_workers``) hold their
@@ -19,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from ..data import VideoDataset, build_dataset
+from ..data.samplers import ActionClipSampler, EvalClipSampler, PaceClipSampler
 from ..data.splits import VideoRecord
 from .distributed import DistContext
 
@@ -94,33 +96,54 @@ def select_per_class(records: Sequence[VideoRecord], per_class: int) -> list[Vid
     return chosen
 
 
-def pretrain_dataset(cfg, subset: str = "train") -> VideoDataset:
-    """The pace-mode dataset of the pretraining stage (Sec. 3.1): one clip per video, or two at
-    different paces for the same-context loss (Eq. 2); the list repeated ``epoch_repeat`` times."""
-    return build_dataset(
-        cfg.dataset, cfg.root, subset, split=cfg.split, mode="pace", max_videos=cfg.max_videos,
-        clip_len=cfg.clip_len, pace_set=cfg.pace_set, start_policy=cfg.start_policy, wrap=cfg.wrap,
-        slow_fill=cfg.slow_fill, clips_per_video=cfg.clips_per_video, frame_size=cfg.frame_size, repeat=cfg.epoch_repeat, seed=cfg.seed,
-    )
+def pretrain_sampler(cfg) -> PaceClipSampler:
+    """Pretraining's sampler (Sec. 3.1): one clip per video at a random pace of ``cfg.pace_set``, or two
+    at different paces for the same-context loss (Eq. 2)."""
+    return PaceClipSampler(cfg.clip_len, cfg.pace_set, cfg.start_policy, cfg.wrap, cfg.clips_per_video,
+                           cfg.slow_fill)
 
 
-def finetune_dataset(cfg, labels_per_class: Optional[int] = None) -> VideoDataset:
-    """The clip-mode training set of fine-tuning, restricted to ``labels_per_class`` videos per class."""
-    full = build_dataset(cfg.dataset, cfg.root, "train", split=cfg.split, mode="clip", max_videos=cfg.max_videos,
-                         clip_len=cfg.clip_len, start_policy=cfg.start_policy, frame_size=cfg.frame_size,
-                         repeat=cfg.ft_epoch_repeat, seed=cfg.seed)
+def finetune_sampler(cfg) -> ActionClipSampler:
+    """Fine-tuning's sampler: one clip at natural pace from a random start."""
+    return ActionClipSampler(cfg.clip_len, cfg.start_policy)
+
+
+def eval_sampler(cfg) -> EvalClipSampler:
+    """Evaluation's sampler: ``cfg.num_clips`` clips spaced uniformly over each video (paper 4.1)."""
+    return EvalClipSampler(cfg.clip_len, cfg.num_clips)
+
+
+def _backend(cfg, backend: Optional[str]) -> str:
+    """The video reader backend: the argument, else the config's ``backend`` if it has one, else auto."""
+    return backend if backend is not None else getattr(cfg, "backend", "auto")
+
+
+def pretrain_dataset(cfg, subset: str = "train", backend: Optional[str] = None) -> VideoDataset:
+    """The dataset of the pretraining stage: :func:`pretrain_sampler` over ``subset``, the list repeated
+    ``epoch_repeat`` times."""
+    return build_dataset(cfg.dataset, cfg.root, subset, split=cfg.split, max_videos=cfg.max_videos,
+                         sampler=pretrain_sampler(cfg), frame_size=cfg.frame_size, repeat=cfg.epoch_repeat,
+                         seed=cfg.seed, backend=_backend(cfg, backend))
+
+
+def finetune_dataset(cfg, labels_per_class: Optional[int] = None, backend: Optional[str] = None) -> VideoDataset:
+    """The training set of fine-tuning (:func:`finetune_sampler`), restricted to ``labels_per_class``
+    videos per class (default ``cfg.labels_per_class``; None keeps all)."""
+    full = build_dataset(cfg.dataset, cfg.root, "train", split=cfg.split, max_videos=cfg.max_videos,
+                         sampler=finetune_sampler(cfg), frame_size=cfg.frame_size, repeat=cfg.ft_epoch_repeat,
+                         seed=cfg.seed, backend=_backend(cfg, backend))
     per_class = labels_per_class if labels_per_class is not None else cfg.labels_per_class
     if per_class is None:
         return full
-    return VideoDataset(select_per_class(full.records, per_class), full.classes, mode="clip",
-                        clip_len=cfg.clip_len, start_policy=cfg.start_policy, frame_size=cfg.frame_size,
-                        repeat=cfg.ft_epoch_repeat, seed=cfg.seed)
+    return VideoDataset(select_per_class(full.records, per_class), full.classes, full.sampler,
+                        frame_size=full.frame_size, repeat=full.repeat, seed=full.seed, backend=full.backend)
 
 
-def eval_dataset(cfg, subset: str = "test") -> VideoDataset:
-    """The 10-clip evaluation set (paper 4.1, "Evaluation") of ``subset``."""
-    return build_dataset(cfg.dataset, cfg.root, subset, split=cfg.split, mode="eval", max_videos=cfg.max_videos,
-                         clip_len=cfg.clip_len, num_clips=cfg.num_clips, frame_size=cfg.frame_size, seed=cfg.seed)
+def eval_dataset(cfg, subset: str = "test", backend: Optional[str] = None) -> VideoDataset:
+    """The evaluation set (:func:`eval_sampler`) of ``subset``."""
+    return build_dataset(cfg.dataset, cfg.root, subset, split=cfg.split, max_videos=cfg.max_videos,
+                         sampler=eval_sampler(cfg), frame_size=cfg.frame_size, seed=cfg.seed,
+                         backend=_backend(cfg, backend))
 
 
 def move_batch(batch: dict, device: torch.device) -> dict:
