@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # tests only; package code never picks a backend
 os.environ.setdefault("PACEKIT_FAST", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers import SHARED_DATA, make_ucf_layout  # noqa: E402
+from helpers import SHARED_DATA, build_tiny_flow, make_ucf_layout, make_ucf_with_broken_videos  # noqa: E402
 
 # Hypothesis profiles. CI replays the same examples on every run (derandomize, no example database), so
 # a red build is reproducible and a green one is not luck; print_blob prints the failing example as a
@@ -60,3 +60,17 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip("real dataset samples (../shared/data) are not present in this checkout")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def broken_ucf_root(tmp_path_factory):
+    """:func:`helpers.make_ucf_with_broken_videos`: ``ucf_root``'s layout with one test and one train video
+    (:data:`helpers.BROKEN_TEST`, :data:`helpers.BROKEN_TRAIN`) overwritten by undecodable bytes."""
+    return make_ucf_with_broken_videos(tmp_path_factory.mktemp("broken_ucf"))
+
+
+@pytest.fixture(scope="session")
+def flow(tmp_path_factory):
+    """:func:`helpers.build_tiny_flow`: a tiny synthetic set with pretraining and fine-tuning checkpoints,
+    built once per session. Tests read it and write their own runs elsewhere (``tmp_path``)."""
+    return build_tiny_flow(tmp_path_factory.mktemp("flow"))

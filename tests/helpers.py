@@ -71,3 +71,49 @@ def make_ucf_layout(root, classes=("ApplyEyeMakeup", "HandstandPushups", "Basket
     (splits / "trainlist01.txt").write_bytes("".join(f"{r} {l + 1}{eol}" for r, l in train).encode())
     (splits / "testlist01.txt").write_bytes("".join(f"{r}{eol}" for r, _ in test).encode())
     return root
+
+
+#: The videos :func:`make_ucf_with_broken_videos` overwrites with garbage: one of the test list (record
+#: 2 of 6) and one of the train list (record 4 of 6).
+BROKEN_TEST = "HandstandPushups/v_HandStandPushups_g03_c01.avi"
+BROKEN_TRAIN = "Basketball/v_Basketball_g01_c01.avi"
+
+
+def make_ucf_with_broken_videos(root) -> Path:
+    """:func:`make_ucf_layout` (3 classes; train and test lists of 6) with :data:`BROKEN_TEST` and
+    :data:`BROKEN_TRAIN` replaced by bytes no reader can decode."""
+    root = make_ucf_layout(root)
+    for rel in (BROKEN_TEST, BROKEN_TRAIN):
+        (root / "UCF-101" / rel).write_bytes(b"not a video at all" * 100)
+    return root
+
+
+#: Command-line flags that keep a linear probe or fine-tuning of :func:`build_tiny_flow`'s set tiny.
+TINY_FLAGS = ["--frame-size", "64,80", "--crop", "64", "--clip-len", "8", "--num-workers", "0",
+              "--ft-epochs", "1", "--ft-epoch-repeat", "1", "--ft-batch-size", "4", "--eval-batch-size", "4",
+              "--labels-per-class", "none", "--device", "cpu", "--no-progress"]
+
+
+def build_tiny_flow(base) -> dict:
+    """A synthetic set (3 classes, 12 train / 12 test videos of 80x64) under ``base`` and one-epoch
+    pretraining and fine-tuning checkpoints of the tiny backbone (about 5 s).
+
+    Returns ``dict(base, root, cfg, pre, ft)``: the folder, the dataset root, the pretraining config and
+    the two checkpoint paths. The conftest's session fixture ``flow`` builds it once per test session.
+    """
+    from pacekit.config import get_config
+    from pacekit.data.synthetic import make_synthetic
+    from pacekit.train import finetune, pretrain
+
+    if hasattr(base, "mktemp"):  # a pytest tmp_path_factory, as older callers pass
+        base = base.mktemp("flow")
+    base = Path(base)
+    root = make_synthetic(base / "synthetic", num_classes=3, videos_per_class=8, width=80, height=64,
+                          duration=(1.6, 2.0), workers=1, progress=False)
+    cfg = get_config("cpu-tiny", dataset="synthetic", root=str(root), out_dir=str(base / "runs"), name="pre",
+                     frame_size=(64, 80), crop=64, clip_len=8, epochs=1, epoch_repeat=1, batch_size=4,
+                     num_workers=0, progress=False, ft_epochs=1, ft_epoch_repeat=1, ft_batch_size=4,
+                     labels_per_class=None, eval_batch_size=4)
+    pre = pretrain(cfg)
+    ft = finetune(cfg.replace(name="ft", pretrained=str(pre.checkpoint)))
+    return dict(base=base, root=root, cfg=cfg, pre=pre.checkpoint, ft=ft.checkpoint)

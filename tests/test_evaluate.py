@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+# build_tiny_flow is re-exported for test_attention.py's own `flow` fixture until it uses conftest's.
+from helpers import BROKEN_TEST, TINY_FLAGS, build_tiny_flow  # noqa: F401
 from pacekit.evaluate import (
     EvalResult, confusion_matrix, per_class_accuracy, plot_confusion, plot_per_class_accuracy,
     results_from_probs, topk_correct, video_probabilities,
@@ -83,36 +85,7 @@ def test_plots_return_figures_with_the_matrix():
 # End to end on a tiny synthetic set: real pretraining and fine-tuning checkpoints of `tiny`
 # ---------------------------------------------------------------------------------------------
 
-_FLOW = {}
-TINY_FLAGS = ["--frame-size", "64,80", "--crop", "64", "--clip-len", "8", "--num-workers", "0",
-              "--ft-epochs", "1", "--ft-epoch-repeat", "1", "--ft-batch-size", "4", "--eval-batch-size", "4",
-              "--labels-per-class", "none", "--device", "cpu", "--no-progress"]
-
-
-def build_tiny_flow(tmp_path_factory):
-    """Synthetic set (3 classes, 12 train / 12 test videos of 80x64) and one-epoch pretrain + finetune
-    checkpoints of the tiny backbone; built once per test session (about 5 s)."""
-    if not _FLOW:
-        from pacekit.config import get_config
-        from pacekit.data.synthetic import make_synthetic
-        from pacekit.train import finetune, pretrain
-
-        base = tmp_path_factory.mktemp("flow")
-        root = make_synthetic(base / "synthetic", num_classes=3, videos_per_class=8, width=80, height=64,
-                              duration=(1.6, 2.0), workers=1, progress=False)
-        cfg = get_config("cpu-tiny", dataset="synthetic", root=str(root), out_dir=str(base / "runs"), name="pre",
-                         frame_size=(64, 80), crop=64, clip_len=8, epochs=1, epoch_repeat=1, batch_size=4,
-                         num_workers=0, progress=False, ft_epochs=1, ft_epoch_repeat=1, ft_batch_size=4,
-                         labels_per_class=None, eval_batch_size=4)
-        pre = pretrain(cfg)
-        ft = finetune(cfg.replace(name="ft", pretrained=str(pre.checkpoint)))
-        _FLOW.update(base=base, root=root, cfg=cfg, pre=pre.checkpoint, ft=ft.checkpoint)
-    return dict(_FLOW)
-
-
-@pytest.fixture
-def flow(tmp_path_factory):
-    return build_tiny_flow(tmp_path_factory)
+# `flow` (conftest): the synthetic set with pretraining and fine-tuning checkpoints, built once a session.
 
 
 def test_evaluate_videos_is_the_10_clip_softmax_mean_and_deterministic(flow):
@@ -166,13 +139,16 @@ def test_evaluate_command_refuses_a_pretraining_checkpoint(flow, capsys):
     assert "pretraining checkpoint" in capsys.readouterr().err
 
 
-def test_linear_probe_keeps_the_backbone_frozen_and_reports_beside_finetuning(flow, capsys):
+def test_linear_probe_keeps_the_backbone_frozen_and_trains_the_fc(flow, tmp_path, capsys):
+    import json
+
     from pacekit.checkpoint import load_checkpoint
     from pacekit.cli import main
+    from pacekit.loading import build_action_model, model_from_checkpoint
 
-    run_dir = flow["base"] / "runs" / "probe"
+    run_dir = tmp_path / "probe"
     rc = main(["linear-probe", "--preset", "cpu-tiny", "--dataset", "synthetic", "--root", str(flow["root"]),
-               "--out-dir", str(flow["base"] / "runs"), "--name", "probe", "--pretrained", str(flow["pre"]),
+               "--out-dir", str(tmp_path), "--name", "probe", "--pretrained", str(flow["pre"]),
                "--finetuned", str(flow["ft"]), *TINY_FLAGS])
     assert rc == 0
     printed = capsys.readouterr().out
@@ -182,9 +158,13 @@ def test_linear_probe_keeps_the_backbone_frozen_and_reports_beside_finetuning(fl
     backbone = [k for k in pre["model"] if k.startswith("backbone.")]
     # Frozen weights and frozen BatchNorm statistics: the backbone is exactly the pretrained one.
     assert backbone and all(torch.equal(probe["model"][k], pre["model"][k]) for k in backbone)
-    assert not torch.equal(probe["model"]["head.weight"][:3], torch.zeros(3, probe["model"]["head.weight"].shape[1]))
-    import json
-
+    # The fc did train: it moved away from the init fine-tuning draws (seeded with the run's seed).
+    _, cfg = model_from_checkpoint(run_dir / "last.pt")
+    torch.manual_seed(cfg.seed)
+    init = build_action_model(cfg, 3).state_dict()
+    for key in ("head.weight", "head.bias"):
+        assert probe["model"][key].shape == init[key].shape
+        assert not torch.allclose(probe["model"][key], init[key]), key
     saved = json.loads((run_dir / "linear_probe.json").read_text())
     assert set(saved) == {"linear probe", "fine-tuned"} and saved["fine-tuned"]["num_videos"] == 12
 
@@ -214,13 +194,6 @@ class MeanColour(torch.nn.Module):
         return x.mean(dim=(2, 3, 4))
 
 
-@pytest.fixture(scope="module")
-def broken_ucf_root(tmp_path_factory):
-    from test_datasets import make_ucf_with_broken_videos
-
-    return make_ucf_with_broken_videos(tmp_path_factory.mktemp("broken_ucf"))
-
-
 def broken_test_split(root, **kwargs):
     from pacekit.data import build_dataset
 
@@ -229,8 +202,6 @@ def broken_test_split(root, **kwargs):
 
 def test_evaluation_scores_exactly_the_readable_videos_and_names_the_one_left_out(broken_ucf_root, tmp_path):
     import json
-
-    from test_datasets import BROKEN_TEST
 
     from pacekit.data import ClipEval
     from pacekit.evaluate import evaluate_videos, save_result
@@ -288,8 +259,6 @@ def test_evaluation_with_no_readable_video_is_an_error_that_says_so(tmp_path):
 
 def test_finetune_and_evaluate_commands_list_the_left_out_video(broken_ucf_root, tmp_path, capsys):
     import json
-
-    from test_datasets import BROKEN_TEST
 
     from pacekit.cli import main
 

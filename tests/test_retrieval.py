@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import BROKEN_TEST, BROKEN_TRAIN
 from pacekit.retrieval import TOPK, clip_features, cosine_knn, format_table, retrieve, topk_hits
 
 
@@ -117,15 +118,8 @@ def test_topk_constant_matches_the_paper():
 
 
 # ---------------------------------------------------------------------------------------------
-# End to end on the tiny synthetic set (checkpoints built once, see test_evaluate.build_tiny_flow)
+# End to end on the tiny synthetic set (conftest's `flow`, built once a session)
 # ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def flow(tmp_path_factory):
-    from test_evaluate import build_tiny_flow
-
-    return build_tiny_flow(tmp_path_factory)
 
 
 def test_run_retrieval_uses_every_video_and_matches_brute_force(flow, capsys):
@@ -196,13 +190,6 @@ def test_retrieval_figure_shows_queries_and_top3(flow):
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def broken_ucf_root(tmp_path_factory):
-    from test_datasets import make_ucf_with_broken_videos
-
-    return make_ucf_with_broken_videos(tmp_path_factory.mktemp("broken_ucf"))
-
-
 def broken_splits(root):
     from pacekit.data import build_dataset
 
@@ -211,8 +198,6 @@ def broken_splits(root):
 
 
 def test_retrieval_leaves_unreadable_videos_out_of_queries_and_gallery(broken_ucf_root, capsys):
-    from test_datasets import BROKEN_TEST, BROKEN_TRAIN
-
     from pacekit.data import ClipEval
     from pacekit.retrieval import extract_features, plot_retrieval_examples, run_retrieval
 
@@ -254,8 +239,6 @@ def test_retrieval_with_an_unreadable_gallery_is_an_error(tmp_path):
 
 def test_retrieve_command_writes_the_left_out_videos_of_each_side(flow, broken_ucf_root, tmp_path, capsys):
     import json
-
-    from test_datasets import BROKEN_TEST, BROKEN_TRAIN
 
     from pacekit.cli import main
 

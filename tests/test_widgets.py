@@ -262,3 +262,49 @@ def test_read_videos_decodes_every_frame(tmp_path):
     (name, decoded), = read_videos([tmp_path / "v_Bounce_g01_c01.avi"])
     assert name == "v_Bounce_g01_c01" and decoded.shape == (20, 24, 32, 3) and decoded.dtype == np.uint8
     assert np.abs(decoded.astype(int) - frames.astype(int)).mean() < 8  # lossy MPEG-4, same pictures
+
+
+# ------------------------------------------------------------------------------------- live training curves
+
+
+def test_live_curves_show_the_logged_metrics_and_redraw_them_as_the_log_grows(tmp_path, monkeypatch):
+    """LiveCurves shows one figure, then updates it in place; each figure plots the run's metrics.jsonl."""
+    import IPython.display
+
+    from pacekit.notebook import LiveCurves
+    from pacekit.training.logging import MetricsLog
+
+    shown = []  # the figures, in the order they reached the notebook output
+
+    class Handle:
+        def update(self, fig):
+            shown.append(("update", fig))
+
+    def display(fig, display_id=False):
+        assert display_id is True  # a handle to update, so the cell keeps one live figure
+        shown.append(("display", fig))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    log = MetricsLog(tmp_path)
+    step = lambda s, loss, acc: {"stage": "pretrain", "kind": "step", "epoch": 1, "step": s,  # noqa: E731
+                                 "loss": loss, "acc": acc}
+    for row in (step(2, 1.5, 0.25), step(4, 1.0, 0.5)):
+        log.append(row)
+    live = LiveCurves(tmp_path, title="run")
+    live({"kind": "epoch"})
+    log.append(step(6, 0.5, 0.75))
+    log.append({"stage": "pretrain", "kind": "epoch", "epoch": 1, "step": 6, "loss": 0.9, "acc": 0.5})
+    live({"kind": "epoch"})
+
+    assert [how for how, _ in shown] == ["display", "update"]
+
+    def plotted(fig):  # (x, y) of every line of the loss and the accuracy axes
+        loss_ax, acc_ax = fig.axes
+        return [[(list(line.get_xdata()), list(line.get_ydata())) for line in ax.lines] for ax in (loss_ax, acc_ax)]
+
+    first, second = (fig for _, fig in shown)
+    assert plotted(first) == [[([2, 4], [1.5, 1.0])], [([2, 4], [25.0, 50.0])]]
+    assert plotted(second) == [[([2, 4, 6], [1.5, 1.0, 0.5]), ([6], [0.9])],
+                               [([2, 4, 6], [25.0, 50.0, 75.0]), ([6], [50.0])]]
+    assert first.get_suptitle() == second.get_suptitle() == "run"
