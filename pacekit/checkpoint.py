@@ -24,8 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import PacekitError
 
-class CheckpointError(RuntimeError):
+
+class CheckpointError(PacekitError, RuntimeError):
     """A file exists but is not a checkpoint pacekit can load safely."""
 
 

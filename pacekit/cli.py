@@ -1,8 +1,11 @@
 """The ``pacekit`` command line: one sub-command per job, each defined beside the code it runs.
 
 A module that offers commands has ``add_commands(subparsers)``; each sub-parser sets ``func(args)``.
-Errors a user can fix (a wrong path, a missing split file, a bad value) are printed as one line that
-says what was expected -- never a bare traceback. ``PACEKIT_DEBUG=1`` shows the traceback.
+Errors a user can fix -- a :class:`pacekit.errors.PacekitError` (a missing split file, an unreadable
+video, a file that is no checkpoint, a bad config value), a missing file or folder, a permission denied,
+a bad argument value pacekit's own checks reject -- are printed as one line that says what was expected.
+Any other exception (a shape mismatch or out-of-memory after an edit to a model, a bug) keeps its full
+traceback, followed by a one-line hint. ``PACEKIT_DEBUG=1`` shows the traceback of the one-line errors too.
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
+from pathlib import Path
+
+from .errors import PacekitError
 
 #: Modules whose ``add_commands`` contribute sub-commands, in help order.
 COMMAND_MODULES = (
@@ -24,16 +31,41 @@ COMMAND_MODULES = (
     "pacekit.lab",
 )
 
+EPILOG = ("Errors you can fix (a wrong path, a missing split file, a bad value) are printed as one line; "
+          "set PACEKIT_DEBUG=1 to see their traceback too. Any other error keeps its traceback.")
+
+BUG_HINT = ("pacekit: this looks like a bug or the effect of a change to the code, not a wrong argument; the "
+            "traceback above shows where it happened")
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pacekit",
         description="Self-supervised video representation learning by pace prediction (ECCV 2020), as a kit.",
+        epilog=EPILOG,
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(subparsers)
     return parser
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Is ``exc`` one the user can fix from its message alone (printed as one line)?
+
+    A :class:`PacekitError`, a missing (or misplaced) file or a permission denied always is. A ``ValueError`` or an
+    ``ImportError`` is when pacekit's own code raised it (its checks of argument values, a missing optional
+    package); raised inside torch or numpy, it is more likely a bug and keeps its traceback.
+    """
+    if isinstance(exc, (PacekitError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+                        PermissionError)):
+        return True
+    if isinstance(exc, (ValueError, ImportError)):
+        frames = traceback.extract_tb(exc.__traceback__)
+        return bool(frames) and Path(frames[-1].filename).resolve().is_relative_to(_PACKAGE_DIR)
+    return False
 
 
 def main(argv=None) -> int:
@@ -47,7 +79,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; runs resume from their last checkpoint with --resume", file=sys.stderr)
         return 130
-    except (OSError, ValueError, ImportError, RuntimeError) as exc:  # OSError: missing paths, full disks
+    except Exception as exc:
+        if not is_user_error(exc):
+            traceback.print_exc()
+            print(BUG_HINT, file=sys.stderr)
+            return 1
         if os.environ.get("PACEKIT_DEBUG"):
             raise
         print(f"pacekit {args.command}: error: {exc}", file=sys.stderr)

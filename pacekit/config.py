@@ -42,7 +42,13 @@ from typing import Any, Optional
 
 from .data.splits import DATASETS
 from .data.transforms import INPUT_MODES
+from .errors import PacekitError
 from .pace import START_POLICIES, WRAP_MODES
+
+
+class ConfigError(PacekitError, ValueError):
+    """A config value, field, group or preset that is not one pacekit knows; says which are."""
+
 
 CONTRASTIVE = ("none", "context", "pace")
 PROJECTIONS = (None, "linear", "mlp")
@@ -73,7 +79,7 @@ def option(default: Any, group: str, help: str, paper: Any = _SILENT, compared: 
             when every compared field matches). Default: every field outside the ``system`` group.
     """
     if group not in GROUPS:
-        raise ValueError(f"config group {group!r} is not one of {GROUPS}")
+        raise ConfigError(f"config group {group!r} is not one of {GROUPS}")
     metadata = {"help": help, "group": group, "compared": group != "system" if compared is None else compared}
     if paper is not _SILENT:
         metadata["paper"] = paper
@@ -239,7 +245,7 @@ def validate(cfg: Config) -> None:
 
     def check(name: str, ok: bool, expected: str) -> None:
         if not ok:
-            raise ValueError(f"config field {name}={getattr(cfg, name)!r} is invalid: expected {expected}")
+            raise ConfigError(f"config field {name}={getattr(cfg, name)!r} is invalid: expected {expected}")
 
     check("contrastive", cfg.contrastive in CONTRASTIVE, f"one of {CONTRASTIVE}")
     check("projection", cfg.projection in PROJECTIONS, "none, 'linear' or 'mlp'")
@@ -263,7 +269,7 @@ def validate(cfg: Config) -> None:
     check("threads", cfg.threads is None or cfg.threads >= 1, "none or an integer >= 1")
     check("frame_size", cfg.frame_size is None or len(cfg.frame_size) == 2, "(height, width), e.g. 128,171")
     if cfg.frame_size is not None and min(cfg.frame_size) < cfg.crop:
-        raise ValueError(
+        raise ConfigError(
             f"config frame_size={tuple(cfg.frame_size)} is smaller than crop={cfg.crop}; frames are resized "
             "to frame_size and then cropped, so make frame_size at least the crop (defaults: 128,171 and 112)"
         )
@@ -295,7 +301,7 @@ def field_names(group: Optional[str] = None, compared: Optional[bool] = None) ->
     when None), in declaration order. ``field_names(compared=False)`` are the fields the run-reuse check
     ignores."""
     if group is not None and group not in GROUPS:
-        raise ValueError(f"unknown config group {group!r}; choose one of {GROUPS}")
+        raise ConfigError(f"unknown config group {group!r}; choose one of {GROUPS}")
     return tuple(name for name, f in _FIELDS.items()
                  if (group is None or f.metadata["group"] == group)
                  and (compared is None or f.metadata["compared"] == compared))
@@ -330,11 +336,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 def get_config(preset: str = "paper", **overrides: Any) -> Config:
     """The preset's config with ``overrides`` applied, e.g. ``get_config("cpu-tiny", epochs=2)``."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     known = {f.name for f in dataclasses.fields(Config)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise ValueError(f"unknown config field(s) {unknown}; the fields are listed in pacekit.config.Config")
+        raise ConfigError(f"unknown config field(s) {unknown}; the fields are listed in pacekit.config.Config")
     values = {**PRESETS[preset], **overrides}
     if values.get("frame_size") is not None:
         values["frame_size"] = tuple(int(v) for v in values["frame_size"])
@@ -431,5 +437,5 @@ def config_from_args(args: argparse.Namespace, **forced: Any) -> Config:
     return get_config(getattr(args, "preset", "paper"), **{**given, **forced})
 
 
-__all__ = ["CONTRASTIVE", "GROUPS", "Config", "PRESETS", "add_config_arguments", "config_default",
+__all__ = ["CONTRASTIVE", "GROUPS", "Config", "ConfigError", "PRESETS", "add_config_arguments", "config_default",
            "config_from_args", "field_help", "field_names", "get_config", "option", "paper_values", "validate"]

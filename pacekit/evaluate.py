@@ -32,6 +32,7 @@ from .config import Config
 from .data import DATASETS
 from .data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, name_some
 from .data.transforms import ClipEval
+from .errors import PacekitError
 from .loading import AuthorsClipEval, LoadedModel, eval_split, eval_transform, load_model, resolve_device  # noqa: F401
 from .training.data import eval_dataset
 
@@ -86,7 +87,7 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-class NoUsableVideosError(RuntimeError):
+class NoUsableVideosError(PacekitError, RuntimeError):
     """Not one video of a split could be read, so there is nothing to evaluate."""
 
 

@@ -42,12 +42,14 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from ..errors import PacekitError
+
 FRAME_PACK_SUFFIX = ".jpack"
 FRAME_PACK_MAGIC = b"PACEKIT-JPACK\x01\n"
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".flv", ".wmv")
 
 
-class VideoDecodeError(RuntimeError):
+class VideoDecodeError(PacekitError, RuntimeError):
     """A video could not be opened or decoded. The message names the file."""
 
     def __init__(self, path, reason: str):

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Optional
 
+from ..errors import PacekitError
 from .readers import FRAME_PACK_SUFFIX, VIDEO_SUFFIXES
 
 
@@ -52,7 +53,7 @@ class SplitIndex:
     duplicates: list[str] = field(default_factory=list)  # ids listed again in the subset; repeats left out
 
 
-class SplitError(FileNotFoundError):
+class SplitError(PacekitError, FileNotFoundError):
     """A split file, a dataset root or a listed video is missing or malformed. Says what was expected."""
 
 
