@@ -8,7 +8,9 @@ same run, on one core (one loader worker):
   ColorJitter(0.8, 0.8, 0.8, 0.2) applied with p = 0.8 (the authors' code: frames extracted at the
   video's own size, as their ``frame%06d.jpg`` folders).
 - ``pacekit-raw-decord`` / ``pacekit-raw-pyav``: pacekit's dataset on the original videos, read with
-  decord (``get_batch``) or with PyAV (seek to the keyframe, decode forward), resized while decoding.
+  decord or with PyAV (the default; restart the decoder at the last keyframe before the clip and decode
+  forward), resized while decoding. Both return exactly the frames a sequential decode gives
+  (``tests/test_golden_frames.py``); decord does so on AVIs only by decoding from the first frame.
 - ``pacekit-prepared``: pacekit's dataset on its prepared frame packs (batched libjpeg-turbo decode).
 
 pacekit splits the work: loader workers decode, and augmentation runs batched on the GPU. Decoding and
