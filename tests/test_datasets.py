@@ -174,7 +174,7 @@ def test_real_corrupt_clip_is_substituted_in_training_and_left_out_in_eval(share
         warnings.simplefilter("error")  # eval mode reports through the item, not by substituting
         item = evaluation[0]
     assert not item["usable"] and item["index"].item() == 0 and item["label"].item() == 0
-    assert item["unusable_reason"].startswith("undecodable: ")
+    assert item["unusable_reason"].startswith("partly decodable: ")  # breaks after frame 28 of 50
     assert "decord_corrupted_truncated" in item["unusable_reason"]
     assert item["video"].shape == (2, 16, 128, 171, 3)
 
@@ -475,3 +475,16 @@ def test_stage_builders_pass_the_backend_and_their_sampler(ucf_root):
     assert isinstance(fine.sampler, ActionClipSampler) and len(fine) == 9 and fine.backend == "pyav"
     assert fine.seed == 5 and fine.frame_size == (32, 48)
     assert isinstance(ev.sampler, EvalClipSampler) and ev.backend == "auto" and ev[0]["video"].shape[:2] == (2, 4)
+
+
+def test_a_video_cut_short_is_left_out_of_evaluation_as_partly_decodable(tmp_path):
+    whole = write_numbered_video(tmp_path / "whole.avi", 60, height=120, width=160)
+    cut = tmp_path / "cut.avi"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # the header still lists 60 frames
+    records = [VideoRecord(cut, 0, "cut"), VideoRecord(whole, 1, "whole")]
+    evaluation = VideoDataset(records, ["a", "b"], EvalClipSampler(clip_len=8, num_clips=3), frame_size=(32, 48))
+    cut_item, whole_item = evaluation[0], evaluation[1]
+    assert not cut_item["usable"] and cut_item["unusable_reason"].startswith("partly decodable: ")
+    assert "of the 60 frames" in cut_item["unusable_reason"]
+    assert whole_item["usable"] and numbers(whole_item["video"][2]) == list(range(52, 60))

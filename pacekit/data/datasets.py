@@ -36,7 +36,7 @@ import torch
 from torch.utils.data import Dataset, default_collate
 
 from .. import pace as pacelib
-from .readers import VideoDecodeError, open_video
+from .readers import PartialVideoError, VideoDecodeError, open_video
 from .samplers import MODES, ClipSampler, make_clip_sampler  # noqa: F401  (MODES: re-exported)
 from .splits import SplitIndex, VideoRecord, read_split
 
@@ -45,6 +45,7 @@ MAX_SUBSTITUTIONS = 10
 DATASET_ARGS = ("frame_size", "repeat", "seed", "backend")
 #: Reason kinds of :class:`LeftOutVideo`: the text before the first colon of ``reason``.
 UNDECODABLE = "undecodable"
+PARTLY_DECODABLE = "partly decodable"
 MISSING_ON_DISK = "missing on disk"
 #: How many missing names a warning spells out before it says "and N more".
 NAMES_IN_WARNINGS = 5
@@ -67,7 +68,12 @@ class LeftOutVideo(NamedTuple):
 
 def unreadable_reason(exc: BaseException) -> str:
     """The :class:`LeftOutVideo` reason for a video whose reader raised ``exc``."""
-    kind = MISSING_ON_DISK if isinstance(exc, FileNotFoundError) else UNDECODABLE
+    if isinstance(exc, FileNotFoundError):
+        kind = MISSING_ON_DISK
+    elif isinstance(exc, PartialVideoError):
+        kind = PARTLY_DECODABLE
+    else:
+        kind = UNDECODABLE
     return f"{kind}: {exc}"
 
 
