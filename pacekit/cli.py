@@ -1,4 +1,5 @@
-"""The ``pacekit`` command line: one sub-command per job, each defined beside the code it runs.
+"""The ``pacekit`` command line: one sub-command per job, defined in :mod:`pacekit.commands` (and
+:mod:`pacekit.data.commands`, :mod:`pacekit.lab`) over the library's functions.
 
 A module that offers commands has ``add_commands(subparsers)``; each sub-parser sets ``func(args)``.
 Errors a user can fix -- a :class:`pacekit.errors.PacekitError` (a missing split file, an unreadable
@@ -21,13 +22,13 @@ from .errors import PacekitError
 
 #: Modules whose ``add_commands`` contribute sub-commands, in help order.
 COMMAND_MODULES = (
-    "pacekit.quickstart",
+    "pacekit.commands.quickstart",
     "pacekit.data.commands",
-    "pacekit.train",
-    "pacekit.evaluate",
-    "pacekit.probe",
-    "pacekit.retrieval",
-    "pacekit.attention",
+    "pacekit.commands.train",
+    "pacekit.commands.evaluate",
+    "pacekit.commands.probe",
+    "pacekit.commands.retrieval",
+    "pacekit.commands.attention",
     "pacekit.lab",
 )
 

@@ -29,7 +29,6 @@ import torch
 from torch import nn
 
 from .config import Config
-from .data import DATASETS
 from .data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, name_some
 from .data.transforms import ClipEval
 from .errors import PacekitError
@@ -396,7 +395,7 @@ def format_comparison(results: dict[str, EvalResult]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Commands
+# Saving a result
 # --------------------------------------------------------------------------------------------
 
 
@@ -423,68 +422,3 @@ def save_result(result: EvalResult, out_dir) -> list:
         fig.savefig(path, dpi=120)
         plt.close(fig)
     return paths
-
-
-def cmd_evaluate(args) -> int:
-    from pathlib import Path
-
-    device = resolve_device(args.device)
-    loaded = load_model(args.checkpoint, device=device)
-    if loaded.stage != "finetune":
-        raise ValueError(
-            f"{args.checkpoint} is a pretraining checkpoint: its head predicts paces, not actions. Fine-tune it "
-            "first (`pacekit finetune --pretrained CKPT`), or use `pacekit retrieve` on its features"
-        )
-    dataset = eval_split(loaded, args.dataset, args.root, args.subset, args.split, args.max_videos, args.num_clips)
-    if loaded.classes is not None and list(loaded.classes) != list(dataset.classes):
-        raise ValueError(
-            f"{args.checkpoint} was fine-tuned on {len(loaded.classes)} classes ({', '.join(loaded.classes[:3])}, ...) "
-            f"but {args.dataset} at {args.root} has {len(dataset.classes)} ({', '.join(dataset.classes[:3])}, ...); "
-            "evaluate on the dataset it was fine-tuned on"
-        )
-    absent = f" ({len(dataset.missing):,} more listed but missing on disk)" if dataset.missing else ""
-    print(f"evaluating {loaded.source} on {args.dataset} {args.subset} split {args.split}: {len(dataset)} videos"
-          f"{absent}, {args.num_clips} clips each, centre crop {loaded.crop}")
-    result = evaluate_videos(loaded.model, dataset, device, args.batch_size, args.num_workers, loaded.transform())
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent / f"eval_{args.dataset}_{args.subset}{args.split}"
-    print(result.summary(listed_in=str(out / "eval.json")))
-    paths = save_result(result, out)
-    print("wrote " + ", ".join(str(p) for p in paths))
-    return 0
-
-
-def add_model_arguments(p) -> None:
-    """--checkpoint (pacekit's) or --authors-checkpoint (the authors' layout) and its --arch."""
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--checkpoint", help="a pacekit checkpoint (pretraining or fine-tuning)")
-    source.add_argument("--authors-checkpoint", help="a checkpoint in the authors' layout (conv1.*, ..., linear.*)")
-    p.add_argument("--arch", choices=("r21d", "r3d", "c3d", "s3d_g"), default=None,
-                   help="architecture of --authors-checkpoint (default: detected from its keys)")
-
-
-def add_dataset_arguments(p) -> None:
-    """``--dataset``, ``--root``, ``--split``, ``--max-videos`` (shared by evaluate, retrieve, attention)."""
-    p.add_argument("--dataset", required=True, choices=DATASETS, help="dataset name (synthetic: the built-in set)")
-    p.add_argument("--root", required=True, help="dataset folder (original or `pacekit prepare`d)")
-    p.add_argument("--split", type=int, default=1, help="official split (1-3), default 1 as in the paper")
-    p.add_argument("--max-videos", type=int, default=None, help="use only this many videos per list (quick runs)")
-
-
-def add_system_arguments(p) -> None:
-    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1")
-    p.add_argument("--batch-size", type=int, default=8, help="videos per batch (each holds its 10 clips)")
-    p.add_argument("--num-workers", type=int, default=2, help="decoding processes")
-
-
-def add_commands(subparsers) -> None:
-    p = subparsers.add_parser(
-        "evaluate", help="10-clip video-level top-1/top-5, per-class accuracy and confusion matrix (paper 4.1)",
-        description="Average the softmax over 10 clips per test video, centre crop (paper 4.1). Writes eval.json, "
-                    "confusion.png and per_class_accuracy.png.")
-    p.add_argument("--checkpoint", required=True, help="a pacekit fine-tuning checkpoint (e.g. runs/NAME/last.pt)")
-    add_dataset_arguments(p)
-    p.add_argument("--subset", default="test", help="which list to evaluate (default test)")
-    p.add_argument("--num-clips", type=int, default=10, help="clips per video (paper: 10)")
-    p.add_argument("--out", default=None, help="output folder (default: beside the checkpoint)")
-    add_system_arguments(p)
-    p.set_defaults(func=cmd_evaluate)

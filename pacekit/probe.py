@@ -8,11 +8,7 @@ evaluates.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from .config import add_config_arguments, config_from_args
-from .evaluate import EvalResult, evaluate_videos, format_comparison
+from .evaluate import EvalResult, evaluate_videos
 from .loading import eval_split, load_model
 from .train import evaluate_on_test, finetune
 
@@ -38,38 +34,4 @@ def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
     return results
 
 
-# --------------------------------------------------------------------------------------------
-# Command
-# --------------------------------------------------------------------------------------------
-
-
-def cmd_linear_probe(args) -> int:
-    cfg = config_from_args(args, freeze_backbone=True)
-    if cfg.pretrained is None:
-        print("note: no --pretrained checkpoint; this probes a randomly initialised backbone (a baseline)")
-    elif not Path(cfg.pretrained).is_file():
-        raise FileNotFoundError(f"--pretrained {cfg.pretrained}: no such checkpoint file")
-    if args.finetuned is not None and not Path(args.finetuned).is_file():
-        raise FileNotFoundError(f"--finetuned {args.finetuned}: no such checkpoint file")
-    results = linear_probe(cfg, args.finetuned)
-    print(f"test split, {cfg.num_clips}-clip evaluation:")
-    print(format_comparison(results))
-    out = Path(cfg.run_dir) / "linear_probe.json"
-    out.write_text(json.dumps({name: {"top1": r.top1, "top5": r.top5, **r.coverage_json()}
-                               for name, r in results.items()}, indent=1))
-    print(f"wrote {out}")
-    return 0
-
-
-def add_commands(subparsers) -> None:
-    p = subparsers.add_parser(
-        "linear-probe", help="train a linear classifier on a frozen pretrained backbone; compare with fine-tuning",
-        description="Linear probe: --pretrained CKPT's backbone is frozen (eval mode) and only a new fc is trained, "
-                    "then evaluated with 10 clips per test video. --finetuned CKPT adds a fully fine-tuned model's "
-                    "row to the table.")
-    add_config_arguments(p, exclude=("freeze_backbone",))
-    p.add_argument("--finetuned", default=None, help="a fine-tuning checkpoint to report beside the probe")
-    p.set_defaults(func=cmd_linear_probe)
-
-
-__all__ = ["add_commands", "cmd_linear_probe", "linear_probe"]
+__all__ = ["linear_probe"]

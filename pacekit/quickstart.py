@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from .config import Config, add_config_arguments, config_from_args, get_config
+from .config import Config, get_config
 from .data import build_dataset
 from .data.strips import read_pace_strips
 from .data.synthetic import ensure_synthetic
@@ -237,27 +237,5 @@ def _paces(cfg: Config) -> list[str]:
 # -------------------------------------------------------------------------------------------- CLI
 
 
-def cmd_quickstart(args) -> int:
-    cfg = config_from_args(args)
-    result = run_quickstart(cfg, out=args.out, data=args.data, finetune_seeds=args.finetune_seeds)
-    print(result.report.read_text().split("![pace strip]")[0].rstrip())
-    print(f"\nreport: {result.report} ({result.seconds['total']:.0f} s)")
-    return 0
-
-
-def add_commands(subparsers) -> None:
-    p = subparsers.add_parser(
-        "quickstart", help="synthetic data -> pace pretraining -> fine-tuning vs random init -> report",
-        description="The whole method in minutes on a CPU: writes <out>/report.md with a table and figures.")
-    p.add_argument("--out", default="runs/quickstart", help="output folder (default: runs/quickstart)")
-    p.add_argument("--data", default="data/synthetic", help="synthetic dataset folder (default: data/synthetic)")
-    p.add_argument("--finetune-seeds", type=int, default=3,
-                   help="train each initialisation and protocol with this many seeds and average (default: 3)")
-    # The quickstart picks the dataset, run folders and initialisations itself.
-    add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
-                         default_preset="cpu-tiny")
-    p.set_defaults(func=cmd_quickstart)
-
-
-__all__ = ["FinetuneOutcome", "INIT_NAMES", "PROTOCOLS", "QuickstartResult", "add_commands", "format_report",
+__all__ = ["FinetuneOutcome", "INIT_NAMES", "PROTOCOLS", "QuickstartResult", "format_report",
            "run_quickstart"]

@@ -36,9 +36,7 @@ from torch import nn
 
 from .data.datasets import LeftOutVideo
 from .data.strips import read_strip, spread_indices
-from .evaluate import (EvalBatches, add_dataset_arguments, add_model_arguments, add_system_arguments, coverage_json,
-                       left_out_note, left_out_of, num_listed_of, require_some_evaluated)
-from .loading import eval_split, load_model, resolve_device
+from .evaluate import EvalBatches, left_out_note, left_out_of, num_listed_of, require_some_evaluated
 from .models import backbone_of
 
 #: The k of Tables 4 and 5.
@@ -411,54 +409,3 @@ def run_retrieval(
                                 chunk_size, layer), **coverage)
         for layer in layers
     }
-
-
-def cmd_retrieve(args) -> int:
-    import json
-    from pathlib import Path
-
-    import matplotlib.pyplot as plt
-
-    device = resolve_device(args.device)
-    loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
-    gallery = eval_split(loaded, args.dataset, args.root, "train", args.split, args.max_videos, args.num_clips)
-    queries = eval_split(loaded, args.dataset, args.root, "test", args.split, args.max_videos, args.num_clips)
-    print(f"retrieval with {loaded.source} on {args.dataset} split {args.split}: {len(queries)} test videos query "
-          f"{len(gallery)} train videos, {args.num_clips} clips each, layers {' '.join(args.layers)}")
-    results = run_retrieval(loaded.model, queries, gallery, args.layers, TOPK, device, args.batch_size,
-                            args.num_workers, loaded.transform(), args.chunk_size)
-    table = format_table(list(results.values()))
-    print(table)
-    source = Path(args.checkpoint or args.authors_checkpoint)
-    out = Path(args.out) if args.out else source.parent / f"retrieval_{args.dataset}{args.split}"
-    out.mkdir(parents=True, exist_ok=True)
-    first = results[args.layers[0]]
-    (out / "retrieval.json").write_text(json.dumps({
-        "num_queries": first.num_queries, "num_gallery": first.num_gallery, "table": table,
-        "topk": {layer: {str(k): v for k, v in r.topk.items()} for layer, r in results.items()},
-        "queries": coverage_json(first.queries_listed, first.num_queries, first.query_left_out),
-        "gallery": coverage_json(first.gallery_listed, first.num_gallery, first.gallery_left_out),
-    }, indent=1))
-    if first.left_out:
-        print(f"queries and gallery together: {left_out_note(first.left_out, str(out / 'retrieval.json'))}")
-    fig = plot_retrieval_examples(first, queries, gallery)
-    fig.savefig(out / "examples.png", dpi=110)
-    plt.close(fig)
-    print(f"wrote {out / 'retrieval.json'} and {out / 'examples.png'}")
-    return 0
-
-
-def add_commands(subparsers) -> None:
-    p = subparsers.add_parser(
-        "retrieve", help="nearest-neighbour video retrieval with p5/p4 features, top-1..50 (paper 4.4)",
-        description="Test videos query train videos by cosine similarity of their features (mean over 10 clips); "
-                    "a query is a hit at k if one of its k neighbours has its class. Writes retrieval.json and "
-                    "examples.png (queries and their top-3 neighbours).")
-    add_model_arguments(p)
-    add_dataset_arguments(p)
-    p.add_argument("--layers", nargs="+", default=list(LAYERS), choices=LAYERS, help="feature layers (default p5 p4)")
-    p.add_argument("--num-clips", type=int, default=10, help="clips per video (paper: 10)")
-    p.add_argument("--chunk-size", type=int, default=1024, help="similarity block size (memory ~ chunk^2 floats)")
-    p.add_argument("--out", default=None, help="output folder (default: beside the checkpoint)")
-    add_system_arguments(p)
-    p.set_defaults(func=cmd_retrieve)

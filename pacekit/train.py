@@ -21,8 +21,6 @@ left behind), a new action fc is initialised, and the whole network is trained w
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -32,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checkpoint import load_backbone_weights, load_checkpoint
-from .config import Config, add_config_arguments, config_from_args
+from .config import Config
 from .data import ClipAugment
 from .evaluate import evaluate_on_test
 from .loading import build_action_model, build_pace_model, eval_transform, model_from_checkpoint
@@ -222,53 +220,6 @@ def pace_accuracy(model: nn.Module, cfg: Config, subset: str = "test", device="c
     return correct / max(total, 1)
 
 
-# -------------------------------------------------------------------------------------------- CLI
-
-
-def cmd_pretrain(args) -> int:
-    cfg = config_from_args(args)
-    result = pretrain(cfg)
-    if result.checkpoint is not None:
-        print(f"pretraining done: final pace accuracy {100 * result.final('acc'):.1f}% (train); "
-              f"checkpoint {result.checkpoint}")
-    return 0
-
-
-def cmd_finetune(args) -> int:
-    cfg = config_from_args(args)
-    if cfg.pretrained and not Path(cfg.pretrained).is_file():
-        raise FileNotFoundError(f"--pretrained {cfg.pretrained}: no such checkpoint file (a pretraining run "
-                                "writes <run folder>/last.pt)")
-    result = finetune(cfg)
-    if result.checkpoint is None:  # a non-zero DDP rank
-        return 0
-    print(f"fine-tuning done: final train accuracy {100 * result.final('acc'):.1f}%; checkpoint {result.checkpoint}")
-    if args.eval:
-        device = next(result.model.parameters()).device
-        evaluation = evaluate_on_test(result.model, cfg, device)
-        out = Path(cfg.run_dir) / "eval.json"
-        print(f"test split, {cfg.num_clips}-clip evaluation: {evaluation.summary(listed_in=str(out))}")
-        out.write_text(json.dumps({"top1": evaluation.top1, "top5": evaluation.top5, **evaluation.coverage_json()},
-                                  indent=2))
-    return 0
-
-
-def add_commands(subparsers) -> None:
-    p = subparsers.add_parser(
-        "pretrain", help="pace-pretrain a backbone (Sec. 3); runs under torchrun for DDP",
-        description="Pace prediction pretraining. Start from --preset and override any config field.")
-    add_config_arguments(p)
-    p.set_defaults(func=cmd_pretrain)
-
-    p = subparsers.add_parser(
-        "finetune", help="fine-tune a (pretrained) backbone on action labels (Sec. 4.1)",
-        description="Supervised fine-tuning: --pretrained CKPT keeps its backbone and re-initialises the fc.")
-    add_config_arguments(p)
-    p.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
-                   help="run the 10-clip test-split evaluation after training (default: on)")
-    p.set_defaults(func=cmd_finetune)
-
-
-__all__ = ["ActionStep", "PaceStep", "TrainResult", "add_commands", "build_action_model",
+__all__ = ["ActionStep", "PaceStep", "TrainResult", "build_action_model",
            "build_pace_model", "eval_transform", "evaluate_on_test", "finetune", "make_augment",
            "model_from_checkpoint", "pace_accuracy", "pretrain"]

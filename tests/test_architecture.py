@@ -1,7 +1,7 @@
 """The package's import graph: no cycles between modules, and few imports hidden inside functions.
 
 Modules import each other at the top, so a reader sees a module's dependencies in its first lines and
-the graph runs one way (models -> loading -> evaluate -> train -> probe). An import inside a function is
+the graph runs one way (models -> loading -> evaluate -> train -> probe -> commands). An import inside a function is
 kept only to break a real cycle or to defer a heavy optional dependency, with a comment saying which.
 """
 
@@ -98,7 +98,7 @@ def test_module_level_imports_have_no_cycle():
 def test_the_graph_runs_from_loading_to_its_consumers():
     graph = _graph()
     assert "pacekit.train" not in graph["pacekit.evaluate"] and "pacekit.evaluate" in graph["pacekit.train"]
-    for consumer in ("pacekit.evaluate", "pacekit.retrieval", "pacekit.attention", "pacekit.notebook"):
+    for consumer in ("pacekit.evaluate", "pacekit.commands.retrieval", "pacekit.commands.attention", "pacekit.notebook"):
         assert "pacekit.loading" in graph[consumer], consumer
     assert not {t for t in graph["pacekit.loading"] if t.split(".")[1] in ("train", "evaluate", "retrieval")}
 
@@ -111,3 +111,9 @@ def test_few_imports_hide_inside_functions():
 def test_the_cycle_finder_finds_a_cycle():
     assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_library_modules_do_not_define_commands():
+    for path in PACKAGE_DIR.glob("*.py"):
+        if path.stem not in ("cli", "lab"):
+            assert "def add_commands" not in path.read_text(), f"{path.name}: commands belong in pacekit/commands/"

@@ -1,0 +1,28 @@
+"""``pacekit quickstart``: the whole method on synthetic data, as a report (:mod:`pacekit.quickstart`)."""
+
+from __future__ import annotations
+
+from ..config import add_config_arguments, config_from_args
+from ..quickstart import run_quickstart
+
+
+def cmd_quickstart(args) -> int:
+    cfg = config_from_args(args)
+    result = run_quickstart(cfg, out=args.out, data=args.data, finetune_seeds=args.finetune_seeds)
+    print(result.report.read_text().split("![pace strip]")[0].rstrip())
+    print(f"\nreport: {result.report} ({result.seconds['total']:.0f} s)")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser(
+        "quickstart", help="synthetic data -> pace pretraining -> fine-tuning vs random init -> report",
+        description="The whole method in minutes on a CPU: writes <out>/report.md with a table and figures.")
+    p.add_argument("--out", default="runs/quickstart", help="output folder (default: runs/quickstart)")
+    p.add_argument("--data", default="data/synthetic", help="synthetic dataset folder (default: data/synthetic)")
+    p.add_argument("--finetune-seeds", type=int, default=3,
+                   help="train each initialisation and protocol with this many seeds and average (default: 3)")
+    # The quickstart picks the dataset, run folders and initialisations itself.
+    add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
+                         default_preset="cpu-tiny")
+    p.set_defaults(func=cmd_quickstart)
