@@ -173,13 +173,6 @@ def test_tiny_backbone_maps_have_frame_shape_and_unit_range():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def flow(tmp_path_factory):
-    from test_evaluate import build_tiny_flow
-
-    return build_tiny_flow(tmp_path_factory)
-
-
 def test_attention_command_writes_fig5_and_gradcam(flow, tmp_path, capsys):
     import matplotlib.image
 

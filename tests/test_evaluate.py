@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-# build_tiny_flow is re-exported for test_attention.py's own `flow` fixture until it uses conftest's.
-from helpers import BROKEN_TEST, TINY_FLAGS, build_tiny_flow  # noqa: F401
+from helpers import BROKEN_TEST, TINY_FLAGS
 from pacekit.evaluate import (
     EvalResult, confusion_matrix, per_class_accuracy, plot_confusion, plot_per_class_accuracy,
     results_from_probs, topk_correct, video_probabilities,

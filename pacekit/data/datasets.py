@@ -36,6 +36,7 @@ import torch
 from torch.utils.data import Dataset, default_collate
 
 from .. import pace as pacelib
+from ..errors import PacekitError
 from .readers import PartialVideoError, VideoDecodeError, open_video
 from .samplers import MODES, ClipSampler, make_clip_sampler  # noqa: F401  (MODES: re-exported)
 from .splits import SplitIndex, VideoRecord, read_split
@@ -64,6 +65,10 @@ class LeftOutVideo(NamedTuple):
     @property
     def kind(self) -> str:
         return self.reason.split(":", 1)[0]
+
+
+class UnreadableDatasetError(PacekitError, RuntimeError):
+    """Video after video of a training set cannot be read: the dataset, not one file, is broken."""
 
 
 def unreadable_reason(exc: BaseException) -> str:
@@ -204,7 +209,7 @@ class VideoDataset(Dataset):
                 substituted=torch.tensor(attempt, dtype=torch.int64),
             )
             return item
-        raise RuntimeError(
+        raise UnreadableDatasetError(
             f"{MAX_SUBSTITUTIONS + 1} videos in a row could not be decoded (last: {record.path}); "
             "check the dataset with `pacekit info`"
         )

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..config import PROJECTIONS, config_default
+from .registry import build_backbone
 
 #: Size of z when not given: the ``proj_dim`` field of :class:`pacekit.config.Config`.
 DEFAULT_PROJ_DIM: int = config_default("proj_dim")
@@ -98,7 +99,5 @@ class ClipModel(nn.Module):
 def build_model(backbone_name: str, num_classes: int, projection: str | None = None, width: float = 1.0,
                 proj_dim: int = DEFAULT_PROJ_DIM, dropout: float = 0.0, **backbone_kwargs) -> ClipModel:
     """``ClipModel(build_backbone(backbone_name, width, **backbone_kwargs), num_classes, ...)``."""
-    from . import build_backbone
-
     backbone = build_backbone(backbone_name, width=width, **backbone_kwargs)
     return ClipModel(backbone, num_classes, projection=projection, proj_dim=proj_dim, dropout=dropout)
