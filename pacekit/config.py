@@ -47,7 +47,21 @@ from .pace import START_POLICIES, WRAP_MODES
 
 
 class ConfigError(PacekitError, ValueError):
-    """A config value, field, group or preset that is not one pacekit knows; says which are."""
+    """A config value, field, group or preset that is not one pacekit knows; says which are.
+
+    ``field`` names the offending Config field where there is one (None otherwise), so the command line
+    can name its ``--flag`` (:func:`config_from_args`); ``expected`` says what the field accepts.
+    """
+
+    def __init__(self, message: str, field: Optional[str] = None, expected: Optional[str] = None):
+        super().__init__(message)
+        self.field, self.expected = field, expected
+
+
+#: Datasets whose pretraining epoch passes the train list ``epoch_repeat`` times by default: the paper sets
+#: "epoch size to be around 90k" for UCF101 only (Sec. 4.1: ~9k train videos x 10); on K-400 it samples
+#: one clip per video per epoch. Any other dataset defaults to 1 (see :func:`default_epoch_repeat`).
+EPOCH_REPEAT_DEFAULTS = {"ucf101": 10}
 
 
 CONTRASTIVE = ("none", "context", "pace")
@@ -107,8 +121,11 @@ class Config:
                                "the paper is silent, 128,171 is C3D's size for 112x112 crops")
     clip_len: int = option(16, "data", "frames per clip", paper=16)
     crop: int = option(112, "data", "random crop size for training, centre crop at test time", paper=112)
-    epoch_repeat: int = option(10, "data", "an epoch passes each train video this many times (the paper's UCF101 "
-                               "epoch is ~90k clips from ~9k videos, for temporal jittering)", paper=10)
+    epoch_repeat: Optional[int] = option(None, "data", "a pretraining epoch passes each train video this many "
+                                         "times; none = the paper's choice for the dataset: 10 for UCF101 (its "
+                                         "epoch is ~90k clips from ~9k videos, for temporal jittering), 1 for "
+                                         "K-400 (one clip per video) and every other dataset",
+                                         paper="10 on UCF101, 1 on K-400")
     pace_set: str = option("relative", "data", 'pace candidates: "relative" = {1, 2, 3, 4} (the paper\'s best, '
                            'Table 1), "absolute" = {1/3, 1/2, 1, 2, 3}, or a list like 1,2,3', paper="relative")
     start_policy: str = option("fit", "data", '"fit": a random start where the whole clip fits, so a clip loops '
@@ -146,8 +163,9 @@ class Config:
 
     # --- pretraining ----------------------------------------------------------------------------
     epochs: int = option(18, "pretraining", "pretraining epochs", paper=18)
-    batch_size: int = option(30, "pretraining", 'videos per step (two clips each with contrastive="context"). '
-                             "Under torchrun it is per process: N GPUs train with a global batch of N x "
+    batch_size: int = option(30, "pretraining", 'videos per step (two clips each with contrastive="context"; '
+                             "the paper's \"batch size is 30\" does not say whether it counts the N videos or the "
+                             "n x N clips of Sec. 3.2, pacekit reads it as videos). Under torchrun it is per process: N GPUs train with a global batch of N x "
                              "batch_size at the same lr, and the negatives of Eq. 2/3 come from each "
                              "process's own batch", paper=30)
     lr: float = option(1e-3, "pretraining", "initial pretraining learning rate", paper=1e-3)
@@ -197,6 +215,8 @@ class Config:
     resume: bool = option(False, "system", "continue from the run folder's latest checkpoint")
 
     def __post_init__(self) -> None:
+        if self.epoch_repeat is None:
+            self.epoch_repeat = default_epoch_repeat(self.dataset)
         validate(self)
 
     @property
@@ -216,7 +236,13 @@ class Config:
         return 2 if self.contrastive == "context" else 1
 
     def replace(self, **changes: Any) -> "Config":
-        """A copy with some fields changed (validated)."""
+        """A copy with some fields changed (validated).
+
+        A new ``dataset`` without an ``epoch_repeat`` takes the new dataset's default repeat when this config's
+        repeat was its own dataset's default (UCF101's x10 does not follow a switch to Kinetics-400)."""
+        if ("dataset" in changes and "epoch_repeat" not in changes
+                and self.epoch_repeat == default_epoch_repeat(self.dataset)):
+            changes["epoch_repeat"] = None
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,6 +262,11 @@ class Config:
         return cls(**kept)
 
 
+def default_epoch_repeat(dataset: str) -> int:
+    """The pretraining ``epoch_repeat`` a dataset gets when none is set: 10 for UCF101, else 1."""
+    return EPOCH_REPEAT_DEFAULTS.get(dataset, 1)
+
+
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
@@ -245,7 +276,12 @@ def validate(cfg: Config) -> None:
 
     def check(name: str, ok: bool, expected: str) -> None:
         if not ok:
-            raise ConfigError(f"config field {name}={getattr(cfg, name)!r} is invalid: expected {expected}")
+            raise ConfigError(f"config field {name}={getattr(cfg, name)!r} is invalid: expected {expected}",
+                              field=name, expected=expected)
+
+    def number(name: str) -> bool:
+        value = getattr(cfg, name)
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
 
     check("contrastive", cfg.contrastive in CONTRASTIVE, f"one of {CONTRASTIVE}")
     check("projection", cfg.projection in PROJECTIONS, "none, 'linear' or 'mlp'")
@@ -262,12 +298,19 @@ def validate(cfg: Config) -> None:
     for name in ("max_videos", "labels_per_class"):
         value = getattr(cfg, name)
         check(name, value is None or (isinstance(value, int) and value >= 1), "none or an integer >= 1")
-    for name in ("lr", "temperature", "width"):
-        check(name, getattr(cfg, name) > 0, "a positive number")
+    for name in ("lr", "temperature", "width", "probe_lr"):
+        check(name, number(name) and getattr(cfg, name) > 0, "a positive number")
     check("ft_lr", cfg.ft_lr is None or cfg.ft_lr > 0, "none or a positive number")
-    check("num_workers", cfg.num_workers >= 0, "an integer >= 0")
+    for name in ("weight_decay", "lambda_cls", "lambda_ctr"):
+        check(name, number(name) and getattr(cfg, name) >= 0, "a number >= 0")
+    check("momentum", number("momentum") and 0 <= cfg.momentum < 1, "a number in [0, 1), e.g. 0.9")
+    check("lr_gamma", number("lr_gamma") and 0 < cfg.lr_gamma <= 1, "a number in (0, 1], e.g. 0.1")
+    check("seed", isinstance(cfg.seed, int) and cfg.seed >= 0, "an integer >= 0")
+    check("split", isinstance(cfg.split, int) and cfg.split >= 1, "an integer >= 1 (UCF101, HMDB51: 1-3)")
+    check("num_workers", isinstance(cfg.num_workers, int) and cfg.num_workers >= 0, "an integer >= 0")
     check("threads", cfg.threads is None or cfg.threads >= 1, "none or an integer >= 1")
-    check("frame_size", cfg.frame_size is None or len(cfg.frame_size) == 2, "(height, width), e.g. 128,171")
+    check("frame_size", cfg.frame_size is None or (len(cfg.frame_size) == 2 and min(cfg.frame_size) >= 1),
+          "(height, width), e.g. 128,171")
     if cfg.frame_size is not None and min(cfg.frame_size) < cfg.crop:
         raise ConfigError(
             f"config frame_size={tuple(cfg.frame_size)} is smaller than crop={cfg.crop}; frames are resized "
@@ -432,10 +475,20 @@ def add_config_arguments(parser: argparse.ArgumentParser, exclude: tuple[str, ..
 
 
 def config_from_args(args: argparse.Namespace, **forced: Any) -> Config:
-    """The :class:`Config` of parsed CLI flags: the ``--preset``, then the flags given, then ``forced``."""
+    """The :class:`Config` of parsed CLI flags: the ``--preset``, then the flags given, then ``forced``.
+
+    It validates every field before a command builds anything; an invalid value is a :class:`ConfigError`
+    that names its ``--flag`` (``--seed -1: expected an integer >= 0``) where the flag was given."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if hasattr(args, f.name)}
-    return get_config(getattr(args, "preset", "paper"), **{**given, **forced})
+    try:
+        return get_config(getattr(args, "preset", "paper"), **{**given, **forced})
+    except ConfigError as exc:
+        if exc.field is None or exc.field not in given:
+            raise
+        flag = "--" + exc.field.replace("_", "-")
+        raise ConfigError(f"{flag} {_as_flag_value(given[exc.field])}: expected {exc.expected}", field=exc.field,
+                          expected=exc.expected) from None
 
 
 __all__ = ["CONTRASTIVE", "GROUPS", "Config", "ConfigError", "PRESETS", "add_config_arguments", "config_default",
-           "config_from_args", "field_help", "field_names", "get_config", "option", "paper_values", "validate"]
+           "config_from_args", "default_epoch_repeat", "field_help", "field_names", "get_config", "option", "paper_values", "validate"]

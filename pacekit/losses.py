@@ -18,7 +18,10 @@ literal Eq. 2 / Eq. 3. The default, ``normalize=True, temperature=0.5`` (:data:`
 unnormalised dot product can lower the loss just by growing ``||z||``, which says nothing about the
 video, and L2-normalised cosine similarity with a temperature is the standard remedy (SimCLR, Chen et
 al. 2020, Table 5). SimCLR's 0.5 is its setting for small batches (CIFAR-10); a pace-prediction batch is
-small too (batch size 30 in the paper), where a low temperature such as 0.07 makes the few hardest
+small too: the paper's "batch size is 30" (Sec. 4.1), which pacekit reads as N = 30 videos, so 60 clips
+with the same-context loss (n = 2); the paper does not say whether 30 counts the N videos or the n x N
+clips of Sec. 3.2 (the ``batch_size`` field of :class:`pacekit.config.Config` says the same). Either way
+the batch is small, and there a low temperature such as 0.07 makes the few hardest
 negatives dominate the gradient.
 
 Denominators. For anchor i the denominator runs over its positives *and* its negatives and never over

@@ -132,7 +132,7 @@ PAPER = {
     "split": 1,
     "clip_len": 16,  # "a consecutive 16-frame video clip"
     "crop": 112,  # "randomly crop the video clip to 112x112"
-    "epoch_repeat": 10,  # "around 9k videos ... we set epoch size to be around 90k"
+    "epoch_repeat": "10 on UCF101, 1 on K-400",  # UCF101: "we set epoch size to be around 90k"; K-400: one clip per video
     "pace_set": "relative",  # Sec. 4.2: "we use sampling pace p = [1, 4] ... by default"
     "wrap": "modulo",  # Sec. 3.1: "will loop over the video sample"
     "slow_fill": "repeat",  # Sec. 3.1: "we use the preceding frame for the blank frames"
@@ -266,3 +266,30 @@ def test_config_does_not_import_the_modules_that_read_its_defaults():
             "'pacekit.training.loop', 'pacekit.notebook') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_epoch_repeat_is_ucf101s_x10_only_unless_set():
+    """Sec. 4.1: the ~90k-clip epoch is UCF101's (~9k videos x 10); K-400 samples one clip per video."""
+    assert get_config("paper").epoch_repeat == 10
+    assert get_config("paper", dataset="kinetics400").epoch_repeat == 1
+    assert get_config("paper", dataset="hmdb51").epoch_repeat == 1
+    assert get_config("paper", dataset="kinetics400", epoch_repeat=3).epoch_repeat == 3
+    assert get_config("paper").replace(dataset="kinetics400").epoch_repeat == 1
+    assert get_config("paper", epoch_repeat=4).replace(dataset="kinetics400").epoch_repeat == 4
+    assert Config(dataset="kinetics400").epoch_repeat == 1
+
+
+@pytest.mark.parametrize("field,value,expected", [
+    ("seed", -1, "an integer >= 0"), ("momentum", 1.5, "[0, 1)"), ("momentum", -0.1, "[0, 1)"),
+    ("weight_decay", -1e-3, ">= 0"), ("lr_gamma", 0.0, "(0, 1]"), ("split", 0, ">= 1"), ("probe_lr", 0.0, "positive"),
+])
+def test_invalid_numbers_are_config_errors_naming_the_field_and_the_flag(field, value, expected):
+    from pacekit.config import ConfigError
+    with pytest.raises(ConfigError, match=field) as info:
+        get_config("paper", **{field: value})
+    assert info.value.field == field and expected in info.value.expected
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    args = parser.parse_args(["--" + field.replace("_", "-"), str(value)])
+    with pytest.raises(ConfigError, match="^--" + field.replace("_", "-") + " "):
+        config_from_args(args)
