@@ -35,8 +35,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data.strips import read_pace_strips
-from .data import ClipEval
+from .data import ClipEval, open_video
 from .data.transforms import unnormalize_clips
+from .errors import PacekitError
 from .models import backbone_of
 from .pace import as_pace
 
@@ -95,6 +96,21 @@ def load_pace_clips(
     same moment and their last frames lie ``15 * p`` frames later (:func:`pacekit.data.strips.read_pace_strips`).
     """
     return read_pace_strips(path, paces, clip_len, start, size=frame_size)
+
+
+class StartBeyondVideoError(PacekitError, ValueError):
+    """A clip start at or past a video's last frame: the clips would only loop over the video's start."""
+
+
+def check_start(path, start: int) -> int:
+    """Open ``path`` and return its frame count; raise :class:`StartBeyondVideoError`, with that count, when
+    ``start`` is not one of its frames (``0 <= start < num_frames``). Cheap: no frame is decoded."""
+    with open_video(path) as reader:
+        num_frames = int(reader.num_frames)
+    if not 0 <= start < num_frames:
+        raise StartBeyondVideoError(f"start frame {start} is beyond {path}: it has {num_frames} frames "
+                                    f"(0..{num_frames - 1})")
+    return num_frames
 
 
 @dataclass

@@ -7,11 +7,11 @@ from typing import Union
 
 import numpy as np
 
-from ..attention import FIG5_PACES, attention_grid, grad_cam_grid, plot_attention_grid
+from ..attention import FIG5_PACES, StartBeyondVideoError, attention_grid, check_start, grad_cam_grid, plot_attention_grid
 from ..data import read_split
 from ..loading import load_model, resolve_device
 from ..pace import as_pace
-from .flags import add_model_arguments
+from .flags import add_model_arguments, non_negative_int, positive_int
 
 
 def _pick_videos(args) -> list:
@@ -44,11 +44,16 @@ def _check_target(target: str, loaded) -> Union[str, int]:
 def cmd_attention(args) -> int:
     import matplotlib.pyplot as plt
 
+    videos = _pick_videos(args)
+    paces = [as_pace(p) for p in args.paces]
+    for video in videos:  # before any model work: a start past a video's end only loops over its beginning
+        try:
+            check_start(video, args.start)
+        except StartBeyondVideoError as exc:
+            raise StartBeyondVideoError(f"--start {args.start}: {exc}") from None
     device = resolve_device(args.device)
     loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
     target = _check_target(args.target, loaded) if args.gradcam else None
-    videos = _pick_videos(args)
-    paces = [as_pace(p) for p in args.paces]
     common = dict(clip_len=args.clip_len, stage=args.stage, transform=loaded.transform(), device=device,
                   start=args.start, frame_size=loaded.frame_size)
     out = Path(args.out)
@@ -79,12 +84,12 @@ def add_commands(subparsers) -> None:
     p.add_argument("--video", nargs="+", default=None, help="videos, one row each")
     p.add_argument("--dataset", default=None, help="instead of --video: pick test videos of this dataset")
     p.add_argument("--root", default=None, help="the dataset folder, with --dataset")
-    p.add_argument("--split", type=int, default=1, help="with --dataset: the split (default 1)")
-    p.add_argument("--num-videos", type=int, default=4, help="with --dataset: how many test videos (default 4)")
+    p.add_argument("--split", type=positive_int, default=1, help="with --dataset: the split (default 1)")
+    p.add_argument("--num-videos", type=positive_int, default=4, help="with --dataset: how many test videos (default 4)")
     p.add_argument("--paces", nargs="+", default=[str(p) for p in FIG5_PACES], help="one column each (default 1 2 3 4)")
-    p.add_argument("--clip-len", type=int, default=16,
+    p.add_argument("--clip-len", type=positive_int, default=16,
                    help="frames per clip (Fig. 5: 16, whatever the model was trained with)")
-    p.add_argument("--start", type=int, default=0, help="first frame of every clip (default 0)")
+    p.add_argument("--start", type=non_negative_int, default=0, help="first frame of every clip (default 0)")
     p.add_argument("--stage", default="conv5", choices=("conv1", "conv2", "conv3", "conv4", "conv5"),
                    help="the stage whose maps are shown (paper: conv5)")
     p.add_argument("--gradcam", action="store_true", help="also write <out>_gradcam.png")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..evaluate import evaluate_videos, save_result
 from ..loading import eval_split, load_model, resolve_device
-from .flags import add_dataset_arguments, add_system_arguments
+from .flags import add_dataset_arguments, add_system_arguments, positive_int
 
 
 def cmd_evaluate(args) -> int:
@@ -43,7 +43,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--checkpoint", required=True, help="a pacekit fine-tuning checkpoint (e.g. runs/NAME/last.pt)")
     add_dataset_arguments(p)
     p.add_argument("--subset", default="test", help="which list to evaluate (default test)")
-    p.add_argument("--num-clips", type=int, default=10, help="clips per video (paper: 10)")
+    p.add_argument("--num-clips", type=positive_int, default=10, help="clips per video (paper: 10)")
     p.add_argument("--out", default=None, help="output folder (default: beside the checkpoint)")
     add_system_arguments(p)
     p.set_defaults(func=cmd_evaluate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..config import add_config_arguments, config_from_args
 from ..quickstart import run_quickstart
+from .flags import positive_int
 
 
 def cmd_quickstart(args) -> int:
@@ -20,7 +21,7 @@ def add_commands(subparsers) -> None:
         description="The whole method in minutes on a CPU: writes <out>/report.md with a table and figures.")
     p.add_argument("--out", default="runs/quickstart", help="output folder (default: runs/quickstart)")
     p.add_argument("--data", default="data/synthetic", help="synthetic dataset folder (default: data/synthetic)")
-    p.add_argument("--finetune-seeds", type=int, default=3,
+    p.add_argument("--finetune-seeds", type=positive_int, default=3,
                    help="train each initialisation and protocol with this many seeds and average (default: 3)")
     # The quickstart picks the dataset, run folders and initialisations itself.
     add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..evaluate import coverage_json, left_out_note
 from ..loading import eval_split, load_model, resolve_device
 from ..retrieval import LAYERS, TOPK, format_table, plot_retrieval_examples, run_retrieval
-from .flags import add_dataset_arguments, add_model_arguments, add_system_arguments
+from .flags import add_dataset_arguments, add_model_arguments, add_system_arguments, positive_int
 
 
 def cmd_retrieve(args) -> int:
@@ -52,8 +52,8 @@ def add_commands(subparsers) -> None:
     add_model_arguments(p)
     add_dataset_arguments(p)
     p.add_argument("--layers", nargs="+", default=list(LAYERS), choices=LAYERS, help="feature layers (default p5 p4)")
-    p.add_argument("--num-clips", type=int, default=10, help="clips per video (paper: 10)")
-    p.add_argument("--chunk-size", type=int, default=1024, help="similarity block size (memory ~ chunk^2 floats)")
+    p.add_argument("--num-clips", type=positive_int, default=10, help="clips per video (paper: 10)")
+    p.add_argument("--chunk-size", type=positive_int, default=1024, help="similarity block size (memory ~ chunk^2 floats)")
     p.add_argument("--out", default=None, help="output folder (default: beside the checkpoint)")
     add_system_arguments(p)
     p.set_defaults(func=cmd_retrieve)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ..commands.flags import non_negative_int, positive_int
 from .readers import VideoDecodeError, open_video, probe_video
 from .splits import DATASETS, SplitError, read_split
 
@@ -145,11 +146,11 @@ def cmd_make_synthetic(args) -> int:
 def add_commands(subparsers) -> None:
     p = subparsers.add_parser("make-synthetic", help="write the built-in synthetic action dataset (UCF101 layout)")
     p.add_argument("--out", required=True, help="folder to write it to (reused if already complete)")
-    p.add_argument("--classes", type=int, default=10, help="number of action classes (default 10)")
-    p.add_argument("--videos-per-class", type=int, default=40, help="videos per class (default 40)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--width", type=int, default=160)
-    p.add_argument("--height", type=int, default=120)
+    p.add_argument("--classes", type=positive_int, default=10, help="number of action classes (default 10)")
+    p.add_argument("--videos-per-class", type=positive_int, default=40, help="videos per class (default 40)")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--width", type=positive_int, default=160)
+    p.add_argument("--height", type=positive_int, default=120)
     p.set_defaults(func=cmd_make_synthetic)
 
     p = subparsers.add_parser("info", help="counts per split and class, frame/fps statistics, missing or bad files")
