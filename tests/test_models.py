@@ -32,12 +32,14 @@ def small(name: str) -> nn.Module:
 
 # -- parameter counts (Table 3) --------------------------------------------------------------------
 
-# name: (exact count without fc, extra fc the paper's figure includes (in, out) or None, paper figure)
+# name: (exact count without fc, extra fc the paper's figure includes (in, out) or None, Table 3's figure or
+# None where Table 3 has none for the network)
 PARAMS = {
     "c3d": (27_661_440, None, 27.7e6),
-    "r3d": (14_361_792, None, 14.4e6),
+    # The authors' code's R3D, one block per stage. Sec. 3.3 says R3D-18; Table 3 has no figure for it.
+    "r3d": (14_361_792, None, None),
     "r21d": (14_365_303, None, 14.4e6),
-    "r3d_18": (33_166_272, (512, 400), 33.4e6),  # torchvision's count with its Kinetics-400 fc
+    "r3d_18": (33_166_272, (512, 400), 33.6e6),  # Table 3's R3D-18; torchvision's count with its K-400 fc
     "s3d_g": (9_125_072, (1024, 512), 9.6e6),  # with the authors' default 512-d fc
 }
 
@@ -49,11 +51,14 @@ def test_parameter_count_matches_paper_table_3(name):
     assert count == exact
     if fc is not None:
         count += fc[0] * fc[1] + fc[1]
+    if paper is None:
+        return
     assert abs(count - paper) / paper < 0.01, f"{name}: {count:,} vs paper {paper:,.0f}"
 
 
 def test_parameter_counts_with_a_pace_head_still_round_to_the_paper():
-    # the authors' checkpoints carry a 4-way pace fc: 512*4 + 4 = 2,052 parameters
+    # the authors' checkpoints carry a 4-way pace fc: 512*4 + 4 = 2,052 parameters. r3d's 14.4M is no
+    # Table 3 figure (Table 3 lists R(2+1)D at 14.4M; the paper's R3D is R3D-18), only its rounded count.
     for name, paper in (("c3d", 27.7e6), ("r3d", 14.4e6), ("r21d", 14.4e6)):
         count = n_params(build_model(name, num_classes=4))
         assert count == PARAMS[name][0] + 2_052
@@ -396,3 +401,15 @@ def test_build_model_forwards_width_and_backbone_keywords():
 def test_clip_model_needs_an_embed_dim():
     with pytest.raises(TypeError, match="embed_dim"):
         ClipModel(nn.Conv3d(3, 8, 3), num_classes=4)
+
+
+def test_parameter_figures_are_cited_as_table_3_gives_them():
+    """Table 3: R(2+1)D 14.4M, R3D-18 33.6M, no figure for the paper's own R3D (Sec. 3.3: R3D-18); r3d is
+    the authors' code's one-block network, 14.36M."""
+    import pacekit.models as models
+    import pacekit.models.r3d as r3d
+
+    assert "14.4M (R(2+1)D)" in models.__doc__ and "/ 33.6M" in models.__doc__
+    assert "R3D-18" in r3d.__doc__ and "14.4M" not in r3d.__doc__.splitlines()[0]
+    assert "33.6M" in r3d.R3D18.__doc__ and '"33.4M" quoted' not in r3d.R3D18.__doc__
+    assert PARAMS["r3d_18"][2] == 33.6e6 and PARAMS["r3d"][2] is None

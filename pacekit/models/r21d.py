@@ -1,4 +1,4 @@
-"""R(2+1)D: R3D with every 3D convolution split into a spatial and a temporal one (Sec. 3.3, 14.4M).
+"""R(2+1)D: R3D with every 3D convolution split into a spatial and a temporal one (Sec. 3.3; 14.4M in Tables 2 and 3).
 
 Tran et al. (CVPR 2018) factorise a t x d x d convolution from N_in to N_out channels into
 
@@ -15,7 +15,7 @@ convolution is :class:`pacekit.models.layers.SpatioTemporalConv`, M is
 
 Macro layout, module names, stage shapes and the p4/p5 definitions are those of
 :class:`pacekit.models.r3d.ResNet3d`. Parameter count at width 1: 14,365,303 without the final fc
-(the paper's 14.4M).
+(the paper's 14.4M, Tables 2 and 3).
 """
 
 from __future__ import annotations
