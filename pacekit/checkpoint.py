@@ -9,6 +9,7 @@ tensors and plain Python values (dict, list, tuple, str, int, float, bool, None)
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import re
@@ -29,6 +30,72 @@ from .errors import PacekitError
 
 class CheckpointError(PacekitError, RuntimeError):
     """A file exists but is not a checkpoint pacekit can load safely."""
+
+
+class CheckpointSaveError(PacekitError, OSError):
+    """A checkpoint could not be written (disk full, no permission, ...); the previous file is intact."""
+
+
+class TransferError(PacekitError, ValueError):
+    """Backbone weights could not be transferred (none fit, or only part with a strict transfer)."""
+
+
+class NonFiniteError(PacekitError, ValueError):
+    """Weights, a loss or gradients hold NaN or infinity."""
+
+
+def nonfinite_keys(state_dict: Mapping[str, Any]) -> list[str]:
+    """The keys of a state dict whose floating-point tensors hold NaN or +-inf."""
+    bad = []
+    for key, value in state_dict.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad.append(key)
+    return bad
+
+
+def require_finite(state_dict: Mapping[str, Any], source: str) -> None:
+    """Raise :class:`NonFiniteError` naming ``source`` and the keys when weights hold NaN or infinity."""
+    bad = nonfinite_keys(state_dict)
+    if bad:
+        raise NonFiniteError(
+            f"{source}: {len(bad)} of {len(state_dict)} tensors hold NaN or infinity ({_short_list(bad, 4)}); "
+            "the run that wrote them diverged. Use an earlier checkpoint or retrain with a lower learning rate."
+        )
+
+
+def require_entries(state: Mapping[str, Any], keys, source: str, purpose: str) -> None:
+    """Raise :class:`CheckpointError` naming the entries of ``keys`` that ``state`` lacks."""
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise CheckpointError(
+            f"{source} lacks {', '.join(repr(k) for k in missing)}, which {purpose} needs; it holds "
+            f"{_short_list(sorted(map(str, state)), 10)}. Was it written by pacekit pretrain/finetune?"
+        )
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_ERRNO_WORDS = {
+    errno.ENOSPC: "the disk is full (no space left on device)",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted",
+    errno.EROFS: "the file system is read-only",
+}
+
+
+def _save_error(path: Path, err: OSError) -> CheckpointSaveError:
+    cause = _ERRNO_WORDS.get(err.errno) or (err.strerror or str(err))
+    hint = {errno.ENOSPC: "free some space or pick another --out-dir",
+            errno.EDQUOT: "free some space or pick another --out-dir",
+            errno.EROFS: "pick another --out-dir"}.get(err.errno, "check the folder's permissions or pick another "
+                                                               "--out-dir")
+    return CheckpointSaveError(err.errno or 0, f"could not save the checkpoint {path}: {cause}; {hint}. "
+                               "Any previous file at that path is unchanged.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -86,16 +153,39 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> Path:
             f"save_checkpoint({str(path)!r}) expects a dict of state, got {type(state).__name__}."
         )
     _check_plain(dict(state), "state")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    model_state = state.get("model")
+    if isinstance(model_state, Mapping):
+        bad = nonfinite_keys(model_state)
+        if bad:
+            raise NonFiniteError(
+                f"refusing to save {path}: {len(bad)} of {len(model_state)} model tensors hold NaN or infinity "
+                f"({_short_list(bad, 4)}); the run diverged"
+            )
+    tmp_name = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             torch.save(dict(state), f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint gets the user's umask
         os.replace(tmp_name, path)
+    except OSError as err:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+        raise _save_error(path, err) from err
+    except RuntimeError as err:  # torch's writer turns a failed write into "[enforce fail ...] unexpected pos"
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+        if "unexpected pos" in str(err):
+            raise CheckpointSaveError(errno.EIO, f"could not save the checkpoint {path}: a write failed part-way "
+                                      "(usually a full disk); free some space or pick another --out-dir. Any "
+                                      "previous file at that path is unchanged.") from err
+        raise
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
     return path
@@ -264,6 +354,12 @@ class TransferReport:
     skipped: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
 
+    @property
+    def partial(self) -> bool:
+        """Whether backbone keys were skipped (not in the model, wrong shape) or model weights left missing."""
+        skipped = [r for r in self.skipped.values() if not r.startswith("not under")]
+        return bool(skipped) or any(not k.endswith("num_batches_tracked") for k in self.missing)
+
     def __str__(self) -> str:
         lines = [
             f"loaded {len(self.loaded)} backbone tensors, skipped {len(self.skipped)}, "
@@ -298,6 +394,8 @@ def load_backbone_weights(
     model: nn.Module,
     checkpoint_or_state_dict: Mapping[str, Any] | str | os.PathLike,
     prefix: str = "backbone.",
+    strict: bool = False,
+    source_name: str = "the checkpoint",
 ) -> TransferReport:
     """Copy the backbone weights of a pretraining checkpoint into ``model`` and report each key.
 
@@ -313,12 +411,20 @@ def load_backbone_weights(
     tensors whose shape differs are skipped with a reason. Parameters and buffers (BatchNorm
     statistics) are both transferred; the model's other weights keep their values.
 
+        strict: refuse a partial transfer: a backbone key of the checkpoint that does not fit the model
+            (unknown, shape mismatch) or a backbone weight of the model the checkpoint lacks
+            (BatchNorm's ``num_batches_tracked`` counters excepted) raises :class:`TransferError`
+            with the report. Fine-tuning passes ``strict=True`` unless ``--allow-partial-load``.
+        source_name: how messages name the checkpoint (its path).
+
     Raises:
-        ValueError: nothing could be transferred (usually the wrong ``prefix``); the message shows
-            the first checkpoint keys.
+        TransferError: nothing could be transferred (usually the wrong ``prefix``; the message shows
+            the first checkpoint keys), or ``strict`` and the transfer is partial.
+        NonFiniteError: the checkpoint's backbone tensors hold NaN or infinity.
     """
     source = checkpoint_or_state_dict
     if isinstance(source, (str, os.PathLike)):
+        source_name = str(source)
         source = load_checkpoint(source)
     if "model" in source and isinstance(source["model"], Mapping):
         source = source["model"]
@@ -344,12 +450,19 @@ def load_backbone_weights(
         else:
             to_load[name] = tensor
     if not to_load:
-        raise ValueError(
-            f"no backbone weight could be transferred with prefix {prefix!r}; the checkpoint's keys "
+        raise TransferError(
+            f"no backbone weight could be transferred from {source_name} with prefix {prefix!r}; its keys "
             f"start {_short_list(list(source), 4)}. Pass the prefix its backbone keys use."
         )
-    model.load_state_dict(to_load, strict=False)
+    require_finite(to_load, f"the backbone of {source_name}")
     report.loaded = list(to_load)
     backbone_keys = [k for k in target if k.startswith(prefix)] if model_has_prefix else list(target)
     report.missing = [k for k in backbone_keys if k not in to_load]
+    if strict and report.partial:
+        raise TransferError(
+            f"only part of the backbone could be transferred from {source_name}: {report}\n"
+            "the checkpoint and this model's backbone disagree (another backbone, width or version?); pass "
+            "--allow-partial-load (allow_partial_load=True) to fine-tune from the part that fits anyway"
+        )
+    model.load_state_dict(to_load, strict=False)
     return report

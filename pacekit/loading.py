@@ -23,7 +23,7 @@ from typing import Optional, Union
 import torch
 from torch import nn
 
-from .checkpoint import load_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, require_entries, require_finite
 from .config import Config
 from .data import build_dataset
 from .data.transforms import ClipEval
@@ -51,12 +51,21 @@ def build_action_model(cfg: Config, num_classes: int) -> nn.Module:
     return ClipModel(build_backbone(cfg.backbone, width=cfg.width), num_classes)
 
 
-def model_from_checkpoint(path_or_state, device="cpu") -> tuple[nn.Module, Config]:
-    """Rebuild the model a pacekit checkpoint was trained as (pace or action head), in eval mode."""
+def model_from_checkpoint(path_or_state, device="cpu", source: Optional[str] = None) -> tuple[nn.Module, Config]:
+    """Rebuild the model a pacekit checkpoint was trained as (pace or action head), in eval mode.
+
+    Raises :class:`pacekit.checkpoint.CheckpointError` naming the entries a checkpoint lacks (``config``,
+    ``stage``, ``model``, and ``classes`` after fine-tuning) and :class:`pacekit.checkpoint.NonFiniteError`
+    when its weights hold NaN or infinity (a diverged run)."""
+    if source is None:
+        source = "this checkpoint" if isinstance(path_or_state, dict) else str(path_or_state)
     state = load_checkpoint(path_or_state) if not isinstance(path_or_state, dict) else path_or_state
     if "config" not in state or "stage" not in state:
-        raise ValueError("this checkpoint was not written by pacekit pretrain/finetune (no config/stage); "
-                         "build the model yourself and use pacekit.checkpoint.load_backbone_weights")
+        raise CheckpointError(f"{source} was not written by pacekit pretrain/finetune (no config/stage); "
+                              "build the model yourself and use pacekit.checkpoint.load_backbone_weights")
+    require_entries(state, ("model",) if state["stage"] == "pretrain" else ("model", "classes"), source,
+                    "rebuilding its model")
+    require_finite(state["model"], source)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cfg = Config.from_dict(state["config"])
@@ -65,6 +74,7 @@ def model_from_checkpoint(path_or_state, device="cpu") -> tuple[nn.Module, Confi
     else:
         model = build_action_model(cfg, len(state["classes"]))
     model.load_state_dict(state["model"])
+    model.authors_input = bool(state.get("authors_input", False))  # fine-tuned from the authors' weights
     return model.to(device).eval(), cfg
 
 
@@ -145,17 +155,22 @@ def load_model(checkpoint=None, authors_checkpoint=None, arch: Optional[str] = N
         raise ValueError("give exactly one of --checkpoint (a pacekit checkpoint) and --authors-checkpoint")
     if checkpoint is not None:
         state = load_checkpoint(checkpoint)
-        model, cfg = model_from_checkpoint(state, device)
+        model, cfg = model_from_checkpoint(state, device, source=str(checkpoint))
         paces = [Fraction(p) for p in state.get("paces", [])] or list(PaceSet.from_spec(cfg.pace_set))
         stage = state["stage"]
         return LoadedModel(model, stage, cfg.frame_size, cfg.crop, cfg.clip_len,
                            paces if stage == "pretrain" else None, state.get("classes"), str(checkpoint),
-                           input_mode=cfg.input_mode)
+                           input_mode=cfg.input_mode, authors_input=bool(state.get("authors_input", False)))
     model = load_authors_checkpoint(authors_checkpoint, arch, **backbone_kwargs).to(device).eval()
-    # The authors pretrain with paces 1..4 (a 4-way head); anything else is a fine-tuned action head.
-    stage = "pretrain" if model.num_classes == 4 else "finetune"
-    return LoadedModel(model, stage, (128, 171), 112, 16, [Fraction(p) for p in (1, 2, 3, 4)] if stage == "pretrain"
-                       else None, None, str(authors_checkpoint), authors_input=True)
+    # The authors pretrain with paces 1..max_sr (max_sr 2..5 in their scripts, 4 in the paper): a head of at
+    # most AUTHORS_MAX_PACES outputs predicts paces; a fine-tuned one has an action per output (101, 51, ...).
+    stage = "pretrain" if model.num_classes <= AUTHORS_MAX_PACES else "finetune"
+    paces = [Fraction(p) for p in range(1, model.num_classes + 1)] if stage == "pretrain" else None
+    return LoadedModel(model, stage, (128, 171), 112, 16, paces, None, str(authors_checkpoint), authors_input=True)
+
+
+#: The largest pace head of the authors' pretraining (their ``max_sr``); larger heads are action heads.
+AUTHORS_MAX_PACES = 5
 
 
 def eval_split(loaded: LoadedModel, dataset: str, root, subset: str = "test", split: int = 1,

@@ -21,6 +21,7 @@ left behind), a new action fc is initialised, and the whole network is trained w
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -29,15 +30,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import load_backbone_weights, load_checkpoint
+from .checkpoint import TransferError, load_backbone_weights, load_checkpoint
 from .config import Config
 from .data import ClipAugment
-from .evaluate import evaluate_on_test
-from .loading import build_action_model, build_pace_model, eval_transform, model_from_checkpoint
+from .evaluate import evaluate_on_test as _evaluate_on_test
+from .evaluate import evaluate_videos
+from .loading import AuthorsClipEval, build_action_model, build_pace_model, eval_transform, model_from_checkpoint
+from .models.authors import authors_backbone_state, is_authors_checkpoint
+from .training.data import eval_dataset
 from .losses import pace_classification_loss, same_context_loss, same_pace_loss, total_loss
 from .training.data import finetune_dataset, move_batch, pretrain_dataset
 from .training.distributed import DistContext, cleanup_distributed, init_distributed
 from .training.loop import FastPath, Schedule, fit
+
+logger = logging.getLogger("pacekit.train")
 
 
 @dataclass
@@ -124,8 +130,13 @@ class ActionStep:
 # ----------------------------------------------------------------------------------------- the stages
 
 
-def pretrain(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None) -> TrainResult:
-    """Pace-pretrain ``cfg.backbone`` on ``cfg.dataset``'s train split; checkpoints go to ``cfg.run_dir``."""
+def pretrain(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None, *,
+             overwrite: bool = False) -> TrainResult:
+    """Pace-pretrain ``cfg.backbone`` on ``cfg.dataset``'s train split; checkpoints go to ``cfg.run_dir``.
+
+    A run folder holding another run is refused unless ``cfg.resume`` or ``overwrite`` (see
+    :func:`pacekit.training.loop.claim_run_folder`); a non-finite loss stops the run with a
+    :class:`pacekit.checkpoint.NonFiniteError`."""
     ctx = init_distributed(cfg.device)
     try:
         dataset = pretrain_dataset(cfg)
@@ -137,27 +148,38 @@ def pretrain(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None)
         _announce(ctx, cfg, "pretrain", len(dataset), model)
         out = fit(model, dataset, PaceStep(cfg, make_augment(cfg, fast.channels_last)), schedule, cfg, "pretrain",
                   cfg.run_dir, ctx, on_epoch_end=on_epoch_end,
-                  checkpoint_extra={"paces": [str(p) for p in dataset.pace_set]})
+                  checkpoint_extra={"paces": [str(p) for p in dataset.pace_set]}, overwrite=overwrite)
     finally:
         cleanup_distributed(ctx)
     return TrainResult(out.model, cfg, Path(cfg.run_dir), out.checkpoint, out.metrics)
 
 
-def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None) -> TrainResult:
+def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None, *, overwrite: bool = False,
+             allow_partial_load: bool = False) -> TrainResult:
     """Fine-tune on ``cfg.labels_per_class`` labelled videos per class (all with None), from
-    ``cfg.pretrained``'s backbone or from random init; ``cfg.freeze_backbone`` trains only the fc."""
+    ``cfg.pretrained``'s backbone or from random init; ``cfg.freeze_backbone`` trains only the fc.
+
+    The transfer is strict: a backbone that only partly fits raises :class:`pacekit.checkpoint.TransferError`
+    unless ``allow_partial_load`` (the report is still logged and returned as ``result.transfer``)."""
     ctx = init_distributed(cfg.device)
     try:
         dataset = finetune_dataset(cfg)
         torch.manual_seed(cfg.seed)
         model = build_action_model(cfg, dataset.num_classes)
         transfer = None
+        authors_input = False
         if cfg.pretrained:
             source = load_checkpoint(cfg.pretrained)
+            if is_authors_checkpoint(source):
+                source = _authors_source(cfg, source)
+                authors_input = True  # their weights expect BGR 0..255: train and evaluate with that input
             _check_same_backbone(cfg, source)
-            transfer = load_backbone_weights(model, source)
+            transfer = load_backbone_weights(model, source, strict=not allow_partial_load,
+                                             source_name=str(cfg.pretrained))
             if ctx.is_main:
                 print(f"backbone from {cfg.pretrained}: {transfer}")
+                if transfer.partial:
+                    logger.warning("partial backbone transfer from %s (allowed): %s", cfg.pretrained, transfer)
         train_mode = None
         if cfg.freeze_backbone:
             model.backbone.requires_grad_(False)
@@ -167,12 +189,51 @@ def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None)
                             cfg.ft_lr_step, cfg.lr_gamma, cfg.optimizer)
         _announce(ctx, cfg, "finetune", len(dataset), model)
         extra = {"classes": list(dataset.classes), "pretrained": cfg.pretrained,
-                 "transfer_loaded": list(transfer.loaded) if transfer else []}
-        out = fit(model, dataset, ActionStep(make_augment(cfg, fast.channels_last)), schedule, cfg, "finetune",
-                  cfg.run_dir, ctx, train_mode=train_mode, on_epoch_end=on_epoch_end, checkpoint_extra=extra)
+                 "transfer_loaded": list(transfer.loaded) if transfer else [], "authors_input": authors_input}
+        augment = make_augment(cfg, fast.channels_last)
+        if authors_input:
+            augment = AuthorsInput(augment)
+        model.authors_input = authors_input
+        out = fit(model, dataset, ActionStep(augment), schedule, cfg, "finetune",
+                  cfg.run_dir, ctx, train_mode=train_mode, on_epoch_end=on_epoch_end, checkpoint_extra=extra,
+                  overwrite=overwrite)
     finally:
         cleanup_distributed(ctx)
     return TrainResult(out.model, cfg, Path(cfg.run_dir), out.checkpoint, out.metrics, transfer=transfer)
+
+
+class AuthorsInput(nn.Module):
+    """The training transform for a backbone from the authors' checkpoints: their networks were trained on
+    BGR frames with values 0..255, unnormalised (as :class:`pacekit.loading.AuthorsClipEval` feeds them)."""
+
+    def __init__(self, augment: ClipAugment):
+        super().__init__()
+        augment.mean, augment.std = (0.0, 0.0, 0.0), (1 / 255,) * 3  # [0, 1] -> 0..255, no normalisation
+        self.augment = augment
+
+    def forward(self, clips: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        return self.augment(clips, generator=generator).flip(-4)  # channel axis of (..., C, T, h, w): RGB -> BGR
+
+
+def _authors_source(cfg: Config, checkpoint: dict) -> dict:
+    """An authors' checkpoint as a pacekit-named state dict, after checking this run can take its backbone."""
+    arch, state = authors_backbone_state(checkpoint)
+    if cfg.backbone != arch:
+        raise TransferError(f"--pretrained {cfg.pretrained} is the authors' {arch} checkpoint but this run builds "
+                            f"{cfg.backbone!r}; pass --backbone {arch}")
+    if cfg.input_mode != "rgb":
+        raise TransferError(f"--pretrained {cfg.pretrained} is the authors' {arch} checkpoint, trained on plain "
+                            f"frames; this run has input_mode={cfg.input_mode!r}: pass --input-mode rgb")
+    return {"model": state}
+
+
+def evaluate_on_test(model: nn.Module, cfg: Config, device="cpu"):
+    """:func:`pacekit.evaluate.evaluate_on_test`, feeding a model fine-tuned from the authors' weights their
+    input (BGR 0..255, :class:`pacekit.loading.AuthorsClipEval`)."""
+    if not getattr(model, "authors_input", False):
+        return _evaluate_on_test(model, cfg, device)
+    return evaluate_videos(model, eval_dataset(cfg), device=device, batch_size=cfg.eval_batch_size,
+                           num_workers=min(cfg.num_workers, 4), transform=AuthorsClipEval(size=None, crop=cfg.crop))
 
 
 def _freeze_backbone_mode(model: nn.Module) -> None:

@@ -12,7 +12,7 @@ from ..train import evaluate_on_test, finetune, pretrain
 
 def cmd_pretrain(args) -> int:
     cfg = config_from_args(args)
-    result = pretrain(cfg)
+    result = pretrain(cfg, overwrite=args.overwrite)
     if result.checkpoint is not None:
         print(f"pretraining done: final pace accuracy {100 * result.final('acc'):.1f}% (train); "
               f"checkpoint {result.checkpoint}")
@@ -24,7 +24,7 @@ def cmd_finetune(args) -> int:
     if cfg.pretrained and not Path(cfg.pretrained).is_file():
         raise FileNotFoundError(f"--pretrained {cfg.pretrained}: no such checkpoint file (a pretraining run "
                                 "writes <run folder>/last.pt)")
-    result = finetune(cfg)
+    result = finetune(cfg, overwrite=args.overwrite, allow_partial_load=args.allow_partial_load)
     if result.checkpoint is None:  # a non-zero DDP rank
         return 0
     print(f"fine-tuning done: final train accuracy {100 * result.final('acc'):.1f}%; checkpoint {result.checkpoint}")
@@ -38,11 +38,18 @@ def cmd_finetune(args) -> int:
     return 0
 
 
+def _add_run_folder_flags(p) -> None:
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete the checkpoints and logs of a previous run in this run folder and start again "
+                        "(without it, reusing --name needs --resume)")
+
+
 def add_commands(subparsers) -> None:
     p = subparsers.add_parser(
         "pretrain", help="pace-pretrain a backbone (Sec. 3); runs under torchrun for DDP",
         description="Pace prediction pretraining. Start from --preset and override any config field.")
     add_config_arguments(p)
+    _add_run_folder_flags(p)
     p.set_defaults(func=cmd_pretrain)
 
     p = subparsers.add_parser(
@@ -51,4 +58,8 @@ def add_commands(subparsers) -> None:
     add_config_arguments(p)
     p.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True,
                    help="run the 10-clip test-split evaluation after training (default: on)")
+    _add_run_folder_flags(p)
+    p.add_argument("--allow-partial-load", action="store_true",
+                   help="fine-tune even when only part of the --pretrained backbone fits this model (the "
+                        "transfer report still lists what was skipped or left missing)")
     p.set_defaults(func=cmd_finetune)

@@ -87,6 +87,25 @@ def extract_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, torch.Tensor]
     return state
 
 
+def is_authors_checkpoint(checkpoint: Mapping[str, Any]) -> bool:
+    """Whether a loaded file is in the authors' layout (not a pacekit checkpoint with ``config``/``stage``)."""
+    if not isinstance(checkpoint, Mapping) or "config" in checkpoint or "stage" in checkpoint:
+        return False
+    try:
+        detect_arch(extract_state_dict(checkpoint))
+    except ValueError:
+        return False
+    return True
+
+
+def authors_backbone_state(checkpoint: Mapping[str, Any]) -> tuple[str, dict[str, torch.Tensor]]:
+    """``(arch, state)``: an authors' checkpoint's tensors under pacekit's ClipModel names (``backbone.*``,
+    ``head.*``), ready for :func:`pacekit.checkpoint.load_backbone_weights`."""
+    state = extract_state_dict(checkpoint)
+    arch = detect_arch(state)
+    return arch, {authors_key_to_pacekit(k, arch): v for k, v in state.items()}
+
+
 def detect_arch(state_dict: Mapping[str, torch.Tensor]) -> str:
     """Which of :data:`AUTHORS_ARCHS` a state dict (``module.`` already dropped) was saved from."""
     found = [arch for arch, key in SIGNATURE_KEYS.items() if key in state_dict]

@@ -12,13 +12,22 @@ never stopped (on the CPU the final weights are bit-identical; ``tests/test_trai
 
 Checkpoints (rank 0): ``epoch_<k>.pt`` after every epoch (the two newest are kept) and ``last.pt`` at the
 end, written atomically by :func:`pacekit.checkpoint.save_checkpoint`.
+
+Runs never lie: a run folder holds one run (reusing it needs ``resume`` or ``overwrite``); a resumed run
+refuses a config that changes what it learns (:func:`check_resume_config`); a non-finite loss or gradient
+stops the run before the update it would poison (:class:`pacekit.checkpoint.NonFiniteError`, naming the
+step and the last good checkpoint), and a NaN model is never saved. A damaged ``last.pt`` on resume falls
+back to the newest intact ``epoch_*.pt``, logged on the ``pacekit.training`` logger.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -27,8 +36,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checkpoint import capture_rng_state, latest_checkpoint, load_checkpoint, restore_rng_state, save_checkpoint
-from ..config import config_default
+from ..checkpoint import (CheckpointError, NonFiniteError, capture_rng_state, load_checkpoint, require_entries,
+                          restore_rng_state, save_checkpoint)
+from ..config import Config, config_default, field_names
+from ..errors import PacekitError
 from .data import make_train_loader, move_batch
 from .distributed import DistContext, all_reduce_sum, barrier
 from .logging import DeviceMeter, MetricsLog, progress_bar
@@ -38,6 +49,100 @@ from .logging import DeviceMeter, MetricsLog, progress_bar
 StepFn = Callable[[nn.Module, dict, torch.Generator], tuple[torch.Tensor, torch.Tensor, int]]
 
 KEEP_EPOCH_CHECKPOINTS = 2
+
+logger = logging.getLogger("pacekit.training")
+
+#: Entries a checkpoint needs to resume a run from it.
+RESUME_ENTRIES = ("model", "optimizer", "scheduler", "rng", "config", "epoch", "step", "metrics")
+
+
+class RunFolderError(PacekitError, ValueError):
+    """A run folder that holds another run, or a resume that would change what the run learns."""
+
+
+def _run_files(run_dir: Path) -> list[Path]:
+    """The files a pacekit run writes into its folder (checkpoints, their temp files, logs, eval)."""
+    if not run_dir.is_dir():
+        return []
+    names = re.compile(r"(epoch_\d+\.pt|last\.pt|metrics\.jsonl|eval\.json|\.(epoch_\d+|last)\.pt\..*\.tmp)")
+    return sorted(p for p in run_dir.iterdir() if p.is_file() and names.fullmatch(p.name))
+
+
+def claim_run_folder(run_dir, resume: bool, overwrite: bool) -> None:
+    """Make sure ``run_dir`` belongs to this run: a folder holding another run's files is refused unless
+    ``resume`` (continue it) or ``overwrite`` (delete those files first; nothing else in it is touched)."""
+    run_dir = Path(run_dir)
+    files = _run_files(run_dir)
+    if not files or resume:
+        return
+    if overwrite:
+        for path in files:
+            path.unlink(missing_ok=True)
+        logger.warning("--overwrite: removed %d files of the previous run in %s", len(files), run_dir)
+        return
+    shown = ", ".join(p.name for p in files[:5]) + (" ..." if len(files) > 5 else "")
+    raise RunFolderError(f"the run folder {run_dir} already holds a run ({shown}); pass --resume to continue "
+                         "it, or --overwrite to delete it and start again (or pick another --name)")
+
+
+def check_resume_config(stored: dict, cfg, stage: str, done_epochs: int, source) -> None:
+    """Refuse to resume when the new config changes a field that changes what the run learns.
+
+    Safe to change: the fields the run-reuse check does not compare (``field_names(compared=False)``:
+    workers, device, progress, logging, ...), the number of epochs (to extend the run, not below the epochs
+    done), and the other stage's group (a pretraining run does not read the fine-tuning fields).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = Config.from_dict(dict(stored)).to_dict()
+    after = cfg.to_dict()
+    epochs_field = "epochs" if stage == "pretrain" else "ft_epochs"
+    other_group = "fine-tuning" if stage == "pretrain" else "pretraining"
+    safe = set(field_names(compared=False)) | set(field_names(other_group)) | {epochs_field}
+    changed = [k for k in after if k not in safe and k in before and before[k] != after[k]]
+    if changed:
+        diffs = "; ".join(f"{k}: {before[k]!r} -> {after[k]!r}" for k in changed)
+        raise RunFolderError(f"--resume: the run in {Path(source).parent} was started with another config ({diffs}); "
+                             "resuming would mix two runs. Drop those flags to continue it, or start a new run "
+                             "with another --name (or --overwrite)")
+    if after[epochs_field] < done_epochs:
+        raise RunFolderError(f"--resume: {source} has already trained {done_epochs} epochs but --"
+                             f"{epochs_field.replace('_', '-')} is {after[epochs_field]}; it may only be raised")
+
+
+def _resume_candidates(run_dir: Path) -> list[Path]:
+    """``last.pt`` and ``epoch_*.pt``, newest first (modification time; on a tie last.pt, then the epoch)."""
+    if not run_dir.is_dir():
+        return []
+    found = []
+    for p in run_dir.iterdir():
+        match = re.fullmatch(r"epoch_(\d+)\.pt", p.name)
+        if p.is_file() and (match or p.name == "last.pt"):
+            found.append((p.stat().st_mtime_ns, p.name == "last.pt", int(match.group(1)) if match else -1, p))
+    return [c[3] for c in sorted(found, reverse=True)]
+
+
+def load_resume_state(run_dir, stage: str) -> tuple[Optional[Path], Optional[dict]]:
+    """The newest intact checkpoint of ``run_dir`` and its state; a damaged one is skipped with a warning on
+    the ``pacekit.training`` logger. ``(None, None)`` when the folder holds no checkpoint."""
+    candidates = _resume_candidates(Path(run_dir))
+    damaged = []
+    for path in candidates:
+        try:
+            state = load_checkpoint(path, map_location="cpu")
+        except CheckpointError as err:
+            damaged.append(path)
+            logger.warning("--resume: %s is damaged (%s); trying the next newest checkpoint", path, err)
+            continue
+        if damaged:
+            logger.warning("--resume: falling back to %s because %s could not be read", path,
+                           ", ".join(p.name for p in damaged))
+        require_entries(state, RESUME_ENTRIES, str(path), "resuming a run")
+        return path, state
+    if damaged:
+        raise CheckpointError(f"--resume: no checkpoint in {run_dir} can be read ({', '.join(p.name for p in damaged)} "
+                              "are damaged); start again with --overwrite")
+    return None, None
 
 
 @dataclass
@@ -135,6 +240,7 @@ def fit(
     train_mode: Optional[Callable[[nn.Module], None]] = None,
     on_epoch_end: Optional[Callable[[dict], None]] = None,
     checkpoint_extra: Optional[dict] = None,
+    overwrite: bool = False,
 ) -> FitResult:
     """Train ``model`` on ``dataset`` for ``schedule.epochs`` epochs and checkpoint every epoch.
 
@@ -150,6 +256,13 @@ def fit(
         on_epoch_end: called with each epoch's metric row after its checkpoint is written (a notebook's live
             plot, or a test that interrupts the run).
         checkpoint_extra: plain values added to every checkpoint (e.g. the class names).
+        overwrite: delete a previous run's files in ``run_dir`` first (without it, and without
+            ``cfg.resume``, a folder holding a run is refused: :func:`claim_run_folder`).
+
+    Raises:
+        NonFiniteError: a loss or gradient became NaN/inf; the message names the step and the last good
+            checkpoint (the update is not applied, nothing non-finite is saved).
+        RunFolderError: the folder holds another run, or ``resume`` would change what the run learns.
     """
     run_dir = Path(run_dir)
     device = ctx.device
@@ -165,22 +278,25 @@ def fit(
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=schedule.lr_step, gamma=schedule.lr_gamma)
 
     start_epoch, step, rows, resumed_from = 0, 0, [], None
+    if ctx.is_main:
+        claim_run_folder(run_dir, bool(cfg.resume), overwrite)
+    barrier(ctx)
     if cfg.resume:
-        resumed_from = latest_checkpoint(run_dir)
+        resumed_from, state = load_resume_state(run_dir, stage)
         if resumed_from is not None:
-            state = load_checkpoint(resumed_from, map_location="cpu")
             if state.get("stage", stage) != stage:
-                raise ValueError(f"--resume: {resumed_from} is a {state.get('stage')} checkpoint, not {stage}; "
-                                 "pick another --name")
+                raise RunFolderError(f"--resume: {resumed_from} is a {state.get('stage')} checkpoint, not {stage}; "
+                                     "pick another --name")
+            check_resume_config(state["config"], cfg, stage, int(state["epoch"]), resumed_from)
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             restore_rng_state(state["rng"])
             start_epoch, step, rows = int(state["epoch"]), int(state["step"]), list(state["metrics"])
             if ctx.is_main:
-                print(f"resuming {stage} from {resumed_from} (epoch {start_epoch}, step {step})")
+                logger.info("resuming %s from %s (epoch %d, step %d)", stage, resumed_from, start_epoch, step)
         elif ctx.is_main:
-            print(f"--resume: no checkpoint in {run_dir} yet; starting from scratch")
+            logger.info("--resume: no checkpoint in %s yet; starting from scratch", run_dir)
 
     log = MetricsLog(run_dir, enabled=ctx.is_main, rows=rows)
     net: nn.Module = model
@@ -217,6 +333,7 @@ def fit(
                     loss, correct, clips = step_fn(net, batch, generator)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                _check_finite(loss, params, stage, epoch, i, step, scheduler, checkpoint if ctx.is_main else None)
                 optimizer.step()
                 window.add(loss, correct, clips)
                 whole.add(loss, correct, clips)
@@ -246,7 +363,7 @@ def fit(
                          **(checkpoint_extra or {}))
             if ctx.is_main:
                 checkpoint = save_checkpoint(run_dir / f"epoch_{epoch + 1}.pt", state)
-                _prune_epoch_checkpoints(run_dir, keep=KEEP_EPOCH_CHECKPOINTS)
+                _prune_epoch_checkpoints(run_dir, keep=KEEP_EPOCH_CHECKPOINTS, upto=epoch + 1)
                 if epoch + 1 == schedule.epochs:
                     checkpoint = save_checkpoint(run_dir / "last.pt", state)
             barrier(ctx)
@@ -273,8 +390,27 @@ def _show(bar, row: dict) -> None:
         bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['acc']:.3f}", clips_s=f"{row['clips_per_s']:.0f}")
 
 
-def _prune_epoch_checkpoints(run_dir: Path, keep: int) -> None:
+def _check_finite(loss: torch.Tensor, params, stage: str, epoch: int, batch: int, step: int, scheduler,
+                  last_good: Optional[Path]) -> None:
+    """Stop the run before ``optimizer.step()`` when the loss or a gradient is NaN/inf (one host sync)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    grad_norm = torch.nn.utils.get_total_norm(grads) if grads else loss.new_zeros(())
+    flags = torch.stack([torch.isfinite(loss.detach().float()).all(), torch.isfinite(grad_norm.float())]).tolist()
+    if all(flags):
+        return
+    what = (f"the loss became {float(loss.detach().float())}" if not flags[0]
+            else f"the gradient norm became {float(grad_norm)}")
+    kept = (f"the last good checkpoint is {last_good}" if last_good is not None
+            else "no checkpoint was written (the first epoch had not finished)")
+    raise NonFiniteError(f"{stage} stopped: {what} at step {step + 1} (epoch {epoch + 1}, batch {batch + 1}, lr "
+                         f"{scheduler.get_last_lr()[0]:g}); the update was not applied and {kept}. The learning "
+                         "rate is probably too high: lower --lr / --ft-lr and run again (--overwrite).")
+
+
+def _prune_epoch_checkpoints(run_dir: Path, keep: int, upto: int) -> None:
+    """Delete this run's ``epoch_<k>.pt`` older than the ``keep`` newest up to epoch ``upto``; files of
+    higher epochs (not written by this run) are left alone."""
     epochs = sorted((int(p.stem.split("_")[1]), p) for p in run_dir.glob("epoch_*.pt")
-                    if p.stem.split("_")[1].isdigit())
+                    if p.stem.split("_")[1].isdigit() and int(p.stem.split("_")[1]) <= upto)
     for _, path in epochs[:-keep]:
         path.unlink(missing_ok=True)
