@@ -333,7 +333,7 @@ def fit(
                     loss, correct, clips = step_fn(net, batch, generator)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                _check_finite(loss, params, stage, epoch, i, step, scheduler, checkpoint if ctx.is_main else None)
+                _check_finite(loss, params, stage, epoch, i, step, scheduler, checkpoint, ctx)
                 optimizer.step()
                 window.add(loss, correct, clips)
                 whole.add(loss, correct, clips)
@@ -391,15 +391,20 @@ def _show(bar, row: dict) -> None:
 
 
 def _check_finite(loss: torch.Tensor, params, stage: str, epoch: int, batch: int, step: int, scheduler,
-                  last_good: Optional[Path]) -> None:
-    """Stop the run before ``optimizer.step()`` when the loss or a gradient is NaN/inf (one host sync)."""
+                  last_good: Optional[Path], ctx: DistContext) -> None:
+    """Stop the run before ``optimizer.step()`` when the loss or a gradient is NaN/inf (one host sync per
+    step; in DDP the flags are summed over ranks, so every rank stops at the same step)."""
     grads = [p.grad for p in params if p.grad is not None]
     grad_norm = torch.nn.utils.get_total_norm(grads) if grads else loss.new_zeros(())
-    flags = torch.stack([torch.isfinite(loss.detach().float()).all(), torch.isfinite(grad_norm.float())]).tolist()
-    if all(flags):
+    bad = torch.stack([~torch.isfinite(loss.detach().float()).all(), ~torch.isfinite(grad_norm.float())]).float()
+    loss_bad, grad_bad = all_reduce_sum(bad, ctx).tolist()
+    if not (loss_bad or grad_bad):
         return
-    what = (f"the loss became {float(loss.detach().float())}" if not flags[0]
+    what = (f"the loss became {float(loss.detach().float())}" if loss_bad
             else f"the gradient norm became {float(grad_norm)}")
+    if ctx.distributed and not bool((~torch.isfinite(loss.detach().float())).any() or
+                                    not torch.isfinite(grad_norm.float())):
+        what = "another rank's loss or gradient became non-finite"
     kept = (f"the last good checkpoint is {last_good}" if last_good is not None
             else "no checkpoint was written (the first epoch had not finished)")
     raise NonFiniteError(f"{stage} stopped: {what} at step {step + 1} (epoch {epoch + 1}, batch {batch + 1}, lr "
