@@ -1,11 +1,22 @@
-"""Nearest-neighbour video retrieval: p4/p5 features, chunked cosine kNN, top-k accuracy (paper 4.4).
+"""Nearest-neighbour video retrieval: VCOP, p5 and p4 features, chunked cosine kNN, top-k (paper 4.4).
 
 The protocol (paper 4.4, after VCOP and VCP):
 
 1. Every video gives ten 16-frame clips spaced uniformly over it (the ``eval`` dataset mode), centre
-   cropped. The frozen backbone maps each clip to a feature at one or more layers:
+   cropped. The frozen backbone maps each clip to one or more features:
 
-   - ``p5``: the last pooling layer, the global average of the conv5 map, ``(embed_dim,)``;
+   - ``vcop``: the feature of VCOP's retrieval code (Xu et al., CVPR 2019), which the paper says it
+     follows for "the last pooling layer (p5)": the conv5 map ``(C, T', H', W')``, max-pooled with
+     kernel and stride ``(1, 2, 2)`` (no padding, so ``H'' = floor(H'/2)``), then flattened to
+     ``C * T' * floor(H'/2) * floor(W'/2)`` values (:func:`vcop_feature`). For 16x112x112 clips at
+     width 1: R3D, R(2+1)D, R3D-18 and C3D (its conv5, before C3D's own pool5) give conv5 maps of
+     512 x 2 x 7 x 7, hence 512 x 2 x 3 x 3 = 9,216 values; S3D-G's 1024 x 2 x 4 x 4 gives
+     1024 x 2 x 2 x 2 = 8,192. It needs a conv5 map at least 2x2 in space (pacekit's ``tiny`` network
+     on 32x32 crops has 1x1). This is the feature of the paper's Tables 4 and 5 as pacekit reproduces
+     them: :data:`PAPER_FEATURES` (``vcop`` for their p5 rows, ``p4``) is the default of
+     :func:`run_retrieval` and of ``pacekit retrieve``.
+   - ``p5``: pacekit's global average of the conv5 map, ``(embed_dim,)``, 512-d for the paper's networks
+     (the embedding the pace head sees; not comparable with the paper's p5 rows);
    - ``p4``: the second-last, defined in pacekit as the global average of the conv4 map over its time,
      height and width (``backbone.forward_stages``). The authors' networks have no separate pool4 layer
      for R3D / R(2+1)D, and C3D's pool4 is a 2x2x2 max pool that leaves a spatial map; a global
@@ -43,6 +54,36 @@ from .models import backbone_of
 TOPK = (1, 5, 10, 20, 50)
 #: Layers whose pooled features ``backbone.forward_stages`` provides.
 LAYERS = ("p5", "p4")
+#: Every feature retrieval offers: VCOP's pooled-and-flattened conv5 beside the pooled layers.
+FEATURES = ("vcop", "p5", "p4")
+#: The features of the paper's Tables 4 and 5 as pacekit reproduces them: VCOP's for the "p5" rows, p4.
+PAPER_FEATURES = ("vcop", "p4")
+#: What each feature is, for printouts, ``retrieval.json`` and :attr:`RetrievalResult.feature`.
+FEATURE_DESCRIPTIONS = {
+    "vcop": "VCOP's feature: conv5 max-pooled (1,2,2), flattened (the paper's p5, Tables 4/5)",
+    "p5": "pacekit's p5: global average of conv5 (embedding; not the paper's p5 feature)",
+    "p4": "pacekit's p4: global average of conv4",
+}
+
+
+def describe_feature(name: str) -> str:
+    """One line on what feature ``name`` is (``name`` itself for a feature pacekit does not define)."""
+    return FEATURE_DESCRIPTIONS.get(name, name)
+
+
+def vcop_feature(conv5: torch.Tensor) -> torch.Tensor:
+    """VCOP's retrieval feature of a conv5 map: float ``(B, C, T', H', W')`` -> ``(B, C * T' * H'' * W'')``.
+
+    ``max_pool3d`` with kernel = stride = ``(1, 2, 2)``, no padding (``H'' = floor(H' / 2)``), then a
+    flatten in ``(C, T', H'', W'')`` order; 9,216 values for R3D / R(2+1)D / C3D at 16x112x112 (see the
+    module docstring for every backbone).
+    """
+    if conv5.dim() != 5:
+        raise ValueError(f"the VCOP feature takes a conv5 map (B, C, T, H, W), got shape {tuple(conv5.shape)}")
+    if min(conv5.shape[-2:]) < 2:
+        raise ValueError(f"the VCOP feature max-pools conv5 over 2x2 in space, but this conv5 map is "
+                         f"{conv5.shape[-2]}x{conv5.shape[-1]}; use larger crops or the p5 / p4 features")
+    return F.max_pool3d(conv5, kernel_size=(1, 2, 2), stride=(1, 2, 2)).flatten(1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,7 +170,8 @@ class RetrievalResult:
     """Top-k accuracy of one layer's features, with the neighbours that gave it.
 
     Attributes:
-        layer: ``p5``, ``p4`` (or any name given).
+        layer: the feature's name: ``vcop``, ``p5``, ``p4`` (or any name given).
+        feature: what that feature is (:func:`describe_feature`), so that a number never travels without it.
         topk: k -> accuracy in [0, 1], for every k the gallery is large enough for.
         skipped_k: the k larger than the gallery (not computable; listed, never silently dropped).
         neighbours: ``(Nq, K)`` gallery indices, nearest first (K = the largest computed k).
@@ -156,8 +198,11 @@ class RetrievalResult:
     gallery_listed: Optional[int] = None
     query_left_out: list[LeftOutVideo] = field(default_factory=list)
     gallery_left_out: list[LeftOutVideo] = field(default_factory=list)
+    feature: str = ""
 
     def __post_init__(self):
+        if not self.feature:
+            self.feature = describe_feature(self.layer)
         if self.queries_listed is None:
             self.queries_listed = self.num_queries + len(self.query_left_out)
         if self.gallery_listed is None:
@@ -210,12 +255,15 @@ def retrieve(
 
 
 def format_table(results: Sequence[RetrievalResult], ks: Sequence[int] = TOPK) -> str:
-    """A Tables 4/5-style text table: one row per layer, top-k accuracy in percent."""
+    """A Tables 4/5-style text table: one row per feature, top-k accuracy in percent, then what each
+    feature is."""
     header = "layer " + "".join(f"{'Top' + str(k):>8}" for k in ks)
     lines = [header]
     for r in results:
         cells = "".join(f"{100 * r.topk[k]:8.1f}" if k in r.topk else f"{'n/a':>8}" for k in ks)
         lines.append(f"{r.layer:<6}{cells}")
+    for r in results:
+        lines.append(f"  {r.layer}: {r.feature}")
     skipped = sorted({k for r in results for k in r.skipped_k})
     if skipped:
         lines.append(f"(n/a: top-{', '.join(map(str, skipped))} needs more than the {results[0].num_gallery} "
@@ -258,23 +306,28 @@ class VideoFeatures:
 
 
 @torch.inference_mode()
-def clip_features(backbone: nn.Module, clips: torch.Tensor, layers: Sequence[str] = LAYERS) -> dict[str, torch.Tensor]:
-    """Video features from a batch of clip stacks: float ``(B, n, C, T, H, W)`` -> ``{layer: (B, D)}``,
-    the mean over the ``n`` clips of each pooled layer."""
+def clip_features(backbone: nn.Module, clips: torch.Tensor, layers: Sequence[str] = PAPER_FEATURES) -> dict[str, torch.Tensor]:
+    """Video features from a batch of clip stacks: float ``(B, n, C, T, H, W)`` -> ``{feature: (B, D)}``,
+    the mean over the ``n`` clips of each feature (``vcop``: :func:`vcop_feature` of conv5; ``p5``, ``p4``:
+    the pooled layers of ``forward_stages``)."""
     b, n = clips.shape[:2]
     stages = backbone.forward_stages(clips.flatten(0, 1))  # (B*n, C, T, H, W) in
     out = {}
     for layer in layers:
-        if layer not in stages or stages[layer].dim() != 2:
-            raise KeyError(f"layer {layer!r} is not a pooled vector of forward_stages; use one of {LAYERS}")
-        out[layer] = stages[layer].float().unflatten(0, (b, n)).mean(1)  # (B, D)
+        if layer == "vcop" and "conv5" in stages:
+            value = vcop_feature(stages["conv5"].float())
+        elif layer != "vcop" and layer in stages and stages[layer].dim() == 2:
+            value = stages[layer].float()
+        else:
+            raise KeyError(f"feature {layer!r} is not one this backbone's forward_stages gives; use one of {FEATURES}")
+        out[layer] = value.unflatten(0, (b, n)).mean(1)  # (B, D)
     return out
 
 
 def extract_features(
     model: nn.Module,
     dataset,
-    layers: Sequence[str] = LAYERS,
+    layers: Sequence[str] = PAPER_FEATURES,
     device="cpu",
     batch_size: int = 8,
     num_workers: int = 0,
@@ -366,7 +419,7 @@ def plot_retrieval_examples(
             for spine in ax.spines.values():
                 spine.set_edgecolor(color or "black")
                 spine.set_linewidth(2.5 if color else 1.0)
-    fig.suptitle(f"{result.layer} features: test queries and their nearest training videos")
+    fig.suptitle(f"{result.layer} features ({result.feature}): test queries and their nearest training videos")
     fig.tight_layout()
     return fig
 
@@ -380,7 +433,7 @@ def run_retrieval(
     model: nn.Module,
     query_dataset,
     gallery_dataset,
-    layers: Sequence[str] = LAYERS,
+    layers: Sequence[str] = PAPER_FEATURES,
     ks: Sequence[int] = TOPK,
     device="cpu",
     batch_size: int = 8,
@@ -389,7 +442,11 @@ def run_retrieval(
     chunk_size: int = 1024,
     verbose: bool = True,
 ) -> dict[str, RetrievalResult]:
-    """The whole protocol: features of both splits, then each layer's top-k. Returns ``{layer: result}``.
+    """The whole protocol: features of both splits, then each feature's top-k. Returns ``{feature: result}``.
+
+    ``layers`` are the features (:data:`FEATURES`); the default, :data:`PAPER_FEATURES`, is what the
+    paper's Tables 4/5 report (VCOP's feature for their p5 rows, and p4). Each result's ``feature`` says
+    which feature it used.
 
     With ``verbose`` it prints each side's counts: the videos used of those listed, and the ones left
     out (unreadable, missing on disk) with the reason -- never replaced by other videos.

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from helpers import BROKEN_TEST, BROKEN_TRAIN
-from pacekit.retrieval import TOPK, clip_features, cosine_knn, format_table, retrieve, topk_hits
+from pacekit.retrieval import TOPK, clip_features, describe_feature, cosine_knn, format_table, retrieve, topk_hits
 
 
 def brute_force_knn(q, g, k):
@@ -129,12 +129,13 @@ def test_run_retrieval_uses_every_video_and_matches_brute_force(flow, capsys):
     loaded = load_model(flow["pre"])
     gallery = eval_split(loaded, "synthetic", flow["root"], "train")
     queries = eval_split(loaded, "synthetic", flow["root"], "test")
-    results = run_retrieval(loaded.model, queries, gallery, transform=loaded.transform(), batch_size=7, chunk_size=5)
+    results = run_retrieval(loaded.model, queries, gallery, ("p5", "p4"), transform=loaded.transform(), batch_size=7,
+                            chunk_size=5)
     printed = capsys.readouterr().out
     assert "gallery (train): 12 of 12 videos used" in printed and "queries (test): 12 of 12 videos used" in printed
     assert set(results) == {"p5", "p4"}
-    feats_q = extract_features(loaded.model, queries, transform=loaded.transform(), batch_size=5)
-    feats_g = extract_features(loaded.model, gallery, transform=loaded.transform(), batch_size=5)
+    feats_q = extract_features(loaded.model, queries, ("p5", "p4"), transform=loaded.transform(), batch_size=5)
+    feats_g = extract_features(loaded.model, gallery, ("p5", "p4"), transform=loaded.transform(), batch_size=5)
     assert feats_q.features["p5"].shape == (12, 32) and feats_q.features["p4"].shape == (12, 24)
     for layer, r in results.items():
         assert sorted(r.topk) == [1, 5, 10] and r.skipped_k == [20, 50]  # 12 gallery videos
@@ -153,10 +154,12 @@ def test_retrieve_command_prints_counts_and_writes_table_and_figure(flow, tmp_pa
 
     out = tmp_path / "retrieval"
     rc = main(["retrieve", "--checkpoint", str(flow["pre"]), "--dataset", "synthetic", "--root", str(flow["root"]),
-               "--layers", "p5", "p4", "--out", str(out), "--device", "cpu", "--num-workers", "0"])
+               "--feature", "p5", "p4", "--out", str(out), "--device", "cpu", "--num-workers", "0"])
     assert rc == 0
     printed = capsys.readouterr().out
     assert "12 test videos query 12 train videos" in printed
+    assert f"p5: {describe_feature('p5')}" in printed and f"p4: {describe_feature('p4')}" in printed
+    assert saved_features(out) == {"p5": describe_feature("p5"), "p4": describe_feature("p4")}
     saved = json.loads((out / "retrieval.json").read_text())
     assert saved["num_queries"] == 12 and saved["num_gallery"] == 12
     assert set(saved["topk"]) == {"p5", "p4"} and set(saved["topk"]["p5"]) == {"1", "5", "10"}
@@ -203,11 +206,12 @@ def test_retrieval_leaves_unreadable_videos_out_of_queries_and_gallery(broken_uc
 
     queries, gallery = broken_splits(broken_ucf_root)
     transform = ClipEval(size=None, crop=32)
-    feats = extract_features(PooledOnly(), gallery, transform=transform, batch_size=4)
+    feats = extract_features(PooledOnly(), gallery, ("p5", "p4"), transform=transform, batch_size=4)
     assert feats.indices.tolist() == [0, 1, 2, 3, 5] and feats.labels.tolist() == [0, 0, 1, 1, 2]
     assert (feats.num_evaluated, feats.num_listed) == (5, 6) and [v.name for v in feats.left_out] == [BROKEN_TRAIN]
     assert feats.features["p5"].shape == (5, 3)
-    results = run_retrieval(PooledOnly(), queries, gallery, ks=(1, 5), transform=transform, batch_size=4)
+    results = run_retrieval(PooledOnly(), queries, gallery, ("p5", "p4"), ks=(1, 5), transform=transform,
+                            batch_size=4)
     printed = capsys.readouterr().out
     assert f"gallery (train): 5 of 6 videos used (1 left out: 1 undecodable ({BROKEN_TRAIN}))" in printed
     assert f"queries (test): 5 of 6 videos used (1 left out: 1 undecodable ({BROKEN_TEST}))" in printed
@@ -234,7 +238,7 @@ def test_retrieval_with_an_unreadable_gallery_is_an_error(tmp_path):
     gallery = VideoDataset([VideoRecord(tmp_path / "a.avi", 0, "a.avi")], ["x"], mode="eval", clip_len=4,
                            num_clips=2, frame_size=(32, 48), missing=["b.mp4"])
     with pytest.raises(NoUsableVideosError, match=r"none of the 2 videos.*1 undecodable, 1 missing on disk"):
-        extract_features(PooledOnly(), gallery, transform=torch.nn.Identity())
+        extract_features(PooledOnly(), gallery, ("p5",), transform=torch.nn.Identity())
 
 
 def test_retrieve_command_writes_the_left_out_videos_of_each_side(flow, broken_ucf_root, tmp_path, capsys):
@@ -251,6 +255,76 @@ def test_retrieve_command_writes_the_left_out_videos_of_each_side(flow, broken_u
     assert f"queries and gallery together: 2 left out: 2 undecodable; listed in {out / 'retrieval.json'}" in printed
     saved = json.loads((out / "retrieval.json").read_text())
     assert saved["num_queries"] == 5 and saved["num_gallery"] == 5
+    assert saved["features"] == {"p5": describe_feature("p5")}
     assert (saved["queries"]["num_listed"], saved["queries"]["num_evaluated"]) == (6, 5)
     assert [v["name"] for v in saved["queries"]["left_out"]] == [BROKEN_TEST]
     assert [v["name"] for v in saved["gallery"]["left_out"]] == [BROKEN_TRAIN]
+
+
+# ---------------------------------------------------------------------------------------------
+# VCOP's feature: conv5 max-pooled over (1, 2, 2), flattened
+# ---------------------------------------------------------------------------------------------
+
+
+def test_vcop_feature_is_conv5_max_pooled_1_2_2_then_flattened_on_a_tiny_backbone():
+    from pacekit.models import build_backbone
+    from pacekit.retrieval import vcop_feature
+
+    torch.manual_seed(0)
+    backbone = build_backbone("tiny").eval()
+    clips = torch.randn(2, 3, 3, 8, 80, 112)  # (B, n clips, C, T, H, W)
+    with torch.no_grad():
+        conv5 = backbone.forward_stages(clips.flatten(0, 1))["conv5"]  # (B*n, C, T', H', W')
+    n, c, t, h, w = conv5.shape
+    assert (h, w) == (3, 4)  # H' odd: its last row falls outside every 2x2 cell
+    # The definition written out: the max of each 2x2 spatial cell (kernel = stride = (1, 2, 2), no
+    # padding), at every channel and time step, flattened in (C, T, H'', W'') order.
+    expected = torch.empty(n, c, t, h // 2, w // 2)
+    for i in range(h // 2):
+        for j in range(w // 2):
+            expected[..., i, j] = conv5[..., 2 * i:2 * i + 2, 2 * j:2 * j + 2].amax(dim=(-2, -1))
+    expected = expected.reshape(n, c * t * (h // 2) * (w // 2))
+    torch.testing.assert_close(vcop_feature(conv5), expected)
+    feats = clip_features(backbone, clips, layers=("vcop", "p5"))
+    assert feats["vcop"].shape == (2, c * t * 1 * 2) and feats["p5"].shape == (2, c)
+    torch.testing.assert_close(feats["vcop"], expected.unflatten(0, (2, 3)).mean(1))
+
+
+def test_vcop_feature_size_for_the_papers_clips():
+    """9,216 = 512 x 2 x 3 x 3 for R(2+1)D at 16x112x112 (conv5 512 x 2 x 7 x 7); an odd row is dropped."""
+    from pacekit.retrieval import vcop_feature
+
+    assert vcop_feature(torch.zeros(1, 512, 2, 7, 7)).shape == (1, 9216)
+    assert vcop_feature(torch.zeros(1, 1024, 2, 4, 4)).shape == (1, 8192)  # S3D-G
+    with pytest.raises(ValueError, match="1x1"):
+        vcop_feature(torch.zeros(1, 8, 1, 1, 1))
+
+
+def test_every_result_and_table_names_its_feature():
+    from pacekit.retrieval import FEATURE_DESCRIPTIONS, PAPER_FEATURES, RetrievalResult, run_retrieval
+
+    assert PAPER_FEATURES == ("vcop", "p4")
+    assert inspect_default(run_retrieval, "layers") == PAPER_FEATURES
+    result = RetrievalResult("vcop", {1: 0.5}, torch.zeros(2, 1, dtype=torch.long), torch.zeros(2, 1), 2, 2)
+    assert result.feature == FEATURE_DESCRIPTIONS["vcop"] and "max-pooled (1,2,2)" in result.feature
+    table = format_table([result], ks=(1,))
+    assert "vcop: VCOP's feature" in table
+
+
+def inspect_default(fn, name):
+    import inspect
+
+    return inspect.signature(fn).parameters[name].default
+
+
+def saved_features(out):
+    import json
+
+    return json.loads((out / "retrieval.json").read_text())["features"]
+
+
+def test_retrieve_defaults_to_the_papers_features():
+    from pacekit.cli import build_parser
+
+    args = build_parser().parse_args(["retrieve", "--checkpoint", "c.pt", "--dataset", "synthetic", "--root", "r"])
+    assert args.features == ["vcop", "p4"]
