@@ -69,6 +69,17 @@ def is_user_error(exc: BaseException) -> bool:
     return False
 
 
+def interrupt_hint(args) -> str:
+    """What to tell after Ctrl-C: the command's own ``interrupt_hint`` default when its sub-parser sets one,
+    the ``--resume`` hint for a command that has that flag, else just that it was interrupted."""
+    hint = getattr(args, "interrupt_hint", None)
+    if hint:
+        return hint
+    if hasattr(args, "resume"):
+        return "interrupted; runs resume from their last checkpoint with --resume"
+    return "interrupted"
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -78,7 +89,7 @@ def main(argv=None) -> int:
     try:
         result = args.func(args)
     except KeyboardInterrupt:
-        print("\ninterrupted; runs resume from their last checkpoint with --resume", file=sys.stderr)
+        print("\n" + interrupt_hint(args), file=sys.stderr)
         return 130
     except Exception as exc:
         if not is_user_error(exc):

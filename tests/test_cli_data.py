@@ -94,3 +94,24 @@ def test_an_unwritable_output_is_one_line_not_a_traceback(ucf_root, tmp_path, ca
     blocker.write_text("x")  # --out below a file cannot be created
     assert main(["prepare", "--root", str(ucf_root), "--out", str(blocker / "out"), "--workers", "1"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_prepare_bad_flags_are_one_line_naming_the_flag(ucf_root, tmp_path, capsys):
+    for flag, value in [("--short-side", "0"), ("--quality", "101"), ("--workers", "0")]:
+        args = ["prepare", "--root", str(ucf_root), "--out", str(tmp_path / "p"), "--workers", "1", flag, value]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert f"pacekit prepare: error: {flag} must be" in err and "Traceback" not in err
+    assert not (tmp_path / "p").exists()
+
+
+def test_ctrl_c_in_prepare_says_to_re_run_it_not_resume(ucf_root, tmp_path, capsys, monkeypatch):
+    from pacekit.data import prepare
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(prepare, "prepare_dataset", interrupted)
+    assert main(["prepare", "--root", str(ucf_root), "--out", str(tmp_path / "p")]) == 130
+    err = capsys.readouterr().err
+    assert "re-run the same `pacekit prepare` command" in err and "--resume" not in err

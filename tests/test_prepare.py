@@ -72,3 +72,160 @@ def test_prepare_refuses_a_folder_without_videos_and_a_bad_quality(tmp_path, ucf
         prepare_dataset(tmp_path / "empty", tmp_path / "out", progress=False)
     with pytest.raises(ValueError, match="between 1 and 100"):
         prepare_dataset(ucf_root, tmp_path / "out", quality=500, progress=False)
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    import os
+
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie nobody reaps has ended all the same
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="reads the process tree from /proc")
+def test_killing_prepare_ends_its_workers_and_leaves_no_temp_file(tmp_path):
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import write_numbered_video
+
+    root = tmp_path / "root"
+    first = write_numbered_video(root / "v00.avi", 30)
+    for i in range(1, 60):
+        shutil.copy(first, root / f"v{i:02d}.avi")
+    out = tmp_path / "out"
+    script = (f"from pacekit.data.prepare import prepare_dataset; "
+              f"prepare_dataset({str(root)!r}, {str(out)!r}, short_side=32, workers=2, progress=False)")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    below: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while not any(out.rglob("*.jpack")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert proc.poll() is None, "prepare finished before it could be killed"
+        below = _descendants(proc.pid)
+        assert len(below) >= 2  # the workers (and multiprocessing's resource tracker)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in below) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in below if _alive(p)], "worker processes outlived the killed prepare"
+        assert not [p.name for p in out.rglob("*") if ".tmp" in p.name]
+    finally:
+        for pid in [proc.pid, *below]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _fill_the_disk(monkeypatch):
+    """Make every frame pack's final rename fail as on a full disk."""
+    import errno
+    import os
+
+    from pacekit.data import prepare
+
+    real_replace = os.replace
+
+    def replace(src, dst, *args, **kwargs):
+        if str(dst).endswith(".jpack"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(prepare.os, "replace", replace)
+
+
+def test_a_full_disk_stops_with_a_clear_message_a_failure_list_and_no_temp_file(ucf_root, tmp_path, monkeypatch,
+                                                                                 capsys):
+    from pacekit.cli import main
+    from pacekit.data.prepare import PrepareError
+
+    _fill_the_disk(monkeypatch)
+    out = tmp_path / "out"
+    with pytest.raises(PrepareError) as caught:
+        prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+    message = str(caught.value)
+    assert "disk is full" in message and ".jpack" in message and "prepare_failures.txt" in message
+    assert not [p.name for p in out.rglob("*") if ".tmp" in p.name]
+    listed = (out / "prepare_failures.txt").read_text()
+    assert listed.count("\n") == 1 and ".avi\tcannot write" in listed and "disk is full" in listed
+    assert main(["prepare", "--root", str(ucf_root), "--out", str(out), "--workers", "1", "--short-side", "32"]) == 2
+    err = capsys.readouterr().err
+    assert "disk is full" in err and "Traceback" not in err
+
+
+def test_ctrl_c_while_a_pack_is_written_leaves_no_temp_file(ucf_root, tmp_path, monkeypatch):
+    from pacekit.data import prepare
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(prepare.os, "fsync", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+    assert not [p.name for p in out.rglob("*") if ".tmp" in p.name]
+    assert not (out / "prepare_failures.txt").exists()  # nothing failed: no (empty) list
+
+
+def test_a_damaged_or_empty_pack_is_rebuilt_on_a_re_run(ucf_root, tmp_path):
+    from pacekit.data.readers import FramePackReader
+
+    out = tmp_path / "out"
+    prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+    packs = sorted(out.rglob("*.jpack"))
+    packs[0].write_bytes(b"")
+    whole = packs[1].read_bytes()
+    packs[1].write_bytes(whole[: len(whole) // 2])
+    report = prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+    assert report.converted == 2 and report.rebuilt == 2 and report.skipped == 10 and not report.failed
+    assert "2 existing packs were damaged and rebuilt" in str(report)
+    assert packs[1].read_bytes() == whole
+    reader = FramePackReader(packs[0])
+    assert reader.num_frames > 0
+    reader.close()
+
+
+def test_prepare_refuses_an_out_inside_root_and_a_root_inside_out(tmp_path):
+    from helpers import write_numbered_video
+
+    root = tmp_path / "root"
+    write_numbered_video(root / "a.avi", 4)
+    with pytest.raises(ValueError, match="--out .* is inside --root"):
+        prepare_dataset(root, root / "prepared", short_side=32, workers=1, progress=False)
+    assert not (root / "prepared").exists()
+    with pytest.raises(ValueError, match="--root .* is inside --out"):
+        prepare_dataset(root, tmp_path, short_side=32, workers=1, progress=False)
+
+
+@pytest.mark.parametrize("flag, value", [("short_side", 0), ("short_side", 15), ("quality", 0), ("workers", 0)])
+def test_prepare_refuses_bad_values_naming_the_flag(ucf_root, tmp_path, flag, value):
+    with pytest.raises(ValueError, match="--" + flag.replace("_", "-")):
+        prepare_dataset(ucf_root, tmp_path / "out", progress=False, **{flag: value})
+    assert not (tmp_path / "out").exists()

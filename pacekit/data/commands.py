@@ -130,8 +130,12 @@ def cmd_prepare(args) -> int:
     report = prepare_dataset(args.root, args.out, args.short_side, args.quality, args.workers)
     print(report)
     if report.failed:
-        print(f"the videos that failed are listed in {Path(args.out) / 'prepare_failures.txt'}")
+        print(f"the videos that failed are listed, with why, in {Path(args.out) / 'prepare_failures.txt'}")
     return 0
+
+
+PREPARE_INTERRUPT_HINT = ("interrupted; re-run the same `pacekit prepare` command to go on: finished packs are "
+                          "checked and kept, the rest are converted")
 
 
 def cmd_make_synthetic(args) -> int:
@@ -165,7 +169,8 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser("prepare", help="convert a dataset to pacekit's fast prepared format (frame packs)")
     p.add_argument("--root", required=True, help="the dataset as downloaded")
     p.add_argument("--out", required=True, help="where the prepared copy goes (same layout, .jpack files)")
-    p.add_argument("--short-side", type=int, default=128, help="resize frames to this short side (default 128)")
-    p.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
-    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
-    p.set_defaults(func=cmd_prepare)
+    p.add_argument("--short-side", type=int, default=128,
+                   help="resize frames to this short side, at least 16 (default 128)")
+    p.add_argument("--quality", type=int, default=90, help="JPEG quality, 1-100 (default 90)")
+    p.add_argument("--workers", type=int, default=None, help="parallel processes, at least 1 (default: all cores)")
+    p.set_defaults(func=cmd_prepare, interrupt_hint=PREPARE_INTERRUPT_HINT)

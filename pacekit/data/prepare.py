@@ -9,17 +9,24 @@ so a 16-frame clip costs 16 small reads and one batched libjpeg-turbo decode
 ``pacekit prepare --root IN --out OUT`` mirrors IN: every video becomes ``<name>.jpack`` at the same
 relative path, and the small text files (split lists, CSVs) are copied, so every dataset reads either
 form with the same code. It runs in parallel, writes each pack atomically (temp file, then rename),
-skips packs that already exist (so an interrupted run resumes), and reports the videos it could not
-decode, whole or in part, in ``OUT/prepare_failures.txt`` (no pack is written for them).
+skips packs that already exist and open as whole packs (so an interrupted run resumes; a damaged pack is
+converted again), and reports the videos it could not decode, whole or in part, with why, in
+``OUT/prepare_failures.txt`` (no pack is written for them). However it ends -- an error, Ctrl-C, a full
+disk, the parent killed -- it leaves no temp file and no worker process behind.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import multiprocessing
 import os
 import shutil
+import signal
 import struct
+import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +35,13 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .readers import (FRAME_PACK_MAGIC, FRAME_PACK_SUFFIX, VIDEO_SUFFIXES, PartialVideoError, VideoDecodeError,
-                      frame_count_tolerance)
+from ..errors import PacekitError
+from .readers import (FRAME_PACK_MAGIC, FRAME_PACK_SUFFIX, VIDEO_SUFFIXES, FramePackReader, PartialVideoError,
+                      VideoDecodeError, frame_count_tolerance)
 
 COPIED_SUFFIXES = (".txt", ".csv", ".json", ".list")
 FAILURES_FILE = "prepare_failures.txt"
+TMP_MARK = ".tmp"  # a pack being written is ".<name>.jpack.tmp<pid>" beside its final place
 
 
 def short_side_size(height: int, width: int, short_side: int) -> tuple[int, int]:
@@ -41,25 +50,92 @@ def short_side_size(height: int, width: int, short_side: int) -> tuple[int, int]
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+class PrepareError(PacekitError):
+    """``pacekit prepare`` had to stop: the output cannot be written (disk full, permission denied, ...)."""
+
+
+#: The smallest ``--short-side`` accepted: below it a frame is too small for any crop pacekit uses.
+MIN_SHORT_SIDE = 16
+
+_OSERROR_WORDS = {
+    errno.ENOSPC: "the disk is full (no space left on the device)",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a file is in the way of a folder",
+}
+
+#: Errors writing the output that no later write can avoid: the run stops instead of failing every video.
+FATAL_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """The cause of ``exc`` in words (``"the disk is full ..."``), falling back to the system's message."""
+    return _OSERROR_WORDS.get(exc.errno) or exc.strerror or str(exc)
+
+
+class PackWriteError(PrepareError):
+    """Writing one frame pack failed; ``errno`` is the underlying OSError's."""
+
+    def __init__(self, path, exc: OSError):
+        self.errno = exc.errno
+        super().__init__(f"cannot write {path}: {describe_os_error(exc)}")
+
+
+#: Temp files this process is writing now; removed by the worker's signal handler and watchdog.
+_ACTIVE_TMP: set = set()
+
+
+def _remove_active_tmp() -> None:
+    for tmp in list(_ACTIVE_TMP):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
 def write_frame_pack(path, frames_jpeg: list[bytes], fps: float, height: int, width: int) -> None:
-    """Write JPEG-encoded frames as a frame pack, atomically."""
+    """Write JPEG-encoded frames as a frame pack, atomically: a temp file beside ``path``, then a rename.
+
+    The temp file is removed on every way out (an error, a KeyboardInterrupt); an OSError of the write
+    is raised as :class:`PackWriteError`, which names ``path`` and the cause in words.
+    """
     path = Path(path)
     header = json.dumps({"num_frames": len(frames_jpeg), "fps": fps, "height": height, "width": width,
                          "format": "jpeg"}).encode("utf-8")
     offsets = np.zeros(len(frames_jpeg) + 1, dtype="<u8")
     offsets[1:] = np.cumsum([len(b) for b in frames_jpeg])
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(tmp, "wb") as f:
-        f.write(FRAME_PACK_MAGIC)
-        f.write(struct.pack("<I", len(header)))
-        f.write(header)
-        f.write(offsets.tobytes())
-        for blob in frames_jpeg:
-            f.write(blob)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    _ACTIVE_TMP.add(str(tmp))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(FRAME_PACK_MAGIC)
+            f.write(struct.pack("<I", len(header)))
+            f.write(header)
+            f.write(offsets.tobytes())
+            for blob in frames_jpeg:
+                f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise PackWriteError(path, exc) from exc
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    finally:
+        _ACTIVE_TMP.discard(str(tmp))
+
+
+def _unlink_quietly(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def prepare_video(src, dst, short_side: int = 128, quality: int = 90) -> tuple[int, Optional[str]]:
@@ -106,41 +182,184 @@ class PrepareReport:
     skipped: int = 0
     copied: int = 0
     frames: int = 0
+    rebuilt: int = 0  # existing packs that failed the check and were converted again
     failed: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    damaged: list[tuple[str, str]] = field(default_factory=list)  # packs found damaged, and why
 
     def __str__(self) -> str:
         text = (f"prepared {self.converted} videos ({self.frames} frames), skipped {self.skipped} already done, "
                 f"copied {self.copied} split/annotation files, {len(self.failed)} failed")
+        if self.damaged:
+            text += f"; {len(self.damaged)} existing packs were damaged and rebuilt ({self.rebuilt} rebuilt)"
         for rel, why in self.failed[:10]:
             text += f"\n  failed: {rel}: {why}"
+        for rel, why in self.damaged[:10]:
+            text += f"\n  damaged pack: {rel}: {why}"
         for rel, why in self.warnings[:10]:
             text += f"\n  partial: {rel}: {why}"
         return text
 
 
+def validate_prepare_args(short_side: int, quality: int, workers: Optional[int]) -> None:
+    """Refuse values that would write useless packs, naming the command-line flag."""
+    if not isinstance(short_side, int) or short_side < MIN_SHORT_SIDE:
+        raise ValueError(f"--short-side must be at least {MIN_SHORT_SIDE} pixels, got {short_side}")
+    if not isinstance(quality, int) or not 1 <= quality <= 100:
+        raise ValueError(f"--quality must be between 1 and 100 (a JPEG quality), got {quality}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"--workers must be at least 1, got {workers}")
+
+
+def check_pack(path) -> Optional[str]:
+    """None when ``path`` is a whole frame pack with frames, else why not (it is rebuilt)."""
+    try:
+        reader = FramePackReader(path)
+    except VideoDecodeError as exc:
+        return str(exc)
+    except Exception as exc:  # a header cut inside its length field, a header without its keys
+        return f"unreadable frame pack ({type(exc).__name__}: {exc})"
+    try:
+        if reader.num_frames < 1:
+            return "frame pack with no frames"
+    finally:
+        reader.close()
+    return None
+
+
+def _remove_stale_tmp(out: Path) -> None:
+    """Remove temp packs a killed run left behind (their writer's process is gone)."""
+    for tmp in out.rglob(f".*{FRAME_PACK_SUFFIX}{TMP_MARK}*"):
+        pid = tmp.name.rsplit(TMP_MARK, 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue  # its writer still runs
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue
+        _unlink_quietly(tmp)
+
+
+def _worker_exit(signum=None, frame=None) -> None:
+    _remove_active_tmp()
+    os._exit(1)
+
+
+def _set_parent_death_signal(sig: int) -> bool:
+    """Linux: have the kernel send ``sig`` to this process when its parent dies (PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(sig), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int, interval: float = 0.5) -> None:
+    import time
+
+    while True:
+        if os.getppid() != parent_pid:
+            _worker_exit()
+        time.sleep(interval)
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Run in each worker: die with the parent, removing the temp pack being written.
+
+    Ctrl-C is left to the parent (it stops the workers); SIGTERM -- the parent stopping them, or the
+    kernel's signal when the parent dies -- removes the temp file and exits at once. Where the kernel
+    cannot send that signal, a thread notices the parent is gone within half a second.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_exit)
+    _set_parent_death_signal(signal.SIGTERM)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="pacekit-parent-watch").start()
+    if os.getppid() != parent_pid:  # the parent died before the signal was set up
+        _worker_exit()
+
+
 def _convert_one(job):
+    """Returns ``(src, frames, warning, error, fatal)``; ``fatal`` when the output cannot be written."""
     src, dst, short_side, quality = job
     try:
         frames, warning = prepare_video(src, dst, short_side, quality)
-        return str(src), frames, warning, None
+        return str(src), frames, warning, None, False
+    except PackWriteError as exc:
+        return str(src), 0, None, str(exc), exc.errno in FATAL_WRITE_ERRNOS
     except Exception as exc:  # one bad video must not stop the whole conversion
-        return str(src), 0, None, str(exc)
+        return str(src), 0, None, str(exc), False
+
+
+def _read_failures(path: Path) -> list[tuple[str, str]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [tuple(line.split("\t", 1)) for line in lines if "\t" in line and not line.startswith("#")]
+
+
+def write_failures(out: Path, failed: list[tuple[str, str]]) -> Path:
+    """Write ``OUT/prepare_failures.txt`` (one ``video<TAB>why`` a line) atomically, or remove it when
+    nothing failed; a failed write leaves no file (never an empty or partial list)."""
+    failures = out / FAILURES_FILE
+    if not failed:
+        _unlink_quietly(failures)
+        return failures
+    tmp = failures.with_name(f".{FAILURES_FILE}{TMP_MARK}{os.getpid()}")
+    try:
+        tmp.write_text("".join(f"{rel}\t{why}\n" for rel, why in failed), encoding="utf-8")
+        os.replace(tmp, failures)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    return failures
+
+
+def _stop_pool(pool) -> None:
+    """Stop a process pool now: cancel what has not started and end the workers (SIGTERM, which
+    removes their temp files)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            process.terminate()
+        except (OSError, ValueError, AttributeError):
+            pass
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers: Optional[int] = None,
                     progress: bool = True) -> PrepareReport:
     """Convert every video under ``root`` into a frame pack under ``out`` (same relative paths).
 
-    Idempotent: existing packs are skipped, so re-running resumes an interrupted conversion.
+    Idempotent: an existing pack is opened and checked, then skipped when whole (so re-running resumes an
+    interrupted conversion) or converted again when damaged. The arguments are checked first
+    (``short_side`` at least :data:`MIN_SHORT_SIDE`, ``quality`` 1-100, ``workers`` at least 1, ``out``
+    neither inside ``root`` nor around it). The list of failed videos, with why, is written to
+    ``OUT/prepare_failures.txt`` however the run ends; when the output cannot be written (disk full,
+    permission denied) the run stops with a :class:`PrepareError` that names the file and the cause.
+    Temp files are removed on every way out, and worker processes end when this process does.
     """
+    validate_prepare_args(short_side, quality, workers)
     root, out = Path(root), Path(out)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset root not found: {root}")
-    if not 1 <= quality <= 100:
-        raise ValueError(f"JPEG quality must be between 1 and 100, got {quality}")
-    if out.resolve() == root.resolve():
+    real_root, real_out = root.resolve(), out.resolve()
+    if real_out == real_root:
         raise ValueError("--out must differ from --root: the prepared copy is written beside the original")
+    if real_out.is_relative_to(real_root):
+        raise ValueError(f"--out ({out}) is inside --root ({root}): each run would convert the last one's copy "
+                         "again; put the prepared copy beside the dataset")
+    if real_root.is_relative_to(real_out):
+        raise ValueError(f"--root ({root}) is inside --out ({out}): the prepared copy would mix with the "
+                         "original; choose an --out outside the dataset folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PrepareError(f"cannot create --out {out}: {describe_os_error(exc)}") from exc
+    _remove_stale_tmp(out)
     report = PrepareReport()
     jobs = []
     for src in sorted(root.rglob("*")):
@@ -150,47 +369,91 @@ def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers
         if src.suffix.lower() in COPIED_SUFFIXES:
             dst = out / rel
             if not dst.exists() or dst.stat().st_size != src.stat().st_size:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dst)
+                try:
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(src, dst)
+                except OSError as exc:
+                    raise PrepareError(f"cannot copy {src} to {dst}: {describe_os_error(exc)}") from exc
                 report.copied += 1
         elif src.suffix.lower() in VIDEO_SUFFIXES:
             dst = pack_path_for(out, rel)
             if dst.exists():
-                report.skipped += 1
-            else:
-                jobs.append((src, dst, short_side, quality))
+                problem = check_pack(dst)
+                if problem is None:
+                    report.skipped += 1
+                    continue
+                report.damaged.append((str(rel), problem))
+                _unlink_quietly(dst)  # a damaged pack is of no use, even if its video now fails
+            jobs.append((src, dst, short_side, quality))
     if not jobs and not report.skipped:
         raise FileNotFoundError(f"no videos under {root} (looked for {', '.join(VIDEO_SUFFIXES)})")
+    damaged = {rel for rel, _ in report.damaged}
+    pending = {str(Path(job[0]).relative_to(root)) for job in jobs}
+    earlier = [(rel, why) for rel, why in _read_failures(out / FAILURES_FILE)]
     workers = workers or os.cpu_count() or 1
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(jobs), desc="prepare", unit="video", disable=not progress or not jobs)
+    fatal: list[str] = []
 
     def record(result) -> None:
-        src, frames, warning, error = result
+        src, frames, warning, error, stop = result
         rel = str(Path(src).relative_to(root))
+        pending.discard(rel)
         if error:
             report.failed.append((rel, error))
+            if stop:
+                fatal.append(error)
         else:
             report.converted += 1
             report.frames += frames
+            report.rebuilt += rel in damaged
             if warning:
                 report.warnings.append((rel, warning))
         bar.update(1)
 
-    if workers == 1 or len(jobs) < 2:
-        for job in jobs:
-            record(_convert_one(job))
-    else:
-        # spawn, not fork: forking a process whose torch/FFmpeg threads hold locks can deadlock the children
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
-            for result in pool.map(_convert_one, jobs, chunksize=4):
-                record(result)
-    bar.close()
-    out.mkdir(parents=True, exist_ok=True)
-    failures = out / FAILURES_FILE
-    if report.failed:
-        failures.write_text("".join(f"{rel}\t{why}\n" for rel, why in report.failed))
-    elif failures.exists():
-        failures.unlink()
+    finished = False
+    try:
+        if workers == 1 or len(jobs) < 2:
+            for job in jobs:
+                record(_convert_one(job))
+                if fatal:
+                    break
+        else:
+            from concurrent.futures.process import BrokenProcessPool
+
+            # spawn, not fork: forking a process whose torch/FFmpeg threads hold locks can deadlock the children
+            pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_init_worker, initargs=(os.getpid(),))
+            done = False
+            try:
+                for result in pool.map(_convert_one, jobs, chunksize=4):
+                    record(result)
+                    if fatal:
+                        break
+                done = not fatal
+            except BrokenProcessPool as exc:
+                raise PrepareError(f"a worker process died ({exc}); its video may need more memory than is "
+                                   "free -- re-run with fewer --workers") from exc
+            finally:
+                if done:
+                    pool.shutdown(wait=True)
+                else:  # an error, Ctrl-C or a full disk: do not wait for the videos in flight
+                    _stop_pool(pool)
+        finished = not fatal
+    finally:
+        bar.close()
+        # this run's failures, plus earlier ones for videos this run did not get to
+        failed = report.failed + [(rel, why) for rel, why in earlier if rel in pending and not finished]
+        try:
+            failures = write_failures(out, failed)
+        except OSError as exc:
+            failures = None
+            if fatal or finished:
+                fatal.append(f"the list of failed videos could not be written to {out / FAILURES_FILE} either: "
+                             f"{describe_os_error(exc)}")
+    if fatal:
+        listed = f"; the videos that failed are listed in {failures}" if failures and failed else ""
+        raise PrepareError(f"stopped: {'; '.join(fatal)}{listed}. Free the space (or fix the permission) and "
+                           "re-run the same command: finished packs are kept")
     return report
