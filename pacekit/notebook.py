@@ -284,7 +284,9 @@ def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[
         raise ValueError(f"stage must be 'pretrain' or 'finetune', got {stage!r}")
     path = None if retrain else reusable_checkpoint(cfg, stage)
     if path is None:
-        return (pretrain if stage == "pretrain" else finetune)(cfg, on_epoch_end=on_epoch_end)
+        # No checkpoint of these settings to reuse: whatever the run folder holds is an older run of the
+        # same name with other settings, which the notebook replaces on purpose.
+        return (pretrain if stage == "pretrain" else finetune)(cfg, on_epoch_end=on_epoch_end, overwrite=True)
     state = load_checkpoint(path)
     model, _ = model_from_checkpoint(state, device=_device_of(cfg))
     print(f"loaded {path.as_posix()} ({stage}, {state.get('epoch')} epochs; delete {Path(cfg.run_dir).as_posix()} "

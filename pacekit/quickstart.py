@@ -81,7 +81,8 @@ class QuickstartResult:
 
 
 def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="data/synthetic",
-                   finetune_seeds: int = 3, probe_lr: Optional[float] = None) -> QuickstartResult:
+                   finetune_seeds: int = 3, probe_lr: Optional[float] = None,
+                   overwrite: bool = False) -> QuickstartResult:
     """Run the five steps above with ``cfg`` (default: the ``cpu-tiny`` preset) and return the results.
 
     Args:
@@ -93,6 +94,8 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
             ...) and report mean and spread: with a few labelled videos per class one run is noisy.
         probe_lr: learning rate of the linear probe (only the fc trains, so it can be larger);
             default ``cfg.probe_lr``, the value ``pacekit linear-probe`` uses too.
+        overwrite: replace the runs an earlier quickstart left in ``out`` (without it, and without
+            ``cfg.resume``, a run folder that holds another run is refused).
     """
     import matplotlib.pyplot as plt
 
@@ -110,7 +113,7 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     seconds["data"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    pre = pretrain(cfg.replace(name="pretrain"))
+    pre = pretrain(cfg.replace(name="pretrain"), overwrite=overwrite)
     device = next(pre.model.parameters()).device
     pretext = pace_accuracy(pre.model, cfg, "test", device=device, batch_size=cfg.eval_batch_size * 2)
     seconds["pretrain"] = time.perf_counter() - t
@@ -126,7 +129,7 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
                                   seed=cfg.seed + k)
             if protocol == "linear probe":
                 run_cfg = run_cfg.replace(freeze_backbone=True, ft_lr=probe_lr)
-            run = finetune(run_cfg)
+            run = finetune(run_cfg, overwrite=overwrite)
             result = evaluate_on_test(run.model, cfg, device)
             outcome.top1.append(result.top1)
             outcome.top5.append(result.top5)

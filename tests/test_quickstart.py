@@ -44,6 +44,14 @@ def test_quickstart_writes_a_report_with_numbers_and_figures(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| pace-pretrained |" in printed and str(out / "report.md") in printed
 
+    # Running it again into the same folder neither mixes two runs nor loses the first silently:
+    # refused with both ways out named, then --overwrite starts again.
+    args = ["quickstart", "--data", str(tmp_path / "synthetic"), "--out", str(out), *TINY]
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and "--overwrite" in err
+    assert cli_main([*args, "--overwrite"]) == 0
+
 
 def test_report_states_a_loss_honestly_with_the_gap():
     cfg = get_config("cpu-tiny")

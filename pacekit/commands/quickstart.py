@@ -9,7 +9,8 @@ from .flags import positive_int
 
 def cmd_quickstart(args) -> int:
     cfg = config_from_args(args)
-    result = run_quickstart(cfg, out=args.out, data=args.data, finetune_seeds=args.finetune_seeds)
+    result = run_quickstart(cfg, out=args.out, data=args.data, finetune_seeds=args.finetune_seeds,
+                            overwrite=args.overwrite)
     print(result.report.read_text().split("![pace strip]")[0].rstrip())
     print(f"\nreport: {result.report} ({result.seconds['total']:.0f} s)")
     return 0
@@ -23,6 +24,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--data", default="data/synthetic", help="synthetic dataset folder (default: data/synthetic)")
     p.add_argument("--finetune-seeds", type=positive_int, default=3,
                    help="train each initialisation and protocol with this many seeds and average (default: 3)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the runs an earlier quickstart left in --out (--resume reuses its finished stages)")
     # The quickstart picks the dataset, run folders and initialisations itself.
     add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
                          default_preset="cpu-tiny")
