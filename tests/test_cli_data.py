@@ -106,12 +106,12 @@ def test_prepare_bad_flags_are_one_line_naming_the_flag(ucf_root, tmp_path, caps
 
 
 def test_ctrl_c_in_prepare_says_to_re_run_it_not_resume(ucf_root, tmp_path, capsys, monkeypatch):
-    from pacekit.data import prepare
+    from pacekit.data import commands
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(prepare, "prepare_dataset", interrupted)
+    monkeypatch.setattr(commands, "prepare_dataset", interrupted)
     assert main(["prepare", "--root", str(ucf_root), "--out", str(tmp_path / "p")]) == 130
     err = capsys.readouterr().err
     assert "re-run the same `pacekit prepare` command" in err and "--resume" not in err

@@ -31,13 +31,14 @@ def no_work(monkeypatch):
     import pacekit.commands.quickstart as quickstart_cmd
     import pacekit.commands.retrieval as retrieval_cmd
     import pacekit.commands.train as train_cmd
+    import pacekit.data.commands as data_cmd
     import pacekit.data.datasets as datasets
-    import pacekit.data.synthetic as synthetic
 
     for module, name in ((train_cmd, "pretrain"), (train_cmd, "finetune"), (probe_cmd, "linear_probe"),
                          (quickstart_cmd, "run_quickstart"), (evaluate_cmd, "load_model"),
                          (evaluate_cmd, "eval_split"), (retrieval_cmd, "load_model"), (retrieval_cmd, "eval_split"),
-                         (attention_cmd, "load_model"), (datasets, "build_dataset"), (synthetic, "build_synthetic")):
+                         (attention_cmd, "load_model"), (datasets, "build_dataset"), (data_cmd, "build_synthetic"),
+                         (data_cmd, "prepare_dataset")):
         monkeypatch.setattr(module, name, _reached)
     monkeypatch.delenv("PACEKIT_DEBUG", raising=False)
 

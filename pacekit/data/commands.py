@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Optional
 
 from ..commands.flags import non_negative_int, positive_int
+from .prepare import prepare_dataset
 from .readers import VideoDecodeError, open_video, probe_video
 from .splits import DATASETS, SplitError, read_split
+from .synthetic import build_synthetic
 
 SUBSETS = {"kinetics400": ("train", "val"), "folder": ("train", "test")}
 
@@ -125,8 +127,6 @@ def cmd_info(args) -> int:
 
 
 def cmd_prepare(args) -> int:
-    from .prepare import prepare_dataset
-
     report = prepare_dataset(args.root, args.out, args.short_side, args.quality, args.workers)
     print(report)
     if report.failed:
@@ -139,8 +139,6 @@ PREPARE_INTERRUPT_HINT = ("interrupted; re-run the same `pacekit prepare` comman
 
 
 def cmd_make_synthetic(args) -> int:
-    from .synthetic import build_synthetic
-
     summary = build_synthetic(args.out, num_classes=args.classes, videos_per_class=args.videos_per_class,
                                seed=args.seed, width=args.width, height=args.height)
     print(summary)
