@@ -180,8 +180,14 @@ def test_a_full_disk_stops_with_a_clear_message_a_failure_list_and_no_temp_file(
     assert "disk is full" in err and "Traceback" not in err
 
 
-def test_ctrl_c_while_a_pack_is_written_leaves_no_temp_file(ucf_root, tmp_path, monkeypatch):
+def test_ctrl_c_while_a_pack_is_written_leaves_no_temp_file_and_lists_the_failures_so_far(ucf_root, tmp_path,
+                                                                                          monkeypatch):
+    import shutil
+
     from pacekit.data import prepare
+
+    root = shutil.copytree(ucf_root, tmp_path / "root")
+    (root / "UCF-101" / "ApplyEyeMakeup" / "v_ApplyEyeMakeup_g01_c01.avi").write_bytes(b"garbage" * 50)  # the first
 
     def interrupted(fd):
         raise KeyboardInterrupt
@@ -189,9 +195,19 @@ def test_ctrl_c_while_a_pack_is_written_leaves_no_temp_file(ucf_root, tmp_path, 
     monkeypatch.setattr(prepare.os, "fsync", interrupted)
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+        prepare_dataset(root, out, short_side=32, workers=1, progress=False)
     assert not [p.name for p in out.rglob("*") if ".tmp" in p.name]
-    assert not (out / "prepare_failures.txt").exists()  # nothing failed: no (empty) list
+    listed = (out / "prepare_failures.txt").read_text()
+    assert listed.startswith("UCF-101/ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\t") and "decod" in listed
+
+
+def test_a_temp_pack_left_by_a_killed_run_is_removed_on_the_next(ucf_root, tmp_path):
+    out = tmp_path / "out"
+    stale = out / "UCF-101" / "Basketball" / ".v_Basketball_g01_c01.jpack.tmp4194304"  # above Linux's pid_max
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half a pack")
+    prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+    assert not stale.exists()
 
 
 def test_a_damaged_or_empty_pack_is_rebuilt_on_a_re_run(ucf_root, tmp_path):
