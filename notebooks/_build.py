@@ -12,8 +12,9 @@ the Markdown title (``# NN · Title`` as its first line). The builder adds, the 
 notebook:
 
 - the "Open in Colab" badge under the title, from :data:`pacekit.notebook.REPO_URL`;
-- the setup cell, which installs pacekit on Colab from that same URL and calls
-  :func:`pacekit.notebook.setup`; a ``# %% [setup]`` cell in the source is appended to it (imports).
+- the setup cell, which installs pacekit on Colab from that same URL (``--no-deps``: Colab's torch stays)
+  and calls :func:`pacekit.notebook.setup` (which adds the missing dependencies and Colab's widget
+  manager); a ``# %% [setup]`` cell in the source is appended to it (imports).
 
 Running uses the ``python3`` kernel with the notebook's folder as working directory, as nbval does,
 and prints each notebook's wall time. The file names start with an underscore so that pytest never
@@ -40,7 +41,8 @@ def setup_source(extra: str = "") -> str:
     from pacekit.notebook import install_command
 
     lines = [
-        "# Setup: on Colab, install pacekit (pacekit.notebook.REPO_URL); then seed, find the GPU, pick a preset.",
+        "# Setup: on Colab, install pacekit (pacekit.notebook.REPO_URL) without replacing Colab's torch;",
+        "# then seed, find the GPU, pick a preset (on Colab setup() adds the missing packages and widgets).",
         "import sys",
         "",
         'if "google.colab" in sys.modules:',

@@ -66,7 +66,7 @@ EPOCH_REPEAT_DEFAULTS = {"ucf101": 10}
 
 CONTRASTIVE = ("none", "context", "pace")
 PROJECTIONS = (None, "linear", "mlp")
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 JITTERS = ("frame", "clip", None)
 OPTIMIZERS = ("sgd", "adamw")
 
@@ -206,8 +206,9 @@ class Config:
     num_workers: int = option(8, "system", "loader processes per GPU/process; they only decode")
     threads: Optional[int] = option(None, "system", "CPU training: torch threads per process; none = free cores "
                                     "(cores - workers)")
-    precision: str = option("auto", "system", '"auto" = bf16 autocast on CUDA, fp32 on the CPU; or "bf16", '
-                            '"fp32"')
+    precision: str = option("auto", "system", '"auto" = bf16 autocast on a CUDA GPU that supports it, else '
+                            'fp16 autocast with a gradient scaler (e.g. a T4), fp32 on the CPU; or "bf16", '
+                            '"fp16", "fp32"')
     channels_last: Optional[bool] = option(None, "system", "channels_last_3d memory format; none = on for CUDA")
     compile: bool = option(False, "system", "torch.compile the model (CUDA; minutes of warm-up)")
     log_every: int = option(20, "system", "steps between metric reads (the only host syncs of a step loop)")

@@ -4,7 +4,7 @@ The notebooks in ``notebooks/`` open the same way::
 
     import sys
     if "google.colab" in sys.modules:  # Colab: install pacekit first (pacekit.notebook.REPO_URL)
-        %pip install -q git+https://github.com/pacekit/pacekit
+        %pip install -q --no-deps git+https://github.com/pacekit/pacekit
     from pacekit.notebook import setup
     nb = setup()
 
@@ -19,6 +19,10 @@ preset (:data:`pacekit.config.PRESETS`):
   ``cpu-tiny``. Both read the synthetic set in ``data/synthetic`` with the preset's size -- the folder
   and size ``pacekit quickstart`` uses, so the two share it.
 
+On Colab, :func:`setup` then installs the dependencies Colab lacks, keeping its torch
+(:func:`prepare_colab`), and enables Colab's widget manager for the pace game. Runs can live on a mounted
+Google Drive (``setup(runs_dir=...)`` or ``PACEKIT_RUNS``), so notebooks 04-06 reuse 03's run on a new VM.
+
 Paths are relative to the repository root as seen from the notebook: ``..`` when the notebook runs in
 ``notebooks/`` (Jupyter, nbval), ``.`` elsewhere (Colab's ``/content``). Nothing here prints an
 absolute path, so committed outputs stay machine-independent.
@@ -31,14 +35,16 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from .checkpoint import load_checkpoint
 from .config import config_default, field_names, get_config
 from .data.synthetic import ensure_synthetic
+from .errors import PacekitError
 from .evaluate import evaluate_on_test
 from .loading import model_from_checkpoint, resolve_device
 from .plots import plot_training_curves
@@ -94,8 +100,120 @@ def colab_badge(notebook: str, url: str = REPO_URL, branch: str = REPO_BRANCH) -
 
 
 def install_command(url: str = REPO_URL) -> str:
-    """The pip command Colab runs to install pacekit (the notebooks' setup cell holds exactly this)."""
-    return f"pip install -q git+{url}"
+    """The pip command the notebooks' setup cell runs on Colab (it holds exactly this): pacekit alone,
+    ``--no-deps``, so that Colab's own CUDA build of torch is never replaced; :func:`setup` then installs the
+    other dependencies Colab lacks (:func:`colab_deps_command`)."""
+    return f"pip install -q --no-deps git+{url}"
+
+
+#: Packages Colab ships and pacekit must never replace (a torch from PyPI would not match Colab's CUDA).
+COLAB_KEEP = ("torch", "torchvision", "torchaudio")
+
+
+def requirement_name(requirement: str) -> str:
+    """The normalised distribution name of a requirement string (``"Pillow>=9; ..."`` -> ``"pillow"``)."""
+    name = re.split(r"[\s;<>=!~\[(@]", requirement.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def colab_deps_command(colab: bool, installed: Mapping[str, Optional[str]],
+                       requirements: Sequence[str]) -> Optional[list[str]]:
+    """The pip arguments that install pacekit's missing dependencies on Colab, or None when there is nothing
+    to do (not on Colab, or everything present). A pure function of its arguments.
+
+    Args:
+        colab: running on Google Colab.
+        installed: installed version of each distribution by normalised name (None or absent: missing).
+        requirements: pacekit's requirement strings (``importlib.metadata.requires("pacekit")``); optional
+            extras (``extra == ...``) are skipped, other markers are left for pip to evaluate.
+
+    The torch family (:data:`COLAB_KEEP`) is never installed; the versions Colab has are pinned in the same
+    command (``torch==2.5.1+cu121``), so that no new dependency can pull another torch in.
+    """
+    if not colab:
+        return None
+    have = {requirement_name(k): v for k, v in installed.items() if v}
+    missing = [r for r in requirements if "extra ==" not in r.replace("extra==", "extra ==")
+               and requirement_name(r) not in COLAB_KEEP and requirement_name(r) not in have]
+    if not missing:
+        return None
+    pins = [f"{name}=={have[name]}" for name in COLAB_KEEP if name in have]
+    return ["pip", "install", "-q", *missing, *pins]
+
+
+def installed_versions(names: Sequence[str]) -> dict[str, Optional[str]]:
+    """``{normalised name: version or None}`` of the given distributions in this environment."""
+    from importlib import metadata
+
+    versions: dict[str, Optional[str]] = {}
+    for name in names:
+        try:
+            versions[requirement_name(name)] = metadata.version(requirement_name(name))
+        except metadata.PackageNotFoundError:
+            versions[requirement_name(name)] = None
+    return versions
+
+
+def enable_colab_widgets(modules: Optional[Mapping[str, Any]] = None) -> bool:
+    """On Colab, turn on its custom widget manager, without which ipywidgets 8 widgets (the pace game of
+    notebook 02) do not render; True when it was turned on, False elsewhere."""
+    modules = sys.modules if modules is None else modules
+    if "google.colab" not in modules:
+        return False
+    import importlib
+
+    importlib.import_module("google.colab.output").enable_custom_widget_manager()
+    return True
+
+
+def prepare_colab(run: Optional[Callable[[list[str]], Any]] = None) -> Optional[list[str]]:
+    """What :func:`setup` does on Colab: install pacekit's missing dependencies beside Colab's torch
+    (:func:`colab_deps_command`) and enable the widget manager. Returns the pip arguments it ran, if any.
+
+    ``run`` runs a pip argument list (default: ``python -m pip ...`` in this kernel, failing on error).
+    """
+    from importlib import metadata
+
+    try:
+        requirements = metadata.requires("pacekit") or []
+    except metadata.PackageNotFoundError:  # a source checkout on the path, not installed
+        requirements = []
+    names = [requirement_name(r) for r in requirements] + list(COLAB_KEEP)
+    command = colab_deps_command(True, installed_versions(names), requirements)
+    if command is not None:
+        if run is None:
+            import subprocess
+
+            subprocess.run([sys.executable, "-m", *command], check=True)
+        else:
+            run(command)
+    enable_colab_widgets()
+    return command
+
+
+#: The environment variable that moves the notebooks' runs, e.g. to a mounted Google Drive folder
+#: (``PACEKIT_RUNS=/content/drive/MyDrive/pacekit-runs``), so that a later Colab VM reuses them.
+RUNS_ENV = "PACEKIT_RUNS"
+#: Where Colab mounts Google Drive (``from google.colab import drive; drive.mount("/content/drive")``).
+COLAB_DRIVE = Path("/content/drive")
+
+
+def pick_runs_dir(root: Path, fast: bool, runs_dir=None, environ: Optional[Mapping[str, str]] = None) -> Path:
+    """The folder the notebooks' runs go to: ``<base>/notebooks`` (fast mode: ``notebooks-fast``), where
+    ``base`` is ``runs_dir`` if given, else ``$PACEKIT_RUNS`` if set, else ``<root>/runs``.
+
+    Raises:
+        PacekitError: the folder is on Colab's Drive mount but Drive is not mounted (writing there would
+            fill the VM's disk and lose the runs with it).
+    """
+    environ = os.environ if environ is None else environ
+    chosen = runs_dir if runs_dir not in (None, "") else environ.get(RUNS_ENV) or None
+    base = Path(chosen).expanduser() if chosen is not None else root / "runs"
+    if chosen is not None and base.is_absolute() and COLAB_DRIVE in base.parents \
+            and not (COLAB_DRIVE / "MyDrive").is_dir():
+        raise PacekitError(f"the runs folder {base} is on Google Drive, which is not mounted; run "
+                           f'`from google.colab import drive; drive.mount("{COLAB_DRIVE}")` first')
+    return base / ("notebooks-fast" if fast else "notebooks")
 
 
 # ------------------------------------------------------------------------------------ environment
@@ -204,8 +322,11 @@ class NotebookSetup:
 
 
 def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, preset: Optional[str] = None,
-          quiet: bool = False, cwd: Optional[Path] = None) -> NotebookSetup:
+          quiet: bool = False, cwd: Optional[Path] = None, runs_dir=None) -> NotebookSetup:
     """Seed, detect the GPU, read fast mode, pick the preset and the paths; print one summary line.
+
+    On Colab it first installs pacekit's missing dependencies beside Colab's torch and enables Colab's
+    widget manager (:func:`prepare_colab`).
 
     Args:
         seed: seeds Python, NumPy and torch now and every run's config later.
@@ -213,9 +334,14 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
         preset: force a preset (default: :func:`pick_preset`).
         quiet: do not print the summary.
         cwd: the working directory to resolve paths from (default: the current one).
+        runs_dir: where runs go, e.g. a mounted Drive folder (default: ``$PACEKIT_RUNS``, else ``runs/``
+            under the repository); see :func:`pick_runs_dir`.
     """
     import torch
 
+    colab = in_colab()
+    if colab:
+        prepare_colab()
     fast = fast_mode() if fast is None else bool(fast)
     cuda = torch.cuda.is_available()
     root = project_root(cwd)
@@ -223,7 +349,7 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
         fast=fast, device="cuda" if cuda else "cpu", gpu=torch.cuda.get_device_name(0) if cuda else None,
         preset=preset or pick_preset(fast, cuda), seed=int(seed), root=root,
         data_dir=root / "data" / ("synthetic-small" if fast else "synthetic"),
-        runs_dir=root / "runs" / ("notebooks-fast" if fast else "notebooks"), colab=in_colab(),
+        runs_dir=pick_runs_dir(root, fast, runs_dir), colab=colab,
     )
     seed_everything(nb.seed)
     if not quiet:
@@ -379,8 +505,9 @@ class LiveCurves:
 
 
 __all__ = [
-    "FAST_ENV", "FAST_OVERRIDES", "FINETUNE_FIELDS", "REPO_BRANCH", "REPO_URL", "SMALL_SYNTHETIC", "SYSTEM_FIELDS",
-    "LiveCurves", "NotebookSetup",
+    "COLAB_KEEP", "FAST_ENV", "FAST_OVERRIDES", "FINETUNE_FIELDS", "REPO_BRANCH", "REPO_URL", "RUNS_ENV",
+    "SMALL_SYNTHETIC", "SYSTEM_FIELDS", "LiveCurves", "NotebookSetup", "colab_deps_command", "enable_colab_widgets",
+    "installed_versions", "pick_runs_dir", "prepare_colab", "requirement_name",
     "TransferRun", "colab_badge", "colab_url", "config_differences", "fast_mode", "format_runs", "in_colab",
     "install_command", "load_or_train", "pick_preset", "pretrain_and_finetune", "project_root",
     "reusable_checkpoint", "seed_everything", "setup",

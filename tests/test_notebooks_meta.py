@@ -250,3 +250,87 @@ def test_lab_opens_the_repository_notebooks(tmp_path):
         lab.find_notebooks(str(tmp_path / "missing"))
     args = build_parser().parse_args(["lab", "--dir", str(NOTEBOOKS), "--", "--port", "8890"])
     assert args.func is lab.cmd_lab and args.jupyter_args[-2:] == ["--port", "8890"]
+
+
+# ------------------------------------------------------------------------------------ Colab
+
+
+def test_a_fork_changes_only_repo_url_and_the_builder_follows(monkeypatch):
+    """pacekit.notebook.REPO_URL is the one place a fork edits: badges and install lines are written from it."""
+    fork = "https://github.com/someone/pacekit-fork"
+    monkeypatch.setattr(pnb, "REPO_URL", fork)
+    monkeypatch.setattr(pnb.install_command, "__defaults__", (fork,))
+    monkeypatch.setattr(pnb.colab_badge, "__defaults__", (fork, pnb.REPO_BRANCH))
+    built = builder().build(NOTEBOOKS / "_src" / "02_guess_the_pace.py")
+    assert "github/someone/pacekit-fork/blob/main/notebooks/02_guess_the_pace.ipynb" in built.cells[0].source
+    assert f"%pip install -q --no-deps git+{fork}\n" in built.cells[1].source
+    assert "github/pacekit/pacekit" not in built.cells[0].source + built.cells[1].source
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_badge_and_install_cell_are_what_the_builder_writes_from_the_constant(name):
+    built = builder().build(NOTEBOOKS / "_src" / f"{name}.py")
+    committed = load(name)
+    assert built.cells[0].source == committed.cells[0].source  # title + badge
+    assert built.cells[1].source == committed.cells[1].source  # the setup cell with the install line
+    assert f"%pip install -q --no-deps git+{pnb.REPO_URL}\n" in committed.cells[1].source
+
+
+REQUIREMENTS = ["torch>=2.2", "torchvision>=0.17", 'decord>=0.6.0; platform_machine == "x86_64"', "av>=12.0",
+                "numpy>=1.24", "ipywidgets>=8.0", "captum>=0.7", "Pillow>=9.0", 'pytest>=7.4; extra == "dev"']
+
+
+def test_the_colab_install_keeps_colabs_torch_and_adds_only_what_is_missing():
+    colab = {"torch": "2.5.1+cu121", "torchvision": "0.20.1+cu121", "numpy": "1.26.4", "ipywidgets": "7.7.1",
+             "pillow": "11.0.0"}
+    command = pnb.colab_deps_command(True, colab, REQUIREMENTS)
+    assert command == ["pip", "install", "-q", 'decord>=0.6.0; platform_machine == "x86_64"', "av>=12.0",
+                       "captum>=0.7", "torch==2.5.1+cu121", "torchvision==0.20.1+cu121"]
+    assert not any(arg.startswith(("torch>", "torchvision>", "pytest")) for arg in command)
+    assert pnb.colab_deps_command(False, colab, REQUIREMENTS) is None  # not on Colab: nothing
+    everything = {**colab, "decord": "0.6.0", "av": "14.0", "captum": "0.8"}
+    assert pnb.colab_deps_command(True, everything, REQUIREMENTS) is None
+    # no torch at all (not Colab's image): still never installs torch from here, and pins nothing
+    assert pnb.colab_deps_command(True, {}, ["torch>=2.2", "av"]) == ["pip", "install", "-q", "av"]
+    assert pnb.requirement_name("Pillow>=9; python_version > '3'") == "pillow"
+
+
+def _fake_colab(monkeypatch):
+    import types
+
+    calls = []
+    google, colab, output = (types.ModuleType(n) for n in ("google", "google.colab", "google.colab.output"))
+    output.enable_custom_widget_manager = lambda: calls.append("widgets")
+    colab.output, google.colab = output, colab
+    for module in (google, colab, output):
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+    return calls
+
+
+def test_on_colab_setup_installs_the_missing_packages_and_enables_the_widget_manager(monkeypatch, tmp_path):
+    assert not pnb.enable_colab_widgets({})
+    calls = _fake_colab(monkeypatch)
+    assert pnb.in_colab() and pnb.enable_colab_widgets() and calls == ["widgets"]
+    monkeypatch.setattr(pnb, "installed_versions", lambda names: {"torch": "2.5.1+cu121"})
+    ran = []
+    assert pnb.prepare_colab(run=ran.append) == ran[0]
+    assert ran[0][:3] == ["pip", "install", "-q"] and ran[0][-1] == "torch==2.5.1+cu121"
+    monkeypatch.setattr(pnb, "prepare_colab", lambda: calls.append("prepared"))
+    nb = pnb.setup(fast=True, quiet=True, cwd=tmp_path)
+    assert nb.colab and calls[-1] == "prepared"
+
+
+def test_runs_can_live_on_a_mounted_drive(monkeypatch, tmp_path):
+    root = Path("..")
+    assert pnb.pick_runs_dir(root, fast=False, environ={}) == Path("../runs/notebooks")
+    assert pnb.pick_runs_dir(root, fast=True, environ={}) == Path("../runs/notebooks-fast")
+    drive = tmp_path / "MyDrive" / "pacekit-runs"
+    env = {pnb.RUNS_ENV: str(drive)}
+    assert pnb.pick_runs_dir(root, False, environ=env) == drive / "notebooks"
+    assert pnb.pick_runs_dir(root, False, runs_dir=tmp_path / "x", environ=env) == tmp_path / "x" / "notebooks"
+    monkeypatch.setenv(pnb.RUNS_ENV, str(drive))
+    nb = pnb.setup(fast=False, preset="cpu-tiny", quiet=True, cwd=tmp_path)
+    assert nb.runs_dir == drive / "notebooks" and nb.config("pretrain").run_dir == str(drive / "notebooks/pretrain")
+    if not (pnb.COLAB_DRIVE / "MyDrive").is_dir():  # Drive not mounted: refused rather than filling the VM's disk
+        with pytest.raises(pnb.PacekitError, match="drive.mount"):
+            pnb.pick_runs_dir(root, False, runs_dir="/content/drive/MyDrive/pacekit-runs")

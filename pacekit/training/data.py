@@ -12,6 +12,8 @@ so a resumed run, or a run with a different number of workers, reads the same cl
 
 from __future__ import annotations
 
+import logging
+import os
 import warnings
 from typing import Iterator, Optional, Sequence
 
@@ -23,6 +25,8 @@ from ..data import VideoDataset, build_dataset
 from ..data.samplers import ActionClipSampler, EvalClipSampler, PaceClipSampler
 from ..data.splits import VideoRecord
 from .distributed import DistContext
+
+logger = logging.getLogger("pacekit.training")
 
 
 class EpochIndexed(Dataset):
@@ -59,6 +63,27 @@ class EpochSampler(Sampler):
     def __iter__(self) -> Iterator[tuple[int, int]]:
         epoch = self.epoch
         return ((epoch, int(i)) for i in self.inner)
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on: its affinity mask where the OS has one, else ``os.cpu_count()``."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def cap_workers(requested: int, ctx: DistContext, cpus: Optional[int] = None) -> int:
+    """``requested`` loader workers, at most this process's share of the CPUs (a Colab VM has 2); logged
+    on the ``pacekit.training`` logger when capped."""
+    cpus = available_cpus() if cpus is None else int(cpus)
+    limit = max(1, cpus // max(1, ctx.world_size))
+    if requested <= limit:
+        return requested
+    if ctx.is_main:
+        logger.warning("num_workers %d capped to %d: %d CPUs for %d process(es)", requested, limit, cpus,
+                    ctx.world_size)
+    return limit
 
 
 def make_train_loader(dataset: Dataset, batch_size: int, ctx: DistContext, seed: int, num_workers: int,

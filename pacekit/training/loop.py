@@ -3,7 +3,8 @@
 One step (what differs between the stages is the ``step_fn``)::
 
     uint8 batch --pinned, non_blocking--> device --step_fn: augment + forward + loss--> loss
-    loss.backward(); SGD step          (bf16 autocast on CUDA, fp32 on the CPU)
+    loss.backward(); SGD step          (bf16 autocast on CUDA, or fp16 + GradScaler where the GPU has no bf16;
+                                        fp32 on the CPU)
 
 The augmentation generator lives on the device and is re-seeded every step from ``(seed, epoch, step,
 rank)``, the sampler is seeded, and the dataset draws from ``(seed, epoch, index)``: with the checkpoint's
@@ -40,7 +41,7 @@ from ..checkpoint import (CheckpointError, NonFiniteError, capture_rng_state, lo
                           restore_rng_state, save_checkpoint)
 from ..config import Config, config_default, field_names
 from ..errors import PacekitError
-from .data import make_train_loader, move_batch
+from .data import available_cpus, cap_workers, make_train_loader, move_batch
 from .distributed import DistContext, all_reduce_sum, barrier
 from .logging import DeviceMeter, MetricsLog, progress_bar
 
@@ -180,6 +181,25 @@ class FitResult:
     extra: dict = field(default_factory=dict)
 
 
+#: Autocast dtype of each explicit ``precision`` value (fp32: no autocast).
+_AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"bf16"``, ``"fp16"`` or ``"fp32"`` for ``precision`` on ``device``.
+
+    ``"auto"``: bf16 autocast on a CUDA GPU that supports it (Ampere and newer), else fp16 autocast (with a
+    gradient scaler: a T4 on Colab), fp32 on the CPU. An explicit value is honoured as given.
+    """
+    if precision != "auto":
+        if precision not in _AUTOCAST:
+            raise ValueError(f"precision must be 'auto' or one of {sorted(_AUTOCAST)}, not {precision!r}")
+        return precision
+    if device.type != "cuda":
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
 @dataclass
 class FastPath:
     """Per-device speed settings resolved from the config."""
@@ -191,9 +211,18 @@ class FastPath:
     @classmethod
     def from_config(cls, cfg, device: torch.device) -> "FastPath":
         cuda = device.type == "cuda"
-        precision = cfg.precision if cfg.precision != "auto" else ("bf16" if cuda else "fp32")
+        precision = resolve_precision(cfg.precision, device)
         channels_last = cfg.channels_last if cfg.channels_last is not None else cuda
-        return cls(torch.bfloat16 if precision == "bf16" else None, bool(channels_last), bool(cfg.compile))
+        return cls(_AUTOCAST[precision], bool(channels_last), bool(cfg.compile))
+
+    @property
+    def needs_scaler(self) -> bool:
+        """fp16 gradients underflow without loss scaling; bf16 and fp32 need none."""
+        return self.autocast_dtype == torch.float16
+
+    def make_scaler(self, device: torch.device) -> Optional["torch.amp.GradScaler"]:
+        """A :class:`torch.amp.GradScaler` for fp16 autocast, else None."""
+        return torch.amp.GradScaler(device.type) if self.needs_scaler else None
 
     def autocast(self, device: torch.device):
         if self.autocast_dtype is None:
@@ -201,12 +230,50 @@ class FastPath:
         return torch.autocast(device.type, dtype=self.autocast_dtype)
 
 
+def apply_update(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler, check: Callable[[bool], None]) -> None:
+    """Backward pass and optimiser step, with fp16 loss scaling when ``scaler`` is given.
+
+    ``check(grads)`` runs between the backward pass and the step (the non-finite check): with a scaler the
+    gradients are unscaled first and only the loss is checked, since an inf gradient under fp16 is the
+    scaler's business (it skips that step and lowers the scale), not a diverged run.
+    """
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        check(True)
+        optimizer.step()
+        return
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    check(False)
+    scaler.step(optimizer)
+    scaler.update()
+
+
+class OutOfMemory(PacekitError, RuntimeError):
+    """The GPU ran out of memory during a training step; the message names the flag that lowers the batch."""
+
+
+#: The command-line flag of each stage's batch size.
+BATCH_FLAGS = {"pretrain": "--batch-size", "finetune": "--ft-batch-size"}
+
+
+def out_of_memory_error(stage: str, batch_size: int, device: torch.device, ctx: DistContext) -> OutOfMemory:
+    """The :class:`OutOfMemory` error of a step of ``stage`` at ``batch_size`` clips per process."""
+    flag = BATCH_FLAGS.get(stage, "--batch-size")
+    field = "ft_batch_size" if flag == "--ft-batch-size" else "batch_size"
+    per = f" per process ({ctx.world_size} processes)" if ctx.distributed else ""
+    return OutOfMemory(f"{stage}: {device} ran out of memory in a training step at batch size {batch_size}{per}; "
+                       f"lower it with {flag} (config field {field}), e.g. {flag} {max(1, batch_size // 2)}, or "
+                       "use --precision bf16/fp16 or a smaller --clip-len / --crop")
+
+
 def step_seed(seed: int, epoch: int, step: int, rank: int) -> int:
     """A 63-bit seed for the augmentation of one step, a pure function of its position in the run."""
     return int(np.random.SeedSequence((seed, epoch, step, rank)).generate_state(2, np.uint64)[0] >> 1)
 
 
-def configure_backends(device: torch.device, cfg, ctx: DistContext) -> None:
+def configure_backends(device: torch.device, cfg, ctx: DistContext, num_workers: Optional[int] = None) -> None:
     """CUDA: cuDNN autotuning (fixed input sizes) and TF32 matmuls for the parts outside bf16 autocast.
 
     CPU: torch's threads are set to the cores this process can use without its loader workers
@@ -220,11 +287,8 @@ def configure_backends(device: torch.device, cfg, ctx: DistContext) -> None:
         return
     threads = cfg.threads
     if threads is None:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            cores = os.cpu_count() or 1
-        threads = max(1, cores // ctx.world_size - cfg.num_workers)
+        workers = cfg.num_workers if num_workers is None else num_workers
+        threads = max(1, available_cpus() // ctx.world_size - workers)
     torch.set_num_threads(threads)
 
 
@@ -267,7 +331,8 @@ def fit(
     run_dir = Path(run_dir)
     device = ctx.device
     fast = FastPath.from_config(cfg, device)
-    configure_backends(device, cfg, ctx)
+    num_workers = cap_workers(cfg.num_workers, ctx)
+    configure_backends(device, cfg, ctx, num_workers)
     model.to(device)
     if fast.channels_last:
         model.to(memory_format=torch.channels_last_3d)
@@ -307,7 +372,8 @@ def fit(
     if fast.compile:
         net = torch.compile(net)
 
-    loader, sampler = make_train_loader(dataset, schedule.batch_size, ctx, cfg.seed, cfg.num_workers,
+    scaler = fast.make_scaler(device)
+    loader, sampler = make_train_loader(dataset, schedule.batch_size, ctx, cfg.seed, num_workers,
                                         pin_memory=device.type == "cuda")
     generator = torch.Generator(device=device)
     bar = progress_bar(len(loader) * (schedule.epochs - start_epoch), stage, ctx.is_main and cfg.progress)
@@ -329,12 +395,14 @@ def fit(
                     substituted += batch.pop("substituted").sum()
                 generator.manual_seed(step_seed(cfg.seed, epoch, i, ctx.rank))
                 batch = move_batch(batch, device)
-                with fast.autocast(device):
-                    loss, correct, clips = step_fn(net, batch, generator)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                _check_finite(loss, params, stage, epoch, i, step, scheduler, checkpoint, ctx)
-                optimizer.step()
+                try:
+                    with fast.autocast(device):
+                        loss, correct, clips = step_fn(net, batch, generator)
+                    apply_update(loss, optimizer, scaler,
+                                 lambda grads: _check_finite(loss, params, stage, epoch, i, step, scheduler,
+                                                             checkpoint, ctx, grads))
+                except torch.cuda.OutOfMemoryError:  # the same class as torch.OutOfMemoryError
+                    raise out_of_memory_error(stage, schedule.batch_size, device, ctx) from None
                 window.add(loss, correct, clips)
                 whole.add(loss, correct, clips)
                 step += 1
@@ -391,11 +459,11 @@ def _show(bar, row: dict) -> None:
 
 
 def _check_finite(loss: torch.Tensor, params, stage: str, epoch: int, batch: int, step: int, scheduler,
-                  last_good: Optional[Path], ctx: DistContext) -> None:
+                  last_good: Optional[Path], ctx: DistContext, grads: bool = True) -> None:
     """Stop the run before ``optimizer.step()`` when the loss or a gradient is NaN/inf (one host sync per
     step; in DDP the flags are summed over ranks, so every rank stops at the same step)."""
-    grads = [p.grad for p in params if p.grad is not None]
-    grad_norm = torch.nn.utils.get_total_norm(grads) if grads else loss.new_zeros(())
+    present = [p.grad for p in params if p.grad is not None] if grads else []
+    grad_norm = torch.nn.utils.get_total_norm(present) if present else loss.new_zeros(())
     bad = torch.stack([~torch.isfinite(loss.detach().float()).all(), ~torch.isfinite(grad_norm.float())]).float()
     loss_bad, grad_bad = all_reduce_sum(bad, ctx).tolist()
     if not (loss_bad or grad_bad):
