@@ -82,7 +82,7 @@ def cap_workers(requested: int, ctx: DistContext, cpus: Optional[int] = None) ->
         return requested
     if ctx.is_main:
         logger.warning("num_workers %d capped to %d: %d CPUs for %d process(es)", requested, limit, cpus,
-                    ctx.world_size)
+                       ctx.world_size)
     return limit
 
 
