@@ -25,7 +25,7 @@ Google Drive (``setup(runs_dir=...)`` or ``PACEKIT_RUNS``), so notebooks 04-06 r
 
 Paths are relative to the repository root as seen from the notebook: ``..`` when the notebook runs in
 ``notebooks/`` (Jupyter, nbval), ``.`` elsewhere (Colab's ``/content``). Nothing here prints an
-absolute path, so committed outputs stay machine-independent.
+absolute path unless runs are moved (``PACEKIT_RUNS``), so committed outputs stay machine-independent.
 
 The repository URL lives in :data:`REPO_URL` only; ``notebooks/_build.py`` writes it into each notebook's
 Colab badge and Colab install line, and ``tests/test_notebooks_meta.py`` checks that they agree.
