@@ -245,3 +245,33 @@ def test_prepare_refuses_bad_values_naming_the_flag(ucf_root, tmp_path, flag, va
     with pytest.raises(ValueError, match="--" + flag.replace("_", "-")):
         prepare_dataset(ucf_root, tmp_path / "out", progress=False, **{flag: value})
     assert not (tmp_path / "out").exists()
+
+
+def test_a_denied_write_names_the_file_and_the_cause(ucf_root, tmp_path, monkeypatch):
+    import errno
+
+    from pacekit.data import prepare
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(prepare.os, "fsync", denied)
+    out = tmp_path / "out"
+    with pytest.raises(prepare.PrepareError, match=r"cannot write .*v_ApplyEyeMakeup_g01_c01\.jpack: permission denied"):
+        prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+    assert not [p.name for p in out.rglob("*") if ".tmp" in p.name]
+    assert "permission denied" in (out / "prepare_failures.txt").read_text()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_the_portable_watchdog_ends_a_worker_whose_parent_is_gone():
+    import os
+
+    from pacekit.data import prepare
+
+    pid = os.fork()
+    if pid == 0:  # the "worker": its parent is not the one it was started by
+        prepare._watch_parent(os.getppid() + 1, interval=0.01)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1
