@@ -30,8 +30,9 @@ from pacekit.data.synthetic import (
 
 PACES = (1, 2, 3, 4)                     # the paper's default pace set p = [1, 4] (Table 1)
 DEFAULT = MOTION_CLASSES[:10]            # the classes of the default set
+# Version 1's files (the tests of the first set pin its drawing); version 2 has its own section below.
 TINY = dict(num_classes=3, videos_per_class=4, seed=0, width=64, height=48, duration=1.0,
-            test_fraction=0.3, progress=False)
+            test_fraction=0.3, progress=False, version=1)
 SHARED_SPLITS = Path(__file__).resolve().parents[2] / "shared" / "data" / "splits" / "ucf101"
 INDEX = {name: i for i, name in enumerate(SYNTHETIC_CLASSES)}
 
@@ -209,7 +210,11 @@ def test_clips_of_a_group_share_the_scene_but_not_the_motion():
 
 def test_bad_arguments_name_the_value_and_the_fix():
     with pytest.raises(ValueError, match=r"num_classes=13.*12 built-in"):
-        plan_synthetic(num_classes=13)
+        plan_synthetic(num_classes=13, version=1)
+    with pytest.raises(ValueError, match=r"num_classes=11.*version 2.*10 built-in"):
+        plan_synthetic(num_classes=11)
+    with pytest.raises(ValueError, match=r"version=3"):
+        plan_synthetic(version=3)
     with pytest.raises(ValueError, match=r"65x48.*even"):
         render_video(0, 0, width=65, height=48)
     with pytest.raises(ValueError, match=r"class_index=12"):
@@ -349,3 +354,194 @@ def test_split_lines_have_the_same_form_as_the_official_files(tiny_set):
                           ("testlist01.txt", r"[A-Za-z]+/v_[A-Za-z]+_g\d\d_c\d\d\.avi")]:
         for lines in (read_lines(SHARED_SPLITS / name), read_lines(out / "ucfTrainTestlist" / name)):
             assert all(re.fullmatch(pattern, line) for line in lines), name
+
+
+# ---------------------------------------------------------------- version 2: made for the lesson
+
+from pacekit.cli import main as cli_main  # noqa: E402
+from pacekit.data.readers import open_video  # noqa: E402
+from pacekit.data.synthetic import (  # noqa: E402
+    FIGURE_CLASSES,
+    FORMAT_VERSION,
+    MASK_SCALE,
+    draw_figure_video,
+    figure_trajectory,
+    load_mover_masks,
+    mask_path,
+    render_figure_video,
+    sample_figure_spec,
+    synthetic_classes,
+)
+
+TINY2 = {**TINY, "version": 2}
+FIGURES = [m.name for m in FIGURE_CLASSES]
+
+
+def mask_centroids(masks: np.ndarray) -> np.ndarray:
+    """(T, 2) centroid (x, y) of each mask, in frame pixels."""
+    gy, gx = np.mgrid[0:masks.shape[1], 0:masks.shape[2]] + 0.5
+    n = masks.sum(axis=(1, 2))
+    return np.stack([(masks * gx).sum(axis=(1, 2)) / n, (masks * gy).sum(axis=(1, 2)) / n], axis=1) * MASK_SCALE
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    """Three 160x120 videos of every class, each one whole motion cycle long: {class: [(spec, frames, masks)]}."""
+    out = {}
+    for ci, name in enumerate(FIGURES):
+        out[name] = []
+        for seed in range(3):
+            spec = sample_figure_spec(ci, seed, 160, 120, num_frames=1, scene_seed=50 + seed)
+            spec = dataclasses.replace(spec, num_frames=int(spec.period) + 1,
+                                       jitter=np.ones((int(spec.period) + 1, 3), np.float32))
+            frames, masks = draw_figure_video(spec)
+            out[name].append((spec, frames, masks))
+    return out
+
+
+def test_version_2_is_the_default_and_keeps_the_first_class_names():
+    assert FORMAT_VERSION == 2
+    assert plan_synthetic(num_classes=1, videos_per_class=1, test_fraction=0)["version"] == 2
+    assert synthetic_classes(2)[:3] == SYNTHETIC_CLASSES[:3] and len(synthetic_classes(2)) == 10
+    assert synthetic_classes(1) == SYNTHETIC_CLASSES
+
+
+def test_version_2_speeds_are_log_spaced_over_4x_and_tell_paces_apart_only_with_the_class():
+    speeds = sorted(m.speed for m in FIGURE_CLASSES)
+    assert speeds[-1] / speeds[0] == pytest.approx(4.0)
+    np.testing.assert_allclose(np.diff(np.log(speeds)), math.log(4) / 9, rtol=1e-9)
+    # the class order is not the speed order: an index tells nothing about speed
+    assert [m.speed for m in FIGURE_CLASSES] != sorted(m.speed for m in FIGURE_CLASSES)
+    for m in FIGURE_CLASSES:
+        for p in PACES[:-1]:
+            assert m.speed_range[1] * p < m.speed_range[0] * (p + 1)
+    bands = sorted(m.speed_range for m in FIGURE_CLASSES)
+    assert all(a[1] < b[0] for a, b in zip(bands, bands[1:]))          # one speed band per class
+    slowest, fastest = bands[0], bands[-1]
+    assert overlaps(scaled(slowest, 4), fastest)                         # slowest at pace 4 ~ fastest at 1
+    for m in FIGURE_CLASSES:
+        assert m.period_range[0] / m.cycles >= MIN_CYCLE_FRAMES
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_version_2_mover_covers_4_to_11_percent_and_moves_at_its_class_speed(rendered, name):
+    motion = FIGURE_CLASSES[FIGURES.index(name)]
+    for spec, frames, masks in rendered[name]:
+        assert masks.shape == (len(frames), 120 // MASK_SCALE, 160 // MASK_SCALE) and masks.dtype == bool
+        area = masks.mean(axis=(1, 2))
+        assert 0.04 <= area.mean() <= 0.11 and area.min() > 0.02, area.mean()
+        assert motion.speed_range[0] <= spec.speed <= motion.speed_range[1]
+        # the centre moves at the spec's speed over a whole cycle ...
+        t = np.linspace(0, spec.period, 4001)
+        traj = figure_trajectory(spec, t)
+        assert np.hypot(np.diff(traj["x"]), np.diff(traj["y"])).sum() / spec.period == pytest.approx(
+            spec.speed * spec.scale, rel=2e-3)
+        # ... and so does the drawn mover's mask, within what its limbs add or take away
+        measured = np.linalg.norm(np.diff(mask_centroids(masks), axis=0), axis=1).mean() / spec.scale
+        assert 0.7 <= measured / spec.speed <= 1.35, (measured, spec.speed)
+
+
+def test_version_2_mask_speeds_rank_like_the_class_speeds(rendered):
+    measured, natural = [], []
+    for name in FIGURES:
+        ratios = [np.linalg.norm(np.diff(mask_centroids(m), axis=0), axis=1).mean() / s.scale
+                  for s, _, m in rendered[name]]
+        measured.append(np.mean(ratios))
+        natural.append(FIGURE_CLASSES[FIGURES.index(name)].speed)
+    rank = lambda v: np.argsort(np.argsort(v))  # noqa: E731
+    rho = np.corrcoef(rank(measured), rank(natural))[0, 1]
+    assert rho >= 0.9, (measured, natural)
+
+
+def test_version_2_masks_are_zero_on_the_static_distractors_and_the_mover_stays_in_frame(rendered):
+    seen = 0
+    for name in FIGURES:
+        for spec, frames, masks in rendered[name]:
+            for d in spec.distractors:
+                x, y = (int(v // MASK_SCALE) for v in d["c"])
+                r = max(int(d["b"] // MASK_SCALE) - 1, 0)
+                assert not masks[:, max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1].any()
+                seen += 1
+            # the mask never touches the frame's border for long: the mover stays inside
+            border = masks[:, [0, -1], :].any(axis=(1, 2)) | masks[:, :, [0, -1]].any(axis=(1, 2))
+            assert border.mean() < 0.05
+    assert seen >= 10                                                  # distractors really are there
+
+
+def test_version_2_is_deterministic_from_the_seed():
+    a_frames, a_masks = render_figure_video(3, 5, 64, 48, 30, scene_seed=9)
+    b_frames, b_masks = render_figure_video(3, np.random.default_rng(5), 64, 48, 30, scene_seed=9)
+    np.testing.assert_array_equal(a_frames, b_frames)
+    np.testing.assert_array_equal(a_masks, b_masks)
+    c_frames, c_masks = render_figure_video(3, 6, 64, 48, 30, scene_seed=9)
+    assert not np.array_equal(a_masks, c_masks)
+    assert render_video(3, 5, 64, 48, 30, scene_seed=9, version=2).shape == (30, 48, 64, 3)
+
+
+@pytest.fixture(scope="module")
+def tiny_set2(tmp_path_factory):
+    import time
+
+    out = tmp_path_factory.mktemp("synthetic2") / "set"
+    start = time.perf_counter()
+    summary = build_synthetic(out, workers=1, force=True, **TINY2)
+    return out, summary, time.perf_counter() - start
+
+
+def test_version_2_small_set_is_fast_and_has_masks_beside_every_video(tiny_set2):
+    out, summary, seconds = tiny_set2
+    assert summary.num_videos == summary.num_written == 12
+    assert seconds < 20                       # 12 videos; about 1 s on a free core
+    meta = json.loads((out / "synthetic.json").read_text())
+    assert meta["version"] == 2 and "masks" in meta["units"]
+    for v in meta["videos"]:
+        video = out / "UCF-101" / v["path"]
+        assert (out / "UCF-101" / v["masks"]) == mask_path(video) and mask_path(video).is_file()
+        assert mask_path(video).name == video.stem + ".masks.npz"
+        masks = load_mover_masks(video)
+        with open_video(video) as reader:
+            assert reader.num_frames == len(masks) == v["num_frames"]
+        assert masks.shape == (v["num_frames"], 48 // MASK_SCALE, 64 // MASK_SCALE)
+        assert load_mover_masks(video, full_size=True).shape == (v["num_frames"], 48, 64)
+        assert 0.03 <= masks.mean() <= 0.13   # coarse 32x24 masks of a 4-11 % mover
+        frames, drawn = draw_figure_video(sample_figure_spec(v["class_index"], v["seed"], 64, 48, v["num_frames"],
+                                                             v["scene_seed"]))
+        np.testing.assert_array_equal(masks, drawn)
+
+
+def test_version_2_files_are_deterministic_and_a_missing_mask_is_repaired(tiny_set2, tmp_path):
+    out, _, _ = tiny_set2
+    again = tmp_path / "again"
+    ensure_synthetic(again, workers=2, **TINY2)
+    assert decode_all(out).keys() == decode_all(again).keys()
+    for path in sorted((out / "UCF-101").rglob("*.masks.npz")):
+        twin = again / path.relative_to(out)
+        assert twin.read_bytes() == path.read_bytes()
+    victim = sorted((again / "UCF-101").rglob("*.masks.npz"))[3]
+    data = victim.read_bytes()
+    victim.unlink()
+    summary = build_synthetic(again, workers=1, **TINY2)
+    assert summary.num_written == 1 and victim.read_bytes() == data
+    with pytest.raises(FileNotFoundError, match="no mover masks"):
+        load_mover_masks(tmp_path / "nothing.avi")
+
+
+def test_switching_version_rewrites_the_set_and_drops_stale_masks(tmp_path):
+    out = tmp_path / "set"
+    ensure_synthetic(out, workers=1, **TINY2)
+    assert len(list(out.rglob("*.masks.npz"))) == 12
+    summary = build_synthetic(out, workers=1, **TINY)               # version 1
+    assert summary.num_written == 12 and not list(out.rglob("*.masks.npz"))
+    assert json.loads((out / "synthetic.json").read_text())["version"] == 1
+
+
+def test_make_synthetic_version_flag(tmp_path, capsys):
+    out = tmp_path / "v1"
+    args = ["make-synthetic", "--out", str(out), "--classes", "1", "--videos-per-class", "2", "--width", "32",
+            "--height", "24", "--version", "1"]
+    assert cli_main(args) == 0
+    assert json.loads((out / "synthetic.json").read_text())["version"] == 1
+    assert not list(out.rglob("*.masks.npz"))
+    with pytest.raises(SystemExit):
+        cli_main(args[:-1] + ["3"])
+    capsys.readouterr()

@@ -25,7 +25,8 @@ def best_pace_fit(clip: np.ndarray, frames: np.ndarray, pace_set: PaceSet) -> tu
 
 
 def test_round_trip_class_label_and_pace(synthetic_root):
-    meta = {v["path"]: v for v in read_synthetic_metadata(synthetic_root)["videos"]}
+    described = read_synthetic_metadata(synthetic_root)
+    meta, version = {v["path"]: v for v in described["videos"]}, described["version"]
     ds = build_dataset("synthetic", synthetic_root, "train", mode="pace", clip_len=8, frame_size=None)
     assert ds.classes == list(SYNTHETIC_CLASSES[:3])
     pace_set = PaceSet.from_spec("relative")
@@ -34,7 +35,7 @@ def test_round_trip_class_label_and_pace(synthetic_root):
         video = meta[record.name]
         assert ds.classes[record.label] == video["class"] == record.name.split("/")[0]
         frames = render_video(video["class_index"], video["seed"], 64, 48, video["num_frames"],
-                              scene_seed=video["scene_seed"])
+                              scene_seed=video["scene_seed"], version=version)
         label, error = best_pace_fit(item["video"].numpy().astype(float), frames, pace_set)
         assert label == item["pace_label"].item(), (record.name, label, item["pace_label"])
         assert error < 16  # MPEG-4 noise on tiny textured frames; the pace fit itself is exact

@@ -139,8 +139,9 @@ PREPARE_INTERRUPT_HINT = ("interrupted; re-run the same `pacekit prepare` comman
 
 
 def cmd_make_synthetic(args) -> int:
+    extra = {} if args.version is None else {"version": args.version}
     summary = build_synthetic(args.out, num_classes=args.classes, videos_per_class=args.videos_per_class,
-                               seed=args.seed, width=args.width, height=args.height)
+                               seed=args.seed, width=args.width, height=args.height, **extra)
     print(summary)
     return 0
 
@@ -153,6 +154,10 @@ def add_commands(subparsers) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--width", type=positive_int, default=160)
     p.add_argument("--height", type=positive_int, default=120)
+    p.add_argument("--version", type=int, choices=(1, 2), default=None,
+                   help="format version: 2 (default) is made for the lesson (large articulated and textured "
+                        "movers at class-specific speeds, static distractors, mover masks beside each video); "
+                        "1 is the first set (small objects)")
     p.set_defaults(func=cmd_make_synthetic)
 
     p = subparsers.add_parser("info", help="counts per split and class, frame/fps statistics, missing or bad files")

@@ -27,6 +27,13 @@ displacement for moving objects, the radius change for Zoom and the rim speed fo
 
 Pure functions first (``sample_spec`` -> ``trajectory`` -> ``draw_video``; ``render_video`` does the
 three), then the writer (``make_synthetic``, ``ensure_synthetic``).
+
+Format versions. The above is version 1, the first set: one small object (about 1 % of the frame).
+Version 2, the default since, is made for the lesson (see the "version 2" section below): large
+textured and articulated movers (4-11 % of the frame) at ten log-spaced class speeds spanning 4x,
+static textured distractors, low-contrast backgrounds, per-frame brightness / contrast / saturation
+changes, and each video's ground-truth mover masks in ``<video stem>.masks.npz`` beside it
+(``load_mover_masks``). ``version=1`` keeps the first set selectable everywhere.
 """
 
 from __future__ import annotations
@@ -44,8 +51,11 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 
 __all__ = [
-    "FORMAT_NAME", "FORMAT_VERSION", "MIN_CYCLE_FRAMES", "MOTION_CLASSES", "REFERENCE_HEIGHT",
+    "FIGURE_CLASSES", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MIN_CYCLE_FRAMES",
+    "MOTION_CLASSES", "REFERENCE_HEIGHT",
     "SYNTHETIC_CLASSES", "MotionClass", "SyntheticSummary", "VideoSpec", "build_synthetic",
+    "FigureClass", "FigureSpec", "draw_figure_video", "figure_trajectory", "load_mover_masks", "mask_path",
+    "render_figure_video", "sample_figure_spec", "synthetic_classes", "write_mover_masks",
     "draw_video", "ensure_synthetic", "make_synthetic", "plan_synthetic", "read_synthetic_metadata",
     "render_video", "sample_spec", "tip_speed", "trajectory", "video_filename", "write_video",
 ]
@@ -53,7 +63,8 @@ __all__ = [
 REFERENCE_HEIGHT = 120   # the class table's speeds and sizes are in pixels of a 120-px-high frame
 MIN_CYCLE_FRAMES = 28    # shortest elementary cycle at natural pace: >= 7 samples at pace 4
 FORMAT_NAME = "pacekit-synthetic"
-FORMAT_VERSION = 1       # bump whenever a change to this file changes the frames it draws
+FORMAT_VERSION = 2       # the default format; bump whenever a change to this file changes the frames it draws
+FORMAT_VERSIONS = (1, 2)  # 1: small single objects (the first set); 2: made for the lesson (see "version 2")
 VIDEOS_DIR = "UCF-101"
 SPLITS_DIR = "ucfTrainTestlist"
 METADATA_FILE = "synthetic.json"
@@ -564,12 +575,542 @@ def draw_video(spec: VideoSpec) -> np.ndarray:
 
 
 def render_video(class_index: int, rng_or_seed: RngLike, width: int = 160, height: int = 120,
-                 num_frames: int = 75, scene_seed: Optional[RngLike] = None) -> np.ndarray:
+                 num_frames: int = 75, scene_seed: Optional[RngLike] = None, version: int = 1) -> np.ndarray:
     """One random video of class ``class_index`` (0-based): (T, H, W, 3) uint8 RGB at natural pace.
 
-    ``render_video(c, s)`` is ``draw_video(sample_spec(c, s))``; the same seed gives the same frames.
+    ``render_video(c, s)`` is ``draw_video(sample_spec(c, s))`` (format version 1, the default here);
+    ``version=2`` draws ``draw_figure_video(sample_figure_spec(c, s))``'s frames (without the masks;
+    ``render_figure_video`` gives both). The same seed gives the same frames.
     """
+    if int(version) == 2:
+        return render_figure_video(class_index, rng_or_seed, width, height, num_frames, scene_seed)[0]
+    _check_version(version)
     return draw_video(sample_spec(class_index, rng_or_seed, width, height, num_frames, scene_seed))
+
+
+# ------------------------------------------------------------------------------------ version 2
+# Format version 2, "made for the lesson": a small RGB network learns pace from it in minutes.
+#
+# * Movers are large and structured: textured bodies that roll or spin, a two-part articulated arm,
+#   walkers with two-part legs, a caterpillar, a flapping flyer; each covers 4-11 % of the frame
+#   (about 5-9 % on average), so they survive a 56/112-pixel crop.
+# * Each class has one natural speed (mean displacement per frame of the mover's centre, px/frame at
+#   a 120-px height); the ten speeds are log-spaced over 4x (0.6 .. 2.4), assigned to the classes in a
+#   mixed order, and a video's speed is its class speed x U(0.94, 1.06), so neighbouring classes'
+#   bands never overlap and a slow class at pace 4 moves like a fast one at pace 1: the pace is only
+#   known once the motion (hence its natural speed) is recognised.
+# * Distractors are textured shapes of the movers' sizes and textures that never move; backgrounds are
+#   low-contrast; every frame gets its own small brightness / contrast / saturation change (the same
+#   for the whole frame), so frame differences alone do not locate the mover.
+# * Beside every video ``<name>.avi`` lies ``<name>.masks.npz``: the mover's ground-truth mask per frame
+#   (see ``load_mover_masks``).
+
+MASK_SCALE = 2          # masks are stored at 1/MASK_SCALE of the frame size (block coverage >= 1/2)
+MASK_SUFFIX = ".masks.npz"
+V2_SPEEDS = tuple(0.6 * 4.0 ** (k / 9) for k in range(10))   # log-spaced, 0.6 .. 2.4 (x4)
+V2_SPEED_JITTER = (0.94, 1.06)                                # per video, around the class speed
+V2_AREA_RANGE = (0.05, 0.085)                                  # target mean mask area / frame area
+TEXTURES = ("stripes", "checker", "rings", "two-tone")
+
+
+def _v2_path_bounce(u, p):
+    s = np.mod(2 * u, 1.0)
+    return p["dir"] * p["drift"] * _soft_tri(u), -4.0 * s * (1.0 - s)
+
+
+def _v2_path_pendulum(u, p):
+    th = p["theta0"] * np.sin(2 * np.pi * u)
+    ph = p["bend"] * np.sin(2 * np.pi * u - 0.9)      # the lower arm lags behind the upper one
+    return 0.5 * np.sin(th) + 0.5 * np.sin(th + ph), 0.5 * np.cos(th) + 0.5 * np.cos(th + ph) - 1.0
+
+
+def _v2_path_orbit(u, p):
+    w = 2 * np.pi * u
+    return np.cos(w), p["dir"] * p["ellipticity"] * np.sin(w)
+
+
+def _v2_path_line(u, p):
+    s = _soft_tri(u)
+    return math.cos(p["direction"]) * s, math.sin(p["direction"]) * s
+
+
+def _v2_path_wave(u, p):
+    return p["dir"] * _soft_tri(u - 0.25), p["height"] * np.cos(2 * np.pi * 2 * u)
+
+
+def _v2_path_figure_eight(u, p):
+    w = 2 * np.pi * u
+    return np.sin(w), p["dir"] * p["height"] * np.sin(2 * w)
+
+
+def _v2_path_zigzag(u, p):
+    return p["width"] * _soft_tri(4 * u, 0.9), _soft_tri(u - 0.25)
+
+
+def _v2_path_crawl(u, p):
+    return p["dir"] * _soft_tri(u - 0.25), 0.08 * np.sin(2 * np.pi * 4 * u)
+
+
+@dataclass(frozen=True)
+class FigureClass:
+    """One version-2 action class: a mover (``body``) following a periodic path at a natural speed.
+
+    ``speed``: natural mean speed of the mover's centre, px/frame at ``REFERENCE_HEIGHT``;
+    ``period_range``: frames per motion cycle at natural pace, ``cycles`` elementary cycles in each.
+    """
+
+    name: str
+    speed: float
+    period_range: tuple[float, float]
+    cycles: int
+    body: str
+    path: Callable = field(repr=False, compare=False)
+    sample_params: Callable = field(repr=False, compare=False)
+    description: str = ""
+
+    @property
+    def speed_range(self) -> tuple[float, float]:
+        return (self.speed * V2_SPEED_JITTER[0], self.speed * V2_SPEED_JITTER[1])
+
+
+_S = V2_SPEEDS
+FIGURE_CLASSES: tuple[FigureClass, ...] = (
+    FigureClass("Bounce", _S[7], (70, 96), 2, "ball", _v2_path_bounce,
+                lambda r: {"dir": _sign(r), "drift": r.uniform(0.3, 0.5)},
+                "a textured ball hopping along, rolling as it goes"),
+    FigureClass("PendulumSwing", _S[2], (130, 160), 1, "arm", _v2_path_pendulum,
+                lambda r: {"theta0": r.uniform(0.55, 0.8), "bend": r.uniform(0.3, 0.5)},
+                "a two-part arm with a weight, swinging from a pivot"),
+    FigureClass("Orbit", _S[5], (70, 100), 1, "ball", _v2_path_orbit,
+                lambda r: {"dir": _sign(r), "ellipticity": r.uniform(0.6, 0.8)},
+                "a textured body circling while it spins"),
+    FigureClass("Walk", _S[1], (120, 150), 4, "walker", _v2_path_line,
+                lambda r: {"direction": r.uniform(-0.15, 0.15)},
+                "a figure walking back and forth, two-part legs striding"),
+    FigureClass("Roll", _S[9], (60, 72), 2, "wheel", _v2_path_line,
+                lambda r: {"direction": r.uniform(-0.3, 0.3)},
+                "a wheel rolling back and forth"),
+    FigureClass("Wave", _S[3], (110, 140), 2, "waver", _v2_path_wave,
+                lambda r: {"dir": _sign(r), "height": r.uniform(0.12, 0.2)},
+                "a figure drifting across and back, waving a two-part arm"),
+    FigureClass("Slide", _S[4], (80, 110), 2, "block", _v2_path_line,
+                lambda r: {"direction": r.uniform(-0.5, 0.5)},
+                "a textured block sliding back and forth without turning"),
+    FigureClass("FigureEight", _S[6], (80, 110), 2, "flyer", _v2_path_figure_eight,
+                lambda r: {"dir": _sign(r), "height": r.uniform(0.5, 0.7)},
+                "a flyer flapping two-part wings along a figure eight"),
+    FigureClass("ZigZag", _S[8], (112, 140), 4, "ball", _v2_path_zigzag,
+                lambda r: {"width": r.uniform(0.3, 0.45)},
+                "a spinning body zigzagging down and back up"),
+    FigureClass("Crawl", _S[0], (112, 140), 4, "caterpillar", _v2_path_crawl,
+                lambda r: {"dir": _sign(r)},
+                "a caterpillar of three segments crawling back and forth, its body rippling"),
+)
+
+
+def _check_version(version) -> int:
+    if version not in FORMAT_VERSIONS:
+        raise ValueError(f"version={version!r}: pacekit's synthetic set has format versions "
+                         f"{', '.join(map(str, FORMAT_VERSIONS))} (2, the default, is made for the lesson)")
+    return int(version)
+
+
+def synthetic_classes(version: int = FORMAT_VERSION) -> tuple[str, ...]:
+    """The class names of a format version, in label order (version 1: ``SYNTHETIC_CLASSES``)."""
+    _check_version(version)
+    return SYNTHETIC_CLASSES if version == 1 else tuple(m.name for m in FIGURE_CLASSES)
+
+
+@dataclass
+class FigureSpec:
+    """Everything needed to draw one version-2 video; ``draw_figure_video(spec)`` is a pure function of it.
+
+    ``speed`` (px/frame at ``REFERENCE_HEIGHT``), ``period`` (frames per cycle), ``amplitude`` (px),
+    ``phase`` (cycles), ``anchor`` (px), ``params`` (the path's own); ``size`` is the mover's body radius
+    in px, ``look`` its textures, ``background``, ``distractors`` (static parts), ``jitter`` the per-frame
+    (brightness, contrast, saturation) factors, (T, 3).
+    """
+
+    class_index: int
+    width: int
+    height: int
+    num_frames: int
+    speed: float
+    period: float
+    amplitude: float
+    phase: float
+    anchor: tuple[float, float]
+    params: dict
+    size: float
+    spin_dir: float
+    look: dict
+    background: dict
+    distractors: tuple
+    jitter: np.ndarray = field(repr=False)
+
+    @property
+    def motion(self) -> FigureClass:
+        return FIGURE_CLASSES[self.class_index]
+
+    @property
+    def scale(self) -> float:
+        return self.height / REFERENCE_HEIGHT
+
+
+# A part is a dict: {"kind": "ellipse", "c": (x, y), "a": half-length, "b": half-width, "angle": rad,
+# "tex": index into look["textures"]} or {"kind": "capsule", "p0": (x, y), "p1": (x, y), "r": radius, "tex"}.
+
+def _ellipse(c, a, b, angle, tex):
+    return {"kind": "ellipse", "c": (float(c[0]), float(c[1])), "a": float(a), "b": float(b),
+            "angle": float(angle), "tex": tex}
+
+
+def _capsule(p0, p1, r, tex):
+    return {"kind": "capsule", "p0": (float(p0[0]), float(p0[1])), "p1": (float(p1[0]), float(p1[1])),
+            "r": float(r), "tex": tex}
+
+
+def _limb(root, angle1, angle2, length, r, tex):
+    """A two-part limb from ``root``: upper part at ``angle1`` (rad, 0 = down), lower at ``angle1 + angle2``."""
+    knee = (root[0] + length * math.sin(angle1), root[1] + length * math.cos(angle1))
+    foot = (knee[0] + length * math.sin(angle1 + angle2), knee[1] + length * math.cos(angle1 + angle2))
+    return [_capsule(root, knee, r, tex), _capsule(knee, foot, r * 0.85, tex)], foot
+
+
+def _figure_parts(spec: FigureSpec, cx: float, cy: float, u: float, rot: float) -> list:
+    """The mover's parts at centre (cx, cy), phase ``u`` (cycles) and rolling angle ``rot`` (rad)."""
+    R, body, w = spec.size, spec.motion.body, 2 * math.pi * u
+    if body == "ball":
+        return [_ellipse((cx, cy), R, R * spec.look["aspect"], rot, 0)]
+    if body == "wheel":
+        return [_ellipse((cx, cy), R, R, rot, 0), _ellipse((cx, cy), 0.35 * R, 0.35 * R, rot, 1)]
+    if body == "block":
+        return [_ellipse((cx, cy), 1.25 * R, 0.8 * R, spec.look["angle"], 0)]
+    if body == "arm":   # the centre is the weight; the arm hangs from the pivot, one amplitude above the anchor
+        p, (px, py) = spec.params, (spec.anchor[0], spec.anchor[1] - spec.amplitude)
+        th = p["theta0"] * math.sin(w)
+        ph = p["bend"] * math.sin(w - 0.9)
+        half = 0.5 * spec.amplitude
+        parts, _ = _limb((px, py), th, ph, half, 0.28 * R, 1)
+        return parts + [_ellipse((cx, cy), 0.7 * R, 0.7 * R, th + ph, 0)]
+    if body in ("walker", "waver"):
+        stride = 0.35 * math.sin(spec.look["steps"] * w)
+        torso = _ellipse((cx, cy - 0.2 * R), 0.75 * R, 0.5 * R, math.pi / 2, 0)
+        head = _ellipse((cx, cy - 1.25 * R), 0.38 * R, 0.38 * R, 0.0, 1)
+        hip = (cx, cy + 0.35 * R)
+        leg1, _ = _limb(hip, stride, 0.35 + 0.3 * max(0.0, math.sin(spec.look["steps"] * w)), 0.55 * R, 0.2 * R, 1)
+        leg2, _ = _limb(hip, -stride, 0.35 + 0.3 * max(0.0, -math.sin(spec.look["steps"] * w)), 0.55 * R,
+                        0.2 * R, 1)
+        parts = leg1 + leg2 + [torso, head]
+        if body == "waver":
+            wave = math.sin(3 * w)
+            arm, _ = _limb((cx + 0.3 * R, cy - 0.6 * R), math.pi * (0.75 + 0.15 * wave), 0.7 * wave, 0.6 * R,
+                           0.17 * R, 1)
+            parts += arm
+        return parts
+    if body == "flyer":
+        flap = 0.6 * math.sin(spec.look["steps"] * w)
+        parts = [_ellipse((cx, cy), 0.9 * R, 0.5 * R, 0.0, 0)]
+        for side in (-1.0, 1.0):
+            wing, _ = _limb((cx + side * 0.5 * R, cy), side * (math.pi / 2 + flap), side * 0.5 * flap, 0.6 * R,
+                            0.2 * R, 1)
+            parts += wing
+        return parts
+    if body == "caterpillar":
+        parts = []
+        for k in (-1, 0, 1):
+            ripple = 0.25 * R * math.sin(spec.look["steps"] * w - 1.2 * k)
+            parts.append(_ellipse((cx + k * 0.8 * R, cy + ripple), 0.55 * R, 0.5 * R, 0.0, k % 2))
+        return parts
+    raise ValueError(f"unknown body {body!r}")
+
+
+def _part_box(part) -> tuple[float, float, float, float]:
+    if part["kind"] == "ellipse":
+        (x, y), a = part["c"], part["a"]
+        return x - a, x + a, y - a, y + a
+    (x0, y0), (x1, y1), r = part["p0"], part["p1"], part["r"]
+    return min(x0, x1) - r, max(x0, x1) + r, min(y0, y1) - r, max(y0, y1) + r
+
+
+def _part_sdf(part, gx, gy):
+    """Signed distance in px (negative inside; approximate for ellipses) and local coordinates (p, q)."""
+    if part["kind"] == "ellipse":
+        (x, y), a, b, ang = part["c"], part["a"], part["b"], part["angle"]
+        c, s = math.cos(ang), math.sin(ang)
+        dx, dy = gx - x, gy - y
+        p, q = (dx * c + dy * s), (-dx * s + dy * c)
+        return (np.sqrt((p / a) ** 2 + (q / b) ** 2) - 1.0) * b, p, q
+    (x0, y0), (x1, y1), r = part["p0"], part["p1"], part["r"]
+    vx, vy = x1 - x0, y1 - y0
+    ln = max(math.hypot(vx, vy), 1e-6)
+    ux, uy = vx / ln, vy / ln
+    dx, dy = gx - x0, gy - y0
+    p = dx * ux + dy * uy
+    q = -dx * uy + dy * ux
+    t = np.clip(p, 0.0, ln)
+    return np.sqrt((p - t) ** 2 + q * q) - r, p, q
+
+
+def _texture_color(tex: dict, p, q):
+    c0, c1 = np.asarray(tex["colors"][0], np.float32), np.asarray(tex["colors"][1], np.float32)
+    f = tex["freq"]
+    kind = tex["kind"]
+    if kind == "stripes":
+        second = np.sin(f * p) > 0
+    elif kind == "checker":
+        second = np.sin(f * p) * np.sin(f * q) > 0
+    elif kind == "rings":
+        second = np.sin(f * np.sqrt(p * p + q * q)) > 0
+    else:   # two-tone: half and half
+        second = q > 0
+    return np.where(second[..., None], c1, c0)
+
+
+def _draw_parts(canvas, gx, gy, parts, textures, mask=None) -> None:
+    """Blend ``parts`` into ``canvas`` (H, W, 3) float32 in place; OR their coverage into ``mask``."""
+    height, width = canvas.shape[:2]
+    for part in parts:
+        x0, x1, y0, y1 = _part_box(part)
+        c0, c1 = max(int(x0) - 1, 0), min(int(x1) + 3, width)
+        r0, r1 = max(int(y0) - 1, 0), min(int(y1) + 3, height)
+        if c0 >= c1 or r0 >= r1:
+            continue
+        sub = (slice(r0, r1), slice(c0, c1))
+        d, p, q = _part_sdf(part, gx[sub], gy[sub])
+        alpha = np.clip(0.5 - d, 0.0, 1.0)
+        color = _texture_color(textures[part["tex"]], p, q)
+        region = canvas[sub]
+        region += alpha[..., None] * (color - region)
+        if mask is not None:
+            mask[sub] |= alpha >= 0.5
+
+
+def _v2_texture(rng, avoid, scale) -> dict:
+    c0 = _random_color(rng, avoid, 90.0)
+    c1 = _random_color(rng, [c0], 90.0)
+    return {"kind": str(rng.choice(TEXTURES)), "colors": [list(c0), list(c1)],
+            "freq": float(rng.uniform(0.5, 0.9) / scale)}
+
+
+def _v2_background(rng, scale) -> dict:
+    base = rng.uniform(70, 190, size=3)
+    other = np.clip(base + rng.uniform(-28, 28, size=3), 0, 255)     # low contrast
+    kind = str(rng.choice(("gradient", "stripes", "noise")))
+    bg = {"kind": kind, "colors": [base.round().tolist(), other.round().tolist()],
+          "angle": float(rng.uniform(0, math.pi))}
+    if kind == "stripes":
+        bg["wavelength"] = float(rng.uniform(10, 30) * scale)
+        bg["sharpness"] = float(rng.uniform(1, 4))
+    elif kind == "noise":
+        bg["cell"] = float(rng.uniform(6, 20) * scale)
+        bg["seed"] = int(rng.integers(2**31))
+    return bg
+
+
+def _v2_area_coefficient(body: str) -> float:
+    """Mask area of the body at size R = 1 (px^2), roughly, to size it to a target area."""
+    return {"ball": math.pi * 0.85, "wheel": math.pi, "block": math.pi * 1.0, "arm": 2.6,
+            "walker": 2.16, "waver": 2.56, "flyer": 2.0, "caterpillar": 2.24}[body]
+
+
+def _v2_reach(spec_like_body: str, R: float, amplitude: float) -> float:
+    """How far (px) the mover's parts reach from its centre, at most."""
+    return {"ball": R, "wheel": R, "block": 1.25 * R, "arm": 0.75 * R, "walker": 1.65 * R, "waver": 1.7 * R,
+            "flyer": 1.75 * R, "caterpillar": 1.4 * R}[spec_like_body] + 1.0
+
+
+def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160, height: int = 120,
+                       num_frames: int = 75, scene_seed: Optional[RngLike] = None,
+                       max_distractors: int = 3) -> FigureSpec:
+    """Draw the random parameters of one version-2 video of class ``class_index`` (0-based).
+
+    The motion (speed, period, phase, position, brightness flicker) comes from ``rng_or_seed``; the
+    look (mover size and textures, background, distractors) from ``scene_seed`` when given.
+    """
+    if not 0 <= int(class_index) < len(FIGURE_CLASSES):
+        raise ValueError(f"class_index={class_index} is out of range: version 2 of pacekit's synthetic set has "
+                         f"{len(FIGURE_CLASSES)} motions (indices 0..{len(FIGURE_CLASSES) - 1})")
+    _check_frame_size(width, height)
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    rng = _rng(rng_or_seed)
+    srng = rng if scene_seed is None else _rng(scene_seed)
+    motion = FIGURE_CLASSES[class_index]
+    scale = height / REFERENCE_HEIGHT
+
+    # The look (shared by a group).
+    background = _v2_background(srng, scale)
+    textures = [_v2_texture(srng, background["colors"], scale) for _ in range(2)]
+    area = srng.uniform(*V2_AREA_RANGE) * width * height
+    size = math.sqrt(area / _v2_area_coefficient(motion.body))
+    look = {"textures": textures, "aspect": float(srng.uniform(0.75, 0.95)), "angle": float(srng.uniform(-0.5, 0.5)),
+            "steps": int(srng.integers(2, 4))}
+    n_distract = int(srng.integers(1, max_distractors + 1))
+    distract_draws = [(float(srng.uniform(0.5, 0.9)), float(srng.uniform(0.5, 1.0)), float(srng.uniform(0, math.pi)),
+                       _v2_texture(srng, background["colors"], scale)) for _ in range(n_distract)]
+    candidates = srng.uniform(0, 1, size=(24, 2))     # positions tried in turn, off the mover's path
+
+    # The motion (per clip).
+    speed = float(motion.speed * rng.uniform(*V2_SPEED_JITTER))
+    period = float(rng.uniform(*motion.period_range))
+    params = motion.sample_params(rng)
+    u = np.linspace(0.0, 1.0, 4097)
+    x, y = motion.path(u, params)
+    unit_length = float(np.hypot(np.diff(x), np.diff(y)).sum())
+    amplitude = speed * scale * period / unit_length
+    reach = _v2_reach(motion.body, size, amplitude)
+    for _ in range(60):   # shrink the path (and the period with it, keeping the speed) until it fits
+        fits = amplitude * np.ptp(x) + 2 * reach <= width and amplitude * np.ptp(y) + 2 * reach <= height
+        if motion.body == "arm":
+            fits = fits and amplitude * np.ptp(x) + 2 * reach <= width and amplitude + 2 * reach <= height
+        if fits:
+            break
+        amplitude *= 0.95
+        period *= 0.95
+    x0, x1, y0, y1 = amplitude * x.min(), amplitude * x.max(), amplitude * y.min(), amplitude * y.max()
+    if motion.body == "arm":   # the pivot must be in the frame, above the weight
+        y0 = min(y0, -amplitude)
+    anchor = (float(rng.uniform(reach - x0, max(reach - x0, width - reach - x1))),
+              float(rng.uniform(reach - y0, max(reach - y0, height - reach - y1))))
+    phase = float(rng.uniform(0, 1))
+    # Per-frame photometric change: smooth-ish random walk around 1, the same for the whole frame.
+    jitter = np.stack([1.0 + 0.08 * np.tanh(np.cumsum(rng.normal(0, 0.35, num_frames)) / 3),
+                       1.0 + 0.12 * np.tanh(np.cumsum(rng.normal(0, 0.35, num_frames)) / 3),
+                       1.0 + 0.2 * np.tanh(np.cumsum(rng.normal(0, 0.35, num_frames)) / 3)], axis=1)
+    spec = FigureSpec(class_index=int(class_index), width=int(width), height=int(height),
+                      num_frames=int(num_frames), speed=speed, period=period, amplitude=float(amplitude),
+                      phase=phase, anchor=anchor, params=params, size=float(size), spin_dir=_sign(rng),
+                      look=look, background=background, distractors=(), jitter=jitter.astype(np.float32))
+
+    # Distractors: static, sized and textured like movers, placed off the mover's swept box.
+    traj = figure_trajectory(spec, np.linspace(0, period, 96))
+    path = np.stack([traj["x"], traj["y"]], axis=1)              # (n, 2) centres over one cycle
+    if motion.body == "arm":                                      # the arm reaches up to the pivot
+        pivot = np.asarray((anchor[0], anchor[1] - amplitude))
+        path = np.concatenate([pivot + (path - pivot) * k for k in np.linspace(0.0, 1.0, 6)])
+    distractors, tried = [], iter(candidates)
+    for fa, fb, ang, tex in distract_draws:
+        a = fa * size
+        b = fb * a
+        for fx, fy in tried:
+            cx, cy = a + 1 + fx * max(width - 2 * a - 2, 0), a + 1 + fy * max(height - 2 * a - 2, 0)
+            if np.hypot(path[:, 0] - cx, path[:, 1] - cy).min() > reach + a + 2:
+                distractors.append({"c": (float(cx), float(cy)), "a": a, "b": b, "angle": ang, "texture": tex})
+                break
+    spec.distractors = tuple(distractors)
+    return spec
+
+
+def figure_trajectory(spec: FigureSpec, t=None) -> dict:
+    """The mover's centre at frame times ``t`` (default ``0 .. num_frames - 1``): ``x``, ``y`` (px),
+    ``u`` (phase, cycles) and ``rot`` (rad, the rolling or spinning angle of round bodies)."""
+    t = np.arange(spec.num_frames, dtype=np.float64) if t is None else np.asarray(t, dtype=np.float64)
+    u = spec.phase + t / spec.period
+    x, y = spec.motion.path(u, spec.params)
+    cx, cy = spec.anchor[0] + spec.amplitude * x, spec.anchor[1] + spec.amplitude * y
+    body = spec.motion.body
+    if body == "wheel" or (body == "ball" and spec.motion.name == "Bounce"):
+        # Rolling: the angle follows the horizontal distance travelled (both ways), over the radius.
+        rot = spec.amplitude * x / max(spec.size, 1e-6)
+    else:   # spinning at a rate tied to the motion's: two turns per cycle
+        rot = spec.spin_dir * 2 * np.pi * 2 * u
+    return {"x": cx, "y": cy, "u": u, "rot": rot}
+
+
+def draw_figure_video(spec: FigureSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``spec``: frames (T, H, W, 3) uint8 RGB and the mover's masks (T, H // MASK_SCALE,
+    W // MASK_SCALE) bool (a mask pixel is set when the mover covers at least half of its block)."""
+    H, W = spec.height, spec.width
+    gy, gx = np.mgrid[0:H, 0:W].astype(np.float32) + 0.5
+    canvas = _background(spec.background, gx, gy)
+    textures = [d["texture"] for d in spec.distractors]
+    _draw_parts(canvas, gx, gy, [_ellipse(d["c"], d["a"], d["b"], d["angle"], i)
+                                 for i, d in enumerate(spec.distractors)], textures)
+    traj = figure_trajectory(spec)
+    frames = np.empty((spec.num_frames, H, W, 3), np.uint8)
+    hm, wm = H // MASK_SCALE, W // MASK_SCALE
+    masks = np.empty((spec.num_frames, hm, wm), bool)
+    full = np.zeros((H, W), bool)
+    full8 = full.view(np.uint8)
+    buf = np.empty_like(canvas)
+    half_block = (MASK_SCALE * MASK_SCALE + 1) // 2
+    for i in range(spec.num_frames):
+        buf[:] = canvas
+        full[:] = False
+        parts = _figure_parts(spec, float(traj["x"][i]), float(traj["y"][i]), float(traj["u"][i]),
+                              float(traj["rot"][i]))
+        _draw_parts(buf, gx, gy, parts, spec.look["textures"], full)
+        cover = full8[0:hm * MASK_SCALE:MASK_SCALE, 0:wm * MASK_SCALE:MASK_SCALE].copy()
+        for dy in range(MASK_SCALE):
+            for dx in range(MASK_SCALE):
+                if dy or dx:
+                    cover += full8[dy:hm * MASK_SCALE:MASK_SCALE, dx:wm * MASK_SCALE:MASK_SCALE]
+        masks[i] = cover >= half_block
+        # Brightness b, contrast c, saturation s for the whole frame, as one affine colour map:
+        # saturation mixes each pixel with its grey, contrast scales around the frame's mean.
+        b, c, s = (float(v) for v in spec.jitter[i])
+        mix = b * c * (s * np.eye(3, dtype=np.float32) + (1.0 - s) / 3.0)
+        offset = b * (1.0 - c) * float(buf.mean()) + 0.5          # + 0.5: round when truncating
+        out = buf.reshape(-1, 3) @ mix.T
+        out += offset
+        np.clip(out, 0.0, 255.0, out=out)
+        frames[i] = out.reshape(H, W, 3)
+    return frames, masks
+
+
+def render_figure_video(class_index: int, rng_or_seed: RngLike, width: int = 160, height: int = 120,
+                        num_frames: int = 75, scene_seed: Optional[RngLike] = None) -> tuple[np.ndarray, np.ndarray]:
+    """One random version-2 video: ``(frames, masks)`` as ``draw_figure_video`` returns them."""
+    return draw_figure_video(sample_figure_spec(class_index, rng_or_seed, width, height, num_frames, scene_seed))
+
+
+def mask_path(video_path) -> Path:
+    """Where a video's mover masks lie: ``v_X_g01_c01.avi`` -> ``v_X_g01_c01.masks.npz`` beside it."""
+    video_path = Path(video_path)
+    return video_path.with_name(video_path.stem + MASK_SUFFIX)
+
+
+def write_mover_masks(video_path, masks: np.ndarray, frame_size: tuple[int, int]) -> Path:
+    """Write ``masks`` (T, h, w) bool beside ``video_path`` (compressed npz; see ``load_mover_masks``)."""
+    path = mask_path(video_path)
+    masks = np.asarray(masks, bool)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    try:
+        np.savez_compressed(tmp, masks=np.packbits(masks, axis=-1), shape=np.asarray(masks.shape),
+                            frame_size=np.asarray(frame_size), scale=np.asarray(MASK_SCALE))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def load_mover_masks(video_path, full_size: bool = False) -> np.ndarray:
+    """The ground-truth mover masks of a version-2 synthetic video: (T, H, W) bool, one per frame.
+
+    The file ``<video stem>.masks.npz`` beside the video holds ``masks`` (the (T, h, w) bool masks
+    bit-packed along the last axis, ``np.packbits(m, axis=-1)``), ``shape`` (T, h, w), ``frame_size``
+    (H, W) of the video, and ``scale`` (h = H // scale, w = W // scale; scale is 2). A mask pixel is set
+    when the mover covers at least half of its scale x scale block of the frame. By default the masks
+    come at that reduced size; ``full_size=True`` repeats each pixel to the video's size (padding an
+    odd remainder with False).
+    """
+    path = mask_path(video_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no mover masks beside {Path(video_path).name} (only version 2 of the "
+                                "synthetic set writes them; regenerate with `pacekit make-synthetic --version 2`)")
+    with np.load(path) as data:
+        shape = tuple(int(v) for v in data["shape"])
+        masks = np.unpackbits(data["masks"], axis=-1, count=shape[-1]).astype(bool).reshape(shape)
+        frame_size = tuple(int(v) for v in data["frame_size"])
+        scale = int(data["scale"])
+    if full_size:
+        up = masks.repeat(scale, axis=1).repeat(scale, axis=2)
+        out = np.zeros((shape[0],) + frame_size, bool)
+        out[:, :up.shape[1], :up.shape[2]] = up
+        return out
+    return masks
 
 
 # ------------------------------------------------------------------------------------ video files
@@ -620,12 +1161,14 @@ def video_filename(class_name: str, group: int, clip: int) -> str:
 # ------------------------------------------------------------------------------------ the dataset
 
 
-def _params(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction) -> dict:
+def _params(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction,
+            version=FORMAT_VERSION) -> dict:
     """Validated generation parameters, as stored in synthetic.json."""
-    if not 1 <= int(num_classes) <= len(MOTION_CLASSES):
+    names = synthetic_classes(version)
+    if not 1 <= int(num_classes) <= len(names):
         raise ValueError(
-            f"num_classes={num_classes}: pacekit's synthetic set has {len(MOTION_CLASSES)} built-in "
-            f"motions ({', '.join(SYNTHETIC_CLASSES)}); choose 1..{len(MOTION_CLASSES)}"
+            f"num_classes={num_classes}: version {version} of pacekit's synthetic set has {len(names)} built-in "
+            f"motions ({', '.join(names)}); choose 1..{len(names)}"
         )
     if int(videos_per_class) < 1:
         raise ValueError(f"videos_per_class must be >= 1, got {videos_per_class}")
@@ -663,41 +1206,54 @@ def _derived_seed(*entropy: int) -> int:
 
 
 def plan_synthetic(num_classes: int = 10, videos_per_class: int = 40, seed: int = 0, width: int = 160,
-                   height: int = 120, fps: int = 25, duration=(2.0, 4.0), test_fraction: float = 0.3) -> dict:
+                   height: int = 120, fps: int = 25, duration=(2.0, 4.0), test_fraction: float = 0.3,
+                   version: int = FORMAT_VERSION) -> dict:
     """The full description of a synthetic set (the content of synthetic.json), without drawing.
 
     Videos of a class are cut into groups of ~4 clips sharing one scene; the first groups of every
     class (``round(test_fraction * groups)``, at least one) are the test split, as in UCF101's split 1.
     Each video's ``seed`` (motion) and ``scene_seed`` (look) reproduce it:
-    ``draw_video(sample_spec(class_index, seed, width, height, num_frames, scene_seed))``.
+    ``draw_video(sample_spec(class_index, seed, width, height, num_frames, scene_seed))`` for version 1,
+    ``draw_figure_video(sample_figure_spec(...))`` (same arguments) for version 2, whose entries also
+    name each video's ``masks`` file.
     """
-    params = _params(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction)
+    version = _check_version(version)
+    params = _params(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction, version)
+    names = synthetic_classes(version)
+    table = MOTION_CLASSES if version == 1 else FIGURE_CLASSES
+    sample = sample_spec if version == 1 else sample_figure_spec
     sizes = _groups(params["videos_per_class"])
     n_test = 0
     if params["test_fraction"] > 0:
         n_test = min(max(1, round(params["test_fraction"] * len(sizes))), len(sizes) - 1)
     videos = []
     for ci in range(params["num_classes"]):
-        name = SYNTHETIC_CLASSES[ci]
+        name = names[ci]
         for g, size in enumerate(sizes, start=1):
             scene_seed = _derived_seed(params["seed"], 2, ci, g)
             for c in range(1, size + 1):
                 frames_rng = np.random.default_rng([params["seed"], 0, ci, g, c])
                 num_frames = int(round(frames_rng.uniform(*params["duration"]) * params["fps"]))
                 motion_seed = _derived_seed(params["seed"], 1, ci, g, c)
-                spec = sample_spec(ci, motion_seed, params["width"], params["height"], num_frames, scene_seed)
+                spec = sample(ci, motion_seed, params["width"], params["height"], num_frames, scene_seed)
                 videos.append({
                     "path": f"{name}/{video_filename(name, g, c)}", "class": name, "class_index": ci,
                     "group": g, "clip": c, "split": "test" if g <= n_test else "train",
                     "num_frames": num_frames, "seed": motion_seed, "scene_seed": scene_seed,
                     "natural_speed": round(spec.speed, 6), "period": round(spec.period, 4),
                 })
+                if version == 2:
+                    videos[-1]["masks"] = str(mask_path(videos[-1]["path"]))
+    units = {"natural_speed": f"mean tip displacement, px/frame at {REFERENCE_HEIGHT} px height",
+             "period": "frames per motion cycle at natural pace"}
+    if version == 2:
+        units["natural_speed"] = f"mean displacement of the mover's centre, px/frame at {REFERENCE_HEIGHT} px height"
+        units["masks"] = (f"<video stem>{MASK_SUFFIX} beside the video: per-frame mover masks at 1/{MASK_SCALE} of "
+                          "the frame size (pacekit.data.synthetic.load_mover_masks)")
     return {
-        "format": FORMAT_NAME, "version": FORMAT_VERSION, "params": params,
-        "units": {"natural_speed": f"mean tip displacement, px/frame at {REFERENCE_HEIGHT} px height",
-                  "period": "frames per motion cycle at natural pace"},
+        "format": FORMAT_NAME, "version": version, "params": params, "units": units,
         "classes": [{"name": m.name, "description": m.description, "speed_range": list(m.speed_range),
-                     "period_range": list(m.period_range)} for m in MOTION_CLASSES[:params["num_classes"]]],
+                     "period_range": list(m.period_range)} for m in table[:params["num_classes"]]],
         "videos": videos,
     }
 
@@ -720,10 +1276,18 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def _render_entry(task) -> str:
     """Worker: draw and encode one planned video (module level so that processes can pickle it)."""
-    root, entry, params = task
-    spec = sample_spec(entry["class_index"], entry["seed"], params["width"], params["height"],
-                       entry["num_frames"], entry["scene_seed"])
-    write_video(Path(root) / VIDEOS_DIR / entry["path"], draw_video(spec), params["fps"])
+    root, entry, params, version = task
+    path = Path(root) / VIDEOS_DIR / entry["path"]
+    if version == 1:
+        spec = sample_spec(entry["class_index"], entry["seed"], params["width"], params["height"],
+                           entry["num_frames"], entry["scene_seed"])
+        write_video(path, draw_video(spec), params["fps"])
+    else:   # masks first: a video on disk then always has its masks beside it
+        spec = sample_figure_spec(entry["class_index"], entry["seed"], params["width"], params["height"],
+                                  entry["num_frames"], entry["scene_seed"])
+        frames, masks = draw_figure_video(spec)
+        write_mover_masks(path, masks, (params["height"], params["width"]))
+        write_video(path, frames, params["fps"])
     return entry["path"]
 
 
@@ -772,7 +1336,7 @@ def _default_workers() -> int:
 def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
                     width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
                     test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
-                    force: bool = False) -> SyntheticSummary:
+                    force: bool = False, version: int = FORMAT_VERSION) -> SyntheticSummary:
     """Write (``force``) or complete (default) the synthetic set in ``out``; see ``make_synthetic``.
 
     Without ``force``, videos already present (non-empty) under the same parameters are kept and only
@@ -782,7 +1346,7 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
     """
     start = time.perf_counter()
     out = Path(out)
-    plan = plan_synthetic(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction)
+    plan = plan_synthetic(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction, version)
     old = read_synthetic_metadata(out)
     if old is None and (out / VIDEOS_DIR).exists():
         raise FileExistsError(
@@ -793,6 +1357,7 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
     if old is not None and not same:   # a different set of ours: drop its videos, keep nothing stale
         for v in old.get("videos", []):
             (out / VIDEOS_DIR / v["path"]).unlink(missing_ok=True)
+            mask_path(out / VIDEOS_DIR / v["path"]).unlink(missing_ok=True)
 
     video_root = out / VIDEOS_DIR
     for name in (c["name"] for c in plan["classes"]):
@@ -805,10 +1370,14 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
     if force or not same:   # the plan goes first: an interrupted run is then repaired, not redone
         _write_atomic(out / METADATA_FILE, (json.dumps(plan, indent=1) + "\n").encode())
 
-    todo = [v for v in plan["videos"]
-            if force or not same or not (video_root / v["path"]).is_file()
-            or (video_root / v["path"]).stat().st_size == 0]
-    tasks = [(str(out), v, plan["params"]) for v in todo]
+    def complete(v) -> bool:
+        video = video_root / v["path"]
+        if not video.is_file() or video.stat().st_size == 0:
+            return False
+        return plan["version"] == 1 or mask_path(video).is_file()
+
+    todo = [v for v in plan["videos"] if force or not same or not complete(v)]
+    tasks = [(str(out), v, plan["params"], plan["version"]) for v in todo]
     workers = _default_workers() if workers is None else max(1, int(workers))
     bar = None
     if progress and tasks:
@@ -833,7 +1402,8 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
 
 def make_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
                    width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
-                   test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True) -> Path:
+                   test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
+                   version: int = FORMAT_VERSION) -> Path:
     """Write the synthetic action set into ``out`` (every video drawn anew) and return ``out``.
 
     Layout (UCF101's): ``out/UCF-101/<Class>/v_<Class>_g<GG>_c<CC>.avi``; ``out/ucfTrainTestlist/``
@@ -841,15 +1411,18 @@ def make_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed:
     ``testlist01.txt`` (no label), CRLF line ends; ``out/synthetic.json`` with the parameters and
     each video's class, natural speed, period, frame count and seeds. ``duration`` is seconds, or a
     (min, max) range drawn per video. ``workers`` processes draw in parallel (default: all cores).
+    ``version`` picks the format: 2 (default) is made for the lesson and writes each video's mover
+    masks beside it (``load_mover_masks``); 1 is the first, small-object set.
     """
     return build_synthetic(out, num_classes, videos_per_class, seed, width, height, fps, duration,
-                           test_fraction, workers, progress, force=True).root
+                           test_fraction, workers, progress, force=True, version=version).root
 
 
 def ensure_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
                      width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
-                     test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True) -> Path:
+                     test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
+                     version: int = FORMAT_VERSION) -> Path:
     """Like ``make_synthetic``, but a complete set with the same parameters in ``out`` is reused as
     is, and a partial one (a video missing or empty) is repaired by writing only what is missing."""
     return build_synthetic(out, num_classes, videos_per_class, seed, width, height, fps, duration,
-                           test_fraction, workers, progress, force=False).root
+                           test_fraction, workers, progress, force=False, version=version).root
