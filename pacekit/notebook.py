@@ -45,10 +45,10 @@ from .checkpoint import load_checkpoint
 from .config import config_default, field_names, get_config
 from .data.synthetic import ensure_synthetic
 from .errors import PacekitError
-from .evaluate import evaluate_on_test
+from .experiment import ExperimentResult, run_experiment
 from .loading import model_from_checkpoint, resolve_device
 from .plots import plot_training_curves
-from .train import TrainResult, finetune, pace_accuracy, pretrain
+from .train import TrainResult, finetune, pretrain
 
 #: The canonical repository: Colab installs pacekit from it and the "Open in Colab" badges point into it.
 REPO_URL = "https://github.com/pacekit/pacekit"
@@ -427,14 +427,16 @@ def _device_of(cfg):
 @dataclass
 class TransferRun:
     """One initialisation carried to the downstream task: ``pretrain`` (None for random init), the
-    ``finetune`` run, the pretext accuracy on held-out videos (None for random init) and the 10-clip test
-    ``evaluation`` (:class:`pacekit.evaluate.EvalResult`)."""
+    ``finetune`` run, the pretext accuracy on held-out videos (None for random init), the 10-clip test
+    ``evaluation`` (:class:`pacekit.evaluate.EvalResult`) and the whole typed ``experiment``
+    (:class:`pacekit.experiment.ExperimentResult`: top-1/top-5, predicted-class counts, coverage)."""
 
     label: str
     pretrain: Any
     finetune: Any
     pretext_accuracy: Optional[float]
     evaluation: Any
+    experiment: Optional[ExperimentResult] = None
 
 
 def pretrain_and_finetune(nb: NotebookSetup, label: str, pretrain_name: Optional[str] = "pretrain",
@@ -443,19 +445,19 @@ def pretrain_and_finetune(nb: NotebookSetup, label: str, pretrain_name: Optional
     """Pace-pretrain (run ``pretrain_name``; None = random init), fine-tune on the action labels (run
     ``finetune-from-<pretrain_name>`` or ``finetune-random``) and evaluate on the test split with 10 clips
     per video (paper 4.1). Each stage is loaded when an earlier run with the same settings left it.
+
+    One cell of :func:`pacekit.experiment.run_experiment`, with :func:`load_or_train` as its trainer.
     """
-    pre, pretext, pretrained = None, None, None
-    if pretrain_name is not None:
-        pre_cfg = nb.config(pretrain_name, **(pretrain_overrides or {}))
-        pre = load_or_train(pre_cfg, "pretrain", on_epoch_end=on_epoch_end)
-        pretext = pace_accuracy(pre.model, pre_cfg, "test", device=_device_of(pre_cfg),
-                                batch_size=pre_cfg.eval_batch_size)
-        pretrained = str(pre.checkpoint)
     name = f"finetune-from-{pretrain_name}" if pretrain_name is not None else "finetune-random"
-    ft_cfg = nb.config(name, pretrained=pretrained, **(finetune_overrides or {}))
-    ft = load_or_train(ft_cfg, "finetune", on_epoch_end=on_epoch_end)
-    evaluation = evaluate_on_test(ft.model, ft_cfg, _device_of(ft_cfg))
-    return TransferRun(label, pre, ft, pretext, evaluation)
+    ft_cfg = nb.config(name, **(finetune_overrides or {}))
+    pre_cfg = nb.config(pretrain_name, **(pretrain_overrides or {})) if pretrain_name is not None else None
+    experiment = run_experiment(
+        ft_cfg, ft_cfg.out_dir, inits=("pretrained" if pretrain_name is not None else "random",),
+        protocols=("fine-tuned",), retrieval=False, pretrain_cfg=pre_cfg, run_name=lambda *_: name,
+        reuse=lambda cfg, stage, callback: load_or_train(cfg, stage, on_epoch_end=callback), on_epoch_end=on_epoch_end)
+    outcome = experiment.outcomes[0]
+    return TransferRun(label, experiment.pretrain_run, outcome.run, experiment.pretext_accuracy, outcome.evaluation,
+                       experiment)
 
 
 def format_runs(runs) -> str:

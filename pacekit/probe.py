@@ -2,28 +2,36 @@
 
 ``pacekit linear-probe`` trains only a new fc on ``--pretrained``'s backbone (:func:`pacekit.train.finetune`
 with ``freeze_backbone=True``: the backbone stays in eval mode, its BatchNorm statistics frozen), then
-evaluates it with 10 clips per test video (:mod:`pacekit.evaluate`). It sits above both: it trains, then
-evaluates.
+evaluates it with 10 clips per test video (:mod:`pacekit.evaluate`): one cell of
+:func:`pacekit.experiment.run_experiment`, the pipeline it shares with the quickstart and the notebooks.
 """
 
 from __future__ import annotations
 
 from .evaluate import EvalResult, evaluate_videos
+from .experiment import ExperimentResult, run_experiment
 from .loading import eval_split, load_model
-from .train import evaluate_on_test, finetune
+
+
+def probe_experiment(cfg) -> ExperimentResult:
+    """The linear probe as an experiment: one cell, ``cfg.pretrained``'s backbone (random init without
+    one), ``cfg.seed``, the run folder ``cfg.run_dir``, no retrieval."""
+    init = "pretrained" if cfg.pretrained else "random"
+    return run_experiment(cfg, cfg.out_dir, inits=(init,), protocols=("linear probe",), seeds=(cfg.seed,),
+                          retrieval=False, run_name=lambda *_: cfg.name)
 
 
 def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
     """Train a linear classifier on ``cfg.pretrained``'s frozen backbone and evaluate it (10 clips).
 
     The backbone stays in eval mode (its BatchNorm statistics frozen) and only the new fc learns, at
-    ``cfg.probe_lr`` (:func:`pacekit.train.finetune` with ``freeze_backbone=True``). With ``finetuned`` (a fine-tuning
-    checkpoint of the same backbone) that model is evaluated on the same test split, so the two read side
-    by side. Returns ``{"linear probe": EvalResult, "fine-tuned": EvalResult}`` (the second if asked).
+    ``cfg.probe_lr`` (:func:`probe_experiment`). With ``finetuned`` (a fine-tuning checkpoint of the same
+    backbone) that model is evaluated on the same test split, so the two read side by side. Returns
+    ``{"linear probe": EvalResult, "fine-tuned": EvalResult}`` (the second if asked).
     """
-    probe = finetune(cfg.replace(freeze_backbone=True, ft_lr=cfg.probe_lr))
-    device = device if device is not None else next(probe.model.parameters()).device
-    results = {"linear probe": evaluate_on_test(probe.model, cfg, device)}
+    probe = probe_experiment(cfg).outcomes[0]
+    device = device if device is not None else next(probe.run.model.parameters()).device
+    results = {"linear probe": probe.evaluation}
     if finetuned is not None:
         loaded = load_model(checkpoint=finetuned, device=device)
         if loaded.stage != "finetune":
@@ -34,4 +42,4 @@ def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
     return results
 
 
-__all__ = ["linear_probe"]
+__all__ = ["linear_probe", "probe_experiment"]

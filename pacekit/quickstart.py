@@ -7,8 +7,13 @@
    network (paper 4.1) and a linear probe (frozen backbone, only the new fc trained).
 4. Evaluate all four on the test split with the paper's 10-clip protocol (4.1), for each of
    ``finetune_seeds`` seeds.
-5. Write ``<out>/report.md``: a table of the pretext (pace) accuracy and the top-1 accuracies, and two
-   figures, ``pace_strip.png`` (one test video at every pace) and ``training_curves.png``.
+5. Retrieve training videos with test videos (4.4) with the random and the pretrained backbone.
+6. Write ``<out>/report.md``: a table of the pretext (pace) accuracy and the top-1 accuracies, the random
+   baseline's predicted classes, retrieval top-k beside chance, and two figures, ``pace_strip.png`` (one
+   test video at every pace) and ``training_curves.png``; and ``<out>/result.json`` with every number of
+   the report (:func:`result_json`).
+
+Steps 2-5 are :func:`pacekit.experiment.run_experiment`.
 
 With ``--preset cpu-tiny`` (the default) this is the ``tiny`` backbone on 8-frame 56x56 clips; the
 numbers of a run are in its report. ``--resume`` reuses finished stages (their ``last.pt``).
@@ -16,6 +21,7 @@ numbers of a run are in its report. ``--resume`` reuses finished stages (their `
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +33,8 @@ from .config import Config, get_config
 from .data import build_dataset
 from .data.strips import read_pace_strips
 from .data.synthetic import ensure_synthetic
-from .evaluate import evaluate_on_test
+from .experiment import SMALL_FEATURES, ExperimentResult, run_experiment
 from .plots import plot_pace_strip, plot_training_curves
-from .train import finetune, pace_accuracy, pretrain
 from .pace import PaceSet
 
 #: Frame size the synthetic videos are drawn at (the dataset resizes them to ``cfg.frame_size``).
@@ -74,6 +79,12 @@ class QuickstartResult:
     seconds: dict[str, float]
     config: Config
     probe_lr: float = 0.01
+    experiment: Optional[ExperimentResult] = None
+
+    @property
+    def json(self) -> Path:
+        """``result.json`` beside the report: every figure of the report, for a program to check."""
+        return self.report.with_name("result.json")
 
     def gain(self, protocol: str = "fine-tuned") -> float:
         """Top-1 points gained by pace pretraining over random init (mean over seeds) under ``protocol``."""
@@ -109,35 +120,23 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
 
     root = ensure_synthetic(data, num_classes=cfg.synthetic_classes, videos_per_class=cfg.synthetic_videos,
                             seed=cfg.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=cfg.progress)
-    cfg = cfg.replace(dataset="synthetic", root=str(root), out_dir=str(out), pretrained=None)
+    cfg = cfg.replace(dataset="synthetic", root=str(root), out_dir=str(out), pretrained=None, probe_lr=probe_lr)
     seconds["data"] = time.perf_counter() - t0
 
-    t = time.perf_counter()
-    pre = pretrain(cfg.replace(name="pretrain"), overwrite=overwrite)
-    device = next(pre.model.parameters()).device
-    pretext = pace_accuracy(pre.model, cfg, "test", device=device, batch_size=cfg.eval_batch_size * 2)
-    seconds["pretrain"] = time.perf_counter() - t
+    experiment = run_experiment(cfg, out, inits=tuple(INIT_NAMES), protocols=PROTOCOLS,
+                                seeds=[cfg.seed + k for k in range(finetune_seeds)], retrieval=True,
+                                features=SMALL_FEATURES, overwrite=overwrite)
+    seconds.update({f"{stage}": sec for stage, sec in experiment.seconds.items() if stage != "total"})
 
-    outcomes = {(init, protocol): FinetuneOutcome(f"{INIT_NAMES[init]}, {protocol}")
+    outcomes = {(init, protocol): FinetuneOutcome(f"{INIT_NAMES[init]}, {protocol}",
+                                                  experiment.top1(init, protocol), experiment.top5(init, protocol),
+                                                  experiment.train_accuracy(init, protocol))
                 for init in INIT_NAMES for protocol in PROTOCOLS}
-    curves = {"pretrain": pre.metrics}
-    t = time.perf_counter()
-    for k in range(finetune_seeds):
-        for (init, protocol), outcome in outcomes.items():
-            name = f"{protocol.replace(' ', '_')}_{init}" + (f"_s{k}" if finetune_seeds > 1 else "")
-            run_cfg = cfg.replace(name=name, pretrained=str(pre.checkpoint) if init == "pretrained" else None,
-                                  seed=cfg.seed + k)
-            if protocol == "linear probe":
-                run_cfg = run_cfg.replace(freeze_backbone=True, ft_lr=probe_lr)
-            run = finetune(run_cfg, overwrite=overwrite)
-            result = evaluate_on_test(run.model, cfg, device)
-            outcome.top1.append(result.top1)
-            outcome.top5.append(result.top5)
-            outcome.train_acc.append(run.final("acc"))
-            if k == 0 and protocol == "fine-tuned":
-                curves[f"fine-tune, {INIT_NAMES[init]}"] = run.metrics
-    seconds["finetune+eval"] = time.perf_counter() - t
+    curves = {"pretrain": experiment.pretrain_run.metrics}
+    for init in INIT_NAMES:
+        curves[f"fine-tune, {INIT_NAMES[init]}"] = experiment.outcome(init, "fine-tuned").run.metrics
 
+    t = time.perf_counter()
     fig = plot_pace_strip(_pace_strip_frames(cfg), max_frames=cfg.clip_len,
                           title="one test video at each pace of the pace set (Sec. 3.1)")
     fig.savefig(out / "pace_strip.png", dpi=100)
@@ -145,10 +144,13 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     fig = plot_training_curves(curves, title="quickstart: pace pretraining and fine-tuning")
     fig.savefig(out / "training_curves.png", dpi=100)
     plt.close(fig)
+    seconds["figures"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
 
-    result = QuickstartResult(out, out / "report.md", pretext, pre.final("acc"), outcomes, seconds, cfg, probe_lr)
+    result = QuickstartResult(out, out / "report.md", experiment.pretext_accuracy, experiment.pretext_train_accuracy,
+                              outcomes, seconds, cfg, probe_lr, experiment)
     result.report.write_text(format_report(result))
+    result.json.write_text(json.dumps(result_json(result), indent=1))
     return result
 
 
@@ -205,6 +207,7 @@ def format_report(r: QuickstartResult) -> str:
         f"{100 * r.pretext_train_accuracy:.1f}%. Test videos come from other scenes (UCF101-style groups) than "
         "the training videos, so only what a network learned about the motion carries over.",
         "",
+        *_experiment_sections(r),
         "![pace strip](pace_strip.png)",
         "",
         "![training curves](training_curves.png)",
@@ -233,12 +236,86 @@ def format_report(r: QuickstartResult) -> str:
     return "\n".join(lines)
 
 
+def _experiment_sections(r: QuickstartResult) -> list[str]:
+    """The random baseline's prediction histogram and the retrieval table (when the run measured them)."""
+    if r.experiment is None:
+        return []
+    e = r.experiment
+    lines = []
+    first = e.outcome("random", PROTOCOLS[0])
+    classes = first.classes or [f"class {c}" for c in range(len(first.predicted_counts))]
+    lines += [
+        "## What the random baseline predicts",
+        "",
+        f"Test videos predicted as each class by the randomly initialised models ({first.coverage} test videos "
+        "evaluated; a model that predicts one class for every video has all of them in one column):",
+        "",
+        "| random init | " + " | ".join(classes) + " |",
+        "|---|" + "---|" * len(classes),
+        f"| true labels | " + " | ".join(str(n) for n in first.label_counts) + " |",
+    ]
+    for protocol in PROTOCOLS:
+        for k, seed in enumerate(e.seeds):
+            o = e.outcome("random", protocol, seed)
+            name = protocol + (f", seed {seed}" if len(e.seeds) > 1 else "")
+            lines.append(f"| {name} | " + " | ".join(str(n) for n in o.predicted_counts) + " |")
+    lines.append("")
+    if e.retrieval:
+        ks = sorted({k for rows in e.retrieval.values() for row in rows for k in row.topk})
+        lines += [
+            "## Retrieval",
+            "",
+            "Each test video queries the training videos by cosine similarity of the frozen backbone's features "
+            "(paper 4.4); top-k is the share of queries with a video of their class among the k nearest. "
+            "Chance is the top-k of a random ranking of the same gallery.",
+            "",
+            "| model | feature | " + " | ".join(f"top-{k} (%)" for k in ks) + " |",
+            "|---|---|" + "---|" * len(ks),
+        ]
+        chance_rows: dict[str, dict[int, float]] = {}
+        for init, rows in e.retrieval.items():
+            for row in rows:
+                lines.append(f"| {INIT_NAMES[init]} | {row.feature} | "
+                             + " | ".join(f"{100 * row.topk[k]:.1f}" for k in ks) + " |")
+                chance_rows[row.feature] = row.chance
+        for chance in list(chance_rows.values())[:1]:  # chance depends on the labels only, not on the feature
+            lines.append("| chance | any | " + " | ".join(f"{100 * chance[k]:.1f}" for k in ks) + " |")
+        lines += ["", *(f"- `{row.feature}`: {row.description}" for row in next(iter(e.retrieval.values()))), ""]
+    return lines
+
+
+def result_json(r: QuickstartResult) -> dict:
+    """Every figure of the report as plain numbers (fractions, not percentages), plus the whole experiment."""
+    cfg = r.config
+    data = {
+        "input_mode": cfg.input_mode,
+        "optimizer": cfg.optimizer,
+        "backbone": cfg.backbone,
+        "probe_lr": r.probe_lr,
+        "seconds": dict(r.seconds),
+        "pretext_accuracy": r.pretext_accuracy,
+        "pretext_train_accuracy": r.pretext_train_accuracy,
+        "action_chance": 1 / cfg.synthetic_classes,
+        "pace_chance": 1 / len(_paces(cfg)),
+        "top1": {init: {p: list(r.outcomes[(init, p)].top1) for p in PROTOCOLS} for init in INIT_NAMES},
+        "top5": {init: {p: list(r.outcomes[(init, p)].top5) for p in PROTOCOLS} for init in INIT_NAMES},
+        "gain": {p: r.gain(p) for p in PROTOCOLS},
+    }
+    if r.experiment is not None:
+        e = r.experiment
+        data["seeds"] = list(e.seeds)
+        data["random_prediction_histogram"] = {p: [e.outcome("random", p, s).predicted_counts for s in e.seeds]
+                                               for p in PROTOCOLS}
+        data["test_label_counts"] = e.outcome("random", PROTOCOLS[0]).label_counts
+        data["retrieval"] = {init: {row.feature: {"topk": row.topk, "chance": row.chance} for row in rows}
+                             for init, rows in e.retrieval.items()}
+        data["experiment"] = e.to_dict()
+    return data
+
+
 def _paces(cfg: Config) -> list[str]:
     return [str(p) for p in PaceSet.from_spec(cfg.pace_set)]
 
 
-# -------------------------------------------------------------------------------------------- CLI
-
-
-__all__ = ["FinetuneOutcome", "INIT_NAMES", "PROTOCOLS", "QuickstartResult", "format_report",
+__all__ = ["FinetuneOutcome", "INIT_NAMES", "PROTOCOLS", "QuickstartResult", "format_report", "result_json",
            "run_quickstart"]

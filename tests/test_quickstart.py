@@ -1,7 +1,9 @@
 """`pacekit quickstart` end to end at a tiny size: synthetic data, pretraining, two fine-tunes, report."""
 
+import json
 import re
 
+import numpy as np
 import pytest
 
 from pacekit.cli import main as cli_main
@@ -39,6 +41,7 @@ def test_quickstart_writes_a_report_with_numbers_and_figures(tmp_path, capsys):
     for run in ("pretrain", "fine-tuned_random", "fine-tuned_pretrained", "linear_probe_random",
                 "linear_probe_pretrained"):
         assert (out / run / "last.pt").is_file() and (out / run / "metrics.jsonl").is_file()
+    check_result_json_matches_report(json.loads((out / "result.json").read_text()), report)
     # The synthetic set was written in UCF101's layout where --data points.
     assert (tmp_path / "synthetic" / "ucfTrainTestlist" / "classInd.txt").is_file()
     printed = capsys.readouterr().out
@@ -51,6 +54,45 @@ def test_quickstart_writes_a_report_with_numbers_and_figures(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--resume" in err and "--overwrite" in err
     assert cli_main([*args, "--overwrite"]) == 0
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def check_result_json_matches_report(result: dict, report: str) -> None:
+    """Every figure result.json holds is the one the report shows (to the report's rounding)."""
+    top1, top5 = result["top1"], result["top5"]
+    assert (f"| random init | - | {pct(np.mean(top1['random']['fine-tuned']))} | "
+            f"{pct(np.mean(top1['random']['linear probe']))} | {pct(np.mean(top5['random']['fine-tuned']))} |") in report
+    assert (f"| pace-pretrained | {pct(result['pretext_accuracy'])} | {pct(np.mean(top1['pretrained']['fine-tuned']))} | "
+            f"{pct(np.mean(top1['pretrained']['linear probe']))} | {pct(np.mean(top5['pretrained']['fine-tuned']))} |"
+            ) in report
+    for init in ("random", "pretrained"):
+        for protocol in ("fine-tuned", "linear probe"):
+            assert len(top1[init][protocol]) == len(result["seeds"]) == 1
+    for protocol, gain in result["gain"].items():
+        assert f"{protocol}: pace pretraining" in report and f"{100 * gain:+.1f} top-1 points" in report
+    assert f"- input: {result['input_mode']} clips" in report and f"{result['optimizer']} lr" in report
+    assert f"training accuracy was {pct(result['pretext_train_accuracy'])}%" in report
+    assert f"Chance is {pct(result['action_chance'])}% for the actions and {pct(result['pace_chance'])}%" in report
+    for step, sec in result["seconds"].items():
+        assert f"| {step} | {sec:.0f} |" in report
+    # The random baseline's predicted classes: one row per protocol, summing to the evaluated test videos.
+    assert "| true labels | " + " | ".join(map(str, result["test_label_counts"])) + " |" in report
+    for protocol, per_seed in result["random_prediction_histogram"].items():
+        (counts,) = per_seed
+        assert sum(counts) == sum(result["test_label_counts"])
+        assert f"| {protocol} | " + " | ".join(map(str, counts)) + " |" in report
+    names = {"random": "random init", "pretrained": "pace-pretrained"}
+    for init, features in result["retrieval"].items():
+        assert features, init
+        for feature, values in features.items():
+            ks = sorted(values["topk"], key=int)
+            assert f"| {names[init]} | {feature} | " + " | ".join(pct(values["topk"][k]) for k in ks) + " |" in report
+            assert "| chance | any | " + " | ".join(pct(values["chance"][k]) for k in ks) + " |" in report
+    experiment = result["experiment"]
+    assert experiment["pretext_accuracy"] == result["pretext_accuracy"] and len(experiment["outcomes"]) == 4
 
 
 def test_report_states_a_loss_honestly_with_the_gap():

@@ -22,7 +22,9 @@ def cmd_linear_probe(args) -> int:
     print(f"test split, {cfg.num_clips}-clip evaluation:")
     print(format_comparison(results))
     out = Path(cfg.run_dir) / "linear_probe.json"
-    out.write_text(json.dumps({name: {"top1": r.top1, "top5": r.top5, **r.coverage_json()}
+    # predicted_counts[c]: test videos predicted as class c (a constant predictor has one non-zero count).
+    out.write_text(json.dumps({name: {"top1": r.top1, "top5": r.top5, "predicted_counts": r.confusion.sum(0).tolist(),
+                                      **r.coverage_json()}
                                for name, r in results.items()}, indent=1))
     print(f"wrote {out}")
     return 0

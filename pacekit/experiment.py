@@ -1,0 +1,364 @@
+"""One experiment pipeline: pretrain -> transfer -> evaluate, with one typed result.
+
+:func:`run_experiment` is the single place where pacekit strings the paper's stages together:
+
+1. **Pretrain** (Sec. 3): pace-pretrain the backbone without labels (or take ``cfg.pretrained``), and
+   measure the pretext (pace) accuracy on the test split.
+2. **Transfer** (4.1): for every initialisation (``"random"``, ``"pretrained"``), protocol (``"fine-tuned"``:
+   the whole network; ``"linear probe"``: a new fc on the frozen backbone at ``cfg.probe_lr``) and seed,
+   train on the labelled subset. Every cell sees the same videos, clips and augmentations for its seed.
+3. **Evaluate**: the 10-clip test evaluation of every cell (top-1, top-5, a histogram of the predicted
+   classes so a constant predictor shows, the "N of M" coverage), and optionally nearest-neighbour
+   retrieval (4.4) with each initialisation's frozen backbone, beside its chance level.
+
+The quickstart (:mod:`pacekit.quickstart`), the notebooks (:func:`pacekit.notebook.pretrain_and_finetune`)
+and the linear probe (:func:`pacekit.probe.linear_probe`) all call it. The result,
+:class:`ExperimentResult`, holds plain numbers (``to_json`` / ``from_json`` round-trip them) plus the
+trained models and evaluations of this process, which are not written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from .config import Config
+from .loading import build_pace_model, eval_transform, model_from_checkpoint, resolve_device
+from .pace import PaceSet
+from .retrieval import TOPK, run_retrieval
+from .train import TrainResult, evaluate_on_test, finetune, pace_accuracy, pretrain
+from .training.data import eval_dataset
+
+#: The initialisations an experiment compares.
+INITS = ("random", "pretrained")
+#: The transfer protocols: the whole network trained, or only a new fc on the frozen backbone.
+PROTOCOLS = ("fine-tuned", "linear probe")
+#: Retrieval features of the quickstart's scale (VCOP's feature needs a conv5 map of at least 2x2).
+SMALL_FEATURES = ("p5", "p4")
+
+#: ``trainer(cfg, stage, on_epoch_end) -> TrainResult`` with stage ``"pretrain"`` or ``"finetune"``.
+Trainer = Callable[[Config, str, Optional[Callable[[dict], None]]], TrainResult]
+
+
+@dataclass
+class TransferOutcome:
+    """One (initialisation, protocol, seed) cell: its training and its 10-clip test evaluation.
+
+    Accuracies are fractions in [0, 1]. ``predicted_counts[c]`` is how many test videos were predicted as
+    class ``c`` (it sums to ``num_evaluated``; a constant predictor puts everything in one bin), and
+    ``label_counts[c]`` how many test videos are of class ``c``. ``evaluation`` (the
+    :class:`pacekit.evaluate.EvalResult`) and ``run`` (the :class:`pacekit.train.TrainResult`) are kept in
+    memory only.
+    """
+
+    init: str
+    protocol: str
+    seed: int
+    top1: float
+    top5: float
+    train_accuracy: float
+    predicted_counts: list[int]
+    label_counts: list[int]
+    num_evaluated: int
+    num_listed: int
+    run_dir: str
+    classes: Optional[list[str]] = None
+    evaluation: Any = field(default=None, repr=False, compare=False)
+    run: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def coverage(self) -> str:
+        """``"N of M"``: the test videos scored of those the split lists."""
+        return f"{self.num_evaluated} of {self.num_listed}"
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.init, self.protocol, self.seed)
+
+    @property
+    def constant(self) -> bool:
+        """Whether every test video got the same predicted class."""
+        return sum(1 for n in self.predicted_counts if n) <= 1
+
+    def to_dict(self) -> dict:
+        values = {k: v for k, v in asdict(self).items() if k not in ("evaluation", "run")}
+        values["coverage"] = self.coverage
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TransferOutcome":
+        return cls(**{k: v for k, v in values.items() if k != "coverage"})
+
+
+@dataclass
+class RetrievalOutcome:
+    """Top-k retrieval (test videos query the training videos) of one initialisation's frozen backbone.
+
+    ``topk`` and ``chance`` map k to a fraction; ``chance[k]`` is the expected top-k of a retrieval that
+    ranks the gallery at random (given the classes' gallery sizes). ``feature`` names the feature and
+    ``description`` says what it is.
+    """
+
+    init: str
+    feature: str
+    description: str
+    topk: dict[int, float]
+    chance: dict[int, float]
+    num_queries: int
+    num_gallery: int
+    skipped_k: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RetrievalOutcome":
+        values = dict(values)
+        values["topk"] = {int(k): float(v) for k, v in values["topk"].items()}
+        values["chance"] = {int(k): float(v) for k, v in values["chance"].items()}
+        return cls(**values)
+
+
+@dataclass
+class ExperimentResult:
+    """Everything one :func:`run_experiment` measured; accuracies are fractions, ``seconds`` per stage.
+
+    Attributes:
+        out: the experiment's folder.
+        config: the experiment's config as a plain dict (:meth:`pacekit.config.Config.to_dict`).
+        inits, protocols, seeds: the grid that was run.
+        outcomes: one :class:`TransferOutcome` per (init, protocol, seed), in that order.
+        pretext_accuracy: pace accuracy of the pretrained model on the test split (None without pretraining).
+        pretext_train_accuracy: its last pretraining epoch's training accuracy (None without pretraining).
+        pretrained: the pretrained checkpoint the "pretrained" cells started from (None: none).
+        retrieval: ``{init: [RetrievalOutcome per feature]}`` (empty without retrieval).
+        seconds: ``pretrain``, ``pretext``, ``transfer``, ``evaluate``, ``retrieval``, ``total``.
+        pretrain_run: the pretraining's :class:`pacekit.train.TrainResult` (in memory only).
+    """
+
+    out: str
+    config: dict
+    inits: list[str]
+    protocols: list[str]
+    seeds: list[int]
+    outcomes: list[TransferOutcome]
+    pretext_accuracy: Optional[float] = None
+    pretext_train_accuracy: Optional[float] = None
+    pretrained: Optional[str] = None
+    retrieval: dict[str, list[RetrievalOutcome]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    pretrain_run: Any = field(default=None, repr=False, compare=False)
+
+    def outcome(self, init: str, protocol: str, seed: Optional[int] = None) -> TransferOutcome:
+        """The cell of ``(init, protocol, seed)`` (seed: the first one by default)."""
+        seed = self.seeds[0] if seed is None else seed
+        for o in self.outcomes:
+            if o.key == (init, protocol, seed):
+                return o
+        raise KeyError(f"no outcome for init={init!r}, protocol={protocol!r}, seed={seed}")
+
+    def top1(self, init: str, protocol: str) -> list[float]:
+        """Top-1 of ``(init, protocol)`` per seed, in seed order."""
+        return [self.outcome(init, protocol, s).top1 for s in self.seeds]
+
+    def top5(self, init: str, protocol: str) -> list[float]:
+        return [self.outcome(init, protocol, s).top5 for s in self.seeds]
+
+    def train_accuracy(self, init: str, protocol: str) -> list[float]:
+        return [self.outcome(init, protocol, s).train_accuracy for s in self.seeds]
+
+    def to_dict(self) -> dict:
+        return {
+            "out": self.out, "config": self.config, "inits": list(self.inits), "protocols": list(self.protocols),
+            "seeds": list(self.seeds), "pretext_accuracy": self.pretext_accuracy,
+            "pretext_train_accuracy": self.pretext_train_accuracy, "pretrained": self.pretrained,
+            "outcomes": [o.to_dict() for o in self.outcomes],
+            "retrieval": {init: [r.to_dict() for r in rows] for init, rows in self.retrieval.items()},
+            "seconds": dict(self.seconds),
+        }
+
+    def to_json(self, path=None) -> str:
+        """Every number as JSON; written to ``path`` when given. Returns the text."""
+        text = json.dumps(self.to_dict(), indent=1)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ExperimentResult":
+        values = dict(values)
+        values["outcomes"] = [TransferOutcome.from_dict(o) for o in values["outcomes"]]
+        values["retrieval"] = {init: [RetrievalOutcome.from_dict(r) for r in rows]
+                               for init, rows in values.get("retrieval", {}).items()}
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text_or_path: Union[str, Path]) -> "ExperimentResult":
+        """Inverse of :meth:`to_json`: from the JSON text or a file holding it."""
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            text = Path(text_or_path).read_text()
+        return cls.from_dict(json.loads(text))
+
+
+def default_run_name(init: str, protocol: str, seed_index: int, num_seeds: int) -> str:
+    """``fine-tuned_random``, ``linear_probe_pretrained_s2``, ...: the run folder of one cell."""
+    return f"{protocol.replace(' ', '_')}_{init}" + (f"_s{seed_index}" if num_seeds > 1 else "")
+
+
+def retrieval_chance(query_labels: Sequence[int], gallery_labels: Sequence[int], ks: Sequence[int]) -> dict[int, float]:
+    """Expected top-k of a random ranking: the mean over queries of the probability that ``k`` gallery
+    videos drawn without replacement include one of the query's class."""
+    gallery = np.asarray(gallery_labels)
+    total = len(gallery)
+    counts = {int(c): int((gallery == c).sum()) for c in np.unique(np.asarray(query_labels))}
+    chance = {}
+    for k in ks:
+        if k > total:
+            continue
+        miss = [math.comb(total - counts.get(int(q), 0), k) / math.comb(total, k) for q in query_labels]
+        chance[int(k)] = float(1 - np.mean(miss)) if miss else float("nan")
+    return chance
+
+
+def _stage_trainer(reuse: Union[bool, Trainer], overwrite: bool) -> Trainer:
+    if callable(reuse):
+        return reuse
+
+    def train(cfg: Config, stage: str, on_epoch_end=None) -> TrainResult:
+        cfg = cfg.replace(resume=True) if reuse else cfg
+        return (pretrain if stage == "pretrain" else finetune)(cfg, on_epoch_end, overwrite=overwrite)
+
+    return train
+
+
+def _device_of(model, cfg: Config) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except (StopIteration, AttributeError):
+        return torch.device(resolve_device(cfg.device))
+
+
+def _retrieval_rows(init: str, model, cfg: Config, device, features, ks) -> list[RetrievalOutcome]:
+    query, gallery = eval_dataset(cfg, "test"), eval_dataset(cfg, "train")
+    results = run_retrieval(model, query, gallery, layers=features, ks=ks, device=device,
+                            batch_size=cfg.eval_batch_size, num_workers=min(cfg.num_workers, 4),
+                            transform=eval_transform(cfg), verbose=False)
+    rows = []
+    for name, r in results.items():
+        q_labels = [query.records[i].label for i in (r.query_indices.tolist() if r.query_indices is not None
+                                                      else range(r.num_queries))]
+        g_labels = [gallery.records[i].label for i in (r.gallery_indices.tolist() if r.gallery_indices is not None
+                                                        else range(r.num_gallery))]
+        rows.append(RetrievalOutcome(init, name, r.feature, dict(r.topk), retrieval_chance(q_labels, g_labels, r.topk),
+                                     r.num_queries, r.num_gallery, list(r.skipped_k)))
+    return rows
+
+
+def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocols: Sequence[str] = PROTOCOLS,
+                   seeds: Optional[Sequence[int]] = None, retrieval: bool = True,
+                   features: Sequence[str] = SMALL_FEATURES, ks: Sequence[int] = TOPK, overwrite: bool = False,
+                   reuse: Union[bool, Trainer] = False, pretrain_cfg: Optional[Config] = None,
+                   run_name: Optional[Callable[[str, str, int, int], str]] = None,
+                   on_epoch_end: Optional[Callable[[dict], None]] = None) -> ExperimentResult:
+    """Pretrain, transfer every (init, protocol, seed) cell, evaluate; see the module docstring.
+
+    Args:
+        cfg: the configuration of the transfer runs (its dataset, schedule, labelled subset).
+        out: the folder all runs go to (default ``cfg.out_dir``).
+        inits: ``"random"`` and/or ``"pretrained"``. The pretrained cells start from ``cfg.pretrained`` when
+            it is set, else from a pretraining run (``pretrain_cfg``, default ``cfg`` named ``pretrain``).
+        protocols: ``"fine-tuned"`` and/or ``"linear probe"`` (frozen backbone, fc at ``cfg.probe_lr``).
+        seeds: the seeds of the transfer runs (default: ``cfg.seed`` alone).
+        retrieval: also run nearest-neighbour retrieval with each initialisation's backbone (``features``,
+            top-``ks``).
+        overwrite: replace the runs an earlier experiment left in the run folders.
+        reuse: False trains (a folder holding another run is refused unless ``overwrite`` or ``cfg.resume``);
+            True continues each run from its folder, so a finished one is loaded without training (a run
+            of other settings is refused); a callable ``trainer(cfg, stage, on_epoch_end)`` trains or loads
+            each stage itself (the notebooks' load-or-train).
+        run_name: ``run_name(init, protocol, seed_index, num_seeds)`` -> the cell's run name
+            (default :func:`default_run_name`).
+        on_epoch_end: passed to every training run.
+    """
+    for init in inits:
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    for protocol in protocols:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    seeds = [int(s) for s in (seeds if seeds is not None else (cfg.seed,))]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    out = Path(out if out is not None else cfg.out_dir)
+    cfg = cfg.replace(out_dir=str(out))
+    run_name = run_name or default_run_name
+    train = _stage_trainer(reuse, overwrite)
+    seconds = {"pretrain": 0.0, "pretext": 0.0, "transfer": 0.0, "evaluate": 0.0, "retrieval": 0.0}
+    t0 = time.perf_counter()
+
+    pre, pretext, pretext_train, pretrained = None, None, None, cfg.pretrained
+    if "pretrained" in inits and pretrained is None:
+        pre_cfg = (pretrain_cfg if pretrain_cfg is not None else cfg.replace(name="pretrain")).replace(
+            out_dir=str(out), pretrained=None)
+        t = time.perf_counter()
+        pre = train(pre_cfg, "pretrain", on_epoch_end)
+        seconds["pretrain"] = time.perf_counter() - t
+        t = time.perf_counter()
+        pretext = pace_accuracy(pre.model, pre_cfg, "test", device=_device_of(pre.model, pre_cfg),
+                                batch_size=pre_cfg.eval_batch_size * 2)
+        pretext_train = pre.final("acc")
+        seconds["pretext"] = time.perf_counter() - t
+        pretrained = str(pre.checkpoint)
+
+    outcomes = []
+    for k, seed in enumerate(seeds):
+        for init in inits:
+            for protocol in protocols:
+                run_cfg = cfg.replace(name=run_name(init, protocol, k, len(seeds)), seed=seed,
+                                      pretrained=pretrained if init == "pretrained" else None,
+                                      freeze_backbone=protocol == "linear probe")
+                if protocol == "linear probe":
+                    run_cfg = run_cfg.replace(ft_lr=cfg.probe_lr)
+                t = time.perf_counter()
+                run = train(run_cfg, "finetune", on_epoch_end)
+                seconds["transfer"] += time.perf_counter() - t
+                t = time.perf_counter()
+                result = evaluate_on_test(run.model, run_cfg, _device_of(run.model, run_cfg))
+                seconds["evaluate"] += time.perf_counter() - t
+                num_classes = result.probs.shape[1]
+                outcomes.append(TransferOutcome(
+                    init, protocol, seed, float(result.top1), float(result.top5), float(run.final("acc")),
+                    np.bincount(result.predictions, minlength=num_classes).tolist(),
+                    np.bincount(result.labels, minlength=num_classes).tolist(),
+                    int(result.num_evaluated), int(result.num_listed), str(run.run_dir),
+                    list(result.classes) if result.classes is not None else None, result, run))
+
+    rows: dict[str, list[RetrievalOutcome]] = {}
+    if retrieval:
+        t = time.perf_counter()
+        for init in inits:
+            if init == "pretrained":
+                model = pre.model if pre is not None else model_from_checkpoint(pretrained,
+                                                                                 device=resolve_device(cfg.device))[0]
+            else:
+                torch.manual_seed(cfg.seed)
+                model = build_pace_model(cfg.replace(contrastive="none", projection=None),
+                                         len(PaceSet.from_spec(cfg.pace_set)))
+                model = model.to(resolve_device(cfg.device))
+            rows[init] = _retrieval_rows(init, model, cfg, _device_of(model, cfg), features, ks)
+        seconds["retrieval"] = time.perf_counter() - t
+    seconds["total"] = time.perf_counter() - t0
+    return ExperimentResult(str(out), cfg.to_dict(), list(inits), list(protocols), seeds, outcomes, pretext,
+                            pretext_train, pretrained, rows, seconds, pre)
+
+
+__all__ = ["INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",
+           "default_run_name", "retrieval_chance", "run_experiment"]

@@ -1,0 +1,78 @@
+"""The one experiment pipeline (pacekit.experiment) at a tiny size: every cell, JSON, histograms, reuse."""
+
+import json
+
+import pytest
+
+from pacekit.config import get_config
+from pacekit.data.synthetic import ensure_synthetic
+from pacekit.experiment import (INITS, PROTOCOLS, ExperimentResult, TransferOutcome, retrieval_chance,
+                                run_experiment)
+
+#: The sizes of tests/test_quickstart.py's TINY flags.
+TINY = dict(synthetic_classes=3, synthetic_videos=6, frame_size=(32, 43), clip_len=4, crop=32, epoch_repeat=2,
+            epochs=1, batch_size=4, ft_epochs=1, ft_epoch_repeat=2, ft_batch_size=3, labels_per_class=1,
+            num_clips=2, num_workers=0, threads=1, progress=False)
+SEEDS = (0, 1)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    base = tmp_path_factory.mktemp("experiment")
+    root = ensure_synthetic(base / "synthetic", num_classes=3, videos_per_class=6, seed=0, width=160, height=120)
+    cfg = get_config("cpu-tiny", dataset="synthetic", root=str(root), **TINY)
+    out = base / "runs"
+    return cfg, out, run_experiment(cfg, out, seeds=SEEDS, retrieval=True)
+
+
+def test_every_cell_is_there_with_its_numbers(tiny):
+    cfg, out, result = tiny
+    assert [o.key for o in result.outcomes] == [(i, p, s) for s in SEEDS for i in INITS for p in PROTOCOLS]
+    for o in result.outcomes:
+        assert 0.0 <= o.top1 <= o.top5 <= 1.0 and 0.0 <= o.train_accuracy <= 1.0
+        assert len(o.predicted_counts) == len(o.label_counts) == 3
+        # The histogram counts every evaluated video once, so a constant predictor shows as one full bin.
+        assert sum(o.predicted_counts) == sum(o.label_counts) == o.num_evaluated > 0
+        assert o.coverage == f"{o.num_evaluated} of {o.num_listed}"
+        assert (out / o.run_dir.split("/")[-1] / "last.pt").is_file()
+    assert result.outcome("random", "linear probe", 1).run_dir.endswith("linear_probe_random_s1")
+    assert result.top1("pretrained", "fine-tuned") == [result.outcome("pretrained", "fine-tuned", s).top1
+                                                       for s in SEEDS]
+    assert 0.0 <= result.pretext_accuracy <= 1.0 and result.pretrained.endswith("last.pt")
+    assert set(result.retrieval) == set(INITS)
+    for rows in result.retrieval.values():
+        assert [r.feature for r in rows] == ["p5", "p4"] and all(r.description for r in rows)
+        for r in rows:
+            assert set(r.topk) == set(r.chance) and all(0.0 <= v <= 1.0 for v in r.topk.values())
+    assert {"pretrain", "pretext", "transfer", "evaluate", "retrieval", "total"} <= set(result.seconds)
+
+
+def test_json_round_trips_every_number(tiny, tmp_path):
+    _, _, result = tiny
+    path = tmp_path / "experiment.json"
+    text = result.to_json(path)
+    assert json.loads(path.read_text()) == json.loads(text)
+    again = ExperimentResult.from_json(path)
+    assert again == result  # compares every field but the in-memory models and evaluations
+    assert ExperimentResult.from_json(text).to_dict() == result.to_dict()
+    cell = json.loads(text)["outcomes"][0]
+    assert {"top1", "top5", "train_accuracy", "predicted_counts", "coverage", "num_evaluated"} <= set(cell)
+
+
+def test_a_reused_run_is_not_retrained(tiny):
+    cfg, out, first = tiny
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("last.pt")}
+    assert len(stamps) == 1 + len(INITS) * len(PROTOCOLS) * len(SEEDS)
+    again = run_experiment(cfg, out, seeds=SEEDS, retrieval=False, reuse=True)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("last.pt")} == stamps
+    for a, b in zip(first.outcomes, again.outcomes):
+        assert a.key == b.key and a.train_accuracy == b.train_accuracy and a.top1 == pytest.approx(b.top1)
+    assert again.pretext_accuracy == pytest.approx(first.pretext_accuracy)
+
+
+def test_a_constant_predictor_is_visible_and_chance_is_exact():
+    o = TransferOutcome("random", "linear probe", 0, 1 / 3, 1.0, 0.5, [0, 9, 0], [3, 3, 3], 9, 10, "r")
+    assert o.constant and o.coverage == "9 of 10"
+    assert retrieval_chance([0, 1], [0, 0, 1, 1], [1, 3, 5]) == {1: 0.5, 3: 1.0}
+    with pytest.raises(ValueError, match="protocol"):
+        run_experiment(get_config("cpu-tiny"), protocols=("frozen",))
