@@ -76,3 +76,28 @@ def test_a_constant_predictor_is_visible_and_chance_is_exact():
     assert retrieval_chance([0, 1], [0, 0, 1, 1], [1, 3, 5]) == {1: 0.5, 3: 1.0}
     with pytest.raises(ValueError, match="protocol"):
         run_experiment(get_config("cpu-tiny"), protocols=("frozen",))
+
+
+def test_the_notebook_helper_is_one_cell_of_the_pipeline_and_reloads(tiny, tmp_path, capsys):
+    from pacekit.notebook import NotebookSetup, format_runs, pretrain_and_finetune
+
+    cfg, _, _ = tiny
+    nb = NotebookSetup(fast=False, device="cpu", gpu=None, preset="cpu-tiny", seed=0, root=tmp_path,
+                       data_dir=cfg.root, runs_dir=tmp_path / "runs")
+    overrides = {k: v for k, v in TINY.items() if k != "progress"}
+    runs = [pretrain_and_finetune(nb, "pace-pretrained", "pretrain", overrides, overrides),
+            pretrain_and_finetune(nb, "random init", None, finetune_overrides=overrides)]
+    pretrained, random_init = runs
+    assert pretrained.pretrain.checkpoint == tmp_path / "runs" / "pretrain" / "last.pt"
+    assert pretrained.finetune.run_dir == tmp_path / "runs" / "finetune-from-pretrain"
+    assert random_init.pretrain is None and random_init.pretext_accuracy is None
+    assert random_init.finetune.run_dir == tmp_path / "runs" / "finetune-random"
+    for run in runs:
+        cell = run.experiment.outcomes[0]
+        assert cell.protocol == "fine-tuned" and cell.top1 == run.evaluation.top1
+        assert sum(cell.predicted_counts) == run.evaluation.num_evaluated
+    assert "pace-pretrained" in format_runs(runs)
+    capsys.readouterr()
+    again = pretrain_and_finetune(nb, "pace-pretrained", "pretrain", overrides, overrides)
+    assert capsys.readouterr().out.count("loaded ") == 2  # both stages reloaded, none retrained
+    assert again.pretext_accuracy == pytest.approx(pretrained.pretext_accuracy)
