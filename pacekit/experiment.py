@@ -29,6 +29,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from .attention import attention_grid, plot_attention_grid
 from .config import Config
 from .loading import build_pace_model, eval_transform, model_from_checkpoint, resolve_device
 from .pace import PaceSet
@@ -139,7 +140,9 @@ class ExperimentResult:
         pretext_train_accuracy: its last pretraining epoch's training accuracy (None without pretraining).
         pretrained: the pretrained checkpoint the "pretrained" cells started from (None: none).
         retrieval: ``{init: [RetrievalOutcome per feature]}`` (empty without retrieval).
-        seconds: ``pretrain``, ``pretext``, ``transfer``, ``evaluate``, ``retrieval``, ``total``.
+        attention: ``{init: figure file name in out}``, the activation attention (Fig. 5) of each
+            initialisation's backbone on the first test videos at every pace (empty without attention).
+        seconds: ``pretrain``, ``pretext``, ``transfer``, ``evaluate``, ``retrieval``, ``attention``, ``total``.
         pretrain_run: the pretraining's :class:`pacekit.train.TrainResult` (in memory only).
     """
 
@@ -154,6 +157,7 @@ class ExperimentResult:
     pretrained: Optional[str] = None
     retrieval: dict[str, list[RetrievalOutcome]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    attention: dict[str, str] = field(default_factory=dict)
     pretrain_run: Any = field(default=None, repr=False, compare=False)
 
     def outcome(self, init: str, protocol: str, seed: Optional[int] = None) -> TransferOutcome:
@@ -181,7 +185,7 @@ class ExperimentResult:
             "pretext_train_accuracy": self.pretext_train_accuracy, "pretrained": self.pretrained,
             "outcomes": [o.to_dict() for o in self.outcomes],
             "retrieval": {init: [r.to_dict() for r in rows] for init, rows in self.retrieval.items()},
-            "seconds": dict(self.seconds),
+            "seconds": dict(self.seconds), "attention": dict(self.attention),
         }
 
     def to_json(self, path=None) -> str:
@@ -262,8 +266,34 @@ def _retrieval_rows(init: str, model, cfg: Config, device, features, ks) -> list
     return rows
 
 
+def _init_model(init: str, pre, pretrained: Optional[str], cfg: Config):
+    """The backbone an initialisation transfers: the pretrained model, or a fresh one seeded with ``cfg.seed``."""
+    device = resolve_device(cfg.device)
+    if init == "pretrained":
+        return pre.model if pre is not None else model_from_checkpoint(pretrained, device=device)[0]
+    torch.manual_seed(cfg.seed)
+    model = build_pace_model(cfg.replace(contrastive="none", projection=None), len(PaceSet.from_spec(cfg.pace_set)))
+    return model.to(device)
+
+
+def _attention_figure(init: str, model, cfg: Config, out: Path, num_videos: int) -> str:
+    """Fig. 5 for one initialisation: conv5 activation attention on the first test videos at every pace."""
+    import matplotlib.pyplot as plt  # deferred: a heavy optional dependency
+
+    videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
+    grid = attention_grid(model, videos, paces=list(PaceSet.from_spec(cfg.pace_set)), clip_len=cfg.clip_len,
+                          transform=eval_transform(cfg), device=_device_of(model, cfg), frame_size=cfg.frame_size)
+    fig = plot_attention_grid(grid)
+    name = f"attention_{init}.png"
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / name, dpi=80)
+    plt.close(fig)
+    return name
+
+
 def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocols: Sequence[str] = PROTOCOLS,
-                   seeds: Optional[Sequence[int]] = None, retrieval: bool = True,
+                   seeds: Optional[Sequence[int]] = None, retrieval: bool = True, attention: bool = False,
+                   attention_videos: int = 2,
                    features: Sequence[str] = SMALL_FEATURES, ks: Sequence[int] = TOPK, overwrite: bool = False,
                    reuse: Union[bool, Trainer] = False, pretrain_cfg: Optional[Config] = None,
                    run_name: Optional[Callable[[str, str, int, int], str]] = None,
@@ -279,6 +309,8 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
         seeds: the seeds of the transfer runs (default: ``cfg.seed`` alone).
         retrieval: also run nearest-neighbour retrieval with each initialisation's backbone (``features``,
             top-``ks``).
+        attention: also draw each initialisation's activation attention (Fig. 5) on the first
+            ``attention_videos`` test videos at every pace, as ``<out>/attention_<init>.png``.
         overwrite: replace the runs an earlier experiment left in the run folders.
         reuse: False trains (a folder holding another run is refused unless ``overwrite`` or ``cfg.resume``);
             True continues each run from its folder, so a finished one is loaded without training (a run
@@ -301,7 +333,7 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
     cfg = cfg.replace(out_dir=str(out))
     run_name = run_name or default_run_name
     train = _stage_trainer(reuse, overwrite)
-    seconds = {"pretrain": 0.0, "pretext": 0.0, "transfer": 0.0, "evaluate": 0.0, "retrieval": 0.0}
+    seconds = {"pretrain": 0.0, "pretext": 0.0, "transfer": 0.0, "evaluate": 0.0, "retrieval": 0.0, "attention": 0.0}
     t0 = time.perf_counter()
 
     pre, pretext, pretext_train, pretrained = None, None, None, cfg.pretrained
@@ -345,19 +377,19 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
     if retrieval:
         t = time.perf_counter()
         for init in inits:
-            if init == "pretrained":
-                model = pre.model if pre is not None else model_from_checkpoint(pretrained,
-                                                                                 device=resolve_device(cfg.device))[0]
-            else:
-                torch.manual_seed(cfg.seed)
-                model = build_pace_model(cfg.replace(contrastive="none", projection=None),
-                                         len(PaceSet.from_spec(cfg.pace_set)))
-                model = model.to(resolve_device(cfg.device))
+            model = _init_model(init, pre, pretrained, cfg)
             rows[init] = _retrieval_rows(init, model, cfg, _device_of(model, cfg), features, ks)
         seconds["retrieval"] = time.perf_counter() - t
+    figures: dict[str, str] = {}
+    if attention:
+        t = time.perf_counter()
+        for init in inits:
+            figures[init] = _attention_figure(init, _init_model(init, pre, pretrained, cfg), cfg, out,
+                                              attention_videos)
+        seconds["attention"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     return ExperimentResult(str(out), cfg.to_dict(), list(inits), list(protocols), seeds, outcomes, pretext,
-                            pretext_train, pretrained, rows, seconds, pre)
+                            pretext_train, pretrained, rows, seconds, figures, pre)
 
 
 __all__ = ["INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",

@@ -126,7 +126,7 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     experiment = run_experiment(cfg, out, inits=tuple(INIT_NAMES), protocols=PROTOCOLS,
                                 seeds=[cfg.seed + k for k in range(finetune_seeds)], retrieval=True,
                                 features=SMALL_FEATURES, overwrite=overwrite)
-    seconds.update({f"{stage}": sec for stage, sec in experiment.seconds.items() if stage != "total"})
+    seconds.update({stage: sec for stage, sec in experiment.seconds.items() if stage not in ("total", "attention")})
 
     outcomes = {(init, protocol): FinetuneOutcome(f"{INIT_NAMES[init]}, {protocol}",
                                                   experiment.top1(init, protocol), experiment.top5(init, protocol),

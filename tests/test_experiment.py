@@ -101,3 +101,13 @@ def test_the_notebook_helper_is_one_cell_of_the_pipeline_and_reloads(tiny, tmp_p
     again = pretrain_and_finetune(nb, "pace-pretrained", "pretrain", overrides, overrides)
     assert capsys.readouterr().out.count("loaded ") == 2  # both stages reloaded, none retrained
     assert again.pretext_accuracy == pytest.approx(pretrained.pretext_accuracy)
+
+
+def test_attention_figures_of_each_initialisation(tiny, tmp_path):
+    cfg, _, _ = tiny
+    result = run_experiment(cfg, tmp_path / "runs", protocols=("linear probe",), retrieval=False, attention=True,
+                            attention_videos=1)
+    assert set(result.attention) == set(INITS)
+    for name in result.attention.values():
+        assert (tmp_path / "runs" / name).read_bytes().startswith(b"\x89PNG")
+    assert ExperimentResult.from_json(result.to_json()).attention == result.attention
