@@ -86,6 +86,39 @@ def clip_attention(model: nn.Module, clips: torch.Tensor, stage: str = "conv5") 
     return activation_attention(stages[stage], size=clips.shape[-2:])
 
 
+def attention_mass_in_masks(attention_maps, masks) -> float:
+    """Share of attention mass that falls inside ground-truth masks, averaged over maps.
+
+    ``attention_maps``: float ``(N, h, w)`` (or one ``(h, w)``) of non-negative values, e.g. from
+    :func:`clip_attention`; ``masks``: bool ``(N, h, w)`` of the same shape (the mover's pixels, e.g.
+    :func:`pacekit.data.synthetic.load_mover_masks` brought to the map's frame). For each map the share
+    is ``sum(map * mask) / sum(map)``; the result is the mean share over the maps with positive mass
+    (NaN when none has any). A map that spreads its mass uniformly scores the mask's area fraction,
+    the chance level (:func:`mask_area_fraction`).
+    """
+    maps = np.asarray(attention_maps.detach().cpu() if isinstance(attention_maps, torch.Tensor) else attention_maps,
+                      dtype=np.float64)
+    masks = np.asarray(masks.detach().cpu() if isinstance(masks, torch.Tensor) else masks).astype(bool)
+    if maps.shape != masks.shape:
+        raise ValueError(f"attention maps {maps.shape} and masks {masks.shape} must have one shape")
+    if maps.ndim == 2:
+        maps, masks = maps[None], masks[None]
+    if (maps < 0).any():
+        raise ValueError("attention maps must be non-negative")
+    total = maps.reshape(len(maps), -1).sum(1)
+    inside = (maps * masks).reshape(len(maps), -1).sum(1)
+    keep = total > 0
+    return float(np.mean(inside[keep] / total[keep])) if keep.any() else float("nan")
+
+
+def mask_area_fraction(masks) -> float:
+    """Mean fraction of each mask's pixels that are set: the in-mask share of a uniform attention map."""
+    masks = np.asarray(masks).astype(bool)
+    if masks.ndim == 2:
+        masks = masks[None]
+    return float(masks.reshape(len(masks), -1).mean(1).mean())
+
+
 def load_pace_clips(
     path, paces: Sequence = FIG5_PACES, clip_len: int = 16, start: int = 0, frame_size=(128, 171)
 ) -> torch.Tensor:

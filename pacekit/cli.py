@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "pacekit.commands.probe",
     "pacekit.commands.retrieval",
     "pacekit.commands.attention",
+    "pacekit.commands.claims",
     "pacekit.lab",
 )
 

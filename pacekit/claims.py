@@ -1,0 +1,571 @@
+"""The paper's claims, shown: a small-scale study of each claim, with paired statistics and a stated verdict rule.
+
+Each claim is data: a :class:`Claim` names the paper's section, quotes what the paper says, lists its
+**arms** (config overrides of the ledger's base config, plus the reserved key ``"init"``: ``"pretrained"``
+by default or ``"random"``), the **metrics** measured on every arm, and the **comparisons** that decide it.
+
+:func:`run_ledger` runs every (claim, arm, seed) **cell** through :func:`pacekit.experiment.run_experiment`
+with ``reuse=True``, so an interrupted ledger resumes where it stopped:
+
+- a pretrained arm first pretrains (seed ``s``) with the arm's pretraining overrides, in
+  ``<out>/pretrain/<key>_s<seed>``; arms whose pretraining configs are equal share it, across claims;
+- it then transfers (linear probe / fine-tuning, seed ``s``) with the ledger's one transfer recipe, so
+  two arms differ only in what the claim varies (``labels_per_class`` is the only transfer override);
+- each cell's numbers are kept in ``<cell>/cell.json`` and read back on the next run.
+
+The seeds are fixed up front and written to ``<out>/seeds.json`` before any cell runs; a later run into the
+same folder with other seeds is refused. Statistics are paired over seeds: for a comparison ``A vs B``
+the differences ``d_s = A_s - B_s`` give a mean and a 95 % t-interval
+``mean(d) +- t_{0.975, n-1} * sd(d) / sqrt(n)``. The verdict is computed by :func:`verdict` (rule in
+:data:`VERDICT_RULE`), never written by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .attention import attention_mass_in_masks, clip_attention, mask_area_fraction
+from .config import Config
+from .data.strips import read_pace_strips
+from .data.synthetic import load_mover_masks
+from .errors import PacekitError
+from .experiment import ExperimentResult, _init_model, run_experiment
+from .loading import eval_transform
+from .pace import PaceSet, sample_indices
+from .training.data import eval_dataset
+
+#: What each metric is; every one is a fraction in [0, 1].
+METRICS = {
+    "pretext": "pace (pretext) accuracy of the pretrained model on the test split",
+    "linear probe": "action top-1, new fc on the frozen backbone (10-clip test)",
+    "fine-tuned": "action top-1, whole network fine-tuned (10-clip test)",
+    "retrieval": "nearest-neighbour retrieval top-1 (test queries the train videos, pooled conv5 p5)",
+    "attention": "share of conv5 activation-attention mass inside the ground-truth mover masks (Fig. 5)",
+}
+#: Config fields an arm may change for the transfer too; every other override changes pretraining only.
+TRANSFER_FIELDS = ("labels_per_class",)
+#: Half-width of "comparable" for an "≈" comparison (accuracy as a fraction: 0.05 = 5 points).
+DEFAULT_MARGIN = 0.05
+#: Test videos whose attention is scored in the attention metric.
+ATTENTION_VIDEOS = 8
+
+VERDICT_RULE = (
+    "For each comparison A vs B the paired differences d_s = A_s - B_s over the seeds give a 95% t-interval "
+    "[lo, hi] = mean(d) -+ t(0.975, n-1) * sd(d) / sqrt(n). A claim that A beats B (\">\") is **reproduced** when "
+    "lo > 0, **not reproduced** when hi < 0, **inconclusive** otherwise. A claim that A and B are comparable "
+    "(\"≈\", margin m) is **reproduced** when -m < lo and hi < m, **not reproduced** when lo > m or hi < -m, "
+    "**inconclusive** otherwise. Fewer than two seeds, or a missing number, is inconclusive.")
+
+VERDICTS = ("reproduced", "not reproduced", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``better`` against ``worse`` on ``metric``: ``expect`` ``">"`` (the paper says better beats worse)
+    or ``"≈"`` (comparable within ``margin``); ``paper`` gives the paper's numbers for the pair."""
+
+    better: str
+    worse: str
+    metric: str
+    expect: str = ">"
+    paper: str = ""
+    margin: float = DEFAULT_MARGIN
+
+    @property
+    def label(self) -> str:
+        return f"{self.better} {self.expect} {self.worse}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the paper (or beyond it): its arms, the metrics measured on each, the comparisons."""
+
+    id: str
+    paper_ref: str
+    paper_says: str
+    arms: dict
+    metric: tuple
+    compare: tuple
+    title: str = ""
+    beyond_paper: bool = False
+
+
+LABEL_COUNTS = (1, 2, 4, 8, None)
+
+
+def _labels(n: Optional[int]) -> str:
+    return "all" if n is None else f"{n}/class"
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "C1", "Fig. 4 / Sec. 4.2",
+        '"The proposed approach achieves significant improvement over the random initialization across all three '
+        'backbone networks." (Sec. 4.2; Table 1, UCF101 top-1: Random 56.0, p = [1, 4] 72.0)',
+        {"pace-pretrained": {"init": "pretrained"}, "random init": {"init": "random"}},
+        ("pretext", "linear probe", "fine-tuned", "retrieval"),
+        (Comparison("pace-pretrained", "random init", "linear probe", paper="no linear probe in the paper"),
+         Comparison("pace-pretrained", "random init", "fine-tuned", paper="72.0 vs 56.0 (Table 1)"),
+         Comparison("pace-pretrained", "random init", "retrieval", paper="retrieval: Tables 4/5 (not random)")),
+        title="pace pretraining beats random initialisation"),
+    Claim(
+        "C2", "Table 1 / Sec. 4.2",
+        '"with the increase of the maximum pace, namely the number of training classes, the accuracy of the '
+        'downstream action recognition task keeps increase, until p=[1,4]. When the sampling pace increases to '
+        'p=[1,6], the accuracy starts to drop." and "the relative pace, i.e., p = [1, 4], achieves comparable '
+        'result with the absolute pace" (Table 1, UCF101: [1,3] 71.4, [1,4] 72.0, [1,5] 72.0, [1,6] 71.1; '
+        'with colour jitter [1,4] 73.9, [1/3,3] 73.9)',
+        {"p=[1,3]": {"pace_set": "1,2,3"}, "p=[1,4]": {"pace_set": "relative"}, "p=[1,5]": {"pace_set": "1,2,3,4,5"},
+         "p=[1,6]": {"pace_set": "1,2,3,4,5,6"}, "p=[1/3,3]": {"pace_set": "absolute"}},
+        ("pretext", "linear probe"),
+        (Comparison("p=[1,4]", "p=[1,3]", "linear probe", paper="72.0 vs 71.4"),
+         Comparison("p=[1,4]", "p=[1,5]", "linear probe", "≈", paper="72.0 vs 72.0"),
+         Comparison("p=[1,4]", "p=[1,6]", "linear probe", paper="72.0 vs 71.1"),
+         Comparison("p=[1,4]", "p=[1/3,3]", "linear probe", "≈", paper="73.9 vs 73.9")),
+        title="the pace range: [1,4] is best, and as good as the absolute set"),
+    Claim(
+        "C3", "Table 1 / Sec. 3.1",
+        '"Empirically, we find that color jittering applied to each frame achieves much better performance than '
+        'to the entire video clip." (Sec. 3.1) and "with color jittering, the performance is further improved by '
+        '1.9%" (Sec. 4.2; Table 1: 72.0 -> 73.9)',
+        {"jitter per frame": {"jitter": "frame"}, "jitter per clip": {"jitter": "clip"}, "no jitter": {"jitter": None}},
+        ("pretext", "linear probe"),
+        (Comparison("jitter per frame", "jitter per clip", "linear probe", paper="\"much better\" (no number)"),
+         Comparison("jitter per frame", "no jitter", "linear probe", paper="73.9 vs 72.0")),
+        title="colour jitter per frame beats per clip and none"),
+    Claim(
+        "C4", "Table 2 / Sec. 4.2",
+        '"The same pace configuration achieves much worse results than the same context configuration." and '
+        '"Pace prediction task achieves much better performance compared to each of the two contrastive '
+        'learning settings." (Table 2, UCF101: same pace alone 59.4, same context alone 67.3, pace prediction 73.9)',
+        {"same context alone": {"contrastive": "context", "lambda_cls": 0.0},
+         "same pace alone": {"contrastive": "pace", "lambda_cls": 0.0},
+         "pace prediction alone": {"contrastive": "none"}},
+        ("linear probe",),
+        (Comparison("same context alone", "same pace alone", "linear probe", paper="67.3 vs 59.4"),
+         Comparison("pace prediction alone", "same context alone", "linear probe", paper="73.9 vs 67.3")),
+        title="contrastive alone: same context beats same pace; pace prediction beats both"),
+    Claim(
+        "C5", "Table 2 / Sec. 4.2",
+        '"regarding the same pace configuration, performance is slightly deteriorated and regarding the same '
+        'context configuration, performance is further improved" and "such a practice can further improve the '
+        'performance (last row in Table 2)." (UCF101: pace 73.9, + same pace 73.6, + same context 75.8, '
+        '+ same context + fc 75.9)',
+        {"pace + same context + fc": {"contrastive": "context", "projection": "mlp"},
+         "pace + same context": {"contrastive": "context", "projection": None},
+         "pace alone": {"contrastive": "none"},
+         "pace + same pace": {"contrastive": "pace", "projection": None}},
+        ("pretext", "linear probe"),
+        (Comparison("pace + same context + fc", "pace alone", "linear probe", paper="75.9 vs 73.9"),
+         Comparison("pace + same context", "pace alone", "linear probe", paper="75.8 vs 73.9"),
+         Comparison("pace alone", "pace + same pace", "linear probe", paper="73.9 vs 73.6")),
+        title="pace + same context (+ fc) beats pace alone, which beats pace + same pace"),
+    Claim(
+        "C6", "Fig. 5 / Sec. 4.2",
+        '"the neural network will pay more attention to the motion areas when learning the pace prediction task."',
+        {"pace-pretrained": {"init": "pretrained"}, "random init": {"init": "random"}},
+        ("attention",),
+        (Comparison("pace-pretrained", "random init", "attention", paper="qualitative (Fig. 5)"),),
+        title="a pace-pretrained network attends to the moving object"),
+    Claim(
+        "C7", "beyond the paper",
+        "Beyond the paper, which fine-tunes with every label: the kit asks whether pace pretraining helps most "
+        "when few labelled videos per class are available.",
+        {f"{init}, {_labels(n)}": {"init": init, "labels_per_class": n}
+         for n in LABEL_COUNTS for init in ("pretrained", "random")},
+        ("fine-tuned",),
+        tuple(Comparison(f"pretrained, {_labels(n)}", f"random, {_labels(n)}", "fine-tuned", paper="beyond the paper")
+              for n in LABEL_COUNTS),
+        title="label efficiency: pretrained against random at 1/2/4/8/all labels per class", beyond_paper=True),
+    Claim(
+        "C8", "beyond the paper",
+        "Beyond the paper: Sec. 3.1 samples a start where the clip fits and loops a short video; the authors' "
+        "code draws any start and jumps back to frame 0. The kit asks whether that choice changes what is "
+        "learned (comparable expected).",
+        {"any start + restart (authors)": {"start_policy": "any", "wrap": "restart"},
+         "fit start + modulo (Sec. 3.1)": {"start_policy": "fit", "wrap": "modulo"}},
+        ("pretext", "linear probe"),
+        (Comparison("any start + restart (authors)", "fit start + modulo (Sec. 3.1)", "linear probe", "≈",
+                    paper="beyond the paper"),),
+        title="the authors' loop-around start against the paper's fitting start", beyond_paper=True),
+)
+
+CLAIM_IDS = tuple(c.id for c in CLAIMS)
+
+
+def get_claims(ids: Optional[Sequence[str]] = None) -> list[Claim]:
+    """The claims of ``ids`` (e.g. ``["C1", "C6"]``, any case) in the ledger's order; all by default."""
+    if ids is None:
+        return list(CLAIMS)
+    wanted = [i.strip().upper() for i in ids if i.strip()]
+    unknown = [i for i in wanted if i not in CLAIM_IDS]
+    if unknown or not wanted:
+        raise PacekitError(f"unknown claims {unknown or ids}; choose among {', '.join(CLAIM_IDS)}")
+    return [c for c in CLAIMS if c.id in wanted]
+
+
+# ------------------------------------------------------------------------------------------ statistics
+
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042)
+
+
+def t_critical_975(df: int) -> float:
+    """The 97.5 % quantile of Student's t with ``df`` degrees of freedom (two-sided 95 %)."""
+    if df < 1:
+        return float("nan")
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = 1.959964  # Cornish-Fisher expansion around the normal quantile; < 1e-3 off for df > 30
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+@dataclass
+class PairedStats:
+    """Paired differences ``a - b`` over seeds: their mean, sd, and the 95 % t-interval ``[lo, hi]``."""
+
+    diffs: list
+    mean: float
+    sd: float
+    lo: float
+    hi: float
+
+
+def paired_ci(a: Sequence[float], b: Sequence[float]) -> PairedStats:
+    """The 95 % t-interval of ``mean(a - b)``, ``a`` and ``b`` paired by position (seed)."""
+    if len(a) != len(b):
+        raise ValueError(f"paired samples need equal lengths, got {len(a)} and {len(b)}")
+    d = np.asarray(a, float) - np.asarray(b, float)
+    n = len(d)
+    mean = float(d.mean()) if n else float("nan")
+    sd = float(d.std(ddof=1)) if n > 1 else float("nan")
+    half = t_critical_975(n - 1) * sd / math.sqrt(n) if n > 1 else float("nan")
+    return PairedStats(d.tolist(), mean, sd, mean - half, mean + half)
+
+
+def verdict(lo: float, hi: float, expect: str = ">", margin: float = DEFAULT_MARGIN) -> str:
+    """Apply :data:`VERDICT_RULE` to a confidence interval ``[lo, hi]`` of ``better - worse``."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "inconclusive"
+    if expect == ">":
+        return "reproduced" if lo > 0 else "not reproduced" if hi < 0 else "inconclusive"
+    if expect == "≈":
+        if -margin < lo and hi < margin:
+            return "reproduced"
+        return "not reproduced" if lo > margin or hi < -margin else "inconclusive"
+    raise ValueError(f"expect must be '>' or '≈', got {expect!r}")
+
+
+# ------------------------------------------------------------------------------------------ cells
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_") or "arm"
+
+
+def _split_overrides(overrides: dict) -> tuple[str, dict, dict]:
+    init = overrides.get("init", "pretrained")
+    fields = {k: v for k, v in overrides.items() if k != "init"}
+    return (init, {k: v for k, v in fields.items() if k not in TRANSFER_FIELDS},
+            {k: v for k, v in fields.items() if k in TRANSFER_FIELDS})
+
+
+def pretrain_key(cfg: Config, pre_cfg: Config) -> str:
+    """``base`` when ``pre_cfg`` equals the ledger's ``cfg``, else a short hash of the fields that differ."""
+    base, mine = cfg.to_dict(), pre_cfg.to_dict()
+    diff = {k: mine[k] for k in sorted(mine) if mine[k] != base.get(k)}
+    if not diff:
+        return "base"
+    return hashlib.sha1(json.dumps(diff, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def _scaled_mask(mask: np.ndarray, frame_size, crop: int) -> np.ndarray:
+    """A (H0, W0) mask resized (nearest) to the decoded ``frame_size`` and centre-cropped like ClipEval."""
+    h, w = int(frame_size[0]), int(frame_size[1])
+    rows = np.minimum(((np.arange(h) + 0.5) * mask.shape[0] / h).astype(int), mask.shape[0] - 1)
+    cols = np.minimum(((np.arange(w) + 0.5) * mask.shape[1] / w).astype(int), mask.shape[1] - 1)
+    resized = mask[rows][:, cols]
+    top, left = (h - crop) // 2, (w - crop) // 2
+    return resized[top:top + crop, left:left + crop]
+
+
+def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS) -> tuple[float, float]:
+    """(in-mask attention share, its chance level) of ``model`` on the first ``num_videos`` test videos.
+
+    Each video gives one clip at pace 1 from frame 0; its conv5 activation attention (averaged over the
+    clip's time, as Fig. 5) is scored against the union of the mover's masks over the clip's frames, brought
+    to the network's view (resized to the frame size, centre crop). Chance: the masks' area fraction.
+    """
+    videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
+    transform = eval_transform(cfg)
+    device = next(model.parameters()).device
+    maps, masks = [], []
+    model.eval()
+    for path in videos:
+        movers = load_mover_masks(path, full_size=True)
+        clip = read_pace_strips(path, [1], cfg.clip_len, 0, size=cfg.frame_size).to(device)
+        maps.append(clip_attention(model, transform(clip))[0].float().cpu().numpy())
+        frames = sample_indices(len(movers), cfg.clip_len, 1, 0)
+        masks.append(_scaled_mask(movers[frames].any(0), cfg.frame_size, cfg.crop))
+    return attention_mass_in_masks(np.stack(maps), np.stack(masks)), mask_area_fraction(np.stack(masks))
+
+
+def _experiment(cfg: Config, out: Path, **kw) -> ExperimentResult:
+    return run_experiment(cfg, out, reuse=True, **kw)
+
+
+def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
+             attention_videos: int = ATTENTION_VIDEOS) -> dict:
+    """Measure ``claim``'s metrics on one arm at one seed: ``{metric: {"value": v, "chance": c}}``.
+
+    Finished cells are read back from ``<out>/<claim>/<arm>/s<seed>/cell.json`` when their configs match.
+    """
+    out = Path(out)
+    init, pre_fields, transfer_fields = _split_overrides(claim.arms[arm])
+    cfg_s = cfg.replace(seed=int(seed))
+    tcfg = cfg_s.replace(**transfer_fields)
+    pre_cfg = cfg_s.replace(**pre_fields)
+    cell_dir = out / claim.id / _slug(arm) / f"s{seed}"
+    cell_file = cell_dir / "cell.json"
+    identity = {"init": init, "pretrain": pre_cfg.to_dict() if init == "pretrained" else None,
+                "transfer": tcfg.to_dict(), "metrics": list(claim.metric), "attention_videos": attention_videos}
+    if cell_file.is_file():
+        saved = json.loads(cell_file.read_text())
+        if saved.get("identity") == json.loads(json.dumps(identity)):
+            return saved["metrics"]
+
+    metrics: dict[str, dict] = {}
+    pretrained = None
+    if init == "pretrained":
+        pre_dir = out / "pretrain" / f"{pretrain_key(cfg, cfg.replace(**pre_fields))}_s{seed}"
+        saved_pre = pre_dir / "experiment.json"
+        pre_result = None
+        if saved_pre.is_file():
+            pre_result = ExperimentResult.from_json(saved_pre)
+            if pre_result.config != pre_cfg.replace(out_dir=str(pre_dir)).to_dict():
+                pre_result = None
+        if pre_result is None:
+            pre_result = _experiment(pre_cfg, pre_dir, inits=("pretrained",), protocols=(), seeds=[seed],
+                                     retrieval=False)
+            pre_result.to_json(saved_pre)
+        pretrained = pre_result.pretrained
+        if "pretext" in claim.metric:
+            metrics["pretext"] = {"value": pre_result.pretext_accuracy,
+                                  "chance": 1.0 / len(PaceSet.from_spec(pre_cfg.pace_set))}
+    elif "pretext" in claim.metric:
+        metrics["pretext"] = {"value": None, "chance": 1.0 / len(PaceSet.from_spec(pre_cfg.pace_set))}
+
+    protocols = tuple(p for p in ("fine-tuned", "linear probe") if p in claim.metric)
+    retrieval = "retrieval" in claim.metric
+    if protocols or retrieval:
+        result = _experiment(tcfg.replace(pretrained=pretrained), cell_dir, inits=(init,), protocols=protocols,
+                             seeds=[seed], retrieval=retrieval)
+        for protocol in protocols:
+            o = result.outcome(init, protocol, seed)
+            metrics[protocol] = {"value": o.top1, "chance": 1.0 / len(o.label_counts)}
+        if retrieval:
+            row = result.retrieval[init][0]
+            metrics["retrieval"] = {"value": row.topk.get(1), "chance": row.chance.get(1)}
+    if "attention" in claim.metric:
+        model = _init_model(init, None, pretrained, cfg_s)
+        value, chance = attention_scores(model, cfg_s, attention_videos)
+        metrics["attention"] = {"value": value, "chance": chance}
+
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    cell_file.write_text(json.dumps({"identity": identity, "metrics": metrics}, indent=1, default=str))
+    return metrics
+
+
+# ------------------------------------------------------------------------------------------ the ledger
+
+
+def record_seeds(out, seeds: Sequence[int], claims: Sequence[str]) -> Path:
+    """Write ``<out>/seeds.json`` before any result exists; refuse other seeds than those recorded there."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "seeds.json"
+    seeds = [int(s) for s in seeds]
+    if path.is_file():
+        recorded = json.loads(path.read_text())
+        if recorded.get("seeds") != seeds:
+            raise PacekitError(f"{path} records seeds {recorded.get('seeds')}, fixed before its results; this run "
+                               f"asks for {seeds}. Use the same --seeds to resume, or another --out")
+        return path
+    path.write_text(json.dumps({"seeds": seeds, "claims": list(claims),
+                                "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
+    return path
+
+
+def _summary(values: list) -> dict:
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    return {"mean": float(np.mean(v)) if v else None,
+            "sd": float(np.std(v, ddof=1)) if len(v) > 1 else None, "n": len(v)}
+
+
+def claim_rows(claim: Claim, cells: dict, seeds: Sequence[int]) -> dict:
+    """The ledger entry of one claim from ``cells[arm][seed] -> metrics``: per-arm summaries and verdicts."""
+    arms = {}
+    for arm, overrides in claim.arms.items():
+        per_metric = {}
+        for metric in claim.metric:
+            values = [cells[arm][s].get(metric, {}).get("value") for s in seeds]
+            chances = [cells[arm][s].get(metric, {}).get("chance") for s in seeds]
+            chances = [c for c in chances if c is not None]
+            per_metric[metric] = {"values": values, **_summary(values),
+                                  "chance": float(np.mean(chances)) if chances else None}
+        arms[arm] = {"overrides": overrides, "metrics": per_metric}
+    comparisons = []
+    for comp in claim.compare:
+        a = arms[comp.better]["metrics"][comp.metric]["values"]
+        b = arms[comp.worse]["metrics"][comp.metric]["values"]
+        usable = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+        stats = paired_ci([x for x, _ in usable], [y for _, y in usable])
+        comparisons.append({
+            "better": comp.better, "worse": comp.worse, "metric": comp.metric, "expect": comp.expect,
+            "margin": comp.margin if comp.expect == "≈" else None, "paper": comp.paper,
+            "differences": stats.diffs, "mean_difference": stats.mean, "sd_difference": stats.sd,
+            "ci95": [stats.lo, stats.hi], "verdict": verdict(stats.lo, stats.hi, comp.expect, comp.margin)})
+    return {"id": claim.id, "title": claim.title, "paper_ref": claim.paper_ref, "paper_says": claim.paper_says,
+            "beyond_paper": claim.beyond_paper, "metrics": list(claim.metric), "arms": arms,
+            "comparisons": comparisons}
+
+
+def _pct(value) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{100 * value:.1f}"
+
+
+def _signed(value) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{100 * value:+.1f}"
+
+
+def format_ledger(ledger: dict) -> str:
+    """The ledger as Markdown: the rule, a summary of verdicts, then each claim's arms and comparisons."""
+    lines = ["# The paper's claims, shown", "",
+             f"Preset `{ledger['preset']}`, seeds {ledger['seeds']} (fixed before any result: `seeds.json`). "
+             "Numbers are percentages; `mean ± sd` over the seeds; chance levels in parentheses.", "",
+             "**Verdict rule.** " + ledger["verdict_rule"], "",
+             "| claim | comparison | metric | kit difference | 95% CI | verdict |", "|---|---|---|---|---|---|"]
+    for c in ledger["claims"]:
+        for comp in c["comparisons"]:
+            lines.append(f"| {c['id']} | {comp['better']} {comp['expect']} {comp['worse']} | {comp['metric']} | "
+                         f"{_signed(comp['mean_difference'])} | [{_signed(comp['ci95'][0])}, {_signed(comp['ci95'][1])}] "
+                         f"| {comp['verdict']} |")
+    for c in ledger["claims"]:
+        lines += ["", f"## {c['id']}: {c['title']} ({c['paper_ref']})", "",
+                  ("Beyond the paper. " if c["beyond_paper"] else "The paper says: ") + c["paper_says"], "",
+                  "| arm | " + " | ".join(c["metrics"]) + " |", "|---|" + "---|" * len(c["metrics"])]
+        for arm, entry in c["arms"].items():
+            cells = []
+            for metric in c["metrics"]:
+                m = entry["metrics"][metric]
+                sd = f" ± {_pct(m['sd'])}" if m["sd"] is not None else ""
+                cells.append(f"{_pct(m['mean'])}{sd} (chance {_pct(m['chance'])})")
+            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+        lines += ["", "| comparison | metric | paper | kit difference (per seed) | 95% CI | verdict |",
+                  "|---|---|---|---|---|---|"]
+        for comp in c["comparisons"]:
+            per_seed = ", ".join(_signed(d) for d in comp["differences"])
+            margin = f" (margin ±{_pct(comp['margin'])})" if comp["margin"] is not None else ""
+            lines.append(f"| {comp['better']} {comp['expect']} {comp['worse']}{margin} | {comp['metric']} | "
+                         f"{comp['paper']} | {_signed(comp['mean_difference'])} ({per_seed}) | "
+                         f"[{_signed(comp['ci95'][0])}, {_signed(comp['ci95'][1])}] | {comp['verdict']} |")
+        if c.get("figure"):
+            lines += ["", f"![{c['id']}]({c['figure']})"]
+    lines += ["", "Metrics: " + "; ".join(f"*{k}*: {v}" for k, v in METRICS.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def plot_claim(entry: dict):
+    """One panel per metric: each arm's mean ± sd (per-seed dots), chance dashed. Returns the Figure."""
+    import matplotlib.pyplot as plt  # deferred: a heavy optional dependency
+
+    metrics = entry["metrics"]
+    arms = list(entry["arms"])
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.0, 0.9 * len(arms) + 1.5) * len(metrics), 3.6),
+                             squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for i, arm in enumerate(arms):
+            m = entry["arms"][arm]["metrics"][metric]
+            values = [100 * v for v in m["values"] if v is not None]
+            if m["mean"] is not None:
+                ax.bar(i, 100 * m["mean"], yerr=100 * (m["sd"] or 0), color="C0", alpha=0.6, capsize=3)
+            ax.plot([i] * len(values), values, "k.", ms=4)
+            if m["chance"] is not None:
+                ax.hlines(100 * m["chance"], i - 0.4, i + 0.4, colors="r", linestyles="--", lw=1)
+        ax.set_xticks(range(len(arms)))
+        ax.set_xticklabels(arms, rotation=30, ha="right", fontsize=7)
+        ax.set_title(metric, fontsize=9)
+        ax.set_ylabel("%")
+    fig.suptitle(f"{entry['id']}: {entry['title']} (red dashes: chance)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def run_ledger(cfg: Config, out, claims: Optional[Sequence[str]] = None, seeds: Sequence[int] = (0, 1, 2, 3, 4),
+               preset: str = "cpu-tiny", attention_videos: int = ATTENTION_VIDEOS, figures: bool = True,
+               log: Optional[Callable[[str], None]] = None) -> dict:
+    """Run the selected claims over ``seeds`` and write ``<out>/ledger.md``, ``ledger.json`` and figures.
+
+    ``cfg`` is the base configuration (its dataset must be the synthetic set for the attention claim).
+    The seeds are recorded first (:func:`record_seeds`); the ledger is rewritten after every claim, so an
+    interrupted run leaves what it finished, and a rerun reads finished cells back. Returns the ledger dict.
+    """
+    log = log or (lambda message: None)
+    out = Path(out)
+    selected = get_claims(claims)
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise PacekitError("seeds must name at least one seed")
+    record_seeds(out, seeds, [c.id for c in selected])
+    ledger = {"preset": preset, "seeds": seeds, "verdict_rule": VERDICT_RULE, "config": cfg.to_dict(),
+              "metrics": METRICS, "status": "running", "claims": [], "seconds": {}}
+    t0 = time.perf_counter()
+    for claim in selected:
+        t = time.perf_counter()
+        cells: dict = {}
+        for arm in claim.arms:
+            cells[arm] = {}
+            for seed in seeds:
+                log(f"{claim.id} | {arm} | seed {seed}")
+                cells[arm][seed] = run_cell(cfg, out, claim, arm, seed, attention_videos)
+        entry = claim_rows(claim, cells, seeds)
+        if figures:
+            import matplotlib.pyplot as plt
+
+            fig = plot_claim(entry)
+            entry["figure"] = f"claim_{claim.id}.png"
+            fig.savefig(out / entry["figure"], dpi=90)
+            plt.close(fig)
+        ledger["claims"].append(entry)
+        ledger["seconds"][claim.id] = time.perf_counter() - t
+        write_ledger(ledger, out)
+    ledger["status"] = "complete"
+    ledger["seconds"]["total"] = time.perf_counter() - t0
+    write_ledger(ledger, out)
+    return ledger
+
+
+def write_ledger(ledger: dict, out) -> tuple[Path, Path]:
+    """Write ``ledger.json`` (every number) and ``ledger.md`` into ``out``; returns their paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ledger.json").write_text(json.dumps(ledger, indent=1, default=str))
+    (out / "ledger.md").write_text(format_ledger(ledger))
+    return out / "ledger.md", out / "ledger.json"
+
+
+__all__ = ["ATTENTION_VIDEOS", "CLAIMS", "CLAIM_IDS", "Claim", "Comparison", "METRICS", "PairedStats",
+           "VERDICTS", "VERDICT_RULE", "attention_scores", "claim_rows", "format_ledger", "get_claims",
+           "paired_ci", "plot_claim", "pretrain_key", "record_seeds", "run_cell", "run_ledger",
+           "t_critical_975", "verdict", "write_ledger"]

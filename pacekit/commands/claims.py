@@ -1,0 +1,48 @@
+"""``pacekit claims``: a small-scale study of each of the paper's claims, as a ledger (:mod:`pacekit.claims`)."""
+
+from __future__ import annotations
+
+from ..claims import CLAIM_IDS, run_ledger
+from ..config import add_config_arguments, config_from_args
+from ..data.synthetic import ensure_synthetic
+from .flags import positive_int
+
+#: (width, height) of the synthetic videos the ledger writes, as the quickstart's.
+SYNTHETIC_SIZE = (160, 120)
+
+
+def cmd_claims(args) -> int:
+    cfg = config_from_args(args)
+    seeds = [cfg.seed + k for k in range(args.seeds)]
+    root = ensure_synthetic(args.data, num_classes=cfg.synthetic_classes, videos_per_class=cfg.synthetic_videos,
+                            seed=cfg.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=cfg.progress)
+    cfg = cfg.replace(dataset="synthetic", root=str(root), out_dir=args.out, pretrained=None)
+    claims = args.claims.split(",") if args.claims else None
+    print(f"seeds {seeds} (recorded in {args.out}/seeds.json before any result)")
+    ledger = run_ledger(cfg, args.out, claims, seeds, preset=args.preset, attention_videos=args.attention_videos,
+                        log=print)
+    for claim in ledger["claims"]:
+        for comp in claim["comparisons"]:
+            print(f"{claim['id']}: {comp['better']} {comp['expect']} {comp['worse']} ({comp['metric']}): "
+                  f"{comp['verdict']}")
+    print(f"\nledger: {args.out}/ledger.md, {args.out}/ledger.json ({ledger['seconds']['total']:.0f} s)")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser(
+        "claims", help="the paper's claims, shown: a seeded small-scale study of each, as <out>/ledger.md",
+        description="Runs each selected claim's arms over fixed seeds on the synthetic set and writes "
+                    "<out>/ledger.md, <out>/ledger.json and one figure per claim. Finished runs are reused, so "
+                    "an interrupted ledger resumes when run again with the same --out and --seeds.")
+    p.add_argument("--out", default="runs/claims", help="output folder (default: runs/claims)")
+    p.add_argument("--data", default="data/synthetic", help="synthetic dataset folder (default: data/synthetic)")
+    p.add_argument("--claims", default=None,
+                   help=f"comma-separated claims to run, e.g. C1,C6 (default: all of {','.join(CLAIM_IDS)})")
+    p.add_argument("--seeds", type=positive_int, default=5,
+                   help="seeds per arm: --seed, --seed+1, ... (default: 5); recorded before any result")
+    p.add_argument("--attention-videos", type=positive_int, default=8,
+                   help="test videos the attention claim (C6) scores (default: 8)")
+    add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
+                         default_preset="cpu-tiny")
+    p.set_defaults(func=cmd_claims, interrupt_hint="interrupted; run the same command again to resume the ledger")

@@ -1,0 +1,159 @@
+"""`pacekit claims`: the verdict rule, the paired interval, the ledger files, the seeds fixed first, C1 end to end."""
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pacekit import claims as claims_mod
+from pacekit.attention import attention_mass_in_masks, mask_area_fraction
+from pacekit.claims import (CLAIMS, Claim, Comparison, claim_rows, format_ledger, get_claims, paired_ci,
+                            record_seeds, verdict, write_ledger, VERDICT_RULE)
+from pacekit.cli import main as cli_main
+from pacekit.errors import PacekitError
+
+from test_quickstart import TINY
+
+# The quickstart's TINY sizes, without its own --finetune-seeds flag.
+_at = TINY.index("--finetune-seeds")
+CLAIMS_TINY = TINY[:_at] + TINY[_at + 2:]
+# The paper's text, where a checkout has it (shared/ inside or beside the repository).
+PAPERS = [Path(__file__).resolve().parents[k] / "shared" / "paper" / "pace_prediction_eccv2020.txt" for k in (1, 2)]
+PAPER = next((p for p in PAPERS if p.is_file()), None)
+
+
+def test_verdict_rule_gives_each_verdict():
+    assert verdict(0.01, 0.2) == "reproduced"
+    assert verdict(-0.2, -0.01) == "not reproduced"
+    assert verdict(-0.1, 0.1) == "inconclusive"
+    assert verdict(0.0, 0.1) == "inconclusive"  # touching zero is not "entirely on one side"
+    assert verdict(float("nan"), float("nan")) == "inconclusive"
+    # "comparable" within a margin of 5 points
+    assert verdict(-0.02, 0.03, "≈", 0.05) == "reproduced"
+    assert verdict(0.06, 0.2, "≈", 0.05) == "not reproduced"
+    assert verdict(-0.3, -0.06, "≈", 0.05) == "not reproduced"
+    assert verdict(-0.02, 0.08, "≈", 0.05) == "inconclusive"
+    with pytest.raises(ValueError):
+        verdict(0, 1, "<")
+    assert "reproduced" in VERDICT_RULE and "inconclusive" in VERDICT_RULE
+
+
+def test_paired_ci_matches_a_hand_computation():
+    a, b = [0.70, 0.72, 0.65, 0.80], [0.60, 0.66, 0.61, 0.70]
+    # d = 0.10, 0.06, 0.04, 0.10: mean 0.075, sd = sqrt(sum((d - 0.075)^2) / 3) = sqrt(0.0027 / 3) = 0.03
+    # t(0.975, 3) = 3.182, half-width = 3.182 * 0.03 / 2 = 0.04773
+    s = paired_ci(a, b)
+    assert s.mean == pytest.approx(0.075)
+    assert s.sd == pytest.approx(0.03)
+    assert s.lo == pytest.approx(0.075 - 0.04773, abs=1e-5) and s.hi == pytest.approx(0.075 + 0.04773, abs=1e-5)
+    one = paired_ci([0.5], [0.4])
+    assert math.isnan(one.lo) and verdict(one.lo, one.hi) == "inconclusive"
+    assert claims_mod.t_critical_975(40) == pytest.approx(2.021, abs=2e-3)
+
+
+def test_attention_mass_in_masks_on_a_hand_made_case():
+    maps = np.zeros((2, 4, 4))
+    maps[0, 0, 0], maps[0, 3, 3] = 3.0, 1.0  # 3 of 4 units inside the mask below
+    maps[1] = 1.0  # uniform: the share is the mask's area
+    masks = np.zeros((2, 4, 4), bool)
+    masks[0, :2, :2] = True
+    masks[1, :, :2] = True
+    assert attention_mass_in_masks(maps[0], masks[0]) == pytest.approx(0.75)
+    assert attention_mass_in_masks(maps, masks) == pytest.approx((0.75 + 0.5) / 2)
+    assert mask_area_fraction(masks) == pytest.approx((4 / 16 + 8 / 16) / 2)
+    assert math.isnan(attention_mass_in_masks(np.zeros((4, 4)), masks[0]))
+    with pytest.raises(ValueError):
+        attention_mass_in_masks(maps, masks[:1])
+
+
+def test_claims_are_data_every_comparison_names_arms_and_quotes_are_the_papers():
+    assert [c.id for c in CLAIMS] == [f"C{i}" for i in range(1, 9)]
+    for claim in CLAIMS:
+        for comp in claim.compare:
+            assert comp.better in claim.arms and comp.worse in claim.arms and comp.metric in claim.metric
+    assert [c.id for c in get_claims(["c6", "C1"])] == ["C1", "C6"]
+    with pytest.raises(PacekitError):
+        get_claims(["C9"])
+    if PAPER is not None:
+        text = re.sub(r"\s+", " ", PAPER.read_text().replace("*", ""))
+        for claim in CLAIMS:
+            if not claim.beyond_paper:
+                quotes = re.findall(r'"([^"]+)"', claim.paper_says)
+                assert quotes, claim.id
+                for quote in quotes:
+                    assert quote in text, (claim.id, quote)
+
+
+def fake_cells(claim, seeds):
+    rng = np.random.default_rng(0)
+    cells = {}
+    for k, arm in enumerate(claim.arms):
+        cells[arm] = {s: {m: {"value": float(0.5 + 0.1 * k * (m != "pretext") + 0.01 * rng.random()),
+                              "chance": 0.25} for m in claim.metric} for s in seeds}
+    return cells
+
+
+def test_ledger_files_hold_every_requested_row_and_chance_levels(tmp_path):
+    seeds = [0, 1, 2]
+    entries = [claim_rows(c, fake_cells(c, seeds), seeds) for c in get_claims(["C2", "C6"])]
+    ledger = {"preset": "cpu-tiny", "seeds": seeds, "verdict_rule": VERDICT_RULE, "config": {}, "metrics": {},
+              "status": "complete", "claims": entries, "seconds": {}}
+    md_path, json_path = write_ledger(ledger, tmp_path)
+    md, data = md_path.read_text(), json.loads(json_path.read_text())
+    assert [c["id"] for c in data["claims"]] == ["C2", "C6"] and data["seeds"] == seeds
+    for claim in get_claims(["C2", "C6"]):
+        assert f"## {claim.id}:" in md
+        for arm in claim.arms:
+            assert f"| {arm} |" in md
+        for comp in claim.compare:
+            assert f"{comp.better} {comp.expect} {comp.worse}" in md
+    assert md.count("(chance 25.0)") == 5 * 2 + 2  # C2: 5 arms x 2 metrics; C6: 2 arms
+    # C2's [1,4] arm scores 0.1 above [1,3] on every seed: reproduced; [1,4] vs [1,6] the other way.
+    c2 = {(c["better"], c["worse"]): c for c in data["claims"][0]["comparisons"]}
+    assert c2[("p=[1,4]", "p=[1,3]")]["verdict"] == "reproduced"
+    assert c2[("p=[1,4]", "p=[1,6]")]["verdict"] == "not reproduced"
+    assert len(c2[("p=[1,4]", "p=[1,3]")]["differences"]) == 3
+    assert "**Verdict rule.**" in md and format_ledger(ledger) == md
+
+
+def test_seeds_are_recorded_before_any_result(tmp_path, monkeypatch):
+    seen = []
+
+    def fake_cell(cfg, out, claim, arm, seed, attention_videos=8):
+        seen.append(json.loads((Path(out) / "seeds.json").read_text())["seeds"])
+        assert not (Path(out) / "ledger.json").exists() or len(seen) > 1
+        return {m: {"value": 0.5, "chance": 0.5} for m in claim.metric}
+
+    monkeypatch.setattr(claims_mod, "run_cell", fake_cell)
+    from pacekit.config import get_config
+    claims_mod.run_ledger(get_config("cpu-tiny"), tmp_path, ["C8"], seeds=[3, 4], figures=False)
+    assert seen and all(s == [3, 4] for s in seen)
+    with pytest.raises(PacekitError, match="seeds"):
+        record_seeds(tmp_path, [0, 1], ["C8"])
+    assert json.loads((tmp_path / "ledger.json").read_text())["status"] == "complete"
+
+
+def test_claims_c1_end_to_end_through_the_cli(tmp_path, capsys):
+    out = tmp_path / "ledger"
+    args = ["claims", "--claims", "C1", "--seeds", "2", "--data", str(tmp_path / "synthetic"), "--out", str(out),
+            *CLAIMS_TINY]
+    assert cli_main(args) == 0
+    data = json.loads((out / "ledger.json").read_text())
+    assert data["seeds"] == [0, 1] and json.loads((out / "seeds.json").read_text())["seeds"] == [0, 1]
+    (c1,) = data["claims"]
+    assert c1["id"] == "C1" and len(c1["comparisons"]) == 3
+    for comp in c1["comparisons"]:
+        assert comp["verdict"] in claims_mod.VERDICTS and len(comp["differences"]) == 2
+    for arm in c1["arms"].values():
+        assert arm["metrics"]["linear probe"]["chance"] == pytest.approx(1 / 3)
+        assert all(0 <= v <= 1 for v in arm["metrics"]["fine-tuned"]["values"])
+    md = (out / "ledger.md").read_text()
+    assert "(chance 33.3)" in md and "## C1:" in md
+    assert (out / "claim_C1.png").read_bytes().startswith(b"\x89PNG")
+    assert "ledger:" in capsys.readouterr().out
+    # Run again: every cell is read back, the numbers are the same.
+    assert cli_main(args) == 0
+    assert json.loads((out / "ledger.json").read_text())["claims"] == data["claims"]
