@@ -64,7 +64,9 @@ VERDICT_RULE = (
     "[lo, hi] = mean(d) -+ t(0.975, n-1) * sd(d) / sqrt(n). A claim that A beats B (\">\") is **reproduced** when "
     "lo > 0, **not reproduced** when hi < 0, **inconclusive** otherwise. A claim that A and B are comparable "
     "(\"≈\", margin m) is **reproduced** when -m < lo and hi < m, **not reproduced** when lo > m or hi < -m, "
-    "**inconclusive** otherwise. Fewer than two seeds, or a missing number, is inconclusive.")
+    "**inconclusive** otherwise; a \"≈\" is only reproduced when both arms' means lie above their chance level "
+    "(two networks at chance are equal and say nothing). Fewer than two seeds, or a missing number, is "
+    "inconclusive.")
 
 VERDICTS = ("reproduced", "not reproduced", "inconclusive")
 
@@ -254,15 +256,19 @@ def paired_ci(a: Sequence[float], b: Sequence[float]) -> PairedStats:
     return PairedStats(d.tolist(), mean, sd, mean - half, mean + half)
 
 
-def verdict(lo: float, hi: float, expect: str = ">", margin: float = DEFAULT_MARGIN) -> str:
-    """Apply :data:`VERDICT_RULE` to a confidence interval ``[lo, hi]`` of ``better - worse``."""
+def verdict(lo: float, hi: float, expect: str = ">", margin: float = DEFAULT_MARGIN,
+            above_chance: bool = True) -> str:
+    """Apply :data:`VERDICT_RULE` to a confidence interval ``[lo, hi]`` of ``better - worse``;
+    ``above_chance``: whether both arms' means beat their chance level (needed for a reproduced "≈")."""
+    if expect not in (">", "≈"):
+        raise ValueError(f"expect must be '>' or '≈', got {expect!r}")
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return "inconclusive"
     if expect == ">":
         return "reproduced" if lo > 0 else "not reproduced" if hi < 0 else "inconclusive"
     if expect == "≈":
         if -margin < lo and hi < margin:
-            return "reproduced"
+            return "reproduced" if above_chance else "inconclusive"
         return "not reproduced" if lo > margin or hi < -margin else "inconclusive"
     raise ValueError(f"expect must be '>' or '≈', got {expect!r}")
 
@@ -429,13 +435,18 @@ def claim_rows(claim: Claim, cells: dict, seeds: Sequence[int]) -> dict:
     for comp in claim.compare:
         a = arms[comp.better]["metrics"][comp.metric]["values"]
         b = arms[comp.worse]["metrics"][comp.metric]["values"]
+        sides = [arms[arm]["metrics"][comp.metric] for arm in (comp.better, comp.worse)]
+        above_chance = all(m["mean"] is not None and (m["chance"] is None or m["mean"] > m["chance"])
+                           for m in sides)
         usable = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
         stats = paired_ci([x for x, _ in usable], [y for _, y in usable])
         comparisons.append({
             "better": comp.better, "worse": comp.worse, "metric": comp.metric, "expect": comp.expect,
             "margin": comp.margin if comp.expect == "≈" else None, "paper": comp.paper,
             "differences": stats.diffs, "mean_difference": stats.mean, "sd_difference": stats.sd,
-            "ci95": [stats.lo, stats.hi], "verdict": verdict(stats.lo, stats.hi, comp.expect, comp.margin)})
+            "above_chance": above_chance,
+            "ci95": [stats.lo, stats.hi],
+            "verdict": verdict(stats.lo, stats.hi, comp.expect, comp.margin, above_chance)})
     return {"id": claim.id, "title": claim.title, "paper_ref": claim.paper_ref, "paper_says": claim.paper_says,
             "beyond_paper": claim.beyond_paper, "metrics": list(claim.metric), "arms": arms,
             "comparisons": comparisons}

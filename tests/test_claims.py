@@ -36,6 +36,8 @@ def test_verdict_rule_gives_each_verdict():
     assert verdict(0.06, 0.2, "≈", 0.05) == "not reproduced"
     assert verdict(-0.3, -0.06, "≈", 0.05) == "not reproduced"
     assert verdict(-0.02, 0.08, "≈", 0.05) == "inconclusive"
+    # two arms at chance are "equal" and say nothing
+    assert verdict(-0.02, 0.03, "≈", 0.05, above_chance=False) == "inconclusive"
     with pytest.raises(ValueError):
         verdict(0, 1, "<")
     assert "reproduced" in VERDICT_RULE and "inconclusive" in VERDICT_RULE
@@ -116,6 +118,8 @@ def test_ledger_files_hold_every_requested_row_and_chance_levels(tmp_path):
     assert c2[("p=[1,4]", "p=[1,3]")]["verdict"] == "reproduced"
     assert c2[("p=[1,4]", "p=[1,6]")]["verdict"] == "not reproduced"
     assert len(c2[("p=[1,4]", "p=[1,3]")]["differences"]) == 3
+    # [1,4] is 0.1 above [1,5]: beyond the 5-point margin of "comparable"
+    assert c2[("p=[1,4]", "p=[1,5]")]["verdict"] == "not reproduced"
     assert "**Verdict rule.**" in md and format_ledger(ledger) == md
 
 
