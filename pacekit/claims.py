@@ -34,7 +34,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from .attention import attention_mass_in_masks, clip_attention, mask_area_fraction
+from .attention import attention_mass_in_masks, clip_attention, grad_cam, mask_area_fraction
 from .config import Config
 from .data.strips import read_pace_strips
 from .data.synthetic import load_mover_masks
@@ -51,6 +51,7 @@ METRICS = {
     "fine-tuned": "action top-1, whole network fine-tuned (10-clip test)",
     "retrieval": "nearest-neighbour retrieval top-1 (test queries the train videos, pooled conv5 p5)",
     "attention": "share of conv5 activation-attention mass inside the ground-truth mover masks (Fig. 5)",
+    "grad-cam": "share of conv5 Grad-CAM mass (the predicted pace logit, mean over time) inside the mover masks",
 }
 #: Config fields an arm may change for the transfer too; every other override changes pretraining only.
 TRANSFER_FIELDS = ("labels_per_class",)
@@ -176,8 +177,9 @@ CLAIMS: tuple[Claim, ...] = (
         "C6", "Fig. 5 / Sec. 4.2",
         '"the neural network will pay more attention to the motion areas when learning the pace prediction task."',
         {"pace-pretrained": {"init": "pretrained"}, "random init": {"init": "random"}},
-        ("attention",),
-        (Comparison("pace-pretrained", "random init", "attention", paper="qualitative (Fig. 5)"),),
+        ("attention", "grad-cam"),
+        (Comparison("pace-pretrained", "random init", "attention", paper="qualitative (Fig. 5)"),
+         Comparison("pace-pretrained", "random init", "grad-cam", paper="not in the paper (Fig. 5 uses [59])")),
         title="a pace-pretrained network attends to the moving object"),
     Claim(
         "C7", "beyond the paper",
@@ -306,25 +308,35 @@ def _scaled_mask(mask: np.ndarray, frame_size, crop: int) -> np.ndarray:
     return resized[top:top + crop, left:left + crop]
 
 
-def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS) -> tuple[float, float]:
-    """(in-mask attention share, its chance level) of ``model`` on the first ``num_videos`` test videos.
+def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS,
+                     with_grad_cam: bool = False) -> dict[str, tuple[float, float]]:
+    """``{"attention": (share, chance)}`` (and ``"grad-cam"``) of ``model`` on the first ``num_videos`` test videos.
 
     Each video gives one clip at pace 1 from frame 0; its conv5 activation attention (averaged over the
     clip's time, as Fig. 5) is scored against the union of the mover's masks over the clip's frames, brought
     to the network's view (resized to the frame size, centre crop). Chance: the masks' area fraction.
+    ``with_grad_cam`` scores the conv5 Grad-CAM of the predicted pace logit (mean over time) the same way.
     """
     videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
     transform = eval_transform(cfg)
     device = next(model.parameters()).device
-    maps, masks = [], []
+    maps, cams, masks = [], [], []
     model.eval()
     for path in videos:
         movers = load_mover_masks(path, full_size=True)
         clip = read_pace_strips(path, [1], cfg.clip_len, 0, size=cfg.frame_size).to(device)
-        maps.append(clip_attention(model, transform(clip))[0].float().cpu().numpy())
+        x = transform(clip)
+        maps.append(clip_attention(model, x)[0].float().cpu().numpy())
+        if with_grad_cam:
+            cams.append(grad_cam(model, x)[0].mean(0).float().cpu().numpy())
         frames = sample_indices(len(movers), cfg.clip_len, 1, 0)
         masks.append(_scaled_mask(movers[frames].any(0), cfg.frame_size, cfg.crop))
-    return attention_mass_in_masks(np.stack(maps), np.stack(masks)), mask_area_fraction(np.stack(masks))
+    masks = np.stack(masks)
+    chance = mask_area_fraction(masks)
+    scores = {"attention": (attention_mass_in_masks(np.stack(maps), masks), chance)}
+    if with_grad_cam:
+        scores["grad-cam"] = (attention_mass_in_masks(np.stack(cams), masks), chance)
+    return scores
 
 
 def _experiment(cfg: Config, out: Path, **kw) -> ExperimentResult:
@@ -348,7 +360,7 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
                 "transfer": tcfg.to_dict(), "metrics": list(claim.metric), "attention_videos": attention_videos}
     if cell_file.is_file():
         saved = json.loads(cell_file.read_text())
-        if saved.get("identity") == json.loads(json.dumps(identity)):
+        if saved.get("identity") == json.loads(json.dumps(_json_safe(identity), default=str)):
             return saved["metrics"]
 
     metrics: dict[str, dict] = {}
@@ -383,13 +395,16 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
         if retrieval:
             row = result.retrieval[init][0]
             metrics["retrieval"] = {"value": row.topk.get(1), "chance": row.chance.get(1)}
-    if "attention" in claim.metric:
+    if "attention" in claim.metric or "grad-cam" in claim.metric:
         model = _init_model(init, None, pretrained, cfg_s)
-        value, chance = attention_scores(model, cfg_s, attention_videos)
-        metrics["attention"] = {"value": value, "chance": chance}
+        scores = attention_scores(model, cfg_s, attention_videos, with_grad_cam="grad-cam" in claim.metric)
+        for name, (value, chance) in scores.items():
+            metrics[name] = {"value": value, "chance": chance}
 
+    metrics = _json_safe(metrics)  # a NaN share (no map had mass) is a missing number, as when read back
     cell_dir.mkdir(parents=True, exist_ok=True)
-    cell_file.write_text(json.dumps({"identity": identity, "metrics": metrics}, indent=1, default=str))
+    cell_file.write_text(json.dumps(_json_safe({"identity": identity, "metrics": metrics}), indent=1, default=str,
+                                    allow_nan=False))
     return metrics
 
 
@@ -567,11 +582,22 @@ def run_ledger(cfg: Config, out, claims: Optional[Sequence[str]] = None, seeds: 
     return ledger
 
 
+def _json_safe(value):
+    """NaN and infinities as None (strict JSON has no NaN), through dicts and lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def write_ledger(ledger: dict, out) -> tuple[Path, Path]:
-    """Write ``ledger.json`` (every number) and ``ledger.md`` into ``out``; returns their paths."""
+    """Write ``ledger.json`` (every number; a missing one as null) and ``ledger.md`` into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "ledger.json").write_text(json.dumps(ledger, indent=1, default=str))
+    (out / "ledger.json").write_text(json.dumps(_json_safe(ledger), indent=1, default=str, allow_nan=False))
     (out / "ledger.md").write_text(format_ledger(ledger))
     return out / "ledger.md", out / "ledger.json"
 

@@ -112,7 +112,7 @@ def test_ledger_files_hold_every_requested_row_and_chance_levels(tmp_path):
             assert f"| {arm} |" in md
         for comp in claim.compare:
             assert f"{comp.better} {comp.expect} {comp.worse}" in md
-    assert md.count("(chance 25.0)") == 5 * 2 + 2  # C2: 5 arms x 2 metrics; C6: 2 arms
+    assert md.count("(chance 25.0)") == 5 * 2 + 2 * 2  # C2: 5 arms x 2 metrics; C6: 2 arms x 2 metrics
     # C2's [1,4] arm scores 0.1 above [1,3] on every seed: reproduced; [1,4] vs [1,6] the other way.
     c2 = {(c["better"], c["worse"]): c for c in data["claims"][0]["comparisons"]}
     assert c2[("p=[1,4]", "p=[1,3]")]["verdict"] == "reproduced"
@@ -140,23 +140,32 @@ def test_seeds_are_recorded_before_any_result(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "ledger.json").read_text())["status"] == "complete"
 
 
-def test_claims_c1_end_to_end_through_the_cli(tmp_path, capsys):
+def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys):
     out = tmp_path / "ledger"
-    args = ["claims", "--claims", "C1", "--seeds", "2", "--data", str(tmp_path / "synthetic"), "--out", str(out),
+    args = ["claims", "--claims", "C1,C6", "--seeds", "2", "--attention-videos", "2", "--data", str(tmp_path / "synthetic"), "--out", str(out),
             *CLAIMS_TINY]
     assert cli_main(args) == 0
     data = json.loads((out / "ledger.json").read_text())
     assert data["seeds"] == [0, 1] and json.loads((out / "seeds.json").read_text())["seeds"] == [0, 1]
-    (c1,) = data["claims"]
+    c1, c6 = data["claims"]
     assert c1["id"] == "C1" and len(c1["comparisons"]) == 3
+    # C6 reuses C1's pretraining; its in-mask shares and their chance (the masks' area) are fractions
+    assert sorted(p.name for p in (out / "pretrain").iterdir()) == ["base_s0", "base_s1"]
+    for arm in c6["arms"].values():
+        for metric in ("attention", "grad-cam"):
+            m = arm["metrics"][metric]
+            # None: every map had no mass (a Grad-CAM without positive evidence is all zeros)
+            assert all(v is None or 0 <= v <= 1 for v in m["values"]) and 0 < m["chance"] < 1
+        assert all(0 <= v <= 1 for v in arm["metrics"]["attention"]["values"])
     for comp in c1["comparisons"]:
         assert comp["verdict"] in claims_mod.VERDICTS and len(comp["differences"]) == 2
     for arm in c1["arms"].values():
         assert arm["metrics"]["linear probe"]["chance"] == pytest.approx(1 / 3)
         assert all(0 <= v <= 1 for v in arm["metrics"]["fine-tuned"]["values"])
     md = (out / "ledger.md").read_text()
-    assert "(chance 33.3)" in md and "## C1:" in md
-    assert (out / "claim_C1.png").read_bytes().startswith(b"\x89PNG")
+    assert "(chance 33.3)" in md and "## C1:" in md and "## C6:" in md
+    for claim in ("C1", "C6"):
+        assert (out / f"claim_{claim}.png").read_bytes().startswith(b"\x89PNG")
     assert "ledger:" in capsys.readouterr().out
     # Run again: every cell is read back, the numbers are the same.
     assert cli_main(args) == 0
