@@ -101,6 +101,8 @@ class Claim:
     compare: tuple
     title: str = ""
     beyond_paper: bool = False
+    #: ``(arm, series, x)`` triples: draw the claim's figure as one line per series over x (C7) instead of bars.
+    curve: tuple = ()
 
 
 LABEL_COUNTS = (1, 2, 4, 8, None)
@@ -190,7 +192,8 @@ CLAIMS: tuple[Claim, ...] = (
         ("fine-tuned",),
         tuple(Comparison(f"pretrained, {_labels(n)}", f"random, {_labels(n)}", "fine-tuned", paper="beyond the paper")
               for n in LABEL_COUNTS),
-        title="label efficiency: pretrained against random at 1/2/4/8/all labels per class", beyond_paper=True),
+        title="label efficiency: pretrained against random at 1/2/4/8/all labels per class", beyond_paper=True,
+        curve=tuple((f"{init}, {_labels(n)}", init, _labels(n)) for n in LABEL_COUNTS for init in ("pretrained", "random"))),
     Claim(
         "C8", "beyond the paper",
         "Beyond the paper: Sec. 3.1 samples a start where the clip fits and loops a short video; the authors' "
@@ -464,7 +467,7 @@ def claim_rows(claim: Claim, cells: dict, seeds: Sequence[int]) -> dict:
             "verdict": verdict(stats.lo, stats.hi, comp.expect, comp.margin, above_chance)})
     return {"id": claim.id, "title": claim.title, "paper_ref": claim.paper_ref, "paper_says": claim.paper_says,
             "beyond_paper": claim.beyond_paper, "metrics": list(claim.metric), "arms": arms,
-            "comparisons": comparisons}
+            "comparisons": comparisons, "curve": [list(t) for t in claim.curve]}
 
 
 def _pct(value) -> str:
@@ -521,6 +524,9 @@ def plot_claim(entry: dict):
     fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.0, 0.9 * len(arms) + 1.5) * len(metrics), 3.6),
                              squeeze=False)
     for ax, metric in zip(axes[0], metrics):
+        if entry.get("curve"):
+            _plot_curve(ax, entry, metric)
+            continue
         for i, arm in enumerate(arms):
             m = entry["arms"][arm]["metrics"][metric]
             values = [100 * v for v in m["values"] if v is not None]
@@ -536,6 +542,25 @@ def plot_claim(entry: dict):
     fig.suptitle(f"{entry['id']}: {entry['title']} (red dashes: chance)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _plot_curve(ax, entry: dict, metric: str) -> None:
+    """One line per series (mean ± sd over seeds) over the claim's x values, chance dashed."""
+    xs = list(dict.fromkeys(x for _, _, x in entry["curve"]))
+    for k, series in enumerate(dict.fromkeys(s for _, s, _ in entry["curve"])):
+        points = [(xs.index(x), entry["arms"][arm]["metrics"][metric]) for arm, s, x in entry["curve"] if s == series]
+        points = [(i, m) for i, m in points if m["mean"] is not None]
+        ax.errorbar([i for i, _ in points], [100 * m["mean"] for _, m in points],
+                    yerr=[100 * (m["sd"] or 0) for _, m in points], marker="o", capsize=3, color=f"C{k}", label=series)
+    chances = [m["chance"] for a in entry["arms"].values() for m in [a["metrics"][metric]] if m["chance"] is not None]
+    if chances:
+        ax.axhline(100 * float(np.mean(chances)), color="r", ls="--", lw=1)
+    ax.set_xticks(range(len(xs)))
+    ax.set_xticklabels(xs, fontsize=8)
+    ax.set_xlabel("labelled videos")
+    ax.set_ylabel("%")
+    ax.set_title(metric, fontsize=9)
+    ax.legend(fontsize=8)
 
 
 def run_ledger(cfg: Config, out, claims: Optional[Sequence[str]] = None, seeds: Sequence[int] = (0, 1, 2, 3, 4),

@@ -170,3 +170,18 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys):
     # Run again: every cell is read back, the numbers are the same.
     assert cli_main(args) == 0
     assert json.loads((out / "ledger.json").read_text())["claims"] == data["claims"]
+
+
+def test_label_efficiency_figure_draws_one_line_per_initialisation():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (c7,) = get_claims(["C7"])
+    seeds = [0, 1]
+    entry = claim_rows(c7, fake_cells(c7, seeds), seeds)
+    fig = claims_mod.plot_claim(entry)
+    ax = fig.axes[0]
+    assert len(ax.containers) == 2 and [t.get_text() for t in ax.get_xticklabels()][-1] == "all"
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["pretrained", "random"]
+    plt.close(fig)
