@@ -31,6 +31,9 @@ from .data.strips import read_strip
 from .pace import PACE_NAMES, PaceSet, sample_indices, sample_start
 from .plots import plot_pace_strip
 
+#: What the game shows in place of an answer the player has not earned yet (an unplayed round).
+HIDDEN = "?"
+
 #: ``player(clips) -> pace labels``: clips uint8 ``(B, T, H, W, C)`` (a torch tensor), labels ``(B,)`` ints.
 Player = Callable[[object], Sequence[int]]
 
@@ -271,7 +274,10 @@ class PaceGame:
         self._sync_buttons()
 
     def let_model_play(self) -> list[int]:
-        """The player's answer for every round (computed once), shown beside the player's."""
+        """The model's answer for every round (computed once and returned), shown beside the player's.
+
+        The table on screen shows the truth and the model's answer only for rounds the player has already
+        answered; the other rounds show ``?``, so letting the model play gives nothing away."""
         if self.model_answers is None:
             if self.player is None:
                 raise ValueError("no model to play: give PaceGame(player=...) or call set_player(model_player(...))")
@@ -290,8 +296,9 @@ class PaceGame:
         """You against the model, on the same clips.
 
         Returns:
-            ``rows``: one dict per round (``round``, ``video``, ``truth``, ``you``, ``model``: pace names,
-            ``you`` is ``"-"`` when unanswered); ``you``: your accuracy over the rounds you played (None
+            ``rows``: one dict per round (``round``, ``video``, ``truth``, ``you``, ``model``: pace names).
+            A round you have not answered shows ``"?"`` for ``truth`` and ``model`` and ``"-"`` for ``you``:
+            no answer is given away before you commit to yours. ``you``: your accuracy over the rounds you played (None
             before any); ``model_on_yours``: the model's over those rounds; ``model``: its accuracy over all
             rounds (None until it has played); ``played``: how many rounds you answered.
         """
@@ -299,9 +306,12 @@ class PaceGame:
         rows, you_right, model_right_yours, model_right = [], 0, 0, 0
         for i, (clip, guess) in enumerate(zip(self.clips, self.guesses)):
             model = None if answers is None else answers[i]
-            rows.append({"round": i + 1, "video": clip.video, "truth": self.name(clip.label),
-                         "you": "-" if guess is None else self.name(guess),
-                         "model": "-" if model is None else self.name(model)})
+            if guess is None:  # unplayed: neither the truth nor the model's answer is shown
+                shown_truth, shown_model = HIDDEN, "-" if model is None else HIDDEN
+            else:
+                shown_truth, shown_model = self.name(clip.label), "-" if model is None else self.name(model)
+            rows.append({"round": i + 1, "video": clip.video, "truth": shown_truth,
+                         "you": "-" if guess is None else self.name(guess), "model": shown_model})
             if model is not None:
                 model_right += model == clip.label
             if guess is not None:
@@ -328,6 +338,8 @@ class PaceGame:
         lines.append("")
         if c["model"] is not None:
             lines.append(f"model: {100 * c['model']:.0f}% right over all {len(self.clips)} rounds (chance {chance:.0f}%)")
+        if c["played"] < len(self.clips):
+            lines.append(f"rounds you have not played show {HIDDEN}: play them to see the truth and the model's answer")
         if c["you"] is not None:
             mine = f"you: {100 * c['you']:.0f}% right over the {c['played']} round(s) you played"
             if c["model_on_yours"] is not None:
@@ -429,14 +441,18 @@ def _pace_label(pace_set: PaceSet, label: int) -> str:
     return f"{PACE_NAMES[pace]} (p = {pace})" if pace in PACE_NAMES else f"p = {pace}"
 
 
-def plot_rounds(game: PaceGame, max_frames: int = 8, step: int = 3):
+def plot_rounds(game: PaceGame, max_frames: int = 8, step: int = 3, show_all: bool = False):
     """A still of every round for readers without a kernel (GitHub): every ``step``-th frame of each clip,
-    labelled with the truth and, once it has played, the model's answer. Returns the Figure."""
+    labelled with the truth and, once it has played, the model's answer. Returns the Figure.
+
+    Only rounds the player has answered are labelled with their truth and the model's answer; the others
+    show ``?``, unless ``show_all`` (which gives every answer away)."""
     rows = {}
     for i, clip in enumerate(game.clips):
-        label = f"round {i + 1}\ntruth: {game.name(clip.label)}"
+        shown = show_all or game.guesses[i] is not None
+        label = f"round {i + 1}\ntruth: {game.name(clip.label) if shown else HIDDEN}"
         if game.model_answers is not None:
-            label += f"\nmodel: {game.name(game.model_answers[i])}"
+            label += f"\nmodel: {game.name(game.model_answers[i]) if shown else HIDDEN}"
         rows[label] = clip.frames[::step][:max_frames]
     title = f"the game's clips, one frame in {step} (the widget plays every frame at {game.fps} fps)"
     return plot_pace_strip(rows, max_frames=max_frames, title=title)

@@ -175,7 +175,8 @@ def test_the_model_plays_the_same_clips_and_is_compared(game):
     assert result["model"] == labels.count(2) / 5
     assert result["model_on_yours"] == labels[:2].count(2) / 2
     assert [r["you"] for r in result["rows"]][2:] == ["-"] * 3
-    assert all(r["model"] == game.name(2) for r in result["rows"])
+    assert [r["model"] for r in result["rows"]] == [game.name(2)] * 2 + ["?"] * 3  # unplayed rounds stay hidden
+    assert [r["truth"] for r in result["rows"]][2:] == ["?"] * 3
     table = text_of(game.compare_out)
     assert f"model: {100 * labels.count(2) / 5:.0f}% right over all 5 rounds (chance 20%)" in table
     assert "you: 50% right over the 2 round(s) you played" in table
@@ -248,10 +249,71 @@ def test_plot_rounds_labels_truth_and_model():
     clips = make_game_clips(videos(), "absolute", num_rounds=3, clip_len=12, seed=1)
     game = PaceGame(clips, "absolute", player=lambda c: [1] * len(c), zoom=1)
     game.let_model_play()
-    fig = plot_rounds(game, max_frames=4, step=3)
+    fig = plot_rounds(game, max_frames=4, step=3, show_all=True)
     labels = [ax.get_ylabel() for ax in fig.axes[::4]]
     assert labels[0] == f"round 1\ntruth: {game.name(clips[0].label)}\nmodel: slow (p = 1/2)"
     plt.close(fig)
+    # by default only the rounds the player answered are labelled
+    game.guess(clips[0].label)
+    fig = plot_rounds(game, max_frames=4, step=3)
+    labels = [ax.get_ylabel() for ax in fig.axes[::4]]
+    assert labels[0] == f"round 1\ntruth: {game.name(clips[0].label)}\nmodel: slow (p = 1/2)"
+    assert labels[1:] == [f"round {i}\ntruth: ?\nmodel: ?" for i in (2, 3)]
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------ no spoilers
+
+
+def widget_strings(widget, seen=None) -> list[str]:
+    """Every string a widget tree holds where a player could read it: string traits (value, description,
+    tooltip, placeholder, HTML/Label values, alt text, ...) and the text of Output widgets, recursively
+    through ``.children``. Options of a selection (every pace name, answer or not) are not state."""
+    seen = set() if seen is None else seen
+    if id(widget) in seen:
+        return []
+    seen.add(id(widget))
+    found = []
+    for name in widget.trait_names():
+        if name in ("options", "_options_labels", "children", "outputs") or name.startswith("_model") \
+                or name.startswith("_view"):
+            continue
+        value = getattr(widget, name, None)
+        if isinstance(value, str):
+            found.append(value)
+    for output in getattr(widget, "outputs", ()) or ():
+        found.append(str(output.get("text", "")))
+        found.extend(str(v) for v in (output.get("data") or {}).values())
+    for child in getattr(widget, "children", ()) or ():
+        found.extend(widget_strings(child, seen))
+    return found
+
+
+def test_letting_the_model_play_gives_no_answer_away_until_the_round_is_played():
+    import ipywidgets
+
+    clips = make_game_clips(videos(), "absolute", num_rounds=5, clip_len=12, seed=3)
+    game = PaceGame(clips, "absolute", player=lambda c: [c_.label for c_ in clips], zoom=1)  # an oracle
+    game.let_model_play()
+    assert game.model_answers == [c.label for c in clips]
+    assert isinstance(game.widget(), ipywidgets.VBox)
+    text = "\n".join(widget_strings(game.widget()))
+    for clip in clips:  # no round is played: no pace label may be readable anywhere
+        assert game.name(clip.label) not in text
+    assert "?" in text  # the table is there, with its rounds hidden
+    assert "truth: " not in text and "The pace was" not in text
+
+    first = clips[0]
+    game.choice.value = (first.label + 1) % 5  # a wrong guess, so the truth is not the player's own word
+    game.guess_button.click()
+    game.model_button.click()  # the table is redrawn with the played round
+    text = "\n".join(widget_strings(game.widget()))
+    assert game.name(first.label) in text
+    assert f"the pace was {game.name(first.label)}" in text
+    shown = {first.label, (first.label + 1) % 5}
+    for clip in clips[1:]:
+        if clip.label not in shown:
+            assert game.name(clip.label) not in text
 
 
 def test_read_videos_decodes_every_frame(tmp_path):

@@ -79,15 +79,17 @@ game.set_player(model_player(model, cfg.clip_len, eval_transform(cfg), frame_siz
 # ## 4. You against the model
 #
 # **Let the model play** in the game does the same as the next cell: the model answers every round, and
-# the table sets its answers beside yours (rounds you have not played show `-`). Rerun the cell after
-# playing.
+# the table sets its answers beside yours. Only the rounds you have already answered show the truth and
+# the model's answer; the others show `?` (and `-` in your column), so running this cell gives nothing
+# away. Rerun the cell after playing.
 
 # %%
 game.let_model_play()
 print(game.comparison_text())
 
 # %% [markdown]
-# The rounds as stills, with the truth and the model's answer (this figure gives the answers away):
+# The rounds as stills, with the truth and the model's answer for the rounds you have played (`?` for the
+# others; `plot_rounds(game, show_all=True)` gives every answer away):
 
 # %%
 fig = plot_rounds(game)
