@@ -334,3 +334,113 @@ def test_runs_can_live_on_a_mounted_drive(monkeypatch, tmp_path):
     if not (pnb.COLAB_DRIVE / "MyDrive").is_dir():  # Drive not mounted: refused rather than filling the VM's disk
         with pytest.raises(pnb.PacekitError, match="drive.mount"):
             pnb.pick_runs_dir(root, False, runs_dir="/content/drive/MyDrive/pacekit-runs")
+
+
+# ------------------------------------------------------------------ preset facts stated in the prose
+#
+# Markdown cannot compute, so the facts about a preset that the notebooks state in words (epochs, labelled
+# videos per class, RGB or residual input, colour jitter, the optimiser) are checked here against
+# pacekit.config.get_config(<preset>). A fact is tied to the presets named in the same clause (a sentence,
+# split at ";", or a table row): `paper`, `cpu-tiny`, `gpu-demo` (in backticks), "CPU preset", "GPU preset".
+# A clause about fast mode (PACEKIT_FAST=1) is checked with fast mode's overrides, and so is an aside
+# "(N in fast mode)". A kind stated with two different values in one clause is ambiguous and skipped:
+# write such contrasts as two clauses.
+
+_PRESET_NAMES = [(re.compile(r"`(paper|cpu-tiny|gpu-demo)`"), None),
+                 (re.compile(r"\bCPU preset"), "cpu-tiny"), (re.compile(r"\bGPU preset"), "gpu-demo")]
+_FACTS = {  # kind -> [(pattern, value: a constant, or None to take the number the pattern captured)]
+    "epochs": [(re.compile(r"\b(\d+) (?:short |more )?epochs\b"), None)],
+    "labels_per_class": [(re.compile(r"\b(\d+) labell?ed (?:training )?videos per class"), None)],
+    "input_mode": [(re.compile(r"\bRGB\b"), "rgb"), (re.compile(r"\bresidual (?:clips|input)"), "residual")],
+    "jitter": [(re.compile(r"\bper[- ]frame (?:colou?r )?jitter|\bjitter per frame"), "frame"),
+               (re.compile(r"\bper[- ]clip (?:colou?r )?jitter|\bjitter per clip"), "clip"),
+               (re.compile(r"\bno (?:colou?r )?jitter|\b(?:colou?r )?jitter off\b"), None.__class__)],
+    "optimizer": [(re.compile(r"\bSGD\b"), "sgd"), (re.compile(r"\bAdamW\b"), "adamw")],
+}
+_FAST_ASIDE = re.compile(r"\((\d+) in fast mode\)")
+_FAST_CLAUSE = re.compile(r"PACEKIT_FAST=1|\bfast mode\b", re.IGNORECASE)
+
+
+def _clauses(markdown: str):
+    """Table rows, then sentences split at ';', of one Markdown cell (code spans and LaTeX kept)."""
+    for paragraph in re.split(r"\n\s*\n", markdown):
+        lines = paragraph.split("\n")
+        rows = [line for line in lines if line.lstrip().startswith("|")]
+        yield from rows
+        prose = " ".join(line.strip() for line in lines if not line.lstrip().startswith("|"))
+        for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z*(])", prose):
+            yield from sentence.split(";")
+
+
+def _stated_facts(clause: str):
+    """``(kind, value)`` of each unambiguous fact in the clause."""
+    for kind, patterns in _FACTS.items():
+        values = set()
+        for pattern, value in patterns:
+            for match in pattern.finditer(clause):
+                if value is None:
+                    values.add(int(match.group(1)))
+                else:
+                    values.add(None if value is type(None) else value)
+        if len(values) == 1:
+            yield kind, values.pop()
+
+
+def _presets_in(clause: str) -> set:
+    return {fixed or m.group(1) for pattern, fixed in _PRESET_NAMES for m in pattern.finditer(clause)}
+
+
+def preset_fact_errors(markdown: str, where: str = "") -> list:
+    """Every preset fact of ``markdown`` that disagrees with pacekit.config, as readable lines."""
+    from pacekit.config import get_config
+    from pacekit.notebook import FAST_OVERRIDES
+
+    errors = []
+    for clause in _clauses(markdown):
+        presets = _presets_in(clause)
+        if not presets:
+            continue
+        checks = []  # (fast?, kind, value)
+        for match in _FAST_ASIDE.finditer(clause):
+            checks.append((True, "labels_per_class" if "per class" in clause else "epochs", int(match.group(1))))
+        rest = _FAST_ASIDE.sub("", clause)
+        fast = bool(_FAST_CLAUSE.search(rest))
+        checks += [(fast, kind, value) for kind, value in _stated_facts(rest)]
+        for is_fast, kind, value in checks:
+            for preset in sorted(presets):
+                actual = getattr(get_config(preset, **(FAST_OVERRIDES if is_fast else {})), kind)
+                if actual != value:
+                    mode = " in fast mode" if is_fast else ""
+                    errors.append(f"{where}: says {kind}={value!r} for {preset!r}{mode}, the config has "
+                                  f"{actual!r}: {clause.strip()[:160]!r}")
+    return errors
+
+
+def test_the_preset_fact_checker_reads_the_kinds_of_statement_the_notebooks_make():
+    good = ("| Colab / a GPU | `gpu-demo`: R(2+1)D, 16x112x112 clips, 12 epochs | minutes |\n"
+            "| `PACEKIT_FAST=1` (tests) | `cpu-tiny`, 2 short epochs | seconds |\n\n"
+            "The `paper` preset feeds RGB clips with per-frame jitter and SGD; the `cpu-tiny` and `gpu-demo` "
+            "presets feed residual clips with no jitter and AdamW. With the CPU preset's 4 labelled videos per "
+            "class (2 in fast mode) fine-tuning is hard.")
+    assert preset_fact_errors(good) == []
+    for bad in ("| Colab / a GPU | `gpu-demo`: R(2+1)D, 16x112x112 clips, 6 epochs | minutes |",
+                "The `paper` and `gpu-demo` presets keep RGB clips and per-frame jitter.",
+                "The `gpu-demo` preset trains with SGD with momentum.",
+                "With the CPU preset's 2 labelled videos per class, fine-tuning is hard.",
+                "The `cpu-tiny` preset has 4 labelled videos per class (4 in fast mode).",
+                "The `paper` preset turns colour jitter off."):
+        assert preset_fact_errors(bad), bad
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_preset_facts_in_the_notebook_text_match_the_config(name):
+    """What a notebook's text says about a preset is what pacekit.config sets (sources and notebooks)."""
+    errors = []
+    for i, cell in enumerate(load(name).cells):
+        if cell.cell_type == "markdown":
+            errors += preset_fact_errors(cell.source, f"{name}.ipynb cell {i}")
+    source = builder().parse_cells((NOTEBOOKS / "_src" / f"{name}.py").read_text())
+    for i, (kind, text) in enumerate(source):
+        if kind == "markdown":
+            errors += preset_fact_errors(text, f"_src/{name}.py cell {i}")
+    assert not errors, "\n".join(errors)

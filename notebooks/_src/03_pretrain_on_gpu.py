@@ -14,7 +14,7 @@
 # | where | preset | data | time |
 # |---|---|---|---|
 # | Colab / a GPU, with UCF101 in `data/ucf101` | `paper`: R(2+1)D, 16x112x112 clips, 18 epochs | UCF101 train split 1 | hours |
-# | Colab / a GPU | `gpu-demo`: R(2+1)D, 16x112x112 clips, 6 epochs | synthetic (10 classes) | minutes |
+# | Colab / a GPU | `gpu-demo`: R(2+1)D, 16x112x112 clips, 12 epochs | synthetic (10 classes) | minutes |
 # | a CPU | `cpu-tiny`: a 0.09M-parameter 3D ResNet, 8x56x56 clips | synthetic (10 classes) | a few minutes |
 # | `PACEKIT_FAST=1` (tests) | `cpu-tiny`, 2 short epochs | synthetic (5 classes, 40 videos) | seconds |
 #
@@ -61,7 +61,8 @@ for field in ("backbone", "clip_len", "crop", "frame_size", "pace_set", "start_p
 # (`input_mode="residual"`: each clip minus its mean frame, `pacekit.train.temporal_residual`) and turns
 # colour jitter off: on the synthetic set the static scene varies far more than the small moving object
 # changes a frame, and a network this small fed RGB clips stays at chance on pace prediction. The
-# `paper` and `gpu-demo` presets keep RGB clips and per-frame jitter.
+# `gpu-demo` preset makes the same two departures at the paper's network and clip size (residual clips,
+# no jitter). Only the `paper` preset keeps RGB clips and per-frame jitter.
 #
 # ## 2. Training, with live curves
 #
@@ -72,8 +73,9 @@ for field in ("backbone", "clip_len", "crop", "frame_size", "pace_set", "start_p
 #
 # $$\mathcal{L}_{cls} = -\sum_{i=1}^{M} y_i \log \frac{\exp(h_i)}{\sum_{j=1}^{M} \exp(h_j)},$$
 #
-# with $M$ the number of paces; SGD with momentum, the learning rate divided by 10 every `lr_step`
-# epochs. The figure below is redrawn after every epoch: lines are windows of `log_every` steps, dots
+# with $M$ the number of paces; the preset's optimiser (`cfg.optimizer`, printed above): AdamW in the
+# `cpu-tiny` and `gpu-demo` presets that run here; SGD with momentum in the `paper` preset, as in the
+# paper; the learning rate divided by 10 every `lr_step` epochs. The figure below is redrawn after every epoch: lines are windows of `log_every` steps, dots
 # epoch means.
 #
 # **Checkpoint reuse.** If `runs/.../pretrain/last.pt` exists and was trained with the same settings,
@@ -132,8 +134,10 @@ print(f"stored metrics: {len(result.metrics)} rows, last epoch {[r for r in resu
 # 1. **The shortcut of notebook 01.** Train with `nb.config("pretrain-any", start_policy="any")`. Is the
 #    pretext accuracy higher? On the test videos, clips are drawn with the same policy: a cut detector
 #    would score there too. Then fine-tune both checkpoints (notebook 05): which transfers better?
-# 2. **Per clip colour jitter** (Table 1): `jitter="clip"`. Compare the pretext accuracy and, in notebook
-#    05, the fine-tuned accuracy.
+# 2. **Per clip colour jitter** (Sec. 3.1, "Avoid Shortcuts": per frame works much better, a finding the
+#    paper states in its text; Table 1 only compares jitter on and off): train with `jitter="clip"` and
+#    with `jitter="frame"` (the presets used here turn jitter off). Compare the pretext accuracy and, in
+#    notebook 05, the fine-tuned accuracy.
 # 3. **Pace sets** (Table 1): train with `pace_set="absolute"` (1/3 ... 3) and with `"1,2,3,4,5"`.
 #    Which paces does the model confuse? (Build the confusion with `pacekit.evaluate.confusion_matrix`.)
 # 4. **Longer training.** Double `epochs`. Does the held-out accuracy follow the training accuracy?

@@ -161,7 +161,7 @@ plt.show()
 # small and noisy (rerun with another `seed` in `setup(seed=...)` to see how much): the point is the
 # machinery, and the direction to look for -- same pace should not help, same context may. Read the
 # pretext column first: it says whether each pretraining learned its task. The action column is a harder
-# test than it looks: with the CPU preset's 2 labelled videos per class and a 0.09M-parameter network,
+# test than it looks: with the CPU preset's 4 labelled videos per class (2 in fast mode) and a 0.09M-parameter network,
 # fine-tuning can stay near chance (10% for 10 classes) from any initialisation; exercise 1 of notebook 05
 # gives it more labels, and its retrieval section tests the features with no labels at all. In fast mode
 # (`PACEKIT_FAST=1`) every model trains for seconds and sits near chance.

@@ -119,8 +119,8 @@ fig = plot_retrieval_examples(retrieval["pace-pretrained"]["p4"], queries, galle
 # **Reading the results.** The paper's numbers (UCF101 split 1, R(2+1)D): p4 top-1 25.6%, top-5 42.7%;
 # p5 17.9% and 34.3%; a random R(2+1)D 10.6% and 20.7% (Table 4). The networks here are tiny and briefly
 # trained: look for the gap between pretrained and random features, not the absolute values. Retrieval
-# needs no labels, so it can show what pretraining learned even where fine-tuning on 2 labelled videos
-# per class (section 1) stays near chance. In fast mode (`PACEKIT_FAST=1`) the runs last seconds and sit
+# needs no labels, so it can show what pretraining learned even where fine-tuning on 4 labelled videos
+# per class (2 in fast mode), as the `cpu-tiny` and `gpu-demo` presets do (section 1), stays near chance. In fast mode (`PACEKIT_FAST=1`) the runs last seconds and sit
 # near chance.
 #
 # ## Exercises

@@ -117,13 +117,13 @@ for label, grid in (("pace-pretrained, activation", activation), ("random init, 
 # %% [markdown]
 # **Reading it.** The paper shows Fig. 5 for a fully trained R(2+1)D on UCF101; the maps here come from
 # a tiny network trained for minutes (seconds in fast mode, `PACEKIT_FAST=1`). Two caveats before reading
-# the numbers. First, the CPU preset feeds residual clips (notebook 03), in which the static scene is
+# the numbers. First, the `cpu-tiny` and `gpu-demo` presets feed residual clips (notebook 03), in which the static scene is
 # already subtracted: any network's maps, random ones included, concentrate where things move, so a high
 # share is no evidence of learning here. Second, the share rewards peaky maps: a coarse map centred on
 # the object but spread over its surroundings scores lower than a sharp one. So look at the maps as well:
 # does the pretrained network's evidence for the pace (Grad-CAM) sit on the moving object, on the
-# distractors, or on the borders? With RGB input (the `paper` and `gpu-demo` presets) the comparison with
-# random weights is the paper's.
+# distractors, or on the borders? With RGB input (the `paper` preset) the comparison with random weights
+# is the paper's.
 #
 # ## Exercises
 #
