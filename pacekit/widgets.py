@@ -232,6 +232,8 @@ class PaceGame:
         self.best_streak = max(self.best_streak, self.streak)
         self._show_reveal()
         self._show_status()
+        if self.model_answers is not None:  # the table on screen gains this round's row
+            self._show_comparison()
         self._sync_buttons()
         return right
 
