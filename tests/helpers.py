@@ -117,3 +117,15 @@ def build_tiny_flow(base) -> dict:
     pre = pretrain(cfg)
     ft = finetune(cfg.replace(name="ft", pretrained=str(pre.checkpoint)))
     return dict(base=base, root=root, cfg=cfg, pre=pre.checkpoint, ft=ft.checkpoint)
+
+
+def tiny_config(root, out, **kw):
+    """3 classes x 2 train videos of 64x96 frames (conftest's ucf_root), 4-frame 32x32 clips."""
+    from pacekit.config import get_config
+
+    values = dict(dataset="ucf101", root=str(root), out_dir=str(out), name="run", backbone="tiny",
+                  frame_size=(32, 48), clip_len=4, crop=32, epoch_repeat=2, epochs=1, batch_size=4, lr=0.05,
+                  ft_epochs=1, ft_batch_size=3, ft_epoch_repeat=1, ft_lr=0.05, num_workers=0, log_every=1,
+                  progress=False, device="cpu", num_clips=2, eval_batch_size=2, threads=1)
+    values.update(kw)
+    return get_config("cpu-tiny", **values)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import tiny_config
 from pacekit.config import PRESETS, config_default, get_config
 from pacekit.errors import PacekitError
 from pacekit.train import finetune, pretrain
@@ -17,15 +18,6 @@ from pacekit.training.loop import FastPath, apply_update, resolve_precision
 
 CUDA = torch.device("cuda:0")
 CPU = torch.device("cpu")
-
-
-def tiny_config(root, out, **kw):
-    values = dict(dataset="ucf101", root=str(root), out_dir=str(out), name="run", backbone="tiny",
-                  frame_size=(32, 48), clip_len=4, crop=32, epoch_repeat=2, epochs=1, batch_size=4, lr=0.05,
-                  ft_epochs=1, ft_batch_size=3, ft_epoch_repeat=1, ft_lr=0.05, num_workers=0, log_every=1,
-                  progress=False, device="cpu", num_clips=2, eval_batch_size=2, threads=1)
-    values.update(kw)
-    return get_config("cpu-tiny", **values)
 
 
 # ------------------------------------------------------------------------------------ precision

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from helpers import tiny_config
 from pacekit.checkpoint import load_checkpoint
 from pacekit.cli import main as cli_main
 from pacekit.config import get_config
@@ -20,16 +21,6 @@ from pacekit.loading import build_action_model, model_from_checkpoint
 from pacekit.train import PaceStep, finetune, pretrain
 from pacekit.training import DeviceMeter, DistContext, EpochIndexed, EpochSampler, read_metrics, select_per_class
 from pacekit.training.loop import step_seed
-
-
-def tiny_config(root, out, **kw):
-    """3 classes x 2 train videos of 64x96 frames (conftest's ucf_root), 4-frame 32x32 clips."""
-    values = dict(dataset="ucf101", root=str(root), out_dir=str(out), name="run", backbone="tiny",
-                  frame_size=(32, 48), clip_len=4, crop=32, epoch_repeat=2, epochs=1, batch_size=4, lr=0.05,
-                  ft_epochs=1, ft_batch_size=3, ft_epoch_repeat=1, ft_lr=0.05, num_workers=0, log_every=1,
-                  progress=False, device="cpu", num_clips=2, eval_batch_size=2, threads=1)
-    values.update(kw)
-    return get_config("cpu-tiny", **values)
 
 
 # ------------------------------------------------------------------------------------- pieces
