@@ -116,6 +116,7 @@ RUN_FOLDER_CASES = [
 def test_a_run_folder_belongs_to_one_run(flow, tmp_path, capsys, flags, status, words):
     assert cli(flow, tmp_path, "pretrain", "--name", "run") == 0
     first = load_checkpoint(tmp_path / "run" / "last.pt")
+    first_rows = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     capsys.readouterr()
     assert cli(flow, tmp_path, "pretrain", "--name", "run", *flags) == status
     err = capsys.readouterr().err
@@ -126,6 +127,8 @@ def test_a_run_folder_belongs_to_one_run(flow, tmp_path, capsys, flags, status, 
                            first["model"]["head.weight"])
     if "--epochs" in flags:
         assert load_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == 2
+    if "--overwrite" in flags:  # the old run's log is gone, not appended to: one run's rows remain
+        assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == len(first_rows)
 
 
 def test_pruning_touches_only_this_runs_epochs(tmp_path):

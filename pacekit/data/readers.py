@@ -118,8 +118,11 @@ class DecordReader(VideoReader):
         self.fps = float(self._vr.get_avg_fps() or 0.0)
         if self.num_frames < 1:
             raise VideoDecodeError(self.path, "no frames")
+        self.sequential_only = counted is not None or not self._timestamps_increase()
+
+    def _timestamps_increase(self) -> bool:
         stamps = self._vr.get_frame_timestamp(list(range(len(self._vr))))[:, 0]
-        self.sequential_only = counted is not None or bool(len(stamps) > 1 and not np.all(np.diff(stamps) > 0))
+        return len(stamps) < 2 or bool(np.all(np.diff(stamps) > 0))
 
     def _open(self, size):
         import decord
@@ -329,18 +332,17 @@ class PyAVReader(VideoReader):
 
     def _collect(self, key, pending: list, found: dict) -> None:
         """Decode from ``key`` and convert the pending frames met, until a gap to the next pending frame
-        is worth a restart at a later keyframe."""
+        is worth a restart at a later keyframe. ``pending`` is sorted."""
         wanted = set(pending)
-        last_wanted = pending[-1]
+        next_pending = 0  # position in ``pending`` of the first frame not found yet
         for index, frame in self._decode_from(key):
             if index in wanted and index not in found:
                 found[index] = self._to_array(frame)
-            remaining = [i for i in pending if i not in found]
-            if not remaining:
+            while next_pending < len(pending) and pending[next_pending] in found:
+                next_pending += 1
+            if next_pending == len(pending) or index >= pending[-1]:
                 return
-            upcoming = remaining[0]
-            if index >= last_wanted:
-                return
+            upcoming = pending[next_pending]
             if upcoming - index > self.SEEK_GAP and self._keyframe_before(upcoming)[1] > index + 1:
                 return  # a later keyframe is closer: restart there
 
