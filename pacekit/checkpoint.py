@@ -255,22 +255,28 @@ def _explain_load_error(path: Path, err: Exception) -> str:
     )
 
 
-def latest_checkpoint(folder: str | os.PathLike) -> Path | None:
-    """The newest ``epoch_*.pt`` or ``last.pt`` in a run folder, for ``--resume``; None if none.
+def run_checkpoints(folder: str | os.PathLike) -> list[Path]:
+    """A run folder's ``last.pt`` and ``epoch_*.pt``, newest first; ``[]`` if none.
 
     Newest means the latest modification time; on a tie ``last.pt`` wins, then the higher epoch
     number (``epoch_10.pt`` beats ``epoch_9.pt``). Temp files of an interrupted save are ignored.
     """
     folder = Path(folder)
     if not folder.is_dir():
-        return None
+        return []
     candidates = []
     for p in folder.iterdir():
         match = re.fullmatch(r"epoch_(\d+)\.pt", p.name)
         if p.is_file() and (match or p.name == "last.pt"):
             epoch = int(match.group(1)) if match else -1
             candidates.append((p.stat().st_mtime_ns, p.name == "last.pt", epoch, p))
-    return max(candidates)[3] if candidates else None
+    return [c[3] for c in sorted(candidates, reverse=True)]
+
+
+def latest_checkpoint(folder: str | os.PathLike) -> Path | None:
+    """The newest checkpoint of a run folder (see :func:`run_checkpoints`), for ``--resume``; None if none."""
+    found = run_checkpoints(folder)
+    return found[0] if found else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -113,8 +113,6 @@ def test_attention_refuses_a_start_beyond_the_video_with_its_frame_count(no_work
 @pytest.mark.parametrize("helper,good,bad", [
     (flags.non_negative_int, {"0": 0, "7": 7}, ("-1", "1.5", "x")),
     (flags.positive_int, {"1": 1, "42": 42}, ("0", "-3", "2.0")),
-    (flags.positive_float, {"0.5": 0.5, "3": 3.0}, ("0", "-1e-3", "inf", "nan", "x")),
-    (flags.fraction_0_1, {"0": 0.0, "1": 1.0, "0.25": 0.25}, ("-0.1", "1.01", "nan", "x")),
 ])
 def test_the_flag_types_accept_their_range_only(helper, good, bad):
     for text, value in good.items():

@@ -35,23 +35,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    value = _number(text, float, "a number > 0")
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
-
-
-def fraction_0_1(text: str) -> float:
-    """A number in [0, 1]."""
-    value = _number(text, float, "a number between 0 and 1")
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text}")
-    return value
-
-
-
 def add_model_arguments(p) -> None:
     """--checkpoint (pacekit's) or --authors-checkpoint (the authors' layout) and its --arch."""
     source = p.add_mutually_exclusive_group(required=True)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import time
 import warnings
@@ -38,7 +37,7 @@ import torch
 from torch import nn
 
 from ..checkpoint import (CheckpointError, NonFiniteError, capture_rng_state, load_checkpoint, require_entries,
-                          restore_rng_state, save_checkpoint)
+                          restore_rng_state, run_checkpoints, save_checkpoint)
 from ..config import Config, config_default, field_names
 from ..errors import PacekitError
 from .data import available_cpus, cap_workers, make_train_loader, move_batch
@@ -111,22 +110,10 @@ def check_resume_config(stored: dict, cfg, stage: str, done_epochs: int, source)
                              f"{epochs_field.replace('_', '-')} is {after[epochs_field]}; it may only be raised")
 
 
-def _resume_candidates(run_dir: Path) -> list[Path]:
-    """``last.pt`` and ``epoch_*.pt``, newest first (modification time; on a tie last.pt, then the epoch)."""
-    if not run_dir.is_dir():
-        return []
-    found = []
-    for p in run_dir.iterdir():
-        match = re.fullmatch(r"epoch_(\d+)\.pt", p.name)
-        if p.is_file() and (match or p.name == "last.pt"):
-            found.append((p.stat().st_mtime_ns, p.name == "last.pt", int(match.group(1)) if match else -1, p))
-    return [c[3] for c in sorted(found, reverse=True)]
-
-
 def load_resume_state(run_dir, stage: str) -> tuple[Optional[Path], Optional[dict]]:
     """The newest intact checkpoint of ``run_dir`` and its state; a damaged one is skipped with a warning on
     the ``pacekit.training`` logger. ``(None, None)`` when the folder holds no checkpoint."""
-    candidates = _resume_candidates(Path(run_dir))
+    candidates = run_checkpoints(run_dir)
     damaged = []
     for path in candidates:
         try:
