@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "pacekit.commands.retrieval",
     "pacekit.commands.attention",
     "pacekit.commands.claims",
+    "pacekit.commands.game",
     "pacekit.lab",
 )
 

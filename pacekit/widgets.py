@@ -1,95 +1,45 @@
-"""The pace-guessing game of notebook 02: the paper's Fig. 1 ("can you tell the pace?") as a widget.
+"""The pace-guessing game of notebook 02 and of ``pacekit game`` on screen: the widget over :mod:`pacekit.game`.
 
-A round shows one clip of a video played at a pace from the game's pace set (by default the five
-paces of Fig. 2, super slow p = 1/3 ... super fast p = 3). The player picks a pace and presses
-*Guess*; the game reveals the answer and keeps a score and a streak. A model can play the same clips
-(:func:`model_player`), and :meth:`PaceGame.comparison` sets its answers beside the player's.
+:class:`GameView` shows a :class:`pacekit.game.PaceGame`: the round's clips as animated images that the
+browser plays, looping, at the video's frame rate (lossless animated WebP in an ``ipywidgets.Image``:
+the kernel sends each clip once, so playback does not depend on the kernel's round-trip time), one
+button per answer, *Next round*, and at the end the player's and the model's confusion matrices side by
+side with the scores and chance. Nothing a page holds before an answer names the truth: clips are
+labelled A, B, C in a shuffled order, the images carry no file name or alt text, and the table, the
+reveal and the matrices keep to the rounds already answered (:meth:`PaceGame.truth_shown`).
 
-Logic and view are one object, but the logic never needs a browser: :meth:`PaceGame.guess`,
-:meth:`PaceGame.next_round` and :meth:`PaceGame.let_model_play` change the state, and the widgets are
-only kept in step. Tests drive it headless the way a user does: set ``game.choice.value`` and call
-``game.guess_button.click()``.
-
-Only core ipywidgets are used (``Play``, ``Image``, ``ToggleButtons``, ``Button``, ``Output``,
-``HBox``, ``VBox``), so the game runs in JupyterLab, Jupyter Notebook, VS Code and Colab alike. The
-clip is animated by a ``Play`` counter that swaps PNG frames into an ``Image`` at the video's frame
-rate. Text is written into ``Output`` widgets by setting their ``outputs``, which works with or
-without a front end.
+Only core ipywidgets are used (``Image``, ``Button``, ``HTML``, ``HBox``, ``VBox``), so the game runs in
+JupyterLab, Jupyter Notebook, VS Code, Colab and Voila alike. ``keys=True`` adds :func:`key_listener`,
+an ``anywidget`` that sends key presses (1..9 answer, Enter or space goes on) to the kernel: the
+classroom page of ``pacekit game`` uses it. Tests drive the view headless the way a user does:
+``view.choice_buttons[i].click()``, ``view.next_button.click()``, ``view.press("2")``.
 """
 
 from __future__ import annotations
 
+import html
 import io
-from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 
 from .data.strips import read_strip
-from .pace import PACE_NAMES, PaceSet, sample_indices, sample_start
+from .game import HIDDEN, GameClip, PaceGame, Player
 from .plots import plot_pace_strip
 
-#: What the game shows in place of an answer the player has not earned yet (an unplayed round).
-HIDDEN = "?"
+#: Keys the classroom page listens to: 1..9 pick a choice, Enter or space go to the next round.
+ANSWER_KEYS = tuple("123456789")
+NEXT_KEYS = ("Enter", " ")
 
-#: ``player(clips) -> pace labels``: clips uint8 ``(B, T, H, W, C)`` (a torch tensor), labels ``(B,)`` ints.
-Player = Callable[[object], Sequence[int]]
-
-
-@dataclass(frozen=True)
-class GameClip:
-    """One round: ``frames`` uint8 ``(T, H, W, 3)`` as played, the pace (and its ``label`` in the game's
-    pace set), the source ``video``'s name and the 0-based ``start`` frame."""
-
-    frames: np.ndarray
-    label: int
-    pace: Fraction
-    video: str
-    start: int
-
-
-def make_game_clips(
-    videos: Sequence[tuple[str, np.ndarray]],
-    pace_set: Union[str, PaceSet, Sequence] = "absolute",
-    num_rounds: int = 8,
-    clip_len: int = 24,
-    seed: int = 0,
-) -> list[GameClip]:
-    """Draw ``num_rounds`` clips from natural-pace videos, each pace equally often.
-
-    Args:
-        videos: ``(name, frames)`` pairs, frames uint8 ``(N, H, W, 3)`` at natural pace.
-        pace_set: the paces to guess among (default: Fig. 2's five).
-        num_rounds: clips in the game; paces are dealt round-robin and shuffled, so with 5 paces and 10
-            rounds every pace appears twice. Videos are used in a shuffled order, cycling if needed.
-        clip_len: frames per clip; 24 frames are about one second at 25 fps.
-        seed: the game is a pure function of its arguments.
-
-    Returns:
-        The rounds, in play order. Each clip's start is drawn so its span fits the video when it can
-        (the ``"fit"`` policy of :func:`pacekit.pace.sample_start`); a short video loops.
-    """
-    if not videos:
-        raise ValueError("make_game_clips needs at least one (name, frames) video")
-    if num_rounds < 1:
-        raise ValueError(f"num_rounds must be >= 1, got {num_rounds}")
-    paces = PaceSet.from_spec(pace_set)
-    rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.resize(np.arange(len(paces)), num_rounds))
-    order = rng.permutation(len(videos))
-    clips = []
-    for r, label in enumerate(labels):
-        name, frames = videos[order[r % len(videos)]]
-        frames = np.asarray(frames)
-        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-            raise ValueError(f"video {name!r}: expected uint8 frames (N, H, W, 3), got {frames.shape} {frames.dtype}")
-        pace = paces.pace_of(int(label))
-        start = sample_start(len(frames), clip_len, pace, "fit", rng)
-        idx = sample_indices(len(frames), clip_len, pace, start)
-        clips.append(GameClip(frames[idx], int(label), pace, str(name), int(start)))
-    return clips
+_STYLE = """<style>
+.pacekit-game img {{ image-rendering: pixelated; }}
+.pacekit-game, .pacekit-game .widget-html-content {{ font-size: {font}px; line-height: 1.35; }}
+.pacekit-game .widget-html, .pacekit-game .widget-html-content {{ height: auto; }}
+.pacekit-game .widget-button {{ font-size: {font}px; height: auto; padding: 0.3em 0.8em; }}
+.pacekit-game table {{ border-collapse: collapse; margin: 0.3em 1em 0.3em 0; }}
+.pacekit-game td, .pacekit-game th {{ border: 1px solid #bbb; padding: 0.15em 0.5em; text-align: center; }}
+</style>"""
 
 
 def read_videos(paths: Sequence, frame_size: Optional[tuple[int, int]] = None) -> list[tuple[str, np.ndarray]]:
@@ -100,36 +50,37 @@ def read_videos(paths: Sequence, frame_size: Optional[tuple[int, int]] = None) -
 
 def model_player(model, clip_len: int, transform, frame_size: Optional[tuple[int, int]] = None, device="cpu",
                  batch_size: int = 8) -> Player:
-    """A :data:`Player` from a pace-prediction model: the arg-max of its pace logits on each clip.
+    """A :data:`pacekit.game.Player` from a pace-prediction model: the softmax of its pace logits per clip.
 
     Args:
         model: maps float clips ``(B, C, T, h, w)`` to pace logits (a pretraining ClipModel).
-        clip_len: the model sees the first ``clip_len`` frames of each game clip. A longer game clip starts
-            with exactly the clip the model was trained on: frame i of both is ``start + floor(i * p)``.
+        clip_len: the model sees the first ``clip_len`` frames of each clip (the game's clips have exactly
+            that many when dealt with the model's ``clip_len``).
         transform: uint8 ``(B, T, H, W, C)`` -> float ``(B, C, T, h, w)``, the run's test-time transform
-            (``pacekit.loading.eval_transform(cfg)``: centre crop, normalisation, the input mode).
-        frame_size: ``(H, W)`` the model's frames were decoded at; game frames are resized to it first
-            (bilinear, antialiased, like the readers' resize). None: use them as they are.
+            (``pacekit.loading.eval_transform(cfg)``: centre crop, normalisation, the input mode). Clips that
+            are already centre-cropped to the model's crop pass its crop unchanged.
+        frame_size: ``(H, W)`` to resize clips to first (bilinear, antialiased, like the readers' resize);
+            None: use them as they are.
     """
     import torch
 
     @torch.inference_mode()
-    def play(clips) -> list[int]:
+    def play(clips):
         clips = torch.as_tensor(clips)
         if clips.shape[1] < clip_len:
             raise ValueError(f"game clips have {clips.shape[1]} frames but the model needs {clip_len}")
         was_training = model.training
         model.eval()
         try:
-            answers = []
+            scores = []
             for i in range(0, len(clips), batch_size):
                 batch = clips[i:i + batch_size, :clip_len]  # (b, T, H, W, C) uint8
                 if frame_size is not None and tuple(batch.shape[2:4]) != tuple(frame_size):
                     batch = _resize_uint8(batch, frame_size)
-                answers.extend(int(a) for a in model(transform(batch.to(device))).argmax(1).cpu())
+                scores.append(model(transform(batch.to(device))).float().softmax(1).cpu())
         finally:
             model.train(was_training)
-        return answers
+        return torch.cat(scores).numpy()  # (B, M)
 
     return play
 
@@ -144,321 +95,258 @@ def _resize_uint8(clips, size):
     return frames.permute(0, 2, 3, 1).unflatten(0, (b, t)).contiguous()
 
 
-def frame_png(frame: np.ndarray, zoom: int = 1) -> bytes:
-    """PNG bytes of one uint8 ``(H, W, 3)`` frame, enlarged ``zoom`` times (bilinear)."""
+def clip_animation(frames: np.ndarray, fps: float) -> bytes:
+    """A looping, lossless animated WebP of uint8 frames ``(T, H, W, 3)``, each shown for ``1000 / fps`` ms
+    (rounded to whole ms, WebP's unit): the browser plays it at the video's frame rate by itself.
+
+    The file holds pixels and timing only: no name, no comment, no metadata."""
     from PIL import Image as PILImage
 
-    image = PILImage.fromarray(np.ascontiguousarray(frame))
-    if zoom != 1:
-        image = image.resize((image.width * zoom, image.height * zoom), PILImage.BILINEAR)
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise ValueError(f"expected uint8 frames (T, H, W, 3), got {frames.shape} {frames.dtype}")
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    images = [PILImage.fromarray(np.ascontiguousarray(f)) for f in frames]
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    images[0].save(buffer, format="WEBP", save_all=True, append_images=images[1:], duration=round(1000 / fps),
+                   loop=0, lossless=True, quality=100, method=0)
     return buffer.getvalue()
 
 
-def _text_output(text: str) -> tuple:
-    return ({"output_type": "stream", "name": "stdout", "text": text if text.endswith("\n") else text + "\n"},)
+def animation_timeline(data: bytes) -> tuple[list[np.ndarray], list[int]]:
+    """The frames an animated image shows and for how many ms each: ``(frames, durations)``. Encoders may
+    merge identical consecutive frames into one longer frame; this is what a browser displays."""
+    from PIL import Image as PILImage, ImageSequence
+
+    image = PILImage.open(io.BytesIO(data))
+    frames, durations = [], []
+    for frame in ImageSequence.Iterator(image):
+        frames.append(np.asarray(frame.convert("RGB")))
+        durations.append(int(frame.info.get("duration", 0)))
+    return frames, durations
 
 
-class PaceGame:
-    """Guess the pace (paper Fig. 1): the game's state and its widget.
+def confusion_html(matrix: np.ndarray, names: Sequence[str], title: str) -> str:
+    """A confusion matrix as an HTML table: rows the true pace, columns the answer; the diagonal bold."""
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    body = []
+    for i, name in enumerate(names):
+        cells = "".join(f"<td>{'<b>%d</b>' % v if i == j else v}</td>" for j, v in enumerate(matrix[i]))
+        body.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
+    return (f"<table><caption><b>{html.escape(title)}</b> (rows: true pace, columns: answer)</caption>"
+            f"<tr><th></th>{head}</tr>{''.join(body)}</table>")
+
+
+def key_listener():
+    """An ``anywidget`` that sends the page's key presses (1..9, Enter, space) to the kernel as
+    ``{"key": ...}`` messages; keys typed into a text field or a code editor are left alone."""
+    import anywidget  # classroom mode only: the notebook game is clicked
+
+    class KeyListener(anywidget.AnyWidget):
+        _esm = """
+        const KEYS = new Set(["1","2","3","4","5","6","7","8","9","Enter"," "]);
+        export default { render({ model, el }) {
+          el.classList.add("pacekit-keys");
+          const onKey = (e) => {
+            const t = e.target;
+            if (!KEYS.has(e.key) || e.repeat || e.ctrlKey || e.altKey || e.metaKey) return;
+            if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) || t.closest?.(".cm-editor"))) return;
+            e.preventDefault();
+            model.send({ key: e.key });
+          };
+          document.addEventListener("keydown", onKey);
+          return () => document.removeEventListener("keydown", onKey);
+        } };
+        """
+
+    return KeyListener()
+
+
+class GameView:
+    """The widget of a :class:`pacekit.game.PaceGame`.
 
     Args:
-        clips: the rounds, e.g. from :func:`make_game_clips`.
-        pace_set: the paces the clips' labels index (the buttons, slowest first).
-        player: a :data:`Player` (e.g. :func:`model_player`) that can play the same clips; it can also be
-            given later with :meth:`set_player`.
-        fps: playback rate of the animation (the synthetic set and UCF101 are 25 fps).
-        zoom: on-screen enlargement of the frames.
-
-    State: ``round`` (0-based), ``guesses`` (a label or None per round), ``score``, ``played``,
-    ``streak``, ``best_streak``, ``model_answers`` (None until the model plays).
+        game: the game (its logic); the view only calls its methods and shows what they allow.
+        fps: the frame rate the clips play at: the videos' own (25 for the synthetic set and UCF101).
+        width: on-screen width of a clip in pixels (the frames are enlarged by the browser).
+        keys: listen to the keyboard (:func:`key_listener`): 1..n answer, Enter or space go on.
+        font: font size in pixels (the classroom page uses a big one).
     """
 
-    def __init__(self, clips: Sequence[GameClip], pace_set: Union[str, PaceSet, Sequence] = "absolute",
-                 player: Optional[Player] = None, fps: int = 25, zoom: int = 3):
-        if not clips:
-            raise ValueError("a game needs at least one clip; see make_game_clips")
-        self.clips = list(clips)
-        self.pace_set = PaceSet.from_spec(pace_set)
-        bad = [c.label for c in self.clips if not 0 <= c.label < len(self.pace_set)]
-        if bad:
-            raise ValueError(f"clip labels {bad} are outside the pace set {[str(p) for p in self.pace_set]}")
-        self.player = player
-        self.fps, self.zoom = int(fps), int(zoom)
-        self.round = 0
-        self.guesses: list[Optional[int]] = [None] * len(self.clips)
-        self.streak = 0
-        self.best_streak = 0
-        self.model_answers: Optional[list[int]] = None
-        self._frames_png: list[bytes] = []
-        self._build_widgets()
-        self._show_round()
-
-    # -------------------------------------------------------------------------------- the logic
-
-    @property
-    def current(self) -> GameClip:
-        return self.clips[self.round]
-
-    @property
-    def played(self) -> int:
-        """Rounds guessed so far."""
-        return sum(g is not None for g in self.guesses)
-
-    @property
-    def score(self) -> int:
-        """Right guesses so far."""
-        return sum(g == c.label for g, c in zip(self.guesses, self.clips) if g is not None)
-
-    @property
-    def finished(self) -> bool:
-        return self.played == len(self.clips)
-
-    def name(self, label: int) -> str:
-        """A pace label as the buttons show it, e.g. ``"slow (p = 1/2)"``."""
-        return _pace_label(self.pace_set, label)
-
-    def guess(self, label: int) -> bool:
-        """Answer the current round with pace ``label``; returns whether it was right, and reveals it."""
-        label = int(label)
-        if not 0 <= label < len(self.pace_set):
-            raise ValueError(f"guess {label} is not a pace label of {[str(p) for p in self.pace_set]}")
-        if self.guesses[self.round] is not None:
-            raise ValueError(f"round {self.round + 1} was already answered; go on with next_round()")
-        self.guesses[self.round] = label
-        right = label == self.current.label
-        self.streak = self.streak + 1 if right else 0
-        self.best_streak = max(self.best_streak, self.streak)
-        self._show_reveal()
-        self._show_status()
-        if self.model_answers is not None:  # the table on screen gains this round's row
-            self._show_comparison()
-        self._sync_buttons()
-        return right
-
-    def next_round(self) -> None:
-        """Go to the next clip (wrapping to the first unanswered one at the end)."""
-        unanswered = [i for i, g in enumerate(self.guesses) if g is None]
-        if not unanswered:
-            self._show_status()
-            return
-        later = [i for i in unanswered if i > self.round]
-        self.round = later[0] if later else unanswered[0]
-        self._show_round()
-
-    def reveal_text(self, round_index: Optional[int] = None) -> str:
-        """What the reveal says about a round (empty before it is answered)."""
-        r = self.round if round_index is None else round_index
-        guess, clip = self.guesses[r], self.clips[r]
-        if guess is None:
-            return ""
-        truth = self.name(clip.label)
-        if guess == clip.label:
-            text = f"Right! The pace was {truth}."
-        else:
-            text = f"Not quite: the pace was {truth}; you said {self.name(guess)}."
-        if self.model_answers is not None:
-            text += f" The model said {self.name(self.model_answers[r])}."
-        return text
-
-    def status_text(self) -> str:
-        text = (f"Round {self.round + 1} of {len(self.clips)} | score {self.score}/{self.played} | "
-                f"streak {self.streak} (best {self.best_streak})")
-        if self.finished:
-            text += " | game over: press 'Let the model play' to compare"
-        return text
-
-    def set_player(self, player: Player) -> None:
-        """Give the game a model to play the same clips (forgets earlier model answers)."""
-        self.player = player
-        self.model_answers = None
-        self._sync_buttons()
-
-    def let_model_play(self) -> list[int]:
-        """The model's answer for every round (computed once and returned), shown beside the player's.
-
-        The table on screen shows the truth and the model's answer only for rounds the player has already
-        answered; the other rounds show ``?``, so letting the model play gives nothing away."""
-        if self.model_answers is None:
-            if self.player is None:
-                raise ValueError("no model to play: give PaceGame(player=...) or call set_player(model_player(...))")
-            import torch
-
-            answers = [int(a) for a in self.player(torch.from_numpy(np.stack([c.frames for c in self.clips])))]
-            if len(answers) != len(self.clips) or not all(0 <= a < len(self.pace_set) for a in answers):
-                raise ValueError(f"the player returned {answers}; expected {len(self.clips)} labels in "
-                                 f"[0, {len(self.pace_set)})")
-            self.model_answers = answers
-        self._show_comparison()
-        self._show_reveal()
-        return self.model_answers
-
-    def comparison(self) -> dict:
-        """You against the model, on the same clips.
-
-        Returns:
-            ``rows``: one dict per round (``round``, ``video``, ``truth``, ``you``, ``model``: pace names).
-            A round you have not answered shows ``"?"`` for ``truth`` and ``model`` and ``"-"`` for ``you``:
-            no answer is given away before you commit to yours. ``you``: your accuracy over the rounds you played (None
-            before any); ``model_on_yours``: the model's over those rounds; ``model``: its accuracy over all
-            rounds (None until it has played); ``played``: how many rounds you answered.
-        """
-        answers = self.model_answers
-        rows, you_right, model_right_yours, model_right = [], 0, 0, 0
-        for i, (clip, guess) in enumerate(zip(self.clips, self.guesses)):
-            model = None if answers is None else answers[i]
-            if guess is None:  # unplayed: neither the truth nor the model's answer is shown
-                shown_truth, shown_model = HIDDEN, "-" if model is None else HIDDEN
-            else:
-                shown_truth, shown_model = self.name(clip.label), "-" if model is None else self.name(model)
-            rows.append({"round": i + 1, "video": clip.video, "truth": shown_truth,
-                         "you": "-" if guess is None else self.name(guess), "model": shown_model})
-            if model is not None:
-                model_right += model == clip.label
-            if guess is not None:
-                you_right += guess == clip.label
-                if model is not None:
-                    model_right_yours += model == clip.label
-        played = self.played
-        return {
-            "rows": rows,
-            "played": played,
-            "you": you_right / played if played else None,
-            "model_on_yours": model_right_yours / played if played and answers is not None else None,
-            "model": model_right / len(self.clips) if answers is not None else None,
-        }
-
-    def comparison_text(self) -> str:
-        """:meth:`comparison` as a fixed-width table plus a verdict."""
-        c = self.comparison()
-        widths = {k: max(len(k), *(len(str(r[k])) for r in c["rows"])) for k in ("round", "video", "truth", "you", "model")}
-        header = "  ".join(k.ljust(w) for k, w in widths.items())
-        lines = [header.rstrip(), "  ".join("-" * w for w in widths.values())]
-        lines += ["  ".join(str(r[k]).ljust(w) for k, w in widths.items()).rstrip() for r in c["rows"]]
-        chance = 100 / len(self.pace_set)
-        lines.append("")
-        if c["model"] is not None:
-            lines.append(f"model: {100 * c['model']:.0f}% right over all {len(self.clips)} rounds (chance {chance:.0f}%)")
-        if c["played"] < len(self.clips):
-            lines.append(f"rounds you have not played show {HIDDEN}: play them to see the truth and the model's answer")
-        if c["you"] is not None:
-            mine = f"you: {100 * c['you']:.0f}% right over the {c['played']} round(s) you played"
-            if c["model_on_yours"] is not None:
-                mine += f"; the model got {100 * c['model_on_yours']:.0f}% of those"
-            lines.append(mine)
-        else:
-            lines.append("you: no guesses yet -- play the game above, then compare again")
-        return "\n".join(lines)
-
-    # -------------------------------------------------------------------------------- the view
-
-    def _build_widgets(self) -> None:
+    def __init__(self, game: PaceGame, fps: float = 25, width: int = 224, keys: bool = False, font: int = 14):
         import ipywidgets as w
 
-        n = len(self.current.frames)
-        self.play = w.Play(value=0, min=0, max=n - 1, step=1, interval=max(1, round(1000 / self.fps)),
-                           repeat=True, description="play", show_repeat=False)
-        self.image = w.Image(format="png")
-        self.choice = w.ToggleButtons(options=[(self.name(i), i) for i in range(len(self.pace_set))], value=None,
-                                      description="Pace:", style={"button_width": "auto"})
-        self.guess_button = w.Button(description="Guess", button_style="primary", icon="check")
-        self.next_button = w.Button(description="Next clip", icon="forward")
-        self.model_button = w.Button(description="Let the model play", icon="desktop")
-        self.status = w.Output()
-        self.reveal = w.Output()
-        self.compare_out = w.Output()
-        self.play.observe(self._on_frame, names="value")
-        self.guess_button.on_click(self._on_guess)
-        self.next_button.on_click(lambda _: self.next_round())
-        self.model_button.on_click(self._on_model)
-        self.choice.observe(lambda _: self._sync_buttons(), names="value")
-        self.view = w.VBox([
-            self.status,
-            w.HBox([self.image]),
-            self.play,
-            self.choice,
-            w.HBox([self.guess_button, self.next_button, self.model_button]),
-            self.reveal,
-            self.compare_out,
-        ])
+        self.game, self.fps, self.width = game, float(fps), int(width)
+        self.style = w.HTML(_STYLE.format(font=int(font)))
+        self.status = w.HTML()
+        self.question = w.HTML()
+        self.clips_box = w.HBox(layout=w.Layout(flex_flow="row wrap", align_items="flex-end"))
+        self.choice_box = w.HBox(layout=w.Layout(flex_flow="row wrap"))
+        self.choice_buttons: list = []
+        self.next_button = w.Button(description="Next round", icon="forward",
+                                    layout=w.Layout(width="auto", min_width="fit-content"))
+        self.model_button = w.Button(description="Let the model play", icon="desktop",
+                                     layout=w.Layout(width="auto", min_width="fit-content"))
+        self.reveal = w.HTML()
+        self.table = w.HTML()
+        self.end = w.HTML()
+        self.next_button.on_click(lambda _: self.next())
+        self.model_button.on_click(lambda _: self.let_model_play())
+        children = [self.style, self.status, self.question, self.clips_box, self.choice_box,
+                    w.HBox([self.next_button, self.model_button]), self.reveal, self.table, self.end]
+        self.keys = None
+        if keys:
+            self.keys = key_listener()
+            self.keys.on_msg(lambda _widget, content, _buffers: self.press(str(content.get("key", ""))))
+            children.append(self.keys)
+        self.view = w.VBox(children)
+        self.view.add_class("pacekit-game")
+        self._animations: dict = {}
+        self._show_round()
+
+    # ------------------------------------------------------------------------------ actions
+
+    def answer(self, choice: int) -> None:
+        """The player answers the current round (what a choice button or a number key does)."""
+        if self.game.answers[self.game.round] is None:
+            self.game.guess(choice)
+            self._refresh()
+
+    def next(self) -> None:
+        """Go to the next round (what *Next round*, Enter and space do); the current one must be answered."""
+        if self.game.answers[self.game.round] is not None and self.game.next_round():
+            self._show_round()
+
+    def press(self, key: str) -> None:
+        """A key press from the page: ``"1"``..``"9"`` answer, ``"Enter"`` or ``" "`` go on."""
+        if key in ANSWER_KEYS and int(key) <= len(self.choice_buttons):
+            self.answer(int(key) - 1)
+        elif key in NEXT_KEYS:
+            self.next()
+
+    def let_model_play(self) -> None:
+        """The model plays every round; the page shows its answers only for rounds already answered."""
+        self.game.let_model_play()
+        self._refresh()
+
+    def set_player(self, player: Player) -> None:
+        self.game.set_player(player)
+        self._refresh()
 
     def widget(self):
-        """The game's widget (a VBox); display it, or let the notebook show the game itself."""
+        """The game's widget (a VBox)."""
         return self.view
 
     def _repr_mimebundle_(self, **kwargs):
-        """Jupyter shows the widget; a page without a kernel (GitHub) shows this short line instead of
-        the widget tree's repr."""
+        """Jupyter shows the widget; a page without a kernel (GitHub) shows a short line instead."""
         bundle = dict(self.view._repr_mimebundle_(**kwargs) or {})
-        bundle["text/plain"] = (f"Guess the pace: {len(self.clips)} rounds, paces "
-                                f"{', '.join(self.name(i) for i in range(len(self.pace_set)))} "
+        kinds = ", ".join(sorted({r.kind for r in self.game.rounds}))
+        bundle["text/plain"] = (f"Guess the pace: {len(self.game.rounds)} rounds ({kinds}) "
                                 "(an interactive widget: run the notebook to play)")
         return bundle
 
-    def _on_frame(self, change) -> None:
-        if self._frames_png:
-            self.image.value = self._frames_png[int(change["new"]) % len(self._frames_png)]
+    # ------------------------------------------------------------------------------ drawing
 
-    def _on_guess(self, _button) -> None:
-        if self.choice.value is not None and self.guesses[self.round] is None:
-            self.guess(self.choice.value)
+    def animation(self, clip: GameClip) -> bytes:
+        key = id(clip)
+        if key not in self._animations:
+            self._animations[key] = clip_animation(clip.frames, self.fps)
+        return self._animations[key]
 
-    def _on_model(self, _button) -> None:
-        if self.player is not None:
-            self.let_model_play()
+    def _clip_widget(self, clip: GameClip, caption: str):
+        import ipywidgets as w
+
+        image = w.Image(value=self.animation(clip), format="webp",
+                        layout=w.Layout(width=f"{self.width}px", height="auto"))
+        return w.VBox([w.HTML(f"<b>{html.escape(caption)}</b>"), image], layout=w.Layout(margin="0 1em 0 0"))
 
     def _show_round(self) -> None:
-        clip = self.current
-        self._frames_png = [frame_png(f, self.zoom) for f in clip.frames]
-        self.play.playing = False
-        self.play.max = len(self._frames_png) - 1
-        self.play.value = 0
-        self.image.value = self._frames_png[0]
-        self.choice.value = None
-        self.reveal.outputs = ()
-        self._show_status()
-        self._sync_buttons()
+        import ipywidgets as w
 
-    def _show_status(self) -> None:
-        self.status.outputs = _text_output(self.status_text())
+        game, rnd = self.game, self.game.current
+        boxes = []
+        if rnd.kind == "pick":
+            boxes = [self._clip_widget(c, name) for c, name in zip(rnd.clips, game.choices())]
+        else:
+            boxes = [self._clip_widget(rnd.clips[0], "the clip")]
+            if rnd.reference is not None:
+                boxes.append(self._clip_widget(rnd.reference, "reference: natural pace"))
+        self.clips_box.children = boxes
+        self.question.value = f"<b>{html.escape(game.question())}</b>"
+        self.choice_buttons = []
+        for i, name in enumerate(game.choices()):
+            button = w.Button(description=f"{i + 1}: {name}", layout=w.Layout(width="auto", min_width="fit-content"))
+            button.on_click(lambda _b, i=i: self.answer(i))
+            self.choice_buttons.append(button)
+        self.choice_box.children = self.choice_buttons
+        self._refresh()
 
-    def _show_reveal(self) -> None:
-        text = self.reveal_text()
-        self.reveal.outputs = _text_output(text) if text else ()
+    def _refresh(self) -> None:
+        game = self.game
+        answered = game.answers[game.round] is not None
+        for i, button in enumerate(self.choice_buttons):
+            button.disabled = answered
+            button.button_style = ""
+            if answered and i == game.answers[game.round]:
+                button.button_style = "success" if i == game.current.answer else "danger"
+        self.status.value = f"<b>{html.escape(game.status_text())}</b>"
+        text = game.reveal_text()
+        self.reveal.value = html.escape(text)
+        self.next_button.disabled = not answered or game.finished
+        self.model_button.disabled = game.player is None or game.model_answers is not None
+        self.table.value = self._table_html() if game.played else ""
+        self.end.value = self._end_html() if game.finished else ""
 
-    def _show_comparison(self) -> None:
-        self.compare_out.outputs = _text_output(self.comparison_text())
+    def _table_html(self) -> str:
+        rows = self.game.rows()
+        keys = ("round", "kind", "truth", "you", "model")
+        head = "".join(f"<th>{k}</th>" for k in keys)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[k]))}</td>" for k in keys) + "</tr>" for r in rows)
+        note = (f"<br><i>rounds you have not played show {HIDDEN}</i>" if self.game.played < len(rows) else "")
+        return f"<details><summary>your rounds</summary><table><tr>{head}</tr>{body}</table>{note}</details>"
 
-    def _sync_buttons(self) -> None:
-        answered = self.guesses[self.round] is not None
-        self.guess_button.disabled = answered or self.choice.value is None
-        self.choice.disabled = answered
-        self.next_button.disabled = self.finished
-        self.model_button.disabled = self.player is None
-
-
-def _pace_label(pace_set: PaceSet, label: int) -> str:
-    pace = pace_set.pace_of(label)
-    return f"{PACE_NAMES[pace]} (p = {pace})" if pace in PACE_NAMES else f"p = {pace}"
-
-
-def plot_rounds(game: PaceGame, max_frames: int = 8, step: int = 3, show_all: bool = False):
-    """A still of every round for readers without a kernel (GitHub): every ``step``-th frame of each clip,
-    labelled with the truth and, once it has played, the model's answer. Returns the Figure.
-
-    Only rounds the player has answered are labelled with their truth and the model's answer; the others
-    show ``?``, unless ``show_all`` (which gives every answer away)."""
-    rows = {}
-    for i, clip in enumerate(game.clips):
-        shown = show_all or game.guesses[i] is not None
-        label = f"round {i + 1}\ntruth: {game.name(clip.label) if shown else HIDDEN}"
+    def _end_html(self) -> str:
+        """Scores with chance, and the two confusion matrices side by side."""
+        game, s = self.game, self.game.scores()
+        names = [game.name(i) for i in range(len(game.pace_set))]
+        lines = [f"<h3>Game over</h3><p>you: <b>{s['you']}/{s['played']}</b> right"]
+        if s["model"] is not None:
+            lines.append(f" | the model: <b>{s['model']}/{s['played']}</b> right")
+        lines.append(f" | guessing at random: {s['chance']:.1f}/{s['played']} on average</p>")
+        tables = [confusion_html(game.confusion("you"), names, "you")]
         if game.model_answers is not None:
-            label += f"\nmodel: {game.name(game.model_answers[i]) if shown else HIDDEN}"
-        rows[label] = clip.frames[::step][:max_frames]
-    title = f"the game's clips, one frame in {step} (the widget plays every frame at {game.fps} fps)"
+            tables.append(confusion_html(game.confusion("model"), names, "the model"))
+        else:
+            lines.append("<p>Press <i>Let the model play</i> to see its answers beside yours.</p>")
+        flex = "".join(f"<div>{t}</div>" for t in tables)
+        note = ("<p><small>A 'pick' answer counts as calling the picked clip natural: its row is that clip's "
+                "true pace.</small></p>")
+        return "".join(lines) + f"<div style='display:flex;flex-wrap:wrap'>{flex}</div>" + note
+
+
+def plot_rounds(game: PaceGame, max_frames: int = 8, show_all: bool = False, rounds: Optional[Sequence[int]] = None):
+    """A still of every clip of every round for readers without a kernel (GitHub), labelled with the truth
+    and, once it has played, the model's answer. Returns the Figure.
+
+    Only rounds the player has answered are labelled; the others show ``?``, unless ``show_all`` (which
+    gives every answer away). ``rounds``: 0-based indices of the rounds to draw (default: all)."""
+    rows = {}
+    for i, rnd in enumerate(game.rounds):
+        if rounds is not None and i not in rounds:
+            continue
+        shown = show_all or game.truth_shown(i)
+        names = game.choices(i)
+        for j, clip in enumerate(rnd.clips):
+            who = f"round {i + 1}" + (f" clip {names[j].split()[-1]}" if rnd.kind == "pick" else "")
+            label = f"{who}\ntruth: {game.name(clip.label) if shown else HIDDEN}"
+            if game.model_answers is not None and (rnd.kind != "pick" or j == 0):
+                model = game.model_answers[i]
+                label += f"\nmodel: {(names[model] if shown else HIDDEN)}"
+            rows[label] = clip.frames[:max_frames]
+    title = "the game's clips, every frame the model sees (the game plays them at the video's frame rate)"
     return plot_pace_strip(rows, max_frames=max_frames, title=title)
 
 
-__all__ = ["GameClip", "PaceGame", "Player", "frame_png", "make_game_clips", "model_player", "plot_rounds",
-           "read_videos"]
+__all__ = ["ANSWER_KEYS", "GameView", "NEXT_KEYS", "animation_timeline", "clip_animation", "confusion_html",
+           "key_listener", "model_player", "plot_rounds", "read_videos"]

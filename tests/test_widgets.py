@@ -1,7 +1,7 @@
-"""The pace-guessing game (pacekit.widgets), played headless: set .value, call Button.click()."""
+"""The pace game on screen (pacekit.widgets.GameView), played headless: click buttons, send key messages,
+read every widget's state."""
 
 import io
-from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -10,26 +10,23 @@ from PIL import Image as PILImage
 from torch import nn
 
 from pacekit.data import ClipEval
-from pacekit.pace import PaceSet, sample_indices
-from pacekit.widgets import PaceGame, frame_png, make_game_clips, model_player, plot_rounds, read_videos
+from pacekit.game import PaceGame, make_rounds
+from pacekit.widgets import (GameView, animation_timeline, clip_animation, confusion_html, model_player,
+                             plot_rounds, read_videos)
 
 
 def numbered_video(num_frames: int, height: int = 8, width: int = 10) -> np.ndarray:
-    """Frame k is filled with the value k, so a clip's frames tell which source frames it used."""
-    return np.broadcast_to(np.arange(num_frames, dtype=np.uint8)[:, None, None, None],
-                           (num_frames, height, width, 3)).copy()
+    """Frame k is filled with the value k (times 3, so frames differ visibly)."""
+    values = (np.arange(num_frames) * 3 % 256).astype(np.uint8)
+    return np.broadcast_to(values[:, None, None, None], (num_frames, height, width, 3)).copy()
 
 
-def videos(n: int = 3, num_frames: int = 60):
-    return [(f"video{i}", numbered_video(num_frames + 5 * i)) for i in range(n)]
-
-
-def text_of(output) -> str:
-    return "".join(o.get("text", "") for o in output.outputs)
+def videos():
+    return [(f"v_{c}_g{g:02d}_c01", numbered_video(60 + 4 * g)) for c in ("Bounce", "Orbit") for g in (1, 2)]
 
 
 class FixedAnswer(nn.Module):
-    """A pace model that always answers ``label`` and records the input shapes it was given."""
+    """A pace model that always scores ``label`` highest and records the input shapes it was given."""
 
     def __init__(self, label: int, num_paces: int = 5):
         super().__init__()
@@ -42,281 +39,266 @@ class FixedAnswer(nn.Module):
         return logits
 
 
+def oracle(rounds):
+    """A player that knows every clip's pace."""
+    labels = [c.label for r in rounds for c in r.clips]
+    return lambda clips: np.eye(5)[labels]
+
+
 @pytest.fixture
-def game():
-    return PaceGame(make_game_clips(videos(), "absolute", num_rounds=5, clip_len=12, seed=3), "absolute", zoom=1)
+def rounds():
+    return make_rounds(videos(), "absolute", num_rounds=6, clip_len=8, crop=6, seed=3)
 
 
-# ------------------------------------------------------------------------------------ the clips
+@pytest.fixture
+def view(rounds):
+    return GameView(PaceGame(rounds, "absolute"), fps=25)
 
 
-def test_game_clips_deal_every_pace_equally_often_and_sample_exact_frames():
-    vids = videos()
-    clips = make_game_clips(vids, "absolute", num_rounds=10, clip_len=12, seed=0)
-    assert sorted(c.label for c in clips) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
-    paces = PaceSet.from_spec("absolute")
-    by_name = dict(vids)
-    for clip in clips:
-        assert clip.pace == paces.pace_of(clip.label)
-        source = by_name[clip.video]
-        expected = sample_indices(len(source), 12, clip.pace, clip.start)
-        assert clip.frames.shape == (12, 8, 10, 3)
-        assert clip.frames[:, 0, 0, 0].tolist() == expected.tolist()  # the numbered frames it shows
-        # "fit" start policy: the whole span fits into the video, so no clip loops
-        assert clip.start + (11 * clip.pace.numerator) // clip.pace.denominator < len(source)
+# ------------------------------------------------------------------------------------ playback
 
 
-def test_game_clips_are_a_pure_function_of_the_seed():
-    a = make_game_clips(videos(), "absolute", num_rounds=6, clip_len=12, seed=7)
-    b = make_game_clips(videos(), "absolute", num_rounds=6, clip_len=12, seed=7)
-    c = make_game_clips(videos(), "absolute", num_rounds=6, clip_len=12, seed=8)
-    assert [(x.label, x.video, x.start) for x in a] == [(x.label, x.video, x.start) for x in b]
-    assert [(x.label, x.video, x.start) for x in a] != [(x.label, x.video, x.start) for x in c]
+@pytest.mark.parametrize("fps", [25, 10])
+def test_a_clip_plays_in_the_browser_at_the_videos_frame_rate_looping(fps):
+    frames = np.stack([numbered_video(12)[k] for k in (0, 1, 1, 2, 5, 5, 5, 9)])  # repeats, like a slow clip
+    data = clip_animation(frames, fps)
+    shown, durations = animation_timeline(data)
+    # what the browser shows at each tick of 1/fps s is the clip's frame of that tick, exactly (lossless)
+    ticks = [frame for frame, ms in zip(shown, durations) for _ in range(ms * fps // 1000)]
+    assert all(ms * fps % 1000 == 0 for ms in durations)
+    assert sum(durations) == len(frames) * 1000 // fps
+    assert len(ticks) == len(frames) and all(np.array_equal(a, b) for a, b in zip(ticks, frames))
+    image = PILImage.open(io.BytesIO(data))
+    assert image.format == "WEBP" and image.info.get("loop") == 0 and image.is_animated
+    assert not {"exif", "xmp", "icc_profile"} & set(image.info)  # pixels and timing only
 
 
-def test_game_clips_reject_bad_input():
-    with pytest.raises(ValueError, match="at least one"):
-        make_game_clips([], "absolute")
+def test_clip_animation_rejects_bad_input():
     with pytest.raises(ValueError, match="uint8 frames"):
-        make_game_clips([("gray", np.zeros((20, 8, 10), np.uint8))], "absolute")
-    with pytest.raises(ValueError, match="num_rounds"):
-        make_game_clips(videos(), "absolute", num_rounds=0)
+        clip_animation(np.zeros((3, 4, 4), np.uint8), 25)
+    with pytest.raises(ValueError, match="fps"):
+        clip_animation(np.zeros((3, 4, 4, 3), np.uint8), 0)
+
+
+def test_the_images_on_screen_are_the_rounds_clips_as_the_model_sees_them(view, rounds):
+    for r, rnd in enumerate(rounds):
+        images = [box.children[1] for box in view.clips_box.children]
+        clips = list(rnd.clips) + ([rnd.reference] if rnd.reference is not None else [])
+        assert len(images) == len(clips)
+        for image, clip in zip(images, clips):
+            shown, _ = animation_timeline(image.value)
+            assert image.format == "webp" and shown[0].shape == (6, 6, 3)  # the model's crop, enlarged by the page
+            assert np.array_equal(shown[0], clip.frames[0])
+        view.answer(0)
+        view.next()
 
 
 # ------------------------------------------------------------------------------------ playing
 
 
-def test_a_right_guess_scores_reveals_and_locks_the_round(game):
-    clip = game.current
-    assert game.guess_button.disabled  # nothing picked yet
-    assert "score 0/0" in text_of(game.status)
-    game.choice.value = clip.label
-    assert not game.guess_button.disabled
-    game.guess_button.click()
-    assert (game.score, game.played, game.streak, game.best_streak) == (1, 1, 1, 1)
-    assert "score 1/1" in text_of(game.status)
-    assert text_of(game.reveal) == f"Right! The pace was {game.name(clip.label)}.\n"
-    assert game.guess_button.disabled and game.choice.disabled
-    game.guess_button.click()  # a second click on an answered round changes nothing
-    assert (game.score, game.played) == (1, 1)
-
-
-def test_a_wrong_guess_breaks_the_streak_but_keeps_the_best(game):
-    game.choice.value = game.current.label
-    game.guess_button.click()
-    game.next_button.click()
-    wrong = (game.current.label + 1) % len(game.pace_set)
-    game.choice.value = wrong
-    game.guess_button.click()
+def test_a_round_is_answered_by_a_button_or_a_key_then_locked(view):
+    game = view.game
+    assert [b.description for b in view.choice_buttons] == ["1: clip A", "2: clip B", "3: clip C"]
+    assert view.next_button.disabled  # answer first
+    right = game.current.answer
+    view.choice_buttons[right].click()
+    assert (game.score, game.played, game.streak) == (1, 1, 1)
+    assert view.choice_buttons[right].button_style == "success" and all(b.disabled for b in view.choice_buttons)
+    assert view.reveal.value.startswith("Right!") and "score 1/1" in view.status.value
+    view.press(str((right + 1) % 3 + 1))  # a key on an answered round changes nothing
+    assert game.played == 1
+    view.press("Enter")
+    assert game.round == 1 and view.reveal.value == ""
+    assert [b.description for b in view.choice_buttons][0] == "1: super slow (p = 1/3)"
+    wrong = (game.current.answer + 1) % 5
+    view.press(str(wrong + 1))
     assert (game.score, game.played, game.streak, game.best_streak) == (1, 2, 0, 1)
-    truth = game.name(game.current.label)
-    assert text_of(game.reveal) == f"Not quite: the pace was {truth}; you said {game.name(wrong)}.\n"
-    assert "Round 2 of 5 | score 1/2 | streak 0 (best 1)" in text_of(game.status)
+    assert view.choice_buttons[wrong].button_style == "danger"
+    assert view.reveal.value.startswith("Not quite: the pace was")
 
 
-def test_next_clip_resets_the_choice_and_shows_the_new_clip(game):
-    game.choice.value = 0
-    game.guess_button.click()
-    game.next_button.click()
-    assert game.round == 1
-    assert game.choice.value is None and not game.choice.disabled
-    assert game.reveal.outputs == ()
-    assert game.image.value == frame_png(game.clips[1].frames[0])
-    assert game.play.value == 0 and game.play.max == len(game.clips[1].frames) - 1
+def test_the_classroom_keys_reach_the_game_as_messages_from_the_page(rounds):
+    view = GameView(PaceGame(rounds, "absolute"), keys=True, font=24)
+    assert "font-size: 24px" in view.style.value
+    assert view.keys in view.view.children and "keydown" in view.keys._esm
+    view.keys._handle_custom_msg({"key": "2"}, [])  # what the page's keydown handler sends
+    assert view.game.answers[0] == 1
+    view.keys._handle_custom_msg({"key": " "}, [])
+    assert view.game.round == 1
+    view.keys._handle_custom_msg({"key": "9"}, [])  # no ninth choice: ignored
+    assert view.game.answers[1] is None
 
 
-def test_the_play_counter_animates_the_image(game):
-    for k in (3, 7, 11):
-        game.play.value = k
-        assert game.image.value == frame_png(game.current.frames[k])
+def test_a_whole_game_ends_with_scores_chance_and_both_confusion_matrices(rounds):
+    game = PaceGame(rounds, "absolute", player=oracle(rounds))
+    view = GameView(game)
+    for _ in rounds:
+        assert view.end.value == ""
+        view.press("1")
+        view.press("Enter")
+    assert game.finished and view.next_button.disabled and "game over" in view.status.value
+    assert view.end.value.count("<table>") == 1 and "Let the model play" in view.end.value
+    view.model_button.click()
+    assert view.model_button.disabled
+    end = view.end.value
+    s = game.scores()
+    assert f"you: <b>{s['you']}/6</b>" in end and "the model: <b>6/6</b>" in end
+    assert f"guessing at random: {s['chance']:.1f}/6" in end and s["chance"] == pytest.approx(3 * (1 / 3 + 1 / 5))
+    names = [game.name(i) for i in range(5)]
+    assert confusion_html(game.confusion("you"), names, "you") in end
+    assert confusion_html(game.confusion("model"), names, "the model") in end
+    assert game.confusion("model").trace() == 6
 
 
-def test_the_game_ends_after_every_round(game):
-    for _ in range(len(game.clips)):
-        game.choice.value = game.current.label
-        game.guess_button.click()
-        game.next_button.click()
-    assert game.finished and game.next_button.disabled
-    assert (game.score, game.streak) == (5, 5)
-    assert "game over" in text_of(game.status)
-
-
-def test_guess_rejects_unknown_labels_and_repeated_answers(game):
-    with pytest.raises(ValueError, match="not a pace label"):
-        game.guess(5)
-    game.guess(0)
-    with pytest.raises(ValueError, match="already answered"):
-        game.guess(1)
+def test_confusion_html_puts_true_paces_in_rows():
+    table = confusion_html(np.array([[1, 2], [0, 3]]), ["a", "b"], "you")
+    assert "<tr><th>a</th><td><b>1</b></td><td>2</td></tr><tr><th>b</th><td>0</td><td><b>3</b></td></tr>" in table
 
 
 # ------------------------------------------------------------------------------------ the model plays
 
 
-def test_the_model_plays_the_same_clips_and_is_compared(game):
-    assert game.model_button.disabled
-    with pytest.raises(ValueError, match="no model to play"):
-        game.let_model_play()
+def test_model_player_gives_pace_probabilities_of_the_first_clip_len_frames_centre_cropped():
     model = FixedAnswer(label=2)
-    game.set_player(model_player(model, clip_len=8, transform=ClipEval(size=None, crop=6), device="cpu", batch_size=4))
-    assert not game.model_button.disabled
-    # you: round 1 right, round 2 wrong
-    game.choice.value = game.current.label
-    game.guess_button.click()
-    game.next_button.click()
-    game.choice.value = (game.current.label + 1) % 5
-    game.guess_button.click()
-    game.model_button.click()
-    assert game.model_answers == [2] * 5
-    # only the first clip_len frames, centre-cropped, reach the model: (B, C, T, crop, crop)
+    play = model_player(model, clip_len=8, transform=ClipEval(size=None, crop=6), batch_size=4)
+    scores = play(torch.zeros(5, 10, 8, 10, 3, dtype=torch.uint8))
+    assert scores.shape == (5, 5) and np.allclose(scores.sum(1), 1) and (scores.argmax(1) == 2).all()
     assert model.shapes == [(4, 3, 8, 6, 6), (1, 3, 8, 6, 6)]
-    labels = [c.label for c in game.clips]
-    result = game.comparison()
-    assert result["played"] == 2 and result["you"] == 0.5
-    assert result["model"] == labels.count(2) / 5
-    assert result["model_on_yours"] == labels[:2].count(2) / 2
-    assert [r["you"] for r in result["rows"]][2:] == ["-"] * 3
-    assert [r["model"] for r in result["rows"]] == [game.name(2)] * 2 + ["?"] * 3  # unplayed rounds stay hidden
-    assert [r["truth"] for r in result["rows"]][2:] == ["?"] * 3
-    table = text_of(game.compare_out)
-    assert f"model: {100 * labels.count(2) / 5:.0f}% right over all 5 rounds (chance 20%)" in table
-    assert "you: 50% right over the 2 round(s) you played" in table
-    assert text_of(game.reveal).endswith(f"The model said {game.name(2)}.\n")
+    with pytest.raises(ValueError, match="needs 8"):
+        play(torch.zeros(1, 3, 8, 10, 3, dtype=torch.uint8))
 
 
 def test_model_player_resizes_to_the_training_size_then_transforms():
     model = FixedAnswer(label=0)
     seen = []
 
-    def transform(clips):  # records what the run's test-time transform would get
+    def transform(clips):
         seen.append((tuple(clips.shape), clips.dtype))
         return ClipEval(size=None, crop=5)(clips)
 
     play = model_player(model, clip_len=4, transform=transform, frame_size=(6, 7))
-    clips = torch.full((3, 10, 8, 10, 3), 200, dtype=torch.uint8)
-    assert play(clips) == [0, 0, 0]
-    assert seen == [((3, 4, 6, 7, 3), torch.uint8)]  # first clip_len frames, decoded size of the run
-    assert model.shapes == [(3, 3, 4, 5, 5)]
-    with pytest.raises(ValueError, match="needs 4"):
-        play(torch.zeros(1, 3, 8, 10, 3, dtype=torch.uint8))
-    assert play(torch.zeros(1, 4, 6, 7, 3, dtype=torch.uint8)) == [0]  # already at frame_size: not resized
-    assert seen[-1] == ((1, 4, 6, 7, 3), torch.uint8)
+    play(torch.full((3, 10, 8, 10, 3), 200, dtype=torch.uint8))
+    assert seen == [((3, 4, 6, 7, 3), torch.uint8)]
 
 
-def test_a_real_pace_model_plays():
+def test_a_real_pace_model_plays_the_rounds(rounds):
     from pacekit.models import build_model
 
     model = build_model("tiny", 5)
-    clips = make_game_clips(videos(), "absolute", num_rounds=5, clip_len=8, seed=0)
-    game = PaceGame(clips, "absolute", player=model_player(model, 8, ClipEval(size=None, crop=8)), zoom=1)
-    answers = game.let_model_play()
-    assert len(answers) == 5 and all(0 <= a < 5 for a in answers)
-    assert model.training  # the player restores the model's mode
-
-
-def test_a_bad_player_is_refused(game):
-    game.set_player(lambda clips: [7] * len(clips))
-    with pytest.raises(ValueError, match="expected 5 labels"):
-        game.let_model_play()
-
-
-# ------------------------------------------------------------------------------------ display
-
-
-def test_frame_png_round_trips_and_zooms():
-    frame = np.random.default_rng(0).integers(0, 256, (6, 9, 3), dtype=np.uint8)
-    same = np.asarray(PILImage.open(io.BytesIO(frame_png(frame))))
-    assert np.array_equal(same, frame)
-    assert PILImage.open(io.BytesIO(frame_png(frame, zoom=3))).size == (27, 18)
-
-
-def test_the_game_shows_a_short_text_without_a_kernel(game):
-    bundle = game._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["text/plain"].startswith("Guess the pace: 5 rounds, paces super slow (p = 1/3), slow")
-
-
-def test_pace_names_and_labels_outside_the_set():
-    clips = make_game_clips(videos(), "1,2,3,4", num_rounds=4, clip_len=8)
-    game = PaceGame(clips, "1,2,3,4", zoom=1)
-    assert [game.name(i) for i in range(4)] == ["normal (p = 1)", "fast (p = 2)", "super fast (p = 3)", "p = 4"]
-    with pytest.raises(ValueError, match="outside the pace set"):
-        PaceGame(clips, [Fraction(1), Fraction(2)])
-
-
-def test_plot_rounds_labels_truth_and_model():
-    import matplotlib.pyplot as plt
-
-    clips = make_game_clips(videos(), "absolute", num_rounds=3, clip_len=12, seed=1)
-    game = PaceGame(clips, "absolute", player=lambda c: [1] * len(c), zoom=1)
-    game.let_model_play()
-    fig = plot_rounds(game, max_frames=4, step=3, show_all=True)
-    labels = [ax.get_ylabel() for ax in fig.axes[::4]]
-    assert labels[0] == f"round 1\ntruth: {game.name(clips[0].label)}\nmodel: slow (p = 1/2)"
-    plt.close(fig)
-    # by default only the rounds the player answered are labelled
-    game.guess(clips[0].label)
-    fig = plot_rounds(game, max_frames=4, step=3)
-    labels = [ax.get_ylabel() for ax in fig.axes[::4]]
-    assert labels[0] == f"round 1\ntruth: {game.name(clips[0].label)}\nmodel: slow (p = 1/2)"
-    assert labels[1:] == [f"round {i}\ntruth: ?\nmodel: ?" for i in (2, 3)]
-    plt.close(fig)
+    game = PaceGame(rounds, "absolute", player=model_player(model, 8, ClipEval(size=None, crop=6)))
+    view = GameView(game)
+    view.model_button.click()
+    assert len(game.model_answers) == 6 and model.training  # the player restores the model's mode
+    assert all(0 <= a < len(game.choices(i)) for i, a in enumerate(game.model_answers))
 
 
 # ------------------------------------------------------------------------------------ no spoilers
 
 
-def widget_strings(widget, seen=None) -> list[str]:
-    """Every string a widget tree holds where a player could read it: string traits (value, description,
-    tooltip, placeholder, HTML/Label values, alt text, ...) and the text of Output widgets, recursively
-    through ``.children``. Options of a selection (every pace name, answer or not) are not state."""
-    seen = set() if seen is None else seen
-    if id(widget) in seen:
-        return []
-    seen.add(id(widget))
-    found = []
-    for name in widget.trait_names():
-        if name in ("options", "_options_labels", "children", "outputs") or name.startswith("_model") \
-                or name.startswith("_view"):
-            continue
-        value = getattr(widget, name, None)
-        if isinstance(value, str):
-            found.append(value)
-    for output in getattr(widget, "outputs", ()) or ():
-        found.append(str(output.get("text", "")))
-        found.extend(str(v) for v in (output.get("data") or {}).values())
-    for child in getattr(widget, "children", ()) or ():
-        found.extend(widget_strings(child, seen))
-    return found
-
-
-def test_letting_the_model_play_gives_no_answer_away_until_the_round_is_played():
+def widget_tree(widget, seen=None):
+    """Every widget reachable from ``widget`` through its synced state (children, layouts, styles, ...)."""
     import ipywidgets
 
-    clips = make_game_clips(videos(), "absolute", num_rounds=5, clip_len=12, seed=3)
-    game = PaceGame(clips, "absolute", player=lambda c: [c_.label for c_ in clips], zoom=1)  # an oracle
-    game.let_model_play()
-    assert game.model_answers == [c.label for c in clips]
-    assert isinstance(game.widget(), ipywidgets.VBox)
-    text = "\n".join(widget_strings(game.widget()))
-    for clip in clips:  # no round is played: no pace label may be readable anywhere
-        assert game.name(clip.label) not in text
-    assert "?" in text  # the table is there, with its rounds hidden
-    assert "truth: " not in text and "The pace was" not in text
+    seen = {} if seen is None else seen
+    if widget.model_id in seen:
+        return seen
+    seen[widget.model_id] = widget
+    for name in widget.keys:
+        value = getattr(widget, name)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, ipywidgets.Widget):
+                widget_tree(item, seen)
+    return seen
 
-    first = clips[0]
-    game.choice.value = (first.label + 1) % 5  # a wrong guess, so the truth is not the player's own word
-    game.guess_button.click()
-    # The table already on screen gains the played round's row at once, without pressing the button.
-    table = "\n".join(widget_strings(game.compare_out))
-    assert game.name(first.label) in table and "no guesses yet" not in table
-    game.model_button.click()
-    text = "\n".join(widget_strings(game.widget()))
-    assert game.name(first.label) in text
-    assert f"the pace was {game.name(first.label)}" in text
-    shown = {first.label, (first.label + 1) % 5}
-    for clip in clips[1:]:
-        if clip.label not in shown:
-            assert game.name(clip.label) not in text
+
+def page_state(view):
+    """The whole synced state of the game's widgets: what a browser (or a curious student) can read."""
+    strings, blobs = [], []
+
+    def walk(value):
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            blobs.append(bytes(value))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                strings.append(str(k))
+                walk(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+        elif value is not None and not isinstance(value, (bool, int, float)):
+            strings.append(str(value))
+
+    for widget in widget_tree(view.widget()).values():
+        walk(widget.get_state())
+    return "\n".join(strings), blobs
+
+
+SPOILERS = ("Right", "Not quite", "was at natural pace", "The model said", "the pace was", "success", "danger",
+            "Game over")
+
+
+def assert_no_spoiler(view, rounds):
+    text, blobs = page_state(view)
+    for word in SPOILERS:
+        assert word not in text, word
+    for rnd in rounds:
+        for clip in rnd.clips:
+            assert clip.video not in text  # nor the video's name
+            assert all(clip.video.encode() not in blob for blob in blobs)
+    for blob in blobs:  # the animations carry no pace name, no file name
+        assert b"p = " not in blob and b"normal" not in blob and b"v_" not in blob
+    return text
+
+
+def test_nothing_on_the_page_tells_a_rounds_answer_before_it_is_answered(rounds):
+    game = PaceGame(rounds, "absolute", player=oracle(rounds))
+    view = GameView(game, keys=True)
+    view.let_model_play()  # the model, an oracle here, has answered every round
+    assert game.model_answers == [r.answer for r in rounds]
+    for r, rnd in enumerate(rounds):
+        text = assert_no_spoiler(view, rounds)
+        assert game.reveal_text() == "" and view.end.value == ""
+        assert f"Round {r + 1} of 6" in text
+        # the answer's place is not given away by the order of the clips or the buttons
+        assert [b.button_style for b in view.choice_buttons] == [""] * len(view.choice_buttons)
+        if r:  # the table of played rounds shows this round and the later ones as ?
+            rows = view.table.value.split("<tr>")[1:][1:]
+            assert all("<td>?</td>" in row for row in rows[r:])
+        view.press(str((rnd.answer + 1) % len(game.choices()) + 1))  # a wrong answer
+        assert "Not quite" in view.reveal.value and "The model said" in view.reveal.value
+        view.press("Enter")
+    assert "Game over" in view.end.value
+
+
+def test_the_natural_clip_of_pick_rounds_moves_between_positions():
+    rounds = make_rounds(videos(), "absolute", num_rounds=12, clip_len=8, kinds=("pick",), seed=0)
+    assert len({r.answer for r in rounds}) == 3
+
+
+# ------------------------------------------------------------------------------------ display
+
+
+def test_the_game_shows_a_short_text_without_a_kernel(view):
+    bundle = view._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"] == "Guess the pace: 6 rounds (pick, reference) (an interactive widget: run the notebook to play)"
+
+
+def test_plot_rounds_labels_only_answered_rounds(rounds):
+    import matplotlib.pyplot as plt
+
+    game = PaceGame(rounds, "absolute", player=oracle(rounds))
+    game.let_model_play()
+    game.guess(game.current.answer)
+    fig = plot_rounds(game, max_frames=4)
+    labels = [ax.get_ylabel() for ax in fig.axes[::4]]
+    first = rounds[0]
+    assert labels[0] == f"round 1 clip A\ntruth: {game.name(first.clips[0].label)}\nmodel: clip {'ABC'[first.answer]}"
+    assert labels[3] == "round 2\ntruth: ?\nmodel: ?"
+    assert len(labels) == 3 * 3 + 3
+    plt.close(fig)
 
 
 def test_read_videos_decodes_every_frame(tmp_path):
