@@ -27,13 +27,15 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from .config import Config
 from .data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, name_some
 from .data.transforms import ClipEval
 from .errors import PacekitError
 from .loading import AuthorsClipEval, LoadedModel, eval_split, eval_transform, load_model, resolve_device  # noqa: F401
-from .training.data import eval_dataset
+from .pace import PaceSet
+from .training.data import eval_dataset, move_batch, pretrain_dataset
 
 # --------------------------------------------------------------------------------------------
 # Pure maths
@@ -79,6 +81,41 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
     totals = confusion.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(totals > 0, np.diag(confusion) / np.maximum(totals, 1), np.nan)
+
+
+@torch.inference_mode()
+def pace_predictions(model: nn.Module, cfg: Config, subset: str = "test", device="cpu", batch_size: int = 16,
+                     clips_per_video: int = 1, num_workers: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(true pace labels, predicted pace labels)`` of a pace model on clips of ``subset``'s videos.
+
+    The clips are those :func:`pacekit.train.pace_accuracy` scores: each video at a random (seeded) pace
+    of ``cfg.pace_set`` from the config's start policy, centre-cropped, no jitter, in the config's input
+    mode; ``clips_per_video > 1`` draws that many clips of every video (the first round is the same).
+    Both arrays are int64 ``(num_videos * clips_per_video,)``.
+    """
+    if clips_per_video < 1:
+        raise ValueError(f"clips_per_video must be at least 1, got {clips_per_video}")
+    dataset = pretrain_dataset(cfg.replace(epoch_repeat=clips_per_video, contrastive="none"), subset)
+    transform = eval_transform(cfg)
+    was_training = model.training
+    model.eval()
+    labels, predictions = [], []
+    try:
+        for batch in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
+            batch = move_batch(batch, torch.device(device))
+            predictions.append(model(transform(batch["video"])).argmax(1).cpu())
+            labels.append(batch["pace_label"].cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(labels).numpy().astype(np.int64), torch.cat(predictions).numpy().astype(np.int64)
+
+
+def pace_confusion(model: nn.Module, cfg: Config, subset: str = "test", device="cpu", batch_size: int = 16,
+                   clips_per_video: int = 1, num_workers: int = 0) -> np.ndarray:
+    """``(M, M)`` counts of a pace model's answers, row = true pace, column = predicted, over the M paces of
+    ``cfg.pace_set`` (clips as in :func:`pace_predictions`); its trace over its sum is the pace accuracy."""
+    labels, predictions = pace_predictions(model, cfg, subset, device, batch_size, clips_per_video, num_workers)
+    return confusion_matrix(labels, predictions, len(PaceSet.from_spec(cfg.pace_set)))
 
 
 # --------------------------------------------------------------------------------------------
