@@ -136,10 +136,11 @@ class Config:
                        paper="modulo")
     slow_fill: str = option("repeat", "data", 'blank frames of slow paces (p < 1): "repeat" the preceding frame '
                             '(the paper) or "interpolate" its neighbours', paper="repeat")
-    jitter: Optional[str] = option("frame", "data", 'colour jitter "frame" (per frame, better than per clip in '
-                                   'Table 1), "clip" or none', paper="frame")
-    input_mode: str = option("rgb", "data", '"rgb" clips (the paper) or "residual": each clip minus its mean '
-                             "frame (see pacekit.train)", paper="rgb")
+    jitter: Optional[str] = option("frame", "data", 'colour jitter "frame" (per frame, found better than per '
+                                   'clip in Sec. 3.1), "clip" or none', paper="frame")
+    input_mode: str = option("rgb", "data", '"rgb" clips (the paper), "residual" (each clip minus its mean '
+                             'frame) or "standardized" (each frame scaled to mean 0, std 1 per channel); see '
+                             "pacekit.data.transforms", paper="rgb")
     synthetic_classes: int = option(10, "data", "synthetic dataset only: action classes it is generated with")
     synthetic_videos: int = option(40, "data", "synthetic dataset only: videos per class (half train, half test)")
 

@@ -5,7 +5,8 @@
 1. **Pretrain** (Sec. 3): pace-pretrain the backbone without labels (or take ``cfg.pretrained``), and
    measure the pretext (pace) accuracy on the test split.
 2. **Transfer** (4.1): for every initialisation (``"random"``, ``"pretrained"``), protocol (``"fine-tuned"``:
-   the whole network; ``"linear probe"``: a new fc on the frozen backbone at ``cfg.probe_lr``) and seed,
+   the whole network; ``"linear probe"``: a new fc fitted at ``cfg.probe_lr`` on the frozen backbone's clip
+   features, computed once, :mod:`pacekit.frozen_probe`) and seed,
    train on the labelled subset. Every cell sees the same videos, clips and augmentations for its seed.
 3. **Evaluate**: the 10-clip test evaluation of every cell (top-1, top-5, a histogram of the predicted
    classes so a constant predictor shows, the "N of M" coverage), and optionally nearest-neighbour
@@ -31,6 +32,7 @@ import torch
 
 from .attention import attention_grid, plot_attention_grid
 from .config import Config
+from .frozen_probe import run_linear_probe
 from .loading import build_pace_model, eval_transform, model_from_checkpoint, resolve_device
 from .pace import PaceSet
 from .retrieval import TOPK, run_retrieval
@@ -351,20 +353,28 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
         pretrained = str(pre.checkpoint)
 
     outcomes = []
+    pretrained_test_features = None  # the frozen pretrained backbone's test features serve every seed's probe
     for k, seed in enumerate(seeds):
         for init in inits:
             for protocol in protocols:
                 run_cfg = cfg.replace(name=run_name(init, protocol, k, len(seeds)), seed=seed,
                                       pretrained=pretrained if init == "pretrained" else None,
                                       freeze_backbone=protocol == "linear probe")
+                t = time.perf_counter()
                 if protocol == "linear probe":
-                    run_cfg = run_cfg.replace(ft_lr=cfg.probe_lr)
-                t = time.perf_counter()
-                run = train(run_cfg, "finetune", on_epoch_end)
-                seconds["transfer"] += time.perf_counter() - t
-                t = time.perf_counter()
-                result = evaluate_on_test(run.model, run_cfg, _device_of(run.model, run_cfg))
-                seconds["evaluate"] += time.perf_counter() - t
+                    run, result, probe_test = run_linear_probe(
+                        run_cfg.replace(resume=run_cfg.resume or bool(reuse)), resolve_device(run_cfg.device),
+                        overwrite=overwrite,
+                        test=pretrained_test_features if init == "pretrained" else None)
+                    if init == "pretrained":
+                        pretrained_test_features = probe_test
+                    seconds["transfer"] += time.perf_counter() - t
+                else:
+                    run = train(run_cfg, "finetune", on_epoch_end)
+                    seconds["transfer"] += time.perf_counter() - t
+                    t = time.perf_counter()
+                    result = evaluate_on_test(run.model, run_cfg, _device_of(run.model, run_cfg))
+                    seconds["evaluate"] += time.perf_counter() - t
                 num_classes = result.probs.shape[1]
                 outcomes.append(TransferOutcome(
                     init, protocol, seed, float(result.top1), float(result.top5), float(run.final("acc")),

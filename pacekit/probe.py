@@ -1,8 +1,8 @@
 """The linear probe: a linear classifier trained on a frozen pretrained backbone, beside fine-tuning.
 
-``pacekit linear-probe`` trains only a new fc on ``--pretrained``'s backbone (:func:`pacekit.train.finetune`
-with ``freeze_backbone=True``: the backbone stays in eval mode, its BatchNorm statistics frozen), then
-evaluates it with 10 clips per test video (:mod:`pacekit.evaluate`): one cell of
+``pacekit linear-probe`` fits only a new fc on ``--pretrained``'s frozen backbone (in eval mode, its BatchNorm
+statistics frozen; the clip features are computed once, :mod:`pacekit.frozen_probe`), then evaluates it
+with 10 clips per test video (:mod:`pacekit.evaluate`): one cell of
 :func:`pacekit.experiment.run_experiment`, the pipeline it shares with the quickstart and the notebooks.
 """
 
@@ -24,8 +24,8 @@ def probe_experiment(cfg) -> ExperimentResult:
 def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
     """Train a linear classifier on ``cfg.pretrained``'s frozen backbone and evaluate it (10 clips).
 
-    The backbone stays in eval mode (its BatchNorm statistics frozen) and only the new fc learns, at
-    ``cfg.probe_lr`` (:func:`probe_experiment`). With ``finetuned`` (a fine-tuning checkpoint of the same
+    The backbone stays in eval mode (its BatchNorm statistics frozen) and only the new fc is fitted, at
+    ``cfg.probe_lr``, on its cached clip features (:func:`probe_experiment`). With ``finetuned`` (a fine-tuning checkpoint of the same
     backbone) that model is evaluated on the same test split, so the two read side by side. Returns
     ``{"linear probe": EvalResult, "fine-tuned": EvalResult}`` (the second if asked).
     """

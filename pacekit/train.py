@@ -154,6 +154,27 @@ def pretrain(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
     return TrainResult(out.model, cfg, Path(cfg.run_dir), out.checkpoint, out.metrics)
 
 
+def transfer_model(cfg: Config, num_classes: int, allow_partial_load: bool = False):
+    """The model a transfer run starts from: a fresh action fc on ``cfg.pretrained``'s backbone, or on a
+    random backbone seeded with ``cfg.seed``. Returns ``(model, transfer report or None, authors_input)``;
+    ``authors_input`` is True for the authors' checkpoints, whose networks expect BGR 0..255 frames."""
+    torch.manual_seed(cfg.seed)
+    model = build_action_model(cfg, num_classes)
+    transfer, authors_input = None, False
+    if cfg.pretrained:
+        source = load_checkpoint(cfg.pretrained)
+        if is_authors_checkpoint(source):
+            source = _authors_source(cfg, source)
+            authors_input = True
+        _check_same_backbone(cfg, source)
+        transfer = load_backbone_weights(model, source, strict=not allow_partial_load,
+                                         source_name=str(cfg.pretrained))
+        if transfer.partial:
+            logger.warning("partial backbone transfer from %s (allowed): %s", cfg.pretrained, transfer)
+    model.authors_input = authors_input
+    return model, transfer, authors_input
+
+
 def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None, *, overwrite: bool = False,
              allow_partial_load: bool = False) -> TrainResult:
     """Fine-tune on ``cfg.labels_per_class`` labelled videos per class (all with None), from
@@ -164,22 +185,9 @@ def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
     ctx = init_distributed(cfg.device)
     try:
         dataset = finetune_dataset(cfg)
-        torch.manual_seed(cfg.seed)
-        model = build_action_model(cfg, dataset.num_classes)
-        transfer = None
-        authors_input = False
-        if cfg.pretrained:
-            source = load_checkpoint(cfg.pretrained)
-            if is_authors_checkpoint(source):
-                source = _authors_source(cfg, source)
-                authors_input = True  # their weights expect BGR 0..255: train and evaluate with that input
-            _check_same_backbone(cfg, source)
-            transfer = load_backbone_weights(model, source, strict=not allow_partial_load,
-                                             source_name=str(cfg.pretrained))
-            if ctx.is_main:
-                print(f"backbone from {cfg.pretrained}: {transfer}")
-                if transfer.partial:
-                    logger.warning("partial backbone transfer from %s (allowed): %s", cfg.pretrained, transfer)
+        model, transfer, authors_input = transfer_model(cfg, dataset.num_classes, allow_partial_load)
+        if transfer is not None and ctx.is_main:
+            print(f"backbone from {cfg.pretrained}: {transfer}")
         train_mode = None
         if cfg.freeze_backbone:
             model.backbone.requires_grad_(False)
@@ -283,4 +291,4 @@ def pace_accuracy(model: nn.Module, cfg: Config, subset: str = "test", device="c
 
 __all__ = ["ActionStep", "PaceStep", "TrainResult", "build_action_model",
            "build_pace_model", "eval_transform", "evaluate_on_test", "finetune", "make_augment",
-           "model_from_checkpoint", "pace_accuracy", "pretrain"]
+           "model_from_checkpoint", "pace_accuracy", "pretrain", "transfer_model"]

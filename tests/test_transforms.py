@@ -116,3 +116,23 @@ def test_augment_runs_on_cuda_without_host_generator():
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert out.is_cuda and out.shape == (2, 3, 4, 112, 112)
+
+
+def test_standardized_input_is_zero_mean_unit_std_per_frame_and_channel_and_undoes_a_per_frame_gain():
+    from pacekit.data.transforms import standardize_frames
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 5, 16, 16, generator=g)
+    out = standardize_frames(x)
+    assert torch.allclose(out.mean(dim=(-2, -1)), torch.zeros(2, 3, 5), atol=1e-5)
+    assert torch.allclose(out.std(dim=(-2, -1)), torch.ones(2, 3, 5), atol=1e-2)
+    # A brightness/contrast change of one frame (a gain and an offset per channel) leaves it unchanged.
+    changed = x.clone()
+    changed[:, :, 2] = 0.4 * changed[:, :, 2] + 0.3
+    assert torch.allclose(standardize_frames(changed), out, atol=3e-2)  # eps in the std: ~1e-3 / 0.1
+    # ...while a moving pattern still changes it: the mover survives the standardisation.
+    moved = x.clone()
+    moved[:, :, 2] = torch.roll(x[:, :, 2], 3, dims=-1)
+    assert not torch.allclose(standardize_frames(moved)[:, :, 2], out[:, :, 2], atol=0.1)
+    assert T.ClipEval(size=None, crop=16, input_mode="standardized")(
+        (x * 255).to(torch.uint8).permute(0, 2, 3, 4, 1)).shape == (2, 3, 5, 16, 16)

@@ -191,7 +191,7 @@ def normalize_clips(x: torch.Tensor, mean=KINETICS_MEAN, std=KINETICS_STD) -> to
     return (x - m) / s
 
 
-INPUT_MODES = ("rgb", "residual")
+INPUT_MODES = ("rgb", "residual", "standardized")
 
 
 def temporal_residual(x: torch.Tensor) -> torch.Tensor:
@@ -205,8 +205,26 @@ def temporal_residual(x: torch.Tensor) -> torch.Tensor:
     return x - x.mean(dim=-3, keepdim=True)  # T is the third axis from the end
 
 
+def standardize_frames(x: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Float clips ``(..., C, T, H, W)`` with every frame's every channel scaled to mean 0, std 1.
+
+    Used with ``input_mode="standardized"``, not by the paper: still RGB (the scene stays, unlike
+    :func:`temporal_residual`), but a per-frame brightness or contrast change -- per-frame colour jitter
+    included -- no longer shifts a frame's values as a whole, so a small network is not left to separate
+    the scene's overall level from the mover's local change. On pacekit's synthetic set a small network
+    learns pace from standardized RGB in minutes where plain RGB stays near chance much longer.
+    """
+    mean = x.mean(dim=(-2, -1), keepdim=True)
+    std = x.std(dim=(-2, -1), keepdim=True)
+    return (x - mean) / (std + eps)
+
+
 def _apply_input_mode(x: torch.Tensor, input_mode: str) -> torch.Tensor:
-    return temporal_residual(x) if input_mode == "residual" else x
+    if input_mode == "residual":
+        return temporal_residual(x)
+    if input_mode == "standardized":
+        return standardize_frames(x)
+    return x
 
 
 def _check_input_mode(input_mode: str) -> None:
