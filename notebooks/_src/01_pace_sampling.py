@@ -11,9 +11,9 @@
 # how. Everything the network learns therefore starts from one function, the sampler that turns a
 # video and a pace into a clip. This notebook takes it apart.
 #
-# **Contents.** 1. `sample_indices` by hand · 2. the paper's Fig. 2 on a clip · 3. slow, fast and
-# looping clips · 4. the jump-cut shortcut, measured · 5. colour jitter per frame against per clip ·
-# exercises.
+# **Contents.** 1. `sample_indices` by hand · 2. the paper's Fig. 2 on a clip, as stills, as motion and
+# as x-t slices · 3. slow, fast and looping clips · 4. the jump-cut shortcut, measured · 5. colour
+# jitter per frame against per clip · summary, exercises, further reading.
 
 # %% [setup]
 import math
@@ -22,12 +22,14 @@ from fractions import Fraction
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import HTML, display
 
-from pacekit.data.synthetic import SYNTHETIC_CLASSES, plan_synthetic, render_video
+from pacekit.data.synthetic import (MASK_SCALE, draw_figure_video, figure_trajectory, plan_synthetic,
+                                    sample_figure_spec, synthetic_classes)
 from pacekit.data.transforms import color_jitter_clips, to_float_clips
 from pacekit.pace import (PaceSet, clip_span, interpolation_plan, jump_cut_probability, loop_points, pace_name,
                           sample_indices, sample_pace_clip)
-from pacekit.plots import plot_pace_strip
+from pacekit.plots import clips_html, kymograph, kymograph_speed, plot_kymographs, plot_pace_strip
 
 # %% [markdown]
 # ## 1. `sample_indices` worked by hand
@@ -81,15 +83,69 @@ for (r, c), n in np.ndenumerate(uses):
 plt.show()
 
 # %% [markdown]
-# Now on an actual video: pacekit's built-in synthetic set draws action classes as motions (this is a
-# bouncing ball). `render_video` draws one in memory, no files needed. Each row is the same 8-frame
-# clip length from the same start, sampled at one of the five paces.
+# Now on an actual video. pacekit's built-in synthetic set (format version 2, the default) has ten
+# action classes, each a textured mover with its own motion and natural speed, over a low-contrast
+# background with static distractors; every frame also gets its own small brightness change.
+# `sample_figure_spec` describes one video and `draw_figure_video` draws it in memory, with the mover's
+# ground-truth masks (at half the frame size). The fastest class, *Roll*, is a wheel rolling back and
+# forth: the easiest motion to see. The clips below start just after the wheel turns at its left end, so
+# they show it rolling right.
 
 # %%
-video = render_video(SYNTHETIC_CLASSES.index("Bounce"), 3, width=160, height=120, num_frames=60)  # (T, H, W, 3)
-print(f"video: {video.shape} {video.dtype} -- {len(video)} frames at 25 fps")
-clips = {pace: video[sample_indices(len(video), 8, pace, start=0)] for pace in fig2}
-fig = plot_pace_strip(clips, max_frames=8, title="one video at the five paces of Fig. 2 (8 frames each)")
+spec = sample_figure_spec(synthetic_classes().index("Roll"), 3, width=160, height=120, num_frames=200)
+video, masks = draw_figure_video(spec)  # (T, H, W, 3) uint8 and (T, H/2, W/2) bool
+path = figure_trajectory(spec)  # the mover's centre in every frame
+start = int(np.argmin(path["x"][:int(spec.period)])) + 5  # 5 frames after the left turn
+row = int(round(path["y"].mean()))  # the pixel row through the wheel's centre (it rolls level)
+print(f"video: {video.shape} {video.dtype}, masks {masks.shape}; Roll at {spec.speed:.2f} px/frame, "
+      f"one back-and-forth every {spec.period:.0f} frames; clips start at frame {start}")
+clips = {pace: video[sample_indices(len(video), 16, pace, start=start)] for pace in fig2}
+fig = plot_pace_strip(clips, max_frames=8, title="one video at the five paces of Fig. 2 (first 8 of 16 frames)")
+x_start = path["x"][start]
+for r, pace in enumerate(fig2):  # a dashed line where the wheel's centre was in the clip's first frame
+    for ax, i in zip(fig.axes[r * 8:(r + 1) * 8], sample_indices(len(video), 8, pace, start=start)):
+        ax.axvline(x_start, color="white", ls="--", lw=0.8)
+        ax.plot(path["x"][i], path["y"][i], "w+", ms=6)
+plt.show()
+
+# %% [markdown]
+# Stills show how far the wheel got (the cross, against the dashed start), but pace is motion. Here are
+# the same five clips, 32 frames each, played side by side at the video's own 25 frames per second --
+# what the network is given. Every clip plays at the same frame rate; they differ only in how far the
+# content moves from one frame to the next. The slow clips stutter (each frame is held two or three
+# times), the fast ones hurry.
+
+# %%
+band = slice(row - 24, row + 24)  # 48 rows around the wheel keep the animation small
+moving = {pace: video[sample_indices(len(video), 32, pace, start=start)][:, band] for pace in fig2}
+display(HTML(clips_html(moving, fps=25, zoom=2, caption="32 frames of each clip at 25 fps, looping; the band "
+                                                      "of rows around the wheel")))
+
+# %% [markdown]
+# **Pace as a slope.** Cut every frame of a clip along the pixel row through the wheel and stack the
+# rows in time, first frame on top: an *x-t slice* or kymograph (`pacekit.plots.kymograph`). A mover at
+# constant speed draws a straight line, and its slope -- pixels moved per clip frame -- is its speed. A
+# clip at pace $p$ shows source frames $s + \lfloor i p \rfloor$, so the same motion draws a line $p$
+# times steeper: the pace *is* the slope. The super-fast clip spans 46 source frames and catches the
+# wheel turning at its right end. The speeds under each panel are measured on the masks' slices
+# (`kymograph_speed`: the mean step of the mask's centre from one clip frame to the next).
+
+# %%
+speeds = {p: MASK_SCALE * kymograph_speed(kymograph(masks[sample_indices(len(masks), 16, p, start=start)],
+                                                    row // MASK_SCALE)) for p in fig2}
+fig = plot_kymographs(clips, row, speeds=speeds, title="x-t slices through the wheel: one per pace (16 frames)")
+plt.show()
+normal = speeds[Fraction(1)]
+print("measured speed / speed at pace 1:", {str(p): round(v / normal, 2) for p, v in speeds.items()})
+
+# %% [markdown]
+# The ratios come out near the paces, not on them, because the wheel does not roll at one speed: it
+# slows down into each turn. The fast clips span 31 and 46 source frames and reach the right-hand turn
+# (the super-fast one rolls back), so they measure a little under 2 and 3 times; the slow ones span only
+# 8 and 6 frames right after the left turn, where the wheel is still speeding up, so they measure under
+# 1/2 and 1/3. Pace multiplies the speed *the motion has at that moment*. A network sees exactly this: the slope depends on the pace *and* on
+# how fast this motion naturally is, which is why telling paces apart takes knowing the motion
+# (notebook 02 lets you try).
 
 # %% [markdown]
 # ## 3. Slow, fast and looping clips
@@ -107,10 +163,30 @@ print("interpolate: lo    ", lo.tolist())
 print("             hi    ", hi.tolist())
 print("             weight", [round(float(v), 3) for v in w])
 
+# %% [markdown]
+# On the video, at $p = 1/3$: side by side, single frames of the two fills look the same (the wheel
+# moves about 2 pixels between source frames), so look where they differ. The x-t slice of the repeated
+# clip is a staircase -- the wheel holds still for three frames, then jumps -- and the interpolated one
+# is a ramp whose edges are blends of two positions. The difference is zero on every third frame (the
+# weight is 0: both show a source frame) and sits only on the mover's edges otherwise.
+
 # %%
+lo, hi, w = interpolation_plan(len(video), 24, "1/3", start=start)
+repeat = video[sample_indices(len(video), 24, "1/3", start=start)]
 blended = ((1 - w[:, None, None, None]) * video[lo] + w[:, None, None, None] * video[hi]).round().astype(np.uint8)
-fig = plot_pace_strip({"repeat": video[sample_indices(60, 6, "1/3")], "interpolate": blended}, max_frames=6,
-                      title="p = 1/3: repeating the preceding frame against linear interpolation")
+difference = np.abs(repeat.astype(int) - blended.astype(int)).sum(-1)  # (T, H, W), summed over colours
+cols = slice(int(x_start) - 30, int(x_start) + 40)  # the columns around the wheel
+fig, axes = plt.subplots(1, 4, figsize=(11, 3.2), constrained_layout=True)
+for ax, (title, image) in zip(axes[:3], (("repeat (the paper)", kymograph(repeat, row)[:, cols]),
+                                         ("interpolate", kymograph(blended, row)[:, cols]),
+                                         ("|repeat - interpolate|", kymograph(difference, row)[:, cols]))):
+    ax.imshow(image, aspect="auto", interpolation="nearest", cmap="magma")
+    ax.set(title=title, xlabel="x (pixels)", ylabel="clip frame")
+frame = int(np.argmax(w > 0.5))  # a frame two thirds of the way between two source frames
+axes[3].imshow(difference[frame], cmap="magma")
+axes[3].set(title=f"clip frame {frame}, w = {w[frame]:.2f}", xticks=[], yticks=[])
+fig.suptitle("p = 1/3: x-t slices through the wheel, and where the two fills differ", fontsize=10)
+plt.show()
 
 # %% [markdown]
 # **Fast clips** cover more of the video: 16 frames at pace $p$ span
@@ -119,14 +195,16 @@ fig = plot_pace_strip({"repeat": video[sample_indices(60, 6, "1/3")], "interpola
 # **Looping clips.** When the span is longer than what is left of the video, the paper loops over the
 # video. Two ways to loop: `wrap="modulo"` continues as if the video repeated (the paper's words),
 # `wrap="restart"` starts the clip again from frame 0 at the same pace (the authors' code). Either way
-# the clip has a **jump cut**: a frame whose index is smaller than the previous one (`loop_points`).
+# the clip has a **jump cut** where it runs past the end. `loop_points(indices, num_frames, pace, wrap)`
+# finds them from the clip's sampling (a step backwards in the indices is not enough: a video no longer
+# than one step of the pace wraps without one).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print("span of 16 frames:", {str(p): clip_span(16, p) for p in (1, 2, 3, 4)})
 for wrap in ("modulo", "restart"):
     idx = sample_indices(num_frames=50, clip_len=16, pace=4, start=0, wrap=wrap)
-    print(f"{wrap:>7}: {idx.tolist()}  jump cut before clip frame {loop_points(idx).tolist()}")
+    print(f"{wrap:>7}: {idx.tolist()}  jump cut before clip frame {loop_points(idx, 50, 4, wrap).tolist()}")
 
 # %% [markdown]
 # ## 4. The jump-cut shortcut of the `any` start policy, measured
@@ -167,7 +245,7 @@ for _ in range(draws):
     label = int(rng.integers(len(relative)))
     seen[label] += 1
     for pol in cut:
-        cut[pol][label] += len(loop_points(sample_pace_clip(n, 16, relative, rng, policy=pol, label=label).indices)) > 0
+        cut[pol][label] += len(sample_pace_clip(n, 16, relative, rng, policy=pol, label=label).loops) > 0
 for pol, counts in cut.items():
     print(f"{pol}: share of clips with a jump cut per pace", np.round(counts / seen, 3).tolist())
 
@@ -175,7 +253,7 @@ for pol, counts in cut.items():
 # With `any`, a clip with a cut is almost four times more likely to be at pace 4 than at pace 1 here:
 # the cut alone predicts the label well above chance. With `fit`, a clip loops only when its whole
 # video is shorter than the span (here: pace 4 on the videos shorter than 61 frames), so the cue shrinks
-# to those clips; longer videos, or shorter clips, remove it. Notebook 03's exercises train with both policies.
+# to those clips; longer videos, or shorter clips, remove it. Notebook 03 suggests training with both policies.
 #
 # ## 5. Colour jitter per frame against per clip
 #
@@ -185,10 +263,11 @@ for pol, counts in cut.items():
 # same brightness, contrast, saturation and hue change, so frame-to-frame differences are untouched;
 # with per-frame jitter each frame gets its own, so the clip flickers and only the *shape* of the
 # motion survives from frame to frame -- a plausible reason why it helps. `color_jitter_clips` does both
-# on a float batch `(B, C, T, H, W)`; the generator makes the draw repeatable.
+# on a float batch `(B, C, T, H, W)`; the generator makes the draw repeatable. (The synthetic videos
+# already change brightness a little from frame to frame, the "original" row's flicker.)
 
 # %%
-clip = torch.from_numpy(video[sample_indices(len(video), 8, 1, start=0)])[None]  # (1, T, H, W, C) uint8
+clip = torch.from_numpy(video[sample_indices(len(video), 8, 1, start=start)])[None]  # (1, T, H, W, C) uint8
 x = to_float_clips(clip)  # (1, C, T, H, W) in [0, 1]
 jittered = {}
 for per_frame, label in ((False, "per clip"), (True, "per frame")):
@@ -201,18 +280,93 @@ fig = plot_pace_strip({"original": clip[0].numpy(), **jittered}, max_frames=8,
                       title="colour jitter (the authors' strengths): once per clip against once per frame")
 
 # %% [markdown]
+# ## Summary
+#
+# 1. A clip at pace $p$ shows source frames $s + \lfloor i p \rfloor$: every $p$-th frame when fast, each frame $1/p$ times when slow (Sec. 3.1, Fig. 2).
+# 2. Pace is motion: the same content moves $p$ times as far per clip frame, a line $p$ times steeper in an x-t slice.
+# 3. Slow clips repeat the preceding frame (the paper) or interpolate; the two differ only on the mover's edges.
+# 4. Starting anywhere and looping makes jump cuts more likely the faster the clip: a shortcut that `start_policy="fit"` removes.
+# 5. Colour jitter per frame, which the paper found much better than per clip (Sec. 3.1), breaks frame-to-frame colour cues.
+#
 # ## Exercises
 #
-# 1. Print `sample_indices(25, 5, p, start=22)` for the five paces of Fig. 2. Which clips loop, and
-#    where is the jump cut? Check with `loop_points`.
-# 2. With `clip_len=16`, what is the shortest video in which a pace-4 clip never loops under the `fit`
-#    policy? Check your answer with `jump_cut_probability(N, 16, 4, "fit")`.
-# 3. UCF101 videos last about 7 s on average, but many last 2-3 s. Redo the `any` column of section 4
-#    for a 60-frame video. How much better than chance (25%) could a "cut detector" guess pace 4?
-# 4. Change `per_frame` and the jitter strength (`pacekit.data.JitterStrength(brightness=0.2, ...)`) in
-#    section 5. Which of the four adjustments changes the frame-to-frame brightness most?
-# 5. Add $p = 1/4$ and $p = 5$ to the Fig. 2 table (`PaceSet.from_spec("1/4,1/3,1/2,1,2,3,5")`). The
-#    paper's relative pace set $\{1, 2, 3, 4\}$ has no slow pace, yet in Table 1 it scores the same as the
-#    absolute set $\{1/3, 1/2, 1, 2, 3\}$ (73.9 on UCF101, both with colour jitter); the paper keeps it
-#    for needing fewer classes, not to avoid a shortcut. Still: what does a slow clip contain that a
-#    natural-pace clip never does, and could a network use that as a cue?
+# Each answer cell checks what you write in it: replace `None` by your answer and run the cell.
+#
+# **1. Loops by hand.** For a 25-frame video, 5-frame clips from frame 22 (0-based), predict for each
+# pace of Fig. 2 the clip positions where a jump cut happens (a list, `[]` for none), before printing
+# `sample_indices(25, 5, p, start=22)`.
+#
+# <details><summary>Solution</summary>
+#
+# The clip covers frames $22 + \lfloor ip \rfloor$ for $i = 0..4$ and loops where that passes 24.
+# $p = 1/3$: 22, 22, 22, 23, 23, no loop. $p = 1/2$: 22, 22, 23, 23, 24, no loop. $p = 1$: 22, 23, 24,
+# then 0, 1: a cut before position 3. $p = 2$: 22, 24, then 1, 3, 5: before position 2. $p = 3$: 22,
+# then 0, 3, 6, 9: before position 1. So `{"1/3": [], "1/2": [], "1": [3], "2": [2], "3": [1]}`.
+# </details>
+
+# %%
+answer_1 = None  # e.g. {"1/3": [...], "1/2": [...], "1": [...], "2": [...], "3": [...]}
+if answer_1 is None:
+    print("exercise 1: not answered yet")
+else:
+    truth = {str(p): loop_points(sample_indices(25, 5, p, start=22), 25, p).tolist() for p in fig2}
+    assert answer_1 == truth, "not quite: print the indices and look for where they pass frame 24"
+    print("exercise 1: right")
+
+# %% [markdown]
+# **2. The shortest video without a loop.** With `clip_len=16` and the `fit` policy, what is the
+# smallest number of frames a video needs so that a pace-4 clip never loops?
+#
+# <details><summary>Solution</summary>
+#
+# The clip's span, $\lfloor 15 \cdot 4 \rfloor + 1 = 61$ frames (`clip_span(16, 4)`): with 61 frames
+# the start 0 fits; with 60 no start does, and the clip loops.
+# </details>
+
+# %%
+answer_2 = None  # a number of frames
+if answer_2 is None:
+    print("exercise 2: not answered yet")
+else:
+    assert jump_cut_probability(answer_2, 16, 4, "fit") == 0, f"a pace-4 clip still loops in {answer_2} frames"
+    assert jump_cut_probability(answer_2 - 1, 16, 4, "fit") > 0, f"{answer_2 - 1} frames are already enough"
+    print("exercise 2: right")
+
+# %% [markdown]
+# **3. How strong is the shortcut?** Under the authors' `any` policy, what share of the pace-4 clips
+# (16 frames) of a 120-frame video has a jump cut? And of the pace-1 clips? Give both as fractions.
+#
+# <details><summary>Solution</summary>
+#
+# A start $s$ loops when $s + \text{span} - 1 \ge N$: $(\text{span} - 1) / N$ of the $N$ starts. Pace 4:
+# span 61, $60/120 = 0.5$. Pace 1: span 16, $15/120 = 0.125$. A cut is four times as likely at pace 4,
+# so "has a cut" alone says "fast" well above chance.
+# </details>
+
+# %%
+answer_3 = None  # (share at pace 4, share at pace 1)
+if answer_3 is None:
+    print("exercise 3: not answered yet")
+else:
+    truth = (jump_cut_probability(120, 16, 4, "any"), jump_cut_probability(120, 16, 1, "any"))
+    assert np.allclose(answer_3, truth, atol=0.005), "not quite: count the starts whose clip runs past frame 119"
+    print("exercise 3: right")
+
+# %% [markdown]
+# **More to try** (no check): change `per_frame` and the jitter strength
+# (`pacekit.data.JitterStrength(brightness=0.2, ...)`) in section 5 -- which adjustment changes the
+# frame-to-frame brightness most? Draw the x-t slices of another class (`synthetic_classes()`), e.g. the
+# slow *Crawl*, at paces 1 and 4: does its pace-4 slope look like Roll's pace 1? Add $p = 1/4$ and
+# $p = 5$ to the Fig. 2 table (`PaceSet.from_spec("1/4,1/3,1/2,1,2,3,5")`). The paper's relative pace set
+# $\{1, 2, 3, 4\}$ has no slow pace, yet in Table 1 it scores the same as the absolute set
+# $\{1/3, 1/2, 1, 2, 3\}$ (73.9 on UCF101, both with colour jitter); the paper keeps it for needing fewer
+# classes, not to avoid a shortcut. Still: what does a slow clip contain that a natural-pace clip never
+# does (look at the staircase above), and could a network use that as a cue?
+#
+# ## Further reading
+#
+# - Xu et al., *Self-supervised Spatiotemporal Learning via Video Clip Order Prediction* (VCOP), CVPR 2019: the order of clips as the pretext task; its retrieval protocol is the one the paper follows.
+# - Benaim et al., *SpeedNet: Learning the Speediness in Videos*, CVPR 2020: a network that tells whether a video is sped up (x1 or x2), and what that teaches it; written at the same time as this paper.
+# - Yao et al., *Video Playback Rate Perception for Self-supervised Spatio-Temporal Representation Learning* (PRP), CVPR 2020: playback-rate classification plus a reconstruction branch, the closest sibling of pace prediction.
+# - Chen et al., *RSPNet: Relative Speed Perception for Unsupervised Video Representation Learning*, AAAI 2021: compares the speeds of two clips instead of naming one, which sidesteps the ambiguity of a video's natural speed seen in section 2.
+# - Qian et al., *Spatiotemporal Contrastive Video Representation Learning* (CVRL), CVPR 2021: temporally consistent augmentations -- the opposite choice to per-frame jitter, made for contrastive learning.
