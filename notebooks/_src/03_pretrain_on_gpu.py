@@ -9,31 +9,67 @@
 # recognition (Sec. 4.3, Fig. 4). Before any transfer, the pretext task itself has to be learnable: the
 # loss must fall and the pace accuracy on videos the network never saw must rise above chance.
 #
-# **Where it runs.**
-#
-# | where | preset | data | time |
-# |---|---|---|---|
-# | Colab / a GPU, with UCF101 in `data/ucf101` | `paper`: R(2+1)D, 16x112x112 clips, 18 epochs | UCF101 train split 1 | hours |
-# | Colab / a GPU | `gpu-demo`: R(2+1)D, 16x112x112 clips, 12 epochs | synthetic (10 classes) | minutes |
-# | a CPU | `cpu-tiny`: a 0.09M-parameter 3D ResNet, 8x56x56 clips | synthetic (10 classes) | a few minutes |
-# | `PACEKIT_FAST=1` (tests) | `cpu-tiny`, 2 short epochs | synthetic (5 classes, 40 videos) | seconds |
+# **Where it runs.** The setup cell picks a preset of `pacekit.config` from the hardware; the table below
+# is written from those presets when the cell runs, so it always says what the code does.
 #
 # On Colab choose *Runtime > Change runtime type > GPU* first. UCF101 goes into `data/ucf101` with
 # `python data_scripts/get_ucf101.py --out data/ucf101` (a clone of the repository; see the README).
 #
-# **Contents.** 1. the configuration · 2. training, with live curves · 3. the pretext accuracy · 4. the
-# model at every pace · 5. the checkpoint · exercises.
+# **Contents.** 1. the configuration · 2. one training step, written out · 3. training, with live curves
+# · 4. the pretext accuracy and the pace confusion matrix · 5. the model at every pace · 6. the
+# checkpoint · summary, exercises, further reading.
 
 # %% [setup]
+import math
+
+import numpy as np
 import torch
+import torch.nn.functional as F
+from IPython.display import Markdown, display
+from torch import nn
 
 from pacekit.attention import load_pace_clips
 from pacekit.config import get_config
 from pacekit.data import build_dataset
-from pacekit.notebook import LiveCurves, load_or_train
-from pacekit.pace import PaceSet
-from pacekit.plots import plot_pace_strip, plot_training_curves
-from pacekit.train import eval_transform, pace_accuracy
+from pacekit.data.readers import open_video
+from pacekit.evaluate import pace_confusion
+from pacekit.losses import pace_classification_loss
+from pacekit.models import build_backbone
+from pacekit.models.layers import SpatioTemporalConv, r21d_mid_channels
+from pacekit.notebook import FAST_OVERRIDES, SMALL_SYNTHETIC, LiveCurves, load_or_train
+from pacekit.pace import PaceSet, sample_pace_clip
+from pacekit.plots import plot_pace_confusion, plot_pace_strip, plot_training_curves
+from pacekit.train import PaceStep, build_pace_model, eval_transform, make_augment, pace_accuracy
+
+# %%
+def in_words(c):
+    """A config's input, colour jitter and optimiser, in words (read from the config: the text cannot drift)."""
+    inputs = {"rgb": "RGB clips", "residual": "residual clips (each clip minus its mean frame)",
+              "standardized": "standardized RGB clips (every frame scaled to mean 0, std 1 per channel)"}
+    jitter = {"frame": "colour jitter per frame", "clip": "colour jitter per clip", None: "no colour jitter"}
+    optimizer = {"sgd": f"SGD (momentum {c.momentum})", "adamw": "AdamW"}
+    return (f"{inputs.get(c.input_mode, c.input_mode)}, {jitter.get(c.jitter, c.jitter)}, "
+            f"{optimizer.get(c.optimizer, c.optimizer)} at lr {c.lr:g}")
+
+
+def network(c):
+    millions = sum(p.numel() for p in build_backbone(c.backbone, width=c.width).parameters()) / 1e6
+    return f"`{c.backbone}` ({millions:.2f}M parameters), {c.clip_len}x{c.crop}x{c.crop} clips"
+
+
+rows = ["| where | preset | network | training | data | time |", "|---|---|---|---|---|---|"]
+for where, preset, overrides, data, time in (
+        ("Colab / a GPU, with UCF101 in `data/ucf101`", "paper", {}, "UCF101 train split 1", "hours"),
+        ("Colab / a GPU", "gpu-demo", {}, None, "minutes"),
+        ("a CPU", "cpu-tiny", {}, None, "a few minutes"),
+        ("`PACEKIT_FAST=1` (tests)", "cpu-tiny", FAST_OVERRIDES, "small", "seconds")):
+    c = get_config(preset, **overrides)
+    if data is None:
+        data = f"synthetic ({c.synthetic_classes} classes x {c.synthetic_videos} videos)"
+    elif data == "small":
+        data = f"synthetic ({SMALL_SYNTHETIC['num_classes']} classes x {SMALL_SYNTHETIC['videos_per_class']} videos)"
+    rows.append(f"| {where} | `{preset}` | {network(c)} | {c.epochs} epochs; {in_words(c)} | {data} | {time} |")
+display(Markdown("\n".join(rows)))
 
 # %% [markdown]
 # ## 1. The configuration
@@ -50,6 +86,7 @@ else:
     nb.ensure_data()
     cfg = nb.config("pretrain")
 paper = get_config("paper")
+paces = list(PaceSet.from_spec(cfg.pace_set))
 print(f"run folder {cfg.run_dir}; dataset {cfg.dataset} at {cfg.root}")
 print(f"{'field':<14} {'this run':>16} {'paper':>16}")
 for field in ("backbone", "clip_len", "crop", "frame_size", "pace_set", "start_policy", "jitter", "input_mode",
@@ -57,26 +94,131 @@ for field in ("backbone", "clip_len", "crop", "frame_size", "pace_set", "start_p
     print(f"{field:<14} {str(getattr(cfg, field, '-')):>16} {str(getattr(paper, field, '-')):>16}")
 
 # %% [markdown]
-# Two departures of the CPU preset from the paper matter. It feeds the network **residual clips**
-# (`input_mode="residual"`: each clip minus its mean frame, `pacekit.train.temporal_residual`) and turns
-# colour jitter off: on the synthetic set the static scene varies far more than the small moving object
-# changes a frame, and a network this small fed RGB clips stays at chance on pace prediction. The
-# `gpu-demo` preset makes the same two departures at the paper's network and clip size (residual clips,
-# no jitter). Only the `paper` preset keeps RGB clips and per-frame jitter.
+# Where this run departs from the paper's recipe: the paper trains a 14M-parameter R(2+1)D for hours on
+# UCF101, the synthetic-set presets train for minutes. Each preset's departures are explained beside it
+# in `pacekit/config.py`.
+
+# %%
+departures = [f"- `{name}`: **{getattr(cfg, name)!r}** here, {getattr(paper, name)!r} in the paper"
+              for name in ("input_mode", "jitter", "optimizer", "lr", "backbone", "clip_len", "crop")
+              if getattr(cfg, name) != getattr(paper, name)]
+display(Markdown(f"This run (`{nb.preset}` preset{', fast mode' if nb.fast else ''}) feeds "
+                 f"{in_words(cfg)}; the paper feeds {in_words(paper)}.\n\n" + ("\n".join(departures) or
+                 "It follows the paper on all of these.")))
+
+# %% [markdown]
+# ## 2. One training step, written out
 #
-# ## 2. Training, with live curves
-#
-# **How.** Each step (`pacekit.train.PaceStep`): a batch of clips, each at a pace drawn uniformly from
-# the pace set (paper: $p \in \{1, 2, 3, 4\}$, Table 1); per-clip random crop and flip, and per-frame
-# colour jitter when `jitter="frame"` (the paper's setting, notebook 01); the network's pace logits $h$;
-# the cross-entropy of Eq. 1,
+# **How.** Everything `pacekit.train.PaceStep` and the training loop do in one step, with pacekit's
+# pieces and nothing hidden: for each video of a batch, (1) draw a pace $p$ from the pace set and a start
+# frame (`sample_pace_clip`, notebook 01) and (2) read the clip $g(x|p)$; (3) augment the batch (random
+# crop, flip, colour jitter as configured, the input mode); (4) the network's pace logits $h$; (5) the
+# cross-entropy of Eq. 1,
 #
 # $$\mathcal{L}_{cls} = -\sum_{i=1}^{M} y_i \log \frac{\exp(h_i)}{\sum_{j=1}^{M} \exp(h_j)},$$
 #
-# with $M$ the number of paces; the preset's optimiser (`cfg.optimizer`, printed above): AdamW in the
-# `cpu-tiny` and `gpu-demo` presets that run here; SGD with momentum in the `paper` preset, as in the
-# paper; the learning rate divided by 10 every `lr_step` epochs. The figure below is redrawn after every epoch: lines are windows of `log_every` steps, dots
-# epoch means.
+# with $M$ the number of paces and $y$ the one-hot pace label, averaged over the batch; (6) backward and
+# one optimiser step. Here the network is a fresh one, so the loss is also the practitioner's first
+# sanity check: with random weights the logits are nearly equal, every pace gets probability about
+# $1/M$, and the loss must be close to $\ln M$. A loss far from it at step 0 means a bug (labels off by
+# one, logits scaled, a softmax applied twice).
+
+# %%
+torch.manual_seed(nb.seed)
+rng = np.random.default_rng(nb.seed)
+pace_set = PaceSet.from_spec(cfg.pace_set)
+train_videos = build_dataset(cfg.dataset, cfg.root, "train", mode="eval").records
+net = build_pace_model(cfg, len(pace_set)).to(nb.device).train()     # backbone -> pace head: M logits
+augment = make_augment(cfg)                                           # crop, flip, jitter, input mode
+optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.optimizer == "adamw" \
+    else torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+clips, labels = [], []
+for i in rng.choice(len(train_videos), size=16, replace=False):      # a batch of 16 videos
+    with open_video(train_videos[i].path, size=cfg.frame_size) as reader:
+        clip = sample_pace_clip(reader.num_frames, cfg.clip_len, pace_set, rng, policy=cfg.start_policy)  # (1)
+        clips.append(reader.get_frames(clip.indices))                # (2) (T, H, W, C) uint8
+        labels.append(clip.label)
+video, labels = torch.stack(clips).to(nb.device), torch.tensor(labels, device=nb.device)  # (B, T, H, W, C), (B,)
+generator = torch.Generator(nb.device).manual_seed(nb.seed)
+x = augment(video, generator=generator)                              # (3) (B, C, T, h, w) float
+logits = net(x)                                                      # (4) (B, M): h of Eq. 1
+loss = F.cross_entropy(logits, labels)                               # (5) Eq. 1, mean over the batch
+optimizer.zero_grad()
+loss.backward()                                                      # (6)
+optimizer.step()
+
+print(f"batch {tuple(x.shape)}, paces drawn {[str(p) for p in sorted(pace_set.pace_of(int(k)) for k in labels)]}")
+print(f"loss at initialisation {loss.item():.3f}, ln M = ln {len(pace_set)} = {math.log(len(pace_set)):.3f}")
+assert abs(loss.item() - math.log(len(pace_set))) < 0.3, "the loss at initialisation should be close to ln M"
+assert torch.allclose(loss, pace_classification_loss(logits, labels))  # pacekit's Eq. 1 is the same
+
+# %% [markdown]
+# The same step through pacekit: `PaceStep` on the same clips, with a generator in the same state (so
+# the same crops, flips and jitter), on a network with the same starting weights, gives the same loss.
+
+# %%
+torch.manual_seed(nb.seed)
+same_start = build_pace_model(cfg, len(pace_set)).to(nb.device).train()
+pacekit_loss, correct, count = PaceStep(cfg, augment)(same_start, {"video": video, "pace_label": labels},
+                                                      torch.Generator(nb.device).manual_seed(nb.seed))
+print(f"written out {loss.item():.6f}, pacekit.train.PaceStep {pacekit_loss.item():.6f}")
+assert torch.allclose(loss, pacekit_loss, atol=1e-5)
+
+# %% [markdown]
+# **The network.** The paper's backbone for most results is R(2+1)D (Tran et al. 2018; Sec. 3.3: it
+# "break[s] the original spatiotemporal 3D convolution into a 2D spatial convolution and a 1D temporal
+# convolution"; it is the 3D CNN $f$ of Fig. 3(b)). A $t \times d \times d$ convolution from $N_{i-1}$ to
+# $N_i$ channels becomes a $1 \times d \times d$ spatial convolution to $M_i$ channels, batch norm, ReLU,
+# then a $t \times 1 \times 1$ temporal convolution to $N_i$ channels, with
+#
+# $$M_i = \left\lfloor \frac{t d^2 N_{i-1} N_i}{d^2 N_{i-1} + t N_i} \right\rfloor,$$
+#
+# chosen so that the pair has the parameters of the full 3D convolution (Tran et al., Sec. 3.5). Written
+# out and checked against the convolution pacekit's `r21d` backbone is made of:
+
+# %%
+class R2Plus1dConv(nn.Module):
+    """(B, N_in, T, H, W) -> (1, d, d) conv to M -> BN -> ReLU -> (t, 1, 1) conv -> (B, N_out, T, H, W)."""
+
+    def __init__(self, n_in, n_out, t=3, d=3):
+        super().__init__()
+        m = (t * d * d * n_in * n_out) // (d * d * n_in + t * n_out)  # M_i: the full conv's parameter count
+        self.spatial = nn.Conv3d(n_in, m, (1, d, d), padding=(0, d // 2, d // 2), bias=False)
+        self.bn = nn.BatchNorm3d(m)
+        self.temporal = nn.Conv3d(m, n_out, (t, 1, 1), padding=(t // 2, 0, 0), bias=False)
+
+    def forward(self, x):
+        return self.temporal(F.relu(self.bn(self.spatial(x))))
+
+
+ours = R2Plus1dConv(128, 128).eval()
+theirs = build_backbone("r21d").conv3.block1.conv2
+theirs = theirs.eval()  # conv3's second (2+1)D conv: 128 -> 128, 3x3x3, stride 1
+assert isinstance(theirs, SpatioTemporalConv)
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+full = nn.Conv3d(128, 128, 3, padding=1, bias=False)
+print(f"M = {ours.bn.num_features} (pacekit: {r21d_mid_channels(128, 128, 3)}); parameters: ours {count(ours):,}, "
+      f"pacekit {count(theirs):,}, a full 3x3x3 conv {count(full):,}")
+assert count(ours) == count(theirs)
+ours.load_state_dict({k.replace("spatial_conv", "spatial").replace("temporal_conv", "temporal"): v
+                      for k, v in theirs.state_dict().items()})
+x = torch.randn(2, 128, 4, 14, 14)  # (B, C, T, H, W)
+with torch.no_grad():
+    assert ours(x).shape == theirs(x).shape == (2, 128, 4, 14, 14)
+    assert torch.allclose(ours(x), theirs(x), atol=1e-5)  # with the same weights: the same function
+print("the written-out (2+1)D conv computes what pacekit's computes")
+
+# %% [markdown]
+# ## 3. Training, with live curves
+#
+# `pacekit.train.pretrain` repeats the step above over the training videos for the configured number of
+# epochs (printed in section 1), with the preset's optimiser and the learning rate divided by 10 every
+# `lr_step` epochs (the paper: SGD, Sec. 4.1). The figure below is redrawn after every epoch: lines are
+# windows of `log_every` steps, dots epoch means.
 #
 # **Checkpoint reuse.** If `runs/.../pretrain/last.pt` exists and was trained with the same settings,
 # it is loaded instead (a rerun takes seconds); delete the folder to train again. For a long run add
@@ -89,35 +231,55 @@ if live.updates == 0:  # loaded: draw the curves it was trained with
     fig = plot_training_curves(result.metrics, title=live.title)
 model = result.model
 device = next(model.parameters()).device
-print(f"final training pace accuracy {100 * result.final('acc'):.1f}% (chance {100 / len(PaceSet.from_spec(cfg.pace_set)):.0f}%)")
+print(f"final training pace accuracy {100 * result.final('acc'):.1f}% (chance {100 / len(paces):.0f}%)")
 
 # %% [markdown]
-# ## 3. The pretext accuracy on held-out videos
+# ## 4. The pretext accuracy on held-out videos, and which paces it confuses
 #
 # Training accuracy can come from memorising videos. The test split's videos were never seen: one clip
 # per video at a random (seeded) pace, centre-cropped, no jitter.
 
 # %%
 accuracy = pace_accuracy(model, cfg, "test", device=device, batch_size=cfg.eval_batch_size)
-paces = list(PaceSet.from_spec(cfg.pace_set))
 print(f"pace accuracy on the test videos: {100 * accuracy:.1f}% (chance {100 / len(paces):.0f}%)")
 
 # %% [markdown]
-# ## 4. See it: one test video at every pace
-#
-# The same start frame, every pace of the set, and what the network says about each clip.
+# One number hides *which* paces the model tells apart. The confusion matrix
+# (`pacekit.evaluate.pace_confusion`) counts, for clips of the test videos at each true pace (rows), the
+# pace the model answered (columns); a few clips per video make the counts steadier. A model that has
+# learned the task has a heavy diagonal; one that learned only "slow or fast" has two blocks; one stuck
+# at a single answer fills one column.
 
 # %%
-video = build_dataset(cfg.dataset, cfg.root, "test", mode="eval").records[0]
-clips = load_pace_clips(video.path, paces, cfg.clip_len, start=0, frame_size=cfg.frame_size)  # (P, T, H, W, C)
-model.eval()
-with torch.inference_mode():
-    predicted = model(eval_transform(cfg)(clips.to(device))).argmax(1).tolist()  # centre crop, input mode
-rows = {f"p = {p}\nmodel: p = {paces[k]}": c.numpy() for p, c, k in zip(paces, clips, predicted)}
-fig = plot_pace_strip(rows, max_frames=cfg.clip_len, title=f"{video.path.name}: one clip per pace and the model's answer")
+confusion = pace_confusion(model, cfg, "test", device=device, batch_size=cfg.eval_batch_size,
+                           clips_per_video=2 if nb.fast else 4)
+fig = plot_pace_confusion(confusion, paces, title=None)
+print("recall per pace (%):", {str(p): round(100 * float(r), 1) for p, r in zip(paces, np.diag(confusion) / confusion.sum(1))})
 
 # %% [markdown]
-# ## 5. The checkpoint
+# <!-- results: rewritten after re-execution -->
+# **Reading it.** Neighbouring paces are the hard pairs: pace 3 against pace 4 differs by a third of the
+# speed, pace 1 against pace 4 by a factor of four. Errors that stay next to the diagonal mean the model
+# measures speed but not precisely; errors spread over a whole row mean it does not tell that pace at all.
+#
+# ## 5. See it: one test video at every pace
+#
+# The same start frame, every pace of the set, and what the network says about each clip. One video is
+# an anecdote; the matrix above is the evidence.
+
+# %%
+video_record = build_dataset(cfg.dataset, cfg.root, "test", mode="eval").records[0]
+pace_clips = load_pace_clips(video_record.path, paces, cfg.clip_len, start=0, frame_size=cfg.frame_size)  # (P, T, H, W, C)
+model.eval()
+with torch.inference_mode():
+    predicted = model(eval_transform(cfg)(pace_clips.to(device))).argmax(1).tolist()  # centre crop, input mode
+strips = {f"p = {p}\nmodel: p = {paces[k]}": c.numpy() for p, c, k in zip(paces, pace_clips, predicted)}
+fig = plot_pace_strip(strips, max_frames=cfg.clip_len,
+                      title=f"{video_record.path.name}: one clip per pace and the model's answer")
+print(f"right on {sum(k == i for i, k in enumerate(predicted))} of the {len(paces)} clips of this video")
+
+# %% [markdown]
+# ## 6. The checkpoint
 #
 # `last.pt` holds the model, the optimiser, the scheduler, the random states, the config (a plain dict)
 # and the metrics; it loads with `torch.load(..., weights_only=True)`. Notebooks 04-06 call
@@ -129,17 +291,97 @@ print(f"checkpoint: {result.checkpoint.as_posix()}")
 print(f"stored metrics: {len(result.metrics)} rows, last epoch {[r for r in result.metrics if r['kind'] == 'epoch'][-1]['epoch']}")
 
 # %% [markdown]
+# ## Summary
+#
+# 1. Pace prediction is plain classification: sample a pace and a clip, predict the pace, cross-entropy (Eq. 1); no action label anywhere.
+# 2. One step is about twenty lines of pacekit pieces, and `PaceStep` computes exactly the same loss.
+# 3. At initialisation the loss is close to $\ln M$ ($M$ paces): the first sanity check of any classifier.
+# 4. R(2+1)D splits each $t \times d \times d$ convolution into a spatial and a temporal one of the same parameter count ($M_i$).
+# 5. Judge the pretext task on held-out videos, and read the confusion matrix, not only the accuracy.
+#
 # ## Exercises
 #
-# 1. **The shortcut of notebook 01.** Train with `nb.config("pretrain-any", start_policy="any")`. Is the
-#    pretext accuracy higher? On the test videos, clips are drawn with the same policy: a cut detector
-#    would score there too. Then fine-tune both checkpoints (notebook 05): which transfers better?
-# 2. **Per clip colour jitter** (Sec. 3.1, "Avoid Shortcuts": per frame works much better, a finding the
-#    paper states in its text; Table 1 only compares jitter on and off): train with `jitter="clip"` and
-#    with `jitter="frame"` (the presets used here turn jitter off). Compare the pretext accuracy and, in
-#    notebook 05, the fine-tuned accuracy.
-# 3. **Pace sets** (Table 1): train with `pace_set="absolute"` (1/3 ... 3) and with `"1,2,3,4,5"`.
-#    Which paces does the model confuse? (Build the confusion with `pacekit.evaluate.confusion_matrix`.)
-# 4. **Longer training.** Double `epochs`. Does the held-out accuracy follow the training accuracy?
-# 5. **On a GPU**, compare `precision="bf16"` with `"fp32"`: the curves should overlap; the time per
-#    epoch should not.
+# Each answer cell checks what you write in it: replace `None` by your answer and run the cell.
+#
+# **1. The loss at initialisation for Fig. 2's five paces.** What should a fresh network's loss be with
+# `pace_set="absolute"`? Give a number to two decimals.
+#
+# <details><summary>Solution</summary>
+#
+# Five nearly equal logits give each pace probability about 1/5, so $\mathcal{L}_{cls} \approx -\ln(1/5)
+# = \ln 5 \approx 1.61$. Check it with `build_pace_model(cfg.replace(pace_set="absolute"), 5)` on the
+# batch of section 2 (with `sample_pace_clip` over the absolute set).
+# </details>
+
+# %%
+answer_1 = None  # a number
+if answer_1 is None:
+    print("exercise 1: not answered yet")
+else:
+    assert abs(answer_1 - math.log(5)) < 0.01, "not quite: what probability does a network that knows nothing give each pace?"
+    print("exercise 1: right")
+
+# %% [markdown]
+# **2. A (2+1)D convolution by hand.** conv4's first convolution in R(2+1)D goes from 128 to 256 channels
+# with a $3 \times 3 \times 3$ kernel. What is $M$, and how many weights do the spatial and the temporal
+# convolution have together (no batch norm)? Compare with the full 3D convolution.
+#
+# <details><summary>Solution</summary>
+#
+# $M = \lfloor 27 \cdot 128 \cdot 256 / (9 \cdot 128 + 3 \cdot 256) \rfloor = \lfloor 884736 / 1920
+# \rfloor = 460$. Spatial: $460 \cdot 128 \cdot 9 = 529{,}920$; temporal: $256 \cdot 460 \cdot 3 =
+# 353{,}280$; together 883,200, against $27 \cdot 128 \cdot 256 = 884{,}736$ for the full convolution.
+# `R2Plus1dConv(128, 256)` above has them, plus $2M$ batch-norm parameters.
+# </details>
+
+# %%
+answer_2 = None  # (M, number of weights)
+if answer_2 is None:
+    print("exercise 2: not answered yet")
+else:
+    block = R2Plus1dConv(128, 256)
+    assert answer_2[0] == r21d_mid_channels(128, 256, 3), "not quite: M uses floor(t d^2 N_in N_out / (d^2 N_in + t N_out))"
+    assert answer_2[1] == block.spatial.weight.numel() + block.temporal.weight.numel(), "M is right; recount the weights"
+    print("exercise 2: right")
+
+# %% [markdown]
+# **3. Recall per pace from the matrix.** Write an expression that gives, from `confusion`, the share of
+# each true pace's clips that the model got right (an array of $M$ numbers).
+#
+# <details><summary>Solution</summary>
+#
+# The diagonal over the row sums: `np.diag(confusion) / confusion.sum(axis=1)`. Their mean weighted by
+# the row sums is the accuracy, `np.trace(confusion) / confusion.sum()`.
+# </details>
+
+# %%
+answer_3 = None  # an expression of `confusion`
+if answer_3 is None:
+    print("exercise 3: not answered yet")
+else:
+    assert np.allclose(answer_3, np.diag(confusion) / confusion.sum(axis=1)), "not quite: rows are the true paces"
+    print("exercise 3: right")
+
+# %% [markdown]
+# **More to try** (no check):
+#
+# - **The shortcut of notebook 01.** Train with `nb.config("pretrain-any", start_policy="any")`. Is the
+#   pretext accuracy higher? On the test videos, clips are drawn with the same policy: a cut detector
+#   would score there too. Then fine-tune both checkpoints (notebook 05): which transfers better?
+# - **Colour jitter.** Sec. 3.1 ("Avoid Shortcuts") finds jitter per frame much better than per clip, a
+#   finding stated in the text; Table 1 only compares jitter on and off. Train with `jitter="clip"` and
+#   with `jitter="frame"` and compare the pretext accuracy and, in notebook 05, the fine-tuned accuracy.
+# - **Pace sets** (Table 1): train with `pace_set="absolute"` (1/3 ... 3) and with `"1,2,3,4,5"`, and
+#   compare their confusion matrices.
+# - **Longer training.** Double `epochs`. Does the held-out accuracy follow the training accuracy?
+# - **On a GPU**, compare `precision="bf16"` with `"fp32"`: the curves should overlap; the time per
+#   epoch should not.
+#
+# ## Further reading
+#
+# - Tran et al., *A Closer Look at Spatiotemporal Convolutions for Action Recognition*, CVPR 2018: R(2+1)D and the formula for $M_i$ (its Sec. 3.5).
+# - Xu et al., *Self-supervised Spatiotemporal Learning via Video Clip Order Prediction* (VCOP), CVPR 2019: the clip-order pretext task this paper compares with, on the same backbones.
+# - Yao et al., *Video Playback Rate Perception for Self-supervised Spatio-Temporal Representation Learning* (PRP), CVPR 2020: playback-rate classification with a reconstruction branch.
+# - Benaim et al., *SpeedNet: Learning the Speediness in Videos*, CVPR 2020: is this video sped up? -- and what a network learns from that.
+# - Chen et al., *RSPNet: Relative Speed Perception for Unsupervised Video Representation Learning*, AAAI 2021: compares the speeds of two clips instead of classifying one.
+# - Qian et al., *Spatiotemporal Contrastive Video Representation Learning* (CVRL), CVPR 2021: where contrastive video pretraining went next.

@@ -17,15 +17,22 @@
 # paces: with 4 candidates, most pairs in a batch share a pace, so there are few negatives.
 #
 # **Contents.** 1. the masks of a toy batch · 2. the losses by hand and by pacekit · 3. both variants
-# trained: Table 2 at small scale · exercises.
+# trained: Table 2 at small scale · 4. what the embeddings learned: the similarity of real clips ·
+# summary, exercises, further reading.
 
 # %% [setup]
+import math
+
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
+from pacekit.attention import load_pace_clips
+from pacekit.data import build_dataset
 from pacekit.losses import same_context_loss, same_context_masks, same_pace_loss, same_pace_masks, similarity_matrix
 from pacekit.notebook import format_runs, pretrain_and_finetune
+from pacekit.pace import PaceSet
+from pacekit.train import eval_transform
 
 # %% [markdown]
 # ## 1. The positive and negative masks of a toy batch
@@ -111,16 +118,6 @@ for temperature, normalize in ((0.5, True), (1.0, False), (0.1, True)):
     print(f"temperature {temperature}, normalize {normalize}: by hand == pacekit for Eq. 2 and Eq. 3: {same}")
 
 # %% [markdown]
-# The similarity matrix the two losses share (diagonal: a clip with itself, never used):
-
-# %%
-fig, ax = plt.subplots(figsize=(4, 3.4), constrained_layout=True)
-im = ax.imshow(similarity_matrix(z, temperature=1.0, normalize=True), cmap="coolwarm", vmin=-1, vmax=1)
-ax.set(title="cosine similarity of the toy embeddings", xlabel="clip b", ylabel="clip a")
-fig.colorbar(im)
-plt.show()
-
-# %% [markdown]
 # ## 3. Both variants trained: Table 2 at small scale
 #
 # **How.** Each row pretrains with Eq. 4, $\mathcal{L} = \lambda_{cls} \mathcal{L}_{cls} + \lambda_{ctr}
@@ -145,7 +142,9 @@ if nb.device == "cuda" and not nb.fast:  # on a CPU this row would add several m
     variants.append(("+ same context, + fc", "pretrain-same-context-fc", {"contrastive": "context", "projection": "mlp"}))
 runs = [pretrain_and_finetune(nb, label, name, overrides) for label, name, overrides in variants]
 runs.append(pretrain_and_finetune(nb, "random init (no pretraining)", None))
-print()
+ft_cfg = runs[0].finetune.config
+print(f"\nfine-tuned on {ft_cfg.labels_per_class} labelled videos per class for {ft_cfg.ft_epochs} epochs; "
+      f"{runs[0].evaluation.probs.shape[1]} classes, chance {100 / runs[0].evaluation.probs.shape[1]:.0f}%")
 print(format_runs(runs))
 
 # %%
@@ -157,22 +156,134 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
+# <!-- results: rewritten after re-execution -->
 # **Reading the table.** On a handful of synthetic videos and a few minutes of CPU the differences are
 # small and noisy (rerun with another `seed` in `setup(seed=...)` to see how much): the point is the
 # machinery, and the direction to look for -- same pace should not help, same context may. Read the
 # pretext column first: it says whether each pretraining learned its task. The action column is a harder
-# test than it looks: with the CPU preset's 4 labelled videos per class (2 in fast mode) and a 0.09M-parameter network,
-# fine-tuning can stay near chance (10% for 10 classes) from any initialisation; exercise 1 of notebook 05
-# gives it more labels, and its retrieval section tests the features with no labels at all. In fast mode
+# test than it looks: with the few labelled videos per class printed above and a small network,
+# fine-tuning can stay near chance from any initialisation; exercise 1 of notebook 05 gives it more
+# labels, and its retrieval section tests the features with no labels at all. In fast mode
 # (`PACEKIT_FAST=1`) every model trains for seconds and sits near chance.
+#
+# ## 4. What the embeddings learned: the similarity of real clips
+#
+# Same context asks that two clips of one video, at two different paces, embed close together and far
+# from other videos' clips. Here is that matrix for real clips: four test videos of different classes,
+# each as a clip at the slowest and one at the fastest pace of the set, laid out clip-major as in
+# section 1 (row $i$ and row $i + 4$ are the same video), embedded by the pace-only network and by the
+# same-context network (the features the contrastive loss saw: the projection $z$ when there is one).
+# Features pooled from ReLU outputs are all non-negative and share a large common part, which makes
+# every raw cosine close to 1; the matrices therefore show the cosine after subtracting the mean
+# feature of the eight clips. If same context learned its task, its matrix shows two bright
+# off-diagonals -- the positives of section 1 -- brighter than the rest.
+
+# %%
+pre_cfg = runs[0].pretrain.config
+paces = list(PaceSet.from_spec(pre_cfg.pace_set))
+records = build_dataset(pre_cfg.dataset, pre_cfg.root, "test", mode="eval").records
+by_class = {r.label: r for r in records}
+videos = [by_class[c] for c in sorted(by_class)[:4]]  # one test video of each of four classes
+pair = (paces[0], paces[-1])
+clips = [load_pace_clips(v.path, pair, pre_cfg.clip_len, start=0, frame_size=pre_cfg.frame_size) for v in videos]
+x = torch.cat([torch.stack([c[k] for c in clips]) for k in range(2)])  # clip-major (2N, T, H, W, C)
+
+
+def clip_features(run):
+    model = run.pretrain.model.eval()
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        _, embedding, z = model(eval_transform(run.pretrain.config)(x.to(device)), return_all=True)
+    return (z if z is not None else embedding).cpu()
+
+
+panels = [("pace prediction only", runs[0]), ("+ same context (Eq. 2)", runs[2])]
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), constrained_layout=True)
+labels = [f"v{i % 4} p{pair[i // 4]}" for i in range(8)]
+for ax, (title, run) in zip(axes, panels):
+    features = clip_features(run)
+    sim = similarity_matrix(features - features.mean(0), temperature=1.0, normalize=True)  # centred cosine, (2N, 2N)
+    im = ax.imshow(sim, cmap="coolwarm", vmin=-1, vmax=1)
+    positives = sim[same_context_masks(4, 2)[0]].mean()
+    others = sim[same_context_masks(4, 2)[1]].mean()
+    ax.set(title=f"{title}\nsame video {positives:.2f}, other videos {others:.2f}", xticks=range(8),
+           yticks=range(8), xticklabels=labels, yticklabels=labels)
+    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+fig.colorbar(im, ax=axes, shrink=0.8, label="cosine similarity (centred features)")
+plt.show()
+
+# %% [markdown]
+# <!-- results: rewritten after re-execution -->
+# The titles give the mean cosine similarity of the positive pairs (same video, different pace) and of
+# the negatives (other videos). Same context should raise the first above the second; pace prediction
+# alone has no reason to, since its features must *differ* between paces.
+#
+# ## Summary
+#
+# 1. Both contrastive variants are one loss with different masks: same context (Eq. 2) pairs clips of one video, same pace (Eq. 3) clips of one pace.
+# 2. Written as a loop over anchors, both losses match pacekit's to floating-point precision.
+# 3. Same pace has few negatives when there are few paces -- the paper's explanation of its weaker Table 2 row.
+# 4. Eq. 4 adds the contrastive term with weight $\lambda_{ctr} = 0.1$ to pace prediction, whose head stays.
+# 5. Whether a variant learned its task shows in the similarity of real clips, before any fine-tuning.
 #
 # ## Exercises
 #
-# 1. Count, for a batch of 30 clips with paces drawn uniformly from 4, the expected positives and
-#    negatives per clip under each variant (then check with `same_pace_masks(torch.randint(0, 4, (30,)))`).
-# 2. Train same context with the paper's literal similarity: `{"contrastive": "context", "normalize":
-#    False, "temperature": 1.0}`. What happens to the loss curve (`plot_training_curves`)?
-# 3. Vary $\lambda_{ctr}$ (`lambda_ctr=1.0`): does a heavier contrastive term help or hurt the pace
-#    accuracy? The fine-tuned accuracy?
-# 4. Same pace with more paces: `pace_set="1,2,3,4,5,6,7,8"`. Do more negatives rescue it, as the
-#    paper's explanation predicts?
+# Each answer cell checks what you write in it: replace `None` by your answer and run the cell.
+#
+# **1. Positives and negatives in a real batch.** A batch of 30 clips whose paces are drawn uniformly
+# from 4. Under same pace, how many positives and how many negatives does a clip have on average?
+#
+# <details><summary>Solution</summary>
+#
+# Each of the 29 other clips shares the pace with probability 1/4: $29/4 = 7.25$ positives and
+# $29 \cdot 3/4 = 21.75$ negatives. (Same context with 15 videos x 2 clips: always 1 and 28.)
+# </details>
+
+# %%
+answer_1 = None  # (positives, negatives)
+if answer_1 is None:
+    print("exercise 1: not answered yet")
+else:
+    draws = [same_pace_masks(torch.randint(0, 4, (30,), generator=torch.Generator().manual_seed(i))) for i in range(400)]
+    truth = (sum(pos.sum().item() for pos, _ in draws) / (400 * 30), sum(neg.sum().item() for _, neg in draws) / (400 * 30))
+    assert abs(answer_1[0] - truth[0]) < 0.3 and abs(answer_1[1] - truth[1]) < 0.3, f"not quite (simulated: {truth})"
+    print("exercise 1: right")
+
+# %% [markdown]
+# **2. Eq. 2 when the network knows nothing.** If all $2N$ embeddings are the same vector, what is the
+# same-context loss for the toy batch ($N = 4$)? Give a number to two decimals.
+#
+# <details><summary>Solution</summary>
+#
+# Every similarity is equal, so each anchor's positive gets $1/(1 + 2N - 2)$ of the softmax: the loss
+# is $\ln(2N - 1) = \ln 7 \approx 1.95$ -- the contrastive loss's "$\ln M$ at initialisation"
+# (notebook 03).
+# </details>
+
+# %%
+answer_2 = None  # a number
+if answer_2 is None:
+    print("exercise 2: not answered yet")
+else:
+    truth = same_context_loss(torch.ones(8, 16)).item()
+    assert abs(answer_2 - truth) < 0.01, "not quite: how many terms does each anchor's denominator have?"
+    print("exercise 2: right", f"(ln 7 = {math.log(7):.3f})")
+
+# %% [markdown]
+# **More to try** (no check):
+#
+# - Train same context with the paper's literal similarity: `{"contrastive": "context", "normalize":
+#   False, "temperature": 1.0}`. What happens to the loss curve (`plot_training_curves`)?
+# - Vary $\lambda_{ctr}$ (`lambda_ctr=1.0`): does a heavier contrastive term help or hurt the pace
+#   accuracy? The fine-tuned accuracy? The similarity matrix of section 4?
+# - Same pace with more paces: `pace_set="1,2,3,4,5,6,7,8"`. Do more negatives rescue it, as the
+#   paper's explanation predicts?
+#
+# ## Further reading
+#
+# - Chen et al., *A Simple Framework for Contrastive Learning of Visual Representations* (SimCLR), ICML 2020: normalised similarity with a temperature, and the projection head of Table 2's last row.
+# - Qian et al., *Spatiotemporal Contrastive Video Representation Learning* (CVRL), CVPR 2021: same-video positives (this notebook's same context) at scale, with temporally consistent augmentation.
+# - Chen et al., *RSPNet: Relative Speed Perception for Unsupervised Video Representation Learning*, AAAI 2021: joins relative speed with a same-video contrastive term -- pace and context together.
+# - Yao et al., *Video Playback Rate Perception for Self-supervised Spatio-Temporal Representation Learning* (PRP), CVPR 2020, and Xu et al., *Self-supervised Spatiotemporal Learning via Video Clip Order Prediction* (VCOP), CVPR 2019: the pretext tasks of Table 3's neighbouring rows.
+# - Benaim et al., *SpeedNet: Learning the Speediness in Videos*, CVPR 2020: speed as a single binary question.

@@ -10,7 +10,7 @@
 # same action close together, with no fine-tuning at all.
 #
 # **Contents.** 1. fine-tuning against random init (Fig. 4 at small scale) · 2. the 10-clip evaluation
-# · 3. retrieval top-k and neighbour strips (Tables 4 and 5) · exercises.
+# · 3. retrieval top-k and neighbour strips (Tables 4 and 5) · summary, exercises, further reading.
 
 # %% [setup]
 import matplotlib.pyplot as plt
@@ -20,7 +20,7 @@ from pacekit.data import build_dataset
 from pacekit.evaluate import plot_confusion
 from pacekit.notebook import format_runs, pretrain_and_finetune
 from pacekit.plots import plot_training_curves
-from pacekit.retrieval import format_table, plot_retrieval_examples, run_retrieval
+from pacekit.retrieval import format_table, plot_retrieval_examples, run_retrieval, topk_hits, vcop_feature
 from pacekit.models import build_backbone
 from pacekit.train import eval_transform
 
@@ -84,9 +84,12 @@ fig = plot_confusion(pretrained.evaluation)
 #
 # **How** (paper 4.4): the *pretrained* backbone, frozen, maps each of a video's 10 clips to a feature;
 # the video's feature is their mean. Each test video queries the training videos by cosine similarity,
-# and is a hit at $k$ if one of its $k$ nearest neighbours has its action class. Two features: `p5`, the
-# last pooling layer, and `p4`, the global average of the conv4 map (the paper finds p4 better). A
-# randomly initialised backbone is the baseline.
+# and is a hit at $k$ if one of its $k$ nearest neighbours has its action class. The paper takes its
+# feature from "the last pooling layer (p5)" following VCOP's protocol (Sec. 4.4); VCOP's code defines it
+# as conv5 max-pooled over (1, 2, 2) and flattened, which pacekit calls `vcop` (the feature of the
+# paper's "p5" rows; pacekit's own `p5` is a 512-d global average, not comparable). Beside it `p4`, the
+# global average of the conv4 map (the paper finds p4 better). A randomly initialised backbone is the
+# baseline. `run_retrieval` computes both by default, and the tables name each feature.
 
 # %%
 pre_cfg = pretrained.pretrain.config
@@ -116,20 +119,97 @@ fig = plot_retrieval_examples(retrieval["pace-pretrained"]["p4"], queries, galle
                               frame_size=pre_cfg.frame_size)
 
 # %% [markdown]
-# **Reading the results.** The paper's numbers (UCF101 split 1, R(2+1)D): p4 top-1 25.6%, top-5 42.7%;
-# p5 17.9% and 34.3%; a random R(2+1)D 10.6% and 20.7% (Table 4). The networks here are tiny and briefly
-# trained: look for the gap between pretrained and random features, not the absolute values. Retrieval
-# needs no labels, so it can show what pretraining learned even where fine-tuning on 4 labelled videos
-# per class (2 in fast mode), as the `cpu-tiny` and `gpu-demo` presets do (section 1), stays near chance. In fast mode (`PACEKIT_FAST=1`) the runs last seconds and sit
-# near chance.
+# <!-- results: rewritten after re-execution -->
+# **Reading the results.** The paper's numbers (UCF101 split 1, R(2+1)D, Table 4): its "p5" feature
+# (`vcop` here) top-1 17.9%, top-5 34.3%; p4 25.6% and 42.7%; a random R(2+1)D 10.6% and 20.7%. The
+# networks here are tiny and briefly trained: look for the gap between pretrained and random features,
+# not the absolute values. Retrieval needs no labels, so it can show what pretraining learned even where
+# fine-tuning on the few labelled videos per class printed in section 1 stays near chance. In fast mode
+# (`PACEKIT_FAST=1`) the runs last seconds and sit near chance.
+#
+# ## Summary
+#
+# 1. Fine-tuning keeps the pretrained convolutions, adds a new action classifier and trains everything with cross-entropy (Sec. 4.1).
+# 2. The 10-clip evaluation averages the softmax of ten centre-cropped clips spaced over each video; nothing in it is random.
+# 3. Retrieval freezes the backbone: each test video queries the training videos by cosine similarity (Sec. 4.4).
+# 4. The paper's "p5" retrieval feature is VCOP's pooled and flattened conv5 (`vcop` in pacekit); p4 retrieves better.
+# 5. Compare against the same network with random weights: the gap, not the absolute number, is what pretraining bought.
 #
 # ## Exercises
 #
-# 1. Fine-tune on more labels (`finetune_overrides={"labels_per_class": 8}` in `pretrain_and_finetune`).
-#    Does the gap to random init shrink, as self-supervised pretraining usually does with more labels?
-# 2. The linear probe: `pacekit.probe.linear_probe(nb.config("probe", pretrained=...))` trains only
-#    the classifier on the frozen backbone. How far is it below fine-tuning?
-# 3. Retrieve with the fine-tuned network's backbone (`pretrained.finetune.model`). Which layer gains most?
-# 4. Compare `p4` and `p5` for the random backbone. Why do random features retrieve above chance at all?
-#    (Colours, shapes and backgrounds are random per group of videos in the synthetic set, so appearance
-#    does not give the class away. What do random 3D convolutions still respond to?)
+# Each answer cell checks what you write in it: replace `None` by your answer and run the cell.
+#
+# **1. Top-k by hand.** Three test videos of classes 0, 1 and 2 retrieve training videos whose classes
+# are, nearest first, `[2, 0, 1]`, `[1, 1, 0]` and `[0, 2, 2]`. What are the top-1 and top-3 accuracies?
+#
+# <details><summary>Solution</summary>
+#
+# Top-1: only the second query's nearest neighbour has its class, 1/3. Top-3: every query finds its class
+# among its three neighbours, 1.0. `pacekit.retrieval.topk_hits` computes the same.
+# </details>
+
+# %%
+answer_1 = None  # (top-1, top-3) as fractions
+if answer_1 is None:
+    print("exercise 1: not answered yet")
+else:
+    truth = topk_hits(torch.tensor([[2, 0, 1], [1, 1, 0], [0, 2, 2]]), torch.tensor([0, 1, 2]), ks=(1, 3))
+    assert abs(answer_1[0] - truth[1]) < 0.01 and abs(answer_1[1] - truth[3]) < 0.01, "not quite: a hit at k needs the class among the first k"
+    print("exercise 1: right")
+
+# %% [markdown]
+# **2. The size of the paper's retrieval feature.** R(2+1)D's conv5 map for a 16x112x112 clip is
+# 512 x 2 x 7 x 7 (channels, time, height, width). How many numbers does VCOP's feature have?
+#
+# <details><summary>Solution</summary>
+#
+# Max pooling over (1, 2, 2) with stride (1, 2, 2) and no padding keeps 2 time steps and
+# $\lfloor 7/2 \rfloor = 3$ rows and columns: $512 \cdot 2 \cdot 3 \cdot 3 = 9{,}216$ -- against 512
+# for a global average.
+# </details>
+
+# %%
+answer_2 = None  # a number
+if answer_2 is None:
+    print("exercise 2: not answered yet")
+else:
+    assert answer_2 == vcop_feature(torch.zeros(1, 512, 2, 7, 7)).shape[1], "not quite: what does a 2x2 max pool with stride 2 leave of 7?"
+    print("exercise 2: right")
+
+# %% [markdown]
+# **3. The clip starts of the 10-clip evaluation.** For a 40-frame video and 16-frame clips, where do the
+# 10 clips start?
+#
+# <details><summary>Solution</summary>
+#
+# Spaced uniformly from frame 0 to 24, the last start where a clip fits:
+# `test16.eval_starts(40).tolist()`, as in section 2's table.
+# </details>
+
+# %%
+answer_3 = None  # a list of 10 start frames
+if answer_3 is None:
+    print("exercise 3: not answered yet")
+else:
+    assert list(answer_3) == test16.eval_starts(40).tolist(), "not quite: the last start is 40 - 16 = 24"
+    print("exercise 3: right")
+
+# %% [markdown]
+# **More to try** (no check):
+#
+# - Fine-tune on more labels (`finetune_overrides={"labels_per_class": 8}` in `pretrain_and_finetune`).
+#   Does the gap to random init shrink, as self-supervised pretraining usually does with more labels?
+# - The linear probe: `pacekit.probe.linear_probe(nb.config("probe", pretrained=...))` trains only
+#   the classifier on the frozen backbone. How far is it below fine-tuning?
+# - Retrieve with the fine-tuned network's backbone (`pretrained.finetune.model`). Which feature gains most?
+# - Compare `vcop` and `p4` for the random backbone. Why do random features retrieve above chance at all?
+#   (Colours, shapes and backgrounds are random per group of videos in the synthetic set, so appearance
+#   does not give the class away. What do random 3D convolutions still respond to?)
+#
+# ## Further reading
+#
+# - Xu et al., *Self-supervised Spatiotemporal Learning via Video Clip Order Prediction* (VCOP), CVPR 2019: the retrieval protocol and feature the paper follows (Tables 4 and 5).
+# - Yao et al., *Video Playback Rate Perception for Self-supervised Spatio-Temporal Representation Learning* (PRP), CVPR 2020: the strongest UCF101-pretrained method the paper compares with in Table 3.
+# - Benaim et al., *SpeedNet: Learning the Speediness in Videos*, CVPR 2020, and Chen et al., *RSPNet: Relative Speed Perception for Unsupervised Video Representation Learning*, AAAI 2021: speed pretext tasks, evaluated the same way.
+# - Qian et al., *Spatiotemporal Contrastive Video Representation Learning* (CVRL), CVPR 2021: linear evaluation on Kinetics, the protocol that replaced few-label fine-tuning in later work.
+# - Tran et al., *A Closer Look at Spatiotemporal Convolutions for Action Recognition*, CVPR 2018: R(2+1)D, the backbone of the paper's retrieval rows.

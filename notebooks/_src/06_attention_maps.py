@@ -12,7 +12,7 @@
 # the background.
 #
 # **Contents.** 1. activation attention, Fig. 5 · 2. Grad-CAM · 3. does attention sit on the motion?
-# · exercises.
+# · summary, exercises, further reading.
 
 # %% [setup]
 import numpy as np
@@ -22,7 +22,8 @@ from pacekit.attention import AttentionGrid, clip_attention, grad_cam, load_pace
 from pacekit.data import build_dataset
 from pacekit.models import build_model
 from pacekit.notebook import load_or_train
-from pacekit.pace import PaceSet
+from pacekit.models import build_backbone
+from pacekit.pace import PaceSet, sample_indices
 from pacekit.train import eval_transform
 
 # %% [markdown]
@@ -113,27 +114,90 @@ print("share of attention on the 10% most moving pixels (10% = blind to motion):
 for label, grid in (("pace-pretrained, activation", activation), ("random init, activation", random_activation),
                     ("pace-pretrained, Grad-CAM", gradcam), ("random init, Grad-CAM", random_gradcam)):
     print(f"  {label:<28} {100 * share_on_motion(grid):5.1f}%")
+print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 
 # %% [markdown]
+# <!-- results: rewritten after re-execution -->
 # **Reading it.** The paper shows Fig. 5 for a fully trained R(2+1)D on UCF101; the maps here come from
 # a tiny network trained for minutes (seconds in fast mode, `PACEKIT_FAST=1`). Two caveats before reading
-# the numbers. First, the `cpu-tiny` and `gpu-demo` presets feed residual clips (notebook 03), in which the static scene is
-# already subtracted: any network's maps, random ones included, concentrate where things move, so a high
-# share is no evidence of learning here. Second, the share rewards peaky maps: a coarse map centred on
-# the object but spread over its surroundings scores lower than a sharp one. So look at the maps as well:
-# does the pretrained network's evidence for the pace (Grad-CAM) sit on the moving object, on the
-# distractors, or on the borders? With RGB input (the `paper` preset) the comparison with random weights
-# is the paper's.
+# the numbers. First, look at the input mode printed above: with residual clips
+# (`input_mode="residual"`), the static scene is already subtracted, so any network's maps, random ones
+# included, concentrate where things move, and a high share is no evidence of learning. Second, the
+# share rewards peaky maps: a coarse map centred on the object but spread over its surroundings scores
+# lower than a sharp one. So look at the maps as well: does the pretrained network's evidence for the
+# pace (Grad-CAM) sit on the moving object, on the distractors, or on the borders? With RGB input, as in
+# the paper, the comparison with random weights is the paper's.
+#
+# ## Summary
+#
+# 1. Activation attention sums a stage's squared activations over channels (Zagoruyko and Komodakis); the paper draws conv5's on each clip's last frame (Fig. 5).
+# 2. Grad-CAM weighs the channels by the gradient of one logit: the evidence for a chosen pace, or action.
+# 3. The paper's claim -- attention on the motion -- can be measured: the share of a map on the most moving pixels, against random weights.
+# 4. The input matters: a residual input already removes the static scene, so the baseline is not blind to motion.
+# 5. Deep stages are coarse in space and time: choose the stage for the question, and say which one.
 #
 # ## Exercises
 #
-# 1. Use another stage (`"conv4"`, `"conv5"`): coarser maps. Does the share on motion change? And with
-#    `share_on_motion(grid, top=0.25)`?
-# 2. Explain the *wrong* pace: `grad_cam(model, x, 0, stage)` asks for the evidence for pace 1 in every
-#    clip. Where is it in a pace-4 clip?
-# 3. Redo section 3 with a model trained with `start_policy="any"` (notebook 03, exercise 1). If it
-#    learned the jump-cut shortcut, where would you expect its attention on looping clips?
-# 4. Fine-tune (notebook 05) and explain the *action* logit: `grad_cam(finetuned_model, x, class_index,
-#    stage)`. Does the action evidence sit where the pace evidence did?
-# 5. `pacekit.attention.attention_grid` and `grad_cam_grid` (and `pacekit attention` on the command line)
-#    draw the same figure in one call for networks fed RGB clips, such as the authors' checkpoints.
+# Each answer cell checks what you write in it: replace `None` by your answer and run the cell.
+#
+# **1. Which frame does Fig. 5 draw on?** Every clip starts at frame 0 and its map is laid over its last
+# frame. With this run's clip length (`cfg.clip_len`), which source frame (0-based) is the last frame of
+# the pace-4 clip?
+#
+# <details><summary>Solution</summary>
+#
+# Clip frame $i$ shows source frame $\lfloor i p \rfloor$, so the last one, $i = T - 1$, is $(T - 1) \cdot 4$:
+# frame 28 for 8-frame clips, 60 for the paper's 16 -- which is why the paper notes that the pace-4
+# map "computes the layer information spanning 64 frames".
+# </details>
+
+# %%
+answer_1 = None  # a frame index
+if answer_1 is None:
+    print(f"exercise 1: not answered yet (clip_len = {cfg.clip_len})")
+else:
+    assert answer_1 == sample_indices(10_000, cfg.clip_len, 4)[-1], "not quite: clip frame i shows source frame floor(i * p)"
+    print("exercise 1: right")
+
+# %% [markdown]
+# **2. How coarse is the paper's conv5?** For R(2+1)D on a 16x112x112 clip, what is the shape
+# (time, height, width) of the conv5 map that Fig. 5's attention comes from?
+#
+# <details><summary>Solution</summary>
+#
+# The stem halves height and width (stride (1, 2, 2)); conv3, conv4 and conv5 each halve time, height
+# and width: $16 \to 2$ time steps and $112 \to 56 \to 28 \to 14 \to 7$: (2, 7, 7). One map cell covers
+# 16 x 16 pixels of the crop, and the two time steps cover 8 frames each.
+# </details>
+
+# %%
+answer_2 = None  # (time, height, width)
+if answer_2 is None:
+    print("exercise 2: not answered yet")
+else:
+    with torch.no_grad():
+        conv5 = build_backbone("r21d").eval().forward_stages(torch.zeros(1, 3, 16, 112, 112))["conv5"]
+    assert tuple(answer_2) == tuple(conv5.shape[2:]), "not quite: count the stride-2 stages"
+    print("exercise 2: right")
+
+# %% [markdown]
+# **More to try** (no check):
+#
+# - Use another stage (`"conv4"`, `"conv5"`): coarser maps. Does the share on motion change? And with
+#   `share_on_motion(grid, top=0.25)`?
+# - Explain the *wrong* pace: `grad_cam(model, x, 0, stage)` asks for the evidence for pace 1 in every
+#   clip. Where is it in a pace-4 clip?
+# - Redo section 3 with a model trained with `start_policy="any"` (notebook 03). If it learned the
+#   jump-cut shortcut, where would you expect its attention on looping clips?
+# - Fine-tune (notebook 05) and explain the *action* logit: `grad_cam(finetuned_model, x, class_index,
+#   stage)`. Does the action evidence sit where the pace evidence did?
+# - `pacekit.attention.attention_grid` and `grad_cam_grid` (and `pacekit attention` on the command line)
+#   draw the same figure in one call for networks fed RGB clips, such as the authors' checkpoints.
+#
+# ## Further reading
+#
+# - Selvaraju et al., *Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization*, ICCV 2017: the method of section 2.
+# - Zagoruyko and Komodakis, *Paying More Attention to Attention*, ICLR 2017 (the paper's ref. [59]): activation-based attention, section 1.
+# - Benaim et al., *SpeedNet: Learning the Speediness in Videos*, CVPR 2020: shows where a speed network looks, and uses it to find the moving parts of a video.
+# - Xu et al., *Self-supervised Spatiotemporal Learning via Video Clip Order Prediction* (VCOP), CVPR 2019, Yao et al., *Video Playback Rate Perception for Self-supervised Spatio-Temporal Representation Learning* (PRP), CVPR 2020, and Chen et al., *RSPNet: Relative Speed Perception for Unsupervised Video Representation Learning*, AAAI 2021: the neighbouring pretext tasks, whose attention figures make the same claim.
+# - Qian et al., *Spatiotemporal Contrastive Video Representation Learning* (CVRL), CVPR 2021: contrastive pretraining at scale, a baseline for where features should look.
