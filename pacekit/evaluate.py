@@ -17,6 +17,9 @@ left out and named in ``left_out`` with the reason, as are Kinetics videos missi
 
 Loading the models evaluated here lives in :mod:`pacekit.loading` (its names are re-exported); the
 linear probe, which trains before it evaluates, in :mod:`pacekit.probe`.
+
+The pretext task has its own confusion matrix: :func:`pace_confusion` counts a pace model's answers on
+held-out clips (row = true pace), the clips :func:`pacekit.train.pace_accuracy` scores.
 """
 
 from __future__ import annotations
