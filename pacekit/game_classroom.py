@@ -26,6 +26,8 @@ from .widgets import GameView, model_player, read_videos
 
 #: Voila template name of the classroom page.
 TEMPLATE = "pacekit-classroom"
+#: The classroom model's run folder, under the notebooks' runs folder (``runs/notebooks/classroom-game``).
+RUN_NAME = "classroom-game"
 
 
 def deal_game(cfg, num_rounds: int = 10, seed: int = 0, per_class: int = 3, kinds=("pick", "reference")):
@@ -59,17 +61,20 @@ def deal_game(cfg, num_rounds: int = 10, seed: int = 0, per_class: int = 3, kind
 
 def classroom_game(data: str, runs: str, rounds: int = 10, seed: int = 0, fast: Optional[bool] = None,
                    width: int = 300, font: int = 22) -> GameView:
-    """The classroom page's game: synthetic set in ``data`` (written when missing), model run ``game`` in
-    ``runs`` (reused when it has the same settings, else trained), ``rounds`` rounds, keyboard on.
+    """The classroom page's game: synthetic set in ``data`` (written when missing), model run :data:`RUN_NAME`
+    (notebook 02's settings) under ``runs`` (reused when it has the same settings, else trained), ``rounds``
+    rounds, keyboard on.
 
     The model plays at once, unseen: the page shows its answer to a round only after the class has
     answered it, and both confusion matrices at the end. The setup's and the training's reports are kept
     off the page (only the game is shown on the projector)."""
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         nb = setup(seed=seed, fast=fast, quiet=True, runs_dir=runs)
         nb.data_dir = Path(data)
         nb.ensure_data()
-        cfg = nb.config("game", pace_set="absolute")  # the run notebook 02 trains, so the two share it
+        # notebook 02's settings under a run name of its own: the page's absolute data path would not match
+        # the notebook's relative one, and retraining would replace the notebook's run
+        cfg = nb.config(RUN_NAME, pace_set="absolute")
         model = load_or_train(cfg, "pretrain").model
     dealt, fps = deal_game(cfg, rounds, seed)
     game = PaceGame(dealt, cfg.pace_set, player=model_player(model, cfg.clip_len, eval_transform(cfg),
@@ -123,4 +128,4 @@ def write_classroom(folder, data: str, runs: str, rounds: int = 10, seed: int = 
     return path
 
 
-__all__ = ["TEMPLATE", "classroom_game", "classroom_source", "deal_game", "write_classroom"]
+__all__ = ["RUN_NAME", "TEMPLATE", "classroom_game", "classroom_source", "deal_game", "write_classroom"]

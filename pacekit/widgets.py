@@ -272,6 +272,7 @@ class GameView:
             boxes = [self._clip_widget(rnd.clips[0], "the clip")]
             if rnd.reference is not None:
                 boxes.append(self._clip_widget(rnd.reference, "reference: natural pace"))
+        self.reveal.value = ""  # before the new clips reach the page
         self.clips_box.children = boxes
         self.question.value = f"<b>{html.escape(game.question())}</b>"
         self.choice_buttons = []
@@ -290,13 +291,14 @@ class GameView:
             button.button_style = ""
             if answered and i == game.answers[game.round]:
                 button.button_style = "success" if i == game.current.answer else "danger"
-        self.status.value = f"<b>{html.escape(game.status_text())}</b>"
-        text = game.reveal_text()
-        self.reveal.value = html.escape(text)
+        self.reveal.value = html.escape(game.reveal_text())
         self.next_button.disabled = not answered or game.finished
         self.model_button.disabled = game.player is None or game.model_answers is not None
         self.table.value = self._table_html() if game.played else ""
         self.end.value = self._end_html() if game.finished else ""
+        # the status last: the page gets the updates in order, so once it reads "Round k" the rest of the
+        # page is round k's too (a test reading the page then sees no reveal left from round k - 1)
+        self.status.value = f"<b>{html.escape(game.status_text())}</b>"
 
     def _table_html(self) -> str:
         rows = self.game.rows()
@@ -309,7 +311,7 @@ class GameView:
     def _end_html(self) -> str:
         """Scores with chance, and the two confusion matrices side by side."""
         game, s = self.game, self.game.scores()
-        names = [game.name(i) for i in range(len(game.pace_set))]
+        names = [f"p = {game.pace_set.pace_of(i)}" for i in range(len(game.pace_set))]  # short: two tables side by side
         lines = [f"<h3>Game over</h3><p>you: <b>{s['you']}/{s['played']}</b> right"]
         if s["model"] is not None:
             lines.append(f" | the model: <b>{s['model']}/{s['played']}</b> right")

@@ -144,7 +144,7 @@ def test_a_whole_game_ends_with_scores_chance_and_both_confusion_matrices(rounds
     s = game.scores()
     assert f"you: <b>{s['you']}/6</b>" in end and "the model: <b>6/6</b>" in end
     assert f"guessing at random: {s['chance']:.1f}/6" in end and s["chance"] == pytest.approx(3 * (1 / 3 + 1 / 5))
-    names = [game.name(i) for i in range(5)]
+    names = ["p = 1/3", "p = 1/2", "p = 1", "p = 2", "p = 3"]
     assert confusion_html(game.confusion("you"), names, "you") in end
     assert confusion_html(game.confusion("model"), names, "the model") in end
     assert game.confusion("model").trace() == 6

@@ -51,7 +51,7 @@ def cmd_game(args) -> int:
         env = dict(os.environ, JUPYTER_PATH=os.pathsep.join(
             [str(folder / "share"), *filter(None, [os.environ.get("JUPYTER_PATH")])]))
         print(f"pacekit game: {args.rounds} rounds on http://{args.host}:{port}/ "
-              f"(data {data}, model run {runs / 'game'}; the first start writes the data and trains the model)")
+              f"(data {data}, model runs under {runs}; the first start writes the data and trains the model)")
         print("keys: 1..9 answer, Enter or space next round; Ctrl-C stops the server", flush=True)
         return subprocess.call(voila_command(notebook, port, not args.no_browser, args.host), cwd=folder, env=env)
     finally:
