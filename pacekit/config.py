@@ -40,6 +40,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .data.readers import BACKENDS
 from .data.splits import DATASETS
 from .data.transforms import INPUT_MODES
 from .errors import PacekitError
@@ -141,6 +142,9 @@ class Config:
     input_mode: str = option("rgb", "data", '"rgb" clips (the paper), "residual" (each clip minus its mean '
                              'frame) or "standardized" (each frame scaled to mean 0, std 1 per channel); see '
                              "pacekit.data.transforms", paper="rgb")
+    backend: str = option("auto", "data", 'video reader: "auto"/"pyav" (exact on every container), "decord", or '
+                          '"memory" (PyAV, each video decoded once and kept in memory per process: for small sets '
+                          "such as the synthetic one)")
     synthetic_classes: int = option(10, "data", "synthetic dataset only: action classes it is generated with")
     synthetic_videos: int = option(40, "data", "synthetic dataset only: videos per class (half train, half test)")
 
@@ -290,6 +294,7 @@ def validate(cfg: Config) -> None:
     check("precision", cfg.precision in PRECISIONS, f"one of {PRECISIONS}")
     check("jitter", cfg.jitter in JITTERS, "'frame', 'clip' or none")
     check("input_mode", cfg.input_mode in INPUT_MODES, f"one of {INPUT_MODES}")
+    check("backend", cfg.backend in BACKENDS, f"one of {BACKENDS}")
     check("start_policy", cfg.start_policy in START_POLICIES, f"one of {START_POLICIES}")
     check("wrap", cfg.wrap in WRAP_MODES, f"one of {WRAP_MODES}")
     check("optimizer", cfg.optimizer in OPTIMIZERS, f"one of {OPTIMIZERS}")

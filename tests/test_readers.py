@@ -141,3 +141,20 @@ def test_corrupt_video_is_a_decode_error_with_decord(shared_data):
     with pytest.raises(VideoDecodeError, match="decord_corrupted_truncated.mp4"):
         with open_video(path, "decord") as reader:
             reader.get_frames([reader.num_frames - 1])
+
+
+def test_memory_backend_serves_every_frame_of_one_full_decode_and_decodes_each_video_once(tmp_path, monkeypatch):
+    path = write_numbered_video(tmp_path / "numbered.avi", 40)
+    monkeypatch.setattr(readers, "_memory_cache", {})
+    opened = []
+    real = readers.PyAVReader
+    monkeypatch.setattr(readers, "PyAVReader", lambda *a, **k: opened.append(a) or real(*a, **k))
+    for indices in ([0, 1, 2], [39, 5, 5, 17], list(range(0, 40, 4))):
+        with readers.open_video(path, "memory") as reader:
+            assert reader.num_frames == 40
+            assert [read_number(f) for f in reader.get_frames(indices).numpy()] == indices
+    assert len(opened) == 1                     # decoded once, served from memory afterwards
+    with readers.open_video(path, "memory") as reader, pytest.raises(IndexError):
+        reader.get_frames([40])
+    with pytest.raises(ValueError, match="'memory'"):
+        readers.open_video(path, "nope")

@@ -211,10 +211,10 @@ def test_clips_of_a_group_share_the_scene_but_not_the_motion():
 def test_bad_arguments_name_the_value_and_the_fix():
     with pytest.raises(ValueError, match=r"num_classes=13.*12 built-in"):
         plan_synthetic(num_classes=13, version=1)
-    with pytest.raises(ValueError, match=r"num_classes=11.*version 2.*10 built-in"):
+    with pytest.raises(ValueError, match=r"num_classes=11.*version 3.*10 built-in"):
         plan_synthetic(num_classes=11)
-    with pytest.raises(ValueError, match=r"version=3"):
-        plan_synthetic(version=3)
+    with pytest.raises(ValueError, match=r"version=4"):
+        plan_synthetic(version=4)
     with pytest.raises(ValueError, match=r"65x48.*even"):
         render_video(0, 0, width=65, height=48)
     with pytest.raises(ValueError, match=r"class_index=12"):
@@ -364,6 +364,7 @@ from pacekit.data.synthetic import (  # noqa: E402
     FIGURE_CLASSES,
     FORMAT_VERSION,
     MASK_SCALE,
+    V3_SPEED_FACTOR,
     draw_figure_video,
     figure_trajectory,
     load_mover_masks,
@@ -391,7 +392,7 @@ def rendered():
     for ci, name in enumerate(FIGURES):
         out[name] = []
         for seed in range(3):
-            spec = sample_figure_spec(ci, seed, 160, 120, num_frames=1, scene_seed=50 + seed)
+            spec = sample_figure_spec(ci, seed, 160, 120, num_frames=1, scene_seed=50 + seed, version=2)
             spec = dataclasses.replace(spec, num_frames=int(spec.period) + 1,
                                        jitter=np.ones((int(spec.period) + 1, 3), np.float32))
             frames, masks = draw_figure_video(spec)
@@ -399,9 +400,10 @@ def rendered():
     return out
 
 
-def test_version_2_is_the_default_and_keeps_the_first_class_names():
-    assert FORMAT_VERSION == 2
-    assert plan_synthetic(num_classes=1, videos_per_class=1, test_fraction=0)["version"] == 2
+def test_version_3_is_the_default_and_keeps_the_first_class_names():
+    assert FORMAT_VERSION == 3
+    assert plan_synthetic(num_classes=1, videos_per_class=1, test_fraction=0)["version"] == 3
+    assert synthetic_classes(3) == synthetic_classes(2)
     assert synthetic_classes(2)[:3] == SYNTHETIC_CLASSES[:3] and len(synthetic_classes(2)) == 10
     assert synthetic_classes(1) == SYNTHETIC_CLASSES
 
@@ -421,6 +423,23 @@ def test_version_2_speeds_are_log_spaced_over_4x_and_tell_paces_apart_only_with_
     assert overlaps(scaled(slowest, 4), fastest)                         # slowest at pace 4 ~ fastest at 1
     for m in FIGURE_CLASSES:
         assert m.period_range[0] / m.cycles >= MIN_CYCLE_FRAMES
+
+
+def test_version_3_is_version_2_twice_as_fast_along_the_same_path():
+    for ci in range(len(FIGURES)):
+        a = sample_figure_spec(ci, 7, 160, 120, 40, scene_seed=3, version=2)
+        b = sample_figure_spec(ci, 7, 160, 120, 40, scene_seed=3, version=3)
+        assert b.speed == pytest.approx(V3_SPEED_FACTOR * a.speed)
+        assert b.period == pytest.approx(a.period / V3_SPEED_FACTOR)
+        assert (b.amplitude, b.size, *b.anchor) == pytest.approx((a.amplitude, a.size, *a.anchor))
+    # Ground truth from the drawn masks: the mover's centroid covers twice the distance per frame.
+    ci = FIGURES.index("Slide")
+    steps = []
+    for version in (2, 3):
+        spec = sample_figure_spec(ci, 11, 160, 120, 40, scene_seed=4, version=version)
+        masks = draw_figure_video(dataclasses.replace(spec, jitter=np.ones((40, 3), np.float32)))[1]
+        steps.append(np.linalg.norm(np.diff(mask_centroids(masks), axis=0), axis=1).mean())
+    assert steps[1] / steps[0] == pytest.approx(V3_SPEED_FACTOR, rel=0.15)
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -505,7 +524,7 @@ def test_version_2_small_set_is_fast_and_has_masks_beside_every_video(tiny_set2)
         assert load_mover_masks(video, full_size=True).shape == (v["num_frames"], 48, 64)
         assert 0.03 <= masks.mean() <= 0.13   # coarse 32x24 masks of a 4-11 % mover
         frames, drawn = draw_figure_video(sample_figure_spec(v["class_index"], v["seed"], 64, 48, v["num_frames"],
-                                                             v["scene_seed"]))
+                                                             v["scene_seed"], version=2))
         np.testing.assert_array_equal(masks, drawn)
 
 
@@ -543,5 +562,5 @@ def test_make_synthetic_version_flag(tmp_path, capsys):
     assert json.loads((out / "synthetic.json").read_text())["version"] == 1
     assert not list(out.rglob("*.masks.npz"))
     with pytest.raises(SystemExit):
-        cli_main(args[:-1] + ["3"])
+        cli_main(args[:-1] + ["4"])
     capsys.readouterr()

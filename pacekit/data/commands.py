@@ -12,7 +12,7 @@ from ..commands.flags import non_negative_int, positive_int
 from .prepare import prepare_dataset
 from .readers import VideoDecodeError, open_video, probe_video
 from .splits import DATASETS, SplitError, read_split
-from .synthetic import build_synthetic
+from .synthetic import FORMAT_VERSION, FORMAT_VERSIONS, build_synthetic
 
 SUBSETS = {"kinetics400": ("train", "val"), "folder": ("train", "test")}
 
@@ -154,10 +154,10 @@ def add_commands(subparsers) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--width", type=positive_int, default=160)
     p.add_argument("--height", type=positive_int, default=120)
-    p.add_argument("--version", type=int, choices=(1, 2), default=None,
-                   help="format version: 2 (default) is made for the lesson (large articulated and textured "
-                        "movers at class-specific speeds, static distractors, mover masks beside each video); "
-                        "1 is the first set (small objects)")
+    p.add_argument("--version", type=int, choices=FORMAT_VERSIONS, default=None,
+                   help=f"format version: {FORMAT_VERSION} (default) is made for the lesson (large articulated and "
+                        "textured movers at class-specific speeds, static distractors, mover masks beside each "
+                        "video); 2 is the same at half the speed, 1 the first set (small objects)")
     p.set_defaults(func=cmd_make_synthetic)
 
     p = subparsers.add_parser("info", help="counts per split and class, frame/fps statistics, missing or bad files")

@@ -535,13 +535,54 @@ def decord_available() -> bool:
     return True
 
 
+#: The video reader backends of :func:`open_video`.
+BACKENDS = ("auto", "pyav", "decord", "memory")
+
+
+class InMemoryReader(VideoReader):
+    """A video's frames already decoded, ``(N, H, W, C)`` uint8, read by index (the ``"memory"`` backend)."""
+
+    def __init__(self, path, frames: torch.Tensor, fps: float):
+        self.path, self.frames, self.fps = Path(path), frames, fps
+        self.num_frames = int(frames.shape[0])
+
+    def get_frames(self, indices):
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size:
+            self._check_range(np.array([idx.min(), idx.max()]))
+        return self.frames[torch.from_numpy(idx)]
+
+
+#: Upper bound, in bytes, of the frames the ``"memory"`` backend keeps per process; a video that would pass
+#: it is read from disk each time instead (correct, only slower).
+MEMORY_CACHE_BYTES = 4 << 30
+_memory_cache: dict[tuple[str, Optional[tuple[int, int]]], tuple[torch.Tensor, float]] = {}
+
+
+def _memory_reader(path: Path, size: Optional[tuple[int, int]]) -> VideoReader:
+    """The ``"memory"`` backend: decode the whole video once with PyAV (a full sequential decode, hence
+    exact), keep its frames in this process and serve every later read from them."""
+    key = (str(path.resolve()), tuple(size) if size is not None else None)
+    cached = _memory_cache.get(key)
+    if cached is None:
+        with PyAVReader(path, size) as reader:
+            frames, fps = reader.get_frames(range(reader.num_frames)), reader.fps
+        used = sum(f.numel() for f, _ in _memory_cache.values())
+        if used + frames.numel() > MEMORY_CACHE_BYTES:
+            return InMemoryReader(path, frames, fps)
+        cached = _memory_cache[key] = (frames, fps)
+    return InMemoryReader(path, *cached)
+
+
 def open_video(path, backend: str = "auto", size: Optional[tuple[int, int]] = None) -> VideoReader:
     """Open a video file, frame folder or frame pack with the right reader.
 
     Args:
         path: the video.
-        backend: ``"auto"`` or ``"pyav"`` (exact on every container, the default) or ``"decord"``;
-            ignored for frame folders and frame packs.
+        backend: ``"auto"`` or ``"pyav"`` (exact on every container, the default) or ``"decord"``, or
+            ``"memory"``: PyAV, but each video is decoded once, whole, and its frames kept in this process
+            (up to :data:`MEMORY_CACHE_BYTES`) -- for small sets read many times, such as the synthetic
+            one; ignored for frame folders and frame packs.
         size: ``(H, W)`` to resize every frame to while decoding, or None to keep the native size.
 
     Raises:
@@ -556,8 +597,10 @@ def open_video(path, backend: str = "auto", size: Optional[tuple[int, int]] = No
         return FrameFolderReader(path, size)
     if path.suffix == FRAME_PACK_SUFFIX:
         return FramePackReader(path, size)
-    if backend not in ("auto", "decord", "pyav"):
-        raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    if backend == "memory":
+        return _memory_reader(path, size)
     if backend == "decord":
         if not decord_available():
             raise ImportError("decord is not installed (`pip install decord`; it has no wheels for some "

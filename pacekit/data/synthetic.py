@@ -33,7 +33,10 @@ Version 2, the default since, is made for the lesson (see the "version 2" sectio
 textured and articulated movers (4-11 % of the frame) at ten log-spaced class speeds spanning 4x,
 static textured distractors, low-contrast backgrounds, per-frame brightness / contrast / saturation
 changes, and each video's ground-truth mover masks in ``<video stem>.masks.npz`` beside it
-(``load_mover_masks``). ``version=1`` keeps the first set selectable everywhere.
+(``load_mover_masks``). Version 3, the default now, is version 2 with every class twice as fast (its
+periods halved, so the paths are the same): at the quickstart's 64-pixel frames version 2's slowest
+class moves 0.3 pixel per frame at pace 1, and a small network sat at pace chance for hundreds of steps
+before it found the motion. ``version=1`` and ``version=2`` stay selectable everywhere.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
@@ -51,7 +55,7 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 
 __all__ = [
-    "FIGURE_CLASSES", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MIN_CYCLE_FRAMES",
+    "FIGURE_CLASSES", "V3_SPEED_FACTOR", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MIN_CYCLE_FRAMES",
     "MOTION_CLASSES", "REFERENCE_HEIGHT",
     "SYNTHETIC_CLASSES", "MotionClass", "SyntheticSummary", "VideoSpec", "build_synthetic",
     "FigureClass", "FigureSpec", "draw_figure_video", "figure_trajectory", "load_mover_masks", "mask_path",
@@ -63,8 +67,9 @@ __all__ = [
 REFERENCE_HEIGHT = 120   # the class table's speeds and sizes are in pixels of a 120-px-high frame
 MIN_CYCLE_FRAMES = 28    # shortest elementary cycle at natural pace: >= 7 samples at pace 4
 FORMAT_NAME = "pacekit-synthetic"
-FORMAT_VERSION = 2       # the default format; bump whenever a change to this file changes the frames it draws
-FORMAT_VERSIONS = (1, 2)  # 1: small single objects (the first set); 2: made for the lesson (see "version 2")
+FORMAT_VERSION = 3       # the default format; bump whenever a change to this file changes the frames it draws
+FORMAT_VERSIONS = (1, 2, 3)  # 1: small single objects (the first set); 2: made for the lesson (see "version 2");
+#                              3: version 2 at twice the speed (V3_SPEED_FACTOR)
 VIDEOS_DIR = "UCF-101"
 SPLITS_DIR = "ucfTrainTestlist"
 METADATA_FILE = "synthetic.json"
@@ -579,11 +584,11 @@ def render_video(class_index: int, rng_or_seed: RngLike, width: int = 160, heigh
     """One random video of class ``class_index`` (0-based): (T, H, W, 3) uint8 RGB at natural pace.
 
     ``render_video(c, s)`` is ``draw_video(sample_spec(c, s))`` (format version 1, the default here);
-    ``version=2`` draws ``draw_figure_video(sample_figure_spec(c, s))``'s frames (without the masks;
+    ``version=2`` or ``3`` draws ``draw_figure_video(sample_figure_spec(c, s, version=...))``'s frames (without the masks;
     ``render_figure_video`` gives both). The same seed gives the same frames.
     """
-    if int(version) == 2:
-        return render_figure_video(class_index, rng_or_seed, width, height, num_frames, scene_seed)[0]
+    if int(version) in (2, 3):
+        return render_figure_video(class_index, rng_or_seed, width, height, num_frames, scene_seed, version)[0]
     _check_version(version)
     return draw_video(sample_spec(class_index, rng_or_seed, width, height, num_frames, scene_seed))
 
@@ -708,10 +713,28 @@ FIGURE_CLASSES: tuple[FigureClass, ...] = (
 )
 
 
+#: Version 3's speed factor over version 2: each class's natural speed x2 and its period range / 2, so
+#: the mover follows the same path twice as fast (the elementary cycles of the fastest classes, 15-18
+#: frames, then give 4 samples per cycle at pace 4).
+V3_SPEED_FACTOR = 2.0
+
+
+def figure_classes(version: int = FORMAT_VERSION) -> tuple[FigureClass, ...]:
+    """The action classes of format version 2 or 3 (version 3: :data:`V3_SPEED_FACTOR` times as fast)."""
+    version = _check_version(version)
+    if version == 1:
+        raise ValueError("version 1 of the synthetic set has no figure classes (see MOTION_CLASSES)")
+    if version == 2:
+        return FIGURE_CLASSES
+    f = V3_SPEED_FACTOR
+    return tuple(dataclasses.replace(m, speed=m.speed * f, period_range=(m.period_range[0] / f, m.period_range[1] / f))
+                 for m in FIGURE_CLASSES)
+
+
 def _check_version(version) -> int:
     if version not in FORMAT_VERSIONS:
         raise ValueError(f"version={version!r}: pacekit's synthetic set has format versions "
-                         f"{', '.join(map(str, FORMAT_VERSIONS))} (2, the default, is made for the lesson)")
+                         f"{', '.join(map(str, FORMAT_VERSIONS))} ({FORMAT_VERSION}, the default, is made for the lesson)")
     return int(version)
 
 
@@ -922,21 +945,21 @@ def _v2_reach(spec_like_body: str, R: float, amplitude: float) -> float:
 
 def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160, height: int = 120,
                        num_frames: int = 75, scene_seed: Optional[RngLike] = None,
-                       max_distractors: int = 3) -> FigureSpec:
-    """Draw the random parameters of one version-2 video of class ``class_index`` (0-based).
+                       max_distractors: int = 3, version: int = FORMAT_VERSION) -> FigureSpec:
+    """Draw the random parameters of one version-2 or -3 video of class ``class_index`` (0-based).
 
     The motion (speed, period, phase, position, brightness flicker) comes from ``rng_or_seed``; the
     look (mover size and textures, background, distractors) from ``scene_seed`` when given.
     """
     if not 0 <= int(class_index) < len(FIGURE_CLASSES):
-        raise ValueError(f"class_index={class_index} is out of range: version 2 of pacekit's synthetic set has "
+        raise ValueError(f"class_index={class_index} is out of range: versions 2 and 3 of pacekit's synthetic set have "
                          f"{len(FIGURE_CLASSES)} motions (indices 0..{len(FIGURE_CLASSES) - 1})")
     _check_frame_size(width, height)
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
     rng = _rng(rng_or_seed)
     srng = rng if scene_seed is None else _rng(scene_seed)
-    motion = FIGURE_CLASSES[class_index]
+    motion = figure_classes(version)[class_index]
     scale = height / REFERENCE_HEIGHT
 
     # The look (shared by a group).
@@ -1060,9 +1083,11 @@ def draw_figure_video(spec: FigureSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def render_figure_video(class_index: int, rng_or_seed: RngLike, width: int = 160, height: int = 120,
-                        num_frames: int = 75, scene_seed: Optional[RngLike] = None) -> tuple[np.ndarray, np.ndarray]:
-    """One random version-2 video: ``(frames, masks)`` as ``draw_figure_video`` returns them."""
-    return draw_figure_video(sample_figure_spec(class_index, rng_or_seed, width, height, num_frames, scene_seed))
+                        num_frames: int = 75, scene_seed: Optional[RngLike] = None,
+                        version: int = FORMAT_VERSION) -> tuple[np.ndarray, np.ndarray]:
+    """One random version-2 or -3 video: ``(frames, masks)`` as ``draw_figure_video`` returns them."""
+    return draw_figure_video(sample_figure_spec(class_index, rng_or_seed, width, height, num_frames, scene_seed,
+                                                version=version))
 
 
 def mask_path(video_path) -> Path:
@@ -1087,7 +1112,7 @@ def write_mover_masks(video_path, masks: np.ndarray, frame_size: tuple[int, int]
 
 
 def load_mover_masks(video_path, full_size: bool = False) -> np.ndarray:
-    """The ground-truth mover masks of a version-2 synthetic video: (T, H, W) bool, one per frame.
+    """The ground-truth mover masks of a version-2 or -3 synthetic video: (T, H, W) bool, one per frame.
 
     The file ``<video stem>.masks.npz`` beside the video holds ``masks`` (the (T, h, w) bool masks
     bit-packed along the last axis, ``np.packbits(m, axis=-1)``), ``shape`` (T, h, w), ``frame_size``
@@ -1098,8 +1123,8 @@ def load_mover_masks(video_path, full_size: bool = False) -> np.ndarray:
     """
     path = mask_path(video_path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no mover masks beside {Path(video_path).name} (only version 2 of the "
-                                "synthetic set writes them; regenerate with `pacekit make-synthetic --version 2`)")
+        raise FileNotFoundError(f"{path}: no mover masks beside {Path(video_path).name} (only versions 2 and 3 "
+                                "of the synthetic set write them; regenerate with `pacekit make-synthetic`)")
     with np.load(path) as data:
         shape = tuple(int(v) for v in data["shape"])
         masks = np.unpackbits(data["masks"], axis=-1, count=shape[-1]).astype(bool).reshape(shape)
@@ -1214,14 +1239,13 @@ def plan_synthetic(num_classes: int = 10, videos_per_class: int = 40, seed: int 
     class (``round(test_fraction * groups)``, at least one) are the test split, as in UCF101's split 1.
     Each video's ``seed`` (motion) and ``scene_seed`` (look) reproduce it:
     ``draw_video(sample_spec(class_index, seed, width, height, num_frames, scene_seed))`` for version 1,
-    ``draw_figure_video(sample_figure_spec(...))`` (same arguments) for version 2, whose entries also
+    ``draw_figure_video(sample_figure_spec(...))`` (same arguments, and ``version``) for versions 2 and 3, whose entries also
     name each video's ``masks`` file.
     """
     version = _check_version(version)
     params = _params(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction, version)
     names = synthetic_classes(version)
-    table = MOTION_CLASSES if version == 1 else FIGURE_CLASSES
-    sample = sample_spec if version == 1 else sample_figure_spec
+    table = MOTION_CLASSES if version == 1 else figure_classes(version)
     sizes = _groups(params["videos_per_class"])
     n_test = 0
     if params["test_fraction"] > 0:
@@ -1235,18 +1259,22 @@ def plan_synthetic(num_classes: int = 10, videos_per_class: int = 40, seed: int 
                 frames_rng = np.random.default_rng([params["seed"], 0, ci, g, c])
                 num_frames = int(round(frames_rng.uniform(*params["duration"]) * params["fps"]))
                 motion_seed = _derived_seed(params["seed"], 1, ci, g, c)
-                spec = sample(ci, motion_seed, params["width"], params["height"], num_frames, scene_seed)
+                if version == 1:
+                    spec = sample_spec(ci, motion_seed, params["width"], params["height"], num_frames, scene_seed)
+                else:
+                    spec = sample_figure_spec(ci, motion_seed, params["width"], params["height"], num_frames,
+                                              scene_seed, version=version)
                 videos.append({
                     "path": f"{name}/{video_filename(name, g, c)}", "class": name, "class_index": ci,
                     "group": g, "clip": c, "split": "test" if g <= n_test else "train",
                     "num_frames": num_frames, "seed": motion_seed, "scene_seed": scene_seed,
                     "natural_speed": round(spec.speed, 6), "period": round(spec.period, 4),
                 })
-                if version == 2:
+                if version >= 2:
                     videos[-1]["masks"] = str(mask_path(videos[-1]["path"]))
     units = {"natural_speed": f"mean tip displacement, px/frame at {REFERENCE_HEIGHT} px height",
              "period": "frames per motion cycle at natural pace"}
-    if version == 2:
+    if version >= 2:
         units["natural_speed"] = f"mean displacement of the mover's centre, px/frame at {REFERENCE_HEIGHT} px height"
         units["masks"] = (f"<video stem>{MASK_SUFFIX} beside the video: per-frame mover masks at 1/{MASK_SCALE} of "
                           "the frame size (pacekit.data.synthetic.load_mover_masks)")
@@ -1284,7 +1312,7 @@ def _render_entry(task) -> str:
         write_video(path, draw_video(spec), params["fps"])
     else:   # masks first: a video on disk then always has its masks beside it
         spec = sample_figure_spec(entry["class_index"], entry["seed"], params["width"], params["height"],
-                                  entry["num_frames"], entry["scene_seed"])
+                                  entry["num_frames"], entry["scene_seed"], version=version)
         frames, masks = draw_figure_video(spec)
         write_mover_masks(path, masks, (params["height"], params["width"]))
         write_video(path, frames, params["fps"])
