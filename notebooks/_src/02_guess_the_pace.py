@@ -3,113 +3,208 @@
 #
 # Notebook 2 of 6. The paper opens with a question (Fig. 1): three clips of one video, sampled at
 # normal, slow and fast pace -- *can you ascribe the corresponding pace label to each clip?* Here you
-# answer it, clip after clip, and then a network trained on the pace-prediction task answers the same
-# clips.
+# answer it, round after round, and a network trained on the pace-prediction task answers the same
+# clips, seeing exactly what you see.
 #
 # **Why.** The paper's premise (Sec. 1) is that "the human visual system is sensitive to motion pace and
 # can easily distinguish different paces once understanding the covered content". Playing makes the
-# premise concrete: you will notice that you judge pace *by knowing the motion* -- how fast a ball falls,
-# how a pendulum slows at its ends. That knowledge is what the pretext task should force a network to
-# learn.
+# premise concrete: you judge pace *by knowing the motion* -- how fast a ball falls, how a pendulum
+# slows at its ends. That knowledge is what the pretext task should force a network to learn.
 #
-# **Contents.** 1. the clips · 2. play · 3. a pretrained model plays the same clips · 4. you against the
-# model · exercises.
+# **Contents.** 1. the clips the model sees · 2. the model · 3. play · 4. you against the model ·
+# summary · exercises · further reading.
 
 # %% [setup]
+from fractions import Fraction
+
 from pacekit.data import build_dataset
+from pacekit.game import PaceGame, make_rounds
 from pacekit.notebook import load_or_train
+from pacekit.pace import PaceSet, sample_indices
 from pacekit.train import eval_transform, pace_accuracy
-from pacekit.widgets import PaceGame, make_game_clips, model_player, plot_rounds, read_videos
+from pacekit.widgets import GameView, model_player, plot_rounds, read_videos
 
 # %% [markdown]
-# ## 1. The clips
+# ## 1. The clips the model sees
 #
 # The game uses the test videos of pacekit's synthetic action set (written once into `data/`, then
-# reused) and the five paces of Fig. 2, from *super slow* ($p = 1/3$) to *super fast* ($p = 3$). Each
-# round is a 24-frame clip (about one second at 25 fps) drawn with `pacekit.pace.sample_indices`; every
-# pace appears equally often. The frames keep the videos' own size (160x120); the model gets them
-# resized to the size it was trained at.
+# reused) and the five paces of Fig. 2, from *super slow* ($p = 1/3$) to *super fast* ($p = 3$). Every
+# clip is what the model is given: the videos are decoded at the model's frame size, each clip has the
+# model's `clip_len` frames read with `pacekit.pace.sample_indices`, and every frame is centre-cropped to
+# the model's crop (its test-time transform, paper Sec. 4.1). The game only enlarges them on screen.
+#
+# Two kinds of round alternate, in the spirit of Fig. 1:
+#
+# - **pick**: three clips of *one* video, at natural pace, a slower and a faster one, side by side in a
+#   shuffled order. Which one plays at natural pace?
+# - **reference**: one clip at any of the five paces, beside a *reference*: another video of the same
+#   motion at natural pace. Name the clip's pace.
 
 # %%
 root = nb.ensure_data()
-cfg = nb.config("game", pace_set="absolute")  # the model that plays later is trained on the same five paces
-test_videos = build_dataset("synthetic", root, "test", mode="eval").records
-picked = test_videos[:: max(1, len(test_videos) // 10)][:10]
-videos = read_videos([r.path for r in picked])  # [(name, frames (N, H, W, 3) uint8)]
-print(f"{len(videos)} test videos, frames {videos[0][1].shape[1:]}: {', '.join(name for name, _ in videos)}")
+cfg = nb.config("game", pace_set="absolute")  # the model below is trained on the same five paces
+records = build_dataset("synthetic", root, "test", mode="eval").records
+videos = read_videos([r.path for r in records], frame_size=cfg.frame_size)  # [(name, frames (N, H, W, 3))]
+rounds = make_rounds(videos, cfg.pace_set, num_rounds=10, clip_len=cfg.clip_len, crop=cfg.crop, seed=nb.seed)
+clip = rounds[0].clips[0].frames
+print(f"{len(videos)} test videos decoded at {cfg.frame_size[0]}x{cfg.frame_size[1]}; "
+      f"{len(rounds)} rounds ({', '.join(r.kind for r in rounds[:2])}, ...); "
+      f"every clip {clip.shape[0]} frames of {clip.shape[1]}x{clip.shape[2]}, as the model gets them")
 
 # %% [markdown]
-# ## 2. Play
-#
-# Press ▶ to watch the clip (it loops), pick a pace and press **Guess**. The reveal tells you the answer;
-# **Next clip** moves on. Score and streak are at the top. Two hints: every motion has its own natural
-# speed (a bounce is fast, a zoom is slow), and a slow clip shows each frame two or three times, so it
-# moves in small steps.
-
-# %%
-clips = make_game_clips(videos, cfg.pace_set, num_rounds=10, clip_len=24, seed=nb.seed)
-game = PaceGame(clips, cfg.pace_set, zoom=2)
-game
-
-# %% [markdown]
-# The game is plain Python underneath (`pacekit.widgets.PaceGame`): `game.guess(label)`,
-# `game.next_round()`, `game.score`, `game.streak`. The widget above only calls these; the test suite
-# plays it by setting `game.choice.value` and calling `game.guess_button.click()`.
-#
-# ## 3. A pretrained model plays the same clips
+# ## 2. The model that plays
 #
 # The player is a small 3D CNN pretrained on the pace-prediction task (Eq. 1) with the same five
 # paces, on the synthetic training videos: the checkpoint in `runs/` is loaded if an earlier run left
-# one with the same settings, otherwise it is trained now. It sees the first frames of each game clip
-# (its own clip length), resized and centre-cropped like its test clips (`pacekit.train.eval_transform`):
-# the clips it was trained on, since frame $i$ of both is $s + \lfloor i p \rfloor$.
+# one with the same settings, otherwise it is trained now. `model_player` turns it into a player: it
+# gives the softmax of the pace logits for each clip. In a *reference* round the model answers the pace
+# it scores highest (it does not use the reference); in a *pick* round it picks the clip it gives the
+# highest probability of natural pace.
 
 # %%
 trained = load_or_train(cfg, "pretrain")
-model = trained.model
-print(f"pace accuracy on held-out test videos (one clip each): {100 * pace_accuracy(model, cfg, 'test'):.0f}% "
-      f"(chance {100 / len(game.pace_set):.0f}%)")
-game.set_player(model_player(model, cfg.clip_len, eval_transform(cfg), frame_size=cfg.frame_size, device=nb.device))
+print(f"pace accuracy on held-out test videos (one clip each): {100 * pace_accuracy(trained.model, cfg, 'test'):.0f}% "
+      f"(chance {100 / len(PaceSet.from_spec(cfg.pace_set)):.0f}%)")
+player = model_player(trained.model, cfg.clip_len, eval_transform(cfg), device=nb.device)
 
 # %% [markdown]
-# In fast mode (`PACEKIT_FAST=1`, the test suite) this model trains for a few seconds and plays near
-# chance. Without it, the `cpu-tiny` preset trains for a few minutes on CPU (the `gpu-demo` preset,
-# the paper's R(2+1)D, on a GPU) and plays far better.
+# In fast mode (`PACEKIT_FAST=1`, the test suite) this model trains for a few seconds, and the accuracy
+# above is what that buys; without fast mode the `cpu-tiny` preset trains for a few minutes on a CPU
+# (the `gpu-demo` preset, the paper's R(2+1)D, on a GPU).
+#
+# ## 3. Play
+#
+# The clips play by themselves, looping, at the videos' frame rate (25 frames per second): each is an
+# animated image your browser plays, so what you see does not depend on how busy the kernel is. Press a
+# numbered button to answer; the reveal tells you the truth (and, once the model has played, its
+# answer); **Next round** moves on. Score and streak are at the top. A hint: every motion has its own
+# natural speed, and the reference shows it.
+
+# %%
+game = PaceGame(rounds, cfg.pace_set, player=player)
+view = GameView(game, fps=25, width=224)
+view
+
+# %% [markdown]
+# The game is plain Python underneath: `pacekit.game.PaceGame` holds the rules (`game.guess(choice)`,
+# `game.next_round()`, `game.score`, `game.confusion()`), and `pacekit.widgets.GameView` only shows what
+# they allow. The test suite plays it headless by clicking the view's buttons.
 #
 # ## 4. You against the model
 #
-# **Let the model play** in the game does the same as the next cell: the model answers every round, and
-# the table sets its answers beside yours. Only the rounds you have already answered show the truth and
-# the model's answer; the others show `?` (and `-` in your column), so running this cell gives nothing
-# away. Rerun the cell after playing.
+# The next cell lets the model answer every round (the same as **Let the model play**). Its answers stay
+# hidden: the reveal and the table show the model's answer to a round only after you have answered it,
+# so running it gives nothing away. When you have played every round the game ends with your scores and
+# the model's, what guessing at random would score, and two confusion matrices side by side: rows are
+# the true pace of the clip an answer named, columns the pace it was given (a *pick* answer calls its
+# clip natural).
 
 # %%
-game.let_model_play()
-print(game.comparison_text())
+view.let_model_play()
+print(f"you have answered {game.played} of {len(game.rounds)} rounds; the model has answered all "
+      f"{len(game.model_answers)}, shown for the rounds you have played")
 
 # %% [markdown]
-# The rounds as stills, with the truth and the model's answer for the rounds you have played (`?` for the
-# others; `plot_rounds(game, show_all=True)` gives every answer away):
+# Round 1 as stills, every frame the model sees (`?` until you have answered it;
+# `plot_rounds(game, show_all=True)` gives every answer away):
 
 # %%
-fig = plot_rounds(game)
+fig = plot_rounds(game, rounds=[0])
 
 # %% [markdown]
 # **The answer to Fig. 1** in the paper: Clip I is slow, Clip II normal, Clip III fast. Were you right?
 #
-# What to look for in the table: which paces get confused. Neighbouring paces are the hard pairs, for
-# people and for a trained network alike: the two slow paces differ only in how often a frame repeats
-# (three times or twice), the two fast ones in how far the object jumps between frames.
+# After a game, read the two matrices: the off-diagonal cells are the confusions. Neighbouring paces are
+# the pairs to watch: the two slow paces differ only in how often a frame repeats (three times or twice),
+# the two fast ones in how far the object jumps between frames.
+#
+# ## Summary
+#
+# 1. Pace prediction asks which pace a clip was sampled at (Fig. 1, Fig. 2); a person answers it by
+#    knowing how the motion should look.
+# 2. The game shows you exactly what the model gets: `clip_len` frames, centre-cropped, played at the
+#    video's frame rate.
+# 3. A *pick* round is Fig. 1 itself; a *reference* round gives you the natural speed of the motion.
+# 4. No answer is on screen before you commit, not even after the model has played.
+# 5. The end of the game compares your confusion matrix with the model's on the same clips.
 #
 # ## Exercises
 #
-# 1. Play all ten rounds. Which paces did you confuse? Compare with the model's confusions in the table.
-# 2. Make the game harder: `make_game_clips(videos, "1,2,3,4", ...)`, the paper's relative paces (Table
-#    1), which has no slow pace. Which rounds get harder for you, and why? (The model above was trained
-#    on the five absolute paces, so train one on `pace_set="relative"` first: `nb.config("game-relative",
-#    pace_set="relative")`.)
-# 3. Use 8-frame clips (`clip_len=8`). Does the pace get harder to tell? The model only ever sees
-#    `cfg.clip_len` frames.
-# 4. Give the model the clips with a different start policy: draw the clips yourself with
-#    `pacekit.pace.sample_indices` from frame `len(frames) - 10`, so that every fast clip loops. Does the
-#    model's accuracy change? (Notebook 01, section 4: the jump-cut shortcut.)
+# Each exercise has a check: put your answer in place of `None` and run the cell. Solutions are hidden
+# below each one.
+#
+# **1. Which frames does a clip show?** An 8-frame clip at super slow pace ($p = 1/3$) starts at frame 10
+# of a 100-frame video. List the source frames it shows (Sec. 3.1: a slow clip repeats frames).
+
+# %%
+ex1 = None  # your answer: a list of 8 frame indices
+if ex1 is None:
+    print("exercise 1: not answered yet")
+else:
+    assert list(ex1) == sample_indices(100, 8, Fraction(1, 3), 10).tolist(), "not quite: each frame shows 3 times"
+    print("exercise 1: right")
+
+# %% [markdown]
+# <details><summary>Solution 1</summary>
+#
+# `[10, 10, 10, 11, 11, 11, 12, 12]`: frame $i$ of the clip is $10 + \lfloor i/3 \rfloor$, which is
+# `sample_indices(100, 8, Fraction(1, 3), 10)`.
+# </details>
+#
+# **2. What does chance score?** A game of 5 *pick* rounds (3 clips each) and 5 *reference* rounds (5
+# paces). How many rounds does a player who guesses at random get right, on average?
+
+# %%
+ex2 = None  # your answer: a number
+if ex2 is None:
+    print("exercise 2: not answered yet")
+else:
+    assert abs(ex2 - game.chance(range(len(game.rounds)))) < 0.01, "not quite: add 1/choices over the rounds"
+    print("exercise 2: right")
+
+# %% [markdown]
+# <details><summary>Solution 2</summary>
+#
+# $5 \cdot \frac13 + 5 \cdot \frac15 = 2.67$ rounds: `game.chance(range(10))`. The end of the game
+# prints this number beside your score.
+# </details>
+#
+# **3. All five paces side by side.** Deal a game whose *pick* rounds show every pace of the set
+# (`make_rounds(..., kinds=("pick",), pick_clips=5)`). How many clips does round 1 show, and at which
+# position (0-based) is the natural one? Check with `rounds5[0].answer`, then play it with `GameView`.
+# Is it easier with five clips than with three?
+
+# %%
+rounds5 = None  # your deal: make_rounds(videos, cfg.pace_set, num_rounds=4, clip_len=cfg.clip_len, crop=cfg.crop, kinds=("pick",), pick_clips=5)
+if rounds5 is None:
+    print("exercise 3: not answered yet")
+else:
+    assert all(sorted(c.label for c in r.clips) == list(range(len(cfg.pace_set))) for r in rounds5), \
+        "each pick round should hold one clip per pace"
+    print(f"exercise 3: right; round 1 has {len(rounds5[0].clips)} clips, the natural one at position {rounds5[0].answer}")
+
+# %% [markdown]
+# <details><summary>Solution 3</summary>
+#
+# `rounds5 = make_rounds(videos, cfg.pace_set, num_rounds=4, clip_len=cfg.clip_len, crop=cfg.crop,
+# kinds=("pick",), pick_clips=5)`: five clips, one per pace, in a shuffled order; play it with
+# `GameView(PaceGame(rounds5, cfg.pace_set))`.
+# </details>
+#
+# **4. In class.** `pacekit game` serves this game alone as a web page for a projector: big clips, no
+# code, keys 1..n to answer and Enter or space for the next round. Play it with `--rounds 6`, and compare
+# the class's confusion matrix with the model's.
+#
+# ## Further reading
+#
+# - J. Wang, J. Jiao, Y.-H. Liu. *Self-supervised Video Representation Learning by Pace Prediction.*
+#   ECCV 2020 -- the paper of this kit (Fig. 1 is this game).
+# - S. Benaim et al. *SpeedNet: Learning the Speediness in Videos.* CVPR 2020 -- is a video sped up or
+#   at normal speed? The same idea, published at the same time, with uses for adaptive speed-up.
+# - D. Xu et al. *Self-supervised Spatiotemporal Learning via Video Clip Order Prediction (VCOP).*
+#   CVPR 2019 -- predict the order of shuffled clips; the paper compares with it and follows its
+#   retrieval protocol.
+# - Y. Yao et al. *Video Playback Rate Perception for Self-supervised Spatio-Temporal Representation
+#   Learning (PRP).* CVPR 2020 -- playback rate as a pretext task, with a reconstruction branch.
+# - P. Chen et al. *RSPNet: Relative Speed Perception for Unsupervised Video Representation Learning.*
+#   AAAI 2021 -- compares the speeds of two clips instead of labelling one, with a contrastive term.
