@@ -153,6 +153,9 @@ def make_rounds(
     if "pick" in kinds and (NATURAL not in list(paces) or pick_clips < 2 or len(paces) < 2):
         raise ValueError(f"a 'pick' round needs the natural pace 1 and at least 2 paces in the set "
                          f"({[str(p) for p in paces]}) and pick_clips >= 2 (got {pick_clips})")
+    if "reference" in kinds and NATURAL not in list(paces):
+        raise ValueError(f"a 'reference' round shows the natural pace 1, which the pace set "
+                         f"{[str(p) for p in paces]} lacks; use kinds=('pace',)")
     rng = np.random.default_rng(seed)
     videos = [(str(name), centre_crop(_check_video(name, frames), crop)) for name, frames in videos]
     motion = {name: (classes or {}).get(name) or motion_class(name) for name, _ in videos}
@@ -178,8 +181,7 @@ def make_rounds(
             same = [(n, f) for n, f in videos if motion[n] == motion[name] and n != name]
             ref_name, ref_frames = same[rng.integers(len(same))] if same else (name, frames)
             ref_start = sample_start(len(ref_frames), clip_len, NATURAL, "fit", rng)
-            reference = _clip(ref_name, ref_frames, clip_len, NATURAL, paces.label_of(NATURAL)
-                              if NATURAL in list(paces) else -1, ref_start)
+            reference = _clip(ref_name, ref_frames, clip_len, NATURAL, paces.label_of(NATURAL), ref_start)
         rounds.append(Round(kind, (clip,), motion[name], reference))
     return rounds
 

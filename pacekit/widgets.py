@@ -293,7 +293,8 @@ class GameView:
                 button.button_style = "success" if i == game.current.answer else "danger"
         self.reveal.value = html.escape(game.reveal_text())
         self.next_button.disabled = not answered or game.finished
-        self.model_button.disabled = game.player is None or game.model_answers is not None
+        self.model_button.disabled = game.player is None
+        self.model_button.layout.display = "none" if game.model_answers is not None else None  # it has played
         self.table.value = self._table_html() if game.played else ""
         self.end.value = self._end_html() if game.finished else ""
         # the status last: the page gets the updates in order, so once it reads "Round k" the rest of the

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pacekit.data.transforms import center_crop_clips
-from pacekit.game import HIDDEN, PaceGame, Round, centre_crop, make_rounds, motion_class
+from pacekit.game import HIDDEN, GameClip, PaceGame, Round, centre_crop, make_rounds, motion_class
 from pacekit.pace import PaceSet, sample_indices
 
 PACES = PaceSet.from_spec("absolute")  # 1/3, 1/2, 1, 2, 3
@@ -103,6 +103,9 @@ def test_the_deal_rejects_bad_input():
         make_rounds(videos(), "absolute", kinds=("sort",))
     with pytest.raises(ValueError, match="natural pace 1"):
         make_rounds(videos(), "2,3,4", kinds=("pick",))
+    with pytest.raises(ValueError, match="lacks"):
+        make_rounds(videos(), "2,3,4", kinds=("reference",))
+    assert len(make_rounds(videos(), "2,3,4", num_rounds=3, kinds=("pace",))) == 3
 
 
 def test_motion_class_reads_ucf_names():
@@ -114,15 +117,11 @@ def test_motion_class_reads_ucf_names():
 
 
 def clip_round(kind: str, label: int) -> Round:
-    from pacekit.game import GameClip
-
     clip = GameClip(np.zeros((4, 2, 2, 3), np.uint8), label, PACES.pace_of(label), "v", 0)
     return Round(kind, (clip,), "m", clip if kind == "reference" else None)
 
 
 def pick_round(labels) -> Round:
-    from pacekit.game import GameClip
-
     clips = tuple(GameClip(np.zeros((4, 2, 2, 3), np.uint8), lab, PACES.pace_of(lab), "v", 0) for lab in labels)
     return Round("pick", clips, "m")
 
