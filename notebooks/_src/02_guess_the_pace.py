@@ -78,7 +78,9 @@ player = model_player(trained.model, cfg.clip_len, eval_transform(cfg), device=n
 # animated image your browser plays, so what you see does not depend on how busy the kernel is. Press a
 # numbered button to answer; the reveal tells you the truth (and, once the model has played, its
 # answer); **Next round** moves on. Score and streak are at the top. A hint: every motion has its own
-# natural speed, and the reference shows it.
+# natural speed, and the reference shows it. A clip is only `clip_len` frames (printed in section 1),
+# looping: at 25 frames per second that is a fraction of a second of motion, and it is all the model
+# gets too.
 
 # %%
 game = PaceGame(rounds, cfg.pace_set, player=player)
