@@ -46,13 +46,16 @@ def test_the_page_hides_the_code_and_fetches_nothing_from_a_cdn(tmp_path):
 def test_cmd_game_prints_the_url_and_serves_with_its_template(monkeypatch, capsys, tmp_path):
     calls = []
 
-    def fake_call(command, cwd, env):
-        folder = Path(cwd)
-        calls.append((command, (folder / "pace_game.ipynb").is_file(), env["JUPYTER_PATH"].split(os.pathsep)[0],
-                      str(folder / "share")))
-        return 0
+    class FakeServer:
+        def __init__(self, command, cwd, env):
+            folder = Path(cwd)
+            calls.append((command, (folder / "pace_game.ipynb").is_file(), env["JUPYTER_PATH"].split(os.pathsep)[0],
+                          str(folder / "share")))
 
-    monkeypatch.setattr(game_command.subprocess, "call", fake_call)
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(game_command.subprocess, "Popen", FakeServer)
     monkeypatch.setenv("PACEKIT_FAST", "1")
     monkeypatch.chdir(tmp_path)
     assert cli.main(["game", "--port", "8124", "--rounds", "3", "--no-browser"]) == 0
@@ -83,3 +86,33 @@ def test_a_dealt_game_shows_what_a_model_of_the_config_sees(tmp_path):
     assert [r.kind for r in rounds] == ["pick", "reference"] * 2
     for rnd in rounds:
         assert all(c.frames.shape == (cfg.clip_len, cfg.crop, cfg.crop, 3) for c in rnd.clips)
+
+
+def test_ctrl_c_stops_the_server_gently_and_removes_the_page(monkeypatch, tmp_path):
+    events = []
+
+    class Server:
+        def __init__(self, command, cwd, env):
+            self.folder = Path(cwd)
+
+        def wait(self, timeout=None):
+            if not events:
+                events.append("wait")
+                raise KeyboardInterrupt
+            events.append(("waited", timeout, self.folder.exists()))
+            return -15
+
+        def terminate(self):
+            events.append("terminate")
+
+        def kill(self):
+            events.append("kill")
+
+    monkeypatch.setattr(game_command.subprocess, "Popen", Server)
+    monkeypatch.chdir(tmp_path)
+    args = cli.build_parser().parse_args(["game", "--no-browser", "--port", "8125"])
+    with pytest.raises(KeyboardInterrupt):
+        game_command.cmd_game(args)
+    assert events[:2] == ["wait", "terminate"] and events[2][:2] == ("waited", 15) and events[2][2]
+    assert "kill" not in events
+    assert cli.interrupt_hint(args) == "stopped the game server"

@@ -53,7 +53,16 @@ def cmd_game(args) -> int:
         print(f"pacekit game: {args.rounds} rounds on http://{args.host}:{port}/ "
               f"(data {data}, model runs under {runs}; the first start writes the data and trains the model)")
         print("keys: 1..9 answer, Enter or space next round; Ctrl-C stops the server", flush=True)
-        return subprocess.call(voila_command(notebook, port, not args.no_browser, args.host), cwd=folder, env=env)
+        server = subprocess.Popen(voila_command(notebook, port, not args.no_browser, args.host), cwd=folder, env=env)
+        try:
+            return server.wait()
+        except KeyboardInterrupt:  # SIGTERM lets Voila shut its kernels down before the page folder goes
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
