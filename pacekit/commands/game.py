@@ -72,8 +72,9 @@ def add_commands(subparsers) -> None:
         "game", help="the pace-guessing game alone on a web page, for a classroom projector (Voila)",
         description="Serve the pace-guessing game of notebook 02 as a web page: the notebook code hidden, a big "
                     "layout, keyboard keys (1..n answer, Enter or space next round). The synthetic set is "
-                    "written when missing and the model (run 'game', as in notebook 02) trained when no "
-                    "finished run of the same settings exists. PACEKIT_FAST=1 makes both small.")
+                    "written when missing and the model (notebook 02's settings, run 'classroom-game' under "
+                    "--runs) trained when no finished run of the same settings exists. PACEKIT_FAST=1 makes "
+                    "both small.")
     p.add_argument("--port", type=int, default=0, help="port to serve on (default: a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1, this machine only)")
     p.add_argument("--rounds", type=positive_int, default=10, help="rounds in the game (default: 10)")
