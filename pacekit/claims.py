@@ -27,22 +27,16 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-import torch
 
-from .attention import attention_mass_in_masks, clip_attention, grad_cam, mask_area_fraction
 from .config import Config
-from .data.strips import read_pace_strips
-from .data.synthetic import load_mover_masks
 from .errors import PacekitError
-from .experiment import ExperimentResult, _init_model, run_experiment
-from .loading import eval_transform
-from .pace import PaceSet, sample_indices
-from .training.data import eval_dataset
+from .experiment import ATTENTION_VIDEOS, ExperimentResult, _init_model, attention_scores, run_experiment
+from .pace import PaceSet
 
 #: What each metric is; every one is a fraction in [0, 1].
 METRICS = {
@@ -57,8 +51,6 @@ METRICS = {
 TRANSFER_FIELDS = ("labels_per_class",)
 #: Half-width of "comparable" for an "≈" comparison (accuracy as a fraction: 0.05 = 5 points).
 DEFAULT_MARGIN = 0.05
-#: Test videos whose attention is scored in the attention metric.
-ATTENTION_VIDEOS = 8
 
 VERDICT_RULE = (
     "For each comparison A vs B the paired differences d_s = A_s - B_s over the seeds give a 95% t-interval "
@@ -299,47 +291,6 @@ def pretrain_key(cfg: Config, pre_cfg: Config) -> str:
     if not diff:
         return "base"
     return hashlib.sha1(json.dumps(diff, sort_keys=True, default=str).encode()).hexdigest()[:10]
-
-
-def _scaled_mask(mask: np.ndarray, frame_size, crop: int) -> np.ndarray:
-    """A (H0, W0) mask resized (nearest) to the decoded ``frame_size`` and centre-cropped like ClipEval."""
-    h, w = int(frame_size[0]), int(frame_size[1])
-    rows = np.minimum(((np.arange(h) + 0.5) * mask.shape[0] / h).astype(int), mask.shape[0] - 1)
-    cols = np.minimum(((np.arange(w) + 0.5) * mask.shape[1] / w).astype(int), mask.shape[1] - 1)
-    resized = mask[rows][:, cols]
-    top, left = (h - crop) // 2, (w - crop) // 2
-    return resized[top:top + crop, left:left + crop]
-
-
-def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS,
-                     with_grad_cam: bool = False) -> dict[str, tuple[float, float]]:
-    """``{"attention": (share, chance)}`` (and ``"grad-cam"``) of ``model`` on the first ``num_videos`` test videos.
-
-    Each video gives one clip at pace 1 from frame 0; its conv5 activation attention (averaged over the
-    clip's time, as Fig. 5) is scored against the union of the mover's masks over the clip's frames, brought
-    to the network's view (resized to the frame size, centre crop). Chance: the masks' area fraction.
-    ``with_grad_cam`` scores the conv5 Grad-CAM of the predicted pace logit (mean over time) the same way.
-    """
-    videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
-    transform = eval_transform(cfg)
-    device = next(model.parameters()).device
-    maps, cams, masks = [], [], []
-    model.eval()
-    for path in videos:
-        movers = load_mover_masks(path, full_size=True)
-        clip = read_pace_strips(path, [1], cfg.clip_len, 0, size=cfg.frame_size).to(device)
-        x = transform(clip)
-        maps.append(clip_attention(model, x)[0].float().cpu().numpy())
-        if with_grad_cam:
-            cams.append(grad_cam(model, x)[0].mean(0).float().cpu().numpy())
-        frames = sample_indices(len(movers), cfg.clip_len, 1, 0)
-        masks.append(_scaled_mask(movers[frames].any(0), cfg.frame_size, cfg.crop))
-    masks = np.stack(masks)
-    chance = mask_area_fraction(masks)
-    scores = {"attention": (attention_mass_in_masks(np.stack(maps), masks), chance)}
-    if with_grad_cam:
-        scores["grad-cam"] = (attention_mass_in_masks(np.stack(cams), masks), chance)
-    return scores
 
 
 def _experiment(cfg: Config, out: Path, **kw) -> ExperimentResult:

@@ -38,7 +38,7 @@ from .data.transforms import ClipEval
 from .errors import PacekitError
 from .loading import AuthorsClipEval, LoadedModel, eval_split, eval_transform, load_model, resolve_device  # noqa: F401
 from .pace import PaceSet
-from .training.data import eval_dataset, move_batch, pretrain_dataset
+from .training.data import eval_dataset, eval_workers, move_batch, pretrain_dataset
 
 # --------------------------------------------------------------------------------------------
 # Pure maths
@@ -419,7 +419,7 @@ def evaluate_on_test(model: nn.Module, cfg: Config, device="cpu") -> EvalResult:
     """10-clip video-level evaluation (paper 4.1) of a model trained with ``cfg`` on its test split; test
     videos that cannot be read are left out and named in the result, never replaced."""
     return evaluate_videos(model, eval_dataset(cfg), device=device, batch_size=cfg.eval_batch_size,
-                           num_workers=min(cfg.num_workers, 4), transform=eval_transform(cfg))
+                           num_workers=eval_workers(cfg), transform=eval_transform(cfg))
 
 
 def format_comparison(results: dict[str, EvalResult]) -> str:

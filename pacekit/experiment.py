@@ -30,19 +30,24 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from .attention import attention_grid, plot_attention_grid
+from .attention import (attention_grid, attention_mass_in_masks, clip_attention, grad_cam, mask_area_fraction,
+                        plot_attention_grid)
 from .config import Config
+from .data.strips import read_pace_strips
+from .data.synthetic import load_mover_masks
 from .frozen_probe import run_linear_probe
 from .loading import build_pace_model, eval_transform, model_from_checkpoint, resolve_device
-from .pace import PaceSet
+from .pace import PaceSet, sample_indices
 from .retrieval import TOPK, run_retrieval
 from .train import TrainResult, evaluate_on_test, finetune, pace_accuracy, pretrain
-from .training.data import eval_dataset
+from .training.data import eval_dataset, eval_workers
 
 #: The initialisations an experiment compares.
 INITS = ("random", "pretrained")
 #: The transfer protocols: the whole network trained, or only a new fc on the frozen backbone.
 PROTOCOLS = ("fine-tuned", "linear probe")
+#: Test videos whose attention is scored (:func:`attention_scores`).
+ATTENTION_VIDEOS = 8
 #: Retrieval features of the quickstart's scale (VCOP's feature needs a conv5 map of at least 2x2).
 SMALL_FEATURES = ("p5", "p4")
 
@@ -144,6 +149,10 @@ class ExperimentResult:
         retrieval: ``{init: [RetrievalOutcome per feature]}`` (empty without retrieval).
         attention: ``{init: figure file name in out}``, the activation attention (Fig. 5) of each
             initialisation's backbone on the first test videos at every pace (empty without attention).
+        attention_scores: ``{init: {"attention": [share, chance], "grad-cam": [share, chance]}}``: the share of
+            each initialisation's conv5 activation attention (and Grad-CAM) inside the ground-truth mover
+            masks of the first test videos, beside the masks' area (:func:`attention_scores`; empty unless
+            asked).
         seconds: ``pretrain``, ``pretext``, ``transfer``, ``evaluate``, ``retrieval``, ``attention``, ``total``.
         pretrain_run: the pretraining's :class:`pacekit.train.TrainResult` (in memory only).
     """
@@ -160,6 +169,7 @@ class ExperimentResult:
     retrieval: dict[str, list[RetrievalOutcome]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     attention: dict[str, str] = field(default_factory=dict)
+    attention_scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     pretrain_run: Any = field(default=None, repr=False, compare=False)
 
     def outcome(self, init: str, protocol: str, seed: Optional[int] = None) -> TransferOutcome:
@@ -188,6 +198,7 @@ class ExperimentResult:
             "outcomes": [o.to_dict() for o in self.outcomes],
             "retrieval": {init: [r.to_dict() for r in rows] for init, rows in self.retrieval.items()},
             "seconds": dict(self.seconds), "attention": dict(self.attention),
+            "attention_scores": {init: {k: list(v) for k, v in d.items()} for init, d in self.attention_scores.items()},
         }
 
     def to_json(self, path=None) -> str:
@@ -255,7 +266,7 @@ def _device_of(model, cfg: Config) -> torch.device:
 def _retrieval_rows(init: str, model, cfg: Config, device, features, ks) -> list[RetrievalOutcome]:
     query, gallery = eval_dataset(cfg, "test"), eval_dataset(cfg, "train")
     results = run_retrieval(model, query, gallery, layers=features, ks=ks, device=device,
-                            batch_size=cfg.eval_batch_size, num_workers=min(cfg.num_workers, 4),
+                            batch_size=cfg.eval_batch_size, num_workers=eval_workers(cfg),
                             transform=eval_transform(cfg), verbose=False)
     rows = []
     for name, r in results.items():
@@ -278,6 +289,47 @@ def _init_model(init: str, pre, pretrained: Optional[str], cfg: Config):
     return model.to(device)
 
 
+def _scaled_mask(mask: np.ndarray, frame_size, crop: int) -> np.ndarray:
+    """A (H0, W0) mask resized (nearest) to the decoded ``frame_size`` and centre-cropped like ClipEval."""
+    h, w = int(frame_size[0]), int(frame_size[1])
+    rows = np.minimum(((np.arange(h) + 0.5) * mask.shape[0] / h).astype(int), mask.shape[0] - 1)
+    cols = np.minimum(((np.arange(w) + 0.5) * mask.shape[1] / w).astype(int), mask.shape[1] - 1)
+    resized = mask[rows][:, cols]
+    top, left = (h - crop) // 2, (w - crop) // 2
+    return resized[top:top + crop, left:left + crop]
+
+
+def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS,
+                     with_grad_cam: bool = False) -> dict[str, tuple[float, float]]:
+    """``{"attention": (share, chance)}`` (and ``"grad-cam"``) of ``model`` on the first ``num_videos`` test videos.
+
+    Each video gives one clip at pace 1 from frame 0; its conv5 activation attention (averaged over the
+    clip's time, as Fig. 5) is scored against the union of the mover's masks over the clip's frames, brought
+    to the network's view (resized to the frame size, centre crop). Chance: the masks' area fraction.
+    ``with_grad_cam`` scores the conv5 Grad-CAM of the predicted pace logit (mean over time) the same way.
+    """
+    videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
+    transform = eval_transform(cfg)
+    device = next(model.parameters()).device
+    maps, cams, masks = [], [], []
+    model.eval()
+    for path in videos:
+        movers = load_mover_masks(path, full_size=True)
+        clip = read_pace_strips(path, [1], cfg.clip_len, 0, size=cfg.frame_size).to(device)
+        x = transform(clip)
+        maps.append(clip_attention(model, x)[0].float().cpu().numpy())
+        if with_grad_cam:
+            cams.append(grad_cam(model, x)[0].mean(0).float().cpu().numpy())
+        frames = sample_indices(len(movers), cfg.clip_len, 1, 0)
+        masks.append(_scaled_mask(movers[frames].any(0), cfg.frame_size, cfg.crop))
+    masks = np.stack(masks)
+    chance = mask_area_fraction(masks)
+    scores = {"attention": (attention_mass_in_masks(np.stack(maps), masks), chance)}
+    if with_grad_cam:
+        scores["grad-cam"] = (attention_mass_in_masks(np.stack(cams), masks), chance)
+    return scores
+
+
 def _attention_figure(init: str, model, cfg: Config, out: Path, num_videos: int) -> str:
     """Fig. 5 for one initialisation: conv5 activation attention on the first test videos at every pace."""
     import matplotlib.pyplot as plt  # deferred: a heavy optional dependency
@@ -295,7 +347,7 @@ def _attention_figure(init: str, model, cfg: Config, out: Path, num_videos: int)
 
 def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocols: Sequence[str] = PROTOCOLS,
                    seeds: Optional[Sequence[int]] = None, retrieval: bool = True, attention: bool = False,
-                   attention_videos: int = 2,
+                   attention_videos: int = 2, attention_score: bool = False,
                    features: Sequence[str] = SMALL_FEATURES, ks: Sequence[int] = TOPK, overwrite: bool = False,
                    reuse: Union[bool, Trainer] = False, pretrain_cfg: Optional[Config] = None,
                    run_name: Optional[Callable[[str, str, int, int], str]] = None,
@@ -313,6 +365,8 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
             top-``ks``).
         attention: also draw each initialisation's activation attention (Fig. 5) on the first
             ``attention_videos`` test videos at every pace, as ``<out>/attention_<init>.png``.
+        attention_score: also score each initialisation's attention against the mover masks
+            (:func:`attention_scores`, :data:`ATTENTION_VIDEOS` test videos; needs the synthetic set).
         overwrite: replace the runs an earlier experiment left in the run folders.
         reuse: False trains (a folder holding another run is refused unless ``overwrite`` or ``cfg.resume``);
             True continues each run from its folder, so a finished one is loaded without training (a run
@@ -397,10 +451,17 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
             figures[init] = _attention_figure(init, _init_model(init, pre, pretrained, cfg), cfg, out,
                                               attention_videos)
         seconds["attention"] = time.perf_counter() - t
+    scores: dict[str, dict[str, list[float]]] = {}
+    if attention_score:
+        t = time.perf_counter()
+        for init in inits:
+            measured = attention_scores(_init_model(init, pre, pretrained, cfg), cfg, with_grad_cam=True)
+            scores[init] = {name: [float(v) for v in pair] for name, pair in measured.items()}
+        seconds["attention"] += time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     return ExperimentResult(str(out), cfg.to_dict(), list(inits), list(protocols), seeds, outcomes, pretext,
-                            pretext_train, pretrained, rows, seconds, figures, pre)
+                            pretext_train, pretrained, rows, seconds, figures, scores, pre)
 
 
-__all__ = ["INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",
+__all__ = ["ATTENTION_VIDEOS", "attention_scores", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",
            "default_run_name", "retrieval_chance", "run_experiment"]

@@ -43,7 +43,7 @@ from .evaluate import (EvalBatches, EvalResult, left_out_of, num_listed_of, requ
                        results_from_probs)
 from .loading import AuthorsClipEval, eval_transform, model_from_checkpoint
 from .train import AuthorsInput, TrainResult, make_augment, transfer_model
-from .training.data import eval_dataset, finetune_dataset
+from .training.data import eval_dataset, eval_workers, finetune_dataset
 from .training.loop import RunFolderError, claim_run_folder
 
 #: Full-batch optimisation steps of the probe's classifier (the loss has flattened long before on the
@@ -87,7 +87,7 @@ def labelled_clip_features(model: nn.Module, cfg: Config, device="cpu") -> ClipF
     backbone.eval()
     xs, ys = [], []
     loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.eval_batch_size * 2, shuffle=False,
-                                         num_workers=min(cfg.num_workers, 4))
+                                         num_workers=eval_workers(cfg))
     try:
         for batch in loader:
             clips = augment(batch["video"].to(device), generator=generator)
@@ -107,7 +107,7 @@ def test_clip_features(model: nn.Module, cfg: Config, device="cpu", subset: str 
     was_training = backbone.training
     backbone.eval()
     transform = AuthorsClipEval(size=None, crop=cfg.crop) if getattr(model, "authors_input", False) else eval_transform(cfg)
-    batches = EvalBatches(dataset, device, cfg.eval_batch_size, min(cfg.num_workers, 4), transform)
+    batches = EvalBatches(dataset, device, cfg.eval_batch_size, eval_workers(cfg), transform)
     xs, ys, idx = [], [], []
     try:
         for clips, batch in batches:

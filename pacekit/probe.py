@@ -11,6 +11,7 @@ from __future__ import annotations
 from .evaluate import EvalResult, evaluate_videos
 from .experiment import ExperimentResult, run_experiment
 from .loading import eval_split, load_model
+from .training.data import eval_workers
 
 
 def probe_experiment(cfg) -> ExperimentResult:
@@ -38,7 +39,7 @@ def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
             raise ValueError(f"--finetuned {finetuned} is a {loaded.stage} checkpoint; give a fine-tuning checkpoint")
         test = eval_split(loaded, cfg.dataset, cfg.root, "test", cfg.split, cfg.max_videos, cfg.num_clips)
         results["fine-tuned"] = evaluate_videos(loaded.model, test, device, cfg.eval_batch_size,
-                                                min(cfg.num_workers, 4), loaded.transform())
+                                                eval_workers(cfg), loaded.transform())
     return results
 
 

@@ -33,7 +33,7 @@ from .config import Config, get_config
 from .data import build_dataset
 from .data.strips import read_pace_strips
 from .data.synthetic import ensure_synthetic
-from .experiment import SMALL_FEATURES, ExperimentResult, run_experiment
+from .experiment import ATTENTION_VIDEOS, SMALL_FEATURES, ExperimentResult, run_experiment
 from .plots import plot_pace_strip, plot_training_curves
 from .pace import PaceSet
 
@@ -92,7 +92,7 @@ class QuickstartResult:
 
 
 def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="data/synthetic",
-                   finetune_seeds: int = 3, probe_lr: Optional[float] = None,
+                   finetune_seeds: int = 5, probe_lr: Optional[float] = None,
                    overwrite: bool = False) -> QuickstartResult:
     """Run the five steps above with ``cfg`` (default: the ``cpu-tiny`` preset) and return the results.
 
@@ -125,7 +125,7 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
 
     experiment = run_experiment(cfg, out, inits=tuple(INIT_NAMES), protocols=PROTOCOLS,
                                 seeds=[cfg.seed + k for k in range(finetune_seeds)], retrieval=True,
-                                features=SMALL_FEATURES, overwrite=overwrite)
+                                features=SMALL_FEATURES, overwrite=overwrite, attention_score=True)
     seconds.update({stage: sec for stage, sec in experiment.seconds.items() if stage not in ("total", "attention")})
 
     outcomes = {(init, protocol): FinetuneOutcome(f"{INIT_NAMES[init]}, {protocol}",
@@ -160,6 +160,14 @@ def _pace_strip_frames(cfg: Config) -> dict:
     paces = list(PaceSet.from_spec(cfg.pace_set))
     strips = read_pace_strips(record.path, paces, cfg.clip_len, start=0, size=cfg.frame_size)  # (P, T, H, W, C)
     return dict(zip(paces, strips.numpy()))
+
+
+#: What each input mode is, said beside it in the report (the paper feeds plain RGB).
+INPUT_NOTES = {
+    "residual": " (each clip minus its mean frame; the paper feeds RGB)",
+    "standardized": " (RGB, each frame scaled to mean 0, std 1 per channel before the network; the paper feeds "
+                    "RGB as it is)",
+}
 
 
 def format_report(r: QuickstartResult) -> str:
@@ -219,10 +227,10 @@ def format_report(r: QuickstartResult) -> str:
         f"contrastive: {cfg.contrastive}",
         f"- fine-tuning: {cfg.ft_epochs} epochs of the labelled subset x{cfg.ft_epoch_repeat}, batch "
         f"{cfg.ft_batch_size}, lr {cfg.finetune_lr} (x{cfg.lr_gamma} every {cfg.ft_lr_step} epochs); the linear probe "
-        f"trains only the fc on the frozen backbone (BatchNorm in eval mode) at lr {r.probe_lr}; every "
-        "initialisation sees the same videos, clips and augmentations",
-        f"- input: {cfg.input_mode} clips" + (" (each clip minus its mean frame; the paper feeds RGB)"
-                                              if cfg.input_mode == "residual" else "")
+        f"fits only an fc on the frozen backbone's features of {cfg.ft_epoch_repeat} augmented clips per labelled "
+        f"video (BatchNorm in eval mode), AdamW at lr {r.probe_lr}; every initialisation sees the same videos, "
+        "clips and augmentations",
+        f"- input: {cfg.input_mode} clips" + INPUT_NOTES.get(cfg.input_mode, "")
         + f", frames resized to {cfg.frame_size[0]}x{cfg.frame_size[1]}, colour jitter: {cfg.jitter or 'none'}; "
         f"data `{cfg.root}`; seed {cfg.seed}",
         "",
@@ -281,6 +289,25 @@ def _experiment_sections(r: QuickstartResult) -> list[str]:
         for chance in list(chance_rows.values())[:1]:  # chance depends on the labels only, not on the feature
             lines.append("| chance | any | " + " | ".join(f"{100 * chance[k]:.1f}" for k in ks) + " |")
         lines += ["", *(f"- `{row.feature}`: {row.description}" for row in next(iter(e.retrieval.values()))), ""]
+    if e.attention_scores:
+        lines += [
+            "## Where the network looks (Fig. 5)",
+            "",
+            f"Share of the conv5 activation attention (and of the Grad-CAM of the predicted pace) that falls inside "
+            f"the ground-truth mover masks, on {ATTENTION_VIDEOS} test videos (one pace-1 clip each, the masks brought "
+            "to the network's view). Chance is the masks' share of the frame: a map that ignores the mover scores "
+            "about that.",
+            "",
+            "| model | attention in the masks (%) | Grad-CAM in the masks (%) | chance (%) |",
+            "|---|---|---|---|",
+        ]
+        for init, scores in e.attention_scores.items():
+            att, cam = scores["attention"], scores.get("grad-cam", [float("nan"), float("nan")])
+            lines.append(f"| {INIT_NAMES[init]} | {100 * att[0]:.1f} | {100 * cam[0]:.1f} | {100 * att[1]:.1f} |")
+        if {"random", "pretrained"} <= set(e.attention_scores):
+            ratio = e.attention_scores["pretrained"]["attention"][0] / max(e.attention_scores["random"]["attention"][0], 1e-9)
+            lines += ["", f"Pretrained / random init: {ratio:.2f}x the attention share inside the masks."]
+        lines.append("")
     return lines
 
 
@@ -309,6 +336,8 @@ def result_json(r: QuickstartResult) -> dict:
         data["test_label_counts"] = e.outcome("random", PROTOCOLS[0]).label_counts
         data["retrieval"] = {init: {row.feature: {"topk": row.topk, "chance": row.chance} for row in rows}
                              for init, rows in e.retrieval.items()}
+        data["attention"] = {init: {name: {"share": pair[0], "chance": pair[1]} for name, pair in scores.items()}
+                             for init, scores in e.attention_scores.items()}
         data["experiment"] = e.to_dict()
     return data
 

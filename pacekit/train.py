@@ -39,7 +39,7 @@ from .loading import AuthorsClipEval, build_action_model, build_pace_model, eval
 from .models.authors import authors_backbone_state, is_authors_checkpoint
 from .training.data import eval_dataset
 from .losses import pace_classification_loss, same_context_loss, same_pace_loss, total_loss
-from .training.data import finetune_dataset, move_batch, pretrain_dataset
+from .training.data import eval_workers, finetune_dataset, move_batch, pretrain_dataset
 from .training.distributed import DistContext, cleanup_distributed, init_distributed
 from .training.loop import FastPath, Schedule, fit
 
@@ -241,7 +241,7 @@ def evaluate_on_test(model: nn.Module, cfg: Config, device="cpu"):
     if not getattr(model, "authors_input", False):
         return _evaluate_on_test(model, cfg, device)
     return evaluate_videos(model, eval_dataset(cfg), device=device, batch_size=cfg.eval_batch_size,
-                           num_workers=min(cfg.num_workers, 4), transform=AuthorsClipEval(size=None, crop=cfg.crop))
+                           num_workers=eval_workers(cfg), transform=AuthorsClipEval(size=None, crop=cfg.crop))
 
 
 def _freeze_backbone_mode(model: nn.Module) -> None:

@@ -91,6 +91,12 @@ def check_result_json_matches_report(result: dict, report: str) -> None:
             ks = sorted(values["topk"], key=int)
             assert f"| {names[init]} | {feature} | " + " | ".join(pct(values["topk"][k]) for k in ks) + " |" in report
             assert "| chance | any | " + " | ".join(pct(values["chance"][k]) for k in ks) + " |" in report
+    # The attention score of both initialisations, beside the masks' share of the frame (its chance).
+    for init, scores in result["attention"].items():
+        att, cam = scores["attention"], scores["grad-cam"]
+        assert 0.0 <= att["share"] <= 1.0 and 0.0 < att["chance"] < 1.0 and cam["chance"] == att["chance"]
+        assert f"| {names[init]} | {pct(att['share'])} | {pct(cam['share'])} | {pct(att['chance'])} |" in report
+    assert set(result["attention"]) == {"random", "pretrained"}
     experiment = result["experiment"]
     assert experiment["pretext_accuracy"] == result["pretext_accuracy"] and len(experiment["outcomes"]) == 4
 
@@ -110,5 +116,5 @@ def test_report_states_a_loss_honestly_with_the_gap():
     assert "linear probe: pace pretraining beats random initialisation, +15.0 top-1 points" in text
     assert "| random init | - | 45.0 ± 5.0 | 10.0 ± 0.0 | 90.0 ± 0.0 |" in text
     assert "| pace-pretrained | 50.0 | 35.0 ± 5.0 | 25.0 ± 5.0 | 85.0 ± 5.0 |" in text
-    assert "mean ± std over 2 seeds" in text and "residual clips" in text
+    assert "mean ± std over 2 seeds" in text and "standardized clips (RGB, each frame scaled to mean 0, std 1" in text
     assert result.gain("linear probe") == pytest.approx(0.15)

@@ -22,8 +22,8 @@ def add_commands(subparsers) -> None:
         description="The whole method in minutes on a CPU: writes <out>/report.md with a table and figures.")
     p.add_argument("--out", default="runs/quickstart", help="output folder (default: runs/quickstart)")
     p.add_argument("--data", default="data/synthetic", help="synthetic dataset folder (default: data/synthetic)")
-    p.add_argument("--finetune-seeds", type=positive_int, default=3,
-                   help="train each initialisation and protocol with this many seeds and average (default: 3)")
+    p.add_argument("--finetune-seeds", type=positive_int, default=5,
+                   help="train each initialisation and protocol with this many seeds and average (default: 5)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the runs an earlier quickstart left in --out (--resume reuses its finished stages)")
     # The quickstart picks the dataset, run folders and initialisations itself.

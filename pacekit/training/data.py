@@ -143,6 +143,14 @@ def _backend(cfg, backend: Optional[str]) -> str:
     return backend if backend is not None else getattr(cfg, "backend", "auto")
 
 
+def eval_workers(cfg) -> int:
+    """Loader workers of an evaluation pass: ``cfg.num_workers`` (at most 4), or none with the ``"memory"``
+    backend, whose frames live in the process that decoded them: evaluation then reads them in this
+    process, so every later pass over the same videos (the next seed's evaluation, retrieval, the probe's
+    features) finds them decoded."""
+    return 0 if getattr(cfg, "backend", "auto") == "memory" else min(cfg.num_workers, 4)
+
+
 def pretrain_dataset(cfg, subset: str = "train", backend: Optional[str] = None) -> VideoDataset:
     """The dataset of the pretraining stage: :func:`pretrain_sampler` over ``subset``, the list repeated
     ``epoch_repeat`` times."""
