@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "pacekit.commands.attention",
     "pacekit.commands.claims",
     "pacekit.commands.game",
+    "pacekit.commands.ship",
     "pacekit.lab",
 )
 

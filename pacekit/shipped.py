@@ -1,0 +1,278 @@
+"""The quickstart's pace-pretrained tiny network, shipped inside the package so a notebook can skip training.
+
+``pacekit/weights/`` holds two files, both written by one command, ``pacekit ship-weights``
+(:func:`build_shipped`):
+
+- ``cpu_tiny_pace.pt``: a slim checkpoint (``model``, ``config``, ``stage`` and nothing else: no optimizer,
+  RNG state or metrics), a few hundred KB, that loads with ``torch.load(weights_only=True)`` and rebuilds
+  through :func:`pacekit.loading.model_from_checkpoint`;
+- ``cpu_tiny_pace.json``: its record -- the command that wrote it, the full config and seed, the synthetic
+  set it was trained on (format version and parameters), its pretext (pace) accuracy on that set's test
+  split, the torch version, date and machine, and the checkpoint's size and sha256.
+
+The network is the one ``pacekit quickstart`` pretrains: the ``cpu-tiny`` preset on the default synthetic
+set, pace prediction only (Sec. 3.1, Eq. 1). ``tests/test_shipped.py`` checks that the file still scores
+exactly its recorded pretext accuracy on a test split regenerated from the record.
+
+    >>> from pacekit.shipped import load_shipped_pretrained, shipped_record
+    >>> model = load_shipped_pretrained("cpu")                                     # doctest: +SKIP
+    >>> shipped_record()["pretext_accuracy"]                                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import torch
+from torch import nn
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import Config, get_config
+from .data.synthetic import FORMAT_NAME, ensure_synthetic, read_synthetic_metadata
+from .errors import PacekitError
+from .loading import model_from_checkpoint
+from .quickstart import SYNTHETIC_SIZE
+from .train import TrainResult, pace_accuracy, pretrain
+from .training.data import pretrain_dataset
+
+#: The folder of the shipped files inside the installed package (package data, see pyproject.toml).
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+#: The slim checkpoint and its JSON record.
+WEIGHTS_FILE = "cpu_tiny_pace.pt"
+RECORD_FILE = "cpu_tiny_pace.json"
+#: The preset the shipped network is pretrained with (the quickstart's).
+PRESET = "cpu-tiny"
+#: The command that writes the shipped files.
+COMMAND = "pacekit ship-weights"
+#: How messages name the shipped checkpoint: relative to the package, the same on every machine.
+DISPLAY_PATH = f"pacekit/weights/{WEIGHTS_FILE}"
+#: The only entries of the slim checkpoint.
+SLIM_ENTRIES = ("model", "config", "stage")
+
+
+def weights_path(folder=None) -> Path:
+    """The shipped checkpoint in ``folder`` (default: the package's :data:`WEIGHTS_DIR`)."""
+    return Path(folder if folder is not None else WEIGHTS_DIR) / WEIGHTS_FILE
+
+
+def record_path(folder=None) -> Path:
+    """The shipped checkpoint's JSON record in ``folder`` (default: the package's :data:`WEIGHTS_DIR`)."""
+    return Path(folder if folder is not None else WEIGHTS_DIR) / RECORD_FILE
+
+
+def shipped_available(folder=None) -> bool:
+    """Whether both shipped files are there (a source checkout before ``pacekit ship-weights`` has neither)."""
+    return weights_path(folder).is_file() and record_path(folder).is_file()
+
+
+def _require_files(folder=None) -> None:
+    missing = [p for p in (weights_path(folder), record_path(folder)) if not p.is_file()]
+    if missing:
+        raise PacekitError(f"the shipped pretrained weights are missing ({', '.join(p.name for p in missing)} in "
+                           f"{Path(folder) if folder is not None else 'pacekit/weights'}); reinstall pacekit, or write "
+                           f"them with `{COMMAND}` (about five minutes on a CPU)")
+
+
+def shipped_record(folder=None) -> dict:
+    """The JSON record of the shipped checkpoint (see the module docstring for its keys)."""
+    _require_files(folder)
+    return json.loads(record_path(folder).read_text())
+
+
+def file_sha256(path) -> str:
+    """The hex sha256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def shipped_config(folder=None) -> Config:
+    """The :class:`pacekit.config.Config` the shipped network was pretrained with (from its record)."""
+    return Config.from_dict(shipped_record(folder)["config"])
+
+
+def load_shipped_pretrained(device: Union[str, torch.device] = "cpu", folder=None) -> nn.Module:
+    """The shipped pace-pretrained network (a ``ClipModel`` with its pace head), in eval mode on ``device``.
+
+    The checkpoint is loaded with ``weights_only=True`` after its sha256 is checked against the record.
+
+    Raises:
+        PacekitError: the files are missing, or the checkpoint is not the one its record describes.
+    """
+    record = shipped_record(folder)
+    path = weights_path(folder)
+    digest = file_sha256(path)
+    if digest != record["sha256"]:
+        raise PacekitError(f"{path.name} does not match its record (sha256 {digest[:12]}..., recorded "
+                           f"{record['sha256'][:12]}...); reinstall pacekit or rewrite both files with "
+                           f"`{COMMAND} --overwrite`")
+    model, _ = model_from_checkpoint(load_checkpoint(path), device, source=DISPLAY_PATH)
+    return model
+
+
+def shipped_train_result(device: Union[str, torch.device] = "cpu", folder=None) -> TrainResult:
+    """The shipped network as a finished pretraining stage (what :func:`pacekit.train.pretrain` returns):
+    its model, config, checkpoint and the epoch rows of the run that wrote it (from the record)."""
+    record = shipped_record(folder)
+    model = load_shipped_pretrained(device, folder)
+    path = weights_path(folder)
+    return TrainResult(model, Config.from_dict(record["config"]), path.parent, path, list(record.get("metrics", [])))
+
+
+def pretext_test_config(record: dict, data_dir) -> Config:
+    """The config :func:`pacekit.train.pace_accuracy` scores the shipped network with: its own, reading the
+    synthetic set in ``data_dir``."""
+    return Config.from_dict(record["config"]).replace(root=str(data_dir))
+
+
+def ensure_record_synthetic(record: dict, data_dir, progress: bool = False) -> Path:
+    """Write (or reuse) in ``data_dir`` the synthetic set the record names: same format version, same
+    parameters, hence the same videos."""
+    synthetic = record["synthetic"]
+    return ensure_synthetic(data_dir, progress=progress, version=synthetic["version"], **synthetic["params"])
+
+
+def measure_shipped(data_dir, device: Union[str, torch.device] = "cpu", folder=None, progress: bool = False) -> float:
+    """The shipped network's pretext accuracy on the test split of its synthetic set, regenerated in
+    ``data_dir`` from the record (reused when already there); equal to ``record["pretext_accuracy"]``
+    when nothing has changed."""
+    record = shipped_record(folder)
+    root = ensure_record_synthetic(record, data_dir, progress)
+    model = load_shipped_pretrained(device, folder)
+    return pace_accuracy(model, pretext_test_config(record, root), "test", device=device,
+                         batch_size=record["pretext_batch_size"])
+
+
+@dataclass
+class ShippedBuild:
+    """What :func:`build_shipped` wrote: the checkpoint, its record (path and content), the seconds taken."""
+
+    weights: Path
+    record_path: Path
+    record: dict
+    seconds: float
+
+
+def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: str = COMMAND, overwrite: bool = False,
+                  progress: bool = False, **overrides: Any) -> ShippedBuild:
+    """Pretrain the quickstart's network and write it, slim, with its record, into ``out_dir``.
+
+    1. The synthetic set exactly as ``pacekit quickstart`` makes it (the preset's classes, videos per class
+       and seed, frames drawn at :data:`pacekit.quickstart.SYNTHETIC_SIZE`), in ``data_dir`` (reused when
+       complete).
+    2. Pace pretraining with ``get_config("cpu-tiny", **overrides)``, the quickstart's pretraining run, in a
+       temporary folder.
+    3. The slim checkpoint (:data:`SLIM_ENTRIES`) is saved, loaded back through
+       :func:`pacekit.loading.model_from_checkpoint` and scored with :func:`pacekit.train.pace_accuracy` on
+       the test split: one clip per video at a seeded pace, so the same file always scores the same.
+    4. The record: ``command`` (the command line to write down), the config, seed, synthetic set, pretext
+       accuracy, torch version, date, machine, size and sha256 of the checkpoint.
+
+    Args:
+        overrides: config fields to change (the tests shrink the run with them); the shipped files use none.
+        overwrite: replace shipped files already in ``out_dir`` (refused otherwise).
+
+    Raises:
+        FileExistsError: ``out_dir`` holds shipped files and ``overwrite`` is False.
+    """
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    weights, record_file = weights_path(out_dir), record_path(out_dir)
+    existing = [p for p in (weights, record_file) if p.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{', '.join(str(p) for p in existing)} already exist; pass --overwrite "
+                              "(overwrite=True) to replace the shipped weights")
+    base = get_config(PRESET, **overrides)
+    root = ensure_synthetic(data_dir, num_classes=base.synthetic_classes, videos_per_class=base.synthetic_videos,
+                            seed=base.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=progress)
+    meta = read_synthetic_metadata(root)
+    work = Path(tempfile.mkdtemp(prefix="pacekit-ship-"))
+    try:
+        # The quickstart's pretraining run (pacekit.experiment.run_experiment's pre_cfg), in a scratch folder.
+        cfg = base.replace(dataset="synthetic", root=str(root), name="pretrain", out_dir=str(work), pretrained=None,
+                           progress=progress)
+        run = pretrain(cfg, overwrite=True)
+        trained = load_checkpoint(run.checkpoint)
+        metrics = [row for row in run.metrics if row.get("kind") in ("step", "epoch")]  # the curves a notebook draws
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    kept = cfg.replace(out_dir=base.out_dir, progress=base.progress)  # no trace of the scratch folder
+    save_checkpoint(weights, {"model": trained["model"], "config": kept.to_dict(), "stage": trained["stage"]})
+
+    shipped = load_checkpoint(weights)  # weights_only=True
+    model, _ = model_from_checkpoint(shipped, "cpu", source=str(weights))
+    batch_size = kept.eval_batch_size * 2  # as the quickstart scores it
+    accuracy = pace_accuracy(model, kept, "test", device="cpu", batch_size=batch_size)
+    test_videos = len(_test_split(kept))
+
+    record = {
+        "file": WEIGHTS_FILE,
+        "sha256": file_sha256(weights),
+        "size_bytes": weights.stat().st_size,
+        "command": command,
+        "preset": PRESET,
+        "overrides": {k: _plain(v) for k, v in overrides.items()},
+        "seed": kept.seed,
+        "stage": shipped["stage"],
+        "checkpoint_entries": sorted(shipped),
+        "config": kept.to_dict(),
+        "synthetic": {"format": FORMAT_NAME, "version": meta["version"], "params": meta["params"],
+                      "size": list(SYNTHETIC_SIZE)},
+        "pretext_accuracy": accuracy,
+        "pretext_test_videos": test_videos,
+        "pretext_batch_size": batch_size,
+        "pretext_protocol": "pacekit.train.pace_accuracy: one clip per test video at a seeded random pace, centre crop",
+        "pretext_train_accuracy": run.final("acc"),
+        "metrics": metrics,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_description(),
+        "build_seconds": round(time.perf_counter() - t0, 1),
+    }
+    _write_json(record_file, record)
+    return ShippedBuild(weights, record_file, record, time.perf_counter() - t0)
+
+
+def _test_split(cfg: Config):
+    """The dataset :func:`pacekit.train.pace_accuracy` scores: the test split, one clip per video."""
+    return pretrain_dataset(cfg.replace(epoch_repeat=1, contrastive="none"), "test")
+
+
+def machine_description() -> dict:
+    """The platform, CPU model and core count of this machine, for a record."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "machine": platform.machine(), "cpu": cpu,
+            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+__all__ = ["COMMAND", "DISPLAY_PATH", "PRESET", "RECORD_FILE", "SLIM_ENTRIES", "WEIGHTS_DIR", "WEIGHTS_FILE",
+           "ShippedBuild", "build_shipped", "ensure_record_synthetic", "file_sha256", "load_shipped_pretrained",
+           "machine_description", "measure_shipped", "pretext_test_config", "record_path", "shipped_available",
+           "shipped_config", "shipped_record", "shipped_train_result", "weights_path"]

@@ -1,0 +1,202 @@
+"""The shipped pretrained network (pacekit.shipped, `pacekit ship-weights`) and the notebooks' PACEKIT_PRETRAINED.
+
+A tiny build checks what `build_shipped` writes; the real package file, when present, must load with
+weights_only=True, match its record byte for byte and still score exactly its recorded pretext accuracy on
+the synthetic test split regenerated from the record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+
+from pacekit import notebook, shipped
+from pacekit.checkpoint import load_checkpoint
+from pacekit.cli import main as cli_main
+from pacekit.config import Config, get_config
+from pacekit.data.synthetic import FORMAT_VERSION
+from pacekit.errors import PacekitError
+from pacekit.loading import model_from_checkpoint
+from pacekit.pace import PaceSet
+from pacekit.quickstart import SYNTHETIC_SIZE
+from pacekit.train import pace_accuracy
+
+#: A build of seconds (the settings of tests/test_experiment.py's TINY that pretraining reads).
+TINY = dict(synthetic_classes=3, synthetic_videos=6, frame_size=(32, 43), clip_len=4, crop=32, epoch_repeat=2,
+            epochs=1, batch_size=4, num_workers=0, threads=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_build(tmp_path_factory):
+    base = tmp_path_factory.mktemp("shipped")
+    built = shipped.build_shipped(base / "weights", base / "synthetic", command="pacekit ship-weights --test",
+                                  **TINY)
+    return base, built
+
+
+def test_build_writes_a_slim_checkpoint_that_loads_with_weights_only(tiny_build):
+    _, built = tiny_build
+    state = torch.load(built.weights, map_location="cpu", weights_only=True)
+    assert sorted(state) == sorted(shipped.SLIM_ENTRIES)  # no optimizer, rng, metrics, epoch
+    assert state["stage"] == "pretrain"
+    model, cfg = model_from_checkpoint(state)
+    assert cfg.backbone == "tiny" and cfg.clip_len == TINY["clip_len"] and cfg.epochs == TINY["epochs"]
+    assert set(model.state_dict()) == set(state["model"])
+
+
+def test_build_records_how_the_file_was_made(tiny_build):
+    base, built = tiny_build
+    record = json.loads(built.record_path.read_text())
+    assert record == built.record
+    assert record["sha256"] == shipped.file_sha256(built.weights)
+    assert record["size_bytes"] == built.weights.stat().st_size
+    assert record["command"] == "pacekit ship-weights --test"
+    assert record["config"] == load_checkpoint(built.weights)["config"]
+    assert record["config"] == get_config("cpu-tiny", **TINY).replace(
+        dataset="synthetic", root=str(base / "synthetic"), name="pretrain").to_dict()
+    assert record["seed"] == 0 and record["preset"] == "cpu-tiny"
+    assert record["synthetic"]["version"] == FORMAT_VERSION
+    params = record["synthetic"]["params"]
+    assert (params["num_classes"], params["videos_per_class"], params["seed"]) == (3, 6, 0)
+    assert (params["width"], params["height"]) == SYNTHETIC_SIZE
+    assert record["torch"] == torch.__version__ and record["machine"]["cpu_count"] >= 1
+    assert record["date"].startswith("20")
+    epochs = [r for r in record["metrics"] if r["kind"] == "epoch"]
+    assert len(epochs) == TINY["epochs"] and record["pretext_train_accuracy"] == epochs[-1]["acc"]
+
+
+def test_recorded_pretext_accuracy_is_what_the_loaded_file_scores(tiny_build):
+    base, built = tiny_build
+    record = built.record
+    model, cfg = model_from_checkpoint(load_checkpoint(built.weights))
+    fresh = pace_accuracy(model, cfg, "test", batch_size=record["pretext_batch_size"])
+    assert fresh == record["pretext_accuracy"]
+    assert fresh * record["pretext_test_videos"] == pytest.approx(round(fresh * record["pretext_test_videos"]))
+
+
+def test_build_refuses_to_replace_shipped_files_without_overwrite(tiny_build):
+    base, built = tiny_build
+    before = built.weights.read_bytes()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        shipped.build_shipped(base / "weights", base / "synthetic", **TINY)
+    assert built.weights.read_bytes() == before
+
+
+def test_loading_checks_the_file_against_its_record(tiny_build, tmp_path):
+    _, built = tiny_build
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    (folder / shipped.WEIGHTS_FILE).write_bytes(built.weights.read_bytes())
+    (folder / shipped.RECORD_FILE).write_text(built.record_path.read_text())
+    model = shipped.load_shipped_pretrained("cpu", folder=folder)
+    expected = load_checkpoint(built.weights)["model"]
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in expected.items())
+
+    record = dict(built.record, sha256="0" * 64)
+    (folder / shipped.RECORD_FILE).write_text(json.dumps(record))
+    with pytest.raises(PacekitError, match="does not match its record"):
+        shipped.load_shipped_pretrained("cpu", folder=folder)
+    with pytest.raises(PacekitError, match="ship-weights"):
+        shipped.shipped_record(tmp_path / "nowhere")
+
+
+def test_ship_weights_command_writes_both_files(tmp_path, capsys, monkeypatch):
+    # The command passes its flags to build_shipped; the build itself is the test above.
+    calls = {}
+
+    def fake_build(out, data, command, overwrite, progress):
+        calls.update(out=out, data=data, command=command, overwrite=overwrite)
+        record = {"size_bytes": 1024, "sha256": "ab" * 32, "pretext_accuracy": 0.5, "pretext_test_videos": 12}
+        return shipped.ShippedBuild(tmp_path / shipped.WEIGHTS_FILE, tmp_path / shipped.RECORD_FILE, record, 3.0)
+
+    monkeypatch.setattr("pacekit.commands.ship.build_shipped", fake_build)
+    assert cli_main(["ship-weights", "--out", str(tmp_path), "--data", "elsewhere", "--overwrite",
+                     "--no-progress"]) == 0
+    assert calls["out"] == str(tmp_path) and calls["data"] == "elsewhere" and calls["overwrite"]
+    assert calls["command"] == f"pacekit ship-weights --out {tmp_path} --data elsewhere --overwrite"
+    assert "50.0%" in capsys.readouterr().out
+    assert cli_main(["ship-weights", "--no-progress"]) == 0
+    assert calls["out"] == shipped.WEIGHTS_DIR and calls["command"] == "pacekit ship-weights"
+
+
+# ------------------------------------------------------------------------------------ the real file
+
+
+@pytest.fixture(scope="module")
+def real_record():
+    if not shipped.shipped_available():
+        pytest.skip(f"this checkout has no shipped weights ({shipped.DISPLAY_PATH}); write them with "
+                    "`pacekit ship-weights`")
+    return shipped.shipped_record()
+
+
+def test_shipped_file_loads_with_weights_only_and_matches_its_record(real_record):
+    path = shipped.weights_path()
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    assert sorted(state) == sorted(shipped.SLIM_ENTRIES)
+    assert path.stat().st_size < 1_000_000 and path.stat().st_size == real_record["size_bytes"]
+    assert shipped.file_sha256(path) == real_record["sha256"]
+    assert state["config"] == real_record["config"]
+    assert real_record["command"].startswith(shipped.COMMAND)
+
+
+def test_shipped_file_is_the_current_quickstart_network(real_record):
+    # A change to the cpu-tiny preset or to the synthetic set leaves the shipped network behind: ship again.
+    current = get_config(shipped.PRESET).replace(name="pretrain").to_dict()
+    stale = notebook.config_differences(real_record["config"], Config.from_dict(current), "pretrain")
+    assert not stale, f"the shipped weights predate the cpu-tiny preset's {stale}; run `pacekit ship-weights --overwrite`"
+    assert real_record["synthetic"]["version"] == FORMAT_VERSION, "run `pacekit ship-weights --overwrite`"
+
+
+def test_shipped_file_still_scores_its_recorded_pretext_accuracy(real_record, tmp_path):
+    # The test split is regenerated from the record's parameters (about 30 s for the default set).
+    start = time.perf_counter()
+    accuracy = shipped.measure_shipped(tmp_path / "synthetic")
+    assert accuracy == real_record["pretext_accuracy"]
+    assert accuracy > 1 / len(PaceSet.from_spec(real_record["config"]["pace_set"]))  # above chance: it learned
+    assert time.perf_counter() - start < 120
+
+
+# ------------------------------------------------------------------------------------ PACEKIT_PRETRAINED
+
+
+def test_pretrained_env_is_read_like_fast_mode():
+    assert notebook.shipped_mode({"PACEKIT_PRETRAINED": "1"}) and notebook.shipped_mode({"PACEKIT_PRETRAINED": "Yes"})
+    assert not notebook.shipped_mode({}) and not notebook.shipped_mode({"PACEKIT_PRETRAINED": "0"})
+
+
+def test_pretrained_hook_hands_out_the_shipped_model(tiny_build, tmp_path, monkeypatch, capsys):
+    _, built = tiny_build
+    for name in ("shipped_available", "shipped_record", "shipped_train_result"):  # the notebook's view of it
+        original = getattr(shipped, name)
+        monkeypatch.setattr(notebook, name, lambda *a, _f=original, **k: _f(*a, folder=built.weights.parent, **k))
+    monkeypatch.setenv("PACEKIT_PRETRAINED", "0")
+    nb = notebook.setup(shipped=True, quiet=True, cwd=tmp_path, runs_dir=tmp_path / "runs")
+    assert nb.shipped and nb.preset == "cpu-tiny"
+    assert "PACEKIT_PRETRAINED=1" in nb.summary()
+
+    cfg = nb.config("pretrain", **TINY)
+    result = notebook.load_or_train(cfg, "pretrain")
+    out = capsys.readouterr().out
+    assert "loaded the shipped pace-pretrained network pacekit/weights/cpu_tiny_pace.pt" in out
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("last.pt"))  # nothing trained
+    expected = load_checkpoint(built.weights)["model"]
+    assert all(torch.equal(result.model.state_dict()[k].cpu(), v) for k, v in expected.items())
+    assert result.checkpoint == built.weights and result.config.root == cfg.root
+    assert result.final("acc") == built.record["pretext_train_accuracy"]
+
+
+def test_pretrained_hook_trains_a_run_the_shipped_network_cannot_stand_in_for(tiny_build, tmp_path, monkeypatch,
+                                                                            capsys):
+    _, built = tiny_build
+    monkeypatch.setattr(notebook, "shipped_available", lambda: True)
+    monkeypatch.setattr(notebook, "shipped_record", lambda: built.record)
+    cfg = get_config("cpu-tiny", contrastive="context", **TINY)
+    assert notebook.shipped_mismatch(cfg, built.record) == ["contrastive"]
+    assert notebook.shipped_pretraining(cfg) is None
+    assert "training it instead" in capsys.readouterr().out
+    monkeypatch.setenv("PACEKIT_PRETRAINED", "0")
+    assert notebook.shipped_mismatch(get_config("cpu-tiny", **TINY), built.record) == []
