@@ -23,6 +23,11 @@ On Colab, :func:`setup` then installs the dependencies Colab lacks, keeping its 
 (:func:`prepare_colab`), and enables Colab's widget manager for the pace game. Runs can live on a mounted
 Google Drive (``setup(runs_dir=...)`` or ``PACEKIT_RUNS``), so notebooks 04-06 reuse 03's run on a new VM.
 
+``PACEKIT_PRETRAINED=1`` (or ``setup(shipped=True)``) skips pace pretraining: :func:`load_or_train` and
+:func:`pretrain_and_finetune` then hand out the network shipped with pacekit (:mod:`pacekit.shipped`, the
+quickstart's ``cpu-tiny`` network) for every pretraining run it can stand in for (same network, input and
+pretext task), and print that they did.
+
 Paths are relative to the repository root as seen from the notebook: ``..`` when the notebook runs in
 ``notebooks/`` (Jupyter, nbval), ``.`` elsewhere (Colab's ``/content``). Nothing here prints an
 absolute path unless runs are moved (``PACEKIT_RUNS``), so committed outputs stay machine-independent.
@@ -48,6 +53,8 @@ from .errors import PacekitError
 from .experiment import ExperimentResult, run_experiment
 from .loading import model_from_checkpoint, resolve_device
 from .plots import plot_training_curves
+from .shipped import DISPLAY_PATH as SHIPPED_PATH
+from .shipped import shipped_available, shipped_record, shipped_train_result
 from .train import TrainResult, finetune, pretrain
 
 #: The canonical repository: Colab installs pacekit from it and the "Open in Colab" badges point into it.
@@ -74,6 +81,15 @@ SYSTEM_FIELDS = frozenset(field_names(compared=False))
 FINETUNE_FIELDS = frozenset(field_names("fine-tuning", compared=True))
 
 _TRUE = ("1", "true", "yes", "on")
+
+#: The environment variable that makes the notebooks load the shipped pretrained network instead of pretraining
+#: (``PACEKIT_PRETRAINED=1``; :mod:`pacekit.shipped`).
+PRETRAINED_ENV = "PACEKIT_PRETRAINED"
+#: What a pretraining run must share with the shipped one for the shipped network to stand in for it: the
+#: network, the clips it is fed and the pretext task. The schedule, the synthetic set's size and the seed may
+#: differ (fast mode trains for seconds on a smaller set; the shipped network is the full quickstart run).
+SHIPPED_MATCH_FIELDS = ("backbone", "width", "projection", "frame_size", "clip_len", "crop", "input_mode", "jitter",
+                        "pace_set", "start_policy", "wrap", "slow_fill", "contrastive")
 
 
 # ------------------------------------------------------------------------------------ repository
@@ -225,6 +241,12 @@ def fast_mode(environ: Optional[dict] = None) -> bool:
     return str(environ.get(FAST_ENV, "")).strip().lower() in _TRUE
 
 
+def shipped_mode(environ: Optional[Mapping[str, str]] = None) -> bool:
+    """True when ``PACEKIT_PRETRAINED`` is ``1``/``true``/``yes``/``on`` (any case): use the shipped weights."""
+    environ = os.environ if environ is None else environ
+    return str(environ.get(PRETRAINED_ENV, "")).strip().lower() in _TRUE
+
+
 def in_colab() -> bool:
     """True inside Google Colab (its runtime imports ``google.colab`` into every kernel)."""
     return "google.colab" in sys.modules
@@ -267,6 +289,7 @@ class NotebookSetup:
         seed: the seed everything was seeded with.
         root: the repository root; ``data_dir`` the synthetic set; ``runs_dir`` where runs are written.
         colab: running on Google Colab.
+        shipped: pretraining runs are replaced by the shipped network (``PACEKIT_PRETRAINED=1``).
     """
 
     fast: bool
@@ -278,6 +301,7 @@ class NotebookSetup:
     data_dir: Path
     runs_dir: Path
     colab: bool = False
+    shipped: bool = False
 
     @property
     def mode(self) -> str:
@@ -317,12 +341,15 @@ class NotebookSetup:
         hardware = f"GPU {self.gpu}" if self.gpu else "CPU"
         where = "Colab" if self.colab else "local"
         note = " (PACEKIT_FAST=1: tiny runs, numbers are illustrative)" if self.fast else ""
+        shipped = (f"; {PRETRAINED_ENV}=1: pretraining is replaced by the shipped weights {SHIPPED_PATH}"
+                   if self.shipped else "")
         return (f"pacekit notebook setup: {self.mode} mode{note}; {hardware} ({where}); preset {self.preset!r}; "
-                f"seed {self.seed}; data {self.data_dir.as_posix()}; runs {self.runs_dir.as_posix()}")
+                f"seed {self.seed}; data {self.data_dir.as_posix()}; runs {self.runs_dir.as_posix()}{shipped}")
 
 
 def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, preset: Optional[str] = None,
-          quiet: bool = False, cwd: Optional[Path] = None, runs_dir=None) -> NotebookSetup:
+          quiet: bool = False, cwd: Optional[Path] = None, runs_dir=None,
+          shipped: Optional[bool] = None) -> NotebookSetup:
     """Seed, detect the GPU, read fast mode, pick the preset and the paths; print one summary line.
 
     On Colab it first installs pacekit's missing dependencies beside Colab's torch and enables Colab's
@@ -336,6 +363,10 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
         cwd: the working directory to resolve paths from (default: the current one).
         runs_dir: where runs go, e.g. a mounted Drive folder (default: ``$PACEKIT_RUNS``, else ``runs/``
             under the repository); see :func:`pick_runs_dir`.
+        shipped: load the shipped pretrained network instead of pretraining (default: from
+            ``PACEKIT_PRETRAINED``). Given, it sets ``PACEKIT_PRETRAINED`` for this kernel, which
+            :func:`load_or_train` reads. The shipped network is the ``cpu-tiny`` one, so the preset is
+            ``cpu-tiny`` unless ``preset`` says otherwise.
     """
     import torch
 
@@ -343,13 +374,16 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
     if colab:
         prepare_colab()
     fast = fast_mode() if fast is None else bool(fast)
+    if shipped is not None:
+        os.environ[PRETRAINED_ENV] = "1" if shipped else "0"
+    shipped = shipped_mode()
     cuda = torch.cuda.is_available()
     root = project_root(cwd)
     nb = NotebookSetup(
         fast=fast, device="cuda" if cuda else "cpu", gpu=torch.cuda.get_device_name(0) if cuda else None,
-        preset=preset or pick_preset(fast, cuda), seed=int(seed), root=root,
+        preset=preset or ("cpu-tiny" if shipped else pick_preset(fast, cuda)), seed=int(seed), root=root,
         data_dir=root / "data" / ("synthetic-small" if fast else "synthetic"),
-        runs_dir=pick_runs_dir(root, fast, runs_dir), colab=colab,
+        runs_dir=pick_runs_dir(root, fast, runs_dir), colab=colab, shipped=shipped,
     )
     seed_everything(nb.seed)
     if not quiet:
@@ -392,22 +426,29 @@ def reusable_checkpoint(cfg, stage: str) -> Optional[Path]:
 
 
 def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[[dict], None]] = None,
-                  retrain: bool = False):
+                  retrain: bool = False, shipped: Optional[bool] = None):
     """Load ``<cfg.run_dir>/last.pt`` if a finished run of the same settings left it, else train.
 
-    A rerun of a notebook then takes seconds. Delete the run folder to train again.
+    A rerun of a notebook then takes seconds. Delete the run folder to train again. With the shipped
+    weights asked for (``PACEKIT_PRETRAINED=1``), a pretraining run they can stand in for is not trained
+    but loaded from the package (:func:`shipped_pretraining`), and the notebook says so.
 
     Args:
         cfg: the run's :class:`pacekit.config.Config`.
         stage: ``"pretrain"`` (:func:`pacekit.train.pretrain`) or ``"finetune"`` (:func:`pacekit.train.finetune`).
         on_epoch_end: passed to the trainer (e.g. a :class:`LiveCurves`); not called when loading.
         retrain: train even if a matching checkpoint exists (e.g. its ``pretrained`` file was just rewritten).
+        shipped: use the shipped pretrained network for a pretraining run (default: from ``PACEKIT_PRETRAINED``).
 
     Returns:
         A :class:`pacekit.train.TrainResult` (its ``metrics`` are the stored ones when loaded).
     """
     if stage not in ("pretrain", "finetune"):
         raise ValueError(f"stage must be 'pretrain' or 'finetune', got {stage!r}")
+    if stage == "pretrain" and (shipped_mode() if shipped is None else shipped):
+        stand_in = shipped_pretraining(cfg)
+        if stand_in is not None:
+            return stand_in
     path = None if retrain else reusable_checkpoint(cfg, stage)
     if path is None:
         # No checkpoint of these settings to reuse: whatever the run folder holds is an older run of the
@@ -422,6 +463,47 @@ def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[
 
 def _device_of(cfg):
     return resolve_device(cfg.device)
+
+
+def shipped_mismatch(cfg, record: Optional[dict] = None) -> list[str]:
+    """The :data:`SHIPPED_MATCH_FIELDS` in which ``cfg`` differs from the shipped network's config."""
+    shipped = (record if record is not None else shipped_record())["config"]
+    wanted = cfg.to_dict()
+    return [k for k in SHIPPED_MATCH_FIELDS if shipped.get(k) != wanted[k]]
+
+
+def shipped_message(record: dict) -> str:
+    """What a notebook shows when the shipped network replaces its pretraining run."""
+    cfg = record["config"]
+    return (f"{PRETRAINED_ENV}=1: loaded the shipped pace-pretrained network {SHIPPED_PATH} instead of pretraining "
+            f"({record['preset']} preset, {cfg['backbone']} backbone, {cfg['epochs']} epochs, seed {record['seed']}; "
+            f"pace accuracy {100 * record['pretext_accuracy']:.1f}% on its synthetic test split); unset "
+            f"{PRETRAINED_ENV} to train it yourself")
+
+
+def shipped_pretraining(cfg) -> Optional[TrainResult]:
+    """The shipped network as the finished pretraining run ``cfg`` asks for, or None (saying why) when it
+    cannot stand in: not installed, or another network, input or pretext task (:data:`SHIPPED_MATCH_FIELDS`).
+
+    The result's ``model`` and ``metrics`` (its training curves) are the shipped run's; its ``config`` is the
+    shipped config reading this notebook's data (``root``, ``dataset``) on this notebook's device, and its
+    ``checkpoint`` the shipped file, which fine-tuning loads its backbone from.
+    """
+    if not shipped_available():
+        print(f"{PRETRAINED_ENV}=1, but this pacekit has no shipped weights ({SHIPPED_PATH}); training "
+              f"{cfg.name} instead")
+        return None
+    record = shipped_record()
+    different = shipped_mismatch(cfg, record)
+    if different:
+        print(f"{PRETRAINED_ENV}=1, but the shipped weights were pretrained with other "
+              f"{', '.join(different)} than run {cfg.name!r}; training it instead")
+        return None
+    result = shipped_train_result(device=_device_of(cfg))
+    result.config = result.config.replace(dataset=cfg.dataset, root=cfg.root, out_dir=cfg.out_dir, name=cfg.name,
+                                          device=cfg.device, num_workers=cfg.num_workers, progress=cfg.progress)
+    print(shipped_message(record))
+    return result
 
 
 @dataclass
@@ -454,7 +536,8 @@ def pretrain_and_finetune(nb: NotebookSetup, label: str, pretrain_name: Optional
     experiment = run_experiment(
         ft_cfg, ft_cfg.out_dir, inits=("pretrained" if pretrain_name is not None else "random",),
         protocols=("fine-tuned",), retrieval=False, pretrain_cfg=pre_cfg, run_name=lambda *_: name,
-        reuse=lambda cfg, stage, callback: load_or_train(cfg, stage, on_epoch_end=callback), on_epoch_end=on_epoch_end)
+        reuse=lambda cfg, stage, callback: load_or_train(cfg, stage, on_epoch_end=callback, shipped=nb.shipped),
+        on_epoch_end=on_epoch_end)
     outcome = experiment.outcomes[0]
     return TransferRun(label, experiment.pretrain_run, outcome.run, experiment.pretext_accuracy, outcome.evaluation,
                        experiment)
@@ -507,7 +590,8 @@ class LiveCurves:
 
 
 __all__ = [
-    "COLAB_KEEP", "FAST_ENV", "FAST_OVERRIDES", "FINETUNE_FIELDS", "REPO_BRANCH", "REPO_URL", "RUNS_ENV",
+    "COLAB_KEEP", "FAST_ENV", "FAST_OVERRIDES", "FINETUNE_FIELDS", "PRETRAINED_ENV", "REPO_BRANCH", "REPO_URL",
+    "RUNS_ENV", "SHIPPED_MATCH_FIELDS", "shipped_message", "shipped_mismatch", "shipped_mode", "shipped_pretraining",
     "SMALL_SYNTHETIC", "SYSTEM_FIELDS", "LiveCurves", "NotebookSetup", "colab_deps_command", "enable_colab_widgets",
     "installed_versions", "pick_runs_dir", "prepare_colab", "requirement_name",
     "TransferRun", "colab_badge", "colab_url", "config_differences", "fast_mode", "format_runs", "in_colab",
