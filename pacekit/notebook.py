@@ -500,6 +500,11 @@ def shipped_pretraining(cfg) -> Optional[TrainResult]:
               f"{', '.join(different)} than run {cfg.name!r}; training it instead")
         return None
     result = shipped_train_result(device=_device_of(cfg))
+    # Fine-tuning logs the checkpoint it starts from: relative to the notebook when the package is in the
+    # repository, so that outputs hold no machine path.
+    relative = Path(os.path.relpath(result.checkpoint))
+    if not relative.as_posix().startswith("../.."):
+        result.checkpoint = relative
     result.config = result.config.replace(dataset=cfg.dataset, root=cfg.root, out_dir=cfg.out_dir, name=cfg.name,
                                           device=cfg.device, num_workers=cfg.num_workers, progress=cfg.progress)
     print(shipped_message(record))

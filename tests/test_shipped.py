@@ -8,7 +8,6 @@ the synthetic test split regenerated from the record.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import torch
@@ -152,12 +151,10 @@ def test_shipped_file_is_the_current_quickstart_network(real_record):
 
 
 def test_shipped_file_still_scores_its_recorded_pretext_accuracy(real_record, tmp_path):
-    # The test split is regenerated from the record's parameters (about 30 s for the default set).
-    start = time.perf_counter()
+    # The synthetic set is regenerated from the record's parameters (about 30 s for the default set).
     accuracy = shipped.measure_shipped(tmp_path / "synthetic")
     assert accuracy == real_record["pretext_accuracy"]
     assert accuracy > 1 / len(PaceSet.from_spec(real_record["config"]["pace_set"]))  # above chance: it learned
-    assert time.perf_counter() - start < 120
 
 
 # ------------------------------------------------------------------------------------ PACEKIT_PRETRAINED
@@ -185,7 +182,7 @@ def test_pretrained_hook_hands_out_the_shipped_model(tiny_build, tmp_path, monke
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("last.pt"))  # nothing trained
     expected = load_checkpoint(built.weights)["model"]
     assert all(torch.equal(result.model.state_dict()[k].cpu(), v) for k, v in expected.items())
-    assert result.checkpoint == built.weights and result.config.root == cfg.root
+    assert result.checkpoint.resolve() == built.weights.resolve() and result.config.root == cfg.root
     assert result.final("acc") == built.record["pretext_train_accuracy"]
 
 
