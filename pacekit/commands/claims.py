@@ -39,10 +39,11 @@ def add_commands(subparsers) -> None:
     p.add_argument("--data", default="data/synthetic", help="synthetic dataset folder (default: data/synthetic)")
     p.add_argument("--claims", default=None,
                    help=f"comma-separated claims to run, e.g. C1,C6 (default: all of {','.join(CLAIM_IDS)})")
-    p.add_argument("--seeds", type=positive_int, default=5,
-                   help="seeds per arm: --seed, --seed+1, ... (default: 5); recorded before any result")
+    p.add_argument("--seeds", type=positive_int, default=3,
+                   help="seeds per arm: --seed, --seed+1, ... (default: 3, each one a pretraining per arm); "
+                        "recorded before any result")
     p.add_argument("--attention-videos", type=positive_int, default=8,
                    help="test videos the attention claim (C6) scores (default: 8)")
     add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
-                         default_preset="cpu-tiny")
+                         default_preset="claims")
     p.set_defaults(func=cmd_claims, interrupt_hint="interrupted; run the same command again to resume the ledger")
