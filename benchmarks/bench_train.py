@@ -17,6 +17,10 @@ Examples::
     # seconds on a laptop CPU: the tiny backbone on a small synthetic set written to a temp folder
     python benchmarks/bench_train.py --device cpu --tiny
 
+    # the quickstart's own pretraining step (the cpu-tiny preset: its batch, clips, input, jitter, memory
+    # backend, one worker) on the quickstart's synthetic set: model-only against with-data
+    python benchmarks/bench_train.py --device cpu --preset cpu-tiny --data data/synthetic --backbones tiny
+
     # one GPU, the paper's setting, data from a prepared (frame-pack) UCF101-layout folder
     python benchmarks/bench_train.py --device cuda --data data/bench_prepared --workers 16
 
@@ -69,6 +73,9 @@ def machine_info(device: torch.device) -> dict:
 def bench_config(args, backbone: str, mode: str):
     """The training config of one measurement (the paper's, or small with --tiny)."""
     s3d = backbone == "s3d_g"
+    if args.preset is not None:  # the preset as it trains, only the measurement's own fields replaced
+        return get_config(args.preset, backbone=backbone, device=args.device, seed=0, progress=False,
+                          dataset=args.dataset, root=str(args.data), epoch_repeat=100, **MODES[mode])
     values = dict(backbone=backbone, device=args.device, num_workers=args.workers, seed=0, progress=False,
                   dataset=args.dataset, root=str(args.data), epoch_repeat=100, **MODES[mode])
     if args.tiny:
@@ -175,6 +182,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--tiny", action="store_true", help="tiny backbone, 8x56x56 clips, a few steps (CPU smoke)")
+    parser.add_argument("--preset", default=None, help="measure this preset's own step (batch, clips, input, jitter, "
+                        "backend, workers), e.g. cpu-tiny; default: the paper's setting")
     parser.add_argument("--backbones", default=None, help=f"comma list (default: {','.join(PAPER_BACKBONES)})")
     parser.add_argument("--modes", default=None, help=f"comma list of {', '.join(MODES)} (default: all on CUDA, "
                         "fp32-eager on the CPU)")
