@@ -1,4 +1,5 @@
-"""Regenerate the README's figure: one synthetic video sampled at paces 1-4 (``python docs/make_figures.py``)."""
+"""Regenerate the README's figure: one video of the default synthetic set sampled at paces 1-4
+(``python docs/make_figures.py``)."""
 
 from pathlib import Path
 
@@ -6,7 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from pacekit.data.synthetic import SYNTHETIC_CLASSES, render_video  # noqa: E402
+from pacekit.data.synthetic import FORMAT_VERSION, render_video, synthetic_classes  # noqa: E402
 from pacekit.pace import sample_indices  # noqa: E402
 from pacekit.plots import plot_pace_strip  # noqa: E402
 
@@ -14,8 +15,8 @@ OUT = Path(__file__).parent / "figures"
 
 
 def pace_strip_figure():
-    class_index = SYNTHETIC_CLASSES.index("Orbit")
-    frames = render_video(class_index, 3, width=160, height=120, num_frames=100)
+    class_index = synthetic_classes(FORMAT_VERSION).index("Orbit")
+    frames = render_video(class_index, 3, width=160, height=120, num_frames=100, version=FORMAT_VERSION)
     clips = {p: frames[sample_indices(len(frames), 16, p, start=0)] for p in (1, 2, 3, 4)}
     return plot_pace_strip(clips, max_frames=8, frame_width=1.0)
 

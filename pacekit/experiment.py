@@ -198,7 +198,9 @@ class ExperimentResult:
             "outcomes": [o.to_dict() for o in self.outcomes],
             "retrieval": {init: [r.to_dict() for r in rows] for init, rows in self.retrieval.items()},
             "seconds": dict(self.seconds), "attention": dict(self.attention),
-            "attention_scores": {init: {k: list(v) for k, v in d.items()} for init, d in self.attention_scores.items()},
+            # A share with no attention mass at all is NaN; JSON has no NaN, so it is written as null.
+            "attention_scores": {init: {k: [x if x is None or math.isfinite(x) else None for x in v]
+                                        for k, v in d.items()} for init, d in self.attention_scores.items()},
         }
 
     def to_json(self, path=None) -> str:

@@ -22,6 +22,7 @@ numbers of a run are in its report. ``--resume`` reuses finished stages (their `
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,12 +304,23 @@ def _experiment_sections(r: QuickstartResult) -> list[str]:
         ]
         for init, scores in e.attention_scores.items():
             att, cam = scores["attention"], scores.get("grad-cam", [float("nan"), float("nan")])
-            lines.append(f"| {INIT_NAMES[init]} | {100 * att[0]:.1f} | {100 * cam[0]:.1f} | {100 * att[1]:.1f} |")
+            lines.append(f"| {INIT_NAMES[init]} | {_share(att[0])} | {_share(cam[0])} | {100 * att[1]:.1f} |")
+        lines.append("")
+        lines.append("n/a: the maps have no mass at all (a Grad-CAM is zero where no channel's gradient-weighted "
+                     "activation is positive), so no share can be computed.")
         if {"random", "pretrained"} <= set(e.attention_scores):
             ratio = e.attention_scores["pretrained"]["attention"][0] / max(e.attention_scores["random"]["attention"][0], 1e-9)
             lines += ["", f"Pretrained / random init: {ratio:.2f}x the attention share inside the masks."]
         lines.append("")
     return lines
+
+
+def _share(value: float) -> str:
+    return f"{100 * value:.1f}" if math.isfinite(value) else "n/a"
+
+
+def _finite_or_none(value: float) -> Optional[float]:
+    return float(value) if math.isfinite(value) else None
 
 
 def result_json(r: QuickstartResult) -> dict:
@@ -336,7 +348,8 @@ def result_json(r: QuickstartResult) -> dict:
         data["test_label_counts"] = e.outcome("random", PROTOCOLS[0]).label_counts
         data["retrieval"] = {init: {row.feature: {"topk": row.topk, "chance": row.chance} for row in rows}
                              for init, rows in e.retrieval.items()}
-        data["attention"] = {init: {name: {"share": pair[0], "chance": pair[1]} for name, pair in scores.items()}
+        data["attention"] = {init: {name: {"share": _finite_or_none(pair[0]), "chance": pair[1]}
+                                    for name, pair in scores.items()}
                              for init, scores in e.attention_scores.items()}
         data["experiment"] = e.to_dict()
     return data
