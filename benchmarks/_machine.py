@@ -1,20 +1,11 @@
-"""The machine a benchmark ran on, for the figures it prints."""
+"""The machine a benchmark ran on, for the figures it prints: :mod:`pacekit.machine`, importable from a
+checkout that is not installed (``benchmarks/`` scripts run as plain scripts)."""
 
-import os
-import platform
+import sys
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo where there is one, else what platform knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+from pacekit.machine import cpu_name, describe_machine, usable_cores  # noqa: E402,F401

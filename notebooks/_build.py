@@ -5,6 +5,8 @@ Usage, from the repository root::
     python notebooks/_build.py                        # write every notebook (outputs cleared)
     PACEKIT_FAST=1 python notebooks/_build.py --execute   # write, then run each and keep its outputs
     python notebooks/_build.py --execute 02           # only the notebooks whose name starts with 02
+    python notebooks/_build.py --keep-outputs 03      # rewrite from the source, keeping the outputs of
+                                                      # every code cell whose code did not change
 
 A source is a Python file in the "percent" format of jupytext: ``# %%`` starts a code cell and
 ``# %% [markdown]`` a Markdown cell whose lines are written as comments (``# text``). The first cell is
@@ -117,6 +119,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help="notebook name prefixes, e.g. 01 02 (default: all)")
     parser.add_argument("--execute", action="store_true", help="run each notebook and keep its outputs")
+    parser.add_argument("--keep-outputs", action="store_true",
+                        help="keep the committed outputs of code cells whose source is unchanged (prose edits "
+                             "after a run); refused when a code cell changed, which needs --execute")
     args = parser.parse_args(argv)
     sources = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
     if args.names:
@@ -127,6 +132,16 @@ def main(argv=None) -> int:
     for source in sources:
         nb = build(source)
         target = HERE / (source.stem + ".ipynb")
+        if args.keep_outputs and not args.execute:
+            old = nbformat.read(str(target), as_version=4)
+            if [c.source for c in old.cells if c.cell_type == "code"] != [c.source for c in nb.cells if c.cell_type == "code"]:
+                print(f"{target.name}: a code cell changed since its outputs were made; run it with --execute",
+                      file=sys.stderr)
+                return 2
+            outputs = iter([(c.get("outputs", []), c.get("execution_count")) for c in old.cells if c.cell_type == "code"])
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell["outputs"], cell["execution_count"] = next(outputs)
         if args.execute:
             t0 = time.perf_counter()
             execute(nb)

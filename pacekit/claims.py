@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import datetime
 import re
 import time
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ import numpy as np
 from .config import Config
 from .errors import PacekitError
 from .experiment import ATTENTION_VIDEOS, ExperimentResult, _init_model, attention_scores, run_experiment
+from .machine import describe_machine
 from .pace import PaceSet
 
 #: What each metric is; every one is a fraction in [0, 1].
@@ -430,11 +432,25 @@ def _signed(value) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{100 * value:+.1f}"
 
 
+def _provenance(ledger: dict) -> list[str]:
+    """Where and when the ledger was written, and by which command (ledgers before these fields: nothing)."""
+    if not ledger.get("machine"):
+        return []
+    m = ledger["machine"]
+    where = f"{m.get('cpu')}, {m.get('cores')} cores" + (f", {m['gpu']}" if m.get("gpu") else "")
+    command = f" by `{ledger['command']}`" if ledger.get("command") else ""
+    seconds = ledger.get("seconds", {}).get("total")
+    took = f"; {seconds:.0f} s in this invocation (cells finished by an earlier one are read back)" if seconds else ""
+    return [f"Written {ledger.get('date')}{command} on {where} (torch {m.get('torch')}, Python {m.get('python')}){took}.",
+            ""]
+
+
 def format_ledger(ledger: dict) -> str:
     """The ledger as Markdown: the rule, a summary of verdicts, then each claim's arms and comparisons."""
     lines = ["# The paper's claims, shown", "",
              f"Preset `{ledger['preset']}`, seeds {ledger['seeds']} (fixed before any result: `seeds.json`). "
              "Numbers are percentages; `mean ± sd` over the seeds; chance levels in parentheses.", "",
+             *_provenance(ledger),
              "**Verdict rule.** " + ledger["verdict_rule"], "",
              "| claim | comparison | metric | kit difference | 95% CI | verdict |", "|---|---|---|---|---|---|"]
     for c in ledger["claims"]:
@@ -517,7 +533,7 @@ def _plot_curve(ax, entry: dict, metric: str) -> None:
 
 def run_ledger(cfg: Config, out, claims: Optional[Sequence[str]] = None, seeds: Sequence[int] = (0, 1, 2),
                preset: str = "claims", attention_videos: int = ATTENTION_VIDEOS, figures: bool = True,
-               log: Optional[Callable[[str], None]] = None) -> dict:
+               log: Optional[Callable[[str], None]] = None, command: Optional[str] = None) -> dict:
     """Run the selected claims over ``seeds`` and write ``<out>/ledger.md``, ``ledger.json`` and figures.
 
     ``cfg`` is the base configuration (its dataset must be the synthetic set for the attention claim).
@@ -532,6 +548,8 @@ def run_ledger(cfg: Config, out, claims: Optional[Sequence[str]] = None, seeds: 
         raise PacekitError("seeds must name at least one seed")
     record_seeds(out, seeds, [c.id for c in selected])
     ledger = {"preset": preset, "seeds": seeds, "verdict_rule": VERDICT_RULE, "config": cfg.to_dict(),
+              "command": command, "machine": describe_machine(),
+              "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "metrics": METRICS, "status": "running", "claims": [], "seconds": {}}
     t0 = time.perf_counter()
     for claim in selected:

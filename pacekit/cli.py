@@ -86,6 +86,8 @@ def interrupt_hint(args) -> str:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The command line as typed (what a ledger or report records as the command that made it).
+    args.command_line = " ".join(["pacekit", *(sys.argv[1:] if argv is None else [str(a) for a in argv])])
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

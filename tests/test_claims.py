@@ -166,6 +166,9 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys):
         assert all(0 <= v <= 1 for v in arm["metrics"]["fine-tuned"]["values"])
     md = (out / "ledger.md").read_text()
     assert "(chance 33.3)" in md and "## C1:" in md and "## C6:" in md
+    # Where, when and by which command: the command exactly as typed, the machine as measured.
+    assert f"by `pacekit {' '.join(args)}`" in md and data["command"] == f"pacekit {' '.join(args)}"
+    assert data["machine"]["cores"] >= 1 and data["machine"]["cpu"] in md and data["date"] in md
     for claim in ("C1", "C6"):
         assert (out / f"claim_{claim}.png").read_bytes().startswith(b"\x89PNG")
     assert "ledger:" in capsys.readouterr().out

@@ -20,7 +20,7 @@ def cmd_claims(args) -> int:
     claims = args.claims.split(",") if args.claims else None
     print(f"seeds {seeds} (recorded in {args.out}/seeds.json before any result)")
     ledger = run_ledger(cfg, args.out, claims, seeds, preset=args.preset, attention_videos=args.attention_videos,
-                        log=print)
+                        log=print, command=args.command_line)
     for claim in ledger["claims"]:
         for comp in claim["comparisons"]:
             print(f"{claim['id']}: {comp['better']} {comp['expect']} {comp['worse']} ({comp['metric']}): "
