@@ -83,7 +83,7 @@ for (r, c), n in np.ndenumerate(uses):
 plt.show()
 
 # %% [markdown]
-# Now on an actual video. pacekit's built-in synthetic set (format version 2, the default) has ten
+# Now on an actual video. pacekit's built-in synthetic set (format version 3, the default) has ten
 # action classes, each a textured mover with its own motion and natural speed, over a low-contrast
 # background with static distractors; every frame also gets its own small brightness change.
 # `sample_figure_spec` describes one video and `draw_figure_video` draws it in memory, with the mover's
@@ -126,8 +126,8 @@ display(HTML(clips_html(moving, fps=25, zoom=2, caption="32 frames of each clip 
 # rows in time, first frame on top: an *x-t slice* or kymograph (`pacekit.plots.kymograph`). A mover at
 # constant speed draws a straight line, and its slope -- pixels moved per clip frame -- is its speed. A
 # clip at pace $p$ shows source frames $s + \lfloor i p \rfloor$, so the same motion draws a line $p$
-# times steeper: the pace *is* the slope. The super-fast clip spans 46 source frames and catches the
-# wheel turning at its right end. The speeds under each panel are measured on the masks' slices
+# times steeper: the pace *is* the slope. The fast clips span 31 and 46 source frames, about one and
+# one and a half back-and-forths of this wheel, so their lines turn. The speeds under each panel are measured on the masks' slices
 # (`kymograph_speed`: the mean step of the mask's centre from one clip frame to the next).
 
 # %%
@@ -140,10 +140,12 @@ print("measured speed / speed at pace 1:", {str(p): round(v / normal, 2) for p, 
 
 # %% [markdown]
 # The ratios come out near the paces, not on them, because the wheel does not roll at one speed: it
-# slows down into each turn. The fast clips span 31 and 46 source frames and reach the right-hand turn
-# (the super-fast one rolls back), so they measure a little under 2 and 3 times; the slow ones span only
-# 8 and 6 frames right after the left turn, where the wheel is still speeding up, so they measure under
-# 1/2 and 1/3. Pace multiplies the speed *the motion has at that moment*. A network sees exactly this: the slope depends on the pace *and* on
+# slows down into each turn, and every clip catches a different part of the motion. The normal clip's 16
+# frames include the slow-down into the right-hand turn, which lowers the pace-1 speed every ratio is
+# divided by, so the slow clips (8 and 6 source frames right after the left turn, at full speed) measure
+# a little over 1/2 and 1/3; the fast ones turn once or twice and measure a little under 2 and 3. Pace
+# multiplies the speed *the motion has at that moment*. A network sees exactly this: the slope depends on
+# the pace *and* on
 # how fast this motion naturally is, which is why telling paces apart takes knowing the motion
 # (notebook 02 lets you try).
 
@@ -164,8 +166,9 @@ print("             hi    ", hi.tolist())
 print("             weight", [round(float(v), 3) for v in w])
 
 # %% [markdown]
-# On the video, at $p = 1/3$: side by side, single frames of the two fills look the same (the wheel
-# moves about 2 pixels between source frames), so look where they differ. The x-t slice of the repeated
+# On the video, at $p = 1/3$: side by side, single frames of the two fills are hard to tell apart (the
+# wheel moves about 4.6 pixels between source frames; a blend of two positions looks like a slightly
+# blurred wheel), so look where they differ. The x-t slice of the repeated
 # clip is a staircase -- the wheel holds still for three frames, then jumps -- and the interpolated one
 # is a ramp whose edges are blends of two positions. The difference is zero on every third frame (the
 # weight is 0: both show a source frame) and sits only on the mover's edges otherwise.
