@@ -17,6 +17,7 @@ from helpers import TINY_FLAGS
 from pacekit.checkpoint import (CheckpointError, CheckpointSaveError, NonFiniteError, TransferError,
                                 load_checkpoint, save_checkpoint)
 from pacekit.cli import main as cli_main
+from pacekit.config import get_config
 from pacekit.loading import load_model
 from pacekit.train import PaceStep, pretrain
 from pacekit.training.loop import RunFolderError, _prune_epoch_checkpoints
@@ -107,7 +108,7 @@ RUN_FOLDER_CASES = [
     # (flags of the second run, exit status, words its error must hold)
     ([], 2, ["already holds a run", "--resume", "--overwrite"]),
     (["--overwrite"], 0, []),
-    (["--resume", "--lr", "0.5"], 2, ["lr: 0.003 -> 0.5", "--name"]),
+    (["--resume", "--lr", "0.5"], 2, [f"lr: {get_config('cpu-tiny').lr} -> 0.5", "--name"]),
     (["--resume", "--epochs", "2", "--num-workers", "0", "--no-progress"], 0, []),
 ]
 

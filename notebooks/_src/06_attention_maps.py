@@ -118,8 +118,8 @@ print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 
 # %% [markdown]
 # **Reading it.** The paper shows Fig. 5 for a fully trained R(2+1)D on UCF101: attention on the moving
-# parts. The committed full-mode run (CPU, `cpu-tiny`: a 90k-parameter network trained for minutes on
-# standardised RGB clips) does **not** reproduce it: the pretrained network puts 23.6% of its activation
+# parts. The committed full-mode run (CPU, `cpu-tiny`: a 90k-parameter network trained for minutes, on
+# the input mode printed above) does **not** reproduce it: the pretrained network puts 23.6% of its activation
 # attention and 21.4% of its Grad-CAM on the 10% most moving pixels, random weights 34.6% and 25.1% --
 # random weights score higher. The maps above agree: coarse blobs that sit on the background as often as
 # on the mover. The quickstart's score against the synthetic set's ground-truth masks says the same
@@ -129,7 +129,7 @@ print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 # over its surroundings scores low. Two caveats for your own runs: with residual clips
 # (`input_mode="residual"`) the static scene is subtracted before the network, so any network's maps,
 # random ones included, concentrate where things move and a high share is no evidence of learning; with
-# plain or standardised RGB, as here, the comparison with random weights is the paper's.
+# the input of this run, which keeps the static scene, the comparison with random weights is the paper's.
 #
 # ## Summary
 #
