@@ -70,13 +70,14 @@ def _backbone(model: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def labelled_clip_features(model: nn.Module, cfg: Config, device="cpu") -> ClipFeatures:
+def labelled_clip_features(model: nn.Module, cfg: Config, device="cpu", dataset=None) -> ClipFeatures:
     """Backbone features of ``cfg.ft_epoch_repeat`` augmented clips of each labelled training video.
 
-    The clips are those of the fine-tuning sampler, augmented by the training transform, both seeded with
-    ``cfg.seed``; the backbone runs in eval mode and is put back in its previous mode.
+    The clips are those of the fine-tuning sampler (``dataset``, default :func:`finetune_dataset` of
+    ``cfg``), augmented by the training transform, both seeded with ``cfg.seed``; the backbone runs in
+    eval mode and is put back in its previous mode.
     """
-    dataset = finetune_dataset(cfg)
+    dataset = dataset if dataset is not None else finetune_dataset(cfg)
     dataset.set_epoch(0)
     augment = make_augment(cfg)
     if getattr(model, "authors_input", False):
@@ -219,10 +220,11 @@ def run_linear_probe(cfg: Config, device="cpu", test: Optional[ClipFeatures] = N
         evaluation = probe_evaluation(model.head, test)
         return (TrainResult(model, cfg, run_dir, run_dir / "last.pt", done["metrics"], evaluation=evaluation),
                 evaluation, test)
-    classes = finetune_dataset(cfg).classes
+    labelled = finetune_dataset(cfg)
+    classes = labelled.classes
     model, transfer, authors_input = transfer_model(cfg, len(classes))
     model = model.to(device).eval()
-    train = labelled_clip_features(model, cfg, device)
+    train = labelled_clip_features(model, cfg, device, labelled)
     fit = fit_linear_classifier(train.x, train.labels, len(classes), cfg.probe_lr, cfg.weight_decay, steps,
                                 seed=cfg.seed)
     with torch.no_grad():

@@ -95,7 +95,7 @@ class AuthorsClipEval(ClipEval):
 
 def model_transform(crop: int = 112, input_mode: str = "rgb", authors_input: bool = False) -> ClipEval:
     """The test-time transform of a model: frames arrive decoded at its frame size; centre crop (paper
-    4.1), normalise, then its input mode (``residual`` for the cpu-tiny preset). Checkpoints in the
+    4.1), normalise, then its input mode (``standardized`` for the cpu-tiny preset). Checkpoints in the
     authors' layout get the authors' input instead (:class:`AuthorsClipEval`)."""
     if authors_input:
         return AuthorsClipEval(size=None, crop=crop)

@@ -4,12 +4,14 @@
 2. Pace-pretrain the backbone on the train split without labels (Sec. 3).
 3. Train on a few labelled videos per class, from the pace-pretrained backbone and from random
    initialisation (same labelled subset, same schedule, same seeds), in two ways: fine-tuning the whole
-   network (paper 4.1) and a linear probe (frozen backbone, only the new fc trained).
+   network (paper 4.1) and a linear probe (frozen backbone, a new fc fitted on its features).
 4. Evaluate all four on the test split with the paper's 10-clip protocol (4.1), for each of
    ``finetune_seeds`` seeds.
-5. Retrieve training videos with test videos (4.4) with the random and the pretrained backbone.
+5. Retrieve training videos with test videos (4.4) with the random and the pretrained backbone, and score
+   where each backbone's attention falls against the synthetic set's mover masks (Fig. 5).
 6. Write ``<out>/report.md``: a table of the pretext (pace) accuracy and the top-1 accuracies, the random
-   baseline's predicted classes, retrieval top-k beside chance, and two figures, ``pace_strip.png`` (one
+   baseline's predicted classes, retrieval top-k beside chance, the attention shares beside the masks'
+   area, and two figures, ``pace_strip.png`` (one
    test video at every pace) and ``training_curves.png``; and ``<out>/result.json`` with every number of
    the report (:func:`result_json`).
 
@@ -261,7 +263,7 @@ def _experiment_sections(r: QuickstartResult) -> list[str]:
         "",
         "| random init | " + " | ".join(classes) + " |",
         "|---|" + "---|" * len(classes),
-        f"| true labels | " + " | ".join(str(n) for n in first.label_counts) + " |",
+        "| true labels | " + " | ".join(str(n) for n in first.label_counts) + " |",
     ]
     for protocol in PROTOCOLS:
         for k, seed in enumerate(e.seeds):
@@ -319,10 +321,6 @@ def _share(value: float) -> str:
     return f"{100 * value:.1f}" if math.isfinite(value) else "n/a"
 
 
-def _finite_or_none(value: float) -> Optional[float]:
-    return float(value) if math.isfinite(value) else None
-
-
 def result_json(r: QuickstartResult) -> dict:
     """Every figure of the report as plain numbers (fractions, not percentages), plus the whole experiment."""
     cfg = r.config
@@ -348,10 +346,9 @@ def result_json(r: QuickstartResult) -> dict:
         data["test_label_counts"] = e.outcome("random", PROTOCOLS[0]).label_counts
         data["retrieval"] = {init: {row.feature: {"topk": row.topk, "chance": row.chance} for row in rows}
                              for init, rows in e.retrieval.items()}
-        data["attention"] = {init: {name: {"share": _finite_or_none(pair[0]), "chance": pair[1]}
-                                    for name, pair in scores.items()}
-                             for init, scores in e.attention_scores.items()}
-        data["experiment"] = e.to_dict()
+        data["experiment"] = e.to_dict()  # JSON-safe: a share with no attention mass is null there
+        data["attention"] = {init: {name: {"share": pair[0], "chance": pair[1]} for name, pair in scores.items()}
+                             for init, scores in data["experiment"]["attention_scores"].items()}
     return data
 
 

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import torch
 from torch import nn
@@ -41,6 +41,7 @@ from .config import Config, get_config
 from .data.synthetic import FORMAT_NAME, ensure_synthetic, read_synthetic_metadata
 from .errors import PacekitError
 from .loading import model_from_checkpoint
+from .machine import cpu_name
 from .quickstart import SYNTHETIC_SIZE
 from .train import TrainResult, pace_accuracy, pretrain
 from .training.data import pretrain_dataset
@@ -250,15 +251,7 @@ def _test_split(cfg: Config):
 
 def machine_description() -> dict:
     """The platform, CPU model and core count of this machine, for a record."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"platform": platform.platform(), "machine": platform.machine(), "cpu": cpu,
+    return {"platform": platform.platform(), "machine": platform.machine(), "cpu": cpu_name(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
 
 

@@ -259,12 +259,13 @@ print("recall per pace (%):", {str(p): round(100 * float(r), 1) for p, r in zip(
 # %% [markdown]
 # **Reading it.** Neighbouring paces are the hard pairs: pace 3 against pace 4 differs by a third of the
 # speed, pace 1 against pace 4 by a factor of four. In the committed full-mode run (CPU, `cpu-tiny`,
-# seed 0) the network reaches 40.0% on the test videos against 25% chance, and the matrix says where:
+# seed 0) the network reaches 40.0% on the test videos against 25% chance (47.3% on the matrix's 480
+# clips, four per video), and the matrix says where:
 # it recalls pace 1 (89%) and pace 4 (61%) but confuses the middle paces (25% and 18%), mostly with
 # their neighbours. It has learned "slow" against "fast", not yet the speed relative to each motion's
 # natural speed -- the part of the task that needs the content. The paper's R(2+1)D, trained for hours
 # on UCF101, is not measured here; this small network after minutes is far from it, and the README's
-# quickstart table says the same (40.0% there too: it is the same run).
+# quickstart table says the same (40.0% there too: the same preset and seed train the same network).
 #
 # ## 5. See it: one test video at every pace
 #

@@ -198,9 +198,11 @@ def temporal_residual(x: torch.Tensor) -> torch.Tensor:
     """Float clips ``(..., C, T, H, W)`` minus their mean frame: what moves stays, the static scene goes.
 
     Used with ``input_mode="residual"`` (a "residual frames" input, Tao et al. 2020), not by the paper. On
-    pacekit's synthetic set the static scene's colours vary far more than the small moving object changes
-    a frame, and a small RGB network stays at chance on pace prediction for thousands of steps; on
-    residual clips it learns pace in hundreds (the ``cpu-tiny`` preset uses it; see pacekit/config.py).
+    the first version of pacekit's synthetic set, whose small objects changed a frame far less than the
+    static scene's colours varied, a small RGB network stayed at chance on pace prediction for thousands of
+    steps and learned it in hundreds on residual clips. It also highlights motion before any learning, so
+    attention maps of a residual-input network say little (the ``cpu-tiny`` preset now uses
+    ``"standardized"``; see pacekit/config.py).
     """
     return x - x.mean(dim=-3, keepdim=True)  # T is the third axis from the end
 
