@@ -13,6 +13,7 @@ from pacekit.attention import attention_mass_in_masks, mask_area_fraction
 from pacekit.claims import (CLAIMS, Claim, Comparison, claim_rows, format_ledger, get_claims, paired_ci,
                             record_seeds, verdict, write_ledger, VERDICT_RULE)
 from pacekit.cli import main as cli_main
+from pacekit.config import get_config
 from pacekit.errors import PacekitError
 
 from test_quickstart import TINY
@@ -150,9 +151,16 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys):
     data = json.loads((out / "ledger.json").read_text())
     assert data["seeds"] == [0, 1] and json.loads((out / "seeds.json").read_text())["seeds"] == [0, 1]
     c1, c6 = data["claims"]
-    assert c1["id"] == "C1" and len(c1["comparisons"]) == 3
-    # C6 reuses C1's pretraining; its in-mask shares and their chance (the masks' area) are fractions
-    assert sorted(p.name for p in (out / "pretrain").iterdir()) == ["base_s0", "base_s1"]
+    assert c1["id"] == "C1" and len(c1["comparisons"]) == 6
+    # C6 reuses C1's pretraining of the tiny network; C1's R(2+1)D arm pretrains its own, and every stage of it
+    # (pretraining, probe, fine-tuning) runs that network
+    r21d_key = claims_mod.pretrain_key(get_config("claims"), get_config("claims", **claims_mod.PAPER_BACKBONE_ARM))
+    assert sorted(p.name for p in (out / "pretrain").iterdir()) == sorted(
+        ["base_s0", "base_s1", f"{r21d_key}_s0", f"{r21d_key}_s1"])
+    for arm in ("pace-pretrained, R(2+1)D x0.25", "random init, R(2+1)D x0.25"):
+        for cell in (out / "C1" / claims_mod._slug(arm)).glob("s*/cell.json"):
+            transfer = json.loads(cell.read_text())["identity"]["transfer"]
+            assert (transfer["backbone"], transfer["width"]) == ("r21d", 0.25)
     for arm in c6["arms"].values():
         for metric in ("attention", "grad-cam"):
             m = arm["metrics"][metric]
