@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .atomic import current_umask
 from .errors import PacekitError
 
 
@@ -71,12 +72,6 @@ def require_entries(state: Mapping[str, Any], keys, source: str, purpose: str) -
             f"{source} lacks {', '.join(repr(k) for k in missing)}, which {purpose} needs; it holds "
             f"{_short_list(sorted(map(str, state)), 10)}. Was it written by pacekit pretrain/finetune?"
         )
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 _ERRNO_WORDS = {
@@ -169,7 +164,7 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> Path:
             torch.save(dict(state), f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint gets the user's umask
+        os.chmod(tmp_name, 0o666 & ~current_umask())  # mkstemp makes 0600; a checkpoint gets the user's umask
         os.replace(tmp_name, path)
     except OSError as err:
         if tmp_name is not None:

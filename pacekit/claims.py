@@ -34,6 +34,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from .atomic import write_text_atomic
 from .config import Config
 from .errors import PacekitError
 from .experiment import ATTENTION_VIDEOS, ExperimentResult, _init_model, attention_scores, run_experiment
@@ -369,8 +370,7 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
             metrics[name] = {"value": value, "chance": chance}
 
     metrics = _json_safe(metrics)  # a NaN share (no map had mass) is a missing number, as when read back
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    cell_file.write_text(json.dumps(_json_safe({"identity": identity, "metrics": metrics}), indent=1, default=str,
+    write_text_atomic(cell_file, json.dumps(_json_safe({"identity": identity, "metrics": metrics}), indent=1, default=str,
                                     allow_nan=False))
     return metrics
 
@@ -390,7 +390,7 @@ def record_seeds(out, seeds: Sequence[int], claims: Sequence[str]) -> Path:
             raise PacekitError(f"{path} records seeds {recorded.get('seeds')}, fixed before its results; this run "
                                f"asks for {seeds}. Use the same --seeds to resume, or another --out")
         return path
-    path.write_text(json.dumps({"seeds": seeds, "claims": list(claims),
+    write_text_atomic(path, json.dumps({"seeds": seeds, "claims": list(claims),
                                 "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
     return path
 
@@ -602,8 +602,8 @@ def write_ledger(ledger: dict, out) -> tuple[Path, Path]:
     """Write ``ledger.json`` (every number; a missing one as null) and ``ledger.md`` into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "ledger.json").write_text(json.dumps(_json_safe(ledger), indent=1, default=str, allow_nan=False))
-    (out / "ledger.md").write_text(format_ledger(ledger))
+    write_text_atomic(out / "ledger.json", json.dumps(_json_safe(ledger), indent=1, default=str, allow_nan=False))
+    write_text_atomic(out / "ledger.md", format_ledger(ledger))
     return out / "ledger.md", out / "ledger.json"
 
 

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from .atomic import write_text_atomic
 from .config import Config
 from .data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, name_some
 from .data.transforms import ClipEval
@@ -457,7 +458,7 @@ def save_result(result: EvalResult, out_dir) -> list:
         "confusion": result.confusion.tolist(), "classes": names,
     }
     paths = [out_dir / "eval.json", out_dir / "confusion.png", out_dir / "per_class_accuracy.png"]
-    paths[0].write_text(json.dumps(summary, indent=1))
+    write_text_atomic(paths[0], json.dumps(summary, indent=1))
     for fig, path in ((plot_confusion(result), paths[1]), (plot_per_class_accuracy(result), paths[2])):
         fig.savefig(path, dpi=120)
         plt.close(fig)

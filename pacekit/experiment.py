@@ -32,6 +32,7 @@ import torch
 
 from .attention import (attention_grid, attention_mass_in_masks, clip_attention, grad_cam, mask_area_fraction,
                         plot_attention_grid)
+from .atomic import write_text_atomic
 from .config import Config
 from .data.strips import read_pace_strips
 from .data.synthetic import load_mover_masks
@@ -207,7 +208,7 @@ class ExperimentResult:
         """Every number as JSON; written to ``path`` when given. Returns the text."""
         text = json.dumps(self.to_dict(), indent=1)
         if path is not None:
-            Path(path).write_text(text)
+            write_text_atomic(path, text)
         return text
 
     @classmethod

@@ -36,6 +36,7 @@ from torch import nn
 
 from pathlib import Path
 
+from .atomic import write_text_atomic
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config
 from .data.datasets import LeftOutVideo
@@ -242,7 +243,7 @@ def run_linear_probe(cfg: Config, device="cpu", test: Optional[ClipFeatures] = N
         transfer_loaded=list(transfer.loaded) if transfer else [],
         probe=dict(steps=steps, lr=cfg.probe_lr, weight_decay=cfg.weight_decay, train_clips=int(train.x.shape[0]),
                    train_accuracy=fit.train_accuracy, final_loss=fit.final_loss)))
-    (run_dir / "metrics.jsonl").write_text(json.dumps(row) + "\n")
+    write_text_atomic(run_dir / "metrics.jsonl", json.dumps(row) + "\n")
     return TrainResult(model, cfg, run_dir, checkpoint, [row], transfer=transfer, evaluation=evaluation), evaluation, test
 
 

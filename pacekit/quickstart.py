@@ -32,6 +32,7 @@ from typing import Optional
 
 import numpy as np
 
+from .atomic import write_text_atomic
 from .config import Config, get_config
 from .data import build_dataset
 from .data.strips import read_pace_strips
@@ -152,8 +153,8 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
 
     result = QuickstartResult(out, out / "report.md", experiment.pretext_accuracy, experiment.pretext_train_accuracy,
                               outcomes, seconds, cfg, probe_lr, experiment)
-    result.report.write_text(format_report(result))
-    result.json.write_text(json.dumps(result_json(result), indent=1))
+    write_text_atomic(result.report, format_report(result))
+    write_text_atomic(result.json, json.dumps(result_json(result), indent=1))
     return result
 
 

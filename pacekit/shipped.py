@@ -36,6 +36,7 @@ from typing import Any, Union
 import torch
 from torch import nn
 
+from .atomic import write_text_atomic
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config, get_config
 from .data.synthetic import FORMAT_NAME, ensure_synthetic, read_synthetic_metadata
@@ -260,9 +261,7 @@ def _plain(value):
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
 __all__ = ["COMMAND", "DISPLAY_PATH", "PRESET", "RECORD_FILE", "SLIM_ENTRIES", "WEIGHTS_DIR", "WEIGHTS_FILE",

@@ -2,6 +2,7 @@
 worker cap, torch.compile off unless asked, and a CUDA out-of-memory error turned into a PacekitError."""
 
 import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from pacekit.train import finetune, pretrain
 from pacekit.training import DistContext, read_metrics
 from pacekit.training import data as tdata
 from pacekit.training import loop
-from pacekit.training.loop import FastPath, apply_update, resolve_precision
+from pacekit.training.loop import FastPath, apply_update, make_grad_scaler, resolve_precision
 
 CUDA = torch.device("cuda:0")
 CPU = torch.device("cpu")
@@ -50,6 +51,17 @@ def test_a_scaler_is_made_for_fp16_only():
         assert FastPath.from_config(get_config("paper", precision=precision), CPU).make_scaler(CPU) is None
     scaler = FastPath.from_config(get_config("paper", precision="fp16"), CPU).make_scaler(CPU)
     assert isinstance(scaler, torch.amp.GradScaler)
+
+
+def test_on_torch_2_2_the_scaler_is_cudas_and_fp16_elsewhere_is_refused(monkeypatch):
+    # torch 2.2 (pyproject's lower bound) has torch.cuda.amp.GradScaler but no torch.amp.GradScaler
+    monkeypatch.delattr(torch.amp, "GradScaler")
+    fp16 = FastPath.from_config(get_config("paper", precision="fp16"), CPU)
+    with pytest.raises(PacekitError, match="torch >= 2.3.*'bf16' or 'fp32'"):
+        fp16.make_scaler(CPU)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # newer torch deprecates the CUDA-only class; no CUDA here disables it
+        assert isinstance(make_grad_scaler(CUDA), torch.cuda.amp.GradScaler)
 
 
 class FakeScaler:

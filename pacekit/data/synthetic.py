@@ -54,6 +54,8 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from ..atomic import write_bytes_atomic
+
 __all__ = [
     "FIGURE_CLASSES", "V3_SPEED_FACTOR", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MIN_CYCLE_FRAMES",
     "MOTION_CLASSES", "REFERENCE_HEIGHT",
@@ -1297,9 +1299,7 @@ def _split_files(plan: dict) -> dict[str, bytes]:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes_atomic(path, data)
 
 
 def _render_entry(task) -> str:

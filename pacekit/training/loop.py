@@ -207,14 +207,29 @@ class FastPath:
         """fp16 gradients underflow without loss scaling; bf16 and fp32 need none."""
         return self.autocast_dtype == torch.float16
 
-    def make_scaler(self, device: torch.device) -> Optional["torch.amp.GradScaler"]:
-        """A :class:`torch.amp.GradScaler` for fp16 autocast, else None."""
-        return torch.amp.GradScaler(device.type) if self.needs_scaler else None
+    def make_scaler(self, device: torch.device):
+        """A gradient scaler for fp16 autocast, else None."""
+        return make_grad_scaler(device) if self.needs_scaler else None
 
     def autocast(self, device: torch.device):
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device.type, dtype=self.autocast_dtype)
+
+
+def make_grad_scaler(device: torch.device):
+    """A GradScaler for ``device``: ``torch.amp.GradScaler`` (torch >= 2.3), else CUDA's own (torch 2.2).
+
+    torch 2.2, the oldest release pacekit supports, has a scaler for CUDA only: fp16 training elsewhere is
+    refused there with the fix named.
+    """
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler(device.type)
+    if device.type == "cuda":
+        return torch.cuda.amp.GradScaler()
+    raise PacekitError(f"precision='fp16' on {device.type} needs a gradient scaler for that device, which torch "
+                       f"{torch.__version__} lacks (torch >= 2.3 has one); use precision='bf16' or 'fp32', or "
+                       "upgrade torch")
 
 
 def apply_update(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler, check: Callable[[bool], None]) -> None:
