@@ -136,3 +136,59 @@ def test_standardized_input_is_zero_mean_unit_std_per_frame_and_channel_and_undo
     assert not torch.allclose(standardize_frames(moved)[:, :, 2], out[:, :, 2], atol=0.1)
     assert T.ClipEval(size=None, crop=16, input_mode="standardized")(
         (x * 255).to(torch.uint8).permute(0, 2, 3, 4, 1)).shape == (2, 3, 5, 16, 16)
+
+
+def _written_out_augment(v, crop, jitter, strength, input_mode, generator):
+    """The training transform written out step by step in the order pacekit.data.transforms documents:
+    float [0, 1], crop, flip, then torchvision's jitter definitions with a clamp after each, normalise,
+    input mode. Random numbers are drawn in the same order (tops, lefts, flips, then the jitter's)."""
+    x = v.permute(0, 4, 1, 2, 3).float() / 255.0
+    b, c, t, h, w = x.shape
+    tops = torch.randint(0, h - crop + 1, (b,), generator=generator)
+    lefts = torch.randint(0, w - crop + 1, (b,), generator=generator)
+    x = torch.stack([x[i, :, :, tops[i]:tops[i] + crop, lefts[i]:lefts[i] + crop] for i in range(b)])
+    flips = torch.rand(b, generator=generator) < 0.5
+    x = torch.stack([clip.flip(-1) if f else clip for clip, f in zip(x, flips)])
+    if jitter is not None:
+        n = t if jitter == "frame" else 1
+        apply = torch.rand(b, 1, n, 1, 1, generator=generator) < strength.p
+        spread = lambda s: 1 + (torch.rand(b, 1, n, 1, 1, generator=generator) * 2 - 1) * s  # noqa: E731
+        luma = lambda y: (y * torch.tensor(T._GRAY).view(1, 3, 1, 1, 1)).sum(1, keepdim=True)  # noqa: E731
+        out = (x * spread(strength.brightness)).clamp(0, 1)
+        mean = luma(out).mean(dim=(3, 4), keepdim=True)
+        out = ((out - mean) * spread(strength.contrast) + mean).clamp(0, 1)
+        gray = luma(out)
+        out = ((out - gray) * spread(strength.saturation) + gray).clamp(0, 1)
+        turns = ((torch.rand(b, 1, n, 1, 1, generator=generator) * 2 - 1) * strength.hue).view(b, n)
+        out = T.rotate_hue(out, turns).clamp(0, 1)
+        x = torch.where(apply, out, x)
+    x = (x - torch.tensor(T.KINETICS_MEAN).view(1, 3, 1, 1, 1)) / torch.tensor(T.KINETICS_STD).view(1, 3, 1, 1, 1)
+    if input_mode == "standardized":
+        x = (x - x.mean(dim=(-2, -1), keepdim=True)) / (x.std(dim=(-2, -1), keepdim=True) + 1e-3)
+    return x
+
+
+@pytest.mark.parametrize("jitter,input_mode", [("frame", "standardized"), ("clip", "rgb"), (None, "rgb")])
+def test_augment_equals_the_transform_written_out(jitter, input_mode):
+    # The CPU path crops and flips the uint8 frames before converting them and jitters in place; the values
+    # must be those of the float-first, out-of-place definition, bit for bit.
+    v = torch.randint(0, 256, (12, 8, 40, 54, 3), dtype=torch.uint8)
+    strength = T.JitterStrength()
+    aug = T.ClipAugment(size=None, crop=32, jitter=jitter, strength=strength, input_mode=input_mode)
+    got = aug(v, generator=torch.Generator().manual_seed(5))
+    want = _written_out_augment(v, 32, jitter, strength, input_mode, torch.Generator().manual_seed(5))
+    assert torch.equal(got, want)
+
+
+def test_cpu_crop_and_flip_equal_the_gather_used_on_other_devices():
+    x = torch.randint(0, 256, (6, 8, 20, 26, 3), dtype=torch.uint8).permute(0, 4, 1, 2, 3)  # channels-last view
+    tops, lefts = torch.tensor([0, 3, 1, 4, 2, 0]), torch.tensor([5, 0, 2, 1, 6, 3])
+    got = T.crop_clips(x, tops, lefts, 16)
+    b = torch.arange(6)[:, None, None]
+    rows, cols = (tops[:, None] + torch.arange(16))[:, :, None], (lefts[:, None] + torch.arange(16))[:, None, :]
+    assert torch.equal(got, x.permute(0, 3, 4, 1, 2)[b, rows, cols].permute(0, 3, 4, 1, 2))
+    assert got.stride(1) == 1  # the crop of a channels-last view stays channels-last
+    flipped = T.random_flip_clips(got, 0.5, torch.Generator().manual_seed(2))
+    coins = torch.rand(6, generator=torch.Generator().manual_seed(2)) < 0.5
+    assert 0 < coins.sum() < 6
+    assert torch.equal(flipped, torch.where(coins[:, None, None, None, None], got.flip(-1), got))
