@@ -209,7 +209,8 @@ class Config:
 
     # --- system ---------------------------------------------------------------------------------
     device: str = option("auto", "system", '"auto" = CUDA when present, else CPU; or "cpu", "cuda", "cuda:1"')
-    num_workers: int = option(8, "system", "loader processes per GPU/process; they only decode")
+    num_workers: int = option(8, "system", "loader processes per GPU/process; they only decode (none "
+                                   "with the memory backend: pacekit.training.data.train_workers)")
     threads: Optional[int] = option(None, "system", "CPU training: torch threads per process; none = free cores "
                                     "(cores - workers)")
     precision: str = option("auto", "system", '"auto" = bf16 autocast on a CUDA GPU that supports it, else '

@@ -162,8 +162,26 @@ def test_fit_loads_with_the_capped_number_of_workers(ucf_root, tmp_path, monkeyp
 
     monkeypatch.setattr(loop, "make_train_loader", spy)
     monkeypatch.setattr(tdata, "available_cpus", lambda: 2)
-    pretrain(tiny_config(ucf_root, tmp_path, num_workers=8, epoch_repeat=1))
+    pretrain(tiny_config(ucf_root, tmp_path, num_workers=8, epoch_repeat=1, backend="pyav"))
     assert seen["workers"] == 2
+
+
+def test_the_memory_backend_loads_in_the_training_process_and_trains_as_a_worker_would(ucf_root, tmp_path,
+                                                                                        monkeypatch):
+    seen = []
+    original = loop.make_train_loader
+
+    def spy(dataset, batch_size, ctx, seed, num_workers, pin_memory):
+        seen.append(num_workers)
+        return original(dataset, batch_size, ctx, seed, num_workers, pin_memory)
+
+    monkeypatch.setattr(loop, "make_train_loader", spy)
+    in_process = pretrain(tiny_config(ucf_root, tmp_path / "memory", num_workers=1, backend="memory"))
+    in_worker = pretrain(tiny_config(ucf_root, tmp_path / "pyav", num_workers=1, backend="pyav"))
+    assert seen == [0, 1]
+    # Same clips in the same order (the memory backend decodes with PyAV, exactly), one thread each: same weights
+    a, b = in_process.model.state_dict(), in_worker.model.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 # ------------------------------------------------------------------------------------ compile

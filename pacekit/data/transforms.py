@@ -240,7 +240,7 @@ def standardize_frames(x: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """
     mean = x.mean(dim=(-2, -1), keepdim=True)
     std = x.std(dim=(-2, -1), keepdim=True)
-    return (x - mean) / (std + eps)
+    return (x - mean).div_(std.add_(eps))
 
 
 def _apply_input_mode(x: torch.Tensor, input_mode: str) -> torch.Tensor:
@@ -312,7 +312,8 @@ class ClipAugment(nn.Module):
         else:  # crop and flip the uint8 frames, then convert: the same draws and values, fewer bytes moved
             if x.dim() != 5:
                 raise ValueError(f"expected clips of shape (B, T, H, W, C), got {tuple(x.shape)}")
-            x = self._crop_and_flip(x.permute(0, 4, 1, 2, 3), generator).float().div_(255.0)
+            # (made contiguous as uint8: the jitter and the standardisation then run over whole rows)
+            x = self._crop_and_flip(x.permute(0, 4, 1, 2, 3), generator).contiguous().float().div_(255.0)
         if self.jitter is not None:
             x = color_jitter_clips(x, self.strength, per_frame=self.jitter == "frame", generator=generator)
         x = _apply_input_mode(normalize_clips(x, self.mean, self.std), self.input_mode)

@@ -40,7 +40,7 @@ from ..checkpoint import (CheckpointError, NonFiniteError, capture_rng_state, lo
                           restore_rng_state, run_checkpoints, save_checkpoint)
 from ..config import Config, config_default, field_names
 from ..errors import PacekitError
-from .data import available_cpus, cap_workers, make_train_loader, move_batch
+from .data import available_cpus, make_train_loader, move_batch, train_workers
 from .distributed import DistContext, all_reduce_sum, barrier
 from .logging import DeviceMeter, MetricsLog, progress_bar
 
@@ -333,7 +333,7 @@ def fit(
     run_dir = Path(run_dir)
     device = ctx.device
     fast = FastPath.from_config(cfg, device)
-    num_workers = cap_workers(cfg.num_workers, ctx)
+    num_workers = train_workers(cfg, ctx)
     configure_backends(device, cfg, ctx, num_workers)
     model.to(device)
     if fast.channels_last:
