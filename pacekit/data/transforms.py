@@ -69,8 +69,9 @@ def _empty_in_layout_of(x: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
 def crop_clips(x: torch.Tensor, tops: torch.Tensor, lefts: torch.Tensor, size: int) -> torch.Tensor:
     """Crop a ``size`` square from each clip of ``(B, C, T, H, W)`` at its own (top, left).
 
-    On the CPU each clip is sliced and the slices stacked (several times faster than a gather there); on
-    other devices one gather does it, so the offsets never travel to the host (no sync). Same values.
+    On the CPU each clip's slice is copied into one tensor laid out as ``x`` is (several times faster than
+    a gather there); on other devices one gather does it, so the offsets never travel to the host (no
+    sync). Same values either way.
     """
     if x.device.type == "cpu":
         out = _empty_in_layout_of(x, (*x.shape[:-2], size, size))
