@@ -35,7 +35,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from .atomic import write_text_atomic
-from .config import Config
+from .config import Config, field_names
 from .errors import PacekitError
 from .experiment import ATTENTION_VIDEOS, ExperimentResult, _init_model, attention_scores, run_experiment
 from .machine import describe_machine
@@ -307,6 +307,23 @@ def pretrain_key(cfg: Config, pre_cfg: Config) -> str:
     return hashlib.sha1(json.dumps(diff, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
+def _compared(config: Optional[dict]) -> Optional[dict]:
+    """The fields of a config dict that a result depends on: those the run-reuse check compares
+    (:func:`pacekit.config.field_names`), so that a progress bar, a log interval, the loader workers or the
+    run's name never make a finished cell or pretraining count as another."""
+    if config is None:
+        return None
+    ignored = set(field_names(compared=False))
+    return {k: v for k, v in config.items() if k not in ignored}
+
+
+def _same_cell(saved: Optional[dict], wanted: dict) -> bool:
+    if not isinstance(saved, dict) or set(saved) != set(wanted):
+        return False
+    return all((_compared(saved[k]) == _compared(wanted[k])) if k in ("pretrain", "transfer") else saved[k] == wanted[k]
+               for k in wanted)
+
+
 def _experiment(cfg: Config, out: Path, **kw) -> ExperimentResult:
     return run_experiment(cfg, out, reuse=True, **kw)
 
@@ -328,7 +345,7 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
                 "transfer": tcfg.to_dict(), "metrics": list(claim.metric), "attention_videos": attention_videos}
     if cell_file.is_file():
         saved = json.loads(cell_file.read_text())
-        if saved.get("identity") == json.loads(json.dumps(_json_safe(identity), default=str)):
+        if _same_cell(saved.get("identity"), json.loads(json.dumps(_json_safe(identity), default=str))):
             return saved["metrics"]
 
     metrics: dict[str, dict] = {}
@@ -339,7 +356,7 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
         pre_result = None
         if saved_pre.is_file():
             pre_result = ExperimentResult.from_json(saved_pre)
-            if pre_result.config != pre_cfg.replace(out_dir=str(pre_dir)).to_dict():
+            if _compared(pre_result.config) != _compared(pre_cfg.to_dict()):
                 pre_result = None
         if pre_result is None:
             pre_result = _experiment(pre_cfg, pre_dir, inits=("pretrained",), protocols=(), seeds=[seed],

@@ -143,7 +143,7 @@ def test_seeds_are_recorded_before_any_result(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "ledger.json").read_text())["status"] == "complete"
 
 
-def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys):
+def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     out = tmp_path / "ledger"
     args = ["claims", "--claims", "C1,C6", "--seeds", "2", "--attention-videos", "2", "--data", str(tmp_path / "synthetic"), "--out", str(out),
             *CLAIMS_TINY]
@@ -182,6 +182,14 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys):
     assert "ledger:" in capsys.readouterr().out
     # Run again: every cell is read back, the numbers are the same.
     assert cli_main(args) == 0
+    assert json.loads((out / "ledger.json").read_text())["claims"] == data["claims"]
+    # ... also with settings that change no result (progress bars on, another log interval): nothing is rerun
+    def no_rerun(*a, **kw):
+        raise AssertionError("a finished cell was computed again")
+
+    monkeypatch.setattr(claims_mod, "_experiment", no_rerun)
+    display = [a for a in args if a != "--no-progress"] + ["--progress", "--log-every", "7"]
+    assert cli_main(display) == 0
     assert json.loads((out / "ledger.json").read_text())["claims"] == data["claims"]
 
 
