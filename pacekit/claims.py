@@ -317,11 +317,9 @@ def _compared(config: Optional[dict]) -> Optional[dict]:
     return {k: v for k, v in config.items() if k not in ignored}
 
 
-def _same_cell(saved: Optional[dict], wanted: dict) -> bool:
-    if not isinstance(saved, dict) or set(saved) != set(wanted):
-        return False
-    return all((_compared(saved[k]) == _compared(wanted[k])) if k in ("pretrain", "transfer") else saved[k] == wanted[k]
-               for k in wanted)
+def _cell_key(identity: dict) -> dict:
+    """A cell's identity with its two configs reduced to the fields a result depends on."""
+    return {**identity, "pretrain": _compared(identity.get("pretrain")), "transfer": _compared(identity.get("transfer"))}
 
 
 def _experiment(cfg: Config, out: Path, **kw) -> ExperimentResult:
@@ -345,7 +343,8 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
                 "transfer": tcfg.to_dict(), "metrics": list(claim.metric), "attention_videos": attention_videos}
     if cell_file.is_file():
         saved = json.loads(cell_file.read_text())
-        if _same_cell(saved.get("identity"), json.loads(json.dumps(_json_safe(identity), default=str))):
+        wanted = json.loads(json.dumps(_json_safe(identity), default=str))
+        if isinstance(saved.get("identity"), dict) and _cell_key(saved["identity"]) == _cell_key(wanted):
             return saved["metrics"]
 
     metrics: dict[str, dict] = {}
@@ -382,7 +381,7 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
             metrics["retrieval"] = {"value": row.topk.get(1), "chance": row.chance.get(1)}
     if "attention" in claim.metric or "grad-cam" in claim.metric:
         model = _init_model(init, None, pretrained, tcfg)
-        scores = attention_scores(model, cfg_s, attention_videos, with_grad_cam="grad-cam" in claim.metric)
+        scores = attention_scores(model, tcfg, attention_videos, with_grad_cam="grad-cam" in claim.metric)
         for name, (value, chance) in scores.items():
             metrics[name] = {"value": value, "chance": chance}
 

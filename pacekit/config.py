@@ -374,6 +374,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         backend="memory", epoch_repeat=8, backbone="tiny", epochs=12, batch_size=16, optimizer="sgd", lr=1e-3,
         lr_step=9,
         ft_epochs=10, ft_batch_size=10, ft_lr=3e-3, ft_lr_step=7, ft_epoch_repeat=5, labels_per_class=4,
+        # num_workers: no effect with the memory backend (training and evaluation load in-process)
         eval_batch_size=8, num_workers=1, log_every=10, device="cpu",
     ),
     # The cpu-tiny recipe (standardised RGB with per-frame jitter, SGD) at the paper's network, clip size and

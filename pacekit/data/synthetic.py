@@ -1298,10 +1298,6 @@ def _split_files(plan: dict) -> dict[str, bytes]:
             "testlist01.txt": test.encode()}
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    write_bytes_atomic(path, data)
-
-
 def _render_entry(task) -> str:
     """Worker: draw and encode one planned video (module level so that processes can pickle it)."""
     root, entry, params, version = task
@@ -1394,9 +1390,9 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
     for name, data in _split_files(plan).items():
         path = out / SPLITS_DIR / name
         if force or not same or not path.is_file() or path.read_bytes() != data:
-            _write_atomic(path, data)
+            write_bytes_atomic(path, data)
     if force or not same:   # the plan goes first: an interrupted run is then repaired, not redone
-        _write_atomic(out / METADATA_FILE, (json.dumps(plan, indent=1) + "\n").encode())
+        write_bytes_atomic(out / METADATA_FILE, (json.dumps(plan, indent=1) + "\n").encode())
 
     def complete(v) -> bool:
         video = video_root / v["path"]

@@ -110,9 +110,9 @@ def random_flip_clips(x: torch.Tensor, p: float = 0.5, generator: Optional[torch
     """Flip whole clips horizontally with probability ``p`` each."""
     flip = (torch.rand(x.shape[0], generator=generator, device=_draw_device(x, generator)) < p).to(x.device)
     if x.device.type == "cpu":  # flip only the clips drawn, instead of all of them and a select
-        out = _empty_in_layout_of(x, x.shape)
-        for i, f in enumerate(flip.tolist()):
-            out[i].copy_(x[i].flip(-1) if f else x[i])
+        out = x.clone()
+        for i in flip.nonzero().flatten().tolist():
+            out[i].copy_(x[i].flip(-1))
         return out
     return torch.where(flip[:, None, None, None, None], x.flip(-1), x)
 

@@ -156,10 +156,9 @@ def train_workers(cfg, ctx: DistContext) -> int:
     (:func:`cap_workers`), or none with the ``"memory"`` backend. Its clips are slices of frames decoded
     once and kept in memory (about 0.6 ms a clip on a 2-core CPU); a worker process would decode and hold
     its own copy of every video and take a core from the training step, which then runs on one thread
-    (``benchmarks/bench_train.py --preset cpu-tiny``, 2 cores: 232 clips/s loading in the training process
-    against 147 with one worker). Loading in this process also leaves the decoded videos where the
-    evaluation passes after training read them. The clips and their order do not depend on the workers
-    (see the module docstring)."""
+    (``benchmarks/bench_train.py --preset cpu-tiny``; the README's "Step rate"). Loading in this process also
+    leaves the decoded videos where the evaluation passes after training read them. The clips and their
+    order do not depend on the workers (see the module docstring)."""
     if getattr(cfg, "backend", "auto") == "memory":
         return 0
     return cap_workers(cfg.num_workers, ctx)
