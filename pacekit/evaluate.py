@@ -19,7 +19,8 @@ Loading the models evaluated here lives in :mod:`pacekit.loading` (its names are
 linear probe, which trains before it evaluates, in :mod:`pacekit.probe`.
 
 The pretext task has its own confusion matrix: :func:`pace_confusion` counts a pace model's answers on
-held-out clips (row = true pace), the clips :func:`pacekit.train.pace_accuracy` scores.
+held-out clips (row = true pace), the clips :func:`pacekit.train.pace_accuracy` scores;
+:func:`pace_confusion_by_class` splits it by action class.
 """
 
 from __future__ import annotations
@@ -88,6 +89,28 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
 
 
 @torch.inference_mode()
+def _pace_answers(model: nn.Module, cfg: Config, subset: str, device, batch_size: int, clips_per_video: int,
+                  num_workers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """True pace labels, predicted pace labels and action labels of the scored clips, and the class names."""
+    if clips_per_video < 1:
+        raise ValueError(f"clips_per_video must be at least 1, got {clips_per_video}")
+    dataset = pretrain_dataset(cfg.replace(epoch_repeat=clips_per_video, contrastive="none"), subset)
+    transform = eval_transform(cfg)
+    was_training = model.training
+    model.eval()
+    labels, predictions, actions = [], [], []
+    try:
+        for batch in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
+            batch = move_batch(batch, torch.device(device))
+            predictions.append(model(transform(batch["video"])).argmax(1).cpu())
+            labels.append(batch["pace_label"].cpu())
+            actions.append(batch["label"].cpu())
+    finally:
+        model.train(was_training)
+    as_int = lambda parts: torch.cat(parts).numpy().astype(np.int64)  # noqa: E731
+    return as_int(labels), as_int(predictions), as_int(actions), list(dataset.classes)
+
+
 def pace_predictions(model: nn.Module, cfg: Config, subset: str = "test", device="cpu", batch_size: int = 16,
                      clips_per_video: int = 1, num_workers: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(true pace labels, predicted pace labels)`` of a pace model on clips of ``subset``'s videos.
@@ -97,21 +120,8 @@ def pace_predictions(model: nn.Module, cfg: Config, subset: str = "test", device
     mode; ``clips_per_video > 1`` draws that many clips of every video (the first round is the same).
     Both arrays are int64 ``(num_videos * clips_per_video,)``.
     """
-    if clips_per_video < 1:
-        raise ValueError(f"clips_per_video must be at least 1, got {clips_per_video}")
-    dataset = pretrain_dataset(cfg.replace(epoch_repeat=clips_per_video, contrastive="none"), subset)
-    transform = eval_transform(cfg)
-    was_training = model.training
-    model.eval()
-    labels, predictions = [], []
-    try:
-        for batch in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
-            batch = move_batch(batch, torch.device(device))
-            predictions.append(model(transform(batch["video"])).argmax(1).cpu())
-            labels.append(batch["pace_label"].cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(labels).numpy().astype(np.int64), torch.cat(predictions).numpy().astype(np.int64)
+    labels, predictions, _, _ = _pace_answers(model, cfg, subset, device, batch_size, clips_per_video, num_workers)
+    return labels, predictions
 
 
 def pace_confusion(model: nn.Module, cfg: Config, subset: str = "test", device="cpu", batch_size: int = 16,
@@ -120,6 +130,46 @@ def pace_confusion(model: nn.Module, cfg: Config, subset: str = "test", device="
     ``cfg.pace_set`` (clips as in :func:`pace_predictions`); its trace over its sum is the pace accuracy."""
     labels, predictions = pace_predictions(model, cfg, subset, device, batch_size, clips_per_video, num_workers)
     return confusion_matrix(labels, predictions, len(PaceSet.from_spec(cfg.pace_set)))
+
+
+@dataclass
+class PaceConfusionByClass:
+    """A pace model's confusion matrix split by the action class of each clip's video.
+
+    ``counts[c]`` is the ``(M, M)`` matrix (row = true pace, column = predicted) of the clips of class
+    ``classes[c]``; ``counts.sum(0)`` is :func:`pace_confusion`'s matrix of the same clips.
+    """
+
+    counts: np.ndarray  # (C, M, M) int64
+    classes: list
+
+    def accuracy(self) -> np.ndarray:
+        """Pace accuracy of each class's clips, ``(C,)`` (nan for a class with no clips)."""
+        totals = self.counts.sum(axis=(1, 2))
+        right = np.trace(self.counts, axis1=1, axis2=2)
+        return np.where(totals > 0, right / np.maximum(totals, 1), np.nan)
+
+    def mean_error(self) -> np.ndarray:
+        """Mean signed error of each class's answers in pace steps, predicted label minus true label, ``(C,)``:
+        negative when the model reads the class's clips as slower than they are, positive when faster."""
+        m = self.counts.shape[1]
+        steps = np.arange(m)[None, :] - np.arange(m)[:, None]  # (M, M): column minus row
+        totals = self.counts.sum(axis=(1, 2))
+        signed = (self.counts * steps[None]).sum(axis=(1, 2))
+        return np.where(totals > 0, signed / np.maximum(totals, 1), np.nan)
+
+
+def pace_confusion_by_class(model: nn.Module, cfg: Config, subset: str = "test", device="cpu", batch_size: int = 16,
+                            clips_per_video: int = 1, num_workers: int = 0) -> PaceConfusionByClass:
+    """:func:`pace_confusion` split by action class (same clips): shows whether the model reads a clip's pace
+    relative to its action's natural speed, or reads the absolute speed (slow actions then come out slow
+    and fast ones fast, whatever their pace)."""
+    labels, predictions, actions, classes = _pace_answers(model, cfg, subset, device, batch_size,
+                                                          clips_per_video, num_workers)
+    m = len(PaceSet.from_spec(cfg.pace_set))
+    counts = np.zeros((len(classes), m, m), dtype=np.int64)
+    np.add.at(counts, (actions, labels, predictions), 1)
+    return PaceConfusionByClass(counts, classes)
 
 
 # --------------------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ from .frozen_probe import run_linear_probe
 from .loading import build_pace_model, eval_transform, model_from_checkpoint, resolve_device
 from .pace import PaceSet, sample_indices
 from .retrieval import TOPK, run_retrieval
-from .train import TrainResult, evaluate_on_test, finetune, pace_accuracy, pretrain
+from .evaluate import PaceConfusionByClass, pace_confusion_by_class
+from .train import TrainResult, evaluate_on_test, finetune, pretrain
 from .training.data import eval_dataset, eval_workers
 
 #: The initialisations an experiment compares.
@@ -146,6 +147,9 @@ class ExperimentResult:
         outcomes: one :class:`TransferOutcome` per (init, protocol, seed), in that order.
         pretext_accuracy: pace accuracy of the pretrained model on the test split (None without pretraining).
         pretext_train_accuracy: its last pretraining epoch's training accuracy (None without pretraining).
+        pretext_by_class: the same test clips' pace answers split by action class, ``{"classes": [...],
+            "counts": (C, M, M) nested lists}`` (:func:`pacekit.evaluate.pace_confusion_by_class`; None
+            without pretraining); :meth:`pace_confusion_by_class` gives it back as that class.
         pretrained: the pretrained checkpoint the "pretrained" cells started from (None: none).
         retrieval: ``{init: [RetrievalOutcome per feature]}`` (empty without retrieval).
         attention: ``{init: figure file name in out}``, the activation attention (Fig. 5) of each
@@ -172,6 +176,14 @@ class ExperimentResult:
     attention: dict[str, str] = field(default_factory=dict)
     attention_scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     pretrain_run: Any = field(default=None, repr=False, compare=False)
+    pretext_by_class: Optional[dict] = None
+
+    def pace_confusion_by_class(self) -> Optional[PaceConfusionByClass]:
+        """The pretext test clips' answers by action class (None without pretraining)."""
+        if self.pretext_by_class is None:
+            return None
+        return PaceConfusionByClass(np.asarray(self.pretext_by_class["counts"], dtype=np.int64),
+                                    list(self.pretext_by_class["classes"]))
 
     def outcome(self, init: str, protocol: str, seed: Optional[int] = None) -> TransferOutcome:
         """The cell of ``(init, protocol, seed)`` (seed: the first one by default)."""
@@ -196,6 +208,7 @@ class ExperimentResult:
             "out": self.out, "config": self.config, "inits": list(self.inits), "protocols": list(self.protocols),
             "seeds": list(self.seeds), "pretext_accuracy": self.pretext_accuracy,
             "pretext_train_accuracy": self.pretext_train_accuracy, "pretrained": self.pretrained,
+            "pretext_by_class": self.pretext_by_class,
             "outcomes": [o.to_dict() for o in self.outcomes],
             "retrieval": {init: [r.to_dict() for r in rows] for init, rows in self.retrieval.items()},
             "seconds": dict(self.seconds), "attention": dict(self.attention),
@@ -396,6 +409,7 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
     t0 = time.perf_counter()
 
     pre, pretext, pretext_train, pretrained = None, None, None, cfg.pretrained
+    pretext_by_class = None
     if "pretrained" in inits and pretrained is None:
         pre_cfg = (pretrain_cfg if pretrain_cfg is not None else cfg.replace(name="pretrain")).replace(
             out_dir=str(out), pretrained=None)
@@ -403,8 +417,11 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
         pre = train(pre_cfg, "pretrain", on_epoch_end)
         seconds["pretrain"] = time.perf_counter() - t
         t = time.perf_counter()
-        pretext = pace_accuracy(pre.model, pre_cfg, "test", device=_device_of(pre.model, pre_cfg),
-                                batch_size=pre_cfg.eval_batch_size * 2)
+        # pace_accuracy's clips (one per test video), split by action class; the accuracy is their diagonal
+        by_class = pace_confusion_by_class(pre.model, pre_cfg, "test", device=_device_of(pre.model, pre_cfg),
+                                           batch_size=pre_cfg.eval_batch_size * 2)
+        pretext = float(np.trace(by_class.counts.sum(0)) / max(int(by_class.counts.sum()), 1))
+        pretext_by_class = {"classes": by_class.classes, "counts": by_class.counts.tolist()}
         pretext_train = pre.final("acc")
         seconds["pretext"] = time.perf_counter() - t
         pretrained = str(pre.checkpoint)
@@ -463,7 +480,7 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
         seconds["attention"] += time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     return ExperimentResult(str(out), cfg.to_dict(), list(inits), list(protocols), seeds, outcomes, pretext,
-                            pretext_train, pretrained, rows, seconds, figures, scores, pre)
+                            pretext_train, pretrained, rows, seconds, figures, scores, pre, pretext_by_class)
 
 
 __all__ = ["ATTENTION_VIDEOS", "attention_scores", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",

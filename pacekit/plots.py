@@ -347,3 +347,48 @@ def plot_pace_confusion(confusion, paces: Sequence, title: Optional[str] = None)
 
 
 __all__ += ["plot_pace_confusion"]
+
+
+def plot_pace_error_by_class(by_class, natural_speeds: Optional[Sequence[float]] = None, title: Optional[str] = None):
+    """Each action class's mean signed pace error (predicted minus true, in pace steps) as a bar, its pace
+    accuracy written beside it; returns the Figure.
+
+    A model that reads the pace relative to each action's natural speed has short bars of both signs; one
+    that reads the absolute speed has negative bars for slow actions and positive ones for fast actions.
+
+    Args:
+        by_class: a :class:`pacekit.evaluate.PaceConfusionByClass`.
+        natural_speeds: one number per class (e.g. the synthetic set's mean natural speed); the classes are
+            then drawn slowest at the top and the speed is written in the labels.
+        title: the figure's title (default: what the bars are).
+    """
+    import matplotlib.pyplot as plt
+
+    errors, accuracy, names = by_class.mean_error(), by_class.accuracy(), list(by_class.classes)
+    order = np.arange(len(names))
+    labels = list(names)
+    if natural_speeds is not None:
+        speeds = np.asarray(natural_speeds, dtype=float)
+        if speeds.shape != (len(names),):
+            raise ValueError(f"natural_speeds has {speeds.size} values; expected {len(names)}, one per class")
+        order = np.argsort(speeds, kind="stable")
+        labels = [f"{n} ({s:.2f})" for n, s in zip(names, speeds)]
+    fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.32 * len(names)), constrained_layout=True)
+    rows = np.arange(len(order))
+    values = errors[order]
+    ax.barh(rows, values, color=np.where(values < 0, "#4C72B0", "#DD8452"))
+    for row, k in zip(rows, order):
+        ax.text(0.98, row, f"{100 * accuracy[k]:.0f}% right", transform=ax.get_yaxis_transform(),
+                ha="right", va="center", fontsize=7)
+    ax.set_yticks(rows, [labels[k] for k in order], fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.8)
+    limit = max(1.0, float(np.nanmax(np.abs(values))) if len(values) else 1.0)
+    ax.set_xlim(-limit * 1.15, limit * 1.6)
+    ax.set_xlabel("mean pace error, predicted minus true (pace steps)")
+    ax.set_title(title or "answers by action class: < 0 read as slower, > 0 as faster"
+                 + (" (natural speed, px/frame)" if natural_speeds is not None else ""), fontsize=9)
+    return fig
+
+
+__all__ += ["plot_pace_error_by_class"]

@@ -36,9 +36,9 @@ from .atomic import write_text_atomic
 from .config import Config, get_config
 from .data import build_dataset
 from .data.strips import read_pace_strips
-from .data.synthetic import ensure_synthetic
+from .data.synthetic import ensure_synthetic, natural_speeds
 from .experiment import ATTENTION_VIDEOS, SMALL_FEATURES, ExperimentResult, run_experiment
-from .plots import plot_pace_strip, plot_training_curves
+from .plots import plot_pace_error_by_class, plot_pace_strip, plot_training_curves
 from .pace import PaceSet
 
 #: Frame size the synthetic videos are drawn at (the dataset resizes them to ``cfg.frame_size``).
@@ -148,6 +148,10 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     fig = plot_training_curves(curves, title="quickstart: pace pretraining and fine-tuning")
     fig.savefig(out / "training_curves.png", dpi=100)
     plt.close(fig)
+    by_class = experiment.pace_confusion_by_class()
+    fig = plot_pace_error_by_class(by_class, _natural_speeds(cfg, by_class.classes))
+    fig.savefig(out / PACE_ERROR_FIGURE, dpi=100)
+    plt.close(fig)
     seconds["figures"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
 
@@ -219,6 +223,7 @@ def format_report(r: QuickstartResult) -> str:
         f"{100 * r.pretext_train_accuracy:.1f}%. Test videos come from other scenes (UCF101-style groups) than "
         "the training videos, so only what a network learned about the motion carries over.",
         "",
+        *pace_by_class_section(r),
         *_experiment_sections(r),
         "![pace strip](pace_strip.png)",
         "",
@@ -246,6 +251,49 @@ def format_report(r: QuickstartResult) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+#: The figure of the pretext answers by action class, beside the report.
+PACE_ERROR_FIGURE = "pace_error_by_class.png"
+
+
+def _natural_speeds(cfg: Config, classes) -> Optional[list[float]]:
+    return natural_speeds(cfg.root, classes) if cfg.dataset == "synthetic" else None
+
+
+def pace_by_class_section(r: QuickstartResult) -> list[str]:
+    """The pretext answers split by action class: whether the network reads pace against each action's own
+    speed or reads the absolute speed (empty when the run has no such split)."""
+    by_class = r.experiment.pace_confusion_by_class() if r.experiment is not None else None
+    if by_class is None:
+        return []
+    speeds = _natural_speeds(r.config, by_class.classes)
+    accuracy, error = by_class.accuracy(), by_class.mean_error()
+    order = np.argsort(speeds, kind="stable") if speeds is not None else np.arange(len(by_class.classes))
+    lines = [
+        "## Which actions' paces it misreads",
+        "",
+        "The pretext test clips above, split by the action of their video: the share answered right and the mean "
+        "error in pace steps (predicted minus true; below 0 the clips are read as slower than they are, above 0 "
+        "as faster)" + (", the classes from the slowest natural speed to the fastest." if speeds is not None else "."),
+        "",
+        "| action | " + ("natural speed (px/frame) | " if speeds is not None else "") + "clips | pace accuracy (%) "
+        "| mean error (pace steps) |",
+        "|---|" + ("---|" if speeds is not None else "") + "---|---|---|",
+    ]
+    for k in order:
+        speed = f"{speeds[k]:.2f} | " if speeds is not None else ""
+        lines.append(f"| {by_class.classes[k]} | {speed}{int(by_class.counts[k].sum())} | "
+                     f"{_share(accuracy[k])} | {error[k]:+.2f} |")
+    lines.append("")
+    usable = np.isfinite(error)
+    if speeds is not None and usable.sum() > 2 and np.ptp(error[usable]) > 0:
+        r_speed = float(np.corrcoef(np.asarray(speeds)[usable], error[usable])[0, 1])
+        lines += [f"Correlation of the classes' natural speed with their mean error: r = {r_speed:+.2f}. A network "
+                  "that judged each clip against its own action's speed would show none; one that reads the "
+                  "absolute speed, so that slow actions come out slow and fast ones fast, a strong positive r.", ""]
+    lines += [f"![pace error by class]({PACE_ERROR_FIGURE})", ""]
+    return lines
 
 
 def _experiment_sections(r: QuickstartResult) -> list[str]:
@@ -350,6 +398,14 @@ def result_json(r: QuickstartResult) -> dict:
         data["experiment"] = e.to_dict()  # JSON-safe: a share with no attention mass is null there
         data["attention"] = {init: {name: {"share": pair[0], "chance": pair[1]} for name, pair in scores.items()}
                              for init, scores in data["experiment"]["attention_scores"].items()}
+        by_class = e.pace_confusion_by_class()
+        if by_class is not None:
+            data["pretext_by_class"] = {
+                "classes": list(by_class.classes),
+                "natural_speed": _natural_speeds(cfg, by_class.classes),
+                "accuracy": [None if not math.isfinite(a) else float(a) for a in by_class.accuracy()],
+                "mean_error": [None if not math.isfinite(m) else float(m) for m in by_class.mean_error()],
+            }
     return data
 
 
@@ -357,5 +413,6 @@ def _paces(cfg: Config) -> list[str]:
     return [str(p) for p in PaceSet.from_spec(cfg.pace_set)]
 
 
-__all__ = ["FinetuneOutcome", "INIT_NAMES", "PROTOCOLS", "QuickstartResult", "format_report", "result_json",
+__all__ = ["FinetuneOutcome", "INIT_NAMES", "PACE_ERROR_FIGURE", "PROTOCOLS", "QuickstartResult", "format_report",
+           "pace_by_class_section", "result_json",
            "run_quickstart"]

@@ -139,6 +139,54 @@ def test_a_model_that_always_answers_one_pace_fills_one_column(ucf_root, tmp_pat
         plot_pace_confusion(confusion, [1, 2, 3])
 
 
+def test_the_pace_confusion_by_class_splits_the_same_clips_by_their_videos_action(ucf_root, tmp_path):
+    import torch
+
+    from helpers import tiny_config
+    from pacekit.data import build_dataset
+    from pacekit.evaluate import pace_confusion, pace_confusion_by_class, pace_predictions
+    from pacekit.train import build_pace_model
+
+    cfg = tiny_config(ucf_root, tmp_path)
+    torch.manual_seed(0)
+    model = build_pace_model(cfg, 4)
+    by_class = pace_confusion_by_class(model, cfg, "test", batch_size=2, clips_per_video=2)
+    whole = pace_confusion(model, cfg, "test", batch_size=2, clips_per_video=2)
+    records = build_dataset(cfg.dataset, cfg.root, "test", mode="eval").records
+    assert by_class.counts.shape == (len(by_class.classes), 4, 4)
+    assert by_class.counts.sum(0).tolist() == whole.tolist()
+    # each class holds the clips of its own test videos: clips_per_video per video
+    per_class = np.bincount([r.label for r in records], minlength=len(by_class.classes)) * 2
+    assert by_class.counts.sum(axis=(1, 2)).tolist() == per_class.tolist()
+    # the accuracy and the signed error, written out from the answers
+    labels, predictions = pace_predictions(model, cfg, "test", batch_size=2, clips_per_video=2)
+    actions = np.tile([r.label for r in records], 2)
+    for c in range(len(by_class.classes)):
+        mine = actions == c
+        if mine.any():
+            assert by_class.accuracy()[c] == pytest.approx(np.mean(labels[mine] == predictions[mine]))
+            assert by_class.mean_error()[c] == pytest.approx(np.mean(predictions[mine] - labels[mine]))
+        else:
+            assert np.isnan(by_class.accuracy()[c]) and np.isnan(by_class.mean_error()[c])
+
+
+def test_a_model_that_reads_every_clip_as_pace_4_errs_by_the_distance_to_4():
+    from pacekit.evaluate import PaceConfusionByClass
+    from pacekit.plots import plot_pace_error_by_class
+
+    counts = np.zeros((2, 4, 4), dtype=np.int64)
+    counts[0, :, 3] = [3, 1, 0, 0]  # class 0: three clips at pace 1, one at pace 2, all answered pace 4
+    counts[1, 3, 3] = 2              # class 1: two clips at pace 4, answered right
+    by_class = PaceConfusionByClass(counts, ["Slow", "Fast"])
+    assert by_class.mean_error().tolist() == [(3 * 3 + 1 * 2) / 4, 0.0]
+    assert by_class.accuracy().tolist() == [0.0, 1.0]
+    fig = plot_pace_error_by_class(by_class, natural_speeds=[2.0, 1.0])
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks == ["Fast (1.00)", "Slow (2.00)"]  # slowest first
+    with pytest.raises(ValueError, match="one per class"):
+        plot_pace_error_by_class(by_class, natural_speeds=[1.0])
+
+
 def test_clips_html_enlarges_on_screen_without_growing_the_file():
     frames, _ = moving_bar(num_frames=30, width=40, height=10)
     small, big = clips_html({1: frames[:8]}, zoom=1), clips_html({1: frames[:8]}, zoom=3)

@@ -34,7 +34,7 @@ def test_quickstart_writes_a_report_with_numbers_and_figures(tmp_path, capsys):
     for protocol in ("fine-tuned", "linear probe"):
         assert re.search(rf"{protocol}: pace pretraining (beats|does \*\*not\*\* beat) random initialisation, "
                          r"[+-]\d+\.\d top-1 points", report), protocol
-    for figure in ("pace_strip.png", "training_curves.png"):
+    for figure in ("pace_strip.png", "training_curves.png", "pace_error_by_class.png"):
         data = (out / figure).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 5_000, figure
         assert f"]({figure})" in report
@@ -100,6 +100,14 @@ def check_result_json_matches_report(result: dict, report: str) -> None:
     assert set(result["attention"]) == {"random", "pretrained"}
     experiment = result["experiment"]
     assert experiment["pretext_accuracy"] == result["pretext_accuracy"] and len(experiment["outcomes"]) == 4
+    # The pretext clips by action class: the same clips (their diagonal is the pretext accuracy), every row shown.
+    counts = np.asarray(experiment["pretext_by_class"]["counts"])
+    assert np.trace(counts.sum(0)) / counts.sum() == pytest.approx(result["pretext_accuracy"])
+    by_class = result["pretext_by_class"]
+    assert by_class["classes"] == experiment["pretext_by_class"]["classes"] and len(by_class["natural_speed"]) == len(counts)
+    for name, speed, n, acc, err in zip(by_class["classes"], by_class["natural_speed"], counts.sum(axis=(1, 2)),
+                                       by_class["accuracy"], by_class["mean_error"]):
+        assert f"| {name} | {speed:.2f} | {n} | {pct(acc)} | {err:+.2f} |" in report
 
 
 def test_report_states_a_loss_honestly_with_the_gap():
@@ -119,3 +127,35 @@ def test_report_states_a_loss_honestly_with_the_gap():
     assert "| pace-pretrained | 50.0 | 35.0 ± 5.0 | 25.0 ± 5.0 | 85.0 ± 5.0 |" in text
     assert "mean ± std over 2 seeds" in text and "standardized clips (RGB, each frame scaled to mean 0, std 1" in text
     assert result.gain("linear probe") == pytest.approx(0.15)
+
+
+def test_the_by_class_section_orders_by_natural_speed_and_states_the_correlation(tmp_path):
+    from pacekit.evaluate import PaceConfusionByClass
+    from pacekit.experiment import ExperimentResult
+    from pacekit.quickstart import pace_by_class_section
+
+    root = tmp_path / "synthetic"
+    root.mkdir()
+    classes = [{"name": n, "speed_range": r} for n, r in (("Fast", [4.0, 4.0]), ("Slow", [1.0, 1.0]), ("Mid", [2.0, 2.0]))]
+    (root / "synthetic.json").write_text(json.dumps({"format": "pacekit-synthetic", "classes": classes}))
+    counts = np.zeros((3, 4, 4), dtype=np.int64)
+    counts[0, 1, 3] = 2  # Fast: pace 2 read as 4 (+2)
+    counts[1, 2, 0] = 1  # Slow: pace 3 read as 1 (-2)
+    counts[2, 1, 1] = 3  # Mid: right
+    by_class = PaceConfusionByClass(counts, ["Fast", "Slow", "Mid"])
+    experiment = ExperimentResult("x", {}, [], [], [0], [],
+                                  pretext_by_class={"classes": by_class.classes, "counts": counts.tolist()})
+    cfg = get_config("cpu-tiny", root=str(root))
+    result = QuickstartResult(out=None, report=None, pretext_accuracy=0.5, pretext_train_accuracy=0.6, outcomes={},
+                              seconds={}, config=cfg, experiment=experiment)
+    lines = pace_by_class_section(result)
+    rows = [line for line in lines if line.startswith("| ") and line[2:6] in ("Slow", "Mid ", "Fast")]
+    assert rows == ["| Slow | 1.00 | 1 | 0.0 | -2.00 |", "| Mid | 2.00 | 3 | 100.0 | +0.00 |",
+                    "| Fast | 4.00 | 2 | 0.0 | +2.00 |"]
+    r = np.corrcoef([4.0, 1.0, 2.0], [2.0, -2.0, 0.0])[0, 1]
+    assert any(f"r = {r:+.2f}" in line for line in lines) and r > 0.9
+    # not the synthetic set: no speeds, the classes in their own order, no correlation
+    other = QuickstartResult(out=None, report=None, pretext_accuracy=0.5, pretext_train_accuracy=0.6, outcomes={},
+                             seconds={}, config=get_config("cpu-tiny", dataset="ucf101"), experiment=experiment)
+    lines = pace_by_class_section(other)
+    assert "| Fast | 2 | 0.0 | +2.00 |" in lines and not any("r = " in line for line in lines)

@@ -62,7 +62,7 @@ __all__ = [
     "SYNTHETIC_CLASSES", "MotionClass", "SyntheticSummary", "VideoSpec", "build_synthetic",
     "FigureClass", "FigureSpec", "draw_figure_video", "figure_trajectory", "load_mover_masks", "mask_path",
     "render_figure_video", "sample_figure_spec", "synthetic_classes", "write_mover_masks",
-    "draw_video", "ensure_synthetic", "make_synthetic", "plan_synthetic", "read_synthetic_metadata",
+    "draw_video", "ensure_synthetic", "make_synthetic", "natural_speeds", "plan_synthetic", "read_synthetic_metadata",
     "render_video", "sample_spec", "tip_speed", "trajectory", "video_filename", "write_video",
 ]
 
@@ -1327,6 +1327,19 @@ def read_synthetic_metadata(out) -> Optional[dict]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a pacekit synthetic set description; choose another output folder")
     return meta
+
+
+def natural_speeds(root, classes: Sequence[str]) -> Optional[list[float]]:
+    """Each of ``classes``' natural speed in the synthetic set at ``root``: the middle of the class's
+    ``speed_range`` (mean tip speed at pace 1, px/frame at ``REFERENCE_HEIGHT``), in the order given; None
+    when ``root`` holds no synthetic set or the set lacks one of the classes."""
+    meta = read_synthetic_metadata(root)
+    if meta is None:
+        return None
+    ranges = {c["name"]: c["speed_range"] for c in meta.get("classes", [])}
+    if not set(classes) <= set(ranges):
+        return None
+    return [float(np.mean(ranges[name])) for name in classes]
 
 
 @dataclass
