@@ -386,8 +386,9 @@ def plot_pace_error_by_class(by_class, natural_speeds: Optional[Sequence[float]]
     limit = max(1.0, float(np.nanmax(np.abs(values))) if len(values) else 1.0)
     ax.set_xlim(-limit * 1.15, limit * 1.6)
     ax.set_xlabel("mean pace error, predicted minus true (pace steps)")
-    ax.set_title(title or "answers by action class: < 0 read as slower, > 0 as faster"
-                 + (" (natural speed, px/frame)" if natural_speeds is not None else ""), fontsize=9)
+    ax.set_title(title or "answers by action class" + (" (natural speed, px/frame)" if natural_speeds is not None
+                                                       else "") + "\n< 0: read as slower, > 0: read as faster",
+                 fontsize=9)
     return fig
 
 

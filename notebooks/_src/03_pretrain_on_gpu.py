@@ -295,9 +295,12 @@ if speeds is not None:
 # one step faster (+0.88); of the six slowest actions, five are read as slower. So much of the 40% comes
 # from the absolute speed, which the pace and the action's own speed share, and the network has not yet
 # learned what each action looks like at its natural pace -- the content the paper argues pace prediction
-# teaches. This is the likely reason its pace accuracy stays low here (the README lists the changes tried:
-# weaker hue jitter, no jitter, a wider network, larger frames, other learning rates and batch sizes; none
-# took the test accuracy past the mid-50s on one unreported seed).
+# teaches. This is the likely reason its pace accuracy stays low here. The README lists what was tried on
+# an unreported seed: weaker or no colour jitter, a wider network, larger frames, longer clips, other
+# learning rates and batch sizes left the pace accuracy between 46% and 55%; only giving every action the
+# same speed raised it (82.5%), and then pretraining hardly helped the actions (one seed: linear probe +2.5
+# points, fine-tuning -2.6, retrieval no gain) -- the pace could be read without the content, so learning
+# it taught little about the content.
 #
 # ## 5. See it: one test video at every pace
 #
