@@ -11,7 +11,9 @@ with ``reuse=True``, so an interrupted ledger resumes where it stopped:
   ``<out>/pretrain/<key>_s<seed>``; arms whose pretraining configs are equal share it, across claims;
 - it then transfers (linear probe / fine-tuning, seed ``s``) with the ledger's one transfer recipe, so
   two arms differ only in what the claim varies (``labels_per_class`` is the only transfer override);
-- each cell's numbers are kept in ``<cell>/cell.json`` and read back on the next run.
+- each cell's numbers are kept in ``<cell>/cell.json`` and read back on the next run, with the seconds
+  the cell took (its pretraining's are in that pretraining's ``experiment.json``): the ledger sums them
+  (:func:`recorded_compute`), so a ledger read back still says what its cells cost.
 
 The seeds are fixed up front and written to ``<out>/seeds.json`` before any cell runs; a later run into the
 same folder with other seeds is refused. Statistics are paired over seeds: for a comparison ``A vs B``
@@ -347,10 +349,12 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
         if isinstance(saved.get("identity"), dict) and _cell_key(saved["identity"]) == _cell_key(wanted):
             return saved["metrics"]
 
+    started = time.perf_counter()
+    pretrain_seconds = 0.0  # a pretraining computed for this cell (its own experiment.json records it too)
     metrics: dict[str, dict] = {}
     pretrained = None
     if init == "pretrained":
-        pre_dir = out / "pretrain" / f"{pretrain_key(cfg, cfg.replace(**pre_fields))}_s{seed}"
+        pre_dir = _pretrain_dir(cfg, out, claim.arms[arm], seed)
         saved_pre = pre_dir / "experiment.json"
         pre_result = None
         if saved_pre.is_file():
@@ -358,9 +362,11 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
             if _compared(pre_result.config) != _compared(pre_cfg.to_dict()):
                 pre_result = None
         if pre_result is None:
+            t = time.perf_counter()
             pre_result = _experiment(pre_cfg, pre_dir, inits=("pretrained",), protocols=(), seeds=[seed],
                                      retrieval=False)
             pre_result.to_json(saved_pre)
+            pretrain_seconds = time.perf_counter() - t
         pretrained = pre_result.pretrained
         if "pretext" in claim.metric:
             metrics["pretext"] = {"value": pre_result.pretext_accuracy,
@@ -386,9 +392,51 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
             metrics[name] = {"value": value, "chance": chance}
 
     metrics = _json_safe(metrics)  # a NaN share (no map had mass) is a missing number, as when read back
-    write_text_atomic(cell_file, json.dumps(_json_safe({"identity": identity, "metrics": metrics}), indent=1, default=str,
-                                    allow_nan=False))
+    # the cell's own compute, its pretraining left out (shared by other cells; recorded in its experiment.json)
+    seconds = time.perf_counter() - started - pretrain_seconds
+    write_text_atomic(cell_file, json.dumps(_json_safe({"identity": identity, "metrics": metrics, "seconds": seconds}),
+                                            indent=1, default=str, allow_nan=False))
     return metrics
+
+
+def _pretrain_dir(cfg: Config, out, arm_overrides: dict, seed: int) -> Path:
+    """The folder of the pretraining an arm's cells start from (shared by every arm of the same settings)."""
+    _, pre_fields, _ = _split_overrides(arm_overrides)
+    return Path(out) / "pretrain" / f"{pretrain_key(cfg, cfg.replace(**pre_fields))}_s{seed}"
+
+
+def recorded_compute(cfg: Config, out, claims: Sequence[Claim], seeds: Sequence[int]) -> dict:
+    """The compute seconds the ledger's cells and pretrainings recorded when they were computed.
+
+    A rerun reads finished cells back in seconds, so an invocation's own time says little about what the
+    ledger costs; this sums what each cell (``cell.json``) and each distinct pretraining
+    (``experiment.json``) recorded. Cells written before cells recorded their time count as unrecorded.
+    Returns ``{"seconds", "cells", "cells_recorded", "pretrainings", "pretrainings_recorded"}``.
+    """
+    out = Path(out)
+    cells = recorded = 0
+    seconds = 0.0
+    pretrain_dirs = set()
+    for claim in claims:
+        for arm, overrides in claim.arms.items():
+            for seed in seeds:
+                cells += 1
+                cell_file = out / claim.id / _slug(arm) / f"s{seed}" / "cell.json"
+                saved = json.loads(cell_file.read_text()) if cell_file.is_file() else {}
+                if isinstance(saved.get("seconds"), (int, float)):
+                    recorded += 1
+                    seconds += float(saved["seconds"])
+                if _split_overrides(overrides)[0] == "pretrained":
+                    pretrain_dirs.add(_pretrain_dir(cfg, out, overrides, seed))
+    pre_recorded = 0
+    for pre_dir in pretrain_dirs:
+        saved_pre = pre_dir / "experiment.json"
+        total = json.loads(saved_pre.read_text()).get("seconds", {}).get("total") if saved_pre.is_file() else None
+        if isinstance(total, (int, float)):
+            pre_recorded += 1
+            seconds += float(total)
+    return {"seconds": seconds, "cells": cells, "cells_recorded": recorded, "pretrainings": len(pretrain_dirs),
+            "pretrainings_recorded": pre_recorded}
 
 
 # ------------------------------------------------------------------------------------------ the ledger
@@ -467,8 +515,15 @@ def _provenance(ledger: dict) -> list[str]:
     command = f" by `{ledger['command']}`" if ledger.get("command") else ""
     seconds = ledger.get("seconds", {}).get("total")
     took = f"; {seconds:.0f} s in this invocation (cells finished by an earlier one are read back)" if seconds else ""
-    return [f"Written {ledger.get('date')}{command} on {where} (torch {m.get('torch')}, Python {m.get('python')}){took}.",
-            ""]
+    lines = [f"Written {ledger.get('date')}{command} on {where} (torch {m.get('torch')}, Python {m.get('python')}){took}.",
+             ""]
+    compute = ledger.get("compute")
+    if compute:
+        lines += [f"Compute its cells recorded when they were computed: {compute['seconds'] / 60:.1f} min "
+                  f"({compute['cells_recorded']} of {compute['cells']} cells and {compute['pretrainings_recorded']} of "
+                  f"{compute['pretrainings']} pretrainings recorded their time; the rest were computed before cells "
+                  "recorded it).", ""]
+    return lines
 
 
 def format_ledger(ledger: dict) -> str:
@@ -599,6 +654,7 @@ def run_ledger(cfg: Config, out, claims: Optional[Sequence[str]] = None, seeds: 
         write_ledger(ledger, out)
     ledger["status"] = "complete"
     ledger["seconds"]["total"] = time.perf_counter() - t0
+    ledger["compute"] = recorded_compute(cfg, out, selected, seeds)
     write_ledger(ledger, out)
     return ledger
 
@@ -625,5 +681,5 @@ def write_ledger(ledger: dict, out) -> tuple[Path, Path]:
 
 __all__ = ["ATTENTION_VIDEOS", "CLAIMS", "CLAIM_IDS", "Claim", "Comparison", "METRICS", "PairedStats",
            "VERDICTS", "VERDICT_RULE", "attention_scores", "claim_rows", "format_ledger", "get_claims",
-           "paired_ci", "plot_claim", "pretrain_key", "record_seeds", "run_cell", "run_ledger",
+           "paired_ci", "plot_claim", "pretrain_key", "record_seeds", "recorded_compute", "run_cell", "run_ledger",
            "t_critical_975", "verdict", "write_ledger"]

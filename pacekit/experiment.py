@@ -36,11 +36,11 @@ from .atomic import write_text_atomic
 from .config import Config
 from .data.strips import read_pace_strips
 from .data.synthetic import load_mover_masks
+from .evaluate import PaceConfusionByClass, pace_confusion_by_class
 from .frozen_probe import run_linear_probe
 from .loading import build_pace_model, eval_transform, model_from_checkpoint, resolve_device
 from .pace import PaceSet, sample_indices
 from .retrieval import TOPK, run_retrieval
-from .evaluate import PaceConfusionByClass, pace_confusion_by_class
 from .train import TrainResult, evaluate_on_test, finetune, pretrain
 from .training.data import eval_dataset, eval_workers
 

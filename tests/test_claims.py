@@ -180,9 +180,18 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     for claim in ("C1", "C6"):
         assert (out / f"claim_{claim}.png").read_bytes().startswith(b"\x89PNG")
     assert "ledger:" in capsys.readouterr().out
-    # Run again: every cell is read back, the numbers are the same.
+    # Each cell and each distinct pretraining recorded its compute; the ledger sums exactly those.
+    cell_seconds = [json.loads(f.read_text())["seconds"] for claim in ("C1", "C6") for f in (out / claim).glob("*/s*/cell.json")]
+    pre_seconds = [json.loads((d / "experiment.json").read_text())["seconds"]["total"] for d in (out / "pretrain").iterdir()]
+    assert len(cell_seconds) == (4 + 2) * 2 and all(s > 0 for s in cell_seconds + pre_seconds)
+    compute = data["compute"]
+    assert (compute["cells"], compute["cells_recorded"], compute["pretrainings"], compute["pretrainings_recorded"]) == (12, 12, 4, 4)
+    assert compute["seconds"] == pytest.approx(sum(cell_seconds) + sum(pre_seconds))
+    assert f"Compute its cells recorded when they were computed: {compute['seconds'] / 60:.1f} min (12 of 12 cells" in md
+    # Run again: every cell is read back, the numbers are the same, and so is the compute they recorded.
     assert cli_main(args) == 0
-    assert json.loads((out / "ledger.json").read_text())["claims"] == data["claims"]
+    again = json.loads((out / "ledger.json").read_text())
+    assert again["claims"] == data["claims"] and again["compute"] == compute
     # ... also with settings that change no result (progress bars on, another log interval): nothing is rerun
     def no_rerun(*a, **kw):
         raise AssertionError("a finished cell was computed again")
