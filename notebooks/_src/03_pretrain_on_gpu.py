@@ -298,9 +298,8 @@ if speeds is not None:
 # teaches. This is the likely reason its pace accuracy stays low here. The README lists what was tried on
 # an unreported seed: weaker or no colour jitter, a wider network, larger frames, longer clips, other
 # learning rates and batch sizes left the pace accuracy between 46% and 55%; only giving every action the
-# same speed raised it (82.5%), and then pretraining hardly helped the actions (one seed: linear probe +2.5
-# points, fine-tuning -2.6, retrieval no gain) -- the pace could be read without the content, so learning
-# it taught little about the content.
+# same speed raised it (82.5%): the pace could then be read from the speed alone, without the content.
+# Whether that easier pretext costs the features was not settled by two seeds (README).
 #
 # ## 5. See it: one test video at every pace
 #
