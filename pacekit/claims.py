@@ -339,7 +339,7 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
     cfg_s = cfg.replace(seed=int(seed))
     tcfg = cfg_s.replace(**transfer_fields)
     pre_cfg = cfg_s.replace(**pre_fields)
-    cell_dir = out / claim.id / _slug(arm) / f"s{seed}"
+    cell_dir = _cell_dir(out, claim, arm, seed)
     cell_file = cell_dir / "cell.json"
     identity = {"init": init, "pretrain": pre_cfg.to_dict() if init == "pretrained" else None,
                 "transfer": tcfg.to_dict(), "metrics": list(claim.metric), "attention_videos": attention_videos}
@@ -399,6 +399,10 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
     return metrics
 
 
+def _cell_dir(out, claim: Claim, arm: str, seed: int) -> Path:
+    return Path(out) / claim.id / _slug(arm) / f"s{seed}"
+
+
 def _pretrain_dir(cfg: Config, out, arm_overrides: dict, seed: int) -> Path:
     """The folder of the pretraining an arm's cells start from (shared by every arm of the same settings)."""
     _, pre_fields, _ = _split_overrides(arm_overrides)
@@ -421,7 +425,7 @@ def recorded_compute(cfg: Config, out, claims: Sequence[Claim], seeds: Sequence[
         for arm, overrides in claim.arms.items():
             for seed in seeds:
                 cells += 1
-                cell_file = out / claim.id / _slug(arm) / f"s{seed}" / "cell.json"
+                cell_file = _cell_dir(out, claim, arm, seed) / "cell.json"
                 saved = json.loads(cell_file.read_text()) if cell_file.is_file() else {}
                 if isinstance(saved.get("seconds"), (int, float)):
                     recorded += 1

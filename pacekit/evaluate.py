@@ -149,6 +149,23 @@ class PaceConfusionByClass:
         right = np.trace(self.counts, axis1=1, axis2=2)
         return np.where(totals > 0, right / np.maximum(totals, 1), np.nan)
 
+    def overall_accuracy(self) -> float:
+        """Pace accuracy of all the clips: the diagonal of ``counts.sum(0)`` over its sum."""
+        total = int(self.counts.sum())
+        return float(np.trace(self.counts.sum(0)) / max(total, 1))
+
+    def error_correlation(self, values: Sequence[float]) -> Optional[float]:
+        """Pearson r between one value per class (e.g. its natural speed) and the classes' mean error, over
+        the classes that have clips; None when fewer than three have, or their errors are all equal."""
+        errors = self.mean_error()
+        values = np.asarray(values, dtype=float)
+        if values.shape != errors.shape:
+            raise ValueError(f"{values.size} values for {errors.size} classes; give one per class")
+        usable = np.isfinite(errors)
+        if usable.sum() < 3 or np.ptp(errors[usable]) == 0:
+            return None
+        return float(np.corrcoef(values[usable], errors[usable])[0, 1])
+
     def mean_error(self) -> np.ndarray:
         """Mean signed error of each class's answers in pace steps, predicted label minus true label, ``(C,)``:
         negative when the model reads the class's clips as slower than they are, positive when faster."""

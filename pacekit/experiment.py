@@ -420,7 +420,7 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
         # pace_accuracy's clips (one per test video), split by action class; the accuracy is their diagonal
         by_class = pace_confusion_by_class(pre.model, pre_cfg, "test", device=_device_of(pre.model, pre_cfg),
                                            batch_size=pre_cfg.eval_batch_size * 2)
-        pretext = float(np.trace(by_class.counts.sum(0)) / max(int(by_class.counts.sum()), 1))
+        pretext = by_class.overall_accuracy()
         pretext_by_class = {"classes": by_class.classes, "counts": by_class.counts.tolist()}
         pretext_train = pre.final("acc")
         seconds["pretext"] = time.perf_counter() - t

@@ -286,9 +286,8 @@ def pace_by_class_section(r: QuickstartResult) -> list[str]:
         lines.append(f"| {by_class.classes[k]} | {speed}{int(by_class.counts[k].sum())} | "
                      f"{_share(accuracy[k])} | {error[k]:+.2f} |")
     lines.append("")
-    usable = np.isfinite(error)
-    if speeds is not None and usable.sum() > 2 and np.ptp(error[usable]) > 0:
-        r_speed = float(np.corrcoef(np.asarray(speeds)[usable], error[usable])[0, 1])
+    r_speed = by_class.error_correlation(speeds) if speeds is not None else None
+    if r_speed is not None:
         lines += [f"Correlation of the classes' natural speed with their mean error: r = {r_speed:+.2f}. A network "
                   "that judged each clip against its own action's speed would show none; one that reads the "
                   "absolute speed, so that slow actions come out slow and fast ones fast, a strong positive r.", ""]

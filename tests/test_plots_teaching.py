@@ -180,11 +180,30 @@ def test_a_model_that_reads_every_clip_as_pace_4_errs_by_the_distance_to_4():
     by_class = PaceConfusionByClass(counts, ["Slow", "Fast"])
     assert by_class.mean_error().tolist() == [(3 * 3 + 1 * 2) / 4, 0.0]
     assert by_class.accuracy().tolist() == [0.0, 1.0]
+    assert by_class.overall_accuracy() == 2 / 6  # the two Fast clips of the six
     fig = plot_pace_error_by_class(by_class, natural_speeds=[2.0, 1.0])
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks == ["Fast (1.00)", "Slow (2.00)"]  # slowest first
     with pytest.raises(ValueError, match="one per class"):
         plot_pace_error_by_class(by_class, natural_speeds=[1.0])
+
+
+def test_the_error_correlation_is_exact_on_lines_and_absent_when_it_cannot_be_told():
+    from pacekit.evaluate import PaceConfusionByClass
+
+    def one_clip_per_class(errors):  # class c: one clip at pace 1 answered `errors[c]` steps faster
+        counts = np.zeros((len(errors) + 1, 4, 4), dtype=np.int64)
+        for c, e in enumerate(errors):
+            counts[c, 0, e] = 1
+        return PaceConfusionByClass(counts, [f"c{c}" for c in range(len(errors) + 1)])  # last class: no clips
+
+    rising = one_clip_per_class([0, 1, 2, 3])
+    assert rising.error_correlation([1.0, 2.0, 3.0, 4.0, 99.0]) == pytest.approx(1.0)  # the empty class is left out
+    assert rising.error_correlation([4.0, 3.0, 2.0, 1.0, 0.0]) == pytest.approx(-1.0)
+    assert one_clip_per_class([1, 1, 1]).error_correlation([1.0, 2.0, 3.0, 4.0]) is None  # equal errors
+    assert one_clip_per_class([0, 1]).error_correlation([1.0, 2.0, 3.0]) is None  # two classes with clips
+    with pytest.raises(ValueError, match="one per class"):
+        rising.error_correlation([1.0, 2.0])
 
 
 def test_clips_html_enlarges_on_screen_without_growing_the_file():

@@ -285,8 +285,8 @@ errors = by_class.mean_error()
 order = np.argsort(speeds) if speeds is not None else np.arange(len(errors))
 print("mean pace error (pace steps), slowest action first:",
       ", ".join(f"{by_class.classes[k]} {errors[k]:+.2f}" for k in order))
-if speeds is not None:
-    r = np.corrcoef(speeds, errors)[0, 1]
+r = by_class.error_correlation(speeds) if speeds is not None else None
+if r is not None:
     print(f"correlation of the actions' natural speed with their mean pace error: r = {r:+.2f}")
 
 # %% [markdown]
