@@ -564,3 +564,99 @@ def test_make_synthetic_version_flag(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli_main(args[:-1] + ["4"])
     capsys.readouterr()
+
+
+# ---------------------------------------------------------------- speed_spread: the speeds pulled together
+
+from pacekit.data.synthetic import NATIVE_SPEED_SPREAD, figure_classes, natural_speeds  # noqa: E402
+
+
+@pytest.mark.parametrize("spread", [1.0, 1.7, 4.0, 8.0])
+def test_speed_spread_sets_the_ratio_of_the_class_speeds_and_keeps_their_order_and_paths(spread):
+    native = figure_classes(3)
+    pulled = figure_classes(3, speed_spread=spread)
+    speeds = np.array([m.speed for m in pulled])
+    assert speeds.max() / speeds.min() == pytest.approx(spread)
+    own = np.array([m.speed for m in native])
+    assert np.exp(np.log(speeds).mean()) == pytest.approx(np.exp(np.log(own).mean()))   # same geometric mean
+    if spread > 1:
+        assert list(np.argsort(speeds)) == list(np.argsort(own))                         # same order
+    for a, b in zip(native, pulled):
+        # speed x period is the path length per cycle: the same path, followed faster or slower
+        assert b.speed * b.period_range[0] == pytest.approx(a.speed * a.period_range[0])
+        assert b.speed * b.period_range[1] == pytest.approx(a.speed * a.period_range[1])
+        assert (b.name, b.body, b.cycles) == (a.name, a.body, a.cycles)
+
+
+def test_speed_spread_of_the_native_ratio_is_the_classes_own_speeds():
+    assert NATIVE_SPEED_SPREAD == pytest.approx(4.0)
+    for a, b in zip(figure_classes(3), figure_classes(3, speed_spread=NATIVE_SPEED_SPREAD)):
+        assert b.speed == pytest.approx(a.speed) and b.period_range == pytest.approx(a.period_range)
+    assert figure_classes(2, speed_spread=None) == figure_classes(2)
+
+
+@pytest.mark.parametrize("bad", [0.5, 0.0, -2, float("nan"), float("inf"), "fast"])
+def test_a_bad_speed_spread_names_the_value_and_what_it_must_be(bad):
+    with pytest.raises(ValueError, match=r"speed_spread=.*must be a number >= 1"):
+        figure_classes(3, speed_spread=bad)
+    with pytest.raises(ValueError, match="speed_spread"):
+        plan_synthetic(num_classes=1, videos_per_class=2, speed_spread=bad)
+
+
+def test_speed_spread_needs_a_version_with_class_speeds():
+    with pytest.raises(ValueError, match="needs format version 2 or 3"):
+        plan_synthetic(num_classes=1, videos_per_class=2, version=1, speed_spread=1)
+
+
+def test_one_speed_draws_the_same_video_with_only_its_speed_and_period_changed():
+    for ci in range(len(FIGURES)):
+        a = sample_figure_spec(ci, 7, 160, 120, 40, scene_seed=3, version=3)
+        b = sample_figure_spec(ci, 7, 160, 120, 40, scene_seed=3, version=3, speed_spread=1)
+        assert b.speed * b.period == pytest.approx(a.speed * a.period)
+        assert (b.amplitude, b.size, b.phase, *b.anchor) == pytest.approx((a.amplitude, a.size, a.phase, *a.anchor))
+        assert b.distractors == a.distractors and b.look == a.look
+        np.testing.assert_array_equal(b.jitter, a.jitter)
+
+
+def test_one_speed_movers_are_drawn_at_one_speed_measured_from_their_masks():
+    """Ground truth from the drawn masks: the slowest and the fastest action's movers, 4x apart in the default
+    set, cover about the same distance per frame once the spread is 1."""
+    def measured(name, spread):
+        ci = FIGURES.index(name)
+        steps = []
+        for seed in range(3):
+            spec = sample_figure_spec(ci, seed, 160, 120, 1, scene_seed=50 + seed, speed_spread=spread)
+            n = int(spec.period) + 1
+            masks = draw_figure_video(dataclasses.replace(spec, num_frames=n, jitter=np.ones((n, 3), np.float32)))[1]
+            steps.append(np.linalg.norm(np.diff(mask_centroids(masks), axis=0), axis=1).mean() / spec.scale)
+        return float(np.mean(steps))
+
+    assert measured("Roll", None) / measured("Crawl", None) > 2.5
+    assert 0.7 <= measured("Roll", 1) / measured("Crawl", 1) <= 1.4
+
+
+def test_a_one_speed_set_has_the_same_videos_scenes_and_split_and_says_its_spread(tmp_path):
+    own = plan_synthetic(num_classes=3, videos_per_class=4, seed=5)
+    one = plan_synthetic(num_classes=3, videos_per_class=4, seed=5, speed_spread=1)
+    assert "speed_spread" not in own["params"] and one["params"]["speed_spread"] == 1.0
+    keys = ("path", "split", "num_frames", "seed", "scene_seed", "masks")
+    assert [{k: v[k] for k in keys} for v in own["videos"]] == [{k: v[k] for k in keys} for v in one["videos"]]
+    assert [v["natural_speed"] for v in own["videos"]] != [v["natural_speed"] for v in one["videos"]]
+    centres = [np.mean(c["speed_range"]) for c in one["classes"]]
+    assert max(centres) / min(centres) == pytest.approx(1.0)
+
+    out = tmp_path / "one"
+    args = ["make-synthetic", "--out", str(out), "--classes", "2", "--videos-per-class", "2", "--width", "32",
+            "--height", "24", "--speed-spread", "1"]
+    assert cli_main(args) == 0
+    meta = json.loads((out / "synthetic.json").read_text())
+    assert meta["params"]["speed_spread"] == 1.0 and len(list(out.rglob("*.masks.npz"))) == 4
+    speeds = natural_speeds(out, synthetic_classes(3)[:2])
+    assert speeds[0] == pytest.approx(speeds[1])
+    # the set is reused as it is, and drawn anew when the spread changes
+    assert build_synthetic(out, num_classes=2, videos_per_class=2, width=32, height=24, speed_spread=1,
+                           workers=1, progress=False).cached
+    assert build_synthetic(out, num_classes=2, videos_per_class=2, width=32, height=24, workers=1,
+                           progress=False).num_written == 4
+    assert "speed_spread" not in json.loads((out / "synthetic.json").read_text())["params"]
+    assert cli_main(args[:-1] + ["0.5"]) != 0

@@ -140,6 +140,8 @@ PREPARE_INTERRUPT_HINT = ("interrupted; re-run the same `pacekit prepare` comman
 
 def cmd_make_synthetic(args) -> int:
     extra = {} if args.version is None else {"version": args.version}
+    if args.speed_spread is not None:
+        extra["speed_spread"] = args.speed_spread
     summary = build_synthetic(args.out, num_classes=args.classes, videos_per_class=args.videos_per_class,
                                seed=args.seed, width=args.width, height=args.height, **extra)
     print(summary)
@@ -158,6 +160,11 @@ def add_commands(subparsers) -> None:
                    help=f"format version: {FORMAT_VERSION} (default) is made for the lesson (large articulated and "
                         "textured movers at class-specific speeds, static distractors, mover masks beside each "
                         "video); 2 is the same at half the speed, 1 the first set (small objects)")
+    p.add_argument("--speed-spread", type=float, default=None, metavar="RATIO",
+                   help="versions 2 and 3: pull the actions' natural speeds together so the fastest is RATIO times "
+                        "the slowest (1: one speed for every action, so the pace can be told from the speed alone); "
+                        "default: the classes' own speeds (4x apart). The same seed draws the same videos, scenes "
+                        "and split")
     p.set_defaults(func=cmd_make_synthetic)
 
     p = subparsers.add_parser("info", help="counts per split and class, frame/fps statistics, missing or bad files")

@@ -37,6 +37,11 @@ changes, and each video's ground-truth mover masks in ``<video stem>.masks.npz``
 periods halved, so the paths are the same): at the quickstart's 64-pixel frames version 2's slowest
 class moves 0.3 pixel per frame at pace 1, and a small network sat at pace chance for hundreds of steps
 before it found the motion. ``version=1`` and ``version=2`` stay selectable everywhere.
+
+``speed_spread`` (versions 2 and 3, a parameter rather than a version): the same videos with the classes'
+natural speeds pulled together, so the fastest is ``speed_spread`` times the slowest (1: one speed for all).
+With one speed the pace can be told from the speed alone; pacekit uses such a set as a pretraining
+companion of the default one (``Config.pretrain_speed_spread``).
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ import numpy as np
 from ..atomic import write_bytes_atomic
 
 __all__ = [
-    "FIGURE_CLASSES", "V3_SPEED_FACTOR", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MIN_CYCLE_FRAMES",
+    "FIGURE_CLASSES", "NATIVE_SPEED_SPREAD", "V3_SPEED_FACTOR", "check_speed_spread", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MIN_CYCLE_FRAMES",
     "MOTION_CLASSES", "REFERENCE_HEIGHT",
     "SYNTHETIC_CLASSES", "MotionClass", "SyntheticSummary", "VideoSpec", "build_synthetic",
     "FigureClass", "FigureSpec", "draw_figure_video", "figure_trajectory", "load_mover_masks", "mask_path",
@@ -721,16 +726,58 @@ FIGURE_CLASSES: tuple[FigureClass, ...] = (
 V3_SPEED_FACTOR = 2.0
 
 
-def figure_classes(version: int = FORMAT_VERSION) -> tuple[FigureClass, ...]:
-    """The action classes of format version 2 or 3 (version 3: :data:`V3_SPEED_FACTOR` times as fast)."""
+#: The ratio of the fastest to the slowest class speed of versions 2 and 3 (4x): the ``speed_spread`` a set
+#: drawn without one has.
+NATIVE_SPEED_SPREAD = max(V2_SPEEDS) / min(V2_SPEEDS)
+
+
+def check_speed_spread(speed_spread) -> Optional[float]:
+    """``speed_spread`` as a float >= 1 (None stays None: the classes' own speeds); a clear error otherwise."""
+    if speed_spread is None:
+        return None
+    try:
+        value = float(speed_spread)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (math.isfinite(value) and value >= 1.0):
+        raise ValueError(f"speed_spread={speed_spread!r}: the ratio of the fastest to the slowest action's natural "
+                         f"speed must be a number >= 1 (1: every action at one speed; {NATIVE_SPEED_SPREAD:g}: the "
+                         "classes' own speeds, the same as leaving it unset)")
+    return value
+
+
+def figure_classes(version: int = FORMAT_VERSION, speed_spread: Optional[float] = None) -> tuple[FigureClass, ...]:
+    """The action classes of format version 2 or 3 (version 3: :data:`V3_SPEED_FACTOR` times as fast).
+
+    ``speed_spread`` (>= 1) pulls the classes' natural speeds toward their geometric mean ``g`` (or pushes them
+    apart) so that the fastest is ``speed_spread`` times the slowest: ``s' = g (s / g) ** k`` with
+    ``k = log(speed_spread) / log(NATIVE_SPEED_SPREAD)``, each period range scaled by ``s / s'`` so the mover
+    follows the same path, only faster or slower. The order of the speeds, the paths, bodies and looks stay.
+    ``speed_spread=1`` puts every action at one speed ``g``: the pace can then be read from the speed alone,
+    without recognising the action (a companion set for pretraining; see ``pacekit.quickstart``). None: the
+    classes' own speeds.
+    """
     version = _check_version(version)
     if version == 1:
         raise ValueError("version 1 of the synthetic set has no figure classes (see MOTION_CLASSES)")
-    if version == 2:
-        return FIGURE_CLASSES
-    f = V3_SPEED_FACTOR
-    return tuple(dataclasses.replace(m, speed=m.speed * f, period_range=(m.period_range[0] / f, m.period_range[1] / f))
-                 for m in FIGURE_CLASSES)
+    classes = FIGURE_CLASSES
+    if version == 3:
+        f = V3_SPEED_FACTOR
+        classes = tuple(dataclasses.replace(m, speed=m.speed * f,
+                                            period_range=(m.period_range[0] / f, m.period_range[1] / f))
+                        for m in classes)
+    spread = check_speed_spread(speed_spread)
+    if spread is None:
+        return classes
+    k = math.log(spread) / math.log(NATIVE_SPEED_SPREAD)
+    g = math.exp(float(np.mean([math.log(m.speed) for m in classes])))
+    pulled = []
+    for m in classes:
+        speed = g * (m.speed / g) ** k
+        ratio = m.speed / speed
+        pulled.append(dataclasses.replace(m, speed=speed,
+                                          period_range=(m.period_range[0] * ratio, m.period_range[1] * ratio)))
+    return tuple(pulled)
 
 
 def _check_version(version) -> int:
@@ -947,11 +994,14 @@ def _v2_reach(spec_like_body: str, R: float, amplitude: float) -> float:
 
 def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160, height: int = 120,
                        num_frames: int = 75, scene_seed: Optional[RngLike] = None,
-                       max_distractors: int = 3, version: int = FORMAT_VERSION) -> FigureSpec:
+                       max_distractors: int = 3, version: int = FORMAT_VERSION,
+                       speed_spread: Optional[float] = None) -> FigureSpec:
     """Draw the random parameters of one version-2 or -3 video of class ``class_index`` (0-based).
 
     The motion (speed, period, phase, position, brightness flicker) comes from ``rng_or_seed``; the
     look (mover size and textures, background, distractors) from ``scene_seed`` when given.
+    ``speed_spread``: the class speeds of :func:`figure_classes`; the same seeds draw the same video
+    with only its speed and period changed (the random draws are the same).
     """
     if not 0 <= int(class_index) < len(FIGURE_CLASSES):
         raise ValueError(f"class_index={class_index} is out of range: versions 2 and 3 of pacekit's synthetic set have "
@@ -961,7 +1011,7 @@ def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160,
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
     rng = _rng(rng_or_seed)
     srng = rng if scene_seed is None else _rng(scene_seed)
-    motion = figure_classes(version)[class_index]
+    motion = figure_classes(version, speed_spread)[class_index]
     scale = height / REFERENCE_HEIGHT
 
     # The look (shared by a group).
@@ -1086,10 +1136,11 @@ def draw_figure_video(spec: FigureSpec) -> tuple[np.ndarray, np.ndarray]:
 
 def render_figure_video(class_index: int, rng_or_seed: RngLike, width: int = 160, height: int = 120,
                         num_frames: int = 75, scene_seed: Optional[RngLike] = None,
-                        version: int = FORMAT_VERSION) -> tuple[np.ndarray, np.ndarray]:
+                        version: int = FORMAT_VERSION,
+                        speed_spread: Optional[float] = None) -> tuple[np.ndarray, np.ndarray]:
     """One random version-2 or -3 video: ``(frames, masks)`` as ``draw_figure_video`` returns them."""
     return draw_figure_video(sample_figure_spec(class_index, rng_or_seed, width, height, num_frames, scene_seed,
-                                                version=version))
+                                                version=version, speed_spread=speed_spread))
 
 
 def mask_path(video_path) -> Path:
@@ -1189,8 +1240,9 @@ def video_filename(class_name: str, group: int, clip: int) -> str:
 
 
 def _params(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction,
-            version=FORMAT_VERSION) -> dict:
-    """Validated generation parameters, as stored in synthetic.json."""
+            version=FORMAT_VERSION, speed_spread=None) -> dict:
+    """Validated generation parameters, as stored in synthetic.json (``speed_spread`` only when set, so a set
+    drawn with the classes' own speeds keeps the description it always had)."""
     names = synthetic_classes(version)
     if not 1 <= int(num_classes) <= len(names):
         raise ValueError(
@@ -1212,9 +1264,16 @@ def _params(num_classes, videos_per_class, seed, width, height, fps, duration, t
     if float(test_fraction) > 0 and int(videos_per_class) < 2:
         raise ValueError(f"test_fraction={test_fraction} needs videos_per_class >= 2 (one group for "
                          "train, one for test); pass test_fraction=0 for a train-only set")
-    return {"num_classes": int(num_classes), "videos_per_class": int(videos_per_class), "seed": int(seed),
-            "width": int(width), "height": int(height), "fps": int(fps), "duration": list(duration),
-            "test_fraction": float(test_fraction)}
+    spread = check_speed_spread(speed_spread)
+    if spread is not None and version == 1:
+        raise ValueError("speed_spread needs format version 2 or 3: version 1's motions have no class speeds to pull "
+                         "together")
+    params = {"num_classes": int(num_classes), "videos_per_class": int(videos_per_class), "seed": int(seed),
+              "width": int(width), "height": int(height), "fps": int(fps), "duration": list(duration),
+              "test_fraction": float(test_fraction)}
+    if spread is not None:
+        params["speed_spread"] = spread
+    return params
 
 
 def _groups(videos_per_class: int) -> list[int]:
@@ -1234,7 +1293,7 @@ def _derived_seed(*entropy: int) -> int:
 
 def plan_synthetic(num_classes: int = 10, videos_per_class: int = 40, seed: int = 0, width: int = 160,
                    height: int = 120, fps: int = 25, duration=(2.0, 4.0), test_fraction: float = 0.3,
-                   version: int = FORMAT_VERSION) -> dict:
+                   version: int = FORMAT_VERSION, speed_spread: Optional[float] = None) -> dict:
     """The full description of a synthetic set (the content of synthetic.json), without drawing.
 
     Videos of a class are cut into groups of ~4 clips sharing one scene; the first groups of every
@@ -1242,12 +1301,15 @@ def plan_synthetic(num_classes: int = 10, videos_per_class: int = 40, seed: int 
     Each video's ``seed`` (motion) and ``scene_seed`` (look) reproduce it:
     ``draw_video(sample_spec(class_index, seed, width, height, num_frames, scene_seed))`` for version 1,
     ``draw_figure_video(sample_figure_spec(...))`` (same arguments, and ``version``) for versions 2 and 3, whose entries also
-    name each video's ``masks`` file.
+    name each video's ``masks`` file. ``speed_spread`` (versions 2 and 3): the classes' natural speeds pulled
+    together (:func:`figure_classes`); the same seed then draws the same videos, scenes and split, each video
+    with only its speed and period changed.
     """
     version = _check_version(version)
-    params = _params(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction, version)
+    params = _params(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction, version,
+                     speed_spread)
     names = synthetic_classes(version)
-    table = MOTION_CLASSES if version == 1 else figure_classes(version)
+    table = MOTION_CLASSES if version == 1 else figure_classes(version, params.get("speed_spread"))
     sizes = _groups(params["videos_per_class"])
     n_test = 0
     if params["test_fraction"] > 0:
@@ -1265,7 +1327,7 @@ def plan_synthetic(num_classes: int = 10, videos_per_class: int = 40, seed: int 
                     spec = sample_spec(ci, motion_seed, params["width"], params["height"], num_frames, scene_seed)
                 else:
                     spec = sample_figure_spec(ci, motion_seed, params["width"], params["height"], num_frames,
-                                              scene_seed, version=version)
+                                              scene_seed, version=version, speed_spread=params.get("speed_spread"))
                 videos.append({
                     "path": f"{name}/{video_filename(name, g, c)}", "class": name, "class_index": ci,
                     "group": g, "clip": c, "split": "test" if g <= n_test else "train",
@@ -1308,7 +1370,8 @@ def _render_entry(task) -> str:
         write_video(path, draw_video(spec), params["fps"])
     else:   # masks first: a video on disk then always has its masks beside it
         spec = sample_figure_spec(entry["class_index"], entry["seed"], params["width"], params["height"],
-                                  entry["num_frames"], entry["scene_seed"], version=version)
+                                  entry["num_frames"], entry["scene_seed"], version=version,
+                                  speed_spread=params.get("speed_spread"))
         frames, masks = draw_figure_video(spec)
         write_mover_masks(path, masks, (params["height"], params["width"]))
         write_video(path, frames, params["fps"])
@@ -1373,7 +1436,8 @@ def _default_workers() -> int:
 def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
                     width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
                     test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
-                    force: bool = False, version: int = FORMAT_VERSION) -> SyntheticSummary:
+                    force: bool = False, version: int = FORMAT_VERSION,
+                    speed_spread: Optional[float] = None) -> SyntheticSummary:
     """Write (``force``) or complete (default) the synthetic set in ``out``; see ``make_synthetic``.
 
     Without ``force``, videos already present (non-empty) under the same parameters are kept and only
@@ -1383,7 +1447,8 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
     """
     start = time.perf_counter()
     out = Path(out)
-    plan = plan_synthetic(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction, version)
+    plan = plan_synthetic(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction, version,
+                          speed_spread)
     old = read_synthetic_metadata(out)
     if old is None and (out / VIDEOS_DIR).exists():
         raise FileExistsError(
@@ -1440,7 +1505,7 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
 def make_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
                    width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
                    test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
-                   version: int = FORMAT_VERSION) -> Path:
+                   version: int = FORMAT_VERSION, speed_spread: Optional[float] = None) -> Path:
     """Write the synthetic action set into ``out`` (every video drawn anew) and return ``out``.
 
     Layout (UCF101's): ``out/UCF-101/<Class>/v_<Class>_g<GG>_c<CC>.avi``; ``out/ucfTrainTestlist/``
@@ -1449,17 +1514,20 @@ def make_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed:
     each video's class, natural speed, period, frame count and seeds. ``duration`` is seconds, or a
     (min, max) range drawn per video. ``workers`` processes draw in parallel (default: all cores).
     ``version`` picks the format: 2 (default) is made for the lesson and writes each video's mover
-    masks beside it (``load_mover_masks``); 1 is the first, small-object set.
+    masks beside it (``load_mover_masks``); 1 is the first, small-object set. ``speed_spread`` (versions 2
+    and 3) pulls the actions' natural speeds together (:func:`figure_classes`; 1: one speed for all).
     """
     return build_synthetic(out, num_classes, videos_per_class, seed, width, height, fps, duration,
-                           test_fraction, workers, progress, force=True, version=version).root
+                           test_fraction, workers, progress, force=True, version=version,
+                           speed_spread=speed_spread).root
 
 
 def ensure_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
                      width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
                      test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
-                     version: int = FORMAT_VERSION) -> Path:
+                     version: int = FORMAT_VERSION, speed_spread: Optional[float] = None) -> Path:
     """Like ``make_synthetic``, but a complete set with the same parameters in ``out`` is reused as
     is, and a partial one (a video missing or empty) is repaired by writing only what is missing."""
     return build_synthetic(out, num_classes, videos_per_class, seed, width, height, fps, duration,
-                           test_fraction, workers, progress, force=False, version=version).root
+                           test_fraction, workers, progress, force=False, version=version,
+                           speed_spread=speed_spread).root
