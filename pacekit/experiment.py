@@ -145,11 +145,16 @@ class ExperimentResult:
         config: the experiment's config as a plain dict (:meth:`pacekit.config.Config.to_dict`).
         inits, protocols, seeds: the grid that was run.
         outcomes: one :class:`TransferOutcome` per (init, protocol, seed), in that order.
-        pretext_accuracy: pace accuracy of the pretrained model on the test split (None without pretraining).
+        pretext_accuracy: pace accuracy of the pretrained model on the test split of the set it pretrained on
+            (None without pretraining).
         pretext_train_accuracy: its last pretraining epoch's training accuracy (None without pretraining).
         pretext_by_class: the same test clips' pace answers split by action class, ``{"classes": [...],
             "counts": (C, M, M) nested lists}`` (:func:`pacekit.evaluate.pace_confusion_by_class`; None
             without pretraining); :meth:`pace_confusion_by_class` gives it back as that class.
+        labelled_pretext_accuracy, labelled_pretext_by_class: the same model's pace answers on the labelled
+            set's test split, when the pretraining read another set (``pretrain_cfg`` with another dataset or
+            root: a companion set, as K-400 is for UCF101 in the paper); None otherwise.
+            :meth:`labelled_pace_confusion_by_class` gives the split back.
         pretrained: the pretrained checkpoint the "pretrained" cells started from (None: none).
         retrieval: ``{init: [RetrievalOutcome per feature]}`` (empty without retrieval).
         attention: ``{init: figure file name in out}``, the activation attention (Fig. 5) of each
@@ -177,13 +182,17 @@ class ExperimentResult:
     attention_scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     pretrain_run: Any = field(default=None, repr=False, compare=False)
     pretext_by_class: Optional[dict] = None
+    labelled_pretext_accuracy: Optional[float] = None
+    labelled_pretext_by_class: Optional[dict] = None
 
     def pace_confusion_by_class(self) -> Optional[PaceConfusionByClass]:
         """The pretext test clips' answers by action class (None without pretraining)."""
-        if self.pretext_by_class is None:
-            return None
-        return PaceConfusionByClass(np.asarray(self.pretext_by_class["counts"], dtype=np.int64),
-                                    list(self.pretext_by_class["classes"]))
+        return _split_from_dict(self.pretext_by_class)
+
+    def labelled_pace_confusion_by_class(self) -> Optional[PaceConfusionByClass]:
+        """The pretrained model's pace answers on the labelled set's test clips, by action class (None unless
+        the pretraining read another set)."""
+        return _split_from_dict(self.labelled_pretext_by_class)
 
     def outcome(self, init: str, protocol: str, seed: Optional[int] = None) -> TransferOutcome:
         """The cell of ``(init, protocol, seed)`` (seed: the first one by default)."""
@@ -209,6 +218,8 @@ class ExperimentResult:
             "seeds": list(self.seeds), "pretext_accuracy": self.pretext_accuracy,
             "pretext_train_accuracy": self.pretext_train_accuracy, "pretrained": self.pretrained,
             "pretext_by_class": self.pretext_by_class,
+            "labelled_pretext_accuracy": self.labelled_pretext_accuracy,
+            "labelled_pretext_by_class": self.labelled_pretext_by_class,
             "outcomes": [o.to_dict() for o in self.outcomes],
             "retrieval": {init: [r.to_dict() for r in rows] for init, rows in self.retrieval.items()},
             "seconds": dict(self.seconds), "attention": dict(self.attention),
@@ -239,6 +250,20 @@ class ExperimentResult:
         if not text.lstrip().startswith("{"):
             text = Path(text_or_path).read_text()
         return cls.from_dict(json.loads(text))
+
+
+def _split_from_dict(values: Optional[dict]) -> Optional[PaceConfusionByClass]:
+    if values is None:
+        return None
+    return PaceConfusionByClass(np.asarray(values["counts"], dtype=np.int64), list(values["classes"]))
+
+
+def _pace_split(model, cfg: Config) -> tuple[float, dict]:
+    """``pace_accuracy``'s clips (one per test video of ``cfg``'s set), split by action class: the overall
+    accuracy (the split's diagonal) and the split as plain lists."""
+    by_class = pace_confusion_by_class(model, cfg, "test", device=_device_of(model, cfg),
+                                       batch_size=cfg.eval_batch_size * 2)
+    return by_class.overall_accuracy(), {"classes": by_class.classes, "counts": by_class.counts.tolist()}
 
 
 def default_run_name(init: str, protocol: str, seed_index: int, num_seeds: int) -> str:
@@ -409,7 +434,7 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
     t0 = time.perf_counter()
 
     pre, pretext, pretext_train, pretrained = None, None, None, cfg.pretrained
-    pretext_by_class = None
+    pretext_by_class, labelled_pretext, labelled_by_class = None, None, None
     if "pretrained" in inits and pretrained is None:
         pre_cfg = (pretrain_cfg if pretrain_cfg is not None else cfg.replace(name="pretrain")).replace(
             out_dir=str(out), pretrained=None)
@@ -417,11 +442,9 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
         pre = train(pre_cfg, "pretrain", on_epoch_end)
         seconds["pretrain"] = time.perf_counter() - t
         t = time.perf_counter()
-        # pace_accuracy's clips (one per test video), split by action class; the accuracy is their diagonal
-        by_class = pace_confusion_by_class(pre.model, pre_cfg, "test", device=_device_of(pre.model, pre_cfg),
-                                           batch_size=pre_cfg.eval_batch_size * 2)
-        pretext = by_class.overall_accuracy()
-        pretext_by_class = {"classes": by_class.classes, "counts": by_class.counts.tolist()}
+        pretext, pretext_by_class = _pace_split(pre.model, pre_cfg)
+        if (pre_cfg.dataset, pre_cfg.root) != (cfg.dataset, cfg.root):   # pretrained on a companion set
+            labelled_pretext, labelled_by_class = _pace_split(pre.model, cfg)
         pretext_train = pre.final("acc")
         seconds["pretext"] = time.perf_counter() - t
         pretrained = str(pre.checkpoint)
@@ -480,7 +503,8 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
         seconds["attention"] += time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     return ExperimentResult(str(out), cfg.to_dict(), list(inits), list(protocols), seeds, outcomes, pretext,
-                            pretext_train, pretrained, rows, seconds, figures, scores, pre, pretext_by_class)
+                            pretext_train, pretrained, rows, seconds, figures, scores, pre, pretext_by_class,
+                            labelled_pretext, labelled_by_class)
 
 
 __all__ = ["ATTENTION_VIDEOS", "attention_scores", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",

@@ -65,7 +65,10 @@ def check_result_json_matches_report(result: dict, report: str) -> None:
     top1, top5 = result["top1"], result["top5"]
     assert (f"| random init | - | {pct(np.mean(top1['random']['fine-tuned']))} | "
             f"{pct(np.mean(top1['random']['linear probe']))} | {pct(np.mean(top5['random']['fine-tuned']))} |") in report
-    assert (f"| pace-pretrained | {pct(result['pretext_accuracy'])} | {pct(np.mean(top1['pretrained']['fine-tuned']))} | "
+    pretext = pct(result["pretext_accuracy"])
+    if result["pretrain_speed_spread"] is not None:   # pretrained on a companion set: both pace accuracies
+        pretext = f"{pretext} (companion set) / {pct(result['labelled_pretext_accuracy'])} (this set)"
+    assert (f"| pace-pretrained | {pretext} | {pct(np.mean(top1['pretrained']['fine-tuned']))} | "
             f"{pct(np.mean(top1['pretrained']['linear probe']))} | {pct(np.mean(top5['pretrained']['fine-tuned']))} |"
             ) in report
     for init in ("random", "pretrained"):
@@ -100,14 +103,57 @@ def check_result_json_matches_report(result: dict, report: str) -> None:
     assert set(result["attention"]) == {"random", "pretrained"}
     experiment = result["experiment"]
     assert experiment["pretext_accuracy"] == result["pretext_accuracy"] and len(experiment["outcomes"]) == 4
-    # The pretext clips by action class: the same clips (their diagonal is the pretext accuracy), every row shown.
+    # The pretext clips by action class: the same clips (their diagonal is the pretext accuracy), every row shown;
+    # after a companion pretraining, the labelled set's clips (their diagonal is the pace accuracy on that set).
     counts = np.asarray(experiment["pretext_by_class"]["counts"])
     assert np.trace(counts.sum(0)) / counts.sum() == pytest.approx(result["pretext_accuracy"])
+    shown, accuracy = experiment["pretext_by_class"], result["pretext_accuracy"]
+    if result["pretrain_speed_spread"] is not None:
+        shown, accuracy = experiment["labelled_pretext_by_class"], result["labelled_pretext_accuracy"]
+        counts = np.asarray(shown["counts"])
+        assert np.trace(counts.sum(0)) / counts.sum() == pytest.approx(accuracy)
+    else:
+        assert experiment["labelled_pretext_by_class"] is None and result["labelled_pretext_accuracy"] is None
     by_class = result["pretext_by_class"]
-    assert by_class["classes"] == experiment["pretext_by_class"]["classes"] and len(by_class["natural_speed"]) == len(counts)
+    assert by_class["classes"] == shown["classes"] and len(by_class["natural_speed"]) == len(counts)
     for name, speed, n, acc, err in zip(by_class["classes"], by_class["natural_speed"], counts.sum(axis=(1, 2)),
                                        by_class["accuracy"], by_class["mean_error"]):
         assert f"| {name} | {speed:.2f} | {n} | {pct(acc)} | {err:+.2f} |" in report
+
+
+def test_quickstart_can_pretrain_on_a_one_speed_companion_and_transfer_to_the_set(tmp_path, capsys):
+    import torch
+
+    from pacekit.data.synthetic import natural_speeds, read_synthetic_metadata
+
+    data, out = tmp_path / "synthetic", tmp_path / "runs" / "quickstart"
+    assert cli_main(["quickstart", "--data", str(data), "--out", str(out), *TINY, "--pretrain-speed-spread", "1"]) == 0
+    companion = tmp_path / "synthetic_spread1"
+    labelled, pretraining = read_synthetic_metadata(data), read_synthetic_metadata(companion)
+    assert "speed_spread" not in labelled["params"] and pretraining["params"]["speed_spread"] == 1.0
+    classes = [c["name"] for c in labelled["classes"]]
+    assert len(set(np.round(natural_speeds(companion, classes), 9))) == 1          # one speed
+    assert len(set(np.round(natural_speeds(data, classes), 9))) == len(classes)    # the set keeps its own
+    # the pretraining read the companion; every labelled run read the set itself
+    def root_of(run):
+        return torch.load(out / run / "last.pt", weights_only=True, map_location="cpu")["config"]["root"]
+    assert root_of("pretrain") == str(companion)
+    for run in ("fine-tuned_random", "fine-tuned_pretrained", "linear_probe_random", "linear_probe_pretrained"):
+        assert root_of(run) == str(data)
+    report = (out / "report.md").read_text()
+    result = json.loads((out / "result.json").read_text())
+    assert result["pretrain_data"] == str(companion) and result["pretrain_speed_spread"] == 1.0
+    check_result_json_matches_report(result, report)
+    # one pace clip per test video of each set: the same test videos, drawn at other speeds
+    experiment = result["experiment"]
+    n_test = sum(1 for v in labelled["videos"] if v["split"] == "test")
+    assert np.sum(experiment["pretext_by_class"]["counts"]) == np.sum(experiment["labelled_pretext_by_class"]["counts"]) == n_test
+    assert "## The pretraining set" in report and f"`{companion}`" in report and "1x the slowest" in report
+    assert f"pretraining data `{companion}` (speed spread 1x)" in report
+    capsys.readouterr()
+    assert cli_main(["quickstart", "--data", str(data), "--out", str(out), *TINY, "--pretrain-speed-spread", "0.5",
+                     "--overwrite"]) == 2
+    assert "speed_spread=0.5" in capsys.readouterr().err
 
 
 def test_report_states_a_loss_honestly_with_the_gap():

@@ -10,7 +10,7 @@ from .flags import positive_int
 def cmd_quickstart(args) -> int:
     cfg = config_from_args(args)
     result = run_quickstart(cfg, out=args.out, data=args.data, finetune_seeds=args.finetune_seeds,
-                            overwrite=args.overwrite)
+                            overwrite=args.overwrite, pretrain_speed_spread=args.pretrain_speed_spread)
     print(result.report.read_text().split("![pace strip]")[0].rstrip())
     print(f"\nreport: {result.report} ({result.seconds['total']:.0f} s)")
     return 0
@@ -26,6 +26,11 @@ def add_commands(subparsers) -> None:
                    help="train each initialisation and protocol with this many seeds and average (default: 5)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the runs an earlier quickstart left in --out (--resume reuses its finished stages)")
+    p.add_argument("--pretrain-speed-spread", type=float, default=None, metavar="RATIO",
+                   help="pretrain on a companion of the synthetic set written beside it (<data>_spread<RATIO>): the "
+                        "same videos with the actions' natural speeds pulled together so the fastest is RATIO times "
+                        "the slowest (1: one speed); fine-tuning, probe, retrieval and attention stay on --data. "
+                        "Default: pretrain on --data itself")
     # The quickstart picks the dataset, run folders and initialisations itself.
     add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
                          default_preset="cpu-tiny")
