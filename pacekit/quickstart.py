@@ -37,7 +37,7 @@ from .atomic import write_text_atomic
 from .config import Config, get_config
 from .data import build_dataset
 from .data.strips import read_pace_strips
-from .data.synthetic import NATIVE_SPEED_SPREAD, check_speed_spread, ensure_synthetic, natural_speeds
+from .data.synthetic import NATIVE_SPEED_SPREAD, check_speed_spread, ensure_companion, ensure_synthetic, natural_speeds
 from .experiment import ATTENTION_VIDEOS, SMALL_FEATURES, ExperimentResult, run_experiment
 from .plots import plot_pace_error_by_class, plot_pace_strip, plot_training_curves
 from .pace import PaceSet
@@ -103,13 +103,6 @@ class QuickstartResult:
         return self.outcomes[("pretrained", protocol)].mean_top1 - self.outcomes[("random", protocol)].mean_top1
 
 
-def companion_folder(data, speed_spread: float) -> Path:
-    """Where the quickstart writes the pretraining companion of the synthetic set in ``data``:
-    ``<data>_spread<ratio>`` beside it (``data/synthetic_spread1`` for one speed)."""
-    data = Path(data)
-    return data.with_name(f"{data.name}_spread{check_speed_spread(speed_spread):g}")
-
-
 def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="data/synthetic",
                    finetune_seeds: int = 5, probe_lr: Optional[float] = None,
                    overwrite: bool = False, pretrain_speed_spread: Optional[float] = None) -> QuickstartResult:
@@ -129,7 +122,7 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
         pretrain_speed_spread: pretrain on a companion of the synthetic set instead of the set itself: the same
             videos, scenes and split with the actions' natural speeds pulled together so that the fastest is
             this many times the slowest (1: one speed; :func:`pacekit.data.synthetic.figure_classes`), written
-            to :func:`companion_folder`. Fine-tuning, the probe, retrieval and attention stay on the set in
+            to :func:`pacekit.data.synthetic.companion_folder`. Fine-tuning, the probe, retrieval and attention stay on the set in
             ``data`` with its own speeds (as the paper pretrains on K-400 and fine-tunes on UCF101); the
             report gives the pace accuracy on both. Default: pretrain on the set itself.
     """
@@ -149,10 +142,7 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     pretrain_cfg, pretrain_root = None, None
     if pretrain_speed_spread is not None:
         pretrain_speed_spread = check_speed_spread(pretrain_speed_spread)
-        pretrain_root = str(ensure_synthetic(
-            companion_folder(data, pretrain_speed_spread), num_classes=cfg.synthetic_classes,
-            videos_per_class=cfg.synthetic_videos, seed=cfg.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1],
-            progress=cfg.progress, speed_spread=pretrain_speed_spread))
+        pretrain_root = str(ensure_companion(root, pretrain_speed_spread, progress=cfg.progress))
         pretrain_cfg = cfg.replace(name="pretrain", root=pretrain_root)
     seconds["data"] = time.perf_counter() - t0
 
@@ -314,9 +304,11 @@ def _companion_section(r: QuickstartResult) -> list[str]:
         "## The pretraining set",
         "",
         f"The pretraining read a companion of this set (`{r.pretrain_root}`): the same videos, scenes and split, "
-        f"with the actions' natural speeds pulled together so the fastest is {r.pretrain_speed_spread:g}x the "
-        f"slowest (here {NATIVE_SPEED_SPREAD:g}x). There the pace can be told from the speed with less (at 1x: no) "
-        "need to recognise the action. Its test split's pace accuracy is the table's first figure, "
+        f"with the actions' natural speeds pulled together to a spread of {r.pretrain_speed_spread:g}x, the "
+        f"fastest over the slowest (this set: {NATIVE_SPEED_SPREAD:g}x)"
+        + (", so every action moves at one speed and a clip's pace can be read from its speed alone. "
+           if r.pretrain_speed_spread == 1 else ", so a clip's speed says more about its pace there than here. ")
+        + "Its test split's pace accuracy is the table's first figure, "
         f"{100 * r.pretext_accuracy:.1f}%{on_labelled}. Fine-tuning, the linear probe, retrieval and attention "
         "use this set, as the paper pretrains on Kinetics-400 and fine-tunes on UCF101 (Sec. 4.1).",
         "",
@@ -480,6 +472,6 @@ def _paces(cfg: Config) -> list[str]:
     return [str(p) for p in PaceSet.from_spec(cfg.pace_set)]
 
 
-__all__ = ["FinetuneOutcome", "companion_folder", "INIT_NAMES", "PACE_ERROR_FIGURE", "PROTOCOLS", "QuickstartResult", "format_report",
+__all__ = ["FinetuneOutcome", "INIT_NAMES", "PACE_ERROR_FIGURE", "PROTOCOLS", "QuickstartResult", "format_report",
            "pace_by_class_section", "result_json",
            "run_quickstart"]

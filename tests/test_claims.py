@@ -73,13 +73,13 @@ def test_attention_mass_in_masks_on_a_hand_made_case():
 
 
 def test_claims_are_data_every_comparison_names_arms_and_quotes_are_the_papers():
-    assert [c.id for c in CLAIMS] == [f"C{i}" for i in range(1, 9)]
+    assert [c.id for c in CLAIMS] == [f"C{i}" for i in range(1, 10)]
     for claim in CLAIMS:
         for comp in claim.compare:
             assert comp.better in claim.arms and comp.worse in claim.arms and comp.metric in claim.metric
     assert [c.id for c in get_claims(["c6", "C1"])] == ["C1", "C6"]
     with pytest.raises(PacekitError):
-        get_claims(["C9"])
+        get_claims(["C10"])
     if PAPER is not None:
         text = re.sub(r"\s+", " ", PAPER.read_text().replace("*", ""))
         for claim in CLAIMS:
@@ -200,6 +200,37 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     display = [a for a in args if a != "--no-progress"] + ["--progress", "--log-every", "7"]
     assert cli_main(display) == 0
     assert json.loads((out / "ledger.json").read_text())["claims"] == data["claims"]
+
+
+def test_c9_pretrains_on_a_one_speed_companion_and_transfers_to_the_set_itself(tmp_path):
+    from pacekit.data.synthetic import natural_speeds, read_synthetic_metadata
+    from pacekit.experiment import ExperimentResult
+
+    data, out = tmp_path / "synthetic", tmp_path / "ledger"
+    args = ["claims", "--claims", "C9", "--seeds", "1", "--data", str(data), "--out", str(out), *CLAIMS_TINY]
+    assert cli_main(args) == 0
+    companion = tmp_path / "synthetic_spread1"
+    meta = read_synthetic_metadata(companion)
+    assert meta["params"]["speed_spread"] == 1.0
+    assert {k: v for k, v in meta["params"].items() if k != "speed_spread"} == read_synthetic_metadata(data)["params"]
+    classes = [c["name"] for c in meta["classes"]]
+    assert len(set(np.round(natural_speeds(companion, classes), 9))) == 1
+    # two pretrainings: the set itself (the ledger's base, shared with C1 and C6) and the companion
+    roots = {}
+    for folder in (out / "pretrain").iterdir():
+        roots[folder.name] = ExperimentResult.from_json(folder / "experiment.json").config["root"]
+    assert sorted(roots.values()) == sorted([str(data), str(companion)]) and roots["base_s0"] == str(data)
+    # every transfer reads the set itself; the companion arm starts from the companion's pretraining
+    for arm in ("pretrained on a one-speed companion", "pretrained on the set itself", "random init"):
+        identity = json.loads((out / "C9" / claims_mod._slug(arm) / "s0" / "cell.json").read_text())["identity"]
+        assert identity["transfer"]["root"] == str(data)
+        if arm != "random init":
+            assert identity["pretrain"]["root"] == str(companion if "companion" in arm else data)
+    (c9,) = json.loads((out / "ledger.json").read_text())["claims"]
+    assert len(c9["comparisons"]) == 4 and all(c["verdict"] == "inconclusive" for c in c9["comparisons"])  # 1 seed
+    for arm in ("pretrained on a one-speed companion", "pretrained on the set itself"):
+        (pretext,) = c9["arms"][arm]["metrics"]["pretext"]["values"]
+        assert 0 <= pretext <= 1
 
 
 def test_label_efficiency_figure_draws_one_line_per_initialisation():

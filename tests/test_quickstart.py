@@ -148,7 +148,7 @@ def test_quickstart_can_pretrain_on_a_one_speed_companion_and_transfer_to_the_se
     experiment = result["experiment"]
     n_test = sum(1 for v in labelled["videos"] if v["split"] == "test")
     assert np.sum(experiment["pretext_by_class"]["counts"]) == np.sum(experiment["labelled_pretext_by_class"]["counts"]) == n_test
-    assert "## The pretraining set" in report and f"`{companion}`" in report and "1x the slowest" in report
+    assert "## The pretraining set" in report and f"`{companion}`" in report and "a spread of 1x" in report and "read from its speed alone" in report
     assert f"pretraining data `{companion}` (speed spread 1x)" in report
     capsys.readouterr()
     assert cli_main(["quickstart", "--data", str(data), "--out", str(out), *TINY, "--pretrain-speed-spread", "0.5",

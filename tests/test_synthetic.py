@@ -660,3 +660,14 @@ def test_a_one_speed_set_has_the_same_videos_scenes_and_split_and_says_its_sprea
                            progress=False).num_written == 4
     assert "speed_spread" not in json.loads((out / "synthetic.json").read_text())["params"]
     assert cli_main(args[:-1] + ["0.5"]) != 0
+
+
+def test_a_companion_needs_a_pacekit_set_and_a_spread(tmp_path):
+    from pacekit.data.synthetic import companion_folder, ensure_companion
+
+    assert companion_folder(tmp_path / "data" / "synthetic", 1) == tmp_path / "data" / "synthetic_spread1"
+    assert companion_folder("synthetic", 1.5).name == "synthetic_spread1.5"
+    with pytest.raises(FileNotFoundError, match="make-synthetic"):
+        ensure_companion(tmp_path / "nothing", 1)
+    with pytest.raises(ValueError, match="needs a speed spread"):
+        ensure_companion(tmp_path / "nothing", None)

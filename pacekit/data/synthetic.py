@@ -62,7 +62,8 @@ import numpy as np
 from ..atomic import write_bytes_atomic
 
 __all__ = [
-    "FIGURE_CLASSES", "NATIVE_SPEED_SPREAD", "V3_SPEED_FACTOR", "check_speed_spread", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MIN_CYCLE_FRAMES",
+    "FIGURE_CLASSES", "NATIVE_SPEED_SPREAD", "V3_SPEED_FACTOR", "check_speed_spread", "companion_folder", "ensure_companion",
+    "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MIN_CYCLE_FRAMES",
     "MOTION_CLASSES", "REFERENCE_HEIGHT",
     "SYNTHETIC_CLASSES", "MotionClass", "SyntheticSummary", "VideoSpec", "build_synthetic",
     "FigureClass", "FigureSpec", "draw_figure_video", "figure_trajectory", "load_mover_masks", "mask_path",
@@ -1531,3 +1532,27 @@ def ensure_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, see
     return build_synthetic(out, num_classes, videos_per_class, seed, width, height, fps, duration,
                            test_fraction, workers, progress, force=False, version=version,
                            speed_spread=speed_spread).root
+
+
+def companion_folder(root, speed_spread: float) -> Path:
+    """Where the companion of the synthetic set in ``root`` with ``speed_spread`` lives: ``<root>_spread<ratio>``
+    beside it (``data/synthetic_spread1`` for one speed)."""
+    root = Path(root)
+    return root.with_name(f"{root.name}_spread{check_speed_spread(speed_spread):g}")
+
+
+def ensure_companion(root, speed_spread: float, workers: Optional[int] = None, progress: bool = True) -> Path:
+    """The companion of the synthetic set in ``root``: the same parameters and seed (so the same videos, scenes
+    and split) with the actions' natural speeds pulled together to ``speed_spread``, written (or reused) in
+    :func:`companion_folder`. Returns its folder."""
+    spread = check_speed_spread(speed_spread)
+    if spread is None:
+        raise ValueError("speed_spread=None: a companion set needs a speed spread (1: one speed for every action)")
+    meta = read_synthetic_metadata(root)
+    if meta is None:
+        raise FileNotFoundError(f"{Path(root) / METADATA_FILE} is missing: a companion set is drawn from a pacekit "
+                                "synthetic set's description; write the set first (pacekit make-synthetic)")
+    params = {k: v for k, v in meta["params"].items() if k != "speed_spread"}
+    return ensure_synthetic(companion_folder(root, spread), workers=workers, progress=progress,
+                            version=meta["version"], speed_spread=spread, **params)
+
