@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ from pathlib import Path
 
 import torch
 
-from _machine import cpu_name, usable_cores  # benchmarks/ is on sys.path when run as a script
+from _machine import describe_machine  # benchmarks/ is on sys.path when run as a script
 import torch.nn.functional as F
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,14 +60,6 @@ MODES = {
 }
 PIPELINES = ("model-only", "with-data", "data-only")
 PAPER_BACKBONES = ("r21d", "r3d", "c3d", "r3d_18", "s3d_g")
-
-
-def machine_info(device: torch.device) -> dict:
-    info = {"machine": {"cpu": cpu_name(), "cores": usable_cores(), "torch": torch.__version__,
-                        "python": platform.python_version()}}
-    if device.type == "cuda":
-        info["machine"].update(gpu=torch.cuda.get_device_name(device), cuda=torch.version.cuda)
-    return info
 
 
 def bench_config(args, backbone: str, mode: str):
@@ -223,7 +214,7 @@ def main(argv=None) -> int:
         if name not in PIPELINES:
             parser.error(f"unknown pipeline {name!r}; choose from {', '.join(PIPELINES)}")
 
-    print(json.dumps(machine_info(device)), flush=True)
+    print(json.dumps({"machine": describe_machine(device)}), flush=True)
     with tempfile.TemporaryDirectory(prefix="pacekit-bench-") as tmp:
         if args.data is None and any(p != "model-only" for p in pipelines):
             if not args.tiny:

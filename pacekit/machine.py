@@ -25,12 +25,15 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def describe_machine() -> dict:
-    """CPU, usable cores, GPU (when CUDA is available), torch, Python and OS, as plain values."""
+def describe_machine(device=None) -> dict:
+    """CPU, usable cores, GPU, torch, Python and OS, as plain values. The GPU is ``device``'s when it is a CUDA
+    device; without one, the first CUDA device when there is one; a CPU ``device`` names no GPU."""
     info = {"cpu": cpu_name(), "cores": usable_cores(), "torch": torch.__version__,
             "python": platform.python_version(), "os": platform.platform(terse=True)}
-    if torch.cuda.is_available():
-        info.update(gpu=torch.cuda.get_device_name(0), cuda=torch.version.cuda)
+    device = torch.device(device) if device is not None else (torch.device("cuda", 0) if torch.cuda.is_available()
+                                                              else torch.device("cpu"))
+    if device.type == "cuda":
+        info.update(gpu=torch.cuda.get_device_name(device), cuda=torch.version.cuda)
     return info
 
 
