@@ -246,3 +246,18 @@ def test_label_efficiency_figure_draws_one_line_per_initialisation():
     assert len(ax.containers) == 2 and [t.get_text() for t in ax.get_xticklabels()][-1] == "all"
     assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["pretrained", "random"]
     plt.close(fig)
+
+
+def test_each_committed_ledger_shows_exactly_what_its_json_holds():
+    """docs/claims*.md are committed runs: below their header, each is the ledger its JSON formats to (so no
+    number of the page was written by hand), the figures moved to docs/figures/claims/."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    pages = sorted(docs.glob("claims*.md"))
+    assert pages
+    for page in pages:
+        ledger = json.loads(page.with_suffix(".json").read_text())
+        body = format_ledger(ledger).replace("](claim_", "](figures/claims/claim_")
+        title, _, body = body.partition("\n\n")
+        assert title.startswith("# ") and body in page.read_text(), page.name
+        for claim in ledger["claims"]:
+            assert (docs / "figures" / "claims" / claim["figure"]).read_bytes().startswith(b"\x89PNG")
