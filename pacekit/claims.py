@@ -3,7 +3,8 @@
 Each claim is data: a :class:`Claim` names the paper's section, quotes what the paper says, lists its
 **arms** (config overrides of the ledger's base config, plus two reserved keys: ``"init"``, ``"pretrained"``
 by default or ``"random"``; and ``"pretrain_speed_spread"``, which pretrains on a companion of the synthetic set
-with the actions' speeds pulled together, :func:`pacekit.data.synthetic.ensure_companion`), the **metrics** measured on every arm, and the **comparisons** that decide it.
+with the actions' speeds pulled together, :func:`pacekit.data.synthetic.ensure_companion`), the **metrics**
+measured on every arm, and the **comparisons** that decide it.
 
 :func:`run_ledger` runs every (claim, arm, seed) **cell** through :func:`pacekit.experiment.run_experiment`
 with ``reuse=True``, so an interrupted ledger resumes where it stopped:

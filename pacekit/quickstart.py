@@ -122,9 +122,9 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
         pretrain_speed_spread: pretrain on a companion of the synthetic set instead of the set itself: the same
             videos, scenes and split with the actions' natural speeds pulled together so that the fastest is
             this many times the slowest (1: one speed; :func:`pacekit.data.synthetic.figure_classes`), written
-            to :func:`pacekit.data.synthetic.companion_folder`. Fine-tuning, the probe, retrieval and attention stay on the set in
-            ``data`` with its own speeds (as the paper pretrains on K-400 and fine-tunes on UCF101); the
-            report gives the pace accuracy on both. Default: pretrain on the set itself.
+            to :func:`pacekit.data.synthetic.companion_folder`. Fine-tuning, the probe, retrieval and attention
+            stay on the set in ``data`` with its own speeds (as the paper pretrains on K-400 and fine-tunes on
+            UCF101); the report gives the pace accuracy on both. Default: pretrain on the set itself.
     """
     import matplotlib.pyplot as plt
 

@@ -301,7 +301,10 @@ if r is not None:
 # same speed raised it (82.5%): the pace could then be read from the speed alone, without the content.
 # And it did not cost the features: on three unreported seeds, a network pretrained on such a one-speed
 # copy and then transferred to the default set did better there than one pretrained on the default set
-# itself (README, "Why the pace accuracy stays near 50%").
+# itself (README, "Why the pace accuracy stays near 50%"); on the claims ledger's own seeds, at half the
+# pretraining, it was ahead only by a little, inside the seeds' spread (row C9, `docs/claims-C9.md`). Try
+# it: `pacekit quickstart --pretrain-speed-spread 1` pretrains on a one-speed companion of the set and
+# transfers to the set itself, and its report gives the pace accuracy on both.
 #
 # ## 5. See it: one test video at every pace
 #

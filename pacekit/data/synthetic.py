@@ -62,8 +62,8 @@ import numpy as np
 from ..atomic import write_bytes_atomic
 
 __all__ = [
-    "FIGURE_CLASSES", "NATIVE_SPEED_SPREAD", "V3_SPEED_FACTOR", "check_speed_spread", "companion_folder", "ensure_companion",
-    "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MIN_CYCLE_FRAMES",
+    "FIGURE_CLASSES", "NATIVE_SPEED_SPREAD", "V3_SPEED_FACTOR", "check_speed_spread", "companion_folder",
+    "ensure_companion", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MIN_CYCLE_FRAMES",
     "MOTION_CLASSES", "REFERENCE_HEIGHT",
     "SYNTHETIC_CLASSES", "MotionClass", "SyntheticSummary", "VideoSpec", "build_synthetic",
     "FigureClass", "FigureSpec", "draw_figure_video", "figure_trajectory", "load_mover_masks", "mask_path",
