@@ -302,7 +302,7 @@ if r is not None:
 # And it did not cost the features: on three unreported seeds, a network pretrained on such a one-speed
 # copy and then transferred to the default set did better there than one pretrained on the default set
 # itself (README, "Why the pace accuracy stays near 50%"); on the claims ledger's own seeds, at half the
-# pretraining, it was ahead only by a little, inside the seeds' spread (row C9, `docs/claims-C9.md`). Try
+# pretraining, it was ahead only by a little, inside the seeds' spread (row C9 of `docs/claims.md`). Try
 # it: `pacekit quickstart --pretrain-speed-spread 1` pretrains on a one-speed companion of the set and
 # transfers to the set itself, and its report gives the pace accuracy on both.
 #
