@@ -378,7 +378,8 @@ def plot_pace_error_by_class(by_class, natural_speeds: Optional[Sequence[float]]
     values = errors[order]
     ax.barh(rows, values, color=np.where(values < 0, "#4C72B0", "#DD8452"))
     for row, k in zip(rows, order):
-        ax.text(0.98, row, f"{100 * accuracy[k]:.0f}% right", transform=ax.get_yaxis_transform(),
+        note = f"{100 * accuracy[k]:.0f}% right" if np.isfinite(accuracy[k]) else "no clips"
+        ax.text(0.98, row, note, transform=ax.get_yaxis_transform(),
                 ha="right", va="center", fontsize=7)
     ax.set_yticks(rows, [labels[k] for k in order], fontsize=8)
     ax.invert_yaxis()

@@ -37,7 +37,8 @@ from .atomic import write_text_atomic
 from .config import Config, get_config
 from .data import build_dataset
 from .data.strips import read_pace_strips
-from .data.synthetic import NATIVE_SPEED_SPREAD, check_speed_spread, ensure_companion, ensure_synthetic, natural_speeds
+from .data.synthetic import (NATIVE_SPEED_SPREAD, check_speed_spread, companion_folder, ensure_companion,
+                             ensure_synthetic, natural_speeds)
 from .experiment import ATTENTION_VIDEOS, SMALL_FEATURES, ExperimentResult, run_experiment
 from .plots import plot_pace_error_by_class, plot_pace_strip, plot_training_curves
 from .pace import PaceSet
@@ -86,12 +87,16 @@ class QuickstartResult:
     probe_lr: float = 0.01
     experiment: Optional[ExperimentResult] = None
     pretrain_speed_spread: Optional[float] = None
-    pretrain_root: Optional[str] = None
 
     @property
     def companion(self) -> bool:
         """Whether the pretraining read a companion set (``pretrain_speed_spread``) rather than the labelled set."""
-        return self.pretrain_root is not None and self.pretrain_root != self.config.root
+        return self.pretrain_speed_spread is not None
+
+    @property
+    def pretrain_root(self) -> str:
+        """The folder of the set the pretraining read: the companion's, or the labelled set's."""
+        return str(companion_folder(self.config.root, self.pretrain_speed_spread)) if self.companion else self.config.root
 
     @property
     def json(self) -> Path:
@@ -139,11 +144,11 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     root = ensure_synthetic(data, num_classes=cfg.synthetic_classes, videos_per_class=cfg.synthetic_videos,
                             seed=cfg.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=cfg.progress)
     cfg = cfg.replace(dataset="synthetic", root=str(root), out_dir=str(out), pretrained=None, probe_lr=probe_lr)
-    pretrain_cfg, pretrain_root = None, None
+    pretrain_cfg = None
     if pretrain_speed_spread is not None:
         pretrain_speed_spread = check_speed_spread(pretrain_speed_spread)
-        pretrain_root = str(ensure_companion(root, pretrain_speed_spread, progress=cfg.progress))
-        pretrain_cfg = cfg.replace(name="pretrain", root=pretrain_root)
+        companion = ensure_companion(root, pretrain_speed_spread, progress=cfg.progress)
+        pretrain_cfg = cfg.replace(name="pretrain", root=str(companion))
     seconds["data"] = time.perf_counter() - t0
 
     experiment = run_experiment(cfg, out, inits=tuple(INIT_NAMES), protocols=PROTOCOLS,
@@ -176,7 +181,7 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     seconds["total"] = time.perf_counter() - t0
 
     result = QuickstartResult(out, out / "report.md", experiment.pretext_accuracy, experiment.pretext_train_accuracy,
-                              outcomes, seconds, cfg, probe_lr, experiment, pretrain_speed_spread, pretrain_root)
+                              outcomes, seconds, cfg, probe_lr, experiment, pretrain_speed_spread)
     write_text_atomic(result.report, format_report(result))
     write_text_atomic(result.json, json.dumps(result_json(result), indent=1))
     return result
@@ -438,7 +443,7 @@ def result_json(r: QuickstartResult) -> dict:
         "pretext_accuracy": r.pretext_accuracy,
         "pretext_train_accuracy": r.pretext_train_accuracy,
         "pretrain_speed_spread": r.pretrain_speed_spread,
-        "pretrain_data": r.pretrain_root if r.companion else str(cfg.root),
+        "pretrain_data": r.pretrain_root,
         "labelled_pretext_accuracy": r.experiment.labelled_pretext_accuracy if r.experiment is not None else None,
         "action_chance": 1 / cfg.synthetic_classes,
         "pace_chance": 1 / len(_paces(cfg)),

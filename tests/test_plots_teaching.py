@@ -184,8 +184,12 @@ def test_a_model_that_reads_every_clip_as_pace_4_errs_by_the_distance_to_4():
     fig = plot_pace_error_by_class(by_class, natural_speeds=[2.0, 1.0])
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks == ["Fast (1.00)", "Slow (2.00)"]  # slowest first
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["0% right", "100% right"]
     with pytest.raises(ValueError, match="one per class"):
         plot_pace_error_by_class(by_class, natural_speeds=[1.0])
+    # a class without test clips says so, rather than "nan% right"
+    empty = PaceConfusionByClass(np.concatenate([counts, np.zeros((1, 4, 4), np.int64)]), ["Slow", "Fast", "None"])
+    assert "no clips" in [t.get_text() for t in plot_pace_error_by_class(empty).axes[0].texts]
 
 
 def test_the_error_correlation_is_exact_on_lines_and_absent_when_it_cannot_be_told():

@@ -40,8 +40,8 @@ before it found the motion. ``version=1`` and ``version=2`` stay selectable ever
 
 ``speed_spread`` (versions 2 and 3, a parameter rather than a version): the same videos with the classes'
 natural speeds pulled together, so the fastest is ``speed_spread`` times the slowest (1: one speed for all).
-With one speed the pace can be told from the speed alone; pacekit uses such a set as a pretraining
-companion of the default one (``Config.pretrain_speed_spread``).
+With one speed the pace can be told from the speed alone; pacekit can pretrain on such a set as a
+companion of the default one (``pacekit quickstart --pretrain-speed-spread``, claim C9 of ``pacekit claims``).
 """
 
 from __future__ import annotations
