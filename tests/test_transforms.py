@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 from pacekit.data import transforms as T
@@ -192,3 +194,38 @@ def test_cpu_crop_and_flip_equal_the_gather_used_on_other_devices():
     coins = torch.rand(6, generator=torch.Generator().manual_seed(2)) < 0.5
     assert 0 < coins.sum() < 6
     assert torch.equal(flipped, torch.where(coins[:, None, None, None, None], got.flip(-1), got))
+
+
+@given(seed=st.integers(0, 2**31 - 1), rows=st.integers(1, 90), side=st.sampled_from([1, 3, 16, 56, 112]),
+       offset=st.sampled_from([0.0, 0.45, -3.0, 1000.0]), spread=st.sampled_from([0.0, 1e-3, 0.2, 5.0]))
+@settings(max_examples=60, deadline=None)
+@pytest.mark.filterwarnings(r"ignore:std\(\)")  # torch's own std warns on one-pixel frames (no degrees of freedom)
+def test_frame_std_equals_torch_std_bit_for_bit(seed, rows, side, offset, spread):
+    # The blocked two-pass float64 variance must give torch's float32 std exactly, on frames of any size
+    # (one element: nan, like torch), constant frames, and frames far from zero with a small spread.
+    g = torch.Generator().manual_seed(seed)
+    x = offset + spread * torch.randn(rows, 3, side, side, generator=g)
+    want = x.std(dim=(-2, -1), keepdim=True)
+    got = T.frame_std(x)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert torch.equal(got.nan_to_num(-1.0), want.nan_to_num(-1.0))
+
+
+def test_frame_std_on_real_pipeline_frames_blocks_and_non_contiguous_input(monkeypatch):
+    # Frames after the jitter are laid out (B, T, C) by the hue rotation; blocks of one row and of a few rows.
+    v = torch.randint(0, 256, (6, 8, 40, 54, 3), dtype=torch.uint8)
+    x = T.color_jitter_clips(T.to_float_clips(v), generator=torch.Generator().manual_seed(3))
+    assert not x.is_contiguous()
+    want = x.std(dim=(-2, -1), keepdim=True)
+    for block_bytes in (1, 3 * 8 * 40 * 54 * 8, 1 << 30):
+        monkeypatch.setattr(T, "_STD_CHUNK_BYTES", block_bytes)
+        assert torch.equal(T.frame_std(x), want)
+    x.requires_grad_(True)  # autograd: torch's own std
+    assert T.frame_std(x).requires_grad
+
+
+def test_standardize_frames_leaves_its_input_alone():
+    x = torch.rand(2, 3, 4, 8, 8)
+    before = x.clone()
+    T.standardize_frames(x), T.normalize_clips(x), T.temporal_residual(x)
+    assert torch.equal(x, before)
