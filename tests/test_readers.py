@@ -158,3 +158,22 @@ def test_memory_backend_serves_every_frame_of_one_full_decode_and_decodes_each_v
         reader.get_frames([40])
     with pytest.raises(ValueError, match="'memory'"):
         readers.open_video(path, "nope")
+
+
+def test_memory_backend_keys_a_relative_path_by_the_folder_it_was_given_in(tmp_path, monkeypatch):
+    # Paths are resolved once per (working folder, spelling): the same relative name in two folders is two
+    # videos, and an absolute and a relative spelling of one video share one decode.
+    one = write_numbered_video(tmp_path / "a" / "clip.avi", 12)
+    two = write_numbered_video(tmp_path / "b" / "clip.avi", 30)
+    monkeypatch.setattr(readers, "_memory_cache", {})
+    monkeypatch.setattr(readers, "_resolved_paths", {})
+    monkeypatch.chdir(one.parent)
+    with readers.open_video("clip.avi", "memory") as reader:
+        assert reader.num_frames == 12
+    with readers.open_video(one, "memory") as reader:
+        assert reader.num_frames == 12
+    assert len(readers._memory_cache) == 1
+    monkeypatch.chdir(two.parent)
+    with readers.open_video("clip.avi", "memory") as reader:
+        assert reader.num_frames == 30 and read_number(reader.get_frames([29])[0].numpy()) == 29
+    assert len(readers._memory_cache) == 2

@@ -550,19 +550,30 @@ class InMemoryReader(VideoReader):
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         if idx.size:
             self._check_range(np.array([idx.min(), idx.max()]))
-        return self.frames[torch.from_numpy(idx)]
+        return self.frames.index_select(0, torch.from_numpy(idx))  # several times faster than frames[idx]
 
 
 #: Upper bound, in bytes, of the frames the ``"memory"`` backend keeps per process; a video that would pass
 #: it is read from disk each time instead (correct, only slower).
 MEMORY_CACHE_BYTES = 4 << 30
 _memory_cache: dict[tuple[str, Optional[tuple[int, int]]], tuple[torch.Tensor, float]] = {}
+#: (working folder, path as given) -> the path it resolves to, the cache's key: resolving a path costs more
+#: than reading a clip from memory.
+_resolved_paths: dict[tuple[str, str], str] = {}
+
+
+def _resolved(path: Path) -> str:
+    given = (os.getcwd(), str(path))
+    resolved = _resolved_paths.get(given)
+    if resolved is None:
+        resolved = _resolved_paths[given] = str(path.resolve())
+    return resolved
 
 
 def _memory_reader(path: Path, size: Optional[tuple[int, int]]) -> VideoReader:
     """The ``"memory"`` backend: decode the whole video once with PyAV (a full sequential decode, hence
     exact), keep its frames in this process and serve every later read from them."""
-    key = (str(path.resolve()), tuple(size) if size is not None else None)
+    key = (_resolved(path), tuple(size) if size is not None else None)
     cached = _memory_cache.get(key)
     if cached is None:
         with PyAVReader(path, size) as reader:
