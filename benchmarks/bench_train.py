@@ -19,8 +19,10 @@ Examples::
     python benchmarks/bench_train.py --device cpu --tiny
 
     # the quickstart's own pretraining step (the cpu-tiny preset: its batch, clips, input, jitter, memory
-    # backend, one worker) on the quickstart's synthetic set: model-only against with-data
-    python benchmarks/bench_train.py --device cpu --preset cpu-tiny --data data/synthetic --backbones tiny
+    # backend, one worker) on the quickstart's synthetic set: model-only against with-data, in alternating
+    # rounds (a shared machine's drift slows both alike)
+    python benchmarks/bench_train.py --device cpu --preset cpu-tiny --data data/synthetic --backbones tiny \
+        --steps 30 --rounds 10
 
     # one GPU, the paper's setting, data from a prepared (frame-pack) UCF101-layout folder
     python benchmarks/bench_train.py --device cuda --data data/bench_prepared --workers 16
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -85,10 +88,8 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(run_step, steps: int, warmup: int, device: torch.device) -> float:
-    """Seconds per step over ``steps`` steps after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        run_step()
+def _timed(run_step, steps: int, device: torch.device) -> float:
+    """Seconds per step over ``steps`` steps."""
     _sync(device)
     start = time.perf_counter()
     for _ in range(steps):
@@ -97,7 +98,8 @@ def _timed(run_step, steps: int, warmup: int, device: torch.device) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def measure(args, backbone: str, mode: str, pipeline: str) -> dict:
+def prepare(args, backbone: str, mode: str, pipeline: str):
+    """The step function of one measurement, warmed up, and its row's description (no timing yet)."""
     cfg = bench_config(args, backbone, mode)
     device = torch.device(args.device)
     ctx = DistContext(device=device)
@@ -165,13 +167,47 @@ def measure(args, backbone: str, mode: str, pipeline: str) -> dict:
             # rest of the run sees is the steady state after it. Warm up until every video has been drawn
             # (8 draws per video on average: a video left cold has odds e^-8).
             warmup = max(warmup, -(-8 * len(dataset.records) // b))
-    seconds = _timed(run_step, args.steps, warmup, device)
-    return {"backbone": backbone, "mode": mode, "pipeline": pipeline, "clips_per_s": round(b / seconds, 1),
-            "step_ms": round(1000 * seconds, 2), "batch_size": b, "clip": [cfg.clip_len, cfg.crop, cfg.crop],
-            "warmup_steps": warmup,
-            "workers": workers if pipeline != "model-only" else 0, "threads": torch.get_num_threads(),
-            "device": str(device),
-            "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}
+    for _ in range(warmup):
+        run_step()
+    _sync(device)
+    row = {"backbone": backbone, "mode": mode, "pipeline": pipeline, "batch_size": b,
+           "clip": [cfg.clip_len, cfg.crop, cfg.crop], "warmup_steps": warmup,
+           "workers": workers if pipeline != "model-only" else 0, "threads": torch.get_num_threads(),
+           "device": str(device), "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}
+    return run_step, row
+
+
+def measure_rounds(args, backbone: str, mode: str, pipelines: list[str]) -> list[dict]:
+    """Time the pipelines in ``args.rounds`` alternating rounds of ``args.steps`` steps each (model-only,
+    with-data, data-only, model-only, ...), so that a machine whose speed drifts -- a shared CPU -- slows
+    every pipeline alike and their ratio stays fair. Each row gives the median round and the spread; the
+    with-data row adds its ratio to model-only, per round (the two rounds next to each other)."""
+    device = torch.device(args.device)
+    prepared, rows = {}, []
+    for pipeline in pipelines:
+        try:
+            prepared[pipeline] = prepare(args, backbone, mode, pipeline)
+        except Exception as exc:  # one failing combination must not hide the others
+            rows.append({"backbone": backbone, "mode": mode, "pipeline": pipeline,
+                         "error": f"{type(exc).__name__}: {exc}"[:500]})
+    seconds = {pipeline: [] for pipeline in prepared}
+    for _ in range(args.rounds):
+        for pipeline, (run_step, _) in prepared.items():
+            seconds[pipeline].append(_timed(run_step, args.steps, device))
+    for pipeline, (_, row) in prepared.items():
+        per_round, b = seconds[pipeline], row["batch_size"]
+        rates = sorted(b / s for s in per_round)
+        row = dict(row, clips_per_s=round(statistics.median(rates), 1),
+                   step_ms=round(1000 * statistics.median(per_round), 2), rounds=args.rounds,
+                   steps_per_round=args.steps, clips_per_s_min=round(rates[0], 1), clips_per_s_max=round(rates[-1], 1))
+        if pipeline == "with-data" and "model-only" in seconds:
+            ratios = [m / w for m, w in zip(seconds["model-only"], per_round)]
+            row.update(of_model_only=round(statistics.median(ratios), 3),
+                       of_model_only_per_round=[round(r, 3) for r in ratios])
+        rows.append(row)
+    return rows
+
+
 
 
 def tiny_dataset(folder: Path) -> Path:
@@ -199,6 +235,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jitter", default=None, choices=("frame", "clip", "none"),
                         help="colour jitter of the with-data path (default: the paper's per-frame)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default 30, 5 with --tiny)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate the pipelines in this many rounds of "
+                        "--steps each and report the median round (default 1; use 5 or more on a shared machine)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 10, 2 with --tiny; "
                         "with the memory backend until every video has been decoded once)")
     args = parser.parse_args(argv)
@@ -223,14 +261,9 @@ def main(argv=None) -> int:
             args.data = tiny_dataset(Path(tmp) / "synthetic")
         for backbone in backbones:
             for mode in modes:
-                for pipeline in pipelines:
-                    if pipeline == "data-only" and mode != modes[0]:
-                        continue  # the data path does not depend on the model's mode
-                    try:
-                        row = measure(args, backbone, mode, pipeline)
-                    except Exception as exc:  # one failing combination must not hide the others
-                        row = {"backbone": backbone, "mode": mode, "pipeline": pipeline,
-                               "error": f"{type(exc).__name__}: {exc}"[:500]}
+                # the data path does not depend on the model's mode: measured with the first one only
+                chosen = [p for p in pipelines if p != "data-only" or mode == modes[0]]
+                for row in measure_rounds(args, backbone, mode, chosen):
                     print(json.dumps(row), flush=True)
     return 0
 
