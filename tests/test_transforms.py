@@ -229,3 +229,16 @@ def test_standardize_frames_leaves_its_input_alone():
     before = x.clone()
     T.standardize_frames(x), T.normalize_clips(x), T.temporal_residual(x)
     assert torch.equal(x, before)
+
+
+def test_jitter_under_cpu_autocast_returns_the_promoted_dtype_and_leaves_uncoined_frames_exact():
+    # Under autocast the hue rotation's matmul runs in bfloat16 while the input stays float32: the result is
+    # float32 (as torch.where promotes), and a frame the coin skipped is the input's, bit for bit.
+    x = torch.rand(3, 3, 6, 10, 12)
+    skipped = T.JitterStrength(p=0.0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        none = T.color_jitter_clips(x, skipped, generator=torch.Generator().manual_seed(0))
+        some = T.color_jitter_clips(x, generator=torch.Generator().manual_seed(0))
+    assert none.dtype == some.dtype == torch.float32 and torch.equal(none, x)
+    changed = (some != x).flatten(3).any(-1).any(1)  # (B, T): frames the coin jittered
+    assert changed.any() and not changed.all()

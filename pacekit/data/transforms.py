@@ -209,6 +209,7 @@ def color_jitter_clips(
         return torch.where(apply, out, x)
     # On the CPU a broadcast ``where`` is about 4x slower than copying back the frames the coin left as they
     # were (the same values); elsewhere the where keeps the step free of the host sync of ``nonzero``.
+    out = out.to(torch.promote_types(out.dtype, x.dtype))  # as where promotes (autocast: half hue, float x)
     clip, frame = (~apply.view(b, n)).nonzero(as_tuple=True)
     if n == 1:
         out[clip] = x[clip]
