@@ -208,8 +208,6 @@ def measure_rounds(args, backbone: str, mode: str, pipelines: list[str]) -> list
     return rows
 
 
-
-
 def tiny_dataset(folder: Path) -> Path:
     """A small synthetic set for --tiny runs (3 classes x 4 videos)."""
     from pacekit.data.synthetic import ensure_synthetic

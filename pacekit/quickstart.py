@@ -96,7 +96,9 @@ class QuickstartResult:
     @property
     def pretrain_root(self) -> str:
         """The folder of the set the pretraining read: the companion's, or the labelled set's."""
-        return str(companion_folder(self.config.root, self.pretrain_speed_spread)) if self.companion else self.config.root
+        if not self.companion:
+            return self.config.root
+        return str(companion_folder(self.config.root, self.pretrain_speed_spread))
 
     @property
     def json(self) -> Path:

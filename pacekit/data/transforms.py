@@ -257,8 +257,13 @@ def standardize_frames(x: torch.Tensor, eps: float = _STANDARDIZE_EPS) -> torch.
     the scene's overall level from the mover's local change. On pacekit's synthetic set a small network
     learns pace from standardized RGB in minutes where plain RGB stays near chance much longer.
     """
-    mean = x.mean(dim=(-2, -1), keepdim=True)
-    return (x - mean).div_(frame_std(x).add_(eps))
+    mean, scale = _frame_stats(x, eps)
+    return (x - mean).div_(scale)
+
+
+def _frame_stats(x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each frame's mean and std + ``eps``, per channel: what :func:`standardize_frames` divides by."""
+    return x.mean(dim=(-2, -1), keepdim=True), frame_std(x).add_(eps)
 
 
 #: Bytes of float64 rows :func:`frame_std` works on at a time (they stay in the CPU's cache).
@@ -297,8 +302,8 @@ def _apply_input_mode_(x: torch.Tensor, input_mode: str) -> torch.Tensor:
     if input_mode == "residual":
         return x.sub_(x.mean(dim=-3, keepdim=True))
     if input_mode == "standardized":
-        mean, std = x.mean(dim=(-2, -1), keepdim=True), frame_std(x)  # both before x changes
-        return x.sub_(mean).div_(std.add_(_STANDARDIZE_EPS))
+        mean, scale = _frame_stats(x, _STANDARDIZE_EPS)  # both before x changes
+        return x.sub_(mean).div_(scale)
     return x
 
 
