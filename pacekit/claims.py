@@ -17,6 +17,11 @@ with ``reuse=True``, so an interrupted ledger resumes where it stopped:
   the cell took (its pretraining's are in that pretraining's ``experiment.json``): the ledger sums them
   (:func:`recorded_compute`), so a ledger read back still says what its cells cost.
 
+With ``jobs`` above 1 the cells and pretrainings run side by side in worker processes
+(:mod:`pacekit.parallel`), the costliest first, each on ``cfg.threads`` torch threads; with ``threads`` set, a
+cell's numbers are the same whatever ``jobs`` is (a test compares ``jobs=2`` with ``jobs=1``), but they
+differ from those of runs on another number of threads (which sum in another order).
+
 The seeds are fixed up front and written to ``<out>/seeds.json`` before any cell runs; a later run into the
 same folder with other seeds is refused. Statistics are paired over seeds: for a comparison ``A vs B``
 the differences ``d_s = A_s - B_s`` give a mean and a 95 % t-interval
@@ -45,6 +50,9 @@ from .errors import PacekitError
 from .experiment import ATTENTION_VIDEOS, ExperimentResult, _init_model, attention_scores, run_experiment
 from .machine import describe_machine
 from .pace import PaceSet
+from .parallel import Task, run_tasks
+from .training.data import available_cpus
+from .training.distributed import resolve_device
 
 #: What each metric is; every one is a fraction in [0, 1].
 METRICS = {
@@ -363,6 +371,54 @@ def _experiment(cfg: Config, out: Path, **kw) -> ExperimentResult:
     return run_experiment(cfg, out, reuse=True, **kw)
 
 
+def _cell_plan(cfg: Config, claim: Claim, arm: str, seed: int, attention_videos: int,
+               write_companion: bool = False) -> tuple[str, Config, Config, dict]:
+    """``(init, transfer config, pretraining config, identity)`` of one cell; the identity is what its
+    ``cell.json`` must match to be read back."""
+    init, _, transfer_fields = _split_overrides(claim.arms[arm])
+    cfg_s = cfg.replace(seed=int(seed))
+    tcfg = cfg_s.replace(**transfer_fields)
+    pre_cfg = _pretrain_config(cfg_s, claim.arms[arm], write_companion=write_companion and init == "pretrained")
+    identity = {"init": init, "pretrain": pre_cfg.to_dict() if init == "pretrained" else None,
+                "transfer": tcfg.to_dict(), "metrics": list(claim.metric), "attention_videos": attention_videos}
+    return init, tcfg, pre_cfg, identity
+
+
+def _saved_cell(cell_file: Path, identity: dict) -> Optional[dict]:
+    """The metrics a finished cell left in ``cell_file`` when its identity matches ``identity``, else None."""
+    if not cell_file.is_file():
+        return None
+    saved = json.loads(cell_file.read_text())
+    wanted = json.loads(json.dumps(_json_safe(identity), default=str))
+    if isinstance(saved.get("identity"), dict) and _cell_key(saved["identity"]) == _cell_key(wanted):
+        return saved["metrics"]
+    return None
+
+
+def _saved_pretraining(pre_dir: Path, pre_cfg: Config) -> Optional[ExperimentResult]:
+    """The finished pretraining in ``pre_dir`` when it was run with ``pre_cfg``'s settings, else None."""
+    saved_pre = pre_dir / "experiment.json"
+    if not saved_pre.is_file():
+        return None
+    pre_result = ExperimentResult.from_json(saved_pre)
+    return pre_result if _compared(pre_result.config) == _compared(pre_cfg.to_dict()) else None
+
+
+def pretrain_arm(cfg: Config, out, claim: Claim, arm: str, seed: int) -> tuple[ExperimentResult, float]:
+    """The pretraining a pretrained arm's cell at ``seed`` starts from: read back from its folder
+    (:func:`_pretrain_dir`, shared by every arm of the same settings) when finished, else run and saved there.
+    Returns ``(result, seconds spent computing it here)``, 0 when read back."""
+    pre_cfg = _pretrain_config(cfg.replace(seed=int(seed)), claim.arms[arm], write_companion=True)
+    pre_dir = _pretrain_dir(cfg, out, claim.arms[arm], seed)
+    pre_result = _saved_pretraining(pre_dir, pre_cfg)
+    if pre_result is not None:
+        return pre_result, 0.0
+    t = time.perf_counter()
+    pre_result = _experiment(pre_cfg, pre_dir, inits=("pretrained",), protocols=(), seeds=[seed], retrieval=False)
+    pre_result.to_json(pre_dir / "experiment.json")
+    return pre_result, time.perf_counter() - t
+
+
 def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
              attention_videos: int = ATTENTION_VIDEOS) -> dict:
     """Measure ``claim``'s metrics on one arm at one seed: ``{metric: {"value": v, "chance": c}}``.
@@ -370,38 +426,19 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
     Finished cells are read back from ``<out>/<claim>/<arm>/s<seed>/cell.json`` when their configs match.
     """
     out = Path(out)
-    init, _, transfer_fields = _split_overrides(claim.arms[arm])
-    cfg_s = cfg.replace(seed=int(seed))
-    tcfg = cfg_s.replace(**transfer_fields)
-    pre_cfg = _pretrain_config(cfg_s, claim.arms[arm], write_companion=init == "pretrained")
+    init, tcfg, pre_cfg, identity = _cell_plan(cfg, claim, arm, seed, attention_videos, write_companion=True)
     cell_dir = _cell_dir(out, claim, arm, seed)
     cell_file = cell_dir / "cell.json"
-    identity = {"init": init, "pretrain": pre_cfg.to_dict() if init == "pretrained" else None,
-                "transfer": tcfg.to_dict(), "metrics": list(claim.metric), "attention_videos": attention_videos}
-    if cell_file.is_file():
-        saved = json.loads(cell_file.read_text())
-        wanted = json.loads(json.dumps(_json_safe(identity), default=str))
-        if isinstance(saved.get("identity"), dict) and _cell_key(saved["identity"]) == _cell_key(wanted):
-            return saved["metrics"]
+    saved = _saved_cell(cell_file, identity)
+    if saved is not None:
+        return saved
 
     started = time.perf_counter()
     pretrain_seconds = 0.0  # a pretraining computed for this cell (its own experiment.json records it too)
     metrics: dict[str, dict] = {}
     pretrained = None
     if init == "pretrained":
-        pre_dir = _pretrain_dir(cfg, out, claim.arms[arm], seed)
-        saved_pre = pre_dir / "experiment.json"
-        pre_result = None
-        if saved_pre.is_file():
-            pre_result = ExperimentResult.from_json(saved_pre)
-            if _compared(pre_result.config) != _compared(pre_cfg.to_dict()):
-                pre_result = None
-        if pre_result is None:
-            t = time.perf_counter()
-            pre_result = _experiment(pre_cfg, pre_dir, inits=("pretrained",), protocols=(), seeds=[seed],
-                                     retrieval=False)
-            pre_result.to_json(saved_pre)
-            pretrain_seconds = time.perf_counter() - t
+        pre_result, pretrain_seconds = pretrain_arm(cfg, out, claim, arm, seed)
         pretrained = pre_result.pretrained
         if "pretext" in claim.metric:
             metrics["pretext"] = {"value": pre_result.pretext_accuracy,
@@ -553,6 +590,10 @@ def _provenance(ledger: dict) -> list[str]:
     command = f" by `{ledger['command']}`" if ledger.get("command") else ""
     seconds = ledger.get("seconds", {}).get("total")
     took = f"; {seconds:.0f} s in this invocation (cells finished by an earlier one are read back)" if seconds else ""
+    if ledger.get("jobs") is not None:
+        threads = ledger.get("threads")
+        took += (f", {ledger['jobs']} cell(s) at a time, each on "
+                 + (f"{threads} torch thread(s)" if threads is not None else "torch's default threads"))
     lines = [f"Written {ledger.get('date')}{command} on {where} (torch {m.get('torch')}, Python {m.get('python')}){took}.",
              ""]
     compute = ledger.get("compute")
@@ -650,14 +691,72 @@ def _plot_curve(ax, entry: dict, metric: str) -> None:
     ax.legend(fontsize=8)
 
 
+def _pretrain_task(cfg: Config, out, claim_id: str, arm: str, seed: int) -> None:
+    """A worker's task: one pretraining of the ledger (:func:`pretrain_arm`)."""
+    pretrain_arm(cfg, out, get_claims([claim_id])[0], arm, seed)
+
+
+def _cell_task(cfg: Config, out, claim_id: str, arm: str, seed: int, attention_videos: int) -> dict:
+    """A worker's task: one cell of the ledger (:func:`run_cell`)."""
+    return run_cell(cfg, out, get_claims([claim_id])[0], arm, seed, attention_videos)
+
+
+def _ledger_tasks(cfg: Config, out: Path, selected: Sequence[Claim], seeds: Sequence[int], attention_videos: int,
+                  jobs: int, cells: dict) -> list[Task]:
+    """The tasks of the cells not finished yet (finished ones are read into ``cells[claim][arm][seed]``).
+
+    One after the other (``jobs=1``) each cell pretrains when it needs to, in the claims' order. Side by
+    side, each missing pretraining is a task of its own that its cells wait for (two workers must not run
+    one pretraining twice into one folder), and the companion sets are written here first; the runs of a
+    network other than the base config's (C1's R(2+1)D) start first, the longest work ahead.
+    """
+    tasks: list[Task] = []
+    pretrain_keys: dict[Path, tuple] = {}
+    for claim in selected:
+        for arm in claim.arms:
+            for seed in seeds:
+                init, tcfg, pre_cfg, identity = _cell_plan(cfg, claim, arm, seed, attention_videos)
+                saved = _saved_cell(_cell_dir(out, claim, arm, seed) / "cell.json", identity)
+                if saved is not None:
+                    cells[claim.id][arm][seed] = saved
+                    continue
+                costly = (tcfg.backbone, tcfg.width) != (cfg.backbone, cfg.width)
+                after: tuple = ()
+                if jobs > 1 and init == "pretrained":
+                    pre_dir = _pretrain_dir(cfg, out, claim.arms[arm], seed)
+                    if pre_dir not in pretrain_keys and _saved_pretraining(pre_dir, pre_cfg) is None:
+                        _pretrain_config(cfg.replace(seed=seed), claim.arms[arm], write_companion=True)
+                        pretrain_keys[pre_dir] = ("pretrain", str(pre_dir))
+                        tasks.append(Task(pretrain_keys[pre_dir], _pretrain_task, (cfg, out, claim.id, arm, seed),
+                                          priority=0 if costly else 2))
+                    after = (pretrain_keys[pre_dir],) if pre_dir in pretrain_keys else ()
+                tasks.append(Task(("cell", claim.id, arm, seed), _cell_task,
+                                  (cfg, out, claim.id, arm, seed, attention_videos), after=after,
+                                  priority=(1 if costly else 3) if jobs > 1 else 0))
+    return tasks
+
+
+def default_jobs(cfg: Config) -> int:
+    """Cells the ledger runs side by side by default: one per ``cfg.threads`` of this process's CPUs on the
+    CPU (:func:`pacekit.training.data.available_cpus`; ``threads`` None counts as all of them), one on a GPU."""
+    if resolve_device(cfg.device).type != "cpu":
+        return 1
+    cpus = available_cpus()
+    return max(1, cpus // (cfg.threads or cpus))
+
+
 def run_ledger(cfg: Config, out, claims: Optional[Sequence[str]] = None, seeds: Sequence[int] = (0, 1, 2),
                preset: str = "claims", attention_videos: int = ATTENTION_VIDEOS, figures: bool = True,
-               log: Optional[Callable[[str], None]] = None, command: Optional[str] = None) -> dict:
+               log: Optional[Callable[[str], None]] = None, command: Optional[str] = None, jobs: int = 1) -> dict:
     """Run the selected claims over ``seeds`` and write ``<out>/ledger.md``, ``ledger.json`` and figures.
 
     ``cfg`` is the base configuration (its dataset must be the synthetic set for the attention claim).
-    The seeds are recorded first (:func:`record_seeds`); the ledger is rewritten after every claim, so an
-    interrupted run leaves what it finished, and a rerun reads finished cells back. Returns the ledger dict.
+    The seeds are recorded first (:func:`record_seeds`); the ledger is rewritten after every claim whose
+    cells are all done, so an interrupted run leaves what it finished, and a rerun reads finished cells back.
+    ``jobs`` cells (and pretrainings) run side by side in worker processes (:func:`pacekit.parallel.run_tasks`),
+    each on ``cfg.threads`` torch threads (None: this process's CPUs shared among the jobs); a cell's numbers
+    depend on its thread count, not on ``jobs``. ``log`` gets a line as each cell finishes. Returns the ledger
+    dict; ``seconds`` holds each claim's wall time when ``jobs`` is 1 and the whole run's otherwise.
     """
     log = log or (lambda message: None)
     out = Path(out)
@@ -665,31 +764,53 @@ def run_ledger(cfg: Config, out, claims: Optional[Sequence[str]] = None, seeds: 
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise PacekitError("seeds must name at least one seed")
+    if jobs < 1:
+        raise PacekitError(f"jobs must be at least 1, got {jobs}")
+    threads = cfg.threads if cfg.threads is not None or jobs == 1 else max(1, available_cpus() // jobs)
+    if jobs > 1:  # workers' progress bars would interleave; neither field changes a result
+        cfg = cfg.replace(threads=threads, progress=False)
     record_seeds(out, seeds, [c.id for c in selected])
     ledger = {"preset": preset, "seeds": seeds, "verdict_rule": VERDICT_RULE, "config": cfg.to_dict(),
-              "command": command, "machine": describe_machine(),
+              "command": command, "machine": describe_machine(), "jobs": jobs, "threads": threads,
               "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "metrics": METRICS, "status": "running", "claims": [], "seconds": {}}
-    t0 = time.perf_counter()
-    for claim in selected:
-        t = time.perf_counter()
-        cells: dict = {}
-        for arm in claim.arms:
-            cells[arm] = {}
-            for seed in seeds:
-                log(f"{claim.id} | {arm} | seed {seed}")
-                cells[arm][seed] = run_cell(cfg, out, claim, arm, seed, attention_videos)
-        entry = claim_rows(claim, cells, seeds)
-        if figures:
-            import matplotlib.pyplot as plt
+    cells = {claim.id: {arm: {} for arm in claim.arms} for claim in selected}
+    tasks = _ledger_tasks(cfg, out, selected, seeds, attention_videos, jobs, cells)
+    cell_count = sum(len(claim.arms) for claim in selected) * len(seeds)
+    t0 = last_written = time.perf_counter()
 
-            fig = plot_claim(entry)
-            entry["figure"] = f"claim_{claim.id}.png"
-            fig.savefig(out / entry["figure"], dpi=90)
-            plt.close(fig)
-        ledger["claims"].append(entry)
-        ledger["seconds"][claim.id] = time.perf_counter() - t
-        write_ledger(ledger, out)
+    def write_finished_claims() -> None:
+        nonlocal last_written
+        while len(ledger["claims"]) < len(selected):
+            claim = selected[len(ledger["claims"])]
+            if any(len(cells[claim.id][arm]) < len(seeds) for arm in claim.arms):
+                return
+            entry = claim_rows(claim, cells[claim.id], seeds)
+            if figures:
+                import matplotlib.pyplot as plt
+
+                fig = plot_claim(entry)
+                entry["figure"] = f"claim_{claim.id}.png"
+                fig.savefig(out / entry["figure"], dpi=90)
+                plt.close(fig)
+            ledger["claims"].append(entry)
+            if jobs == 1:
+                ledger["seconds"][claim.id] = time.perf_counter() - last_written
+                last_written = time.perf_counter()
+            write_ledger(ledger, out)
+
+    def on_done(task: Task, result) -> None:
+        if task.key[0] == "pretrain":
+            log(f"pretraining {Path(task.key[1]).name}: done")
+            return
+        _, claim_id, arm, seed = task.key
+        cells[claim_id][arm][seed] = result
+        finished = sum(len(per_seed) for arms in cells.values() for per_seed in arms.values())
+        log(f"{claim_id} | {arm} | seed {seed}: done ({finished} of {cell_count} cells)")
+        write_finished_claims()
+
+    write_finished_claims()  # claims read back whole
+    run_tasks(tasks, jobs=jobs, threads=threads, on_done=on_done)
     ledger["status"] = "complete"
     ledger["seconds"]["total"] = time.perf_counter() - t0
     ledger["compute"] = recorded_compute(cfg, out, selected, seeds)
@@ -718,6 +839,6 @@ def write_ledger(ledger: dict, out) -> tuple[Path, Path]:
 
 
 __all__ = ["ATTENTION_VIDEOS", "CLAIMS", "CLAIM_IDS", "Claim", "Comparison", "METRICS", "PairedStats",
-           "VERDICTS", "VERDICT_RULE", "attention_scores", "claim_rows", "format_ledger", "get_claims",
-           "paired_ci", "plot_claim", "pretrain_key", "record_seeds", "recorded_compute", "run_cell", "run_ledger",
-           "t_critical_975", "verdict", "write_ledger"]
+           "VERDICTS", "VERDICT_RULE", "attention_scores", "claim_rows", "default_jobs", "format_ledger", "get_claims",
+           "paired_ci", "plot_claim", "pretrain_arm", "pretrain_key", "record_seeds", "recorded_compute", "run_cell",
+           "run_ledger", "t_critical_975", "verdict", "write_ledger"]

@@ -145,8 +145,9 @@ def test_seeds_are_recorded_before_any_result(tmp_path, monkeypatch):
 
 def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     out = tmp_path / "ledger"
+    # one cell at a time, in this process: the last run below checks that nothing is computed again
     args = ["claims", "--claims", "C1,C6", "--seeds", "2", "--attention-videos", "2", "--data", str(tmp_path / "synthetic"), "--out", str(out),
-            *CLAIMS_TINY]
+            "--jobs", "1", *CLAIMS_TINY]
     assert cli_main(args) == 0
     data = json.loads((out / "ledger.json").read_text())
     assert data["seeds"] == [0, 1] and json.loads((out / "seeds.json").read_text())["seeds"] == [0, 1]
@@ -200,6 +201,44 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     display = [a for a in args if a != "--no-progress"] + ["--progress", "--log-every", "7"]
     assert cli_main(display) == 0
     assert json.loads((out / "ledger.json").read_text())["claims"] == data["claims"]
+
+
+def test_cells_side_by_side_give_the_numbers_of_cells_one_after_the_other(tmp_path, monkeypatch):
+    """Two worker processes on one torch thread each against one cell at a time in this process on one
+    thread: every number the same, every pretraining run once, into one ledger folder each."""
+    ledgers = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        args = ["claims", "--claims", "C6,C8", "--seeds", "2", "--attention-videos", "2", "--data",
+                str(tmp_path / "synthetic"), "--out", str(out), "--jobs", jobs, "--threads", "1", *CLAIMS_TINY]
+        assert cli_main(args) == 0
+        ledgers[jobs] = json.loads((out / "ledger.json").read_text())
+        assert (ledgers[jobs]["jobs"], ledgers[jobs]["threads"]) == (int(jobs), 1)
+        # C6 and C8's "fit" arm share the base pretraining: two pretraining configs x two seeds
+        pretrainings = sorted(p.name for p in (out / "pretrain").iterdir())
+        assert len(pretrainings) == 4 and sum(name.startswith("base_") for name in pretrainings) == 2
+    assert [c["id"] for c in ledgers["2"]["claims"]] == ["C6", "C8"]
+    assert ledgers["2"]["claims"] == ledgers["1"]["claims"]
+    # run again side by side: every cell is read back in this process, no task is left to start
+    started = []
+    monkeypatch.setattr(claims_mod, "run_tasks", lambda tasks, **kw: started.extend(tasks) or {})
+    assert cli_main(args) == 0
+    assert started == [] and json.loads((out / "ledger.json").read_text())["claims"] == ledgers["2"]["claims"]
+    for claim in ledgers["1"]["claims"]:
+        for arm in claim["arms"].values():
+            for metric in arm["metrics"].values():
+                assert metric["n"] == 2 or all(v is None for v in metric["values"])
+
+
+def test_default_jobs_is_one_cell_per_threads_worth_of_cpus(monkeypatch):
+    monkeypatch.setattr(claims_mod, "available_cpus", lambda: 4)
+    cfg = get_config("claims", device="cpu")
+    assert cfg.threads is None and claims_mod.default_jobs(cfg) == 1  # torch's default: every core, one run
+    assert claims_mod.default_jobs(cfg.replace(threads=1)) == 4
+    assert claims_mod.default_jobs(cfg.replace(threads=2)) == 2
+    assert claims_mod.default_jobs(cfg.replace(threads=3)) == 1
+    with pytest.raises(PacekitError, match="jobs"):
+        claims_mod.run_ledger(cfg, "unused", ["C8"], jobs=0)
 
 
 def test_c9_pretrains_on_a_one_speed_companion_and_transfers_to_the_set_itself(tmp_path):

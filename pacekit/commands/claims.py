@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..claims import CLAIM_IDS, run_ledger
+from ..claims import CLAIM_IDS, default_jobs, run_ledger
 from ..config import add_config_arguments, config_from_args
 from ..data.synthetic import ensure_synthetic
 from .flags import positive_int
@@ -18,9 +18,10 @@ def cmd_claims(args) -> int:
                             seed=cfg.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=cfg.progress)
     cfg = cfg.replace(dataset="synthetic", root=str(root), out_dir=args.out, pretrained=None)
     claims = args.claims.split(",") if args.claims else None
-    print(f"seeds {seeds} (recorded in {args.out}/seeds.json before any result)")
+    jobs = args.jobs if args.jobs is not None else default_jobs(cfg)
+    print(f"seeds {seeds} (recorded in {args.out}/seeds.json before any result); {jobs} cell(s) at a time")
     ledger = run_ledger(cfg, args.out, claims, seeds, preset=args.preset, attention_videos=args.attention_videos,
-                        log=print, command=args.command_line)
+                        log=print, command=args.command_line, jobs=jobs)
     for claim in ledger["claims"]:
         for comp in claim["comparisons"]:
             print(f"{claim['id']}: {comp['better']} {comp['expect']} {comp['worse']} ({comp['metric']}): "
@@ -42,6 +43,11 @@ def add_commands(subparsers) -> None:
     p.add_argument("--seeds", type=positive_int, default=3,
                    help="seeds per arm: --seed, --seed+1, ... (default: 3, each one a pretraining per arm); "
                         "recorded before any result")
+    p.add_argument("--jobs", type=positive_int, default=None,
+                   help="cells (and pretrainings) run side by side, each in its own process on --threads torch "
+                        "threads (default: one per --threads of the CPUs when --threads is given, else one). A cell's "
+                        "numbers depend on its threads, not on --jobs; on 2 cores two side by side on one thread "
+                        "each were no faster than one at a time on two")
     p.add_argument("--attention-videos", type=positive_int, default=8,
                    help="test videos the attention claim (C6) scores (default: 8)")
     add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
