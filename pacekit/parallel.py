@@ -1,13 +1,12 @@
 """Several small CPU runs side by side: a dependency-aware process pool whose workers use a fixed number of
 torch threads each.
 
-Where it pays: a machine with more cores than one small run keeps busy (a tiny network's step on 16 threads
-waits on its threads more than it computes), or runs whose data path leaves a core idle. Where it does not:
-on the 2-core CPU the claims ledger is timed on, the ``tiny`` model's step scales with threads (72.4 ms a
-batch on one thread, 34.7 on two), and the ledger's 32 pretrainings that ran two side by side on one thread
-each cost 1.04x the time the same pretrainings took one after the other on two threads (2026-11-30, the
-two runs hours apart on a machine whose speed drifts), so ``pacekit claims`` runs one cell at a time by
-default.
+Measured on the 2-core CPU the claims ledger is timed on (2026-11-30, alternating rounds, since that
+machine's speed drifts from hour to hour): two of the ledger's ``tiny`` pretrainings took 188-190 s one
+after the other on two threads and 125-130 s side by side on one thread each, 1.5x the work per minute; the
+data path of one run fills the core the other's model step leaves. R(2+1)D at a quarter of its width gained
+nothing (its step is the model's, and scales with threads). ``pacekit claims`` still runs one cell at a
+time by default, on torch's default threads, so that it gives the numbers of the committed ledger.
 
 Values: a run's numbers depend on its torch thread count (two threads sum in another order than one), not
 on which process runs it or beside what. :func:`run_tasks` sets the same thread count in every worker and,
