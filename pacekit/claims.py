@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import dataclasses
 import datetime
 import re
 import time
@@ -396,12 +397,28 @@ def _saved_cell(cell_file: Path, identity: dict) -> Optional[dict]:
 
 
 def _saved_pretraining(pre_dir: Path, pre_cfg: Config) -> Optional[ExperimentResult]:
-    """The finished pretraining in ``pre_dir`` when it was run with ``pre_cfg``'s settings, else None."""
+    """The finished pretraining in ``pre_dir`` when it was run with ``pre_cfg``'s settings and its checkpoint
+    is in ``pre_dir``, else None.
+
+    Its ``experiment.json`` records the checkpoint's path as it was written (under the ledger folder of
+    then). A ledger folder moved or renamed since still holds the checkpoint at the same place inside it, so
+    the path is taken relative to the folder the pretraining was written into and rebased onto ``pre_dir``:
+    never a checkpoint at the old path, which may by then belong to another run.
+    """
     saved_pre = pre_dir / "experiment.json"
     if not saved_pre.is_file():
         return None
     pre_result = ExperimentResult.from_json(saved_pre)
-    return pre_result if _compared(pre_result.config) == _compared(pre_cfg.to_dict()) else None
+    if _compared(pre_result.config) != _compared(pre_cfg.to_dict()) or not pre_result.pretrained:
+        return None
+    try:
+        inside = Path(pre_result.pretrained).relative_to(Path(pre_result.config["out_dir"]))
+    except (KeyError, ValueError):  # not written by this module into its pretraining folder
+        return None
+    checkpoint = pre_dir / inside
+    if not checkpoint.is_file():
+        return None
+    return dataclasses.replace(pre_result, pretrained=str(checkpoint))
 
 
 def pretrain_arm(cfg: Config, out, claim: Claim, arm: str, seed: int) -> tuple[ExperimentResult, float]:

@@ -230,6 +230,30 @@ def test_cells_side_by_side_give_the_numbers_of_cells_one_after_the_other(tmp_pa
                 assert metric["n"] == 2 or all(v is None for v in metric["values"])
 
 
+def test_a_moved_ledger_folder_reads_its_own_pretraining_not_the_old_path(tmp_path):
+    """experiment.json records the checkpoint under the folder of then; after a move, a cell computed anew
+    must start from the moved checkpoint, even when the old path holds another run's weights."""
+    import shutil
+
+    import torch
+
+    old, new = tmp_path / "ledger", tmp_path / "moved"
+    base = ["claims", "--claims", "C6", "--seeds", "1", "--attention-videos", "2", "--data", str(tmp_path / "synthetic"),
+            "--jobs", "1", *CLAIMS_TINY]
+    assert cli_main([*base, "--out", str(old)]) == 0
+    cell = Path("C6") / claims_mod._slug("pace-pretrained") / "s0" / "cell.json"
+    first = json.loads((old / cell).read_text())["metrics"]
+    shutil.move(old, new)
+    shutil.copytree(new, old)  # the old path now holds other weights: a zeroed network
+    checkpoint = old / "pretrain" / "base_s0" / "pretrain" / "last.pt"
+    state = torch.load(checkpoint, weights_only=True)
+    state["model"] = {k: torch.zeros_like(v) for k, v in state["model"].items()}
+    torch.save(state, checkpoint)
+    (new / cell).unlink()  # this cell is computed again in the moved folder
+    assert cli_main([*base, "--out", str(new)]) == 0
+    assert json.loads((new / cell).read_text())["metrics"] == first
+
+
 def test_default_jobs_is_one_cell_per_threads_worth_of_cpus(monkeypatch):
     monkeypatch.setattr(claims_mod, "available_cpus", lambda: 4)
     cfg = get_config("claims", device="cpu")
