@@ -31,10 +31,10 @@ the differences ``d_s = A_s - B_s`` give a mean and a 95 % t-interval
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
-import dataclasses
 import datetime
 import re
 import time

@@ -4,9 +4,9 @@ torch threads each.
 Measured on the 2-core CPU the claims ledger is timed on (2026-11-30, alternating rounds, since that
 machine's speed drifts from hour to hour): two of the ledger's ``tiny`` pretrainings took 188-190 s one
 after the other on two threads and 125-130 s side by side on one thread each, 1.5x the work per minute; the
-data path of one run fills the core the other's model step leaves. R(2+1)D at a quarter of its width gained
-nothing (its step is the model's, and scales with threads). ``pacekit claims`` still runs one cell at a
-time by default, on torch's default threads, so that it gives the numbers of the committed ledger.
+data path of one run fills the core the other's model step leaves. R(2+1)D at a quarter of its width, whose
+step is mostly the model's, was not measured that way. ``pacekit claims`` still runs one cell at a time by
+default, on torch's default threads, so that it gives the numbers of the committed ledger.
 
 Values: a run's numbers depend on its torch thread count (two threads sum in another order than one), not
 on which process runs it or beside what. :func:`run_tasks` sets the same thread count in every worker and,

@@ -254,7 +254,7 @@ def test_a_moved_ledger_folder_reads_its_own_pretraining_not_the_old_path(tmp_pa
     assert json.loads((new / cell).read_text())["metrics"] == first
 
 
-def test_default_jobs_is_one_cell_per_threads_worth_of_cpus(monkeypatch):
+def test_default_jobs_is_one_cell_per_threads_worth_of_cpus(monkeypatch, tmp_path):
     monkeypatch.setattr(claims_mod, "available_cpus", lambda: 4)
     cfg = get_config("claims", device="cpu")
     assert cfg.threads is None and claims_mod.default_jobs(cfg) == 1  # torch's default: every core, one run
@@ -262,7 +262,8 @@ def test_default_jobs_is_one_cell_per_threads_worth_of_cpus(monkeypatch):
     assert claims_mod.default_jobs(cfg.replace(threads=2)) == 2
     assert claims_mod.default_jobs(cfg.replace(threads=3)) == 1
     with pytest.raises(PacekitError, match="jobs"):
-        claims_mod.run_ledger(cfg, "unused", ["C8"], jobs=0)
+        claims_mod.run_ledger(cfg, tmp_path / "ledger", ["C8"], jobs=0)
+    assert not (tmp_path / "ledger").exists()  # refused before the seeds are recorded
 
 
 def test_c9_pretrains_on_a_one_speed_companion_and_transfers_to_the_set_itself(tmp_path):
