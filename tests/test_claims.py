@@ -257,8 +257,8 @@ def test_a_moved_ledger_folder_reads_its_own_pretraining_not_the_old_path(tmp_pa
 def test_default_jobs_is_one_cell_per_threads_worth_of_cpus(monkeypatch, tmp_path):
     monkeypatch.setattr(claims_mod, "available_cpus", lambda: 4)
     cfg = get_config("claims", device="cpu")
-    assert cfg.threads is None and claims_mod.default_jobs(cfg) == 1  # torch's default: every core, one run
-    assert claims_mod.default_jobs(cfg.replace(threads=1)) == 4
+    assert cfg.threads == 1 and claims_mod.default_jobs(cfg) == 4  # the ledger's preset: one thread per cell
+    assert claims_mod.default_jobs(cfg.replace(threads=None)) == 1  # torch's default: every core, one run
     assert claims_mod.default_jobs(cfg.replace(threads=2)) == 2
     assert claims_mod.default_jobs(cfg.replace(threads=3)) == 1
     with pytest.raises(PacekitError, match="jobs"):
