@@ -164,8 +164,8 @@ plt.show()
 # ±7 points). So this table shows the machinery and a direction, not a result: `pacekit claims` runs
 # the same comparison over seeds with a stated verdict rule (C4 and C5 in `docs/claims.md`): its committed
 # run, 3 seeds at half this pretraining, finds every C4 and C5 comparison inconclusive, with "+ same pace"
-# above "pace alone" there (pace alone minus + same pace: -3.9 points on the linear probe, 95% interval
-# [-12.3, +4.5]). In fast mode
+# above "pace alone" there (pace alone minus + same pace: -1.7 points on the linear probe, 95% interval
+# [-17.8, +14.5]). In fast mode
 # (`PACEKIT_FAST=1`) every model trains for seconds and sits near chance.
 #
 # ## 4. What the embeddings learned: the similarity of real clips
