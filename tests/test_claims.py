@@ -266,6 +266,18 @@ def test_default_jobs_is_one_cell_per_threads_worth_of_cpus(monkeypatch, tmp_pat
     assert not (tmp_path / "ledger").exists()  # refused before the seeds are recorded
 
 
+def test_the_command_runs_one_cell_per_cpu_unless_threads_none(monkeypatch):
+    from pacekit.cli import build_parser
+    from pacekit.config import config_from_args
+
+    monkeypatch.setattr(claims_mod, "available_cpus", lambda: 2)
+    jobs = {}
+    for flags in ([], ["--threads", "none"], ["--threads", "2"]):
+        cfg = config_from_args(build_parser().parse_args(["claims", "--device", "cpu", *flags]))
+        jobs[" ".join(flags)] = (cfg.threads, claims_mod.default_jobs(cfg))
+    assert jobs == {"": (1, 2), "--threads none": (None, 1), "--threads 2": (2, 1)}
+
+
 def test_c9_pretrains_on_a_one_speed_companion_and_transfers_to_the_set_itself(tmp_path):
     from pacekit.data.synthetic import natural_speeds, read_synthetic_metadata
     from pacekit.experiment import ExperimentResult
