@@ -742,6 +742,7 @@ def _ledger_tasks(cfg: Config, out: Path, selected: Sequence[Claim], seeds: Sequ
                 if jobs > 1 and init == "pretrained":
                     pre_dir = _pretrain_dir(cfg, out, claim.arms[arm], seed)
                     if pre_dir not in pretrain_keys and _saved_pretraining(pre_dir, pre_cfg) is None:
+                        # called for the companion set it writes: here, so that two workers never write one
                         _pretrain_config(cfg.replace(seed=seed), claim.arms[arm], write_companion=True)
                         pretrain_keys[pre_dir] = ("pretrain", str(pre_dir))
                         tasks.append(Task(pretrain_keys[pre_dir], _pretrain_task, (cfg, out, claim.id, arm, seed),
