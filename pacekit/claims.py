@@ -204,7 +204,7 @@ CLAIMS: tuple[Claim, ...] = (
         title="a pace-pretrained network attends to the moving object"),
     Claim(
         "C7", "beyond the paper",
-        "Beyond the paper, which fine-tunes with every label: the kit asks whether pace pretraining helps most "
+        "The paper fine-tunes with every label; the kit asks whether pace pretraining helps most "
         "when few labelled videos per class are available (measured with the linear probe: fine-tuning on all "
         "labels ten times over would take most of the ledger's hour).",
         {f"{init}, {_labels(n)}": {"init": init, "labels_per_class": n}
@@ -216,7 +216,7 @@ CLAIMS: tuple[Claim, ...] = (
         curve=tuple((f"{init}, {_labels(n)}", init, _labels(n)) for n in LABEL_COUNTS for init in ("pretrained", "random"))),
     Claim(
         "C8", "beyond the paper",
-        "Beyond the paper: Sec. 3.1 samples a start where the clip fits and loops a short video; the authors' "
+        "Sec. 3.1 samples a start where the clip fits and loops a short video; the authors' "
         "code draws any start and jumps back to frame 0. The kit asks whether that choice changes what is "
         "learned (comparable expected).",
         {"any start + restart (authors)": {"start_policy": "any", "wrap": "restart"},
