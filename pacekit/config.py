@@ -387,7 +387,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 # `pacekit claims`: the cpu-tiny recipe with half its pretraining (6 epochs, the lr divided by 10 for the last):
-# the ledger pretrains 13 configs x 3 seeds. (A sixth of it, 280 steps, left the network at 33% pace accuracy
+# the ledger pretrains 15 configs x 3 seeds by default. (A sixth of it, 280 steps, left the network at 33% pace accuracy
 # on its training clips: too little learned to compare anything.)
 # The ledger runs its cells side by side, one torch thread each (pacekit.claims.default_jobs): on 2 cores
 # two one-thread runs do 1.5x the work of one two-thread run (README, "Cells side by side").

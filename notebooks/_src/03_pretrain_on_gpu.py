@@ -301,9 +301,9 @@ if r is not None:
 # same speed raised it (82.5%): the pace could then be read from the speed alone, without the content.
 # And it did not cost the features: on three unreported seeds, a network pretrained on such a one-speed
 # copy and then transferred to the default set did better there than one pretrained on the default set
-# itself (README, "Why the pace accuracy stays near 50%"); on the claims ledger's own seeds, at half the
-# pretraining, it was ahead on all three, clearly only on the linear probe (+5.6 points, 95% interval
-# [+0.8, +10.3]; fine-tuned +3.6 and retrieval +2.2, inside the seeds' spread; row C9 of `docs/claims.md`). Try
+# itself (README, "Why the pace accuracy stays near 50%"); on the claims ledger's own 5 seeds, at half the
+# pretraining, it was ahead on all three, but inside the seeds' spread on each (linear probe +3.5 points,
+# 95% interval [-0.4, +7.4]; fine-tuned +3.0, retrieval +3.5; row C9 of `docs/claims.md`). Try
 # it: `pacekit quickstart --pretrain-speed-spread 1` pretrains on a one-speed companion of the set and
 # transfers to the set itself, and its report gives the pace accuracy on both.
 #

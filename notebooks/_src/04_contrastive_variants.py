@@ -163,9 +163,9 @@ plt.show()
 # fine-tuning on 4 videos per class varies by several points (the quickstart's spread over 5 seeds is
 # ±7 points). So this table shows the machinery and a direction, not a result: `pacekit claims` runs
 # the same comparison over seeds with a stated verdict rule (C4 and C5 in `docs/claims.md`): its committed
-# run, 3 seeds at half this pretraining, finds every C4 and C5 comparison inconclusive, with "+ same pace"
-# above "pace alone" there (pace alone minus + same pace: -1.7 points on the linear probe, 95% interval
-# [-17.8, +14.5]). In fast mode
+# run, 5 seeds at half this pretraining, finds every C4 and C5 comparison inconclusive, with "+ same pace"
+# level with "pace alone" there (pace alone minus + same pace: +0.2 points on the linear probe, 95% interval
+# [-6.4, +6.8]). In fast mode
 # (`PACEKIT_FAST=1`) every model trains for seconds and sits near chance.
 #
 # ## 4. What the embeddings learned: the similarity of real clips
