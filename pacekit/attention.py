@@ -20,6 +20,12 @@ fine-tuned one -- summed, passed through ReLU, and brought to the clip's ``T x H
   ``inplace=False``, and :func:`grad_cam` switches any in-place ReLU off for the call;
 - conv5 is coarse in time (2 steps for 16 frames): the interpolated map changes smoothly over the
   clip and cannot localise a moment. Use conv3 or conv4 for a finer time axis.
+
+**Which stage is scored.** Fig. 5 draws conv5 of R(2+1)D on 112-pixel crops: a 7x7 map. On pacekit's CPU
+sizes conv5 is far coarser (2x2 for the ``tiny`` network on 56-pixel crops: it can only say which quarter
+of the frame holds the mover; :func:`coverage_map_share` measures how little such a grid can show), so the
+mover-mask scores and the quickstart's Fig. 5 use :func:`fig5_stage`: the deepest stage whose map is at
+least Fig. 5's 7x7 -- conv5 at the paper's sizes, conv3 for ``tiny`` on 56-pixel crops.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ from .pace import as_pace
 
 #: The paces of Fig. 5's columns.
 FIG5_PACES = (1, 2, 3, 4)
+#: Fig. 5's map: conv5 of R(2+1)D on 112-pixel crops is 7x7 in space.
+FIG5_GRID = 7
 
 
 # --------------------------------------------------------------------------------------------
@@ -86,6 +94,25 @@ def clip_attention(model: nn.Module, clips: torch.Tensor, stage: str = "conv5") 
     return activation_attention(stages[stage], size=clips.shape[-2:])
 
 
+@torch.inference_mode()
+def fig5_stage(model: nn.Module, clip_shape: Sequence[int], grid: int = FIG5_GRID) -> str:
+    """The deepest of conv5 ... conv1 whose map is at least ``grid`` x ``grid`` in space for clips of
+    ``clip_shape`` ``(C, T, H, W)``: ``"conv5"`` at the paper's sizes (16x112x112 for R(2+1)D), ``"conv3"``
+    for the ``tiny`` network on 56-pixel crops (its conv5 is 2x2). ``"conv1"`` when none is that fine."""
+    backbone = backbone_of(model)
+    device = next(backbone.parameters()).device
+    training = backbone.training
+    backbone.eval()
+    try:
+        stages = backbone.forward_stages(torch.zeros(1, *[int(d) for d in clip_shape], device=device))
+    finally:
+        backbone.train(training)
+    for stage in ("conv5", "conv4", "conv3", "conv2"):
+        if stage in stages and stages[stage].dim() == 5 and min(stages[stage].shape[-2:]) >= grid:
+            return stage
+    return "conv1"
+
+
 def attention_mass_in_masks(attention_maps, masks) -> float:
     """Share of attention mass that falls inside ground-truth masks, averaged over maps.
 
@@ -117,6 +144,25 @@ def mask_area_fraction(masks) -> float:
     if masks.ndim == 2:
         masks = masks[None]
     return float(masks.reshape(len(masks), -1).mean(1).mean())
+
+
+def coverage_map_share(masks, grid: Sequence[int]) -> float:
+    """In-mask share scored by the masks' own coverage map at a stage's spatial ``grid`` ``(h', w')``.
+
+    A stage map of ``grid`` cells, upsampled and normalised as :func:`activation_attention` does, cannot
+    follow the masks more finely than its cells: this builds, for each mask, the map whose every cell holds
+    the fraction of the cell the mask covers, brings it to the mask's size the same way and scores it with
+    :func:`attention_mass_in_masks`. Between :func:`mask_area_fraction` (chance) and 1, it says what a map of
+    that resolution scores when it follows the mover exactly (the tiny network's conv5 is 2x2 on a 56-pixel
+    crop). Not an upper bound: a map sharper than the coverage (the best cell alone) can score more.
+    """
+    masks = np.asarray(masks).astype(bool)
+    if masks.ndim == 2:
+        masks = masks[None]
+    pixels = torch.from_numpy(masks).float()[:, None]
+    coverage = F.adaptive_avg_pool2d(pixels, tuple(int(g) for g in grid))
+    maps = F.interpolate(coverage, size=masks.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    return attention_mass_in_masks(normalize_maps(maps).numpy(), masks)
 
 
 def load_pace_clips(

@@ -45,6 +45,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from .atomic import write_text_atomic
+from .attention import FIG5_GRID
 from .config import Config, field_names
 from .data.synthetic import companion_folder, ensure_companion
 from .errors import PacekitError
@@ -61,8 +62,10 @@ METRICS = {
     "linear probe": "action top-1, new fc on the frozen backbone (10-clip test)",
     "fine-tuned": "action top-1, whole network fine-tuned (10-clip test)",
     "retrieval": "nearest-neighbour retrieval top-1 (test queries the train videos, pooled conv5 p5)",
-    "attention": "share of conv5 activation-attention mass inside the ground-truth mover masks (Fig. 5)",
-    "grad-cam": "share of conv5 Grad-CAM mass (the predicted pace logit, mean over time) inside the mover masks",
+    "attention": "share of activation-attention mass inside the ground-truth mover masks (Fig. 5), at the deepest "
+                 "stage whose map is at least Fig. 5's 7x7 conv5 grid (conv3 for the tiny network on 56-pixel crops)",
+    "grad-cam": "share of Grad-CAM mass (the predicted pace logit, mean over time) inside the mover masks, at the "
+                "same stage",
 }
 #: Config fields an arm changes for the transfer only; the model fields below change both stages; every other
 #: override changes pretraining only.
@@ -382,6 +385,9 @@ def _cell_plan(cfg: Config, claim: Claim, arm: str, seed: int, attention_videos:
     pre_cfg = _pretrain_config(cfg_s, claim.arms[arm], write_companion=write_companion and init == "pretrained")
     identity = {"init": init, "pretrain": pre_cfg.to_dict() if init == "pretrained" else None,
                 "transfer": tcfg.to_dict(), "metrics": list(claim.metric), "attention_videos": attention_videos}
+    if "attention" in claim.metric or "grad-cam" in claim.metric:
+        # cells scored at conv5 before the stage followed Fig. 5's grid are not read back as these
+        identity["attention_stage"] = f"deepest stage at least {FIG5_GRID}x{FIG5_GRID}"
     return init, tcfg, pre_cfg, identity
 
 

@@ -30,8 +30,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from .attention import (attention_grid, attention_mass_in_masks, clip_attention, grad_cam, mask_area_fraction,
-                        plot_attention_grid)
+from .attention import (attention_grid, attention_mass_in_masks, clip_attention, fig5_stage, grad_cam,
+                        mask_area_fraction, plot_attention_grid)
 from .atomic import write_text_atomic
 from .config import Config
 from .data.strips import read_pace_strips
@@ -160,9 +160,11 @@ class ExperimentResult:
         attention: ``{init: figure file name in out}``, the activation attention (Fig. 5) of each
             initialisation's backbone on the first test videos at every pace (empty without attention).
         attention_scores: ``{init: {"attention": [share, chance], "grad-cam": [share, chance]}}``: the share of
-            each initialisation's conv5 activation attention (and Grad-CAM) inside the ground-truth mover
-            masks of the first test videos, beside the masks' area (:func:`attention_scores`; empty unless
-            asked).
+            each initialisation's activation attention (and Grad-CAM) at ``attention_stage`` inside the
+            ground-truth mover masks of the first test videos, beside the masks' area
+            (:func:`attention_scores`; empty unless asked).
+        attention_stage: the stage the attention figures and scores read (:func:`pacekit.attention.fig5_stage`:
+            conv5 at the paper's sizes, conv3 for the tiny network on 56-pixel crops); None without them.
         seconds: ``pretrain``, ``pretext``, ``transfer``, ``evaluate``, ``retrieval``, ``attention``, ``total``.
         pretrain_run: the pretraining's :class:`pacekit.train.TrainResult` (in memory only).
     """
@@ -184,6 +186,7 @@ class ExperimentResult:
     pretext_by_class: Optional[dict] = None
     labelled_pretext_accuracy: Optional[float] = None
     labelled_pretext_by_class: Optional[dict] = None
+    attention_stage: Optional[str] = None
 
     def pace_confusion_by_class(self) -> Optional[PaceConfusionByClass]:
         """The pretext test clips' answers by action class (None without pretraining)."""
@@ -226,6 +229,7 @@ class ExperimentResult:
             # A share with no attention mass at all is NaN; JSON has no NaN, so it is written as null.
             "attention_scores": {init: {k: [x if x is None or math.isfinite(x) else None for x in v]
                                         for k, v in d.items()} for init, d in self.attention_scores.items()},
+            "attention_stage": self.attention_stage,
         }
 
     def to_json(self, path=None) -> str:
@@ -340,27 +344,35 @@ def _scaled_mask(mask: np.ndarray, frame_size, crop: int) -> np.ndarray:
     return resized[top:top + crop, left:left + crop]
 
 
+def attention_stage(model, cfg: Config) -> str:
+    """The stage whose attention the figures and scores read for ``cfg``'s clips: the deepest at least as
+    fine as Fig. 5's 7x7 conv5 (:func:`pacekit.attention.fig5_stage`)."""
+    return fig5_stage(model, (3, cfg.clip_len, cfg.crop, cfg.crop))
+
+
 def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS,
                      with_grad_cam: bool = False) -> dict[str, tuple[float, float]]:
     """``{"attention": (share, chance)}`` (and ``"grad-cam"``) of ``model`` on the first ``num_videos`` test videos.
 
-    Each video gives one clip at pace 1 from frame 0; its conv5 activation attention (averaged over the
-    clip's time, as Fig. 5) is scored against the union of the mover's masks over the clip's frames, brought
-    to the network's view (resized to the frame size, centre crop). Chance: the masks' area fraction.
-    ``with_grad_cam`` scores the conv5 Grad-CAM of the predicted pace logit (mean over time) the same way.
+    Each video gives one clip at pace 1 from frame 0; its activation attention at :func:`attention_stage`
+    (averaged over the clip's time, as Fig. 5) is scored against the union of the mover's masks over the
+    clip's frames, brought to the network's view (resized to the frame size, centre crop). Chance: the
+    masks' area fraction. ``with_grad_cam`` scores the Grad-CAM of the predicted pace logit at the same
+    stage (mean over time) the same way.
     """
     videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
     transform = eval_transform(cfg)
     device = next(model.parameters()).device
     maps, cams, masks = [], [], []
+    stage = attention_stage(model, cfg)
     model.eval()
     for path in videos:
         movers = load_mover_masks(path, full_size=True)
         clip = read_pace_strips(path, [1], cfg.clip_len, 0, size=cfg.frame_size).to(device)
         x = transform(clip)
-        maps.append(clip_attention(model, x)[0].float().cpu().numpy())
+        maps.append(clip_attention(model, x, stage)[0].float().cpu().numpy())
         if with_grad_cam:
-            cams.append(grad_cam(model, x)[0].mean(0).float().cpu().numpy())
+            cams.append(grad_cam(model, x, stage=stage)[0].mean(0).float().cpu().numpy())
         frames = sample_indices(len(movers), cfg.clip_len, 1, 0)
         masks.append(_scaled_mask(movers[frames].any(0), cfg.frame_size, cfg.crop))
     masks = np.stack(masks)
@@ -372,12 +384,14 @@ def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS,
 
 
 def _attention_figure(init: str, model, cfg: Config, out: Path, num_videos: int) -> str:
-    """Fig. 5 for one initialisation: conv5 activation attention on the first test videos at every pace."""
+    """Fig. 5 for one initialisation: activation attention at :func:`attention_stage` on the first test videos
+    at every pace."""
     import matplotlib.pyplot as plt  # deferred: a heavy optional dependency
 
     videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
     grid = attention_grid(model, videos, paces=list(PaceSet.from_spec(cfg.pace_set)), clip_len=cfg.clip_len,
-                          transform=eval_transform(cfg), device=_device_of(model, cfg), frame_size=cfg.frame_size)
+                          stage=attention_stage(model, cfg), transform=eval_transform(cfg),
+                          device=_device_of(model, cfg), frame_size=cfg.frame_size)
     fig = plot_attention_grid(grid)
     name = f"attention_{init}.png"
     out.mkdir(parents=True, exist_ok=True)
@@ -488,24 +502,28 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
             rows[init] = _retrieval_rows(init, model, cfg, _device_of(model, cfg), features, ks)
         seconds["retrieval"] = time.perf_counter() - t
     figures: dict[str, str] = {}
+    stage = None  # every init has the same architecture, so the same stage
     if attention:
         t = time.perf_counter()
         for init in inits:
-            figures[init] = _attention_figure(init, _init_model(init, pre, pretrained, cfg), cfg, out,
-                                              attention_videos)
+            model = _init_model(init, pre, pretrained, cfg)
+            stage = attention_stage(model, cfg)
+            figures[init] = _attention_figure(init, model, cfg, out, attention_videos)
         seconds["attention"] = time.perf_counter() - t
     scores: dict[str, dict[str, list[float]]] = {}
     if attention_score:
         t = time.perf_counter()
         for init in inits:
-            measured = attention_scores(_init_model(init, pre, pretrained, cfg), cfg, with_grad_cam=True)
+            model = _init_model(init, pre, pretrained, cfg)
+            stage = attention_stage(model, cfg)
+            measured = attention_scores(model, cfg, with_grad_cam=True)
             scores[init] = {name: [float(v) for v in pair] for name, pair in measured.items()}
         seconds["attention"] += time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
     return ExperimentResult(str(out), cfg.to_dict(), list(inits), list(protocols), seeds, outcomes, pretext,
                             pretext_train, pretrained, rows, seconds, figures, scores, pre, pretext_by_class,
-                            labelled_pretext, labelled_by_class)
+                            labelled_pretext, labelled_by_class, stage)
 
 
-__all__ = ["ATTENTION_VIDEOS", "attention_scores", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",
+__all__ = ["ATTENTION_VIDEOS", "attention_scores", "attention_stage", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",
            "default_run_name", "retrieval_chance", "run_experiment"]

@@ -408,10 +408,13 @@ def _experiment_sections(r: QuickstartResult) -> list[str]:
         lines += [
             "## Where the network looks (Fig. 5)",
             "",
-            f"Share of the conv5 activation attention (and of the Grad-CAM of the predicted pace) that falls inside "
+            # a result written before the stage was recorded read conv5
+            f"Share of the {e.attention_stage or 'conv5'} activation attention (and of the Grad-CAM of the predicted "
+            "pace) that falls inside "
             f"the ground-truth mover masks, on {ATTENTION_VIDEOS} test videos (one pace-1 clip each, the masks brought "
             "to the network's view). Chance is the masks' share of the frame: a map that ignores the mover scores "
-            "about that.",
+            "about that. The stage is the deepest whose map is at least Fig. 5's 7x7 conv5 grid "
+            "(`pacekit.attention.fig5_stage`).",
             "",
             "| model | attention in the masks (%) | Grad-CAM in the masks (%) | chance (%) |",
             "|---|---|---|---|",
@@ -464,6 +467,7 @@ def result_json(r: QuickstartResult) -> dict:
         data["experiment"] = e.to_dict()  # JSON-safe: a share with no attention mass is null there
         data["attention"] = {init: {name: {"share": pair[0], "chance": pair[1]} for name, pair in scores.items()}
                              for init, scores in data["experiment"]["attention_scores"].items()}
+        data["attention_stage"] = e.attention_stage
         by_class = _shown_split(e)
         if by_class is not None:   # the split the report shows (on the labelled set)
             data["pretext_by_class"] = {

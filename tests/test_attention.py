@@ -1,5 +1,7 @@
 """Attention maps (Fig. 5): activation attention and Grad-CAM follow a bright moving square."""
 
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -10,8 +12,9 @@ import torch
 from torch import nn
 
 from pacekit.attention import (
-    activation_attention, attention_grid, clip_attention, grad_cam, load_pace_clips, no_inplace_relu,
-    normalize_maps, plot_attention_grid,
+    activation_attention, attention_grid, clip_attention, coverage_map_share, fig5_stage, grad_cam,
+    load_pace_clips,
+    mask_area_fraction, no_inplace_relu, normalize_maps, plot_attention_grid,
 )
 
 
@@ -184,6 +187,7 @@ def test_attention_command_writes_fig5_and_gradcam(flow, tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert "2 videos x paces 1, 2, 3, 4" in printed
+    assert "wrote " + str(out) + ": conv3 activation attention" in printed  # tiny's conv5 is 2x2 on a 64 crop
     image = matplotlib.image.imread(out)
     assert image.shape[1] > image.shape[0]  # 4 columns, 2 rows
     cam = matplotlib.image.imread(tmp_path / "fig5_gradcam.png")
@@ -269,3 +273,34 @@ def test_attention_command_with_a_full_size_authors_checkpoint(tmp_path, capsys)
     rc = main(["attention", "--authors-checkpoint", str(path), "--arch", "r21d", "--video", str(video),
                "--out", str(out), "--device", "cpu", "--gradcam", "--target", "pace"])
     assert rc == 0 and out.stat().st_size > 0 and (tmp_path / "fig5_gradcam.png").stat().st_size > 0
+
+
+def test_coverage_map_share_on_hand_made_cases():
+    left_half = np.zeros((4, 4), bool)
+    left_half[:, :2] = True
+    # 2x2 coverage [[1, 0], [1, 0]] upsampled bilinearly (align_corners=False) to 4 columns samples the
+    # source at x = -0.25, 0.25, 0.75, 1.25 (clamped to 0..1): columns 1, 0.75, 0.25, 0; the left half holds
+    # 1.75 of the 2 units in each row.
+    assert coverage_map_share(left_half, (2, 2)) == pytest.approx(0.875)
+    # At the mask's own resolution the coverage map is the mask: all its mass inside.
+    assert coverage_map_share(left_half, (4, 4)) == pytest.approx(1.0)
+    # One cell: a constant map, normalised to zeros, has no mass to share.
+    assert math.isnan(coverage_map_share(left_half, (1, 1)))
+    # A small mover: a coarse grid lands between chance and 1, a finer one closer to 1.
+    blob = np.zeros((2, 56, 56), bool)
+    blob[0, 10:22, 30:44] = True
+    blob[1, 30:50, 5:20] = True
+    coarse, fine = coverage_map_share(blob, (2, 2)), coverage_map_share(blob, (7, 7))
+    assert mask_area_fraction(blob) < coarse < fine < 1.0
+
+
+def test_fig5_stage_is_the_deepest_map_as_fine_as_the_papers_7x7():
+    from pacekit.models.heads import build_model
+
+    paper = build_model("r21d", 4, width=0.25)  # the width changes channels, not the map's size
+    assert fig5_stage(paper, (3, 16, 112, 112)) == "conv5"  # 7x7: Fig. 5 itself
+    assert fig5_stage(paper, (3, 8, 56, 56)) == "conv4"  # conv5 would be 4x4
+    tiny = build_model("tiny", 4).train()
+    assert fig5_stage(tiny, (3, 8, 56, 56)) == "conv3"  # its conv5 is 2x2
+    assert tiny.training  # the probe's eval mode is undone
+    assert fig5_stage(tiny, (3, 8, 16, 16)) == "conv1"  # nothing is 7x7 on so small a crop

@@ -111,3 +111,6 @@ def test_attention_figures_of_each_initialisation(tiny, tmp_path):
     for name in result.attention.values():
         assert (tmp_path / "runs" / name).read_bytes().startswith(b"\x89PNG")
     assert ExperimentResult.from_json(result.to_json()).attention == result.attention
+    # on these 32-pixel crops the tiny network's conv3 is 4x4 and conv2 8x8: the first as fine as Fig. 5's 7x7
+    assert result.attention_stage == "conv2"
+    assert ExperimentResult.from_json(result.to_json()).attention_stage == "conv2"

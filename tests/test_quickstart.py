@@ -101,6 +101,8 @@ def check_result_json_matches_report(result: dict, report: str) -> None:
         shown = {name: pct(v["share"]) if v["share"] is not None else "n/a" for name, v in scores.items()}
         assert f"| {names[init]} | {shown['attention']} | {shown['grad-cam']} | {pct(att['chance'])} |" in report
     assert set(result["attention"]) == {"random", "pretrained"}
+    # scored where the tiny network's map is as fine as Fig. 5's 7x7 conv5: on these 32-pixel crops its conv2
+    assert result["attention_stage"] == "conv2" and "Share of the conv2 activation attention" in report
     experiment = result["experiment"]
     assert experiment["pretext_accuracy"] == result["pretext_accuracy"] and len(experiment["outcomes"]) == 4
     # The pretext clips by action class: the same clips (their diagonal is the pretext accuracy), every row shown;

@@ -7,7 +7,8 @@ from typing import Union
 
 import numpy as np
 
-from ..attention import FIG5_PACES, StartBeyondVideoError, attention_grid, check_start, grad_cam_grid, plot_attention_grid
+from ..attention import (FIG5_PACES, StartBeyondVideoError, attention_grid, check_start, fig5_stage, grad_cam_grid,
+                         plot_attention_grid)
 from ..data import read_split
 from ..loading import load_model, resolve_device
 from ..pace import as_pace
@@ -54,7 +55,8 @@ def cmd_attention(args) -> int:
     device = resolve_device(args.device)
     loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
     target = _check_target(args.target, loaded) if args.gradcam else None
-    common = dict(clip_len=args.clip_len, stage=args.stage, transform=loaded.transform(), device=device,
+    stage = fig5_stage(loaded.model, (3, args.clip_len, loaded.crop, loaded.crop)) if args.stage == "auto" else args.stage
+    common = dict(clip_len=args.clip_len, stage=stage, transform=loaded.transform(), device=device,
                   start=args.start, frame_size=loaded.frame_size)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +64,7 @@ def cmd_attention(args) -> int:
     fig = plot_attention_grid(grid)
     fig.savefig(out, dpi=120)
     plt.close(fig)
-    print(f"wrote {out}: {args.stage} activation attention, {len(videos)} videos x paces "
+    print(f"wrote {out}: {stage} activation attention, {len(videos)} videos x paces "
           f"{', '.join(str(p) for p in paces)} ({args.clip_len}-frame clips from frame {args.start})")
     if args.gradcam:
         cam = grad_cam_grid(loaded.model, videos, paces, target, model_paces=loaded.paces, **common)
@@ -70,13 +72,13 @@ def cmd_attention(args) -> int:
         fig = plot_attention_grid(cam)
         fig.savefig(cam_out, dpi=120)
         plt.close(fig)
-        print(f"wrote {cam_out}: Grad-CAM at {args.stage} for the {target} logit")
+        print(f"wrote {cam_out}: Grad-CAM at {stage} for the {target} logit")
     return 0
 
 
 def add_commands(subparsers) -> None:
     p = subparsers.add_parser(
-        "attention", help="Fig. 5: conv5 activation attention on each clip's last frame, paces 1-4 (+ Grad-CAM)",
+        "attention", help="Fig. 5: activation attention on each clip's last frame, paces 1-4 (+ Grad-CAM)",
         description="Activation-based attention (Zagoruyko & Komodakis: sum over channels of |A|^2, mean over the "
                     "stage's time, upsampled) over the last frame of 16-frame clips at paces 1, 2, 3, 4; one row per "
                     "video. --gradcam adds a Grad-CAM figure (captum LayerGradCam) beside it.")
@@ -90,8 +92,10 @@ def add_commands(subparsers) -> None:
     p.add_argument("--clip-len", type=positive_int, default=16,
                    help="frames per clip (Fig. 5: 16, whatever the model was trained with)")
     p.add_argument("--start", type=non_negative_int, default=0, help="first frame of every clip (default 0)")
-    p.add_argument("--stage", default="conv5", choices=("conv1", "conv2", "conv3", "conv4", "conv5"),
-                   help="the stage whose maps are shown (paper: conv5)")
+    p.add_argument("--stage", default="auto", choices=("auto", "conv1", "conv2", "conv3", "conv4", "conv5"),
+                   help="the stage whose maps are shown; auto (default): the deepest whose map is at least as fine "
+                        "as the paper's conv5 (7x7 for R(2+1)D on 112-pixel crops): conv5 at the paper's sizes, "
+                        "conv3 for the tiny network on 56-pixel crops, whose conv5 is 2x2")
     p.add_argument("--gradcam", action="store_true", help="also write <out>_gradcam.png")
     p.add_argument("--target", default="predicted",
                    help="Grad-CAM logit: predicted (default), pace (each clip's own pace), or a class index")
