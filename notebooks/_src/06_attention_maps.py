@@ -38,7 +38,8 @@ from pacekit.train import eval_transform
 #
 # The paper's conv5 map is 7x7 for R(2+1)D on 112-pixel crops. The tiny CPU network's conv5 is 2x2 on
 # 56-pixel crops, too coarse to say where anything is, so with it the maps come from conv3, which is
-# 7x7 there.
+# 7x7 there: the deepest stage at least as fine as the paper's map, the rule `pacekit.attention.fig5_stage`
+# gives the quickstart's and the ledger's scores.
 
 # %%
 nb.ensure_data()
@@ -122,11 +123,13 @@ print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 # the input mode printed above) does **not** reproduce it: the pretrained network puts 23.6% of its activation
 # attention and 21.4% of its Grad-CAM on the 10% most moving pixels, random weights 34.6% and 25.1% --
 # random weights score higher. The maps above agree: coarse blobs that sit on the background as often as
-# on the mover. The quickstart's score against the synthetic set's ground-truth masks says the same
-# (20.8% pretrained, 19.4% random, 20.1% the masks' share of the frame). Likely reasons: a network this
-# small, trained this briefly, that reaches only 40% pace accuracy on unseen scenes (notebook 03) has not
-# learned to find the mover; and the share rewards peaky maps, so a map centred on the object but spread
-# over its surroundings scores low. Two caveats for your own runs: with residual clips
+# on the mover. The quickstart's score against the synthetic set's ground-truth masks, at the same conv3,
+# says the same: 36.1% of the pretrained network's attention inside the masks, 50.1% of random weights',
+# 20.1% the masks' share of the frame (README, "Where the attention is scored"). Likely reasons: a network
+# this small, trained this briefly, that reaches only 40% pace accuracy on unseen scenes (notebook 03) has
+# not learned to find the mover; an early stage's energy follows local contrast, learned or not, and the
+# synthetic movers are textured figures over low-contrast backgrounds, so random filters find them; and the
+# share rewards peaky maps, so a map centred on the object but spread over its surroundings scores low. Two caveats for your own runs: with residual clips
 # (`input_mode="residual"`) the static scene is subtracted before the network, so any network's maps,
 # random ones included, concentrate where things move and a high share is no evidence of learning; with
 # the input of this run, which keeps the static scene, the comparison with random weights is the paper's.
