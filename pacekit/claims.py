@@ -200,11 +200,16 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "C6", "Fig. 5 / Sec. 4.2",
         '"the neural network will pay more attention to the motion areas when learning the pace prediction task."',
-        {"pace-pretrained": {"init": "pretrained"}, "random init": {"init": "random"}},
+        {"pace-pretrained": {"init": "pretrained"}, "random init": {"init": "random"},
+         "pace-pretrained, R(2+1)D x0.25": {"init": "pretrained", **PAPER_BACKBONE_ARM},
+         "random init, R(2+1)D x0.25": {"init": "random", **PAPER_BACKBONE_ARM}},
         ("attention", "grad-cam"),
-        (Comparison("pace-pretrained", "random init", "attention", paper="qualitative (Fig. 5)"),
-         Comparison("pace-pretrained", "random init", "grad-cam", paper="not in the paper (Fig. 5 uses [59])")),
-        title="a pace-pretrained network attends to the moving object"),
+        tuple(Comparison(f"pace-pretrained{net}", f"random init{net}", metric, paper=paper)
+              for net in ("", ", R(2+1)D x0.25")
+              for metric, paper in (("attention", "qualitative (Fig. 5, R(2+1)D)"),
+                                    ("grad-cam", "not in the paper (Fig. 5 uses [59])"))),
+        title="a pace-pretrained network attends to the moving object, for the tiny network and R(2+1)D at "
+              "quarter width"),
     Claim(
         "C7", "beyond the paper",
         "The paper fine-tunes with every label; the kit asks whether pace pretraining helps most "

@@ -113,7 +113,7 @@ def test_ledger_files_hold_every_requested_row_and_chance_levels(tmp_path):
             assert f"| {arm} |" in md
         for comp in claim.compare:
             assert f"{comp.better} {comp.expect} {comp.worse}" in md
-    assert md.count("(chance 25.0)") == 5 * 2 + 2 * 2  # C2: 5 arms x 2 metrics; C6: 2 arms x 2 metrics
+    assert md.count("(chance 25.0)") == 5 * 2 + 4 * 2  # C2: 5 arms x 2 metrics; C6: 4 arms x 2 metrics
     # C2's [1,4] arm scores 0.1 above [1,3] on every seed: reproduced; [1,4] vs [1,6] the other way.
     c2 = {(c["better"], c["worse"]): c for c in data["claims"][0]["comparisons"]}
     assert c2[("p=[1,4]", "p=[1,3]")]["verdict"] == "reproduced"
@@ -153,15 +153,18 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     assert data["seeds"] == [0, 1] and json.loads((out / "seeds.json").read_text())["seeds"] == [0, 1]
     c1, c6 = data["claims"]
     assert c1["id"] == "C1" and len(c1["comparisons"]) == 6
-    # C6 reuses C1's pretraining of the tiny network; C1's R(2+1)D arm pretrains its own, and every stage of it
-    # (pretraining, probe, fine-tuning) runs that network
+    # C6 reuses C1's pretrainings of the tiny network and of R(2+1)D, which pretrains its own, and every stage
+    # of its arms (pretraining, probe, fine-tuning, attention) runs that network
     r21d_key = claims_mod.pretrain_key(get_config("claims"), get_config("claims", **claims_mod.PAPER_BACKBONE_ARM))
     assert sorted(p.name for p in (out / "pretrain").iterdir()) == sorted(
         ["base_s0", "base_s1", f"{r21d_key}_s0", f"{r21d_key}_s1"])
-    for arm in ("pace-pretrained, R(2+1)D x0.25", "random init, R(2+1)D x0.25"):
-        for cell in (out / "C1" / claims_mod._slug(arm)).glob("s*/cell.json"):
-            transfer = json.loads(cell.read_text())["identity"]["transfer"]
-            assert (transfer["backbone"], transfer["width"]) == ("r21d", 0.25)
+    for claim in ("C1", "C6"):
+        for arm in ("pace-pretrained, R(2+1)D x0.25", "random init, R(2+1)D x0.25"):
+            cells = list((out / claim / claims_mod._slug(arm)).glob("s*/cell.json"))
+            assert len(cells) == 2
+            for cell in cells:
+                transfer = json.loads(cell.read_text())["identity"]["transfer"]
+                assert (transfer["backbone"], transfer["width"]) == ("r21d", 0.25)
     for arm in c6["arms"].values():
         for metric in ("attention", "grad-cam"):
             m = arm["metrics"][metric]
@@ -184,11 +187,11 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     # Each cell and each distinct pretraining recorded its compute; the ledger sums exactly those.
     cell_seconds = [json.loads(f.read_text())["seconds"] for claim in ("C1", "C6") for f in (out / claim).glob("*/s*/cell.json")]
     pre_seconds = [json.loads((d / "experiment.json").read_text())["seconds"]["total"] for d in (out / "pretrain").iterdir()]
-    assert len(cell_seconds) == (4 + 2) * 2 and all(s > 0 for s in cell_seconds + pre_seconds)
+    assert len(cell_seconds) == (4 + 4) * 2 and all(s > 0 for s in cell_seconds + pre_seconds)
     compute = data["compute"]
-    assert (compute["cells"], compute["cells_recorded"], compute["pretrainings"], compute["pretrainings_recorded"]) == (12, 12, 4, 4)
+    assert (compute["cells"], compute["cells_recorded"], compute["pretrainings"], compute["pretrainings_recorded"]) == (16, 16, 4, 4)
     assert compute["seconds"] == pytest.approx(sum(cell_seconds) + sum(pre_seconds))
-    assert f"Compute its cells recorded when they were computed: {compute['seconds'] / 60:.1f} min (12 of 12 cells" in md
+    assert f"Compute its cells recorded when they were computed: {compute['seconds'] / 60:.1f} min (16 of 16 cells" in md
     # Run again: every cell is read back, the numbers are the same, and so is the compute they recorded.
     assert cli_main(args) == 0
     again = json.loads((out / "ledger.json").read_text())
@@ -214,9 +217,10 @@ def test_cells_side_by_side_give_the_numbers_of_cells_one_after_the_other(tmp_pa
         assert cli_main(args) == 0
         ledgers[jobs] = json.loads((out / "ledger.json").read_text())
         assert (ledgers[jobs]["jobs"], ledgers[jobs]["threads"]) == (int(jobs), 1)
-        # C6 and C8's "fit" arm share the base pretraining: two pretraining configs x two seeds
+        # C6's tiny arm and C8's "fit" arm share the base pretraining; C6's R(2+1)D arm and C8's authors' arm
+        # pretrain their own: three pretraining configs x two seeds
         pretrainings = sorted(p.name for p in (out / "pretrain").iterdir())
-        assert len(pretrainings) == 4 and sum(name.startswith("base_") for name in pretrainings) == 2
+        assert len(pretrainings) == 6 and sum(name.startswith("base_") for name in pretrainings) == 2
     assert [c["id"] for c in ledgers["2"]["claims"]] == ["C6", "C8"]
     assert ledgers["2"]["claims"] == ledgers["1"]["claims"]
     # run again side by side: every cell is read back in this process, no task is left to start
