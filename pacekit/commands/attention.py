@@ -55,7 +55,9 @@ def cmd_attention(args) -> int:
     device = resolve_device(args.device)
     loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
     target = _check_target(args.target, loaded) if args.gradcam else None
-    stage = fig5_stage(loaded.model, (3, args.clip_len, loaded.crop, loaded.crop)) if args.stage == "auto" else args.stage
+    stage = args.stage
+    if stage == "auto":
+        stage = fig5_stage(loaded.model, (3, args.clip_len, loaded.crop, loaded.crop))
     common = dict(clip_len=args.clip_len, stage=stage, transform=loaded.transform(), device=device,
                   start=args.start, frame_size=loaded.frame_size)
     out = Path(args.out)
