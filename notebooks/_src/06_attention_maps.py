@@ -20,6 +20,7 @@ import torch
 
 from pacekit.attention import AttentionGrid, clip_attention, grad_cam, load_pace_clips, plot_attention_grid
 from pacekit.data import build_dataset
+from pacekit.experiment import attention_stage
 from pacekit.models import build_model
 from pacekit.notebook import load_or_train
 from pacekit.models import build_backbone
@@ -38,8 +39,8 @@ from pacekit.train import eval_transform
 #
 # The paper's conv5 map is 7x7 for R(2+1)D on 112-pixel crops. The tiny CPU network's conv5 is 2x2 on
 # 56-pixel crops, too coarse to say where anything is, so with it the maps come from conv3, which is
-# 7x7 there: the deepest stage at least as fine as the paper's map, the rule `pacekit.attention.fig5_stage`
-# gives the quickstart's and the ledger's scores.
+# 7x7 there: the deepest stage at least as fine as the paper's map (`pacekit.experiment.attention_stage`,
+# the rule the quickstart's and the ledger's scores use).
 
 # %%
 nb.ensure_data()
@@ -52,7 +53,7 @@ by_class = {r.label: r for r in records}  # one test video per class
 videos = [by_class[c].path for c in sorted(by_class)[:3]]
 clips = {v: load_pace_clips(v, paces, cfg.clip_len, start=0, frame_size=cfg.frame_size) for v in videos}  # (P, T, H, W, C)
 transform = eval_transform(cfg)  # what the network sees: centre crop, normalise, the run's input mode
-stage = "conv5" if cfg.backbone != "tiny" else "conv3"
+stage = attention_stage(model, cfg)  # as fine as Fig. 5's 7x7: conv5 at the paper's sizes, conv3 for tiny at 56 px
 
 
 def pace_grid(map_fn, title):
