@@ -63,7 +63,8 @@ METRICS = {
     "fine-tuned": "action top-1, whole network fine-tuned (10-clip test)",
     "retrieval": "nearest-neighbour retrieval top-1 (test queries the train videos, pooled conv5 p5)",
     "attention": "share of activation-attention mass inside the ground-truth mover masks (Fig. 5), at the deepest "
-                 "stage whose map is at least Fig. 5's 7x7 conv5 grid (conv3 for the tiny network on 56-pixel crops)",
+                 "stage whose map is at least Fig. 5's 7x7 conv5 grid (on 56-pixel crops: conv3 for the tiny "
+                 "network, conv4 for R(2+1)D)",
     "grad-cam": "share of Grad-CAM mass (the predicted pace logit, mean over time) inside the mover masks, at the "
                 "same stage",
 }

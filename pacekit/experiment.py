@@ -350,21 +350,21 @@ def attention_stage(model, cfg: Config) -> str:
     return fig5_stage(model, (3, cfg.clip_len, cfg.crop, cfg.crop))
 
 
-def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS,
-                     with_grad_cam: bool = False) -> dict[str, tuple[float, float]]:
+def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS, with_grad_cam: bool = False,
+                     stage: Optional[str] = None) -> dict[str, tuple[float, float]]:
     """``{"attention": (share, chance)}`` (and ``"grad-cam"``) of ``model`` on the first ``num_videos`` test videos.
 
     Each video gives one clip at pace 1 from frame 0; its activation attention at :func:`attention_stage`
     (averaged over the clip's time, as Fig. 5) is scored against the union of the mover's masks over the
     clip's frames, brought to the network's view (resized to the frame size, centre crop). Chance: the
     masks' area fraction. ``with_grad_cam`` scores the Grad-CAM of the predicted pace logit at the same
-    stage (mean over time) the same way.
+    stage (mean over time) the same way. ``stage``: the stage when the caller has it already.
     """
     videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
     transform = eval_transform(cfg)
     device = next(model.parameters()).device
     maps, cams, masks = [], [], []
-    stage = attention_stage(model, cfg)
+    stage = stage or attention_stage(model, cfg)
     model.eval()
     for path in videos:
         movers = load_mover_masks(path, full_size=True)
@@ -383,14 +383,14 @@ def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS,
     return scores
 
 
-def _attention_figure(init: str, model, cfg: Config, out: Path, num_videos: int) -> str:
-    """Fig. 5 for one initialisation: activation attention at :func:`attention_stage` on the first test videos
-    at every pace."""
+def _attention_figure(init: str, model, cfg: Config, out: Path, num_videos: int, stage: str) -> str:
+    """Fig. 5 for one initialisation: activation attention at ``stage`` (:func:`attention_stage`) on the first
+    test videos at every pace."""
     import matplotlib.pyplot as plt  # deferred: a heavy optional dependency
 
     videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
     grid = attention_grid(model, videos, paces=list(PaceSet.from_spec(cfg.pace_set)), clip_len=cfg.clip_len,
-                          stage=attention_stage(model, cfg), transform=eval_transform(cfg),
+                          stage=stage, transform=eval_transform(cfg),
                           device=_device_of(model, cfg), frame_size=cfg.frame_size)
     fig = plot_attention_grid(grid)
     name = f"attention_{init}.png"
@@ -502,21 +502,21 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
             rows[init] = _retrieval_rows(init, model, cfg, _device_of(model, cfg), features, ks)
         seconds["retrieval"] = time.perf_counter() - t
     figures: dict[str, str] = {}
-    stage = None  # every init has the same architecture, so the same stage
+    stage = None  # every init has the same architecture, so the same stage: found once
     if attention:
         t = time.perf_counter()
         for init in inits:
             model = _init_model(init, pre, pretrained, cfg)
-            stage = attention_stage(model, cfg)
-            figures[init] = _attention_figure(init, model, cfg, out, attention_videos)
+            stage = stage or attention_stage(model, cfg)
+            figures[init] = _attention_figure(init, model, cfg, out, attention_videos, stage)
         seconds["attention"] = time.perf_counter() - t
     scores: dict[str, dict[str, list[float]]] = {}
     if attention_score:
         t = time.perf_counter()
         for init in inits:
             model = _init_model(init, pre, pretrained, cfg)
-            stage = attention_stage(model, cfg)
-            measured = attention_scores(model, cfg, with_grad_cam=True)
+            stage = stage or attention_stage(model, cfg)
+            measured = attention_scores(model, cfg, with_grad_cam=True, stage=stage)
             scores[init] = {name: [float(v) for v in pair] for name, pair in measured.items()}
         seconds["attention"] += time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0

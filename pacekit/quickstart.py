@@ -413,8 +413,9 @@ def _experiment_sections(r: QuickstartResult) -> list[str]:
             "pace) that falls inside "
             f"the ground-truth mover masks, on {ATTENTION_VIDEOS} test videos (one pace-1 clip each, the masks brought "
             "to the network's view). Chance is the masks' share of the frame: a map that ignores the mover scores "
-            "about that. The stage is the deepest whose map is at least Fig. 5's 7x7 conv5 grid "
-            "(`pacekit.attention.fig5_stage`).",
+            "about that."
+            + (" The stage is the deepest whose map is at least Fig. 5's 7x7 conv5 grid "
+               "(`pacekit.attention.fig5_stage`)." if e.attention_stage else ""),
             "",
             "| model | attention in the masks (%) | Grad-CAM in the masks (%) | chance (%) |",
             "|---|---|---|---|",

@@ -53,7 +53,7 @@ by_class = {r.label: r for r in records}  # one test video per class
 videos = [by_class[c].path for c in sorted(by_class)[:3]]
 clips = {v: load_pace_clips(v, paces, cfg.clip_len, start=0, frame_size=cfg.frame_size) for v in videos}  # (P, T, H, W, C)
 transform = eval_transform(cfg)  # what the network sees: centre crop, normalise, the run's input mode
-stage = attention_stage(model, cfg)  # as fine as Fig. 5's 7x7: conv5 at the paper's sizes, conv3 for tiny at 56 px
+stage = attention_stage(model, cfg)  # as fine as Fig. 5's 7x7: conv5 at the paper's sizes, conv3 for tiny
 
 
 def pace_grid(map_fn, title):
@@ -133,8 +133,8 @@ print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 # share rewards peaky maps, so a map centred on the object but spread over its surroundings scores low. Over
 # 5 seeds the claims ledger (`docs/claims.md`, row C6) finds the same for the tiny network (45.1% against
 # 51.4% for random weights) and the paper's direction for R(2+1)D at a quarter of its width, scored at its
-# 7x7 conv4 (49.7% against 43.6%), both inside the seeds' spread. Two caveats for your own runs: with residual clips
-# (`input_mode="residual"`) the static scene is subtracted before the network, so any network's maps,
+# 7x7 conv4 (49.7% against 43.6%), both inside the seeds' spread. Two caveats for your own runs: with
+# residual clips (`input_mode="residual"`) the static scene is subtracted before the network, so any network's maps,
 # random ones included, concentrate where things move and a high share is no evidence of learning; with
 # the input of this run, which keeps the static scene, the comparison with random weights is the paper's.
 #
