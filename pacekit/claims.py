@@ -51,8 +51,10 @@ from .data.synthetic import companion_folder, ensure_companion
 from .errors import PacekitError
 from .experiment import ATTENTION_VIDEOS, ExperimentResult, _init_model, attention_scores, run_experiment
 from .machine import describe_machine
+from .models import build_backbone
 from .pace import PaceSet
 from .parallel import Task, run_tasks
+from .retrieval import TOPK, unavailable_feature
 from .training.data import available_cpus
 from .training.distributed import resolve_device
 
@@ -61,7 +63,11 @@ METRICS = {
     "pretext": "pace (pretext) accuracy of the pretrained model on the test split",
     "linear probe": "action top-1, new fc on the frozen backbone (10-clip test)",
     "fine-tuned": "action top-1, whole network fine-tuned (10-clip test)",
-    "retrieval": "nearest-neighbour retrieval top-1 (test queries the train videos, pooled conv5 p5)",
+    "retrieval": "nearest-neighbour retrieval top-1 (test queries the train videos, 10 clips a video), from "
+                 "pacekit's p5 (conv5 averaged over time and space)",
+    "retrieval vcop": "the same retrieval from the paper's p5 feature (Sec. 4.4, Tables 4/5, after VCOP: conv5 "
+                      "max-pooled over 2x2 space, flattened)",
+    "retrieval p4": "the same retrieval from the second last pooling layer, p4 (conv4 averaged over time and space)",
     "attention": "share of activation-attention mass inside the ground-truth mover masks (Fig. 5), at the deepest "
                  "stage whose map is at least Fig. 5's 7x7 conv5 grid (on 56-pixel crops: conv3 for the tiny "
                  "network, conv4 for R(2+1)D)",
@@ -76,6 +82,8 @@ MODEL_FIELDS = ("backbone", "width")
 #: C1's paper backbone: R(2+1)D (Sec. 4.1) at a quarter of its channels, so that its three pretrainings fit
 #: the ledger on two CPU cores.
 PAPER_BACKBONE_ARM = {"backbone": "r21d", "width": 0.25}
+#: The retrieval metrics and the feature each retrieves with (:func:`pacekit.retrieval.run_retrieval`'s layers).
+RETRIEVAL_FEATURES = {"retrieval": "p5", "retrieval vcop": "vcop", "retrieval p4": "p4"}
 #: Half-width of "comparable" for an "≈" comparison (accuracy as a fraction: 0.05 = 5 points).
 DEFAULT_MARGIN = 0.05
 
@@ -94,7 +102,9 @@ VERDICTS = ("reproduced", "not reproduced", "inconclusive")
 @dataclass(frozen=True)
 class Comparison:
     """``better`` against ``worse`` on ``metric``: ``expect`` ``">"`` (the paper says better beats worse)
-    or ``"≈"`` (comparable within ``margin``); ``paper`` gives the paper's numbers for the pair."""
+    or ``"≈"`` (comparable within ``margin``); ``paper`` gives the paper's numbers for the pair.
+    ``worse_metric`` compares two metrics of the same seeds instead (``worse``'s ``worse_metric``; e.g. one
+    arm's retrieval from p4 against its retrieval from p5); empty: ``metric`` on both sides."""
 
     better: str
     worse: str
@@ -102,10 +112,21 @@ class Comparison:
     expect: str = ">"
     paper: str = ""
     margin: float = DEFAULT_MARGIN
+    worse_metric: str = ""
 
     @property
     def label(self) -> str:
-        return f"{self.better} {self.expect} {self.worse}"
+        return comparison_label(dataclasses.asdict(self))
+
+
+def comparison_label(comp: dict) -> str:
+    """How the ledger names a comparison (a :class:`Comparison` or a ledger entry's dict): ``A > B``, or
+    ``A: metric > other metric`` when it compares two metrics of one arm."""
+    if comp.get("worse_metric"):
+        if comp["better"] == comp["worse"]:
+            return f"{comp['better']}: {comp['metric']} {comp['expect']} {comp['worse_metric']}"
+        return f"{comp['better']} ({comp['metric']}) {comp['expect']} {comp['worse']} ({comp['worse_metric']})"
+    return f"{comp['better']} {comp['expect']} {comp['worse']}"
 
 
 @dataclass(frozen=True)
@@ -135,17 +156,27 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "C1", "Fig. 4 / Sec. 4.2",
         '"The proposed approach achieves significant improvement over the random initialization across all three '
-        'backbone networks." (Sec. 4.2; Table 1, UCF101 top-1: Random 56.0, p = [1, 4] 72.0)',
+        'backbone networks." (Sec. 4.2; Table 1, UCF101 top-1: Random 56.0, p = [1, 4] 72.0) and, for retrieval, '
+        '"significant improvement can be achieved by using the second last pooling layer (p4)" (Sec. 4.4; Table 4, '
+        'UCF101 top-1 with R(2+1)D: Random 10.6, Ours (p5) 17.9, Ours (p4) 25.6; its p5 is VCOP\'s feature, '
+        '`retrieval vcop` here)',
         {"pace-pretrained": {"init": "pretrained"}, "random init": {"init": "random"},
          "pace-pretrained, R(2+1)D x0.25": {"init": "pretrained", **PAPER_BACKBONE_ARM},
          "random init, R(2+1)D x0.25": {"init": "random", **PAPER_BACKBONE_ARM}},
-        ("pretext", "linear probe", "fine-tuned", "retrieval"),
-        tuple(Comparison(f"pace-pretrained{net}", f"random init{net}", metric, paper=paper)
+        ("pretext", "linear probe", "fine-tuned", "retrieval", "retrieval vcop", "retrieval p4"),
+        tuple(comparison
               for net in ("", ", R(2+1)D x0.25")
-              for metric, paper in (("linear probe", "no linear probe in the paper"),
-                                    ("fine-tuned", "72.0 vs 56.0 (Table 1, R(2+1)D)"),
-                                    ("retrieval", "retrieval: Tables 4/5 (not random)"))),
-        title="pace pretraining beats random initialisation, for the tiny network and R(2+1)D at quarter width"),
+              for comparison in (
+                  *(Comparison(f"pace-pretrained{net}", f"random init{net}", metric, paper=paper)
+                    for metric, paper in (("linear probe", "no linear probe in the paper"),
+                                          ("fine-tuned", "72.0 vs 56.0 (Table 1, R(2+1)D)"),
+                                          ("retrieval", "retrieval: Tables 4/5 (not random)"),
+                                          ("retrieval vcop", "17.9 vs 10.6 (Table 4, R(2+1)D)"),
+                                          ("retrieval p4", "25.6 vs 10.6 (Table 4, R(2+1)D)"))),
+                  Comparison(f"pace-pretrained{net}", f"pace-pretrained{net}", "retrieval p4",
+                             paper="25.6 vs 17.9 (Table 4, R(2+1)D)", worse_metric="retrieval vcop"))),
+        title="pace pretraining beats random initialisation, for the tiny network and R(2+1)D at quarter width; "
+              "p4 retrieves better than the paper's p5"),
     Claim(
         "C2", "Table 1 / Sec. 4.2",
         '"with the increase of the maximum pace, namely the number of training classes, the accuracy of the '
@@ -391,10 +422,29 @@ def _cell_plan(cfg: Config, claim: Claim, arm: str, seed: int, attention_videos:
     pre_cfg = _pretrain_config(cfg_s, claim.arms[arm], write_companion=write_companion and init == "pretrained")
     identity = {"init": init, "pretrain": pre_cfg.to_dict() if init == "pretrained" else None,
                 "transfer": tcfg.to_dict(), "metrics": list(claim.metric), "attention_videos": attention_videos}
+    if _retrieval_metrics(claim):
+        # cells written when a cell kept only p5's top-1 are not read back as these
+        identity["retrieval"] = {"features": [RETRIEVAL_FEATURES[m] for m in _retrieval_metrics(claim)],
+                                 "topk": list(TOPK)}
     if "attention" in claim.metric or "grad-cam" in claim.metric:
         # cells scored at conv5 before the stage followed Fig. 5's grid are not read back as these
         identity["attention_stage"] = f"deepest stage at least {FIG5_GRID}x{FIG5_GRID}"
     return init, tcfg, pre_cfg, identity
+
+
+def _retrieval_metrics(claim: Claim) -> list[str]:
+    return [m for m in claim.metric if m in RETRIEVAL_FEATURES]
+
+
+def _unavailable_retrieval(cfg: Config, metrics: Sequence[str]) -> dict[str, str]:
+    """``{metric: why}`` for the retrieval metrics whose feature ``cfg``'s network cannot give at its crop
+    (:func:`pacekit.retrieval.unavailable_feature`)."""
+    if not metrics:
+        return {}
+    backbone = build_backbone(cfg.backbone, width=cfg.width)
+    shape = (3, cfg.clip_len, cfg.crop, cfg.crop)
+    reasons = {m: unavailable_feature(backbone, shape, RETRIEVAL_FEATURES[m]) for m in metrics}
+    return {m: reason for m, reason in reasons.items() if reason}
 
 
 def _saved_cell(cell_file: Path, identity: dict) -> Optional[dict]:
@@ -476,16 +526,26 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
         metrics["pretext"] = {"value": None, "chance": 1.0 / len(PaceSet.from_spec(pre_cfg.pace_set))}
 
     protocols = tuple(p for p in ("fine-tuned", "linear probe") if p in claim.metric)
-    retrieval = "retrieval" in claim.metric
+    retrieval = _retrieval_metrics(claim)
+    unavailable = _unavailable_retrieval(tcfg, retrieval)
+    for metric, reason in unavailable.items():  # a missing number (the rule: inconclusive), and why
+        metrics[metric] = {"value": None, "chance": None, "skipped": reason}
+    retrieval = [m for m in retrieval if m not in unavailable]
     if protocols or retrieval:
         result = _experiment(tcfg.replace(pretrained=pretrained), cell_dir, inits=(init,), protocols=protocols,
-                             seeds=[seed], retrieval=retrieval)
+                             seeds=[seed], retrieval=bool(retrieval),
+                             features=tuple(RETRIEVAL_FEATURES[m] for m in retrieval), ks=TOPK)
         for protocol in protocols:
             o = result.outcome(init, protocol, seed)
             metrics[protocol] = {"value": o.top1, "chance": 1.0 / len(o.label_counts)}
-        if retrieval:
-            row = result.retrieval[init][0]
-            metrics["retrieval"] = {"value": row.topk.get(1), "chance": row.chance.get(1)}
+        rows = {row.feature: row for row in result.retrieval.get(init, [])}
+        for metric in retrieval:
+            row = rows[RETRIEVAL_FEATURES[metric]]
+            # top-1 decides; every k of Sec. 4.4 is kept for the ledger's top-k table (a k above the gallery's
+            # size is skipped by the retrieval and left out here)
+            metrics[metric] = {"value": row.topk.get(1), "chance": row.chance.get(1),
+                               "topk": {str(k): v for k, v in sorted(row.topk.items())},
+                               "chance_topk": {str(k): v for k, v in sorted(row.chance.items())}}
     if "attention" in claim.metric or "grad-cam" in claim.metric:
         model = _init_model(init, None, pretrained, tcfg)
         scores = attention_scores(model, tcfg, attention_videos, with_grad_cam="grad-cam" in claim.metric)
@@ -569,6 +629,19 @@ def _summary(values: list) -> dict:
             "sd": float(np.std(v, ddof=1)) if len(v) > 1 else None, "n": len(v)}
 
 
+def _topk_summary(entries: list) -> dict:
+    """``{k: {"mean", "sd", "n", "chance"}}`` over the seeds' ``topk`` records of a retrieval metric; empty when
+    no seed has one."""
+    if not any(e.get("topk") for e in entries):
+        return {}
+    summary = {}
+    for k in dict.fromkeys(k for e in entries for k in e.get("topk") or {}):
+        values = [(e.get("topk") or {}).get(k) for e in entries]
+        chances = [c for e in entries for c in [(e.get("chance_topk") or {}).get(k)] if c is not None]
+        summary[str(k)] = {**_summary(values), "chance": float(np.mean(chances)) if chances else None}
+    return summary
+
+
 def claim_rows(claim: Claim, cells: dict, seeds: Sequence[int]) -> dict:
     """The ledger entry of one claim from ``cells[arm][seed] -> metrics``: per-arm summaries and verdicts."""
     arms = {}
@@ -580,18 +653,23 @@ def claim_rows(claim: Claim, cells: dict, seeds: Sequence[int]) -> dict:
             chances = [c for c in chances if c is not None]
             per_metric[metric] = {"values": values, **_summary(values),
                                   "chance": float(np.mean(chances)) if chances else None}
+            topk = _topk_summary([cells[arm][s].get(metric, {}) for s in seeds])
+            if topk:
+                per_metric[metric]["topk"] = topk
         arms[arm] = {"overrides": overrides, "metrics": per_metric}
     comparisons = []
     for comp in claim.compare:
+        worse_metric = comp.worse_metric or comp.metric
         a = arms[comp.better]["metrics"][comp.metric]["values"]
-        b = arms[comp.worse]["metrics"][comp.metric]["values"]
-        sides = [arms[arm]["metrics"][comp.metric] for arm in (comp.better, comp.worse)]
+        b = arms[comp.worse]["metrics"][worse_metric]["values"]
+        sides = [arms[comp.better]["metrics"][comp.metric], arms[comp.worse]["metrics"][worse_metric]]
         above_chance = all(m["mean"] is not None and (m["chance"] is None or m["mean"] > m["chance"])
                            for m in sides)
         usable = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
         stats = paired_ci([x for x, _ in usable], [y for _, y in usable])
         comparisons.append({
-            "better": comp.better, "worse": comp.worse, "metric": comp.metric, "expect": comp.expect,
+            "better": comp.better, "worse": comp.worse, "metric": comp.metric, "worse_metric": comp.worse_metric,
+            "expect": comp.expect,
             "margin": comp.margin if comp.expect == "≈" else None, "paper": comp.paper,
             "differences": stats.diffs, "mean_difference": stats.mean, "sd_difference": stats.sd,
             "above_chance": above_chance,
@@ -634,6 +712,29 @@ def _provenance(ledger: dict) -> list[str]:
     return lines
 
 
+def _metric_text(comp: dict) -> str:
+    return f"{comp['metric']} vs {comp['worse_metric']}" if comp.get("worse_metric") else comp["metric"]
+
+
+def _topk_table(entry: dict) -> list[str]:
+    """Each arm's retrieval at every k of Sec. 4.4 (Tables 4/5's columns), when its cells kept them."""
+    rows = [(arm, metric, m["topk"]) for arm, a in entry["arms"].items() for metric, m in a["metrics"].items()
+            if m.get("topk")]
+    if not rows:
+        return []
+    ks = list(dict.fromkeys(k for _, _, topk in rows for k in topk))
+    lines = ["", "Retrieval at every k (Sec. 4.4; top-1 is the column above):", "",
+             "| arm | metric | " + " | ".join(f"top-{k}" for k in ks) + " |", "|---|---|" + "---|" * len(ks)]
+    for arm, metric, topk in rows:
+        cells = []
+        for k in ks:
+            m = topk.get(k, {"mean": None, "sd": None, "chance": None})
+            sd = f" ± {_pct(m['sd'])}" if m["sd"] is not None else ""
+            cells.append(f"{_pct(m['mean'])}{sd} ({_pct(m['chance'])})")
+        lines.append(f"| {arm} | {metric} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def format_ledger(ledger: dict) -> str:
     """The ledger as Markdown: the rule, a summary of verdicts, then each claim's arms and comparisons."""
     lines = ["# The paper's claims, shown", "",
@@ -644,7 +745,7 @@ def format_ledger(ledger: dict) -> str:
              "| claim | comparison | metric | kit difference | 95% CI | verdict |", "|---|---|---|---|---|---|"]
     for c in ledger["claims"]:
         for comp in c["comparisons"]:
-            lines.append(f"| {c['id']} | {comp['better']} {comp['expect']} {comp['worse']} | {comp['metric']} | "
+            lines.append(f"| {c['id']} | {comparison_label(comp)} | {_metric_text(comp)} | "
                          f"{_signed(comp['mean_difference'])} | [{_signed(comp['ci95'][0])}, {_signed(comp['ci95'][1])}] "
                          f"| {comp['verdict']} |")
     for c in ledger["claims"]:
@@ -658,17 +759,19 @@ def format_ledger(ledger: dict) -> str:
                 sd = f" ± {_pct(m['sd'])}" if m["sd"] is not None else ""
                 cells.append(f"{_pct(m['mean'])}{sd} (chance {_pct(m['chance'])})")
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+        lines += _topk_table(c)
         lines += ["", "| comparison | metric | paper | kit difference (per seed) | 95% CI | verdict |",
                   "|---|---|---|---|---|---|"]
         for comp in c["comparisons"]:
             per_seed = ", ".join(_signed(d) for d in comp["differences"])
             margin = f" (margin ±{_pct(comp['margin'])})" if comp["margin"] is not None else ""
-            lines.append(f"| {comp['better']} {comp['expect']} {comp['worse']}{margin} | {comp['metric']} | "
+            lines.append(f"| {comparison_label(comp)}{margin} | {_metric_text(comp)} | "
                          f"{comp['paper']} | {_signed(comp['mean_difference'])} ({per_seed}) | "
                          f"[{_signed(comp['ci95'][0])}, {_signed(comp['ci95'][1])}] | {comp['verdict']} |")
         if c.get("figure"):
             lines += ["", f"![{c['id']}]({c['figure']})"]
-    lines += ["", "Metrics: " + "; ".join(f"*{k}*: {v}" for k, v in METRICS.items()) + "."]
+    described = ledger.get("metrics") or METRICS  # as the ledger was written
+    lines += ["", "Metrics: " + "; ".join(f"*{k}*: {v}" for k, v in described.items()) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -678,9 +781,13 @@ def plot_claim(entry: dict):
 
     metrics = entry["metrics"]
     arms = list(entry["arms"])
-    fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.0, 0.9 * len(arms) + 1.5) * len(metrics), 3.6),
+    cols = len(metrics) if len(metrics) <= 4 else math.ceil(len(metrics) / 2)  # C1's six panels in two rows
+    rows = math.ceil(len(metrics) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(4.0, 0.9 * len(arms) + 1.5) * cols, 3.6 * rows),
                              squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
+    for ax, metric in zip(axes.flat, metrics):
         if entry.get("curve"):
             _plot_curve(ax, entry, metric)
             continue
@@ -869,6 +976,7 @@ def write_ledger(ledger: dict, out) -> tuple[Path, Path]:
 
 
 __all__ = ["ATTENTION_VIDEOS", "CLAIMS", "CLAIM_IDS", "Claim", "Comparison", "METRICS", "PairedStats",
-           "VERDICTS", "VERDICT_RULE", "attention_scores", "claim_rows", "default_jobs", "format_ledger", "get_claims",
+           "VERDICTS", "VERDICT_RULE", "attention_scores", "claim_rows", "comparison_label", "default_jobs",
+           "format_ledger", "get_claims",
            "paired_ci", "plot_claim", "pretrain_arm", "pretrain_key", "record_seeds", "recorded_compute", "run_cell",
            "run_ledger", "t_critical_975", "verdict", "write_ledger"]

@@ -86,6 +86,26 @@ def vcop_feature(conv5: torch.Tensor) -> torch.Tensor:
     return F.max_pool3d(conv5, kernel_size=(1, 2, 2), stride=(1, 2, 2)).flatten(1)
 
 
+def unavailable_feature(backbone: nn.Module, clip_shape: Sequence[int], feature: str) -> Optional[str]:
+    """Why ``backbone`` cannot give ``feature`` for clips of ``clip_shape`` ``(C, T, H, W)``, or None when it
+    can: VCOP's feature needs a conv5 map of at least 2x2 in space (the ``tiny`` network's is 1x1 on 32-pixel
+    crops). Found with one forward pass of zeros, in eval mode (the backbone's mode is restored)."""
+    if feature != "vcop":
+        return None
+    device = next(backbone.parameters()).device
+    training = backbone.training
+    backbone.eval()
+    try:
+        with torch.no_grad():
+            conv5 = backbone.forward_stages(torch.zeros(1, *[int(d) for d in clip_shape], device=device))["conv5"]
+    finally:
+        backbone.train(training)
+    if min(conv5.shape[-2:]) < 2:
+        return (f"VCOP's feature max-pools conv5 over 2x2 in space; this network's conv5 is "
+                f"{conv5.shape[-2]}x{conv5.shape[-1]} on {clip_shape[-2]}x{clip_shape[-1]} crops")
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # Chunked cosine k-nearest neighbours
 # --------------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ def test_claims_are_data_every_comparison_names_arms_and_quotes_are_the_papers()
     for claim in CLAIMS:
         for comp in claim.compare:
             assert comp.better in claim.arms and comp.worse in claim.arms and comp.metric in claim.metric
+            assert comp.worse_metric in ("", *claim.metric) and comp.worse_metric != comp.metric
     assert [c.id for c in get_claims(["c6", "C1"])] == ["C1", "C6"]
     with pytest.raises(PacekitError):
         get_claims(["C10"])
@@ -124,6 +125,38 @@ def test_ledger_files_hold_every_requested_row_and_chance_levels(tmp_path):
     assert "**Verdict rule.**" in md and format_ledger(ledger) == md
 
 
+def test_a_comparison_of_two_metrics_pairs_them_within_each_seed():
+    """C1's "p4 retrieves better than the paper's p5" compares two metrics of one arm: p4 - p5 per seed."""
+    c1 = get_claims(["C1"])[0]
+    seeds = [0, 1, 2]
+    cells = fake_cells(c1, seeds)
+    p5 = {0: 0.20, 1: 0.30, 2: 0.25}
+    p4 = {0: 0.30, 1: 0.35, 2: 0.40}
+    for s in seeds:
+        cells["pace-pretrained"][s]["retrieval vcop"] = {"value": p5[s], "chance": 0.1,
+                                                    "topk": {"1": p5[s], "5": 0.5}, "chance_topk": {"1": 0.1, "5": 0.4}}
+        cells["pace-pretrained"][s]["retrieval p4"] = {"value": p4[s], "chance": 0.1}
+    entry = claim_rows(c1, cells, seeds)
+    comp = next(c for c in entry["comparisons"] if c["worse_metric"] and c["better"] == "pace-pretrained")
+    assert (comp["metric"], comp["worse_metric"], comp["worse"]) == ("retrieval p4", "retrieval vcop",
+                                                                    "pace-pretrained")
+    assert comp["differences"] == pytest.approx([0.10, 0.05, 0.15])
+    assert comp["mean_difference"] == pytest.approx(0.10)
+    stats = paired_ci([p4[s] for s in seeds], [p5[s] for s in seeds])
+    assert comp["ci95"] == pytest.approx([stats.lo, stats.hi]) and comp["verdict"] == verdict(stats.lo, stats.hi)
+    # the seeds' top-k records are summarised per k; the ledger shows them as Tables 4/5 do
+    topk = entry["arms"]["pace-pretrained"]["metrics"]["retrieval vcop"]["topk"]
+    assert topk["1"]["mean"] == pytest.approx(0.25) and topk["5"]["mean"] == pytest.approx(0.5)
+    assert topk["5"]["sd"] == pytest.approx(0.0) and topk["5"]["chance"] == pytest.approx(0.4)
+    assert "topk" not in entry["arms"]["random init"]["metrics"]["retrieval vcop"]  # its cells kept no top-k
+    ledger = {"preset": "claims", "seeds": seeds, "verdict_rule": VERDICT_RULE, "config": {}, "metrics": {},
+              "status": "complete", "claims": [entry], "seconds": {}}
+    md = format_ledger(ledger)
+    assert "| pace-pretrained: retrieval p4 > retrieval vcop | retrieval p4 vs retrieval vcop |" in md
+    assert "| arm | metric | top-1 | top-5 |" in md
+    assert "| pace-pretrained | retrieval vcop | 25.0 ± 5.0 (10.0) | 50.0 ± 0.0 (40.0) |" in md
+
+
 def test_seeds_are_recorded_before_any_result(tmp_path, monkeypatch):
     seen, ledger_before_first_cell = [], []
 
@@ -152,7 +185,8 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     data = json.loads((out / "ledger.json").read_text())
     assert data["seeds"] == [0, 1] and json.loads((out / "seeds.json").read_text())["seeds"] == [0, 1]
     c1, c6 = data["claims"]
-    assert c1["id"] == "C1" and len(c1["comparisons"]) == 6
+    # per network: probe, fine-tuned, retrieval (pacekit's p5, the paper's p5, p4) against random, p4 against p5
+    assert c1["id"] == "C1" and len(c1["comparisons"]) == 12
     # C6 reuses C1's pretrainings of the tiny network and of R(2+1)D, which pretrains its own, and every stage
     # of its arms (pretraining, probe, fine-tuning, attention) runs that network
     r21d_key = claims_mod.pretrain_key(get_config("claims"), get_config("claims", **claims_mod.PAPER_BACKBONE_ARM))
@@ -172,7 +206,27 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
             assert all(v is None or 0 <= v <= 1 for v in m["values"]) and 0 < m["chance"] < 1
         assert all(0 <= v <= 1 for v in arm["metrics"]["attention"]["values"])
     for comp in c1["comparisons"]:
-        assert comp["verdict"] in claims_mod.VERDICTS and len(comp["differences"]) == 2
+        if "R(2+1)D" not in comp["better"] and "retrieval vcop" in (comp["metric"], comp["worse_metric"]):
+            # the tiny network has no VCOP feature at these crops: no number, so no verdict either way
+            assert comp["differences"] == [] and comp["verdict"] == "inconclusive"
+        else:
+            assert comp["verdict"] in claims_mod.VERDICTS and len(comp["differences"]) == 2
+    # every cell kept retrieval at each k of Sec. 4.4 for each feature, top-1 being the metric's value
+    for arm in ("pace-pretrained", "random init, R(2+1)D x0.25"):
+        for seed in (0, 1):
+            saved = json.loads((out / "C1" / claims_mod._slug(arm) / f"s{seed}" / "cell.json").read_text())
+            if arm == "pace-pretrained":  # the tiny network's conv5 is 1x1 on these 32-pixel crops
+                skipped = saved["metrics"]["retrieval vcop"]
+                assert skipped["value"] is None and "conv5 is 1x1 on 32x32 crops" in skipped["skipped"]
+            for metric in ("retrieval", "retrieval p4") + (("retrieval vcop",) if "R(2+1)D" in arm else ()):
+                m = saved["metrics"][metric]
+                ks = list(m["topk"])  # the ks of Sec. 4.4 up to this tiny gallery's size
+                assert ks == ["1", "5", "10", "20", "50"][:len(ks)] and len(ks) >= 2 and m["topk"]["1"] == m["value"]
+                assert all(0 <= v <= 1 for v in m["topk"].values())
+                values = [m["topk"][k] for k in ks]
+                assert values == sorted(values)  # a hit in the top 1 is one in the top 5
+                assert list(m["chance_topk"]) == ks and m["chance_topk"]["1"] == m["chance"]
+    assert "Retrieval at every k (Sec. 4.4" in (out / "ledger.md").read_text()
     for arm in c1["arms"].values():
         assert arm["metrics"]["linear probe"]["chance"] == pytest.approx(1 / 3)
         assert all(0 <= v <= 1 for v in arm["metrics"]["fine-tuned"]["values"])

@@ -328,3 +328,17 @@ def test_retrieve_defaults_to_the_papers_features():
 
     args = build_parser().parse_args(["retrieve", "--checkpoint", "c.pt", "--dataset", "synthetic", "--root", "r"])
     assert args.features == ["vcop", "p4"]
+
+
+def test_unavailable_feature_says_when_vcop_cannot_pool_conv5():
+    """The tiny network halves the crop five times: conv5 is 2x2 on 56-pixel crops, 1x1 on 32-pixel ones."""
+    from pacekit.models import build_backbone
+    from pacekit.retrieval import unavailable_feature
+
+    backbone = build_backbone("tiny")
+    backbone.train()
+    assert unavailable_feature(backbone, (3, 8, 56, 56), "vcop") is None
+    reason = unavailable_feature(backbone, (3, 4, 32, 32), "vcop")
+    assert "conv5 is 1x1 on 32x32 crops" in reason and backbone.training  # its mode restored
+    assert unavailable_feature(backbone, (3, 4, 32, 32), "p5") is None
+    assert unavailable_feature(backbone, (3, 4, 32, 32), "p4") is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..claims import CLAIM_IDS, default_jobs, run_ledger
+from ..claims import CLAIM_IDS, comparison_label, default_jobs, run_ledger
 from ..config import add_config_arguments, config_from_args
 from ..data.synthetic import ensure_synthetic
 from .flags import positive_int
@@ -24,8 +24,7 @@ def cmd_claims(args) -> int:
                         log=print, command=args.command_line, jobs=jobs)
     for claim in ledger["claims"]:
         for comp in claim["comparisons"]:
-            print(f"{claim['id']}: {comp['better']} {comp['expect']} {comp['worse']} ({comp['metric']}): "
-                  f"{comp['verdict']}")
+            print(f"{claim['id']}: {comparison_label(comp)} ({comp['metric']}): {comp['verdict']}")
     print(f"\nledger: {args.out}/ledger.md, {args.out}/ledger.json ({ledger['seconds']['total']:.0f} s)")
     return 0
 
