@@ -51,10 +51,9 @@ from .data.synthetic import companion_folder, ensure_companion
 from .errors import PacekitError
 from .experiment import ATTENTION_VIDEOS, ExperimentResult, _init_model, attention_scores, run_experiment
 from .machine import describe_machine
-from .models import build_backbone
 from .pace import PaceSet
 from .parallel import Task, run_tasks
-from .retrieval import TOPK, unavailable_feature
+from .retrieval import TOPK
 from .training.data import available_cpus
 from .training.distributed import resolve_device
 
@@ -436,17 +435,6 @@ def _retrieval_metrics(claim: Claim) -> list[str]:
     return [m for m in claim.metric if m in RETRIEVAL_FEATURES]
 
 
-def _unavailable_retrieval(cfg: Config, metrics: Sequence[str]) -> dict[str, str]:
-    """``{metric: why}`` for the retrieval metrics whose feature ``cfg``'s network cannot give at its crop
-    (:func:`pacekit.retrieval.unavailable_feature`)."""
-    if not metrics:
-        return {}
-    backbone = build_backbone(cfg.backbone, width=cfg.width)
-    shape = (3, cfg.clip_len, cfg.crop, cfg.crop)
-    reasons = {m: unavailable_feature(backbone, shape, RETRIEVAL_FEATURES[m]) for m in metrics}
-    return {m: reason for m, reason in reasons.items() if reason}
-
-
 def _saved_cell(cell_file: Path, identity: dict) -> Optional[dict]:
     """The metrics a finished cell left in ``cell_file`` when its identity matches ``identity``, else None."""
     if not cell_file.is_file():
@@ -527,10 +515,6 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
 
     protocols = tuple(p for p in ("fine-tuned", "linear probe") if p in claim.metric)
     retrieval = _retrieval_metrics(claim)
-    unavailable = _unavailable_retrieval(tcfg, retrieval)
-    for metric, reason in unavailable.items():  # a missing number (the rule: inconclusive), and why
-        metrics[metric] = {"value": None, "chance": None, "skipped": reason}
-    retrieval = [m for m in retrieval if m not in unavailable]
     if protocols or retrieval:
         result = _experiment(tcfg.replace(pretrained=pretrained), cell_dir, inits=(init,), protocols=protocols,
                              seeds=[seed], retrieval=bool(retrieval),
@@ -540,7 +524,11 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
             metrics[protocol] = {"value": o.top1, "chance": 1.0 / len(o.label_counts)}
         rows = {row.feature: row for row in result.retrieval.get(init, [])}
         for metric in retrieval:
-            row = rows[RETRIEVAL_FEATURES[metric]]
+            feature = RETRIEVAL_FEATURES[metric]
+            if feature in result.retrieval_skipped:  # a missing number (the rule: inconclusive), and why
+                metrics[metric] = {"value": None, "chance": None, "skipped": result.retrieval_skipped[feature]}
+                continue
+            row = rows[feature]
             # top-1 decides; every k of Sec. 4.4 is kept for the ledger's top-k table (a k above the gallery's
             # size is skipped by the retrieval and left out here)
             metrics[metric] = {"value": row.topk.get(1), "chance": row.chance.get(1),

@@ -40,7 +40,7 @@ from .evaluate import PaceConfusionByClass, pace_confusion_by_class
 from .frozen_probe import run_linear_probe
 from .loading import build_pace_model, eval_transform, model_from_checkpoint, resolve_device
 from .pace import PaceSet, sample_indices
-from .retrieval import TOPK, run_retrieval
+from .retrieval import TOPK, run_retrieval, unavailable_feature
 from .train import TrainResult, evaluate_on_test, finetune, pretrain
 from .training.data import eval_dataset, eval_workers
 
@@ -50,8 +50,9 @@ INITS = ("random", "pretrained")
 PROTOCOLS = ("fine-tuned", "linear probe")
 #: Test videos whose attention is scored (:func:`attention_scores`).
 ATTENTION_VIDEOS = 8
-#: Retrieval features of the quickstart's scale (VCOP's feature needs a conv5 map of at least 2x2).
-SMALL_FEATURES = ("p5", "p4")
+#: Retrieval features of the quickstart's scale: the paper's p5 (VCOP's feature, which needs a conv5 map of at
+#: least 2x2 and is skipped on smaller crops, :attr:`ExperimentResult.retrieval_skipped`), pacekit's p5, p4.
+SMALL_FEATURES = ("vcop", "p5", "p4")
 
 #: ``trainer(cfg, stage, on_epoch_end) -> TrainResult`` with stage ``"pretrain"`` or ``"finetune"``.
 Trainer = Callable[[Config, str, Optional[Callable[[dict], None]]], TrainResult]
@@ -157,6 +158,8 @@ class ExperimentResult:
             :meth:`labelled_pace_confusion_by_class` gives the split back.
         pretrained: the pretrained checkpoint the "pretrained" cells started from (None: none).
         retrieval: ``{init: [RetrievalOutcome per feature]}`` (empty without retrieval).
+        retrieval_skipped: ``{feature: why}`` for the requested retrieval features the network cannot give at
+            this crop (:func:`pacekit.retrieval.unavailable_feature`: VCOP's needs a conv5 map of 2x2 or more).
         attention: ``{init: figure file name in out}``, the activation attention (Fig. 5) of each
             initialisation's backbone on the first test videos at every pace (empty without attention).
         attention_scores: ``{init: {"attention": [share, chance], "grad-cam": [share, chance]}}``: the share of
@@ -187,6 +190,7 @@ class ExperimentResult:
     labelled_pretext_accuracy: Optional[float] = None
     labelled_pretext_by_class: Optional[dict] = None
     attention_stage: Optional[str] = None
+    retrieval_skipped: dict[str, str] = field(default_factory=dict)
 
     def pace_confusion_by_class(self) -> Optional[PaceConfusionByClass]:
         """The pretext test clips' answers by action class (None without pretraining)."""
@@ -229,7 +233,7 @@ class ExperimentResult:
             # A share with no attention mass at all is NaN; JSON has no NaN, so it is written as null.
             "attention_scores": {init: {k: [x if x is None or math.isfinite(x) else None for x in v]
                                         for k, v in d.items()} for init, d in self.attention_scores.items()},
-            "attention_stage": self.attention_stage,
+            "attention_stage": self.attention_stage, "retrieval_skipped": dict(self.retrieval_skipped),
         }
 
     def to_json(self, path=None) -> str:
@@ -495,11 +499,16 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
                     list(result.classes) if result.classes is not None else None, result, run))
 
     rows: dict[str, list[RetrievalOutcome]] = {}
+    skipped: dict[str, str] = {}
     if retrieval:
         t = time.perf_counter()
         for init in inits:
             model = _init_model(init, pre, pretrained, cfg)
-            rows[init] = _retrieval_rows(init, model, cfg, _device_of(model, cfg), features, ks)
+            if not rows:  # every init has the same architecture: the same features are available
+                clip_shape = (3, cfg.clip_len, cfg.crop, cfg.crop)
+                skipped = {f: why for f in features for why in [unavailable_feature(model, clip_shape, f)] if why}
+            available = [f for f in features if f not in skipped]
+            rows[init] = _retrieval_rows(init, model, cfg, _device_of(model, cfg), available, ks) if available else []
         seconds["retrieval"] = time.perf_counter() - t
     figures: dict[str, str] = {}
     stage = None  # every init has the same architecture, so the same stage: found once
@@ -522,7 +531,7 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
     seconds["total"] = time.perf_counter() - t0
     return ExperimentResult(str(out), cfg.to_dict(), list(inits), list(protocols), seeds, outcomes, pretext,
                             pretext_train, pretrained, rows, seconds, figures, scores, pre, pretext_by_class,
-                            labelled_pretext, labelled_by_class, stage)
+                            labelled_pretext, labelled_by_class, stage, skipped)
 
 
 __all__ = ["ATTENTION_VIDEOS", "attention_scores", "attention_stage", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",

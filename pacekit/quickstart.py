@@ -403,7 +403,8 @@ def _experiment_sections(r: QuickstartResult) -> list[str]:
                 chance_rows[row.feature] = row.chance
         for chance in list(chance_rows.values())[:1]:  # chance depends on the labels only, not on the feature
             lines.append("| chance | any | " + " | ".join(f"{100 * chance[k]:.1f}" for k in ks) + " |")
-        lines += ["", *(f"- `{row.feature}`: {row.description}" for row in next(iter(e.retrieval.values()))), ""]
+        lines += ["", *(f"- `{row.feature}`: {row.description}" for row in next(iter(e.retrieval.values()))),
+                  *(f"- `{feature}`: not measured: {why}" for feature, why in e.retrieval_skipped.items()), ""]
     if e.attention_scores:
         lines += [
             "## Where the network looks (Fig. 5)",
@@ -465,6 +466,7 @@ def result_json(r: QuickstartResult) -> dict:
         data["test_label_counts"] = e.outcome("random", PROTOCOLS[0]).label_counts
         data["retrieval"] = {init: {row.feature: {"topk": row.topk, "chance": row.chance} for row in rows}
                              for init, rows in e.retrieval.items()}
+        data["retrieval_skipped"] = dict(e.retrieval_skipped)
         data["experiment"] = e.to_dict()  # JSON-safe: a share with no attention mass is null there
         data["attention"] = {init: {name: {"share": pair[0], "chance": pair[1]} for name, pair in scores.items()}
                              for init, scores in data["experiment"]["attention_scores"].items()}

@@ -87,11 +87,13 @@ def vcop_feature(conv5: torch.Tensor) -> torch.Tensor:
 
 
 def unavailable_feature(backbone: nn.Module, clip_shape: Sequence[int], feature: str) -> Optional[str]:
-    """Why ``backbone`` cannot give ``feature`` for clips of ``clip_shape`` ``(C, T, H, W)``, or None when it
-    can: VCOP's feature needs a conv5 map of at least 2x2 in space (the ``tiny`` network's is 1x1 on 32-pixel
-    crops). Found with one forward pass of zeros, in eval mode (the backbone's mode is restored)."""
+    """Why ``backbone`` (or a model around one) cannot give ``feature`` for clips of ``clip_shape``
+    ``(C, T, H, W)``, or None when it can: VCOP's feature needs a conv5 map of at least 2x2 in space (the
+    ``tiny`` network's is 1x1 on 32-pixel crops). Found with one forward pass of zeros, in eval mode (the
+    backbone's mode is restored)."""
     if feature != "vcop":
         return None
+    backbone = backbone_of(backbone)
     device = next(backbone.parameters()).device
     training = backbone.training
     backbone.eval()

@@ -40,6 +40,8 @@ def test_every_cell_is_there_with_its_numbers(tiny):
                                                        for s in SEEDS]
     assert 0.0 <= result.pretext_accuracy <= 1.0 and result.pretrained.endswith("last.pt")
     assert set(result.retrieval) == set(INITS)
+    # VCOP's feature max-pools conv5 over 2x2: the tiny network's conv5 is 1x1 on these 32-pixel crops
+    assert list(result.retrieval_skipped) == ["vcop"] and "conv5 is 1x1" in result.retrieval_skipped["vcop"]
     for rows in result.retrieval.values():
         assert [r.feature for r in rows] == ["p5", "p4"] and all(r.description for r in rows)
         for r in rows:

@@ -94,6 +94,9 @@ def check_result_json_matches_report(result: dict, report: str) -> None:
             ks = sorted(values["topk"], key=int)
             assert f"| {names[init]} | {feature} | " + " | ".join(pct(values["topk"][k]) for k in ks) + " |" in report
             assert "| chance | any | " + " | ".join(pct(values["chance"][k]) for k in ks) + " |" in report
+    # the paper's p5 (VCOP's feature) needs a conv5 map of 2x2; at these 32-pixel crops it is 1x1: said, not hidden
+    assert list(result["retrieval_skipped"]) == ["vcop"]
+    assert f"- `vcop`: not measured: {result['retrieval_skipped']['vcop']}" in report
     # The attention score of both initialisations, beside the masks' share of the frame (its chance).
     for init, scores in result["attention"].items():
         att, cam = scores["attention"], scores["grad-cam"]
