@@ -132,8 +132,8 @@ fig = plot_retrieval_examples(retrieval["pace-pretrained"]["p4"], queries, galle
 # +12.8 [+9.5, +16.2], with p4 +11.0 [+7.9, +14.1]), fine-tuning -1.5 [-12.0, +9.0]. Against Sec. 4.4,
 # p4 does not retrieve better than `vcop` there, as it does not here (23.3% against 24.2%): -6.2 points
 # [-14.4, +2.0] for this network, and for R(2+1)D x0.25 -10.5 [-17.5, -3.5], the ledger's one verdict
-# against the paper (pacekit's p4 averages conv4 over time and space; `vcop` keeps conv5's time steps and a
-# 2x2 grid; the paper does not say how its p4 is pooled). For R(2+1)D at a quarter of its width
+# against the paper (pacekit's p4 averages conv4 over time and space into its channels; `vcop` keeps a
+# grid of conv5 max-pooled over 2x2 cells; the paper does not say how its p4 is pooled). For R(2+1)D at a quarter of its width
 # pretraining beats random weights on all three measures there (and with `vcop` and p4), fine-tuned by
 # +10.8 points [+0.9, +20.8]: at this small scale the ledger shows Fig. 4's claim for that 0.9M-parameter
 # network, not for this 90k-parameter one. In fast mode (`PACEKIT_FAST=1`) the runs last seconds and sit
