@@ -44,7 +44,7 @@ from .data.strips import read_pace_strips
 from .data import ClipEval, open_video
 from .data.transforms import unnormalize_clips
 from .errors import PacekitError
-from .models import backbone_of
+from .models import backbone_of, stage_shapes
 from .pace import as_pace
 
 #: The paces of Fig. 5's columns.
@@ -94,21 +94,13 @@ def clip_attention(model: nn.Module, clips: torch.Tensor, stage: str = "conv5") 
     return activation_attention(stages[stage], size=clips.shape[-2:])
 
 
-@torch.inference_mode()
 def fig5_stage(model: nn.Module, clip_shape: Sequence[int], grid: int = FIG5_GRID) -> str:
     """The deepest of conv5 ... conv1 whose map is at least ``grid`` x ``grid`` in space for clips of
     ``clip_shape`` ``(C, T, H, W)``: ``"conv5"`` at the paper's sizes (16x112x112 for R(2+1)D), ``"conv3"``
     for the ``tiny`` network on 56-pixel crops (its conv5 is 2x2). ``"conv1"`` when none is that fine."""
-    backbone = backbone_of(model)
-    device = next(backbone.parameters()).device
-    training = backbone.training
-    backbone.eval()
-    try:
-        stages = backbone.forward_stages(torch.zeros(1, *[int(d) for d in clip_shape], device=device))
-    finally:
-        backbone.train(training)
+    shapes = stage_shapes(model, clip_shape)
     for stage in ("conv5", "conv4", "conv3", "conv2"):
-        if stage in stages and stages[stage].dim() == 5 and min(stages[stage].shape[-2:]) >= grid:
+        if len(shapes.get(stage, ())) == 5 and min(shapes[stage][-2:]) >= grid:
             return stage
     return "conv1"
 

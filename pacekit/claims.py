@@ -421,10 +421,10 @@ def _cell_plan(cfg: Config, claim: Claim, arm: str, seed: int, attention_videos:
     pre_cfg = _pretrain_config(cfg_s, claim.arms[arm], write_companion=write_companion and init == "pretrained")
     identity = {"init": init, "pretrain": pre_cfg.to_dict() if init == "pretrained" else None,
                 "transfer": tcfg.to_dict(), "metrics": list(claim.metric), "attention_videos": attention_videos}
-    if _retrieval_metrics(claim):
+    retrieval = _retrieval_metrics(claim)
+    if retrieval:
         # cells written when a cell kept only p5's top-1 are not read back as these
-        identity["retrieval"] = {"features": [RETRIEVAL_FEATURES[m] for m in _retrieval_metrics(claim)],
-                                 "topk": list(TOPK)}
+        identity["retrieval"] = {"features": [RETRIEVAL_FEATURES[m] for m in retrieval], "topk": list(TOPK)}
     if "attention" in claim.metric or "grad-cam" in claim.metric:
         # cells scored at conv5 before the stage followed Fig. 5's grid are not read back as these
         identity["attention_stage"] = f"deepest stage at least {FIG5_GRID}x{FIG5_GRID}"

@@ -48,7 +48,7 @@ from torch import nn
 from .data.datasets import LeftOutVideo
 from .data.strips import read_strip, spread_indices
 from .evaluate import EvalBatches, left_out_note, left_out_of, num_listed_of, require_some_evaluated
-from .models import backbone_of
+from .models import backbone_of, stage_shapes
 
 #: The k of Tables 4 and 5.
 TOPK = (1, 5, 10, 20, 50)
@@ -89,22 +89,13 @@ def vcop_feature(conv5: torch.Tensor) -> torch.Tensor:
 def unavailable_feature(backbone: nn.Module, clip_shape: Sequence[int], feature: str) -> Optional[str]:
     """Why ``backbone`` (or a model around one) cannot give ``feature`` for clips of ``clip_shape``
     ``(C, T, H, W)``, or None when it can: VCOP's feature needs a conv5 map of at least 2x2 in space (the
-    ``tiny`` network's is 1x1 on 32-pixel crops). Found with one forward pass of zeros, in eval mode (the
-    backbone's mode is restored)."""
+    ``tiny`` network's is 1x1 on 32-pixel crops). The map's size comes from :func:`pacekit.models.stage_shapes`."""
     if feature != "vcop":
         return None
-    backbone = backbone_of(backbone)
-    device = next(backbone.parameters()).device
-    training = backbone.training
-    backbone.eval()
-    try:
-        with torch.no_grad():
-            conv5 = backbone.forward_stages(torch.zeros(1, *[int(d) for d in clip_shape], device=device))["conv5"]
-    finally:
-        backbone.train(training)
-    if min(conv5.shape[-2:]) < 2:
-        return (f"VCOP's feature max-pools conv5 over 2x2 in space; this network's conv5 is "
-                f"{conv5.shape[-2]}x{conv5.shape[-1]} on {clip_shape[-2]}x{clip_shape[-1]} crops")
+    height, width = stage_shapes(backbone, clip_shape)["conv5"][-2:]
+    if min(height, width) < 2:
+        return (f"VCOP's feature max-pools conv5 over 2x2 in space; this network's conv5 is {height}x{width} on "
+                f"{clip_shape[-2]}x{clip_shape[-1]} crops")
     return None
 
 

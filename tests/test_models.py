@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import pacekit.models as models
-from pacekit.models import ClipModel, build_backbone, build_model, list_backbones, register_backbone
+from pacekit.models import ClipModel, build_backbone, build_model, list_backbones, register_backbone, stage_shapes
 from pacekit.models import registry
 from pacekit.models.heads import build_projector
 from pacekit.models.layers import (
@@ -137,6 +137,15 @@ def test_forward_stages_shapes_and_pooled_vectors(name):
     torch.testing.assert_close(embedding, stages["p5"])
     torch.testing.assert_close(stages["p4"], stages["conv4"].mean(dim=(2, 3, 4)))
     torch.testing.assert_close(stages["p5"], stages["conv5"].mean(dim=(2, 3, 4)))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_stage_shapes_are_those_of_one_clip_and_leave_the_mode_alone(name):
+    expected = {stage: (1, *shape[1:]) for stage, shape in STAGE_SHAPES[name].items()}  # batch of one
+    model = small(name).train()
+    assert stage_shapes(model, X[1:]) == expected and model.training
+    wrapped = build_model(name, 4, width=1.0 if name == "tiny" else 0.125).eval()  # a ClipModel: its backbone is probed, eval mode kept
+    assert stage_shapes(wrapped, X[1:])["conv5"][-3:] == expected["conv5"][-3:] and not wrapped.training
 
 
 def test_full_size_stage_shapes_at_16x112x112():

@@ -35,7 +35,8 @@ from __future__ import annotations
 
 # Importing a backbone module registers its builders (``@register_backbone`` beside each builder).
 from . import c3d, r3d, r21d, s3d_g, tiny  # noqa: F401
-from .heads import ClipModel, backbone_of, build_model
+from .heads import ClipModel, backbone_of, build_model, stage_shapes
 from .registry import build_backbone, list_backbones, register_backbone
 
-__all__ = ["build_backbone", "list_backbones", "register_backbone", "ClipModel", "backbone_of", "build_model"]
+__all__ = ["build_backbone", "list_backbones", "register_backbone", "ClipModel", "backbone_of", "build_model",
+           "stage_shapes"]

@@ -38,6 +38,21 @@ def backbone_of(model: nn.Module) -> nn.Module:
     return backbone
 
 
+@torch.inference_mode()
+def stage_shapes(model: nn.Module, clip_shape) -> dict[str, tuple[int, ...]]:
+    """``{stage: shape}`` of ``forward_stages`` for one clip of ``clip_shape`` ``(C, T, H, W)`` (conv1..conv5
+    maps, the pooled p4/p5), from one forward pass of zeros in eval mode; the backbone's mode is restored."""
+    backbone = backbone_of(model)
+    device = next(backbone.parameters()).device
+    training = backbone.training
+    backbone.eval()
+    try:
+        stages = backbone.forward_stages(torch.zeros(1, *[int(d) for d in clip_shape], device=device))
+    finally:
+        backbone.train(training)
+    return {name: tuple(value.shape) for name, value in stages.items()}
+
+
 def build_projector(kind: str | None, embed_dim: int, proj_dim: int = DEFAULT_PROJ_DIM) -> nn.Module | None:
     """The contrastive projector for ``kind`` in (None, "linear", "mlp"); (B, embed_dim) -> (B, proj_dim)."""
     if kind not in PROJECTIONS:
