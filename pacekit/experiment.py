@@ -266,11 +266,15 @@ def _split_from_dict(values: Optional[dict]) -> Optional[PaceConfusionByClass]:
     return PaceConfusionByClass(np.asarray(values["counts"], dtype=np.int64), list(values["classes"]))
 
 
+#: Clips per test video the pretext (pace) accuracy is measured on, each at a random pace (seeded).
+PRETEXT_CLIPS_PER_VIDEO = 4
+
+
 def _pace_split(model, cfg: Config) -> tuple[float, dict]:
-    """``pace_accuracy``'s clips (one per test video of ``cfg``'s set), split by action class: the overall
-    accuracy (the split's diagonal) and the split as plain lists."""
+    """The pace answers on :data:`PRETEXT_CLIPS_PER_VIDEO` clips of each test video of ``cfg``'s set, split by action
+    class: the overall accuracy (the split's diagonal) and the split as plain lists."""
     by_class = pace_confusion_by_class(model, cfg, "test", device=_device_of(model, cfg),
-                                       batch_size=cfg.eval_batch_size * 2)
+                                       batch_size=cfg.eval_batch_size * 2, clips_per_video=PRETEXT_CLIPS_PER_VIDEO)
     return by_class.overall_accuracy(), {"classes": by_class.classes, "counts": by_class.counts.tolist()}
 
 
@@ -534,5 +538,5 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
                             labelled_pretext, labelled_by_class, stage, skipped)
 
 
-__all__ = ["ATTENTION_VIDEOS", "attention_scores", "attention_stage", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",
+__all__ = ["ATTENTION_VIDEOS", "PRETEXT_CLIPS_PER_VIDEO", "attention_scores", "attention_stage", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",
            "default_run_name", "retrieval_chance", "run_experiment"]

@@ -38,8 +38,9 @@ from .config import Config, get_config
 from .data import build_dataset
 from .data.strips import read_pace_strips
 from .data.synthetic import (NATIVE_SPEED_SPREAD, check_speed_spread, companion_folder, ensure_companion,
-                             ensure_synthetic, natural_speeds)
-from .experiment import ATTENTION_VIDEOS, SMALL_FEATURES, ExperimentResult, run_experiment
+                             ensure_synthetic, natural_speeds, read_synthetic_metadata)
+from .experiment import (ATTENTION_VIDEOS, PRETEXT_CLIPS_PER_VIDEO, SMALL_FEATURES, ExperimentResult, default_run_name,
+                         run_experiment)
 from .plots import plot_pace_error_by_class, plot_pace_strip, plot_training_curves
 from .pace import PaceSet
 
@@ -68,6 +69,9 @@ class FinetuneOutcome:
 #: Initialisations and protocols compared on the labelled subset.
 INIT_NAMES = {"random": "random init", "pretrained": "pace-pretrained"}
 PROTOCOLS = ("fine-tuned", "linear probe")
+#: The linear probe again with every training video's label (how much of the action the frozen features hold).
+ALL_LABELS = "linear probe, all labels"
+REPORTED = PROTOCOLS + (ALL_LABELS,)
 
 
 @dataclass
@@ -153,16 +157,25 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
         pretrain_cfg = cfg.replace(name="pretrain", root=str(companion))
     seconds["data"] = time.perf_counter() - t0
 
-    experiment = run_experiment(cfg, out, inits=tuple(INIT_NAMES), protocols=PROTOCOLS,
-                                seeds=[cfg.seed + k for k in range(finetune_seeds)], retrieval=True,
+    seeds = [cfg.seed + k for k in range(finetune_seeds)]
+    experiment = run_experiment(cfg, out, inits=tuple(INIT_NAMES), protocols=PROTOCOLS, seeds=seeds, retrieval=True,
                                 features=SMALL_FEATURES, overwrite=overwrite, attention_score=True,
                                 pretrain_cfg=pretrain_cfg)
     seconds.update({stage: sec for stage, sec in experiment.seconds.items() if stage not in ("total", "attention")})
+    t = time.perf_counter()
+    all_labels = run_experiment(cfg.replace(labels_per_class=None, pretrained=experiment.pretrained), out,
+                                inits=tuple(INIT_NAMES), protocols=("linear probe",), seeds=seeds, retrieval=False,
+                                overwrite=overwrite, run_name=_all_labels_run_name)
+    seconds["all labels"] = time.perf_counter() - t
 
     outcomes = {(init, protocol): FinetuneOutcome(f"{INIT_NAMES[init]}, {protocol}",
                                                   experiment.top1(init, protocol), experiment.top5(init, protocol),
                                                   experiment.train_accuracy(init, protocol))
                 for init in INIT_NAMES for protocol in PROTOCOLS}
+    for init in INIT_NAMES:
+        outcomes[(init, ALL_LABELS)] = FinetuneOutcome(
+            f"{INIT_NAMES[init]}, {ALL_LABELS}", all_labels.top1(init, "linear probe"),
+            all_labels.top5(init, "linear probe"), all_labels.train_accuracy(init, "linear probe"))
     curves = {"pretrain": experiment.pretrain_run.metrics}
     for init in INIT_NAMES:
         curves[f"fine-tune, {INIT_NAMES[init]}"] = experiment.outcome(init, "fine-tuned").run.metrics
@@ -187,6 +200,11 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     write_text_atomic(result.report, format_report(result))
     write_text_atomic(result.json, json.dumps(result_json(result), indent=1))
     return result
+
+
+def _all_labels_run_name(init: str, protocol: str, seed_index: int, num_seeds: int) -> str:
+    """``all_labels_linear_probe_random_s0``, ...: the folders of the all-labels probe."""
+    return "all_labels_" + default_run_name(init, protocol, seed_index, num_seeds)
 
 
 def _pace_strip_frames(cfg: Config) -> dict:
@@ -225,7 +243,9 @@ def format_report(r: QuickstartResult) -> str:
         if init == "pretrained" and r.companion and labelled_pretext is not None:
             pretext = f"{pretext} (companion set) / {100 * labelled_pretext:.1f} (this set)"
         tuned, probe = r.outcomes[(init, "fine-tuned")], r.outcomes[(init, "linear probe")]
-        rows.append(f"| {name} | {pretext} | {pct(tuned.top1)} | {pct(probe.top1)} | {pct(tuned.top5)} |")
+        every = r.outcomes.get((init, ALL_LABELS))
+        rows.append(f"| {name} | {pretext} | {pct(tuned.top1)} | {pct(probe.top1)} | "
+                    f"{pct(every.top1) if every is not None else '-'} | {pct(tuned.top5)} |")
     seeds = f"mean ± std over {n} seeds" if n > 1 else "one seed"
     paces = _paces(cfg)
     lines = [
@@ -237,19 +257,18 @@ def format_report(r: QuickstartResult) -> str:
         f"evaluation on the test split ({seeds}).",
         "",
         "| model | pretext: pace accuracy, test (%) | top-1, fine-tuned (%) | top-1, linear probe (%) "
-        "| top-5, fine-tuned (%) |",
-        "|---|---|---|---|---|",
+        "| top-1, linear probe, all labels (%) | top-5, fine-tuned (%) |",
+        "|---|---|---|---|---|---|",
         *rows,
         "",
-        f"- {verdict('fine-tuned')}.",
-        f"- {verdict('linear probe')}.",
+        *(f"- {verdict(protocol)}." for protocol in REPORTED if ("pretrained", protocol) in r.outcomes),
         "",
         "The ± is the spread over seeds: read a gain smaller than it as noise. With few labelled videos and a "
         "small network the absolute accuracies stay low; the comparison, not the level, is the result.",
         "",
         f"Chance is {100 / cfg.synthetic_classes:.1f}% for the actions and {100 / len(paces):.1f}% for the "
-        f"{len(paces)} paces ({', '.join(paces)}). The pretext accuracy is measured on one clip per test video at a "
-        f"random pace, centre-cropped; the last pretraining epoch's training accuracy was "
+        f"{len(paces)} paces ({', '.join(paces)}). The pretext accuracy is measured on {PRETEXT_CLIPS_PER_VIDEO} clips per test "
+        f"video, each at a random pace, centre-cropped; the last pretraining epoch's training accuracy was "
         f"{100 * r.pretext_train_accuracy:.1f}%. Test videos come from other scenes (UCF101-style groups) than "
         "the training videos, so only what a network learned about the motion carries over.",
         "",
@@ -332,8 +351,8 @@ def pace_by_class_section(r: QuickstartResult) -> list[str]:
     speeds = _natural_speeds(r.config, by_class.classes)
     accuracy, error = by_class.accuracy(), by_class.mean_error()
     order = np.argsort(speeds, kind="stable") if speeds is not None else np.arange(len(by_class.classes))
-    clips = ("The pretrained network's pace answers on this set's test clips (one clip per video at a random pace, "
-             "as on the companion set)" if r.companion else "The pretext test clips above")
+    clips = (f"The pretrained network's pace answers on this set's test clips ({PRETEXT_CLIPS_PER_VIDEO} clips per "
+             "video, each at a random pace, as on the companion set)" if r.companion else "The pretext test clips above")
     lines = [
         "## Which actions' paces it misreads",
         "",
@@ -454,9 +473,10 @@ def result_json(r: QuickstartResult) -> dict:
         "labelled_pretext_accuracy": r.experiment.labelled_pretext_accuracy if r.experiment is not None else None,
         "action_chance": 1 / cfg.synthetic_classes,
         "pace_chance": 1 / len(_paces(cfg)),
-        "top1": {init: {p: list(r.outcomes[(init, p)].top1) for p in PROTOCOLS} for init in INIT_NAMES},
-        "top5": {init: {p: list(r.outcomes[(init, p)].top5) for p in PROTOCOLS} for init in INIT_NAMES},
-        "gain": {p: r.gain(p) for p in PROTOCOLS},
+        "top1": {init: {p: list(r.outcomes[(init, p)].top1) for p in _reported(r)} for init in INIT_NAMES},
+        "top5": {init: {p: list(r.outcomes[(init, p)].top5) for p in _reported(r)} for init in INIT_NAMES},
+        "gain": {p: r.gain(p) for p in _reported(r)},
+        "synthetic_version": _synthetic_version(cfg.root),
     }
     if r.experiment is not None:
         e = r.experiment
@@ -482,10 +502,25 @@ def result_json(r: QuickstartResult) -> dict:
     return data
 
 
+def _reported(r: QuickstartResult) -> list[str]:
+    return [p for p in REPORTED if ("pretrained", p) in r.outcomes]
+
+
+def _synthetic_version(root) -> Optional[dict]:
+    """The synthetic set's format name, version and generation parameters (None for another dataset)."""
+    try:
+        meta = read_synthetic_metadata(root)
+    except ValueError:
+        return None
+    if meta is None:
+        return None
+    return {"format": meta["format"], "version": meta["version"], "params": meta["params"]}
+
+
 def _paces(cfg: Config) -> list[str]:
     return [str(p) for p in PaceSet.from_spec(cfg.pace_set)]
 
 
-__all__ = ["FinetuneOutcome", "INIT_NAMES", "PACE_ERROR_FIGURE", "PROTOCOLS", "QuickstartResult", "format_report",
+__all__ = ["ALL_LABELS", "FinetuneOutcome", "INIT_NAMES", "PACE_ERROR_FIGURE", "PROTOCOLS", "QuickstartResult", "format_report",
            "pace_by_class_section", "result_json",
            "run_quickstart"]

@@ -8,6 +8,8 @@ import pytest
 
 from pacekit.cli import main as cli_main
 from pacekit.config import get_config
+from pacekit.data.synthetic import FORMAT_VERSION
+from pacekit.experiment import PRETEXT_CLIPS_PER_VIDEO
 from pacekit.quickstart import FinetuneOutcome, QuickstartResult, format_report
 
 TINY = ["--synthetic-classes", "3", "--synthetic-videos", "6", "--frame-size", "32,43", "--clip-len", "4",
@@ -24,14 +26,15 @@ def test_quickstart_writes_a_report_with_numbers_and_figures(tmp_path, capsys):
 
     report = (out / "report.md").read_text()
     number = r"(\d+\.\d)"
-    random_row = re.search(rf"\| random init \| - \| {number} \| {number} \| {number} \|", report)
-    pretrained_row = re.search(rf"\| pace-pretrained \| {number} \| {number} \| {number} \| {number} \|", report)
+    random_row = re.search(rf"\| random init \| - \| {number} \| {number} \| {number} \| {number} \|", report)
+    pretrained_row = re.search(rf"\| pace-pretrained \| {number} \| {number} \| {number} \| {number} \| {number} \|",
+                               report)
     assert random_row and pretrained_row, report
     values = [float(v) for v in random_row.groups() + pretrained_row.groups()]
     assert all(0.0 <= v <= 100.0 for v in values)
     # 3 classes: top-5 covers every class, so it is 100% for both models.
-    assert float(random_row.group(3)) == 100.0 and float(pretrained_row.group(4)) == 100.0
-    for protocol in ("fine-tuned", "linear probe"):
+    assert float(random_row.group(4)) == 100.0 and float(pretrained_row.group(5)) == 100.0
+    for protocol in ("fine-tuned", "linear probe", "linear probe, all labels"):
         assert re.search(rf"{protocol}: pace pretraining (beats|does \*\*not\*\* beat) random initialisation, "
                          r"[+-]\d+\.\d top-1 points", report), protocol
     for figure in ("pace_strip.png", "training_curves.png", "pace_error_by_class.png"):
@@ -39,7 +42,7 @@ def test_quickstart_writes_a_report_with_numbers_and_figures(tmp_path, capsys):
         assert data.startswith(PNG_MAGIC) and len(data) > 5_000, figure
         assert f"]({figure})" in report
     for run in ("pretrain", "fine-tuned_random", "fine-tuned_pretrained", "linear_probe_random",
-                "linear_probe_pretrained"):
+                "linear_probe_pretrained", "all_labels_linear_probe_random", "all_labels_linear_probe_pretrained"):
         assert (out / run / "last.pt").is_file() and (out / run / "metrics.jsonl").is_file()
     check_result_json_matches_report(json.loads((out / "result.json").read_text()), report)
     # The synthetic set was written in UCF101's layout where --data points.
@@ -63,16 +66,18 @@ def pct(value: float) -> str:
 def check_result_json_matches_report(result: dict, report: str) -> None:
     """Every figure result.json holds is the one the report shows (to the report's rounding)."""
     top1, top5 = result["top1"], result["top5"]
-    assert (f"| random init | - | {pct(np.mean(top1['random']['fine-tuned']))} | "
-            f"{pct(np.mean(top1['random']['linear probe']))} | {pct(np.mean(top5['random']['fine-tuned']))} |") in report
+    def probes(init: str) -> str:
+        return " | ".join(pct(np.mean(top1[init][p])) for p in ("linear probe", "linear probe, all labels"))
+
+    assert (f"| random init | - | {pct(np.mean(top1['random']['fine-tuned']))} | {probes('random')} | "
+            f"{pct(np.mean(top5['random']['fine-tuned']))} |") in report
     pretext = pct(result["pretext_accuracy"])
     if result["pretrain_speed_spread"] is not None:   # pretrained on a companion set: both pace accuracies
         pretext = f"{pretext} (companion set) / {pct(result['labelled_pretext_accuracy'])} (this set)"
     assert (f"| pace-pretrained | {pretext} | {pct(np.mean(top1['pretrained']['fine-tuned']))} | "
-            f"{pct(np.mean(top1['pretrained']['linear probe']))} | {pct(np.mean(top5['pretrained']['fine-tuned']))} |"
-            ) in report
+            f"{probes('pretrained')} | {pct(np.mean(top5['pretrained']['fine-tuned']))} |") in report
     for init in ("random", "pretrained"):
-        for protocol in ("fine-tuned", "linear probe"):
+        for protocol in ("fine-tuned", "linear probe", "linear probe, all labels"):
             assert len(top1[init][protocol]) == len(result["seeds"]) == 1
     for protocol, gain in result["gain"].items():
         assert f"{protocol}: pace pretraining" in report and f"{100 * gain:+.1f} top-1 points" in report
@@ -106,6 +111,10 @@ def check_result_json_matches_report(result: dict, report: str) -> None:
     assert set(result["attention"]) == {"random", "pretrained"}
     # scored where the tiny network's map is as fine as Fig. 5's 7x7 conv5: on these 32-pixel crops its conv2
     assert result["attention_stage"] == "conv2" and "Share of the conv2 activation attention" in report
+    # the set the numbers come from: its format version and generation parameters
+    version = result["synthetic_version"]
+    assert version["format"] == "pacekit-synthetic" and version["version"] == FORMAT_VERSION
+    assert version["params"]["num_classes"] == len(result["test_label_counts"])
     experiment = result["experiment"]
     assert experiment["pretext_accuracy"] == result["pretext_accuracy"] and len(experiment["outcomes"]) == 4
     # The pretext clips by action class: the same clips (their diagonal is the pretext accuracy), every row shown;
@@ -149,9 +158,9 @@ def test_quickstart_can_pretrain_on_a_one_speed_companion_and_transfer_to_the_se
     result = json.loads((out / "result.json").read_text())
     assert result["pretrain_data"] == str(companion) and result["pretrain_speed_spread"] == 1.0
     check_result_json_matches_report(result, report)
-    # one pace clip per test video of each set: the same test videos, drawn at other speeds
+    # the same pace clips per test video of each set: the same test videos, drawn at other speeds
     experiment = result["experiment"]
-    n_test = sum(1 for v in labelled["videos"] if v["split"] == "test")
+    n_test = sum(1 for v in labelled["videos"] if v["split"] == "test") * PRETEXT_CLIPS_PER_VIDEO
     assert np.sum(experiment["pretext_by_class"]["counts"]) == np.sum(experiment["labelled_pretext_by_class"]["counts"]) == n_test
     assert "## The pretraining set" in report and f"`{companion}`" in report and "a spread of 1x" in report and "read from its speed alone" in report
     assert f"pretraining data `{companion}` (speed spread 1x)" in report
@@ -174,8 +183,8 @@ def test_report_states_a_loss_honestly_with_the_gap():
     text = format_report(result)
     assert "fine-tuned: pace pretraining does **not** beat random initialisation, -10.0 top-1 points" in text
     assert "linear probe: pace pretraining beats random initialisation, +15.0 top-1 points" in text
-    assert "| random init | - | 45.0 ± 5.0 | 10.0 ± 0.0 | 90.0 ± 0.0 |" in text
-    assert "| pace-pretrained | 50.0 | 35.0 ± 5.0 | 25.0 ± 5.0 | 85.0 ± 5.0 |" in text
+    assert "| random init | - | 45.0 ± 5.0 | 10.0 ± 0.0 | - | 90.0 ± 0.0 |" in text
+    assert "| pace-pretrained | 50.0 | 35.0 ± 5.0 | 25.0 ± 5.0 | - | 85.0 ± 5.0 |" in text
     assert "mean ± std over 2 seeds" in text and "standardized clips (RGB, each frame scaled to mean 0, std 1" in text
     assert result.gain("linear probe") == pytest.approx(0.15)
 
