@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pacekit.data import build_dataset
-from pacekit.data.synthetic import SYNTHETIC_CLASSES, build_synthetic, read_synthetic_metadata, render_video
+from pacekit.data.synthetic import build_synthetic, read_synthetic_metadata, render_video, synthetic_classes
 from pacekit.pace import PaceSet, sample_indices
 
 
@@ -28,7 +28,7 @@ def test_round_trip_class_label_and_pace(synthetic_root):
     described = read_synthetic_metadata(synthetic_root)
     meta, version = {v["path"]: v for v in described["videos"]}, described["version"]
     ds = build_dataset("synthetic", synthetic_root, "train", mode="pace", clip_len=8, frame_size=None)
-    assert ds.classes == list(SYNTHETIC_CLASSES[:3])
+    assert ds.classes == list(synthetic_classes(version)[:3])
     pace_set = PaceSet.from_spec("relative")
     for i in range(len(ds)):
         record, item = ds.records[i], ds[i]

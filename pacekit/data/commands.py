@@ -157,11 +157,12 @@ def add_commands(subparsers) -> None:
     p.add_argument("--width", type=positive_int, default=160)
     p.add_argument("--height", type=positive_int, default=120)
     p.add_argument("--version", type=int, choices=FORMAT_VERSIONS, default=None,
-                   help=f"format version: {FORMAT_VERSION} (default) is made for the lesson (large articulated and "
-                        "textured movers at class-specific speeds, static distractors, mover masks beside each "
-                        "video); 2 is the same at half the speed, 1 the first set (small objects)")
+                   help=f"format version: {FORMAT_VERSION} (default) is made for the lesson (ten actions with "
+                        "large articulated and textured bodies at class-specific speeds, static distractors, mover "
+                        "masks beside each video); 3 draws the figure set's ten movers (also with masks), 1 small "
+                        "objects without masks")
     p.add_argument("--speed-spread", type=float, default=None, metavar="RATIO",
-                   help="versions 2 and 3: pull the actions' natural speeds together so the fastest is RATIO times "
+                   help="versions 3 and 4: pull the actions' natural speeds together so the fastest is RATIO times "
                         "the slowest (1: one speed for every action, so the pace can be told from the speed alone); "
                         "default: the classes' own speeds (4x apart). The same seed draws the same videos, scenes "
                         "and split")
