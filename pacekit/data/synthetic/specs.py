@@ -487,9 +487,8 @@ class FigureClass:
     ``speed``: natural mean speed of the mover's centre, px/frame at ``REFERENCE_HEIGHT``;
     ``period_range``: frames per motion cycle at natural pace, ``cycles`` elementary cycles in each;
     ``path(u, params)`` maps the phase ``u`` (cycles) to the centre's offset (x, y) in amplitude units;
-    ``sample_params(rng)`` draws the path's own parameters of one video. ``speed_range`` is the speed times
-    ``V2_SPEED_JITTER``, the band synthetic.json lists for the class (version 4 draws each video's speed within
-    the narrower ``V4_SPEED_JITTER``).
+    ``sample_params(rng)`` draws the path's own parameters of one video; each video's speed is the class speed
+    times a factor drawn from ``speed_jitter``, so ``speed_range`` is the band synthetic.json lists for the class.
     """
 
     name: str
@@ -500,10 +499,11 @@ class FigureClass:
     path: Callable = field(repr=False, compare=False)
     sample_params: Callable = field(repr=False, compare=False)
     description: str = ""
+    speed_jitter: tuple[float, float] = V2_SPEED_JITTER
 
     @property
     def speed_range(self) -> tuple[float, float]:
-        return (self.speed * V2_SPEED_JITTER[0], self.speed * V2_SPEED_JITTER[1])
+        return (self.speed * self.speed_jitter[0], self.speed * self.speed_jitter[1])
 
 
 _S = V2_SPEEDS
@@ -558,6 +558,11 @@ def _v4_path_hop(u, p):
     return p["dir"] * p["drift"] * _soft_tri(u), -4.0 * s * (1.0 - s)
 
 
+def _v4_path_crawl(u, p):
+    """Across and back, bobbing three times per cycle."""
+    return p["dir"] * _soft_tri(u - 0.25), 0.08 * np.sin(2 * np.pi * 3 * u)
+
+
 def _v4_path_jump(u, p):
     """Two jumps per cycle while drifting across and back."""
     return p["dir"] * _soft_tri(u - 0.25), p["height"] * (-0.5 + 0.5 * np.cos(2 * np.pi * 2 * u))
@@ -583,7 +588,7 @@ V4_CLASSES: tuple[FigureClass, ...] = (
     FigureClass("JumpingJack", _V4[0], (70, 90), 2, "jack", _v4_path_jump,
                 lambda r: {"dir": _sign(r), "height": r.uniform(0.3, 0.4)},
                 "a figure jumping in place, arms and legs opening and closing"),
-    FigureClass("Crawl", _V4[1], (100, 130), 4, "caterpillar", _v2_path_crawl,
+    FigureClass("Crawl", _V4[1], (100, 130), 3, "caterpillar", _v4_path_crawl,
                 lambda r: {"dir": _sign(r)},
                 "a caterpillar of three segments crawling back and forth, its body rippling"),
     FigureClass("PendulumSwing", _V4[2], (80, 100), 1, "arm", _v2_path_pendulum,
@@ -630,6 +635,8 @@ V4_TEXTURE_PERIOD = (0.5, 0.9)     # a texture's period, in radii of a disc of t
 #: Version 4's static distractors per scene (min, max): pieces cut from the movers' own parts and textures.
 V4_DISTRACTORS = (3, 5)
 V4_DISTRACTOR_KINDS = ("rock", "stick", "limb", "disc")
+#: Version 4 draws each video's speed within V4_SPEED_JITTER of its class speed.
+V4_CLASSES = tuple(dataclasses.replace(m, speed_jitter=V4_SPEED_JITTER) for m in V4_CLASSES)
 
 
 def check_speed_spread(speed_spread) -> Optional[float]:
@@ -787,12 +794,12 @@ def _v4_texture(rng, avoid, size) -> dict:
 
 def _v4_distractor_params(rng, size: float, avoid) -> dict:
     """The parameters of one static distractor, without its place: ``kind`` (a rock, a stick, a bent limb or a
-    disc with a hub, ``V4_DISTRACTOR_KINDS``), ``size`` (px, 0.7-1.1 times ``size``, the radius of a disc of the
+    disc with a hub, ``V4_DISTRACTOR_KINDS``), ``size`` (px, 0.8-1.2 times ``size``, the radius of a disc of the
     mover's area), ``aspect`` (the rock's), ``angle`` (rad), ``bend`` (rad, the limb's knee) and two ``textures``
     from the movers' texture generator. :mod:`.drawing` turns them into parts."""
     kind = str(rng.choice(V4_DISTRACTOR_KINDS))
-    f = float(rng.uniform(0.7, 1.1)) * size
-    return {"kind": kind, "size": f, "aspect": float(rng.uniform(0.5, 0.9)),
+    f = float(rng.uniform(0.8, 1.2)) * size
+    return {"kind": kind, "size": f, "aspect": float(rng.uniform(0.6, 0.9)),
             "angle": float(rng.uniform(0, 2 * math.pi)), "bend": float(rng.uniform(-1.2, 1.2)),
             "textures": [_v4_texture(rng, avoid, size), _v4_texture(rng, avoid, size)]}
 
@@ -844,7 +851,7 @@ def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160,
     candidates = srng.uniform(0, 1, size=(24, 2))     # positions tried in turn, off the mover's path
 
     # The motion (per clip).
-    speed = float(motion.speed * rng.uniform(*(V4_SPEED_JITTER if version == 4 else V2_SPEED_JITTER)))
+    speed = float(motion.speed * rng.uniform(*motion.speed_jitter))
     period = float(rng.uniform(*motion.period_range))
     params = motion.sample_params(rng)
     u = np.linspace(0.0, 1.0, 4097)
@@ -887,14 +894,15 @@ def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160,
         pivot = np.asarray((anchor[0], anchor[1] - (amplitude if motion.body == "arm" else 0.0)))
         path = np.concatenate([pivot + (path - pivot) * k for k in np.linspace(0.0, 1.0, 6)])
     distractors, tried = [], iter(candidates)
-    if version == 4:   # each at the clearest of its candidate spots (the mover may pass over it)
-        spots = srng.uniform(0, 1, size=(len(distract_draws), 16, 2))
-        placed = path
+    if version == 4:   # placed by the scene alone (a group shares them), apart from each other; the mover may pass
+        spots = srng.uniform(0, 1, size=(len(distract_draws), 16, 2))     # over them
+        placed = np.empty((0, 2))
         for draw, tries in zip(distract_draws, spots):
             a = 1.1 * draw["size"]   # the margin kept from the frame's edges
             xy = np.stack([a + 1 + tries[:, 0] * max(width - 2 * a - 2, 0),
                            a + 1 + tries[:, 1] * max(height - 2 * a - 2, 0)], axis=1)
-            clearance = np.hypot(placed[None, :, 0] - xy[:, None, 0], placed[None, :, 1] - xy[:, None, 1]).min(1)
+            clearance = (np.hypot(placed[None, :, 0] - xy[:, None, 0], placed[None, :, 1] - xy[:, None, 1]).min(1)
+                         if len(placed) else np.zeros(len(xy)))
             cx, cy = xy[int(np.argmax(clearance))]
             distractors.append({**draw, "c": (float(cx), float(cy))})
             placed = np.concatenate([placed, [[cx, cy]]])
