@@ -15,7 +15,7 @@ OUT = Path(__file__).parent / "figures"
 
 
 def pace_strip_figure():
-    class_index = synthetic_classes(FORMAT_VERSION).index("Orbit")
+    class_index = synthetic_classes(FORMAT_VERSION).index("Propeller")
     frames = render_video(class_index, 3, width=160, height=120, num_frames=100, version=FORMAT_VERSION)
     clips = {p: frames[sample_indices(len(frames), 16, p, start=0)] for p in (1, 2, 3, 4)}
     return plot_pace_strip(clips, max_frames=8, frame_width=1.0)

@@ -363,16 +363,16 @@ def field_names(group: Optional[str] = None, compared: Optional[bool] = None) ->
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
-    # `pacekit quickstart` (pretraining, 5 seeds x 4 transfer runs, their evaluations) in under 10 minutes on
-    # a 2-core CPU. The paper's per-frame colour jitter on RGB clips, each frame standardised
-    # (input_mode="standardized", the one stated departure: plain RGB sat at pace chance for hundreds of steps
-    # on 2 cores). SGD with momentum at the paper's learning rates (1e-3, fine-tuning 3e-3): it learned as well
-    # as AdamW in a short comparison (the README's Performance section, under "Quickstart").
+    # `pacekit quickstart` (pretraining, 5 seeds x 4 transfer runs, two all-label probes, their evaluations) in
+    # under 10 minutes on a 2-core CPU. The paper's per-frame colour jitter on RGB clips, each frame standardised
+    # (input_mode="standardized", a stated departure: plain RGB sat at pace chance for hundreds of steps on 2
+    # cores). AdamW (lr 6e-3, weight decay 0.05, batch 32) instead of the paper's SGD at 1e-3, a second stated
+    # departure: in the same minutes SGD left the tiny network near 50% pace accuracy (docs/lab-notebook.md).
     "cpu-tiny": dict(
         name="quickstart", dataset="synthetic", root="data/synthetic", synthetic_classes=10,
         synthetic_videos=40, frame_size=(64, 85), clip_len=8, crop=56, jitter="frame", input_mode="standardized",
-        backend="memory", epoch_repeat=8, backbone="tiny", epochs=12, batch_size=16, optimizer="sgd", lr=1e-3,
-        lr_step=9,
+        backend="memory", epoch_repeat=8, backbone="tiny", epochs=30, batch_size=32, optimizer="adamw", lr=6e-3,
+        weight_decay=0.05, lr_step=24,
         ft_epochs=10, ft_batch_size=10, ft_lr=3e-3, ft_lr_step=7, ft_epoch_repeat=5, labels_per_class=4,
         # num_workers: no effect with the memory backend (training and evaluation load in-process)
         eval_batch_size=8, num_workers=1, log_every=10, device="cpu",
@@ -386,12 +386,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         num_workers=8,
     ),
 }
-# `pacekit claims`: the cpu-tiny recipe with half its pretraining (6 epochs, the lr divided by 10 for the last):
-# the ledger pretrains 15 configs x 3 seeds by default. (A sixth of it, 280 steps, left the network at 33% pace accuracy
-# on its training clips: too little learned to compare anything.)
+# `pacekit claims`: the cpu-tiny recipe with half its pretraining (15 epochs, the lr divided by 10 for the last 3):
+# the ledger pretrains many configs x seeds.
 # The ledger runs its cells side by side, one torch thread each (pacekit.claims.default_jobs): on 2 cores
 # two one-thread runs do 1.5x the work of one two-thread run (README, "Cells side by side").
-PRESETS["claims"] = {**PRESETS["cpu-tiny"], "name": "claims", "epochs": 6, "lr_step": 5, "threads": 1}
+PRESETS["claims"] = {**PRESETS["cpu-tiny"], "name": "claims", "epochs": 15, "lr_step": 12, "threads": 1}
 
 
 def get_config(preset: str = "paper", **overrides: Any) -> Config:
