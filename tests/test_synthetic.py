@@ -720,7 +720,8 @@ def test_version_4_distractors_are_sized_like_the_mover(rendered4):
                 ratios.append(cover.sum() / mover)
     assert len(ratios) >= 60 and {d["kind"] for n in ACTIONS for s, _, _ in rendered4[n] for d in s.distractors} == \
         set(V4_DISTRACTOR_KINDS)
-    assert 0.25 <= min(ratios) and max(ratios) <= 2.0, (min(ratios), max(ratios))
+    # rocks and discs as large as the mover; sticks and limbs as thick as its limbs
+    assert 0.05 <= min(ratios) and max(ratios) <= 2.0, (min(ratios), max(ratios))
 
 
 def test_version_4_is_deterministic_and_a_group_shares_its_background_and_distractors(monkeypatch):
@@ -744,11 +745,16 @@ def test_version_4_is_deterministic_and_a_group_shares_its_background_and_distra
     assert not np.array_equal(backgrounds[0], backgrounds[2])
 
 
-def test_version_4_clips_of_a_group_show_their_distractors_in_the_same_places():
+def test_version_4_clips_place_the_distractors_clear_of_their_own_mover():
+    """A group shares its distractors (kinds, sizes, textures); each clip places them at the clearest of the same
+    candidate spots, away from its own mover's path and from each other."""
     for ci in range(len(ACTIONS)):
-        specs = [sample_figure_spec(ci, 10 * ci + clip, 160, 120, 2, scene_seed=300 + ci, version=4)
-                 for clip in range(4)]
-        assert all(s.distractors == specs[0].distractors for s in specs[1:]), ACTIONS[ci]
+        for clip in range(3):
+            spec = sample_figure_spec(ci, 10 * ci + clip, 160, 120, 2, scene_seed=300 + ci, version=4)
+            path = figure_trajectory(spec, np.linspace(0, spec.period, 96))
+            centres = np.array([d["c"] for d in spec.distractors])
+            gap = np.hypot(path["x"][:, None] - centres[:, 0], path["y"][:, None] - centres[:, 1]).min(0)
+            assert gap.min() > 0.5 * spec.size, (ACTIONS[ci], gap.min(), spec.size)
 
 
 # ---------------------------------------------------------------- speed_spread: the speeds pulled together

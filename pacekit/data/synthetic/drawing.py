@@ -315,12 +315,12 @@ def _v4_distractor_parts(d: dict) -> list:
     if kind == "rock":
         return [_ellipse((cx, cy), f, f * d["aspect"], ang, 0)]
     if kind == "stick":
-        dx, dy = 1.3 * f * math.cos(ang), 1.3 * f * math.sin(ang)
-        return [_capsule((cx - dx, cy - dy), (cx + dx, cy + dy), 0.4 * f, 0)]
+        dx, dy = f * math.cos(ang), f * math.sin(ang)
+        return [_capsule((cx - dx, cy - dy), (cx + dx, cy + dy), 0.25 * f, 0)]
     if kind == "limb":
-        root = (cx - 0.8 * f * math.sin(ang), cy - 0.8 * f * math.cos(ang))
-        parts, _ = _limb(root, ang, d["bend"], 0.8 * f, 0.35 * f, 0)
-        return parts + [_ellipse(root, 0.4 * f, 0.4 * f, 0.0, 1)]
+        root = (cx - 0.5 * f * math.sin(ang), cy - 0.5 * f * math.cos(ang))
+        parts, _ = _limb(root, ang, d["bend"], 0.55 * f, 0.2 * f, 0)
+        return parts + [_ellipse(root, 0.3 * f, 0.3 * f, 0.0, 1)]
     if kind == "disc":
         return [_ellipse((cx, cy), f, f, ang, 0), _ellipse((cx, cy), 0.3 * f, 0.3 * f, ang, 1)]
     raise ValueError(f"unknown distractor kind {kind!r}")

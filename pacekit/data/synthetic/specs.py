@@ -794,12 +794,12 @@ def _v4_texture(rng, avoid, size) -> dict:
 
 def _v4_distractor_params(rng, size: float, avoid) -> dict:
     """The parameters of one static distractor, without its place: ``kind`` (a rock, a stick, a bent limb or a
-    disc with a hub, ``V4_DISTRACTOR_KINDS``), ``size`` (px, 0.8-1.2 times ``size``, the radius of a disc of the
+    disc with a hub, ``V4_DISTRACTOR_KINDS``), ``size`` (px, 0.7-1.1 times ``size``, the radius of a disc of the
     mover's area), ``aspect`` (the rock's), ``angle`` (rad), ``bend`` (rad, the limb's knee) and two ``textures``
     from the movers' texture generator. :mod:`.drawing` turns them into parts."""
     kind = str(rng.choice(V4_DISTRACTOR_KINDS))
-    f = float(rng.uniform(0.8, 1.2)) * size
-    return {"kind": kind, "size": f, "aspect": float(rng.uniform(0.6, 0.9)),
+    f = float(rng.uniform(0.7, 1.1)) * size
+    return {"kind": kind, "size": f, "aspect": float(rng.uniform(0.5, 0.9)),
             "angle": float(rng.uniform(0, 2 * math.pi)), "bend": float(rng.uniform(-1.2, 1.2)),
             "textures": [_v4_texture(rng, avoid, size), _v4_texture(rng, avoid, size)]}
 
@@ -894,15 +894,14 @@ def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160,
         pivot = np.asarray((anchor[0], anchor[1] - (amplitude if motion.body == "arm" else 0.0)))
         path = np.concatenate([pivot + (path - pivot) * k for k in np.linspace(0.0, 1.0, 6)])
     distractors, tried = [], iter(candidates)
-    if version == 4:   # placed by the scene alone (a group shares them), apart from each other; the mover may pass
-        spots = srng.uniform(0, 1, size=(len(distract_draws), 16, 2))     # over them
-        placed = np.empty((0, 2))
+    if version == 4:   # each at the clearest of its candidate spots (the mover may pass over it)
+        spots = srng.uniform(0, 1, size=(len(distract_draws), 16, 2))
+        placed = path
         for draw, tries in zip(distract_draws, spots):
             a = 1.1 * draw["size"]   # the margin kept from the frame's edges
             xy = np.stack([a + 1 + tries[:, 0] * max(width - 2 * a - 2, 0),
                            a + 1 + tries[:, 1] * max(height - 2 * a - 2, 0)], axis=1)
-            clearance = (np.hypot(placed[None, :, 0] - xy[:, None, 0], placed[None, :, 1] - xy[:, None, 1]).min(1)
-                         if len(placed) else np.zeros(len(xy)))
+            clearance = np.hypot(placed[None, :, 0] - xy[:, None, 0], placed[None, :, 1] - xy[:, None, 1]).min(1)
             cx, cy = xy[int(np.argmax(clearance))]
             distractors.append({**draw, "c": (float(cx), float(cy))})
             placed = np.concatenate([placed, [[cx, cy]]])
