@@ -47,7 +47,7 @@ import numpy as np
 from .atomic import write_text_atomic
 from .attention import FIG5_GRID
 from .config import Config, field_names
-from .data.synthetic import companion_folder, ensure_companion
+from .data.synthetic import companion_folder, ensure_companion, synthetic_version
 from .errors import PacekitError
 from .experiment import ATTENTION_VIDEOS, ExperimentResult, _init_model, attention_scores, run_experiment
 from .machine import describe_machine
@@ -898,7 +898,8 @@ def run_ledger(cfg: Config, out, claims: Optional[Sequence[str]] = None, seeds: 
     ledger = {"preset": preset, "seeds": seeds, "verdict_rule": VERDICT_RULE, "config": cfg.to_dict(),
               "command": command, "machine": describe_machine(), "jobs": jobs, "threads": threads,
               "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "metrics": METRICS, "status": "running", "claims": [], "seconds": {}}
+              "metrics": METRICS, "status": "running", "claims": [], "seconds": {},
+              "synthetic_version": synthetic_version(cfg.root) if cfg.dataset == "synthetic" else None}
     cells = {claim.id: {arm: {} for arm in claim.arms} for claim in selected}
     tasks = _ledger_tasks(cfg, out, selected, seeds, attention_videos, jobs, cells)
     cell_count = sum(len(claim.arms) for claim in selected) * len(seeds)

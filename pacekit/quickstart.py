@@ -38,7 +38,7 @@ from .config import Config, get_config
 from .data import build_dataset
 from .data.strips import read_pace_strips
 from .data.synthetic import (NATIVE_SPEED_SPREAD, check_speed_spread, companion_folder, ensure_companion,
-                             ensure_synthetic, natural_speeds, read_synthetic_metadata)
+                             ensure_synthetic, natural_speeds, synthetic_version)
 from .experiment import (ATTENTION_VIDEOS, PRETEXT_CLIPS_PER_VIDEO, SMALL_FEATURES, ExperimentResult, default_run_name,
                          run_experiment)
 from .plots import plot_pace_error_by_class, plot_pace_strip, plot_training_curves
@@ -476,7 +476,7 @@ def result_json(r: QuickstartResult) -> dict:
         "top1": {init: {p: list(r.outcomes[(init, p)].top1) for p in _reported(r)} for init in INIT_NAMES},
         "top5": {init: {p: list(r.outcomes[(init, p)].top5) for p in _reported(r)} for init in INIT_NAMES},
         "gain": {p: r.gain(p) for p in _reported(r)},
-        "synthetic_version": _synthetic_version(cfg.root),
+        "synthetic_version": synthetic_version(cfg.root) if cfg.dataset == "synthetic" else None,
     }
     if r.experiment is not None:
         e = r.experiment
@@ -504,17 +504,6 @@ def result_json(r: QuickstartResult) -> dict:
 
 def _reported(r: QuickstartResult) -> list[str]:
     return [p for p in REPORTED if ("pretrained", p) in r.outcomes]
-
-
-def _synthetic_version(root) -> Optional[dict]:
-    """The synthetic set's format name, version and generation parameters (None for another dataset)."""
-    try:
-        meta = read_synthetic_metadata(root)
-    except ValueError:
-        return None
-    if meta is None:
-        return None
-    return {"format": meta["format"], "version": meta["version"], "params": meta["params"]}
 
 
 def _paces(cfg: Config) -> list[str]:

@@ -14,6 +14,7 @@ from pacekit.claims import (CLAIMS, Claim, Comparison, claim_rows, format_ledger
                             record_seeds, verdict, write_ledger, VERDICT_RULE)
 from pacekit.cli import main as cli_main
 from pacekit.config import get_config
+from pacekit.data.synthetic import FORMAT_VERSION
 from pacekit.errors import PacekitError
 
 from test_quickstart import TINY
@@ -235,6 +236,8 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     # Where, when and by which command: the command exactly as typed, the machine as measured.
     assert f"by `pacekit {' '.join(args)}`" in md and data["command"] == f"pacekit {' '.join(args)}"
     assert data["machine"]["cores"] >= 1 and data["machine"]["cpu"] in md and data["date"] in md
+    # ... and on which synthetic set: its format version and generation parameters
+    assert data["synthetic_version"]["version"] == FORMAT_VERSION and data["synthetic_version"]["params"]["num_classes"] == 3
     for claim in ("C1", "C6"):
         assert (out / f"claim_{claim}.png").read_bytes().startswith(b"\x89PNG")
     assert "ledger:" in capsys.readouterr().out

@@ -419,13 +419,15 @@ def preset_fact_errors(markdown: str, where: str = "") -> list:
 def test_the_preset_fact_checker_reads_the_kinds_of_statement_the_notebooks_make():
     good = ("| Colab / a GPU | `gpu-demo`: R(2+1)D, 16x112x112 clips, 12 epochs | minutes |\n"
             "| `PACEKIT_FAST=1` (tests) | `cpu-tiny`, 2 short epochs | seconds |\n\n"
-            "The `paper` preset feeds RGB clips with per-frame jitter and SGD; the `cpu-tiny` and `gpu-demo` "
-            "presets feed standardized clips with per-frame jitter and SGD. With the CPU preset's 4 labelled videos per "
-            "class (2 in fast mode) fine-tuning is hard.")
+            "The `paper` preset feeds RGB clips with per-frame jitter and SGD; the `gpu-demo` preset feeds "
+            "standardized clips with per-frame jitter and SGD; the `cpu-tiny` preset feeds standardized clips with "
+            "per-frame jitter and AdamW. With the CPU preset's 4 labelled videos per class (2 in fast mode) "
+            "fine-tuning is hard.")
     assert preset_fact_errors(good) == []
     for bad in ("| Colab / a GPU | `gpu-demo`: R(2+1)D, 16x112x112 clips, 6 epochs | minutes |",
                 "The `paper` and `gpu-demo` presets keep RGB clips and per-frame jitter.",
                 "The `gpu-demo` preset trains with AdamW.",
+                "The `cpu-tiny` preset trains with SGD.",
                 "With the CPU preset's 2 labelled videos per class, fine-tuning is hard.",
                 "The `cpu-tiny` preset has 4 labelled videos per class (4 in fast mode).",
                 "The `paper` preset turns colour jitter off."):

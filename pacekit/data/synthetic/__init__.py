@@ -57,7 +57,7 @@ from .specs import (BACKGROUNDS, FIGURE_CLASSES, FILLS, FORMAT_VERSION, FORMAT_V
 from .writer import (CLIPS_PER_GROUP, FORMAT_NAME, GOP_SIZE, MASK_SUFFIX, METADATA_FILE, QUANTIZER, SPLITS_DIR,
                      VIDEOS_DIR, SyntheticSummary, build_synthetic, companion_folder, ensure_companion,
                      ensure_synthetic, load_mover_masks, make_synthetic, mask_path, natural_speeds, plan_synthetic,
-                     read_synthetic_metadata, video_filename, write_mover_masks, write_video)
+                     read_synthetic_metadata, synthetic_version, video_filename, write_mover_masks, write_video)
 
 __all__ = [
     "FIGURE_CLASSES", "NATIVE_SPEED_SPREAD", "V3_SPEED_FACTOR", "check_speed_spread", "companion_folder",
@@ -67,6 +67,6 @@ __all__ = [
     "FigureClass", "FigureSpec", "draw_figure_video", "figure_trajectory", "load_mover_masks", "mask_path",
     "render_figure_video", "sample_figure_spec", "synthetic_classes", "write_mover_masks",
     "draw_video", "ensure_synthetic", "make_synthetic", "natural_speeds", "plan_synthetic", "read_synthetic_metadata",
-    "render_video", "sample_spec", "tip_speed", "trajectory", "video_filename", "write_video",
+    "render_video", "sample_spec", "synthetic_version", "tip_speed", "trajectory", "video_filename", "write_video",
     "V3_CLASSES", "V4_AREA_RANGE", "V4_CLASSES", "V4_DISTRACTORS", "V4_MIN_SWING", "V4_SPEED_JITTER", "V4_SPEEDS",
 ]

@@ -287,6 +287,18 @@ def read_synthetic_metadata(out) -> Optional[dict]:
     return meta
 
 
+def synthetic_version(root) -> Optional[dict]:
+    """``{"format", "version", "params"}`` of the synthetic set at ``root`` (its format version and generation
+    parameters, as a result records them); None when ``root`` holds no readable synthetic set."""
+    try:
+        meta = read_synthetic_metadata(root)
+    except ValueError:
+        return None
+    if meta is None:
+        return None
+    return {"format": meta["format"], "version": meta["version"], "params": meta["params"]}
+
+
 def natural_speeds(root, classes: Sequence[str]) -> Optional[list[float]]:
     """Each of ``classes``' natural speed in the synthetic set at ``root``: the middle of the class's
     ``speed_range`` (mean tip speed at pace 1, px/frame at ``REFERENCE_HEIGHT``), in the order given; None
