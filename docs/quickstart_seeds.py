@@ -18,7 +18,7 @@ from pacekit.claims import paired_ci
 
 OUT = Path(__file__).parent
 
-#: (name, the lesson's bar, how it is computed) -- the targets of the lesson, in points or shares.
+#: (target, bar): the lesson's targets, in the order :func:`met` checks them.
 TARGETS = [
     ("pretext accuracy, unseen videos", ">= 80%"),
     ("linear probe, 4 labels per class: pretrained - random", ">= +20 points"),

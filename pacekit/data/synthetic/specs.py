@@ -582,39 +582,37 @@ def _v4_hammer_angle(u, p):
     return p["low"] + (p["high"] - p["low"]) * lift
 
 
-_V4 = V4_SPEEDS
+V4_SPEED_JITTER = (0.95, 1.05)     # per video, around the class speed
+
+
+def _v4(rank: int, period_range: tuple[float, float], cycles: int, like: Optional[str] = None,
+        **fields) -> FigureClass:
+    """A version-4 class at ``V4_SPEEDS[rank]`` and ``V4_SPEED_JITTER``: ``FIGURE_CLASSES``' class ``like`` (its name,
+    body, path, parameters and description) with new periods, or a new class from ``fields``."""
+    timing = {"speed": V4_SPEEDS[rank], "period_range": period_range, "cycles": cycles, "speed_jitter": V4_SPEED_JITTER}
+    if like is not None:
+        return dataclasses.replace(next(m for m in FIGURE_CLASSES if m.name == like), **timing, **fields)
+    return FigureClass(**timing, **fields)
+
+
 #: Version 4: ten actions that differ in what moves and in how it moves, each at its own natural speed.
 V4_CLASSES: tuple[FigureClass, ...] = (
-    FigureClass("JumpingJack", _V4[0], (70, 90), 2, "jack", _v4_path_jump,
-                lambda r: {"dir": _sign(r), "height": r.uniform(0.3, 0.4)},
-                "a figure jumping in place, arms and legs opening and closing"),
-    FigureClass("Crawl", _V4[1], (100, 130), 3, "caterpillar", _v4_path_crawl,
-                lambda r: {"dir": _sign(r)},
-                "a caterpillar of three segments crawling back and forth, its body rippling"),
-    FigureClass("PendulumSwing", _V4[2], (80, 100), 1, "arm", _v2_path_pendulum,
-                lambda r: {"theta0": r.uniform(0.55, 0.8), "bend": r.uniform(0.3, 0.5)},
-                "a two-part arm with a weight, swinging from a pivot"),
-    FigureClass("Walk", _V4[3], (60, 80), 2, "walker", _v2_path_line,
-                lambda r: {"direction": r.uniform(-0.15, 0.15)},
-                "a figure walking back and forth, two-part legs striding"),
-    FigureClass("Wave", _V4[4], (56, 70), 2, "waver", _v2_path_wave,
-                lambda r: {"dir": _sign(r), "height": r.uniform(0.12, 0.2)},
-                "a figure drifting across and back, waving a two-part arm"),
-    FigureClass("Propeller", _V4[5], (44, 56), 1, "propeller", _v2_path_orbit,
-                lambda r: {"dir": _sign(r), "ellipticity": r.uniform(0.6, 0.8)},
-                "a two-bladed propeller circling while it spins"),
-    FigureClass("Fly", _V4[6], (44, 56), 1, "flyer", _v2_path_figure_eight,
-                lambda r: {"dir": _sign(r), "height": r.uniform(0.35, 0.5)},
-                "a flyer flapping two-part wings along a figure eight"),
-    FigureClass("Hammer", _V4[7], (28, 36), 1, "hammer", _v4_path_hammer,
-                lambda r: {"dir": _sign(r), "low": r.uniform(0.2, 0.4), "high": r.uniform(1.6, 1.9)},
-                "a hammer raised slowly and brought down fast, again and again"),
-    FigureClass("Bounce", _V4[8], (36, 46), 1, "ball", _v4_path_hop,
-                lambda r: {"dir": _sign(r), "drift": r.uniform(0.3, 0.5)},
-                "a textured ball hopping along, rolling as it goes"),
-    FigureClass("Roll", _V4[9], (50, 62), 1, "spokes", _v2_path_line,
-                lambda r: {"direction": r.uniform(-0.3, 0.3)},
-                "a spoked wheel rolling back and forth"),
+    _v4(0, (70, 90), 2, name="JumpingJack", body="jack", path=_v4_path_jump,
+        sample_params=lambda r: {"dir": _sign(r), "height": r.uniform(0.3, 0.4)},
+        description="a figure jumping in place, arms and legs opening and closing"),
+    _v4(1, (100, 130), 3, like="Crawl", path=_v4_path_crawl),
+    _v4(2, (80, 100), 1, like="PendulumSwing"),
+    _v4(3, (60, 80), 2, like="Walk"),
+    _v4(4, (56, 70), 2, like="Wave"),
+    _v4(5, (44, 56), 1, like="Orbit", name="Propeller", body="propeller",
+        description="a two-bladed propeller circling while it spins"),
+    _v4(6, (44, 56), 1, like="FigureEight", name="Fly",
+        sample_params=lambda r: {"dir": _sign(r), "height": r.uniform(0.35, 0.5)}),
+    _v4(7, (28, 36), 1, name="Hammer", body="hammer", path=_v4_path_hammer,
+        sample_params=lambda r: {"dir": _sign(r), "low": r.uniform(0.2, 0.4), "high": r.uniform(1.6, 1.9)},
+        description="a hammer raised slowly and brought down fast, again and again"),
+    _v4(8, (36, 46), 1, like="Bounce", path=_v4_path_hop),
+    _v4(9, (50, 62), 1, like="Roll", body="spokes", description="a spoked wheel rolling back and forth"),
 )
 
 
@@ -629,14 +627,11 @@ V3_CLASSES: tuple[FigureClass, ...] = tuple(
 NATIVE_SPEED_SPREAD = max(V2_SPEEDS) / min(V2_SPEEDS)
 
 V4_MIN_SWING = 28                  # frames per limb swing, wing flap or ripple at natural pace, at least
-V4_SPEED_JITTER = (0.95, 1.05)     # per video, around the class speed
 V4_AREA_RANGE = (0.05, 0.085)      # target mean mask area / frame area
 V4_TEXTURE_PERIOD = (0.5, 0.9)     # a texture's period, in radii of a disc of the mover's area
 #: Version 4's static distractors per scene (min, max): pieces cut from the movers' own parts and textures.
 V4_DISTRACTORS = (3, 5)
 V4_DISTRACTOR_KINDS = ("rock", "stick", "limb", "disc")
-#: Version 4 draws each video's speed within V4_SPEED_JITTER of its class speed.
-V4_CLASSES = tuple(dataclasses.replace(m, speed_jitter=V4_SPEED_JITTER) for m in V4_CLASSES)
 
 
 def check_speed_spread(speed_spread) -> Optional[float]:
