@@ -4,7 +4,7 @@ Pipelines:
 
 - ``model-only``: a fixed float batch already on the device -> forward, pace loss, backward, SGD step.
   This is what the reference figures for the authors' model code (fp32 401 clips/s ...) measure.
-- ``with-data``: the real training path of :mod:`pacekit.train` -- loader workers (none with the ``memory``
+- ``with-data``: the real training path of :mod:`pacekit.recipes.train` -- loader workers (none with the ``memory``
   backend: :func:`pacekit.training.data.train_workers`) decode uint8 pace clips
   (pinned memory, ``non_blocking`` copies), the batch is augmented on the device, then the same step.
 - ``data-only``: the loader and the on-device augmentation without the model (the data path's ceiling).
@@ -42,16 +42,15 @@ import time
 from pathlib import Path
 
 import torch
-
-from _machine import describe_machine  # benchmarks/ is on sys.path when run as a script
 import torch.nn.functional as F
+from _machine import describe_machine  # benchmarks/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing pacekit
     sys.path.insert(0, str(REPO))
 
 from pacekit.config import get_config  # noqa: E402
-from pacekit.train import PaceStep, build_pace_model, make_augment  # noqa: E402
+from pacekit.recipes.train import PaceStep, build_pace_model, make_augment  # noqa: E402
 from pacekit.training.data import make_train_loader, move_batch, pretrain_dataset, train_workers  # noqa: E402
 from pacekit.training.distributed import DistContext  # noqa: E402
 from pacekit.training.loop import FastPath, configure_backends  # noqa: E402

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 
 from pacekit.data.synthetic import FORMAT_VERSION, render_video, synthetic_classes  # noqa: E402
 from pacekit.pace import sample_indices  # noqa: E402
-from pacekit.plots import plot_pace_strip  # noqa: E402
+from pacekit.study.plots import plot_pace_strip  # noqa: E402
 
 OUT = Path(__file__).parent / "figures"
 

@@ -2,7 +2,7 @@
 
 Each RUN is a quickstart folder (``pacekit quickstart --seed S --data DIR --out RUN``) holding ``result.json``.
 Writes ``docs/quickstart_seeds.json`` and ``docs/quickstart_seeds.md``: every seed's figures, the mean over seeds,
-the paired 95% interval of each gain (the claims ledger's rule, :func:`pacekit.claims.paired_ci`), and for each
+the paired 95% interval of each gain (the claims ledger's rule, :func:`pacekit.study.claims.paired_ci`), and for each
 target whether every seed met it.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pacekit.claims import paired_ci
+from pacekit.study.claims import paired_ci
 
 OUT = Path(__file__).parent
 

@@ -13,9 +13,9 @@ A source is a Python file in the "percent" format of jupytext: ``# %%`` starts a
 the Markdown title (``# NN · Title`` as its first line). The builder adds, the same way in every
 notebook:
 
-- the "Open in Colab" badge under the title, from :data:`pacekit.notebook.REPO_URL`;
+- the "Open in Colab" badge under the title, from :data:`pacekit.teaching.notebook.REPO_URL`;
 - the setup cell, which installs pacekit on Colab from that same URL (``--no-deps``: Colab's torch stays)
-  and calls :func:`pacekit.notebook.setup` (which adds the missing dependencies and Colab's widget
+  and calls :func:`pacekit.teaching.notebook.setup` (which adds the missing dependencies and Colab's widget
   manager); a ``# %% [setup]`` cell in the source is appended to it (imports).
 
 Running uses the ``python3`` kernel with the notebook's folder as working directory, as nbval does,
@@ -40,10 +40,10 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 def setup_source(extra: str = "") -> str:
     """The setup cell every notebook starts with."""
-    from pacekit.notebook import install_command
+    from pacekit.teaching.notebook import install_command
 
     lines = [
-        "# Setup: on Colab, install pacekit (pacekit.notebook.REPO_URL) without replacing Colab's torch;",
+        "# Setup: on Colab, install pacekit (pacekit.teaching.notebook.REPO_URL) without replacing Colab's torch;",
         "# then seed, find the GPU, pick a preset (on Colab setup() adds the missing packages and widgets).",
         "import sys",
         "",
@@ -53,7 +53,7 @@ def setup_source(extra: str = "") -> str:
     ]
     if extra.strip():
         lines += [extra.strip(), ""]
-    lines += ["from pacekit.notebook import setup", "", "nb = setup()"]
+    lines += ["from pacekit.teaching.notebook import setup", "", "nb = setup()"]
     return "\n".join(lines)
 
 
@@ -79,7 +79,7 @@ def parse_cells(text: str) -> list[tuple[str, str]]:
 
 def build(source: Path) -> nbformat.NotebookNode:
     """The notebook of one source file (no outputs)."""
-    from pacekit.notebook import colab_badge
+    from pacekit.teaching.notebook import colab_badge
 
     name = source.stem + ".ipynb"
     cells = parse_cells(source.read_text())

@@ -4,7 +4,7 @@ A results file that pacekit reads back to resume or reuse a run (a claims cell, 
 linear probe's metrics, the ledger, the quickstart's ``result.json``) is written to a temp file beside it,
 flushed to disk, then renamed over it: a crash or a full disk mid-write leaves the previous file (or none),
 never half of one that a rerun would fail to parse. Checkpoints have their own writer,
-:func:`pacekit.checkpoint.save_checkpoint`, which also checks what goes into them.
+:func:`pacekit.training.checkpoint.save_checkpoint`, which also checks what goes into them.
 """
 
 from __future__ import annotations

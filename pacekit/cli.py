@@ -1,5 +1,5 @@
 """The ``pacekit`` command line: one sub-command per job, defined in :mod:`pacekit.commands` (and
-:mod:`pacekit.data.commands`, :mod:`pacekit.lab`) over the library's functions.
+:mod:`pacekit.commands.data`, :mod:`pacekit.commands.lab`) over the library's functions.
 
 A module that offers commands has ``add_commands(subparsers)``; each sub-parser sets ``func(args)``.
 Errors a user can fix -- a :class:`pacekit.errors.PacekitError` (a missing split file, an unreadable
@@ -23,7 +23,7 @@ from .errors import PacekitError
 #: Modules whose ``add_commands`` contribute sub-commands, in help order.
 COMMAND_MODULES = (
     "pacekit.commands.quickstart",
-    "pacekit.data.commands",
+    "pacekit.commands.data",
     "pacekit.commands.train",
     "pacekit.commands.evaluate",
     "pacekit.commands.probe",
@@ -32,7 +32,7 @@ COMMAND_MODULES = (
     "pacekit.commands.claims",
     "pacekit.commands.game",
     "pacekit.commands.ship",
-    "pacekit.lab",
+    "pacekit.commands.lab",
 )
 
 EPILOG = ("Errors you can fix (a wrong path, a missing split file, a bad value) are printed as one line; "

@@ -3,11 +3,11 @@
 Every field declares its facts once, in ``field(metadata=...)`` (see :func:`option`): its help text, its
 group (data, model, pretraining, fine-tuning, system), the paper's value where the paper states one, and
 whether the notebooks' run-reuse check compares it. Everything else is derived from them: the CLI flags
-and their ``--help`` (:func:`add_config_arguments`), the reuse check's field lists
-(:func:`field_names`, used by :mod:`pacekit.notebook`), the paper's values (:func:`paper_values`) and the
-defaults of the losses, heads and training schedule (:func:`config_default`). Notebooks build a
-:class:`Config` with :func:`get_config`; the CLI builds the same object from its flags
-(:func:`config_from_args`), so both run exactly the same training.
+and their ``--help`` (:mod:`pacekit.commands.config_flags`), the reuse check's field lists
+(:func:`field_names`, used by :mod:`pacekit.teaching.notebook`) and the paper's values (:func:`paper_values`).
+The losses and heads own their defaults (:mod:`pacekit.losses`, :mod:`pacekit.models.heads`); the fields
+read them. Notebooks build a :class:`Config` with :func:`get_config`; the CLI builds the same object from
+its flags, so both run exactly the same training.
 
     >>> cfg = get_config("cpu-tiny", epochs=2)
     >>> cfg.backbone, cfg.epochs
@@ -34,9 +34,7 @@ paper's fine-tuning lr (the ``ft_*`` fields).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import typing
 import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -45,6 +43,8 @@ from .data.readers import BACKENDS
 from .data.splits import DATASETS
 from .data.transforms import INPUT_MODES
 from .errors import PacekitError
+from .losses import DEFAULT_NORMALIZE, DEFAULT_TEMPERATURE, LAMBDA_CLS, LAMBDA_CTR
+from .models.heads import DEFAULT_PROJ_DIM, PROJECTIONS
 from .pace import START_POLICIES, WRAP_MODES
 
 
@@ -52,7 +52,7 @@ class ConfigError(PacekitError, ValueError):
     """A config value, field, group or preset that is not one pacekit knows; says which are.
 
     ``field`` names the offending Config field where there is one (None otherwise), so the command line
-    can name its ``--flag`` (:func:`config_from_args`); ``expected`` says what the field accepts.
+    can name its ``--flag`` (:func:`pacekit.commands.config_flags.config_from_args`); ``expected`` says what the field accepts.
     """
 
     def __init__(self, message: str, field: Optional[str] = None, expected: Optional[str] = None):
@@ -67,7 +67,6 @@ EPOCH_REPEAT_DEFAULTS = {"ucf101": 10}
 
 
 CONTRASTIVE = ("none", "context", "pace")
-PROJECTIONS = (None, "linear", "mlp")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 JITTERS = ("frame", "clip", None)
 OPTIMIZERS = ("sgd", "adamw")
@@ -159,13 +158,13 @@ class Config:
     projection: Optional[str] = option(None, "model", 'the contrastive space: none = the embedding, "linear", or '
                                        '"mlp" (an fc + ReLU first: the paper\'s "+ fc", Table 2\'s best)',
                                        paper="mlp")
-    proj_dim: int = option(128, "model", "size of the projection's output; the paper does not give it")
-    temperature: float = option(0.5, "pretraining", "sim(z_i, z_j) = u_i.u_j / temperature in Eq. 2/3; the "
+    proj_dim: int = option(DEFAULT_PROJ_DIM, "model", "size of the projection's output; the paper does not give it")
+    temperature: float = option(DEFAULT_TEMPERATURE, "pretraining", "sim(z_i, z_j) = u_i.u_j / temperature in Eq. 2/3; the "
                                 "paper's plain dot product is temperature 1 with --no-normalize", paper=1.0)
-    normalize: bool = option(True, "pretraining", "L2-normalise z before the similarity (cosine); the paper "
+    normalize: bool = option(DEFAULT_NORMALIZE, "pretraining", "L2-normalise z before the similarity (cosine); the paper "
                              "uses the raw dot product", paper=False)
-    lambda_cls: float = option(1.0, "pretraining", "weight of the pace loss in Eq. 4", paper=1.0)
-    lambda_ctr: float = option(0.1, "pretraining", "weight of the contrastive loss in Eq. 4", paper=0.1)
+    lambda_cls: float = option(LAMBDA_CLS, "pretraining", "weight of the pace loss in Eq. 4", paper=1.0)
+    lambda_ctr: float = option(LAMBDA_CTR, "pretraining", "weight of the contrastive loss in Eq. 4", paper=0.1)
 
     # --- pretraining ----------------------------------------------------------------------------
     epochs: int = option(18, "pretraining", "pretraining epochs", paper=18)
@@ -332,7 +331,7 @@ def validate(cfg: Config) -> None:
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
 
-def _field(name: str) -> dataclasses.Field:
+def config_field(name: str) -> dataclasses.Field:
     if name not in _FIELDS:
         raise KeyError(f"{name!r} is not a pacekit.config.Config field")
     return _FIELDS[name]
@@ -340,7 +339,7 @@ def _field(name: str) -> dataclasses.Field:
 
 def config_default(name: str) -> Any:
     """The default of Config field ``name`` (the ``paper`` preset's value), e.g. ``config_default("lr")``."""
-    return _field(name).default
+    return config_field(name).default
 
 
 def paper_values() -> dict[str, Any]:
@@ -388,7 +387,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 # `pacekit claims`: the cpu-tiny recipe with half its pretraining (15 epochs, the lr divided by 10 for the last 3):
 # the ledger pretrains many configs x seeds.
-# The ledger runs its cells side by side, one torch thread each (pacekit.claims.default_jobs): on 2 cores
+# The ledger runs its cells side by side, one torch thread each (pacekit.study.claims.default_jobs): on 2 cores
 # two one-thread runs do 1.5x the work of one two-thread run (README, "Cells side by side").
 PRESETS["claims"] = {**PRESETS["cpu-tiny"], "name": "claims", "epochs": 15, "lr_step": 12, "threads": 1}
 
@@ -407,105 +406,5 @@ def get_config(preset: str = "paper", **overrides: Any) -> Config:
     return Config(**values)
 
 
-# ---------------------------------------------------------------------------------------------- CLI
-
-def _parser_for(hint: Any, name: str):
-    """A string -> value function for one field's type (Optional, bool, int, float, str, tuple)."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Union and type(None) in args:
-        inner = _parser_for(next(a for a in args if a is not type(None)), name)
-
-        def optional(text: str):
-            return None if text.strip().lower() in ("none", "null", "") else inner(text)
-
-        optional.__name__ = getattr(inner, "__name__", "value") + " or none"
-        return optional
-    if hint is bool:
-        return _parse_bool
-    if hint in (int, float, str):
-        return hint
-    if hint is tuple or origin is tuple:
-        return _parse_int_tuple
-    raise TypeError(f"config field {name} has a type the CLI cannot parse: {hint}")
-
-
-def _parse_int_tuple(text: str) -> tuple:
-    try:
-        return tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers like 128,171 (or 128x171), got {text!r}") from None
-
-
-def _parse_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def _as_flag_value(value: Any) -> str:
-    """``value`` as a user types it after its flag: ``none``, ``true``, ``128,171``, ``0.001``."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def field_help(name: str, preset: str = "paper") -> str:
-    """``--help`` text of field ``name``: its help, ``preset``'s value and, where the paper states one, the
-    paper's value, e.g. ``"frames per clip (default: 16; paper: 16)"``."""
-    f = _field(name)
-    facts = f"default: {_as_flag_value(getattr(get_config(preset), name))}"
-    if "paper" in f.metadata:
-        facts += f"; paper: {_as_flag_value(f.metadata['paper'])}"
-    return f"{f.metadata['help']} ({facts})"
-
-
-def add_config_arguments(parser: argparse.ArgumentParser, exclude: tuple[str, ...] = (),
-                         default_preset: str = "paper") -> None:
-    """Add ``--preset`` and one ``--field-name`` flag per :class:`Config` field to ``parser``.
-
-    Flags left out keep the preset's value. Booleans are ``--flag`` / ``--no-flag``; optional fields take
-    ``none``; ``--frame-size`` takes ``128,171``. ``exclude`` leaves fields out (a command that fixes them).
-    Each flag's help is :func:`field_help` of ``default_preset``.
-    """
-    parser.add_argument("--preset", default=default_preset, choices=list(PRESETS),
-                        help=f"starting configuration; flags override its fields (default: {default_preset})")
-    hints = typing.get_type_hints(Config)
-    group = parser.add_argument_group("configuration (pacekit.config.Config fields)")
-    for f in dataclasses.fields(Config):
-        if f.name in exclude:
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        help_text = field_help(f.name, default_preset).replace("%", "%%")  # argparse formats % itself
-        if hints[f.name] is bool:
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
-                               default=argparse.SUPPRESS, help=help_text)
-        else:
-            group.add_argument(flag, dest=f.name, type=_parser_for(hints[f.name], f.name),
-                               default=argparse.SUPPRESS, metavar=f.name.upper(), help=help_text)
-
-
-def config_from_args(args: argparse.Namespace, **forced: Any) -> Config:
-    """The :class:`Config` of parsed CLI flags: the ``--preset``, then the flags given, then ``forced``.
-
-    It validates every field before a command builds anything; an invalid value is a :class:`ConfigError`
-    that names its ``--flag`` (``--seed -1: expected an integer >= 0``) where the flag was given."""
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if hasattr(args, f.name)}
-    try:
-        return get_config(getattr(args, "preset", "paper"), **{**given, **forced})
-    except ConfigError as exc:
-        if exc.field is None or exc.field not in given:
-            raise
-        flag = "--" + exc.field.replace("_", "-")
-        raise ConfigError(f"{flag} {_as_flag_value(given[exc.field])}: expected {exc.expected}", field=exc.field,
-                          expected=exc.expected) from None
-
-
-__all__ = ["CONTRASTIVE", "GROUPS", "Config", "ConfigError", "PRESETS", "add_config_arguments", "config_default",
-           "config_from_args", "default_epoch_repeat", "field_help", "field_names", "get_config", "option", "paper_values", "validate"]
+__all__ = ["CONTRASTIVE", "GROUPS", "Config", "ConfigError", "PRESETS", "config_default", "config_field",
+           "default_epoch_repeat", "field_names", "get_config", "option", "paper_values", "validate"]

@@ -35,19 +35,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .config import config_default
-
-# The defaults are the Config fields' (pacekit.config), so a loss called without a config matches a run's.
-DEFAULT_TEMPERATURE: float = config_default("temperature")
+# The Config fields ``temperature`` and ``normalize`` (pacekit.config) take these as their defaults, so a loss
+# called without a config matches a run's.
+DEFAULT_TEMPERATURE: float = 0.5
 """Default contrastive temperature (0.5), used with ``normalize=True`` (see the module docstring)."""
 
-DEFAULT_NORMALIZE: bool = config_default("normalize")
+DEFAULT_NORMALIZE: bool = True
 """Whether the similarity L2-normalises the embeddings by default (True; the paper's dot product: False)."""
 
-LAMBDA_CLS: float = config_default("lambda_cls")
+LAMBDA_CLS: float = 1.0
 """Paper's weight of the pace classification loss in Eq. 4 (1, Sec. 4.1)."""
 
-LAMBDA_CTR: float = config_default("lambda_ctr")
+LAMBDA_CTR: float = 0.1
 """Paper's weight of the contrastive loss in Eq. 4 (0.1, Sec. 4.1)."""
 
 

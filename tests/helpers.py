@@ -103,7 +103,7 @@ def build_tiny_flow(base) -> dict:
     """
     from pacekit.config import get_config
     from pacekit.data.synthetic import make_synthetic
-    from pacekit.train import finetune, pretrain
+    from pacekit.recipes.train import finetune, pretrain
 
     if hasattr(base, "mktemp"):  # a pytest tmp_path_factory, as older callers pass
         base = base.mktemp("flow")

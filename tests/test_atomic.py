@@ -55,7 +55,9 @@ def test_an_interrupted_write_is_never_seen_half_written(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["experiment.json"]
 
 
-@pytest.mark.parametrize("module", ["claims", "experiment", "frozen_probe", "quickstart", "evaluate", "shipped"])
+@pytest.mark.parametrize("module", ["study.claims.cells", "study.claims.ledger", "study.experiment", "recipes.linear_probe",
+                                    "study.quickstart", "evaluation.recognition", "teaching.shipped",
+                                    "commands.train", "commands.probe", "commands.retrieval"])
 def test_the_files_pacekit_reads_back_are_written_atomically(module):
     import importlib
     import inspect

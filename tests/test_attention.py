@@ -11,10 +11,18 @@ import pytest
 import torch
 from torch import nn
 
-from pacekit.attention import (
-    activation_attention, attention_grid, clip_attention, coverage_map_share, fig5_stage, grad_cam,
+from pacekit.evaluation.attention import (
+    activation_attention,
+    attention_grid,
+    clip_attention,
+    coverage_map_share,
+    fig5_stage,
+    grad_cam,
     load_pace_clips,
-    mask_area_fraction, no_inplace_relu, normalize_maps, plot_attention_grid,
+    mask_area_fraction,
+    no_inplace_relu,
+    normalize_maps,
+    plot_attention_grid,
 )
 
 
@@ -213,7 +221,7 @@ def test_attention_command_needs_videos(flow, capsys):
 
 
 def test_grad_cam_grid_pace_target_uses_each_columns_pace_logit(tmp_path, monkeypatch):
-    import pacekit.attention as attention
+    import pacekit.evaluation.attention as attention
     from pacekit.data import ClipEval
 
     asked = []
@@ -240,7 +248,7 @@ def test_grad_cam_grid_pace_target_uses_each_columns_pace_logit(tmp_path, monkey
 def test_authors_layout_checkpoint_gives_the_same_attention(tmp_path):
     """A state dict in the authors' key layout (module.conv1.*, ..., module.linear.*) loads into pacekit's
     r21d and yields exactly the maps of the model it was written from (narrow width keeps it fast)."""
-    from pacekit.evaluate import load_model
+    from pacekit.evaluation.recognition import load_model
     from pacekit.models import build_model
     from pacekit.models.authors import to_authors_state_dict
 

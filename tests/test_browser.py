@@ -15,7 +15,7 @@ screen (scores, chance, the player's and the model's confusion matrices).
 Screenshots go to the pytest temporary folder, and are copied to ``$PACEKIT_SCREENSHOTS`` when that
 variable names a folder (``02_guess_the_pace.png``, the README's; ``pacekit_game_classroom.png``).
 Nothing is written into the repository: the kernels work in the temporary folder, so the notebook's
-``setup()`` puts its runs and data under it (:func:`pacekit.notebook.project_root` is ``.`` outside
+``setup()`` puts its runs and data under it (:func:`pacekit.teaching.notebook.project_root` is ``.`` outside
 ``notebooks/``).
 
 It skips, saying so, only when no Chromium executable is found (``apt-get install chromium``;
@@ -185,7 +185,7 @@ def check_end_screen(game) -> None:
 
 def served_clip_timing(page, image) -> list[int]:
     """The frame durations (ms) of the animated clip an <img> shows, read from the bytes the page holds."""
-    from pacekit.widgets import animation_timeline
+    from pacekit.teaching.widgets import animation_timeline
 
     data = page.evaluate("async (img) => Array.from(new Uint8Array(await (await fetch(img.src)).arrayBuffer()))",
                          image.element_handle())

@@ -1,4 +1,4 @@
-"""Tests for pacekit.checkpoint: atomic save, safe load, RNG round trip, backbone transfer."""
+"""Tests for pacekit.training.checkpoint: atomic save, safe load, RNG round trip, backbone transfer."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-import pacekit.checkpoint as ckpt
-from pacekit.checkpoint import (
+import pacekit.training.checkpoint as ckpt
+from pacekit.training.checkpoint import (
     CheckpointError,
     TransferReport,
     capture_rng_state,

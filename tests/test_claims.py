@@ -7,17 +7,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_quickstart import TINY
 
-from pacekit import claims as claims_mod
-from pacekit.attention import attention_mass_in_masks, mask_area_fraction
-from pacekit.claims import (CLAIMS, Claim, Comparison, claim_rows, format_ledger, get_claims, paired_ci,
-                            record_seeds, verdict, write_ledger, VERDICT_RULE)
 from pacekit.cli import main as cli_main
 from pacekit.config import get_config
 from pacekit.data.synthetic import FORMAT_VERSION
 from pacekit.errors import PacekitError
-
-from test_quickstart import TINY
+from pacekit.evaluation.attention import attention_mass_in_masks, mask_area_fraction
+from pacekit.study import claims as claims_mod
+from pacekit.study.claims import (
+    CLAIMS,
+    VERDICT_RULE,
+    claim_rows,
+    format_ledger,
+    get_claims,
+    paired_ci,
+    record_seeds,
+    verdict,
+    write_ledger,
+)
+from pacekit.study.claims import cells as claims_cells
+from pacekit.study.claims import ledger as claims_ledger
 
 # The quickstart's TINY sizes, without its own --finetune-seeds flag.
 _at = TINY.index("--finetune-seeds")
@@ -167,7 +177,7 @@ def test_seeds_are_recorded_before_any_result(tmp_path, monkeypatch):
         seen.append(json.loads((Path(out) / "seeds.json").read_text())["seeds"])
         return {m: {"value": 0.5, "chance": 0.5} for m in claim.metric}
 
-    monkeypatch.setattr(claims_mod, "run_cell", fake_cell)
+    monkeypatch.setattr(claims_ledger, "run_cell", fake_cell)
     from pacekit.config import get_config
     claims_mod.run_ledger(get_config("cpu-tiny"), tmp_path, ["C8"], seeds=[3, 4], figures=False)
     assert seen and all(s == [3, 4] for s in seen)
@@ -195,7 +205,7 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
         ["base_s0", "base_s1", f"{r21d_key}_s0", f"{r21d_key}_s1"])
     for claim in ("C1", "C6"):
         for arm in ("pace-pretrained, R(2+1)D x0.25", "random init, R(2+1)D x0.25"):
-            cells = list((out / claim / claims_mod._slug(arm)).glob("s*/cell.json"))
+            cells = list((out / claim / claims_cells._slug(arm)).glob("s*/cell.json"))
             assert len(cells) == 2
             for cell in cells:
                 transfer = json.loads(cell.read_text())["identity"]["transfer"]
@@ -215,7 +225,7 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     # every cell kept retrieval at each k of Sec. 4.4 for each feature, top-1 being the metric's value
     for arm in ("pace-pretrained", "random init, R(2+1)D x0.25"):
         for seed in (0, 1):
-            saved = json.loads((out / "C1" / claims_mod._slug(arm) / f"s{seed}" / "cell.json").read_text())
+            saved = json.loads((out / "C1" / claims_cells._slug(arm) / f"s{seed}" / "cell.json").read_text())
             if arm == "pace-pretrained":  # the tiny network's conv5 is 1x1 on these 32-pixel crops
                 skipped = saved["metrics"]["retrieval vcop"]
                 assert skipped["value"] is None and "conv5 is 1x1 on 32x32 crops" in skipped["skipped"]
@@ -257,7 +267,7 @@ def test_claims_c1_c6_end_to_end_through_the_cli(tmp_path, capsys, monkeypatch):
     def no_rerun(*a, **kw):
         raise AssertionError("a finished cell was computed again")
 
-    monkeypatch.setattr(claims_mod, "_experiment", no_rerun)
+    monkeypatch.setattr(claims_cells, "_experiment", no_rerun)
     display = [a for a in args if a != "--no-progress"] + ["--progress", "--log-every", "7"]
     assert cli_main(display) == 0
     assert json.loads((out / "ledger.json").read_text())["claims"] == data["claims"]
@@ -282,7 +292,7 @@ def test_cells_side_by_side_give_the_numbers_of_cells_one_after_the_other(tmp_pa
     assert ledgers["2"]["claims"] == ledgers["1"]["claims"]
     # run again side by side: every cell is read back in this process, no task is left to start
     started = []
-    monkeypatch.setattr(claims_mod, "run_tasks", lambda tasks, **kw: started.extend(tasks) or {})
+    monkeypatch.setattr(claims_ledger, "run_tasks", lambda tasks, **kw: started.extend(tasks) or {})
     assert cli_main(args) == 0
     assert started == [] and json.loads((out / "ledger.json").read_text())["claims"] == ledgers["2"]["claims"]
     for claim in ledgers["1"]["claims"]:
@@ -302,7 +312,7 @@ def test_a_moved_ledger_folder_reads_its_own_pretraining_not_the_old_path(tmp_pa
     base = ["claims", "--claims", "C6", "--seeds", "1", "--attention-videos", "2", "--data", str(tmp_path / "synthetic"),
             "--jobs", "1", *CLAIMS_TINY]
     assert cli_main([*base, "--out", str(old)]) == 0
-    cell = Path("C6") / claims_mod._slug("pace-pretrained") / "s0" / "cell.json"
+    cell = Path("C6") / claims_cells._slug("pace-pretrained") / "s0" / "cell.json"
     first = json.loads((old / cell).read_text())["metrics"]
     shutil.move(old, new)
     shutil.copytree(new, old)  # the old path now holds other weights: a zeroed network
@@ -316,7 +326,7 @@ def test_a_moved_ledger_folder_reads_its_own_pretraining_not_the_old_path(tmp_pa
 
 
 def test_default_jobs_is_one_cell_per_threads_worth_of_cpus(monkeypatch, tmp_path):
-    monkeypatch.setattr(claims_mod, "available_cpus", lambda: 4)
+    monkeypatch.setattr(claims_ledger, "usable_cores", lambda: 4)
     cfg = get_config("claims", device="cpu")
     assert cfg.threads == 1 and claims_mod.default_jobs(cfg) == 4  # the ledger's preset: one thread per cell
     assert claims_mod.default_jobs(cfg.replace(threads=None)) == 1  # torch's default: every core, one run
@@ -329,9 +339,9 @@ def test_default_jobs_is_one_cell_per_threads_worth_of_cpus(monkeypatch, tmp_pat
 
 def test_the_command_runs_one_cell_per_cpu_unless_threads_none(monkeypatch):
     from pacekit.cli import build_parser
-    from pacekit.config import config_from_args
+    from pacekit.commands.config_flags import config_from_args
 
-    monkeypatch.setattr(claims_mod, "available_cpus", lambda: 2)
+    monkeypatch.setattr(claims_ledger, "usable_cores", lambda: 2)
     jobs = {}
     for flags in ([], ["--threads", "none"], ["--threads", "2"]):
         cfg = config_from_args(build_parser().parse_args(["claims", "--device", "cpu", *flags]))
@@ -341,7 +351,7 @@ def test_the_command_runs_one_cell_per_cpu_unless_threads_none(monkeypatch):
 
 def test_c9_pretrains_on_a_one_speed_companion_and_transfers_to_the_set_itself(tmp_path):
     from pacekit.data.synthetic import natural_speeds, read_synthetic_metadata
-    from pacekit.experiment import ExperimentResult
+    from pacekit.study.experiment import ExperimentResult
 
     data, out = tmp_path / "synthetic", tmp_path / "ledger"
     args = ["claims", "--claims", "C9", "--seeds", "1", "--data", str(data), "--out", str(out), *CLAIMS_TINY]
@@ -359,7 +369,7 @@ def test_c9_pretrains_on_a_one_speed_companion_and_transfers_to_the_set_itself(t
     assert sorted(roots.values()) == sorted([str(data), str(companion)]) and roots["base_s0"] == str(data)
     # every transfer reads the set itself; the companion arm starts from the companion's pretraining
     for arm in ("pretrained on a one-speed companion", "pretrained on the set itself", "random init"):
-        identity = json.loads((out / "C9" / claims_mod._slug(arm) / "s0" / "cell.json").read_text())["identity"]
+        identity = json.loads((out / "C9" / claims_cells._slug(arm) / "s0" / "cell.json").read_text())["identity"]
         assert identity["transfer"]["root"] == str(data)
         if arm != "random init":
             assert identity["pretrain"]["root"] == str(companion if "companion" in arm else data)

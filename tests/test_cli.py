@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from pacekit import cli
-from pacekit.checkpoint import CheckpointError
 from pacekit.config import ConfigError
 from pacekit.data import SplitError, VideoDecodeError
 from pacekit.errors import PacekitError
-from pacekit.evaluate import NoUsableVideosError
+from pacekit.evaluation.recognition import NoUsableVideosError
+from pacekit.training.checkpoint import CheckpointError
 
 
 def _run_raising(monkeypatch, exc: BaseException):

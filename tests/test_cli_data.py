@@ -106,7 +106,7 @@ def test_prepare_bad_flags_are_one_line_naming_the_flag(ucf_root, tmp_path, caps
 
 
 def test_ctrl_c_in_prepare_says_to_re_run_it_not_resume(ucf_root, tmp_path, capsys, monkeypatch):
-    from pacekit.data import commands
+    from pacekit.commands import data as commands
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import av
 import pytest
-
 from _archives import rar4_bytes, tar_gz_bytes, tiny_video_bytes, with_parent_dirs, write, zip_bytes
 from _range_server import RangeServer
 

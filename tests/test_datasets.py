@@ -5,11 +5,17 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 import torch
+from helpers import make_ucf_layout, read_number, write_numbered_video
 from torch.utils.data import DataLoader
 
-from helpers import make_ucf_layout, read_number, write_numbered_video
 from pacekit.data import (
-    ActionClipSampler, ClipSampler, EvalClipSampler, PaceClipSampler, VideoDataset, VideoRecord, build_dataset,
+    ActionClipSampler,
+    ClipSampler,
+    EvalClipSampler,
+    PaceClipSampler,
+    VideoDataset,
+    VideoRecord,
+    build_dataset,
     make_clip_sampler,
 )
 from pacekit.data.splits import kinetics_filename

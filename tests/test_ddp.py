@@ -7,8 +7,8 @@ import sys
 import pytest
 import torch
 
-from pacekit.checkpoint import load_checkpoint
 from pacekit.training import read_metrics
+from pacekit.training.checkpoint import load_checkpoint
 
 
 @pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),

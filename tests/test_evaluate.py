@@ -7,11 +7,17 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 import torch
-
 from helpers import BROKEN_TEST, TINY_FLAGS
-from pacekit.evaluate import (
-    EvalResult, confusion_matrix, per_class_accuracy, plot_confusion, plot_per_class_accuracy,
-    results_from_probs, topk_correct, video_probabilities,
+
+from pacekit.evaluation.recognition import (
+    EvalResult,
+    confusion_matrix,
+    per_class_accuracy,
+    plot_confusion,
+    plot_per_class_accuracy,
+    results_from_probs,
+    topk_correct,
+    video_probabilities,
 )
 
 
@@ -88,7 +94,7 @@ def test_plots_return_figures_with_the_matrix():
 
 
 def test_evaluate_videos_is_the_10_clip_softmax_mean_and_deterministic(flow):
-    from pacekit.evaluate import eval_split, evaluate_videos, load_model
+    from pacekit.evaluation.recognition import eval_split, evaluate_videos, load_model
 
     loaded = load_model(flow["ft"])
     test = eval_split(loaded, "synthetic", flow["root"], "test")
@@ -141,9 +147,9 @@ def test_evaluate_command_refuses_a_pretraining_checkpoint(flow, capsys):
 def test_linear_probe_keeps_the_backbone_frozen_and_trains_the_fc(flow, tmp_path, capsys):
     import json
 
-    from pacekit.checkpoint import load_checkpoint
     from pacekit.cli import main
-    from pacekit.loading import build_action_model, model_from_checkpoint
+    from pacekit.training.checkpoint import load_checkpoint
+    from pacekit.training.loading import build_action_model, model_from_checkpoint
 
     run_dir = tmp_path / "probe"
     rc = main(["linear-probe", "--preset", "cpu-tiny", "--dataset", "synthetic", "--root", str(flow["root"]),
@@ -171,7 +177,7 @@ def test_linear_probe_keeps_the_backbone_frozen_and_trains_the_fc(flow, tmp_path
 def test_authors_checkpoints_get_the_authors_input_bgr_0_to_255():
     import torch
 
-    from pacekit.evaluate import AuthorsClipEval
+    from pacekit.evaluation.recognition import AuthorsClipEval
 
     clips = torch.zeros(1, 2, 4, 4, 3, dtype=torch.uint8)
     clips[..., 0] = 200  # red
@@ -203,7 +209,7 @@ def test_evaluation_scores_exactly_the_readable_videos_and_names_the_one_left_ou
     import json
 
     from pacekit.data import ClipEval
-    from pacekit.evaluate import evaluate_videos, save_result
+    from pacekit.evaluation.recognition import evaluate_videos, save_result
 
     test = broken_test_split(broken_ucf_root)
     transform = ClipEval(size=None, crop=32)
@@ -229,7 +235,7 @@ def test_evaluation_scores_exactly_the_readable_videos_and_names_the_one_left_ou
 
 def test_evaluation_counts_videos_missing_on_disk_among_the_listed(ucf_root):
     from pacekit.data import ClipEval, VideoDataset, build_dataset
-    from pacekit.evaluate import evaluate_videos, format_comparison
+    from pacekit.evaluation.recognition import evaluate_videos, format_comparison
 
     present = build_dataset("ucf101", ucf_root, "test", mode="eval", clip_len=4, num_clips=2, frame_size=(32, 48))
     test = VideoDataset(present.records, present.classes, mode="eval", clip_len=4, num_clips=2, frame_size=(32, 48),
@@ -245,7 +251,7 @@ def test_evaluation_counts_videos_missing_on_disk_among_the_listed(ucf_root):
 
 def test_evaluation_with_no_readable_video_is_an_error_that_says_so(tmp_path):
     from pacekit.data import VideoDataset, VideoRecord
-    from pacekit.evaluate import NoUsableVideosError, evaluate_videos
+    from pacekit.evaluation.recognition import NoUsableVideosError, evaluate_videos
 
     records = []
     for name in ("a.avi", "b.avi"):

@@ -1,4 +1,4 @@
-"""The one experiment pipeline (pacekit.experiment) at a tiny size: every cell, JSON, histograms, reuse."""
+"""The one experiment pipeline (pacekit.study.experiment) at a tiny size: every cell, JSON, histograms, reuse."""
 
 import json
 
@@ -6,8 +6,14 @@ import pytest
 
 from pacekit.config import get_config
 from pacekit.data.synthetic import ensure_synthetic
-from pacekit.experiment import (INITS, PROTOCOLS, ExperimentResult, TransferOutcome, retrieval_chance,
-                                run_experiment)
+from pacekit.study.experiment import (
+    INITS,
+    PROTOCOLS,
+    ExperimentResult,
+    TransferOutcome,
+    retrieval_chance,
+    run_experiment,
+)
 
 #: The sizes of tests/test_quickstart.py's TINY flags.
 TINY = dict(synthetic_classes=3, synthetic_videos=6, frame_size=(32, 43), clip_len=4, crop=32, epoch_repeat=2,
@@ -81,7 +87,7 @@ def test_a_constant_predictor_is_visible_and_chance_is_exact():
 
 
 def test_the_notebook_helper_is_one_cell_of_the_pipeline_and_reloads(tiny, tmp_path, capsys):
-    from pacekit.notebook import NotebookSetup, format_runs, pretrain_and_finetune
+    from pacekit.teaching.notebook import NotebookSetup, format_runs, pretrain_and_finetune
 
     cfg, _, _ = tiny
     nb = NotebookSetup(fast=False, device="cpu", gpu=None, preset="cpu-tiny", seed=0, root=tmp_path,

@@ -12,14 +12,20 @@ import stat
 
 import pytest
 import torch
-
 from helpers import TINY_FLAGS
-from pacekit.checkpoint import (CheckpointError, CheckpointSaveError, NonFiniteError, TransferError,
-                                load_checkpoint, save_checkpoint)
+
 from pacekit.cli import main as cli_main
 from pacekit.config import get_config
-from pacekit.loading import load_model
-from pacekit.train import PaceStep, pretrain
+from pacekit.recipes.train import PaceStep, pretrain
+from pacekit.training.checkpoint import (
+    CheckpointError,
+    CheckpointSaveError,
+    NonFiniteError,
+    TransferError,
+    load_checkpoint,
+    save_checkpoint,
+)
+from pacekit.training.loading import load_model
 from pacekit.training.loop import RunFolderError, _prune_epoch_checkpoints
 
 PRETRAIN_FLAGS = ["--epochs", "1", "--epoch-repeat", "1", "--batch-size", "4", "--threads", "1"]
@@ -222,9 +228,10 @@ def test_transfer_errors_are_pacekit_errors():
 
 def authors_checkpoint(path, classes=4, width=0.125):
     """A fake checkpoint as the authors' train.py saves it (their key layout), of a narrow R3D."""
+    from test_authors_checkpoint import authors_file
+
     from pacekit.models import build_model
     from pacekit.models.authors import to_authors_state_dict
-    from test_authors_checkpoint import authors_file
 
     torch.save(authors_file(to_authors_state_dict(build_model("r3d", num_classes=classes, width=width), "r3d")), path)
     return path
@@ -247,7 +254,7 @@ def test_finetuning_from_the_authors_checkpoint_feeds_their_input(flow, tmp_path
 
 def test_the_authors_training_input_is_bgr_0_to_255():
     from pacekit.data import ClipAugment
-    from pacekit.train import AuthorsInput
+    from pacekit.recipes.train import AuthorsInput
 
     red = torch.zeros(1, 4, 8, 8, 3, dtype=torch.uint8)
     red[..., 0] = 255

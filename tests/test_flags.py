@@ -26,12 +26,12 @@ def _reached(*args, **kwargs):
 @pytest.fixture
 def no_work(monkeypatch):
     import pacekit.commands.attention as attention_cmd
+    import pacekit.commands.data as data_cmd
     import pacekit.commands.evaluate as evaluate_cmd
     import pacekit.commands.probe as probe_cmd
     import pacekit.commands.quickstart as quickstart_cmd
     import pacekit.commands.retrieval as retrieval_cmd
     import pacekit.commands.train as train_cmd
-    import pacekit.data.commands as data_cmd
     import pacekit.data.datasets as datasets
 
     for module, name in ((train_cmd, "pretrain"), (train_cmd, "finetune"), (probe_cmd, "linear_probe"),

@@ -1,4 +1,4 @@
-"""The linear probe on cached features (pacekit.frozen_probe): the classifier, the 10-clip rule, and the
+"""The linear probe on cached features (pacekit.recipes.linear_probe): the classifier, the 10-clip rule, and the
 probe's model checked against the full evaluation path (decode, transform, backbone, fc) on real files."""
 
 import math
@@ -6,14 +6,14 @@ import math
 import pytest
 import torch
 
-from pacekit.checkpoint import load_checkpoint
 from pacekit.config import get_config
 from pacekit.data.synthetic import ensure_synthetic
-from pacekit.evaluate import evaluate_videos
-from pacekit.frozen_probe import fit_linear_classifier, probe_evaluation, run_linear_probe
-from pacekit.loading import eval_transform, model_from_checkpoint
-from pacekit.train import pretrain
+from pacekit.evaluation.recognition import evaluate_videos
+from pacekit.recipes.linear_probe import fit_linear_classifier, probe_evaluation, run_linear_probe
+from pacekit.recipes.train import pretrain
+from pacekit.training.checkpoint import load_checkpoint
 from pacekit.training.data import eval_dataset
+from pacekit.training.loading import eval_transform, model_from_checkpoint
 from pacekit.training.loop import RunFolderError
 
 TINY = dict(synthetic_classes=3, synthetic_videos=6, frame_size=(32, 43), clip_len=4, crop=32, epoch_repeat=2,
@@ -60,7 +60,7 @@ def test_probe_evaluation_averages_each_videos_clip_softmax():
     with torch.no_grad():
         fc.weight.copy_(torch.eye(2))
         fc.bias.zero_()
-    from pacekit.frozen_probe import ClipFeatures
+    from pacekit.recipes.linear_probe import ClipFeatures
     x = torch.tensor([[[3.0, 0.0], [0.0, 0.5], [0.0, 0.5]],      # one confident clip of class 0, two weak of 1
                       [[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]])
     result = probe_evaluation(fc, ClipFeatures(x, torch.tensor([0, 1]), torch.tensor([0, 1]), ["a", "b"], 2))

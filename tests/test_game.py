@@ -1,4 +1,4 @@
-"""The pace game's rules (pacekit.game), without a screen: the deal, answers, scores, confusion, no spoilers."""
+"""The pace game's rules (pacekit.teaching.game), without a screen: the deal, answers, scores, confusion, no spoilers."""
 
 from fractions import Fraction
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from pacekit.data.transforms import center_crop_clips
-from pacekit.game import HIDDEN, GameClip, PaceGame, Round, centre_crop, make_rounds, motion_class
 from pacekit.pace import PaceSet, sample_indices
+from pacekit.teaching.game import HIDDEN, GameClip, PaceGame, Round, centre_crop, make_rounds, motion_class
 
 PACES = PaceSet.from_spec("absolute")  # 1/3, 1/2, 1, 2, 3
 

@@ -13,7 +13,7 @@ import pytest
 
 from pacekit import cli
 from pacekit.commands import game as game_command
-from pacekit.game_classroom import TEMPLATE, classroom_source, deal_game, write_classroom
+from pacekit.teaching.classroom import TEMPLATE, classroom_source, deal_game, write_classroom
 
 
 def test_the_game_command_is_registered_with_its_flags():

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from helpers import SHARED_DATA
+
 from pacekit.data.prepare import prepare_video, short_side_size
 from pacekit.data.readers import (
     PartialVideoError,

@@ -7,14 +7,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
-
 from helpers import tiny_config
+
+from pacekit import machine
 from pacekit.config import PRESETS, config_default, get_config
 from pacekit.errors import PacekitError
-from pacekit.train import finetune, pretrain
-from pacekit.training import DistContext, read_metrics
+from pacekit.recipes.train import finetune, pretrain
+from pacekit.training import DistContext, loop, read_metrics
 from pacekit.training import data as tdata
-from pacekit.training import loop
 from pacekit.training.loop import FastPath, apply_update, make_grad_scaler, resolve_precision
 
 CUDA = torch.device("cuda:0")
@@ -144,12 +144,12 @@ def test_workers_are_capped_by_the_cpus_with_a_log_line(caplog):
         assert tdata.cap_workers(4, one, cpus=1) == 1
 
 
-def test_available_cpus_uses_the_affinity_mask_else_the_cpu_count(monkeypatch):
-    monkeypatch.setattr(tdata.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    assert tdata.available_cpus() == 2
-    monkeypatch.delattr(tdata.os, "sched_getaffinity")
-    monkeypatch.setattr(tdata.os, "cpu_count", lambda: 6)
-    assert tdata.available_cpus() == 6
+def test_usable_cores_uses_the_affinity_mask_else_the_cpu_count(monkeypatch):
+    monkeypatch.setattr(machine.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert machine.usable_cores() == 2
+    monkeypatch.delattr(machine.os, "sched_getaffinity")
+    monkeypatch.setattr(machine.os, "cpu_count", lambda: 6)
+    assert machine.usable_cores() == 6
 
 
 def test_fit_loads_with_the_capped_number_of_workers(ucf_root, tmp_path, monkeypatch):
@@ -161,7 +161,7 @@ def test_fit_loads_with_the_capped_number_of_workers(ucf_root, tmp_path, monkeyp
         return original(dataset, batch_size, ctx, seed, 0, pin_memory)
 
     monkeypatch.setattr(loop, "make_train_loader", spy)
-    monkeypatch.setattr(tdata, "available_cpus", lambda: 2)
+    monkeypatch.setattr(tdata, "usable_cores", lambda: 2)
     pretrain(tiny_config(ucf_root, tmp_path, num_workers=8, epoch_repeat=1, backend="pyav"))
     assert seen["workers"] == 2
 

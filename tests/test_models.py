@@ -11,11 +11,23 @@ import torch
 from torch import nn
 
 import pacekit.models as models
-from pacekit.models import ClipModel, build_backbone, build_model, list_backbones, register_backbone, stage_shapes
-from pacekit.models import registry
+from pacekit.models import (
+    ClipModel,
+    build_backbone,
+    build_model,
+    list_backbones,
+    register_backbone,
+    registry,
+    stage_shapes,
+)
 from pacekit.models.heads import build_projector
 from pacekit.models.layers import (
-    FullConv3d, ResBlock, SamePadMaxPool3d, SpatioTemporalConv, STConv3d, r21d_mid_channels,
+    FullConv3d,
+    ResBlock,
+    SamePadMaxPool3d,
+    SpatioTemporalConv,
+    STConv3d,
+    r21d_mid_channels,
 )
 
 ALL = ["c3d", "r21d", "r3d", "r3d_18", "s3d_g", "tiny"]

@@ -1,5 +1,5 @@
 """The notebooks as files: names, kernel, Colab badge and setup cell, committed outputs, no machine paths;
-plus the setup helper (pacekit.notebook) and the `pacekit lab` command they rely on."""
+plus the setup helper (pacekit.teaching.notebook) and the `pacekit lab` command they rely on."""
 
 import importlib.util
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pacekit import notebook as pnb
+from pacekit.teaching import notebook as pnb
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -55,7 +55,7 @@ def test_kernel_badge_and_setup_cell(name):
 
 
 def test_every_repository_url_is_the_one_constant():
-    """REPO_URL is kept in pacekit.notebook only; badges and install lines are written from it."""
+    """REPO_URL is kept in pacekit.teaching.notebook only; badges and install lines are written from it."""
     owner_repo = pnb.REPO_URL.removeprefix("https://github.com/")
     assert pnb.REPO_URL == "https://github.com/pacekit/pacekit"
     for name in NAMES:
@@ -116,7 +116,7 @@ def test_the_builder_parses_percent_cells():
         builder().parse_cells("# %% [raw]\n")
 
 
-# ------------------------------------------------------------------------------------ pacekit.notebook
+# ------------------------------------------------------------------------------------ pacekit.teaching.notebook
 
 
 def test_fast_mode_reads_the_environment_variable():
@@ -164,8 +164,8 @@ def test_the_fast_config_is_small_and_the_full_one_is_the_preset():
 
 
 def _saved_run(tmp_path, cfg, stage="pretrain"):
-    from pacekit.checkpoint import save_checkpoint
-    from pacekit.train import build_pace_model
+    from pacekit.recipes.train import build_pace_model
+    from pacekit.training.checkpoint import save_checkpoint
 
     model = build_pace_model(cfg, 4)
     state = {"model": model.state_dict(), "optimizer": {}, "scheduler": {}, "rng": {}, "config": cfg.to_dict(),
@@ -240,8 +240,8 @@ def test_live_curves_draw_the_run_log(tmp_path):
 
 
 def test_lab_opens_the_repository_notebooks(tmp_path):
-    from pacekit import lab
     from pacekit.cli import build_parser
+    from pacekit.commands import lab
 
     assert lab.find_notebooks() == NOTEBOOKS
     assert lab.lab_command(NOTEBOOKS, ["--no-browser"]) == [sys.executable, "-m", "jupyterlab", str(NOTEBOOKS),
@@ -256,7 +256,7 @@ def test_lab_opens_the_repository_notebooks(tmp_path):
 
 
 def test_a_fork_changes_only_repo_url_and_the_builder_follows(monkeypatch):
-    """pacekit.notebook.REPO_URL is the one place a fork edits: badges and install lines are written from it."""
+    """pacekit.teaching.notebook.REPO_URL is the one place a fork edits: badges and install lines are written from it."""
     fork = "https://github.com/someone/pacekit-fork"
     monkeypatch.setattr(pnb, "REPO_URL", fork)
     monkeypatch.setattr(pnb.install_command, "__defaults__", (fork,))
@@ -393,7 +393,7 @@ def _presets_in(clause: str) -> set:
 def preset_fact_errors(markdown: str, where: str = "") -> list:
     """Every preset fact of ``markdown`` that disagrees with pacekit.config, as readable lines."""
     from pacekit.config import get_config
-    from pacekit.notebook import FAST_OVERRIDES
+    from pacekit.teaching.notebook import FAST_OVERRIDES
 
     errors = []
     for clause in _clauses(markdown):

@@ -1,13 +1,15 @@
-"""pacekit.parallel: tasks run after what they wait for, lowest priority first, each on the threads asked for."""
+"""pacekit.study.parallel: tasks run after what they wait for, lowest priority first, each on the threads asked for."""
 
 import math
 import operator
+import os
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from pacekit.parallel import Task, run_tasks, torch_threads
+from pacekit.study.parallel import Task, run_tasks, torch_threads
 
 
 def test_one_job_runs_in_order_of_dependencies_then_priority_and_restores_threads():
@@ -41,15 +43,38 @@ def test_a_failing_task_stops_the_run_with_its_own_error():
         run_tasks(tasks, jobs=1)
 
 
-def test_an_interrupt_stops_the_running_workers_at_once():
+def _note_pid_sleep_then_mark(folder: str) -> None:
+    """A long task: writes its pid, sleeps, then writes ``done`` (which a stopped worker never reaches)."""
+    Path(folder, "pid").write_text(str(os.getpid()))
+    time.sleep(20)
+    Path(folder, "done").write_text("finished")
+
+
+def _wait_for_pid_file(folder: str) -> None:
+    while not Path(folder, "pid").exists():
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads the process table from /proc")
+def test_an_interrupt_stops_the_running_workers_at_once(tmp_path):
     def interrupt(task, result):
         raise KeyboardInterrupt
 
-    tasks = [Task("slow", time.sleep, (60,)), Task("quick", abs, (-1,), priority=1)]
-    started = time.perf_counter()
+    # "quick" ends once "slow" has started, so the interrupt comes while "slow" sleeps.
+    tasks = [Task("slow", _note_pid_sleep_then_mark, (str(tmp_path),)),
+             Task("quick", _wait_for_pid_file, (str(tmp_path),), priority=1)]
     with pytest.raises(KeyboardInterrupt):
         run_tasks(tasks, jobs=2, threads=1, on_done=interrupt)
-    assert time.perf_counter() - started < 30  # not the 60 s the sleeping task would take to finish
+    assert not _alive(int((tmp_path / "pid").read_text()))
+    assert not (tmp_path / "done").exists()  # run_tasks did not wait for the sleeping task to finish
 
 
 def test_bad_graphs_are_refused():

@@ -1,4 +1,4 @@
-"""The teaching figures of pacekit.plots: x-t slices (kymographs) whose slope is the pace, and clip
+"""The teaching figures of pacekit.study.plots: x-t slices (kymographs) whose slope is the pace, and clip
 animations that play at a true frame rate."""
 
 import io
@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from pacekit.pace import sample_indices
-from pacekit.plots import (clips_gif, clips_html, kymograph, kymograph_speed, plot_kymographs, track_columns)
+from pacekit.study.plots import clips_gif, clips_html, kymograph, kymograph_speed, plot_kymographs, track_columns
 
 
 def moving_bar(num_frames=60, width=200, height=20, speed=1.5, x0=10.0, bar=3):
@@ -101,10 +101,10 @@ def test_clips_html_labels_each_clip_and_embeds_the_gif():
 
 def test_the_pace_confusion_counts_the_clips_pace_accuracy_scores(ucf_root, tmp_path):
     import torch
-
     from helpers import tiny_config
-    from pacekit.evaluate import pace_confusion, pace_predictions
-    from pacekit.train import build_pace_model, pace_accuracy
+
+    from pacekit.evaluation.recognition import pace_accuracy, pace_confusion, pace_predictions
+    from pacekit.recipes.train import build_pace_model
 
     cfg = tiny_config(ucf_root, tmp_path)
     torch.manual_seed(0)
@@ -121,10 +121,10 @@ def test_the_pace_confusion_counts_the_clips_pace_accuracy_scores(ucf_root, tmp_
 
 def test_a_model_that_always_answers_one_pace_fills_one_column(ucf_root, tmp_path):
     import torch
-
     from helpers import tiny_config
-    from pacekit.evaluate import pace_confusion
-    from pacekit.plots import plot_pace_confusion
+
+    from pacekit.evaluation.recognition import pace_confusion
+    from pacekit.study.plots import plot_pace_confusion
 
     class AlwaysFast(torch.nn.Module):
         def forward(self, x):  # (B, C, T, H, W) -> logits favouring pace label 2
@@ -141,11 +141,11 @@ def test_a_model_that_always_answers_one_pace_fills_one_column(ucf_root, tmp_pat
 
 def test_the_pace_confusion_by_class_splits_the_same_clips_by_their_videos_action(ucf_root, tmp_path):
     import torch
-
     from helpers import tiny_config
+
     from pacekit.data import build_dataset
-    from pacekit.evaluate import pace_confusion, pace_confusion_by_class, pace_predictions
-    from pacekit.train import build_pace_model
+    from pacekit.evaluation.recognition import pace_confusion, pace_confusion_by_class, pace_predictions
+    from pacekit.recipes.train import build_pace_model
 
     cfg = tiny_config(ucf_root, tmp_path)
     torch.manual_seed(0)
@@ -171,8 +171,8 @@ def test_the_pace_confusion_by_class_splits_the_same_clips_by_their_videos_actio
 
 
 def test_a_model_that_reads_every_clip_as_pace_4_errs_by_the_distance_to_4():
-    from pacekit.evaluate import PaceConfusionByClass
-    from pacekit.plots import plot_pace_error_by_class
+    from pacekit.evaluation.recognition import PaceConfusionByClass
+    from pacekit.study.plots import plot_pace_error_by_class
 
     counts = np.zeros((2, 4, 4), dtype=np.int64)
     counts[0, :, 3] = [3, 1, 0, 0]  # class 0: three clips at pace 1, one at pace 2, all answered pace 4
@@ -193,7 +193,7 @@ def test_a_model_that_reads_every_clip_as_pace_4_errs_by_the_distance_to_4():
 
 
 def test_the_error_correlation_is_exact_on_lines_and_absent_when_it_cannot_be_told():
-    from pacekit.evaluate import PaceConfusionByClass
+    from pacekit.evaluation.recognition import PaceConfusionByClass
 
     def one_clip_per_class(errors):  # class c: one clip at pace 1 answered `errors[c]` steps faster
         counts = np.zeros((len(errors) + 1, 4, 4), dtype=np.int64)

@@ -1,7 +1,7 @@
 import pytest
-
 from helpers import read_number
-from pacekit.data import build_dataset, open_video
+
+from pacekit.data import build_dataset
 from pacekit.data.prepare import prepare_dataset, short_side_size
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-
 from helpers import read_number, write_numbered_video
+
 from pacekit.data import readers
 from pacekit.data.prepare import prepare_video
 from pacekit.data.readers import PartialVideoError, VideoDecodeError, open_video
@@ -50,9 +50,8 @@ def test_frame_pack_reader_matches_the_video(numbered, tmp_path):
 
 
 def test_frame_folder_reader_reads_the_authors_layout(tmp_path):
-    from torchvision.io import encode_jpeg
-
     from helpers import numbered_frame
+    from torchvision.io import encode_jpeg
 
     folder = tmp_path / "v_X_g01_c01"
     folder.mkdir()

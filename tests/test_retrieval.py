@@ -7,9 +7,17 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 import torch
-
 from helpers import BROKEN_TEST, BROKEN_TRAIN
-from pacekit.retrieval import TOPK, clip_features, describe_feature, cosine_knn, format_table, retrieve, topk_hits
+
+from pacekit.evaluation.retrieval import (
+    TOPK,
+    clip_features,
+    cosine_knn,
+    describe_feature,
+    format_table,
+    retrieve,
+    topk_hits,
+)
 
 
 def brute_force_knn(q, g, k):
@@ -123,8 +131,8 @@ def test_topk_constant_matches_the_paper():
 
 
 def test_run_retrieval_uses_every_video_and_matches_brute_force(flow, capsys):
-    from pacekit.evaluate import eval_split, load_model
-    from pacekit.retrieval import extract_features, run_retrieval
+    from pacekit.evaluation.recognition import eval_split, load_model
+    from pacekit.evaluation.retrieval import extract_features, run_retrieval
 
     loaded = load_model(flow["pre"])
     gallery = eval_split(loaded, "synthetic", flow["root"], "train")
@@ -168,14 +176,14 @@ def test_retrieve_command_prints_counts_and_writes_table_and_figure(flow, tmp_pa
 
 
 def test_retrieval_figure_shows_queries_and_top3(flow):
-    from pacekit.evaluate import eval_split, load_model
-    from pacekit.retrieval import plot_retrieval_examples
+    from pacekit.evaluation.recognition import eval_split, load_model
+    from pacekit.evaluation.retrieval import plot_retrieval_examples
 
     loaded = load_model(flow["pre"])
     gallery = eval_split(loaded, "synthetic", flow["root"], "train", num_clips=2)
     queries = eval_split(loaded, "synthetic", flow["root"], "test", num_clips=2)
     # Planted neighbours: query 0 -> gallery 0, 1, 11; query 1 -> gallery 5, 6, 7.
-    from pacekit.retrieval import RetrievalResult
+    from pacekit.evaluation.retrieval import RetrievalResult
 
     result = RetrievalResult("p5", {1: 0.5}, torch.tensor([[0, 1, 11], [5, 6, 7]]),
                              torch.tensor([[0.9, 0.8, 0.7], [0.6, 0.5, 0.4]]), 2, 12)
@@ -202,7 +210,7 @@ def broken_splits(root):
 
 def test_retrieval_leaves_unreadable_videos_out_of_queries_and_gallery(broken_ucf_root, capsys):
     from pacekit.data import ClipEval
-    from pacekit.retrieval import extract_features, plot_retrieval_examples, run_retrieval
+    from pacekit.evaluation.retrieval import extract_features, plot_retrieval_examples, run_retrieval
 
     queries, gallery = broken_splits(broken_ucf_root)
     transform = ClipEval(size=None, crop=32)
@@ -231,8 +239,8 @@ def test_retrieval_leaves_unreadable_videos_out_of_queries_and_gallery(broken_uc
 
 def test_retrieval_with_an_unreadable_gallery_is_an_error(tmp_path):
     from pacekit.data import VideoDataset, VideoRecord
-    from pacekit.evaluate import NoUsableVideosError
-    from pacekit.retrieval import extract_features
+    from pacekit.evaluation.recognition import NoUsableVideosError
+    from pacekit.evaluation.retrieval import extract_features
 
     (tmp_path / "a.avi").write_bytes(b"garbage" * 50)
     gallery = VideoDataset([VideoRecord(tmp_path / "a.avi", 0, "a.avi")], ["x"], mode="eval", clip_len=4,
@@ -267,8 +275,8 @@ def test_retrieve_command_writes_the_left_out_videos_of_each_side(flow, broken_u
 
 
 def test_vcop_feature_is_conv5_max_pooled_1_2_2_then_flattened_on_a_tiny_backbone():
+    from pacekit.evaluation.retrieval import vcop_feature
     from pacekit.models import build_backbone
-    from pacekit.retrieval import vcop_feature
 
     torch.manual_seed(0)
     backbone = build_backbone("tiny").eval()
@@ -292,7 +300,7 @@ def test_vcop_feature_is_conv5_max_pooled_1_2_2_then_flattened_on_a_tiny_backbon
 
 def test_vcop_feature_size_for_the_papers_clips():
     """9,216 = 512 x 2 x 3 x 3 for R(2+1)D at 16x112x112 (conv5 512 x 2 x 7 x 7); an odd row is dropped."""
-    from pacekit.retrieval import vcop_feature
+    from pacekit.evaluation.retrieval import vcop_feature
 
     assert vcop_feature(torch.zeros(1, 512, 2, 7, 7)).shape == (1, 9216)
     assert vcop_feature(torch.zeros(1, 1024, 2, 4, 4)).shape == (1, 8192)  # S3D-G
@@ -301,7 +309,7 @@ def test_vcop_feature_size_for_the_papers_clips():
 
 
 def test_every_result_and_table_names_its_feature():
-    from pacekit.retrieval import FEATURE_DESCRIPTIONS, PAPER_FEATURES, RetrievalResult, run_retrieval
+    from pacekit.evaluation.retrieval import FEATURE_DESCRIPTIONS, PAPER_FEATURES, RetrievalResult, run_retrieval
 
     assert PAPER_FEATURES == ("vcop", "p4")
     assert inspect_default(run_retrieval, "layers") == PAPER_FEATURES
@@ -332,8 +340,8 @@ def test_retrieve_defaults_to_the_papers_features():
 
 def test_unavailable_feature_says_when_vcop_cannot_pool_conv5():
     """The tiny network halves the crop five times: conv5 is 2x2 on 56-pixel crops, 1x1 on 32-pixel ones."""
+    from pacekit.evaluation.retrieval import unavailable_feature
     from pacekit.models import build_backbone
-    from pacekit.retrieval import unavailable_feature
 
     backbone = build_backbone("tiny")
     backbone.train()

@@ -1,4 +1,4 @@
-"""The shipped pretrained network (pacekit.shipped, `pacekit ship-weights`) and the notebooks' PACEKIT_PRETRAINED.
+"""The shipped pretrained network (pacekit.teaching.shipped, `pacekit ship-weights`) and the notebooks' PACEKIT_PRETRAINED.
 
 A tiny build checks what `build_shipped` writes; the real package file, when present, must load with
 weights_only=True, match its record byte for byte and still score exactly its recorded pretext accuracy on
@@ -12,16 +12,16 @@ import json
 import pytest
 import torch
 
-from pacekit import notebook, shipped
-from pacekit.checkpoint import load_checkpoint
 from pacekit.cli import main as cli_main
 from pacekit.config import Config, get_config
 from pacekit.data.synthetic import FORMAT_VERSION
 from pacekit.errors import PacekitError
-from pacekit.loading import model_from_checkpoint
+from pacekit.evaluation.recognition import pace_accuracy
 from pacekit.pace import PaceSet
-from pacekit.quickstart import SYNTHETIC_SIZE
-from pacekit.train import pace_accuracy
+from pacekit.study.quickstart import SYNTHETIC_SIZE
+from pacekit.teaching import notebook, shipped
+from pacekit.training.checkpoint import load_checkpoint
+from pacekit.training.loading import model_from_checkpoint
 
 #: A build of seconds (the settings of tests/test_experiment.py's TINY that pretraining reads).
 TINY = dict(synthetic_classes=3, synthetic_videos=6, frame_size=(32, 43), clip_len=4, crop=32, epoch_repeat=2,

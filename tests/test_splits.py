@@ -1,8 +1,8 @@
 import re
 
 import pytest
-
 from helpers import write_numbered_video
+
 from pacekit.data.splits import SplitError, kinetics_filename, read_folder, read_hmdb51, read_kinetics400, read_ucf101
 
 

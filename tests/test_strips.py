@@ -7,12 +7,12 @@ import pytest
 import torch
 from helpers import make_ucf_layout, read_number, write_numbered_video
 
-from pacekit.attention import load_pace_clips
 from pacekit.config import get_config
 from pacekit.data.strips import read_pace_strips, read_strip, spread_indices
-from pacekit.quickstart import _pace_strip_frames
-from pacekit.retrieval import frame_strip
-from pacekit.widgets import read_videos
+from pacekit.evaluation.attention import load_pace_clips
+from pacekit.evaluation.retrieval import frame_strip
+from pacekit.study.quickstart import _pace_strip_frames
+from pacekit.teaching.widgets import read_videos
 
 
 @pytest.fixture(scope="module")

@@ -6,22 +6,21 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from helpers import tiny_config
-from pacekit.checkpoint import load_checkpoint
+
 from pacekit.cli import main as cli_main
 from pacekit.config import get_config
+from pacekit.data import ClipEval
 from pacekit.data.splits import VideoRecord
+from pacekit.data.transforms import temporal_residual
 from pacekit.losses import same_context_loss, same_pace_loss
 from pacekit.models import ClipModel, build_backbone
-from pacekit.plots import plot_pace_strip, plot_training_curves
-from pacekit.data import ClipEval
-from pacekit.data.transforms import temporal_residual
-from pacekit.loading import build_action_model, model_from_checkpoint
-from pacekit.train import PaceStep, finetune, pretrain
+from pacekit.recipes.train import PaceStep, finetune, pretrain
+from pacekit.study.plots import plot_pace_strip, plot_training_curves
 from pacekit.training import DeviceMeter, DistContext, EpochIndexed, EpochSampler, read_metrics, select_per_class
+from pacekit.training.checkpoint import load_checkpoint
+from pacekit.training.loading import build_action_model, model_from_checkpoint
 from pacekit.training.loop import step_seed
-
 
 # ------------------------------------------------------------------------------------- pieces
 

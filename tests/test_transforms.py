@@ -1,7 +1,7 @@
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import torch
 
 from pacekit.data import transforms as T
 

@@ -1,4 +1,4 @@
-"""The pace game on screen (pacekit.widgets.GameView), played headless: click buttons, send key messages,
+"""The pace game on screen (pacekit.teaching.widgets.GameView), played headless: click buttons, send key messages,
 read every widget's state."""
 
 import io
@@ -10,9 +10,16 @@ from PIL import Image as PILImage
 from torch import nn
 
 from pacekit.data import ClipEval
-from pacekit.game import PaceGame, make_rounds
-from pacekit.widgets import (GameView, animation_timeline, clip_animation, confusion_html, model_player,
-                             plot_rounds, read_videos)
+from pacekit.teaching.game import PaceGame, make_rounds
+from pacekit.teaching.widgets import (
+    GameView,
+    animation_timeline,
+    clip_animation,
+    confusion_html,
+    model_player,
+    plot_rounds,
+    read_videos,
+)
 
 
 def numbered_video(num_frames: int, height: int = 8, width: int = 10) -> np.ndarray:
@@ -318,7 +325,7 @@ def test_live_curves_show_the_logged_metrics_and_redraw_them_as_the_log_grows(tm
     """LiveCurves shows one figure, then updates it in place; each figure plots the run's metrics.jsonl."""
     import IPython.display
 
-    from pacekit.notebook import LiveCurves
+    from pacekit.teaching.notebook import LiveCurves
     from pacekit.training.logging import MetricsLog
 
     shown = []  # the figures, in the order they reached the notebook output

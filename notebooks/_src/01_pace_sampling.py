@@ -24,12 +24,26 @@ import numpy as np
 import torch
 from IPython.display import HTML, display
 
-from pacekit.data.synthetic import (MASK_SCALE, draw_figure_video, figure_trajectory, plan_synthetic,
-                                    sample_figure_spec, synthetic_classes)
+from pacekit.data.synthetic import (
+    MASK_SCALE,
+    draw_figure_video,
+    figure_trajectory,
+    plan_synthetic,
+    sample_figure_spec,
+    synthetic_classes,
+)
 from pacekit.data.transforms import color_jitter_clips, to_float_clips
-from pacekit.pace import (PaceSet, clip_span, interpolation_plan, jump_cut_probability, loop_points, pace_name,
-                          sample_indices, sample_pace_clip)
-from pacekit.plots import clips_html, kymograph, kymograph_speed, plot_kymographs, plot_pace_strip
+from pacekit.pace import (
+    PaceSet,
+    clip_span,
+    interpolation_plan,
+    jump_cut_probability,
+    loop_points,
+    pace_name,
+    sample_indices,
+    sample_pace_clip,
+)
+from pacekit.study.plots import clips_html, kymograph, kymograph_speed, plot_kymographs, plot_pace_strip
 
 # %% [markdown]
 # ## 1. `sample_indices` worked by hand
@@ -124,7 +138,7 @@ display(HTML(clips_html(moving, fps=25, zoom=2, caption="32 frames of each clip 
 
 # %% [markdown]
 # **Pace as a slope.** Cut every frame of a clip along the pixel row through the wheel and stack the
-# rows in time, first frame on top: an *x-t slice* or kymograph (`pacekit.plots.kymograph`). A mover at
+# rows in time, first frame on top: an *x-t slice* or kymograph (`pacekit.study.plots.kymograph`). A mover at
 # constant speed draws a straight line, and its slope -- pixels moved per clip frame -- is its speed. A
 # clip at pace $p$ shows source frames $s + \lfloor i p \rfloor$, so the same motion draws a line $p$
 # times steeper: the pace *is* the slope. The fast clips span 31 and 46 source frames, about one and

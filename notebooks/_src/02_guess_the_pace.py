@@ -18,11 +18,12 @@
 from fractions import Fraction
 
 from pacekit.data import build_dataset
-from pacekit.game import PaceGame, make_rounds
-from pacekit.notebook import load_or_train
+from pacekit.evaluation.recognition import pace_accuracy
 from pacekit.pace import PaceSet, sample_indices
-from pacekit.train import eval_transform, pace_accuracy
-from pacekit.widgets import GameView, model_player, plot_rounds, read_videos
+from pacekit.recipes.train import eval_transform
+from pacekit.teaching.game import PaceGame, make_rounds
+from pacekit.teaching.notebook import load_or_train
+from pacekit.teaching.widgets import GameView, model_player, plot_rounds, read_videos
 
 # %% [markdown]
 # ## 1. The clips the model sees
@@ -88,8 +89,8 @@ view = GameView(game, fps=25, width=224)
 view
 
 # %% [markdown]
-# The game is plain Python underneath: `pacekit.game.PaceGame` holds the rules (`game.guess(choice)`,
-# `game.next_round()`, `game.score`, `game.confusion()`), and `pacekit.widgets.GameView` only shows what
+# The game is plain Python underneath: `pacekit.teaching.game.PaceGame` holds the rules (`game.guess(choice)`,
+# `game.next_round()`, `game.score`, `game.confusion()`), and `pacekit.teaching.widgets.GameView` only shows what
 # they allow. The test suite plays it headless by clicking the view's buttons.
 #
 # ## 4. You against the model

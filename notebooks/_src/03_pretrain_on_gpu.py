@@ -28,19 +28,20 @@ import torch.nn.functional as F
 from IPython.display import Markdown, display
 from torch import nn
 
-from pacekit.attention import load_pace_clips
 from pacekit.config import get_config
 from pacekit.data import build_dataset
 from pacekit.data.readers import open_video
 from pacekit.data.synthetic import natural_speeds
-from pacekit.evaluate import pace_confusion, pace_confusion_by_class
+from pacekit.evaluation.attention import load_pace_clips
+from pacekit.evaluation.recognition import pace_accuracy, pace_confusion, pace_confusion_by_class
 from pacekit.losses import pace_classification_loss
 from pacekit.models import build_backbone
 from pacekit.models.layers import SpatioTemporalConv, r21d_mid_channels
-from pacekit.notebook import FAST_OVERRIDES, SMALL_SYNTHETIC, LiveCurves, load_or_train
 from pacekit.pace import PaceSet, sample_pace_clip
-from pacekit.plots import plot_pace_confusion, plot_pace_error_by_class, plot_pace_strip, plot_training_curves
-from pacekit.train import PaceStep, build_pace_model, eval_transform, make_augment, pace_accuracy
+from pacekit.recipes.train import PaceStep, build_pace_model, eval_transform, make_augment
+from pacekit.study.plots import plot_pace_confusion, plot_pace_error_by_class, plot_pace_strip, plot_training_curves
+from pacekit.teaching.notebook import FAST_OVERRIDES, SMALL_SYNTHETIC, LiveCurves, load_or_train
+
 
 # %%
 def in_words(c):
@@ -110,7 +111,7 @@ display(Markdown(f"This run (`{nb.preset}` preset{', fast mode' if nb.fast else 
 # %% [markdown]
 # ## 2. One training step, written out
 #
-# **How.** Everything `pacekit.train.PaceStep` and the training loop do in one step, with pacekit's
+# **How.** Everything `pacekit.recipes.train.PaceStep` and the training loop do in one step, with pacekit's
 # pieces and nothing hidden: for each video of a batch, (1) draw a pace $p$ from the pace set and a start
 # frame (`sample_pace_clip`, notebook 01) and (2) read the clip $g(x|p)$; (3) augment the batch (random
 # crop, flip, colour jitter as configured, the input mode); (4) the network's pace logits $h$; (5) the
@@ -161,9 +162,9 @@ assert torch.allclose(loss, pace_classification_loss(logits, labels))  # pacekit
 # %%
 torch.manual_seed(nb.seed)
 same_start = build_pace_model(cfg, len(pace_set)).to(nb.device).train()
-pacekit_loss, correct, count = PaceStep(cfg, augment)(same_start, {"video": video, "pace_label": labels},
+pacekit_loss, _, _ = PaceStep(cfg, augment)(same_start, {"video": video, "pace_label": labels},
                                                       torch.Generator(nb.device).manual_seed(nb.seed))
-print(f"written out {loss.item():.6f}, pacekit.train.PaceStep {pacekit_loss.item():.6f}")
+print(f"written out {loss.item():.6f}, pacekit.recipes.train.PaceStep {pacekit_loss.item():.6f}")
 assert torch.allclose(loss, pacekit_loss, atol=1e-5)
 
 # %% [markdown]
@@ -216,7 +217,7 @@ print("the written-out (2+1)D conv computes what pacekit's computes")
 # %% [markdown]
 # ## 3. Training, with live curves
 #
-# `pacekit.train.pretrain` repeats the step above over the training videos for the configured number of
+# `pacekit.recipes.train.pretrain` repeats the step above over the training videos for the configured number of
 # epochs (printed in section 1), with the preset's optimiser and the learning rate divided by 10 every
 # `lr_step` epochs (the paper: SGD, Sec. 4.1). The figure below is redrawn after every epoch: lines are
 # windows of `log_every` steps, dots epoch means.
@@ -246,7 +247,7 @@ print(f"pace accuracy on the test videos: {100 * accuracy:.1f}% (chance {100 / l
 
 # %% [markdown]
 # One number hides *which* paces the model tells apart. The confusion matrix
-# (`pacekit.evaluate.pace_confusion`) counts, for clips of the test videos at each true pace (rows), the
+# (`pacekit.evaluation.recognition.pace_confusion`) counts, for clips of the test videos at each true pace (rows), the
 # pace the model answered (columns); a few clips per video make the counts steadier. A model that has
 # learned the task has a heavy diagonal; one that learned only "slow or fast" has two blocks; one stuck
 # at a single answer fills one column.
@@ -269,7 +270,7 @@ print("recall per pace (%):", {str(p): round(100 * float(r), 1) for p, r in zip(
 # quickstart table says the same (40.0% there too: the same preset and seed train the same network).
 #
 # Is it reading each clip against its action's own speed? Split the same clips by the action of their
-# video (`pacekit.evaluate.pace_confusion_by_class`) and take, per action, the mean error in pace steps
+# video (`pacekit.evaluation.recognition.pace_confusion_by_class`) and take, per action, the mean error in pace steps
 # (predicted minus true). On the synthetic set every action has its own natural speed
 # (`pacekit.data.synthetic.natural_speeds`, the slowest at the top of the figure). A network that judges
 # pace against the action's speed errs both ways in every action; one that reads the absolute speed calls

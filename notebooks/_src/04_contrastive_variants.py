@@ -27,12 +27,12 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from pacekit.attention import load_pace_clips
 from pacekit.data import build_dataset
+from pacekit.evaluation.attention import load_pace_clips
 from pacekit.losses import same_context_loss, same_context_masks, same_pace_loss, same_pace_masks, similarity_matrix
-from pacekit.notebook import format_runs, pretrain_and_finetune
 from pacekit.pace import PaceSet
-from pacekit.train import eval_transform
+from pacekit.recipes.train import eval_transform
+from pacekit.teaching.notebook import format_runs, pretrain_and_finetune
 
 # %% [markdown]
 # ## 1. The positive and negative masks of a toy batch

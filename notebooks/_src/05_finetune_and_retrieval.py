@@ -17,12 +17,12 @@ import matplotlib.pyplot as plt
 import torch
 
 from pacekit.data import build_dataset
-from pacekit.evaluate import plot_confusion
-from pacekit.notebook import format_runs, pretrain_and_finetune
-from pacekit.plots import plot_training_curves
-from pacekit.retrieval import format_table, plot_retrieval_examples, run_retrieval, topk_hits, vcop_feature
+from pacekit.evaluation.recognition import plot_confusion
+from pacekit.evaluation.retrieval import format_table, plot_retrieval_examples, run_retrieval, topk_hits, vcop_feature
 from pacekit.models import build_backbone
-from pacekit.train import eval_transform
+from pacekit.recipes.train import eval_transform
+from pacekit.study.plots import plot_training_curves
+from pacekit.teaching.notebook import format_runs, pretrain_and_finetune
 
 # %% [markdown]
 # ## 1. Fine-tuning against random initialisation
@@ -58,7 +58,7 @@ print("10 clip starts in a 75-frame video:", test16.eval_starts(75).tolist())
 print("in a 12-frame video (shorter than a clip):", test16.eval_starts(12).tolist())
 
 # %% [markdown]
-# The results of both networks (`pacekit.evaluate.evaluate_videos` did this inside
+# The results of both networks (`pacekit.evaluation.recognition.evaluate_videos` did this inside
 # `pretrain_and_finetune`):
 
 # %%
@@ -157,7 +157,7 @@ fig = plot_retrieval_examples(retrieval["pace-pretrained"]["p4"], queries, galle
 # <details><summary>Solution</summary>
 #
 # Top-1: only the second query's nearest neighbour has its class, 1/3. Top-3: every query finds its class
-# among its three neighbours, 1.0. `pacekit.retrieval.topk_hits` computes the same.
+# among its three neighbours, 1.0. `pacekit.evaluation.retrieval.topk_hits` computes the same.
 # </details>
 
 # %%
@@ -211,7 +211,7 @@ else:
 #
 # - Fine-tune on more labels (`finetune_overrides={"labels_per_class": 8}` in `pretrain_and_finetune`).
 #   Does the gap to random init shrink, as self-supervised pretraining usually does with more labels?
-# - The linear probe: `pacekit.probe.linear_probe(nb.config("probe", pretrained=...))` trains only
+# - The linear probe: `pacekit.study.experiment.linear_probe(nb.config("probe", pretrained=...))` trains only
 #   the classifier on the frozen backbone. How far is it below fine-tuning?
 # - Retrieve with the fine-tuned network's backbone (`pretrained.finetune.model`). Which feature gains most?
 # - Compare `vcop` and `p4` for the random backbone. Why do random features retrieve above chance at all?

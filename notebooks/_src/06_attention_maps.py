@@ -18,14 +18,19 @@
 import numpy as np
 import torch
 
-from pacekit.attention import AttentionGrid, clip_attention, grad_cam, load_pace_clips, plot_attention_grid
 from pacekit.data import build_dataset
-from pacekit.experiment import attention_stage
-from pacekit.models import build_model
-from pacekit.notebook import load_or_train
-from pacekit.models import build_backbone
+from pacekit.evaluation.attention import (
+    AttentionGrid,
+    attention_stage,
+    clip_attention,
+    grad_cam,
+    load_pace_clips,
+    plot_attention_grid,
+)
+from pacekit.models import build_backbone, build_model
 from pacekit.pace import PaceSet, sample_indices
-from pacekit.train import eval_transform
+from pacekit.recipes.train import eval_transform
+from pacekit.teaching.notebook import load_or_train
 
 # %% [markdown]
 # ## 1. Activation-based attention (Fig. 5)
@@ -33,13 +38,13 @@ from pacekit.train import eval_transform
 # **How** (Zagoruyko and Komodakis, the paper's ref. [59]). For a stage map $A$ of shape $(C, T', H', W')$
 # the attention is the channel sum of the squared activations, $F(A) = \sum_c |A_c|^2$; pacekit averages
 # it over the stage's time axis, upsamples it to the frame and rescales it to $[0, 1]$
-# (`pacekit.attention.clip_attention`). Each column is a clip at one pace from the same start frame;
+# (`pacekit.evaluation.attention.clip_attention`). Each column is a clip at one pace from the same start frame;
 # the map is laid over the clip's **last** frame, which lies $(T - 1) p$ frames after the start. The model
 # is notebook 03's (loaded, or trained now).
 #
 # The paper's conv5 map is 7x7 for R(2+1)D on 112-pixel crops. The tiny CPU network's conv5 is 2x2 on
 # 56-pixel crops, too coarse to say where anything is, so with it the maps come from conv3, which is
-# 7x7 there: the deepest stage at least as fine as the paper's map (`pacekit.experiment.attention_stage`,
+# 7x7 there: the deepest stage at least as fine as the paper's map (`pacekit.evaluation.attention.attention_stage`,
 # the rule the quickstart's and the ledger's scores use).
 
 # %%
@@ -75,7 +80,7 @@ fig = plot_attention_grid(activation)
 #
 # **How** (Selvaraju et al.). Grad-CAM weights each channel of the stage by the mean gradient of one logit
 # -- here the logit of the clip's own pace -- sums, keeps the positive part and interpolates to the clip
-# (`pacekit.attention.grad_cam`, through captum's `LayerGradCam`). Activation attention says where the
+# (`pacekit.evaluation.attention.grad_cam`, through captum's `LayerGradCam`). Activation attention says where the
 # stage responds strongly; Grad-CAM says where the evidence *for this pace* is. Deep stages are coarse in
 # time (R(2+1)D's conv5 has 2 time steps for 16 frames), so the map changes slowly over a clip; the
 # figure shows the last frame's.
@@ -201,7 +206,7 @@ else:
 #   jump-cut shortcut, where would you expect its attention on looping clips?
 # - Fine-tune (notebook 05) and explain the *action* logit: `grad_cam(finetuned_model, x, class_index,
 #   stage)`. Does the action evidence sit where the pace evidence did?
-# - `pacekit.attention.attention_grid` and `grad_cam_grid` (and `pacekit attention` on the command line)
+# - `pacekit.evaluation.attention.attention_grid` and `grad_cam_grid` (and `pacekit attention` on the command line)
 #   draw the same figure in one call for networks fed RGB clips, such as the authors' checkpoints.
 #
 # ## Further reading

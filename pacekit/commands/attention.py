@@ -1,4 +1,4 @@
-"""``pacekit attention``: Fig. 5's attention maps over paces (:mod:`pacekit.attention`)."""
+"""``pacekit attention``: Fig. 5's attention maps over paces (:mod:`pacekit.evaluation.attention`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ from typing import Union
 
 import numpy as np
 
-from ..attention import (FIG5_PACES, StartBeyondVideoError, attention_grid, check_start, fig5_stage, grad_cam_grid,
-                         plot_attention_grid)
 from ..data import read_split
-from ..loading import load_model, resolve_device
+from ..evaluation.attention import (
+    FIG5_PACES,
+    StartBeyondVideoError,
+    attention_grid,
+    check_start,
+    fig5_stage,
+    grad_cam_grid,
+    plot_attention_grid,
+)
 from ..pace import as_pace
+from ..training.loading import load_model, resolve_device
 from .flags import add_model_arguments, non_negative_int, positive_int
 
 

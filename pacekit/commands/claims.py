@@ -1,10 +1,10 @@
-"""``pacekit claims``: a small-scale study of each of the paper's claims, as a ledger (:mod:`pacekit.claims`)."""
+"""``pacekit claims``: a small-scale study of each of the paper's claims, as a ledger (:mod:`pacekit.study.claims`)."""
 
 from __future__ import annotations
 
-from ..claims import CLAIM_IDS, comparison_label, default_jobs, run_ledger
-from ..config import add_config_arguments, config_from_args
 from ..data.synthetic import ensure_synthetic
+from ..study.claims import CLAIM_IDS, comparison_label, default_jobs, run_ledger
+from .config_flags import add_config_arguments, config_from_args
 from .flags import positive_int
 
 #: (width, height) of the synthetic videos the ledger writes, as the quickstart's.

@@ -1,11 +1,11 @@
-"""``pacekit evaluate``: 10-clip video-level accuracy of a fine-tuned checkpoint (:mod:`pacekit.evaluate`)."""
+"""``pacekit evaluate``: 10-clip video-level accuracy of a fine-tuned checkpoint (:mod:`pacekit.evaluation.recognition`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..evaluate import evaluate_videos, save_result
-from ..loading import eval_split, load_model, resolve_device
+from ..evaluation.recognition import evaluate_videos, save_result
+from ..training.loading import eval_split, load_model, resolve_device
 from .flags import add_dataset_arguments, add_system_arguments, positive_int
 
 

@@ -6,7 +6,6 @@ import argparse
 
 from ..data import DATASETS
 
-
 # ------------------------------------------------------------------------------ argparse types
 # Each is an argparse ``type=``: a bad value fails while the flags are parsed, before any file is opened,
 # with argparse's "argument --flag: ..." message and exit status 2.

@@ -1,6 +1,6 @@
 """``pacekit game``: the pace-guessing game alone on a web page, for a projector (classroom mode).
 
-Voila serves a one-cell notebook (:func:`pacekit.game_classroom.write_classroom`) whose code is hidden:
+Voila serves a one-cell notebook (:func:`pacekit.teaching.classroom.write_classroom`) whose code is hidden:
 the page shows only the game, big, and answers to the keyboard (1..n answer, Enter or space go on).
 Everything the page loads comes from this machine (no CDN), so it works without internet.
 """
@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..game_classroom import TEMPLATE, write_classroom
-from ..notebook import fast_mode
+from ..teaching.classroom import TEMPLATE, write_classroom
+from ..teaching.notebook import fast_mode
 from .flags import positive_int
 
 

@@ -1,13 +1,14 @@
-"""``pacekit linear-probe``: a linear classifier on a frozen pretrained backbone (:mod:`pacekit.probe`)."""
+"""``pacekit linear-probe``: a linear classifier on a frozen pretrained backbone (:func:`pacekit.study.experiment.linear_probe`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ..config import add_config_arguments, config_from_args
-from ..evaluate import format_comparison
-from ..probe import linear_probe
+from ..atomic import write_text_atomic
+from ..evaluation.recognition import format_comparison
+from ..study.experiment import linear_probe
+from .config_flags import add_config_arguments, config_from_args
 
 
 def cmd_linear_probe(args) -> int:
@@ -23,7 +24,7 @@ def cmd_linear_probe(args) -> int:
     print(format_comparison(results))
     out = Path(cfg.run_dir) / "linear_probe.json"
     # predicted_counts[c]: test videos predicted as class c (a constant predictor has one non-zero count).
-    out.write_text(json.dumps({name: {"top1": r.top1, "top5": r.top5, "predicted_counts": r.confusion.sum(0).tolist(),
+    write_text_atomic(out, json.dumps({name: {"top1": r.top1, "top5": r.top5, "predicted_counts": r.confusion.sum(0).tolist(),
                                       **r.coverage_json()}
                                for name, r in results.items()}, indent=1))
     print(f"wrote {out}")

@@ -1,9 +1,9 @@
-"""``pacekit quickstart``: the whole method on synthetic data, as a report (:mod:`pacekit.quickstart`)."""
+"""``pacekit quickstart``: the whole method on synthetic data, as a report (:mod:`pacekit.study.quickstart`)."""
 
 from __future__ import annotations
 
-from ..config import add_config_arguments, config_from_args
-from ..quickstart import run_quickstart
+from ..study.quickstart import run_quickstart
+from .config_flags import add_config_arguments, config_from_args
 from .flags import positive_int
 
 

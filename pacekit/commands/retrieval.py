@@ -1,13 +1,22 @@
-"""``pacekit retrieve``: nearest-neighbour video retrieval (:mod:`pacekit.retrieval`)."""
+"""``pacekit retrieve``: nearest-neighbour video retrieval (:mod:`pacekit.evaluation.retrieval`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ..evaluate import coverage_json, left_out_note
-from ..loading import eval_split, load_model, resolve_device
-from ..retrieval import FEATURES, PAPER_FEATURES, TOPK, describe_feature, format_table, plot_retrieval_examples, run_retrieval
+from ..atomic import write_text_atomic
+from ..evaluation.recognition import coverage_json, left_out_note
+from ..evaluation.retrieval import (
+    FEATURES,
+    PAPER_FEATURES,
+    TOPK,
+    describe_feature,
+    format_table,
+    plot_retrieval_examples,
+    run_retrieval,
+)
+from ..training.loading import eval_split, load_model, resolve_device
 from .flags import add_dataset_arguments, add_model_arguments, add_system_arguments, positive_int
 
 
@@ -30,7 +39,7 @@ def cmd_retrieve(args) -> int:
     out = Path(args.out) if args.out else source.parent / f"retrieval_{args.dataset}{args.split}"
     out.mkdir(parents=True, exist_ok=True)
     first = results[args.features[0]]
-    (out / "retrieval.json").write_text(json.dumps({
+    write_text_atomic(out / "retrieval.json", json.dumps({
         "num_queries": first.num_queries, "num_gallery": first.num_gallery, "table": table,
         "features": {name: r.feature for name, r in results.items()},
         "topk": {layer: {str(k): v for k, v in r.topk.items()} for layer, r in results.items()},

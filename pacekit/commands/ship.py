@@ -1,11 +1,11 @@
 """``pacekit ship-weights``: pretrain the quickstart's network and write it as package data
-(:mod:`pacekit.shipped`), with the record of how it was made."""
+(:mod:`pacekit.teaching.shipped`), with the record of how it was made."""
 
 from __future__ import annotations
 
 import shlex
 
-from ..shipped import COMMAND, DISPLAY_PATH, RECORD_FILE, WEIGHTS_DIR, build_shipped
+from ..teaching.shipped import COMMAND, DISPLAY_PATH, RECORD_FILE, WEIGHTS_DIR, build_shipped
 
 DEFAULT_DATA = "data/synthetic"
 

@@ -1,4 +1,4 @@
-"""``pacekit pretrain`` and ``pacekit finetune`` (:mod:`pacekit.train`)."""
+"""``pacekit pretrain`` and ``pacekit finetune`` (:mod:`pacekit.recipes.train`)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ..config import add_config_arguments, config_from_args
-from ..train import evaluate_on_test, finetune, pretrain
+from ..atomic import write_text_atomic
+from ..recipes.train import evaluate_on_test, finetune, pretrain
+from .config_flags import add_config_arguments, config_from_args
 
 
 def cmd_pretrain(args) -> int:
@@ -33,7 +34,7 @@ def cmd_finetune(args) -> int:
         evaluation = evaluate_on_test(result.model, cfg, device)
         out = Path(cfg.run_dir) / "eval.json"
         print(f"test split, {cfg.num_clips}-clip evaluation: {evaluation.summary(listed_in=str(out))}")
-        out.write_text(json.dumps({"top1": evaluation.top1, "top5": evaluation.top5, **evaluation.coverage_json()},
+        write_text_atomic(out, json.dumps({"top1": evaluation.top1, "top5": evaluation.top5, **evaluation.coverage_json()},
                                   indent=2))
     return 0
 

@@ -3,7 +3,12 @@
 from .datasets import MODES, VideoDataset, build_dataset
 from .readers import VideoDecodeError, VideoReader, open_video
 from .samplers import (
-    ActionClipSampler, ClipSample, ClipSampler, EvalClipSampler, PaceClipSampler, make_clip_sampler,
+    ActionClipSampler,
+    ClipSample,
+    ClipSampler,
+    EvalClipSampler,
+    PaceClipSampler,
+    make_clip_sampler,
 )
 from .splits import DATASETS, SplitError, SplitIndex, VideoRecord, read_split
 from .transforms import ClipAugment, ClipEval, JitterStrength

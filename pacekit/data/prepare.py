@@ -30,14 +30,22 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
 
 from ..errors import PacekitError
-from .readers import (FRAME_PACK_MAGIC, FRAME_PACK_SUFFIX, VIDEO_SUFFIXES, FramePackReader, PartialVideoError,
-                      VideoDecodeError, frame_count_tolerance)
+from ..machine import usable_cores
+from .readers import (
+    FRAME_PACK_MAGIC,
+    FRAME_PACK_SUFFIX,
+    VIDEO_SUFFIXES,
+    FramePackReader,
+    PartialVideoError,
+    VideoDecodeError,
+    frame_count_tolerance,
+)
 
 COPIED_SUFFIXES = (".txt", ".csv", ".json", ".list")
 FAILURES_FILE = "prepare_failures.txt"
@@ -330,20 +338,8 @@ def _stop_pool(pool) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers: Optional[int] = None,
-                    progress: bool = True) -> PrepareReport:
-    """Convert every video under ``root`` into a frame pack under ``out`` (same relative paths).
-
-    Idempotent: an existing pack is opened and checked, then skipped when whole (so re-running resumes an
-    interrupted conversion) or converted again when damaged. The arguments are checked first
-    (``short_side`` at least :data:`MIN_SHORT_SIDE`, ``quality`` 1-100, ``workers`` at least 1, ``out``
-    neither inside ``root`` nor around it). The list of failed videos, with why, is written to
-    ``OUT/prepare_failures.txt`` however the run ends; when the output cannot be written (disk full,
-    permission denied) the run stops with a :class:`PrepareError` that names the file and the cause.
-    Temp files are removed on every way out, and worker processes end when this process does.
-    """
-    validate_prepare_args(short_side, quality, workers)
-    root, out = Path(root), Path(out)
+def _check_folders(root: Path, out: Path) -> None:
+    """``root`` exists; ``out`` is neither ``root`` nor inside it nor around it, and can be created."""
     if not root.is_dir():
         raise FileNotFoundError(f"dataset root not found: {root}")
     real_root, real_out = root.resolve(), out.resolve()
@@ -359,8 +355,11 @@ def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PrepareError(f"cannot create --out {out}: {describe_os_error(exc)}") from exc
-    _remove_stale_tmp(out)
-    report = PrepareReport()
+
+
+def _plan_jobs(root: Path, out: Path, short_side: int, quality: int, report: PrepareReport) -> list[tuple]:
+    """Copy the split files, check the packs already there, and return the conversions still to do;
+    ``report`` counts what was copied, skipped (a whole pack) and found damaged (removed, to convert again)."""
     jobs = []
     for src in sorted(root.rglob("*")):
         if not src.is_file():
@@ -387,10 +386,62 @@ def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers
             jobs.append((src, dst, short_side, quality))
     if not jobs and not report.skipped:
         raise FileNotFoundError(f"no videos under {root} (looked for {', '.join(VIDEO_SUFFIXES)})")
+    return jobs
+
+
+def _convert_all(jobs: list[tuple], workers: int, record: Callable[[tuple], None],
+                 stop: Callable[[], bool]) -> None:
+    """Convert ``jobs`` (in this process, or in ``workers`` spawned processes), handing each result to
+    ``record``; stops early once ``stop()`` is true. Worker processes never outlive this call."""
+    if workers == 1 or len(jobs) < 2:
+        for job in jobs:
+            record(_convert_one(job))
+            if stop():
+                return
+        return
+    from concurrent.futures.process import BrokenProcessPool
+
+    # spawn, not fork: forking a process whose torch/FFmpeg threads hold locks can deadlock the children
+    pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(os.getpid(),))
+    done = False
+    try:
+        for result in pool.map(_convert_one, jobs, chunksize=4):
+            record(result)
+            if stop():
+                break
+        done = not stop()
+    except BrokenProcessPool as exc:
+        raise PrepareError(f"a worker process died ({exc}); its video may need more memory than is "
+                           "free -- re-run with fewer --workers") from exc
+    finally:
+        if done:
+            pool.shutdown(wait=True)
+        else:  # an error, Ctrl-C or a full disk: do not wait for the videos in flight
+            _stop_pool(pool)
+
+
+def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers: Optional[int] = None,
+                    progress: bool = True) -> PrepareReport:
+    """Convert every video under ``root`` into a frame pack under ``out`` (same relative paths).
+
+    Idempotent: an existing pack is opened and checked, then skipped when whole (so re-running resumes an
+    interrupted conversion) or converted again when damaged. The arguments are checked first
+    (``short_side`` at least :data:`MIN_SHORT_SIDE`, ``quality`` 1-100, ``workers`` at least 1, ``out``
+    neither inside ``root`` nor around it). The list of failed videos, with why, is written to
+    ``OUT/prepare_failures.txt`` however the run ends; when the output cannot be written (disk full,
+    permission denied) the run stops with a :class:`PrepareError` that names the file and the cause.
+    Temp files are removed on every way out, and worker processes end when this process does.
+    """
+    validate_prepare_args(short_side, quality, workers)
+    root, out = Path(root), Path(out)
+    _check_folders(root, out)
+    _remove_stale_tmp(out)
+    report = PrepareReport()
+    jobs = _plan_jobs(root, out, short_side, quality, report)
     damaged = {rel for rel, _ in report.damaged}
     pending = {str(Path(job[0]).relative_to(root)) for job in jobs}
     earlier = [(rel, why) for rel, why in _read_failures(out / FAILURES_FILE)]
-    workers = workers or os.cpu_count() or 1
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(jobs), desc="prepare", unit="video", disable=not progress or not jobs)
@@ -414,32 +465,7 @@ def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers
 
     finished = False
     try:
-        if workers == 1 or len(jobs) < 2:
-            for job in jobs:
-                record(_convert_one(job))
-                if fatal:
-                    break
-        else:
-            from concurrent.futures.process import BrokenProcessPool
-
-            # spawn, not fork: forking a process whose torch/FFmpeg threads hold locks can deadlock the children
-            pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_init_worker, initargs=(os.getpid(),))
-            done = False
-            try:
-                for result in pool.map(_convert_one, jobs, chunksize=4):
-                    record(result)
-                    if fatal:
-                        break
-                done = not fatal
-            except BrokenProcessPool as exc:
-                raise PrepareError(f"a worker process died ({exc}); its video may need more memory than is "
-                                   "free -- re-run with fewer --workers") from exc
-            finally:
-                if done:
-                    pool.shutdown(wait=True)
-                else:  # an error, Ctrl-C or a full disk: do not wait for the videos in flight
-                    _stop_pool(pool)
+        _convert_all(jobs, workers or usable_cores(), record, stop=lambda: bool(fatal))
         finished = not fatal
     finally:
         bar.close()

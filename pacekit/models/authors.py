@@ -100,7 +100,7 @@ def is_authors_checkpoint(checkpoint: Mapping[str, Any]) -> bool:
 
 def authors_backbone_state(checkpoint: Mapping[str, Any]) -> tuple[str, dict[str, torch.Tensor]]:
     """``(arch, state)``: an authors' checkpoint's tensors under pacekit's ClipModel names (``backbone.*``,
-    ``head.*``), ready for :func:`pacekit.checkpoint.load_backbone_weights`."""
+    ``head.*``), ready for :func:`pacekit.training.checkpoint.load_backbone_weights`."""
     state = extract_state_dict(checkpoint)
     arch = detect_arch(state)
     return arch, {authors_key_to_pacekit(k, arch): v for k, v in state.items()}

@@ -23,11 +23,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import PROJECTIONS, config_default
 from .registry import build_backbone
 
-#: Size of z when not given: the ``proj_dim`` field of :class:`pacekit.config.Config`.
-DEFAULT_PROJ_DIM: int = config_default("proj_dim")
+#: The projection heads of Sec. 3.3: none, one linear layer, or the MLP of the "+ fc" variant (Table 2).
+PROJECTIONS = (None, "linear", "mlp")
+#: Size of z when not given (the default of the ``proj_dim`` field of :class:`pacekit.config.Config`); the
+#: paper does not give it.
+DEFAULT_PROJ_DIM: int = 128
 
 
 def backbone_of(model: nn.Module) -> nn.Module:

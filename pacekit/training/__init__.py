@@ -1,4 +1,4 @@
-"""The machinery under :mod:`pacekit.train`: the shared loop, DDP helpers, data loaders and metric logs."""
+"""The machinery under :mod:`pacekit.recipes.train`: the shared loop, DDP helpers, data loaders and metric logs."""
 
 from .data import EpochIndexed, EpochSampler, make_train_loader, select_per_class
 from .distributed import DistContext, cleanup_distributed, init_distributed, resolve_device

@@ -13,7 +13,6 @@ so a resumed run, or a run with a different number of workers, reads the same cl
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from typing import Iterator, Optional, Sequence
 
@@ -24,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from ..data import VideoDataset, build_dataset
 from ..data.samplers import ActionClipSampler, EvalClipSampler, PaceClipSampler
 from ..data.splits import VideoRecord
+from ..machine import usable_cores
 from .distributed import DistContext
 
 logger = logging.getLogger("pacekit.training")
@@ -65,18 +65,10 @@ class EpochSampler(Sampler):
         return ((epoch, int(i)) for i in self.inner)
 
 
-def available_cpus() -> int:
-    """CPUs this process may run on: its affinity mask where the OS has one, else ``os.cpu_count()``."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def cap_workers(requested: int, ctx: DistContext, cpus: Optional[int] = None) -> int:
     """``requested`` loader workers, at most this process's share of the CPUs (a Colab VM has 2); logged
     on the ``pacekit.training`` logger when capped."""
-    cpus = available_cpus() if cpus is None else int(cpus)
+    cpus = usable_cores() if cpus is None else int(cpus)
     limit = max(1, cpus // max(1, ctx.world_size))
     if requested <= limit:
         return requested

@@ -9,7 +9,7 @@ of each epoch. Each read becomes one row of ``<run_dir>/metrics.jsonl``::
 
 ``kind`` is ``"step"`` (a window of ``log_every`` steps) or ``"epoch"`` (the whole epoch, plus
 ``"substituted"``: how many undecodable videos the dataset replaced). :func:`read_metrics` loads the
-rows back and :func:`pacekit.plots.plot_training_curves` draws them.
+rows back and :func:`pacekit.study.plots.plot_training_curves` draws them.
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ model, optimiser, scheduler and RNG states, a run resumed after epoch k continue
 never stopped (on the CPU the final weights are bit-identical; ``tests/test_train.py`` checks it).
 
 Checkpoints (rank 0): ``epoch_<k>.pt`` after every epoch (the two newest are kept) and ``last.pt`` at the
-end, written atomically by :func:`pacekit.checkpoint.save_checkpoint`.
+end, written atomically by :func:`pacekit.training.checkpoint.save_checkpoint`.
 
 Runs never lie: a run folder holds one run (reusing it needs ``resume`` or ``overwrite``); a resumed run
 refuses a config that changes what it learns (:func:`check_resume_config`); a non-finite loss or gradient
-stops the run before the update it would poison (:class:`pacekit.checkpoint.NonFiniteError`, naming the
+stops the run before the update it would poison (:class:`pacekit.training.checkpoint.NonFiniteError`, naming the
 step and the last good checkpoint), and a NaN model is never saved. A damaged ``last.pt`` on resume falls
 back to the newest intact ``epoch_*.pt``, logged on the ``pacekit.training`` logger.
 """
@@ -36,11 +36,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checkpoint import (CheckpointError, NonFiniteError, capture_rng_state, load_checkpoint, require_entries,
-                          restore_rng_state, run_checkpoints, save_checkpoint)
 from ..config import Config, config_default, field_names
 from ..errors import PacekitError
-from .data import available_cpus, make_train_loader, move_batch, train_workers
+from ..machine import usable_cores
+from .checkpoint import (
+    CheckpointError,
+    NonFiniteError,
+    capture_rng_state,
+    load_checkpoint,
+    require_entries,
+    restore_rng_state,
+    run_checkpoints,
+    save_checkpoint,
+)
+from .data import make_train_loader, move_batch, train_workers
 from .distributed import DistContext, all_reduce_sum, barrier
 from .logging import DeviceMeter, MetricsLog, progress_bar
 
@@ -290,7 +299,7 @@ def configure_backends(device: torch.device, cfg, ctx: DistContext, num_workers:
     threads = cfg.threads
     if threads is None:
         workers = cfg.num_workers if num_workers is None else num_workers
-        threads = max(1, available_cpus() // ctx.world_size - workers)
+        threads = max(1, usable_cores() // ctx.world_size - workers)
     torch.set_num_threads(threads)
 
 

@@ -13,8 +13,19 @@ from typing import Optional
 
 import numpy as np
 
-from .specs import (BACKGROUNDS, FORMAT_VERSION, SHAPES, FigureSpec, RngLike, VideoSpec, _check_version,
-                    figure_trajectory, sample_figure_spec, sample_spec, trajectory)
+from .specs import (
+    BACKGROUNDS,
+    FORMAT_VERSION,
+    SHAPES,
+    FigureSpec,
+    RngLike,
+    VideoSpec,
+    _check_version,
+    figure_trajectory,
+    sample_figure_spec,
+    sample_spec,
+    trajectory,
+)
 
 MASK_SCALE = 2          # masks are drawn at 1/MASK_SCALE of the frame size (block coverage >= 1/2)
 

@@ -657,7 +657,7 @@ def figure_classes(version: int = FORMAT_VERSION, speed_spread: Optional[float] 
     ``k = log(speed_spread) / log(NATIVE_SPEED_SPREAD)``, each period range scaled by ``s / s'`` so the mover
     follows the same path, only faster or slower. The order of the speeds, the paths, bodies and looks stay.
     ``speed_spread=1`` puts every action at one speed ``g``: the pace can then be read from the speed alone,
-    without recognising the action (a companion set for pretraining; see ``pacekit.quickstart``). None: the
+    without recognising the action (a companion set for pretraining; see ``pacekit.study.quickstart``). None: the
     classes' own speeds.
     """
     version = _check_version(version)

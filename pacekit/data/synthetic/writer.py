@@ -21,9 +21,20 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ...atomic import write_bytes_atomic
+from ...machine import usable_cores
 from .drawing import MASK_SCALE, draw_figure_video, draw_video
-from .specs import (FORMAT_VERSION, MOTION_CLASSES, REFERENCE_HEIGHT, _check_frame_size, _check_version,
-                    check_speed_spread, figure_classes, sample_figure_spec, sample_spec, synthetic_classes)
+from .specs import (
+    FORMAT_VERSION,
+    MOTION_CLASSES,
+    REFERENCE_HEIGHT,
+    _check_frame_size,
+    _check_version,
+    check_speed_spread,
+    figure_classes,
+    sample_figure_spec,
+    sample_spec,
+    synthetic_classes,
+)
 
 FORMAT_NAME = "pacekit-synthetic"
 VIDEOS_DIR = "UCF-101"
@@ -333,13 +344,6 @@ class SyntheticSummary:
                 f"in {self.seconds:.1f} s")
 
 
-def _default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
                     width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
                     test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
@@ -387,7 +391,7 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
 
     todo = [v for v in plan["videos"] if force or not same or not complete(v)]
     tasks = [(str(out), v, plan["params"], plan["version"]) for v in todo]
-    workers = _default_workers() if workers is None else max(1, int(workers))
+    workers = usable_cores() if workers is None else max(1, int(workers))
     bar = None
     if progress and tasks:
         from tqdm.auto import tqdm

@@ -16,7 +16,7 @@
    test video at every pace) and ``training_curves.png``; and ``<out>/result.json`` with every number of
    the report (:func:`result_json`).
 
-Steps 2-5 are :func:`pacekit.experiment.run_experiment`.
+Steps 2-5 are :func:`pacekit.study.experiment.run_experiment`.
 
 With ``--preset cpu-tiny`` (the default) this is the ``tiny`` backbone on 8-frame 56x56 clips; the
 numbers of a run are in its report. ``--resume`` reuses finished stages (their ``last.pt``).
@@ -33,16 +33,29 @@ from typing import Optional
 
 import numpy as np
 
-from .atomic import write_text_atomic
-from .config import Config, get_config
-from .data import build_dataset
-from .data.strips import read_pace_strips
-from .data.synthetic import (NATIVE_SPEED_SPREAD, check_speed_spread, companion_folder, ensure_companion,
-                             ensure_synthetic, natural_speeds, synthetic_version)
-from .experiment import (ATTENTION_VIDEOS, PRETEXT_CLIPS_PER_VIDEO, SMALL_FEATURES, ExperimentResult, default_run_name,
-                         run_experiment)
+from ..atomic import write_text_atomic
+from ..config import Config, get_config
+from ..data import build_dataset
+from ..data.strips import read_pace_strips
+from ..data.synthetic import (
+    NATIVE_SPEED_SPREAD,
+    check_speed_spread,
+    companion_folder,
+    ensure_companion,
+    ensure_synthetic,
+    natural_speeds,
+    synthetic_version,
+)
+from ..evaluation.attention import ATTENTION_VIDEOS
+from ..pace import PaceSet
+from .experiment import (
+    PRETEXT_CLIPS_PER_VIDEO,
+    SMALL_FEATURES,
+    ExperimentResult,
+    default_run_name,
+    run_experiment,
+)
 from .plots import plot_pace_error_by_class, plot_pace_strip, plot_training_curves
-from .pace import PaceSet
 
 #: Frame size the synthetic videos are drawn at (the dataset resizes them to ``cfg.frame_size``).
 SYNTHETIC_SIZE = (160, 120)  # (width, height)
@@ -435,7 +448,7 @@ def _experiment_sections(r: QuickstartResult) -> list[str]:
             "to the network's view). Chance is the masks' share of the frame: a map that ignores the mover scores "
             "about that."
             + (" The stage is the deepest whose map is at least Fig. 5's 7x7 conv5 grid "
-               "(`pacekit.attention.fig5_stage`)." if e.attention_stage else ""),
+               "(`pacekit.evaluation.attention.fig5_stage`)." if e.attention_stage else ""),
             "",
             "| model | attention in the masks (%) | Grad-CAM in the masks (%) | chance (%) |",
             "|---|---|---|---|",

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .atomic import current_umask
-from .errors import PacekitError
+from ..atomic import current_umask
+from ..errors import PacekitError
 
 
 class CheckpointError(PacekitError, RuntimeError):
@@ -212,7 +212,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     path = Path(path)
     if path.is_dir():
         raise FileNotFoundError(
-            f"{path} is a folder, not a checkpoint file; use pacekit.checkpoint.latest_checkpoint("
+            f"{path} is a folder, not a checkpoint file; use pacekit.training.checkpoint.latest_checkpoint("
             f"{str(path)!r}) to pick the newest epoch_*.pt / last.pt in it."
         )
     if not path.is_file():
@@ -224,7 +224,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     if not isinstance(state, dict):
         raise CheckpointError(
             f"{path} holds a {type(state).__name__}, not a checkpoint dict; pacekit checkpoints are "
-            "written by pacekit.checkpoint.save_checkpoint (or torch.save(model.state_dict(), path))."
+            "written by pacekit.training.checkpoint.save_checkpoint (or torch.save(model.state_dict(), path))."
         )
     return state
 
@@ -237,7 +237,7 @@ def _explain_load_error(path: Path, err: Exception) -> str:
             f"{path} holds Python objects other than tensors and plain values (it needs "
             f"{unsafe.group(1)}), so pacekit refuses to load it: loading would run code from the file. "
             "If you trust the file, open it with torch.load(path, weights_only=False), convert the "
-            "state to plain values and save it again with pacekit.checkpoint.save_checkpoint."
+            "state to plain values and save it again with pacekit.training.checkpoint.save_checkpoint."
         )
     detail = re.search(r"WeightsUnpickler error:\s*(.+)", text)
     if detail:

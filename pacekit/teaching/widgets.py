@@ -1,6 +1,6 @@
-"""The pace-guessing game of notebook 02 and of ``pacekit game`` on screen: the widget over :mod:`pacekit.game`.
+"""The pace-guessing game of notebook 02 and of ``pacekit game`` on screen: the widget over :mod:`pacekit.teaching.game`.
 
-:class:`GameView` shows a :class:`pacekit.game.PaceGame`: the round's clips as animated images that the
+:class:`GameView` shows a :class:`pacekit.teaching.game.PaceGame`: the round's clips as animated images that the
 browser plays, looping, at the video's frame rate (lossless animated WebP in an ``ipywidgets.Image``:
 the kernel sends each clip once, so playback does not depend on the kernel's round-trip time), one
 button per answer, *Next round*, and at the end the player's and the model's confusion matrices side by
@@ -24,9 +24,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .data.strips import read_strip
+from ..data.strips import read_strip
+from ..study.plots import plot_pace_strip
 from .game import HIDDEN, GameClip, PaceGame, Player
-from .plots import plot_pace_strip
 
 #: Keys the classroom page listens to: 1..9 pick a choice, Enter or space go to the next round.
 ANSWER_KEYS = tuple("123456789")
@@ -50,14 +50,14 @@ def read_videos(paths: Sequence, frame_size: Optional[tuple[int, int]] = None) -
 
 def model_player(model, clip_len: int, transform, frame_size: Optional[tuple[int, int]] = None, device="cpu",
                  batch_size: int = 8) -> Player:
-    """A :data:`pacekit.game.Player` from a pace-prediction model: the softmax of its pace logits per clip.
+    """A :data:`pacekit.teaching.game.Player` from a pace-prediction model: the softmax of its pace logits per clip.
 
     Args:
         model: maps float clips ``(B, C, T, h, w)`` to pace logits (a pretraining ClipModel).
         clip_len: the model sees the first ``clip_len`` frames of each clip (the game's clips have exactly
             that many when dealt with the model's ``clip_len``).
         transform: uint8 ``(B, T, H, W, C)`` -> float ``(B, C, T, h, w)``, the run's test-time transform
-            (``pacekit.loading.eval_transform(cfg)``: centre crop, normalisation, the input mode). Clips that
+            (``pacekit.training.loading.eval_transform(cfg)``: centre crop, normalisation, the input mode). Clips that
             are already centre-cropped to the model's crop pass its crop unchanged.
         frame_size: ``(H, W)`` to resize clips to first (bilinear, antialiased, like the readers' resize);
             None: use them as they are.
@@ -117,7 +117,8 @@ def clip_animation(frames: np.ndarray, fps: float) -> bytes:
 def animation_timeline(data: bytes) -> tuple[list[np.ndarray], list[int]]:
     """The frames an animated image shows and for how many ms each: ``(frames, durations)``. Encoders may
     merge identical consecutive frames into one longer frame; this is what a browser displays."""
-    from PIL import Image as PILImage, ImageSequence
+    from PIL import Image as PILImage
+    from PIL import ImageSequence
 
     image = PILImage.open(io.BytesIO(data))
     frames, durations = [], []
@@ -164,7 +165,7 @@ def key_listener():
 
 
 class GameView:
-    """The widget of a :class:`pacekit.game.PaceGame`.
+    """The widget of a :class:`pacekit.teaching.game.PaceGame`.
 
     Args:
         game: the game (its logic); the view only calls its methods and shows what they allow.

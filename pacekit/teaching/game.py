@@ -11,7 +11,7 @@ A game is a list of :class:`Round` objects. Three kinds, in the spirit of Fig. 1
 Every clip is what a pace model is given: ``clip_len`` frames read with :func:`pacekit.pace.sample_indices`,
 centre-cropped to the model's crop. :class:`PaceGame` holds the state (answers, score, streak, the
 model's answers) and the rules of what may be shown: the truth of a round and the model's answer to it
-only once the player has answered it. The widget that shows a game is :class:`pacekit.widgets.GameView`.
+only once the player has answered it. The widget that shows a game is :class:`pacekit.teaching.widgets.GameView`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .pace import PACE_NAMES, PaceSet, sample_indices, sample_start
+from ..pace import PACE_NAMES, PaceSet, sample_indices, sample_start
 
 #: What the game shows in place of an answer the player has not earned yet.
 HIDDEN = "?"
@@ -34,7 +34,7 @@ ROUND_KINDS = ("pick", "reference", "pace")
 NATURAL = Fraction(1)
 
 #: ``player(clips) -> scores``: clips uint8 ``(B, T, H, W, C)`` (a torch tensor); scores ``(B, M)``, one row
-#: of pace probabilities per clip (:func:`pacekit.widgets.model_player`), or ``(B,)`` pace labels.
+#: of pace probabilities per clip (:func:`pacekit.teaching.widgets.model_player`), or ``(B,)`` pace labels.
 Player = Callable[[object], Sequence]
 
 

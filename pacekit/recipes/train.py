@@ -1,7 +1,7 @@
 """Pace pretraining (Sec. 3, Eq. 1-4) and supervised fine-tuning (Sec. 4.1), in Python and as CLI commands.
 
     >>> from pacekit.config import get_config
-    >>> from pacekit.train import pretrain, finetune
+    >>> from pacekit.recipes.train import pretrain, finetune
     >>> pre = pretrain(get_config("cpu-tiny", name="demo/pretrain"))            # doctest: +SKIP
     >>> ft = finetune(get_config("cpu-tiny", name="demo/finetune",
     ...                          pretrained=str(pre.checkpoint)))               # doctest: +SKIP
@@ -30,28 +30,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import TransferError, load_backbone_weights, load_checkpoint
-from .config import Config
-from .data import ClipAugment
-from .evaluate import evaluate_on_test as _evaluate_on_test
-from .evaluate import evaluate_videos
-from .loading import AuthorsClipEval, build_action_model, build_pace_model, eval_transform, model_from_checkpoint
-from .models.authors import authors_backbone_state, is_authors_checkpoint
-from .training.data import eval_dataset
-from .losses import pace_classification_loss, same_context_loss, same_pace_loss, total_loss
-from .training.data import eval_workers, finetune_dataset, move_batch, pretrain_dataset
-from .training.distributed import DistContext, cleanup_distributed, init_distributed
-from .training.loop import FastPath, Schedule, fit
+from ..config import Config
+from ..data import ClipAugment
+from ..evaluation.recognition import evaluate_on_test
+from ..losses import pace_classification_loss, same_context_loss, same_pace_loss, total_loss
+from ..models.authors import authors_backbone_state, is_authors_checkpoint
+from ..training.checkpoint import TransferError, load_backbone_weights, load_checkpoint
+from ..training.data import finetune_dataset, pretrain_dataset
+from ..training.distributed import DistContext, cleanup_distributed, init_distributed
+from ..training.loading import (
+    build_action_model,
+    build_pace_model,
+    eval_transform,
+    model_from_checkpoint,
+)
+from ..training.loop import FastPath, Schedule, fit
 
-logger = logging.getLogger("pacekit.train")
+logger = logging.getLogger("pacekit.recipes.train")
 
 
 @dataclass
 class TrainResult:
     """A finished stage: the trained model (on its device), its run folder, last checkpoint and metric rows.
 
-    ``transfer`` is the fine-tuning's :class:`pacekit.checkpoint.TransferReport` (None from scratch);
-    ``evaluation`` the test-split :class:`pacekit.evaluate.EvalResult` when one was run.
+    ``transfer`` is the fine-tuning's :class:`pacekit.training.checkpoint.TransferReport` (None from scratch);
+    ``evaluation`` the test-split :class:`pacekit.evaluation.recognition.EvalResult` when one was run.
     """
 
     model: nn.Module
@@ -70,8 +73,8 @@ class TrainResult:
 
 # --------------------------------------------------------------------------------------------- models
 # Building models from a config, rebuilding them from checkpoints and their test-time transform live in
-# pacekit.loading (build_pace_model, build_action_model, model_from_checkpoint, eval_transform are
-# re-exported here); the 10-clip test evaluation in pacekit.evaluate (evaluate_on_test, re-exported).
+# pacekit.training.loading (build_pace_model, build_action_model, model_from_checkpoint, eval_transform are
+# re-exported here); the 10-clip test evaluation in pacekit.evaluation.recognition (evaluate_on_test, re-exported).
 
 
 def make_augment(cfg: Config, channels_last: bool = False) -> ClipAugment:
@@ -136,7 +139,7 @@ def pretrain(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
 
     A run folder holding another run is refused unless ``cfg.resume`` or ``overwrite`` (see
     :func:`pacekit.training.loop.claim_run_folder`); a non-finite loss stops the run with a
-    :class:`pacekit.checkpoint.NonFiniteError`."""
+    :class:`pacekit.training.checkpoint.NonFiniteError`."""
     ctx = init_distributed(cfg.device)
     try:
         dataset = pretrain_dataset(cfg)
@@ -180,7 +183,7 @@ def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
     """Fine-tune on ``cfg.labels_per_class`` labelled videos per class (all with None), from
     ``cfg.pretrained``'s backbone or from random init; ``cfg.freeze_backbone`` trains only the fc.
 
-    The transfer is strict: a backbone that only partly fits raises :class:`pacekit.checkpoint.TransferError`
+    The transfer is strict: a backbone that only partly fits raises :class:`pacekit.training.checkpoint.TransferError`
     unless ``allow_partial_load`` (the report is still logged and returned as ``result.transfer``)."""
     ctx = init_distributed(cfg.device)
     try:
@@ -212,7 +215,7 @@ def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
 
 class AuthorsInput(nn.Module):
     """The training transform for a backbone from the authors' checkpoints: their networks were trained on
-    BGR frames with values 0..255, unnormalised (as :class:`pacekit.loading.AuthorsClipEval` feeds them)."""
+    BGR frames with values 0..255, unnormalised (as :class:`pacekit.training.loading.AuthorsClipEval` feeds them)."""
 
     def __init__(self, augment: ClipAugment):
         super().__init__()
@@ -235,15 +238,6 @@ def _authors_source(cfg: Config, checkpoint: dict) -> dict:
     return {"model": state}
 
 
-def evaluate_on_test(model: nn.Module, cfg: Config, device="cpu"):
-    """:func:`pacekit.evaluate.evaluate_on_test`, feeding a model fine-tuned from the authors' weights their
-    input (BGR 0..255, :class:`pacekit.loading.AuthorsClipEval`)."""
-    if not getattr(model, "authors_input", False):
-        return _evaluate_on_test(model, cfg, device)
-    return evaluate_videos(model, eval_dataset(cfg), device=device, batch_size=cfg.eval_batch_size,
-                           num_workers=eval_workers(cfg), transform=AuthorsClipEval(size=None, crop=cfg.crop))
-
-
 def _freeze_backbone_mode(model: nn.Module) -> None:
     model.backbone.eval()  # frozen BatchNorm statistics: a linear probe sees fixed features
 
@@ -263,32 +257,6 @@ def _announce(ctx: DistContext, cfg: Config, stage: str, clips: int, model: nn.M
               f"epoch) on {ctx.device} x{ctx.world_size}; run folder {cfg.run_dir}")
 
 
-# ------------------------------------------------------------------------------------- evaluation
-
-
-@torch.inference_mode()
-def pace_accuracy(model: nn.Module, cfg: Config, subset: str = "test", device="cpu", batch_size: int = 16,
-                  num_workers: int = 0) -> float:
-    """Pace-prediction accuracy of a pretrained model on held-out videos: one clip per video at a
-    random (seeded) pace, centre crop, no jitter -- the pretext accuracy of the quickstart's table."""
-    from torch.utils.data import DataLoader
-
-    dataset = pretrain_dataset(cfg.replace(epoch_repeat=1, contrastive="none"), subset)
-    transform = eval_transform(cfg)
-    was_training = model.training
-    model.eval()
-    correct = total = 0
-    try:
-        for batch in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
-            batch = move_batch(batch, torch.device(device))
-            logits = model(transform(batch["video"]))
-            correct += int((logits.argmax(1) == batch["pace_label"]).sum())
-            total += batch["pace_label"].shape[0]
-    finally:
-        model.train(was_training)
-    return correct / max(total, 1)
-
-
 __all__ = ["ActionStep", "PaceStep", "TrainResult", "build_action_model",
            "build_pace_model", "eval_transform", "evaluate_on_test", "finetune", "make_augment",
-           "model_from_checkpoint", "pace_accuracy", "pretrain", "transfer_model"]
+           "model_from_checkpoint", "pretrain", "transfer_model"]

@@ -45,10 +45,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data.datasets import LeftOutVideo
-from .data.strips import read_strip, spread_indices
-from .evaluate import EvalBatches, left_out_note, left_out_of, num_listed_of, require_some_evaluated
-from .models import backbone_of, stage_shapes
+from ..data.datasets import LeftOutVideo
+from ..data.strips import read_strip, spread_indices
+from ..models import backbone_of, stage_shapes
+from .recognition import EvalBatches, left_out_note, left_out_of, num_listed_of, require_some_evaluated
 
 #: The k of Tables 4 and 5.
 TOPK = (1, 5, 10, 20, 50)
@@ -357,7 +357,7 @@ def extract_features(
             :class:`pacekit.data.ClipEval` (resize to 128x171, centre crop 112).
 
     Raises:
-        pacekit.evaluate.NoUsableVideosError: not one video of the dataset could be read.
+        pacekit.evaluation.recognition.NoUsableVideosError: not one video of the dataset could be read.
     """
     backbone = backbone_of(model)
     feats: dict[str, list[torch.Tensor]] = {layer: [] for layer in layers}

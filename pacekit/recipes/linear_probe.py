@@ -3,7 +3,7 @@
 A linear probe never changes the backbone, so every clip's feature (the pooled conv5 vector the fc reads,
 ``model.backbone(x)``) is the same whichever step of the classifier's training sees it. pacekit therefore
 computes the features once and fits the classifier on them, instead of decoding and running the backbone
-for every epoch of a probe (what :func:`pacekit.train.finetune` with ``freeze_backbone`` would do):
+for every epoch of a probe (what :func:`pacekit.recipes.train.finetune` with ``freeze_backbone`` would do):
 
 1. **Training features** (:func:`labelled_clip_features`): ``cfg.ft_epoch_repeat`` clips of each labelled
    video (``cfg.labels_per_class`` per class), drawn by the fine-tuning sampler and the training
@@ -15,7 +15,7 @@ for every epoch of a probe (what :func:`pacekit.train.finetune` with ``freeze_ba
    ``cfg.probe_lr`` with ``cfg.weight_decay`` for ``steps`` steps, from an init seeded with the run's seed.
    The standardisation is folded into the layer, so the result is an ordinary fc on the raw features.
 3. **Test** (:func:`test_clip_features` and :func:`probe_evaluation`): the 10-clip evaluation of
-   :mod:`pacekit.evaluate` (paper 4.1) -- each test video's probabilities are the softmax of every clip's
+   :mod:`pacekit.evaluation.recognition` (paper 4.1) -- each test video's probabilities are the softmax of every clip's
    logits averaged over its clips -- computed from the clips' features, which are the same for every
    classifier fitted on one backbone (so they are computed once per backbone).
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -34,18 +35,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pathlib import Path
-
-from .atomic import write_text_atomic
-from .checkpoint import load_checkpoint, save_checkpoint
-from .config import Config
-from .data.datasets import LeftOutVideo
-from .evaluate import (EvalBatches, EvalResult, left_out_of, num_listed_of, require_some_evaluated,
-                       results_from_probs)
-from .loading import AuthorsClipEval, eval_transform, model_from_checkpoint
+from ..atomic import write_text_atomic
+from ..config import Config
+from ..data.datasets import LeftOutVideo
+from ..evaluation.recognition import (
+    EvalBatches,
+    EvalResult,
+    left_out_of,
+    num_listed_of,
+    require_some_evaluated,
+    results_from_probs,
+)
+from ..training.checkpoint import load_checkpoint, save_checkpoint
+from ..training.data import eval_dataset, eval_workers, finetune_dataset
+from ..training.loading import AuthorsClipEval, eval_transform, model_from_checkpoint
+from ..training.loop import RunFolderError, claim_run_folder
 from .train import AuthorsInput, TrainResult, make_augment, transfer_model
-from .training.data import eval_dataset, eval_workers, finetune_dataset
-from .training.loop import RunFolderError, claim_run_folder
 
 #: Full-batch optimisation steps of the probe's classifier (the loss has flattened long before on the
 #: quickstart's features; the classifier is tiny, so they cost well under a second).
@@ -172,7 +177,7 @@ def fit_linear_classifier(x: torch.Tensor, labels: torch.Tensor, num_classes: in
 
 @torch.no_grad()
 def probe_evaluation(fc: nn.Linear, test: ClipFeatures) -> EvalResult:
-    """The 10-clip evaluation (:func:`pacekit.evaluate.video_probabilities`' rule) of ``fc`` on test features
+    """The 10-clip evaluation (:func:`pacekit.evaluation.recognition.video_probabilities`' rule) of ``fc`` on test features
     ``(N, n, D)``: each video's probabilities are its clips' softmax averaged."""
     probs = fc(test.x.float()).softmax(-1).mean(1)
     return results_from_probs(probs, test.labels, test.indices, test.classes, test.num_listed, test.left_out)

@@ -3,9 +3,9 @@
 The notebooks in ``notebooks/`` open the same way::
 
     import sys
-    if "google.colab" in sys.modules:  # Colab: install pacekit first (pacekit.notebook.REPO_URL)
+    if "google.colab" in sys.modules:  # Colab: install pacekit first (pacekit.teaching.notebook.REPO_URL)
         %pip install -q --no-deps git+https://github.com/pacekit/pacekit
-    from pacekit.notebook import setup
+    from pacekit.teaching.notebook import setup
     nb = setup()
 
 :func:`setup` seeds Python, NumPy and torch, looks for a GPU, reads ``PACEKIT_FAST`` and picks a
@@ -24,7 +24,7 @@ On Colab, :func:`setup` then installs the dependencies Colab lacks, keeping its 
 Google Drive (``setup(runs_dir=...)`` or ``PACEKIT_RUNS``), so notebooks 04-06 reuse 03's run on a new VM.
 
 ``PACEKIT_PRETRAINED=1`` (or ``setup(shipped=True)``) skips pace pretraining: :func:`load_or_train` and
-:func:`pretrain_and_finetune` then hand out the network shipped with pacekit (:mod:`pacekit.shipped`, the
+:func:`pretrain_and_finetune` then hand out the network shipped with pacekit (:mod:`pacekit.teaching.shipped`, the
 quickstart's ``cpu-tiny`` network) for every pretraining run it can stand in for (same network, input and
 pretext task), and print that they did.
 
@@ -46,16 +46,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from .checkpoint import load_checkpoint
-from .config import config_default, field_names, get_config
-from .data.synthetic import ensure_synthetic
-from .errors import PacekitError
-from .experiment import ExperimentResult, run_experiment
-from .loading import model_from_checkpoint, resolve_device
-from .plots import plot_training_curves
+from ..config import config_default, field_names, get_config
+from ..data.synthetic import ensure_synthetic
+from ..errors import PacekitError
+from ..recipes.train import TrainResult, finetune, pretrain
+from ..study.experiment import ExperimentResult, run_experiment
+from ..study.plots import plot_training_curves
+from ..training.checkpoint import load_checkpoint
+from ..training.loading import model_from_checkpoint, resolve_device
 from .shipped import DISPLAY_PATH as SHIPPED_PATH
 from .shipped import shipped_available, shipped_record, shipped_train_result
-from .train import TrainResult, finetune, pretrain
 
 #: The canonical repository: Colab installs pacekit from it and the "Open in Colab" badges point into it.
 REPO_URL = "https://github.com/pacekit/pacekit"
@@ -83,7 +83,7 @@ FINETUNE_FIELDS = frozenset(field_names("fine-tuning", compared=True))
 _TRUE = ("1", "true", "yes", "on")
 
 #: The environment variable that makes the notebooks load the shipped pretrained network instead of pretraining
-#: (``PACEKIT_PRETRAINED=1``; :mod:`pacekit.shipped`).
+#: (``PACEKIT_PRETRAINED=1``; :mod:`pacekit.teaching.shipped`).
 PRETRAINED_ENV = "PACEKIT_PRETRAINED"
 #: What a pretraining run must share with the shipped one for the shipped network to stand in for it: the
 #: network, the clips it is fed and the pretext task. The schedule, the synthetic set's size and the seed may
@@ -435,13 +435,13 @@ def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[
 
     Args:
         cfg: the run's :class:`pacekit.config.Config`.
-        stage: ``"pretrain"`` (:func:`pacekit.train.pretrain`) or ``"finetune"`` (:func:`pacekit.train.finetune`).
+        stage: ``"pretrain"`` (:func:`pacekit.recipes.train.pretrain`) or ``"finetune"`` (:func:`pacekit.recipes.train.finetune`).
         on_epoch_end: passed to the trainer (e.g. a :class:`LiveCurves`); not called when loading.
         retrain: train even if a matching checkpoint exists (e.g. its ``pretrained`` file was just rewritten).
         shipped: use the shipped pretrained network for a pretraining run (default: from ``PACEKIT_PRETRAINED``).
 
     Returns:
-        A :class:`pacekit.train.TrainResult` (its ``metrics`` are the stored ones when loaded).
+        A :class:`pacekit.recipes.train.TrainResult` (its ``metrics`` are the stored ones when loaded).
     """
     if stage not in ("pretrain", "finetune"):
         raise ValueError(f"stage must be 'pretrain' or 'finetune', got {stage!r}")
@@ -515,8 +515,8 @@ def shipped_pretraining(cfg) -> Optional[TrainResult]:
 class TransferRun:
     """One initialisation carried to the downstream task: ``pretrain`` (None for random init), the
     ``finetune`` run, the pretext accuracy on held-out videos (None for random init), the 10-clip test
-    ``evaluation`` (:class:`pacekit.evaluate.EvalResult`) and the whole typed ``experiment``
-    (:class:`pacekit.experiment.ExperimentResult`: top-1/top-5, predicted-class counts, coverage)."""
+    ``evaluation`` (:class:`pacekit.evaluation.recognition.EvalResult`) and the whole typed ``experiment``
+    (:class:`pacekit.study.experiment.ExperimentResult`: top-1/top-5, predicted-class counts, coverage)."""
 
     label: str
     pretrain: Any
@@ -533,7 +533,7 @@ def pretrain_and_finetune(nb: NotebookSetup, label: str, pretrain_name: Optional
     ``finetune-from-<pretrain_name>`` or ``finetune-random``) and evaluate on the test split with 10 clips
     per video (paper 4.1). Each stage is loaded when an earlier run with the same settings left it.
 
-    One cell of :func:`pacekit.experiment.run_experiment`, with :func:`load_or_train` as its trainer.
+    One cell of :func:`pacekit.study.experiment.run_experiment`, with :func:`load_or_train` as its trainer.
     """
     name = f"finetune-from-{pretrain_name}" if pretrain_name is not None else "finetune-random"
     ft_cfg = nb.config(name, **(finetune_overrides or {}))
@@ -566,7 +566,7 @@ def format_runs(runs) -> str:
 class LiveCurves:
     """An ``on_epoch_end`` callback that redraws a run's loss and accuracy curves in place (d2l style).
 
-    The figure is :func:`pacekit.plots.plot_training_curves` of ``<run_dir>/metrics.jsonl``, shown once
+    The figure is :func:`pacekit.study.plots.plot_training_curves` of ``<run_dir>/metrics.jsonl``, shown once
     and then updated through an IPython display handle, so the cell keeps one live figure.
     """
 

@@ -24,7 +24,7 @@ def find_notebooks(explicit: Optional[str] = None, cwd: Optional[Path] = None) -
             raise FileNotFoundError(f"--dir {explicit}: no such folder; give the notebooks/ folder of a pacekit clone")
         return path
     cwd = Path.cwd() if cwd is None else Path(cwd)
-    candidates = [Path(__file__).resolve().parent.parent / "notebooks", cwd / "notebooks"]
+    candidates = [Path(__file__).resolve().parents[2] / "notebooks", cwd / "notebooks"]
     for path in candidates:
         if path.is_dir() and any(path.glob("*.ipynb")):
             return path

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..commands.flags import non_negative_int, positive_int
-from .prepare import prepare_dataset
-from .readers import VideoDecodeError, open_video, probe_video
-from .splits import DATASETS, SplitError, read_split
-from .synthetic import FORMAT_VERSION, FORMAT_VERSIONS, build_synthetic
+from ..data.prepare import prepare_dataset
+from ..data.readers import VideoDecodeError, open_video, probe_video
+from ..data.splits import DATASETS, SplitError, read_split
+from ..data.synthetic import FORMAT_VERSION, FORMAT_VERSIONS, build_synthetic
+from .flags import non_negative_int, positive_int
 
 SUBSETS = {"kinetics400": ("train", "val"), "folder": ("train", "test")}
 

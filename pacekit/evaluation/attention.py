@@ -40,12 +40,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data.strips import read_pace_strips
-from .data import ClipEval, open_video
-from .data.transforms import unnormalize_clips
-from .errors import PacekitError
-from .models import backbone_of, stage_shapes
-from .pace import as_pace
+from ..config import Config
+from ..data import ClipEval, open_video
+from ..data.strips import read_pace_strips
+from ..data.synthetic import load_mover_masks
+from ..data.transforms import unnormalize_clips
+from ..errors import PacekitError
+from ..models import backbone_of, stage_shapes
+from ..pace import as_pace, sample_indices
+from ..training.data import eval_dataset
+from ..training.loading import eval_transform
 
 #: The paces of Fig. 5's columns.
 FIG5_PACES = (1, 2, 3, 4)
@@ -384,3 +388,56 @@ def grad_cam(
     finally:
         model.train(was_training)
     return normalize_maps(cam[:, 0])  # (B, T, H, W)
+
+
+#: Test videos whose attention is scored (:func:`attention_scores`).
+ATTENTION_VIDEOS = 8
+
+
+def _scaled_mask(mask: np.ndarray, frame_size, crop: int) -> np.ndarray:
+    """A (H0, W0) mask resized (nearest) to the decoded ``frame_size`` and centre-cropped like ClipEval."""
+    h, w = int(frame_size[0]), int(frame_size[1])
+    rows = np.minimum(((np.arange(h) + 0.5) * mask.shape[0] / h).astype(int), mask.shape[0] - 1)
+    cols = np.minimum(((np.arange(w) + 0.5) * mask.shape[1] / w).astype(int), mask.shape[1] - 1)
+    resized = mask[rows][:, cols]
+    top, left = (h - crop) // 2, (w - crop) // 2
+    return resized[top:top + crop, left:left + crop]
+
+
+def attention_stage(model, cfg: Config) -> str:
+    """The stage whose attention the figures and scores read for ``cfg``'s clips: the deepest at least as
+    fine as Fig. 5's 7x7 conv5 (:func:`pacekit.attention.fig5_stage`)."""
+    return fig5_stage(model, (3, cfg.clip_len, cfg.crop, cfg.crop))
+
+
+def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS, with_grad_cam: bool = False,
+                     stage: Optional[str] = None) -> dict[str, tuple[float, float]]:
+    """``{"attention": (share, chance)}`` (and ``"grad-cam"``) of ``model`` on the first ``num_videos`` test videos.
+
+    Each video gives one clip at pace 1 from frame 0; its activation attention at :func:`attention_stage`
+    (averaged over the clip's time, as Fig. 5) is scored against the union of the mover's masks over the
+    clip's frames, brought to the network's view (resized to the frame size, centre crop). Chance: the
+    masks' area fraction. ``with_grad_cam`` scores the Grad-CAM of the predicted pace logit at the same
+    stage (mean over time) the same way. ``stage``: the stage when the caller has it already.
+    """
+    videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
+    transform = eval_transform(cfg)
+    device = next(model.parameters()).device
+    maps, cams, masks = [], [], []
+    stage = stage or attention_stage(model, cfg)
+    model.eval()
+    for path in videos:
+        movers = load_mover_masks(path, full_size=True)
+        clip = read_pace_strips(path, [1], cfg.clip_len, 0, size=cfg.frame_size).to(device)
+        x = transform(clip)
+        maps.append(clip_attention(model, x, stage)[0].float().cpu().numpy())
+        if with_grad_cam:
+            cams.append(grad_cam(model, x, stage=stage)[0].mean(0).float().cpu().numpy())
+        frames = sample_indices(len(movers), cfg.clip_len, 1, 0)
+        masks.append(_scaled_mask(movers[frames].any(0), cfg.frame_size, cfg.crop))
+    masks = np.stack(masks)
+    chance = mask_area_fraction(masks)
+    scores = {"attention": (attention_mass_in_masks(np.stack(maps), masks), chance)}
+    if with_grad_cam:
+        scores["grad-cam"] = (attention_mass_in_masks(np.stack(cams), masks), chance)
+    return scores

@@ -5,7 +5,7 @@
 
 - ``cpu_tiny_pace.pt``: a slim checkpoint (``model``, ``config``, ``stage`` and nothing else: no optimizer,
   RNG state or metrics), a few hundred KB, that loads with ``torch.load(weights_only=True)`` and rebuilds
-  through :func:`pacekit.loading.model_from_checkpoint`;
+  through :func:`pacekit.training.loading.model_from_checkpoint`;
 - ``cpu_tiny_pace.json``: its record -- the command that wrote it, the full config and seed, the synthetic
   set it was trained on (format version and parameters), its pretext (pace) accuracy on that set's test
   split, the torch version, date and machine, and the checkpoint's size and sha256.
@@ -14,7 +14,7 @@ The network is the one ``pacekit quickstart`` pretrains: the ``cpu-tiny`` preset
 set, pace prediction only (Sec. 3.1, Eq. 1). ``tests/test_shipped.py`` checks that the file still scores
 exactly its recorded pretext accuracy on a test split regenerated from the record.
 
-    >>> from pacekit.shipped import load_shipped_pretrained, shipped_record
+    >>> from pacekit.teaching.shipped import load_shipped_pretrained, shipped_record
     >>> model = load_shipped_pretrained("cpu")                                     # doctest: +SKIP
     >>> shipped_record()["pretext_accuracy"]                                       # doctest: +SKIP
 """
@@ -36,19 +36,20 @@ from typing import Any, Union
 import torch
 from torch import nn
 
-from .atomic import write_text_atomic
-from .checkpoint import load_checkpoint, save_checkpoint
-from .config import Config, get_config
-from .data.synthetic import FORMAT_NAME, ensure_synthetic, read_synthetic_metadata
-from .errors import PacekitError
-from .loading import model_from_checkpoint
-from .machine import cpu_name
-from .quickstart import SYNTHETIC_SIZE
-from .train import TrainResult, pace_accuracy, pretrain
-from .training.data import pretrain_dataset
+from ..atomic import write_text_atomic
+from ..config import Config, get_config
+from ..data.synthetic import FORMAT_NAME, ensure_synthetic, read_synthetic_metadata
+from ..errors import PacekitError
+from ..evaluation.recognition import pace_accuracy
+from ..machine import cpu_name
+from ..recipes.train import TrainResult, pretrain
+from ..study.quickstart import SYNTHETIC_SIZE
+from ..training.checkpoint import load_checkpoint, save_checkpoint
+from ..training.data import pretrain_dataset
+from ..training.loading import model_from_checkpoint
 
 #: The folder of the shipped files inside the installed package (package data, see pyproject.toml).
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 #: The slim checkpoint and its JSON record.
 WEIGHTS_FILE = "cpu_tiny_pace.pt"
 RECORD_FILE = "cpu_tiny_pace.json"
@@ -121,7 +122,7 @@ def load_shipped_pretrained(device: Union[str, torch.device] = "cpu", folder=Non
 
 
 def shipped_train_result(device: Union[str, torch.device] = "cpu", folder=None) -> TrainResult:
-    """The shipped network as a finished pretraining stage (what :func:`pacekit.train.pretrain` returns):
+    """The shipped network as a finished pretraining stage (what :func:`pacekit.recipes.train.pretrain` returns):
     its model, config, checkpoint and the epoch rows of the run that wrote it (from the record)."""
     record = shipped_record(folder)
     model = load_shipped_pretrained(device, folder)
@@ -130,7 +131,7 @@ def shipped_train_result(device: Union[str, torch.device] = "cpu", folder=None) 
 
 
 def pretext_test_config(record: dict, data_dir) -> Config:
-    """The config :func:`pacekit.train.pace_accuracy` scores the shipped network with: its own, reading the
+    """The config :func:`pacekit.evaluation.recognition.pace_accuracy` scores the shipped network with: its own, reading the
     synthetic set in ``data_dir``."""
     return Config.from_dict(record["config"]).replace(root=str(data_dir))
 
@@ -168,12 +169,12 @@ def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: str =
     """Pretrain the quickstart's network and write it, slim, with its record, into ``out_dir``.
 
     1. The synthetic set exactly as ``pacekit quickstart`` makes it (the preset's classes, videos per class
-       and seed, frames drawn at :data:`pacekit.quickstart.SYNTHETIC_SIZE`), in ``data_dir`` (reused when
+       and seed, frames drawn at :data:`pacekit.study.quickstart.SYNTHETIC_SIZE`), in ``data_dir`` (reused when
        complete).
     2. Pace pretraining with ``get_config("cpu-tiny", **overrides)``, the quickstart's pretraining run, in a
        temporary folder.
     3. The slim checkpoint (:data:`SLIM_ENTRIES`) is saved, loaded back through
-       :func:`pacekit.loading.model_from_checkpoint` and scored with :func:`pacekit.train.pace_accuracy` on
+       :func:`pacekit.training.loading.model_from_checkpoint` and scored with :func:`pacekit.evaluation.recognition.pace_accuracy` on
        the test split: one clip per video at a seeded pace, so the same file always scores the same.
     4. The record: ``command`` (the command line to write down), the config, seed, synthetic set, pretext
        accuracy, torch version, date, machine, size and sha256 of the checkpoint.
@@ -198,7 +199,7 @@ def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: str =
     meta = read_synthetic_metadata(root)
     work = Path(tempfile.mkdtemp(prefix="pacekit-ship-"))
     try:
-        # The quickstart's pretraining run (pacekit.experiment.run_experiment's pre_cfg), in a scratch folder.
+        # The quickstart's pretraining run (pacekit.study.experiment.run_experiment's pre_cfg), in a scratch folder.
         cfg = base.replace(dataset="synthetic", root=str(root), name="pretrain", out_dir=str(work), pretrained=None,
                            progress=progress)
         run = pretrain(cfg, overwrite=True)
@@ -231,7 +232,7 @@ def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: str =
         "pretext_accuracy": accuracy,
         "pretext_test_videos": test_videos,
         "pretext_batch_size": batch_size,
-        "pretext_protocol": "pacekit.train.pace_accuracy: one clip per test video at a seeded random pace, centre crop",
+        "pretext_protocol": "pacekit.evaluation.recognition.pace_accuracy: one clip per test video at a seeded random pace, centre crop",
         "pretext_train_accuracy": run.final("acc"),
         "metrics": metrics,
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -246,7 +247,7 @@ def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: str =
 
 
 def _test_split(cfg: Config):
-    """The dataset :func:`pacekit.train.pace_accuracy` scores: the test split, one clip per video."""
+    """The dataset :func:`pacekit.evaluation.recognition.pace_accuracy` scores: the test split, one clip per video."""
     return pretrain_dataset(cfg.replace(epoch_repeat=1, contrastive="none"), "test")
 
 

@@ -6,7 +6,7 @@ transform, so a model trained with ``input_mode="residual"`` (or one of the auth
 expect BGR 0..255) is never fed plain normalised RGB by mistake. (The idea is timm's ``pretrained_cfg``
 and ``resolve_data_config``: the loaded model carries how its inputs must look.)
 
-    >>> from pacekit.loading import load_model
+    >>> from pacekit.training.loading import load_model
     >>> loaded = load_model("runs/demo/finetune/last.pt")                      # doctest: +SKIP
     >>> logits = loaded.model(loaded.transform()(clips))                         # doctest: +SKIP
 
@@ -23,14 +23,14 @@ from typing import Optional, Union
 import torch
 from torch import nn
 
+from ..config import Config
+from ..data import build_dataset
+from ..data.transforms import ClipEval
+from ..models import ClipModel, build_backbone
+from ..models.authors import load_authors_checkpoint
+from ..pace import PaceSet
 from .checkpoint import CheckpointError, load_checkpoint, require_entries, require_finite
-from .config import Config
-from .data import build_dataset
-from .data.transforms import ClipEval
-from .models import ClipModel, build_backbone
-from .models.authors import load_authors_checkpoint
-from .pace import PaceSet
-from .training.distributed import resolve_device
+from .distributed import resolve_device
 
 # ------------------------------------------------------------------------------------ models from a config
 
@@ -54,15 +54,15 @@ def build_action_model(cfg: Config, num_classes: int) -> nn.Module:
 def model_from_checkpoint(path_or_state, device="cpu", source: Optional[str] = None) -> tuple[nn.Module, Config]:
     """Rebuild the model a pacekit checkpoint was trained as (pace or action head), in eval mode.
 
-    Raises :class:`pacekit.checkpoint.CheckpointError` naming the entries a checkpoint lacks (``config``,
-    ``stage``, ``model``, and ``classes`` after fine-tuning) and :class:`pacekit.checkpoint.NonFiniteError`
+    Raises :class:`pacekit.training.checkpoint.CheckpointError` naming the entries a checkpoint lacks (``config``,
+    ``stage``, ``model``, and ``classes`` after fine-tuning) and :class:`pacekit.training.checkpoint.NonFiniteError`
     when its weights hold NaN or infinity (a diverged run)."""
     if source is None:
         source = "this checkpoint" if isinstance(path_or_state, dict) else str(path_or_state)
     state = load_checkpoint(path_or_state) if not isinstance(path_or_state, dict) else path_or_state
     if "config" not in state or "stage" not in state:
         raise CheckpointError(f"{source} was not written by pacekit pretrain/finetune (no config/stage); "
-                              "build the model yourself and use pacekit.checkpoint.load_backbone_weights")
+                              "build the model yourself and use pacekit.training.checkpoint.load_backbone_weights")
     require_entries(state, ("model",) if state["stage"] == "pretrain" else ("model", "classes"), source,
                     "rebuilding its model")
     require_finite(state["model"], source)

@@ -21,8 +21,8 @@ from typing import Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .pace import PACE_NAMES, as_pace
-from .training.logging import read_metrics
+from ..pace import PACE_NAMES, as_pace
+from ..training.logging import read_metrics
 
 MetricsLike = Union[str, os.PathLike, Iterable[dict]]
 
@@ -320,7 +320,7 @@ def plot_pace_confusion(confusion, paces: Sequence, title: Optional[str] = None)
     its clips and the counts written in the cells; returns the Figure.
 
     Args:
-        confusion: ``(M, M)`` counts, e.g. :func:`pacekit.evaluate.pace_confusion`.
+        confusion: ``(M, M)`` counts, e.g. :func:`pacekit.evaluation.recognition.pace_confusion`.
         paces: the M paces, in label order (``list(PaceSet.from_spec(cfg.pace_set))``).
         title: the figure's title (default: the accuracy and the chance level).
     """
@@ -357,7 +357,7 @@ def plot_pace_error_by_class(by_class, natural_speeds: Optional[Sequence[float]]
     that reads the absolute speed has negative bars for slow actions and positive ones for fast actions.
 
     Args:
-        by_class: a :class:`pacekit.evaluate.PaceConfusionByClass`.
+        by_class: a :class:`pacekit.evaluation.recognition.PaceConfusionByClass`.
         natural_speeds: one number per class (e.g. the synthetic set's mean natural speed); the classes are
             then drawn slowest at the top and the speed is written in the labels.
         title: the figure's title (default: what the bars are).

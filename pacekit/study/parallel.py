@@ -1,14 +1,8 @@
 """Several small CPU runs side by side: a dependency-aware process pool whose workers use a fixed number of
 torch threads each.
 
-Measured on the 2-core CPU the claims ledger is timed on (2026-11-30, alternating rounds, since that
-machine's speed drifts from hour to hour): two of the ledger's ``tiny`` pretrainings took 188-190 s one
-after the other on two threads and 125-130 s side by side on one thread each, 1.5x the work per minute; the
-data path of one run fills the core the other's model step leaves. R(2+1)D at a quarter of its width, whose
-step is mostly the model's, gained about nothing (two 2-epoch pretrainings, two rounds: 0.97x and 1.11x).
-``pacekit claims`` runs two cells at a time on one thread each by default on two cores (the ``claims``
-preset's ``threads=1``); its 3 seeds ran so in 58 minutes, against 63 for the run before it, one cell at a
-time on two threads.
+Two cells side by side on one thread each keep both cores of a 2-core CPU busy (the data path of one
+run fills the core the other's model step leaves); docs/lab-notebook.md has the measurements.
 
 Values: a run's numbers depend on its torch thread count (two threads sum in another order than one), not
 on which process runs it or beside what. :func:`run_tasks` sets the same thread count in every worker and,

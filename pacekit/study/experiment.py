@@ -6,14 +6,14 @@
    measure the pretext (pace) accuracy on the test split.
 2. **Transfer** (4.1): for every initialisation (``"random"``, ``"pretrained"``), protocol (``"fine-tuned"``:
    the whole network; ``"linear probe"``: a new fc fitted at ``cfg.probe_lr`` on the frozen backbone's clip
-   features, computed once, :mod:`pacekit.frozen_probe`) and seed,
+   features, computed once, :mod:`pacekit.recipes.linear_probe`) and seed,
    train on the labelled subset. Every cell sees the same videos, clips and augmentations for its seed.
 3. **Evaluate**: the 10-clip test evaluation of every cell (top-1, top-5, a histogram of the predicted
    classes so a constant predictor shows, the "N of M" coverage), and optionally nearest-neighbour
    retrieval (4.4) with each initialisation's frozen backbone, beside its chance level.
 
-The quickstart (:mod:`pacekit.quickstart`), the notebooks (:func:`pacekit.notebook.pretrain_and_finetune`)
-and the linear probe (:func:`pacekit.probe.linear_probe`) all call it. The result,
+The quickstart (:mod:`pacekit.study.quickstart`), the notebooks (:func:`pacekit.teaching.notebook.pretrain_and_finetune`)
+and the linear probe (:func:`linear_probe`) all call it. The result,
 :class:`ExperimentResult`, holds plain numbers (``to_json`` / ``from_json`` round-trip them) plus the
 trained models and evaluations of this process, which are not written.
 """
@@ -30,26 +30,33 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from .attention import (attention_grid, attention_mass_in_masks, clip_attention, fig5_stage, grad_cam,
-                        mask_area_fraction, plot_attention_grid)
-from .atomic import write_text_atomic
-from .config import Config
-from .data.strips import read_pace_strips
-from .data.synthetic import load_mover_masks
-from .evaluate import PaceConfusionByClass, pace_confusion_by_class
-from .frozen_probe import run_linear_probe
-from .loading import build_pace_model, eval_transform, model_from_checkpoint, resolve_device
-from .pace import PaceSet, sample_indices
-from .retrieval import TOPK, run_retrieval, unavailable_feature
-from .train import TrainResult, evaluate_on_test, finetune, pretrain
-from .training.data import eval_dataset, eval_workers
+from ..atomic import write_text_atomic
+from ..config import Config
+from ..evaluation.attention import (
+    attention_grid,
+    attention_scores,
+    attention_stage,
+    plot_attention_grid,
+)
+from ..evaluation.recognition import EvalResult, PaceConfusionByClass, evaluate_videos, pace_confusion_by_class
+from ..evaluation.retrieval import TOPK, run_retrieval, unavailable_feature
+from ..pace import PaceSet
+from ..recipes.linear_probe import run_linear_probe
+from ..recipes.train import TrainResult, evaluate_on_test, finetune, pretrain
+from ..training.data import eval_dataset, eval_workers
+from ..training.loading import (
+    build_pace_model,
+    eval_split,
+    eval_transform,
+    load_model,
+    model_from_checkpoint,
+    resolve_device,
+)
 
 #: The initialisations an experiment compares.
 INITS = ("random", "pretrained")
 #: The transfer protocols: the whole network trained, or only a new fc on the frozen backbone.
 PROTOCOLS = ("fine-tuned", "linear probe")
-#: Test videos whose attention is scored (:func:`attention_scores`).
-ATTENTION_VIDEOS = 8
 #: Retrieval features of the quickstart's scale: the paper's p5 (VCOP's feature, which needs a conv5 map of at
 #: least 2x2 and is skipped on smaller crops, :attr:`ExperimentResult.retrieval_skipped`), pacekit's p5, p4.
 SMALL_FEATURES = ("vcop", "p5", "p4")
@@ -65,7 +72,7 @@ class TransferOutcome:
     Accuracies are fractions in [0, 1]. ``predicted_counts[c]`` is how many test videos were predicted as
     class ``c`` (it sums to ``num_evaluated``; a constant predictor puts everything in one bin), and
     ``label_counts[c]`` how many test videos are of class ``c``. ``evaluation`` (the
-    :class:`pacekit.evaluate.EvalResult`) and ``run`` (the :class:`pacekit.train.TrainResult`) are kept in
+    :class:`pacekit.evaluation.recognition.EvalResult`) and ``run`` (the :class:`pacekit.recipes.train.TrainResult`) are kept in
     memory only.
     """
 
@@ -150,7 +157,7 @@ class ExperimentResult:
             (None without pretraining).
         pretext_train_accuracy: its last pretraining epoch's training accuracy (None without pretraining).
         pretext_by_class: the same test clips' pace answers split by action class, ``{"classes": [...],
-            "counts": (C, M, M) nested lists}`` (:func:`pacekit.evaluate.pace_confusion_by_class`; None
+            "counts": (C, M, M) nested lists}`` (:func:`pacekit.evaluation.recognition.pace_confusion_by_class`; None
             without pretraining); :meth:`pace_confusion_by_class` gives it back as that class.
         labelled_pretext_accuracy, labelled_pretext_by_class: the same model's pace answers on the labelled
             set's test split, when the pretraining read another set (``pretrain_cfg`` with another dataset or
@@ -159,17 +166,17 @@ class ExperimentResult:
         pretrained: the pretrained checkpoint the "pretrained" cells started from (None: none).
         retrieval: ``{init: [RetrievalOutcome per feature]}`` (empty without retrieval).
         retrieval_skipped: ``{feature: why}`` for the requested retrieval features the network cannot give at
-            this crop (:func:`pacekit.retrieval.unavailable_feature`: VCOP's needs a conv5 map of 2x2 or more).
+            this crop (:func:`pacekit.evaluation.retrieval.unavailable_feature`: VCOP's needs a conv5 map of 2x2 or more).
         attention: ``{init: figure file name in out}``, the activation attention (Fig. 5) of each
             initialisation's backbone on the first test videos at every pace (empty without attention).
         attention_scores: ``{init: {"attention": [share, chance], "grad-cam": [share, chance]}}``: the share of
             each initialisation's activation attention (and Grad-CAM) at ``attention_stage`` inside the
             ground-truth mover masks of the first test videos, beside the masks' area
             (:func:`attention_scores`; empty unless asked).
-        attention_stage: the stage the attention figures and scores read (:func:`pacekit.attention.fig5_stage`:
+        attention_stage: the stage the attention figures and scores read (:func:`pacekit.evaluation.attention.fig5_stage`:
             conv5 at the paper's sizes, conv3 for the tiny network on 56-pixel crops); None without them.
         seconds: ``pretrain``, ``pretext``, ``transfer``, ``evaluate``, ``retrieval``, ``attention``, ``total``.
-        pretrain_run: the pretraining's :class:`pacekit.train.TrainResult` (in memory only).
+        pretrain_run: the pretraining's :class:`pacekit.recipes.train.TrainResult` (in memory only).
     """
 
     out: str
@@ -332,7 +339,7 @@ def _retrieval_rows(init: str, model, cfg: Config, device, features, ks) -> list
     return rows
 
 
-def _init_model(init: str, pre, pretrained: Optional[str], cfg: Config):
+def init_model(init: str, pre, pretrained: Optional[str], cfg: Config):
     """The backbone an initialisation transfers: the pretrained model, or a fresh one seeded with ``cfg.seed``."""
     device = resolve_device(cfg.device)
     if init == "pretrained":
@@ -340,55 +347,6 @@ def _init_model(init: str, pre, pretrained: Optional[str], cfg: Config):
     torch.manual_seed(cfg.seed)
     model = build_pace_model(cfg.replace(contrastive="none", projection=None), len(PaceSet.from_spec(cfg.pace_set)))
     return model.to(device)
-
-
-def _scaled_mask(mask: np.ndarray, frame_size, crop: int) -> np.ndarray:
-    """A (H0, W0) mask resized (nearest) to the decoded ``frame_size`` and centre-cropped like ClipEval."""
-    h, w = int(frame_size[0]), int(frame_size[1])
-    rows = np.minimum(((np.arange(h) + 0.5) * mask.shape[0] / h).astype(int), mask.shape[0] - 1)
-    cols = np.minimum(((np.arange(w) + 0.5) * mask.shape[1] / w).astype(int), mask.shape[1] - 1)
-    resized = mask[rows][:, cols]
-    top, left = (h - crop) // 2, (w - crop) // 2
-    return resized[top:top + crop, left:left + crop]
-
-
-def attention_stage(model, cfg: Config) -> str:
-    """The stage whose attention the figures and scores read for ``cfg``'s clips: the deepest at least as
-    fine as Fig. 5's 7x7 conv5 (:func:`pacekit.attention.fig5_stage`)."""
-    return fig5_stage(model, (3, cfg.clip_len, cfg.crop, cfg.crop))
-
-
-def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS, with_grad_cam: bool = False,
-                     stage: Optional[str] = None) -> dict[str, tuple[float, float]]:
-    """``{"attention": (share, chance)}`` (and ``"grad-cam"``) of ``model`` on the first ``num_videos`` test videos.
-
-    Each video gives one clip at pace 1 from frame 0; its activation attention at :func:`attention_stage`
-    (averaged over the clip's time, as Fig. 5) is scored against the union of the mover's masks over the
-    clip's frames, brought to the network's view (resized to the frame size, centre crop). Chance: the
-    masks' area fraction. ``with_grad_cam`` scores the Grad-CAM of the predicted pace logit at the same
-    stage (mean over time) the same way. ``stage``: the stage when the caller has it already.
-    """
-    videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
-    transform = eval_transform(cfg)
-    device = next(model.parameters()).device
-    maps, cams, masks = [], [], []
-    stage = stage or attention_stage(model, cfg)
-    model.eval()
-    for path in videos:
-        movers = load_mover_masks(path, full_size=True)
-        clip = read_pace_strips(path, [1], cfg.clip_len, 0, size=cfg.frame_size).to(device)
-        x = transform(clip)
-        maps.append(clip_attention(model, x, stage)[0].float().cpu().numpy())
-        if with_grad_cam:
-            cams.append(grad_cam(model, x, stage=stage)[0].mean(0).float().cpu().numpy())
-        frames = sample_indices(len(movers), cfg.clip_len, 1, 0)
-        masks.append(_scaled_mask(movers[frames].any(0), cfg.frame_size, cfg.crop))
-    masks = np.stack(masks)
-    chance = mask_area_fraction(masks)
-    scores = {"attention": (attention_mass_in_masks(np.stack(maps), masks), chance)}
-    if with_grad_cam:
-        scores["grad-cam"] = (attention_mass_in_masks(np.stack(cams), masks), chance)
-    return scores
 
 
 def _attention_figure(init: str, model, cfg: Config, out: Path, num_videos: int, stage: str) -> str:
@@ -507,7 +465,7 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
     if retrieval:
         t = time.perf_counter()
         for init in inits:
-            model = _init_model(init, pre, pretrained, cfg)
+            model = init_model(init, pre, pretrained, cfg)
             if not rows:  # every init has the same architecture: the same features are available
                 clip_shape = (3, cfg.clip_len, cfg.crop, cfg.crop)
                 skipped = {f: why for f in features for why in [unavailable_feature(model, clip_shape, f)] if why}
@@ -519,7 +477,7 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
     if attention:
         t = time.perf_counter()
         for init in inits:
-            model = _init_model(init, pre, pretrained, cfg)
+            model = init_model(init, pre, pretrained, cfg)
             stage = stage or attention_stage(model, cfg)
             figures[init] = _attention_figure(init, model, cfg, out, attention_videos, stage)
         seconds["attention"] = time.perf_counter() - t
@@ -527,7 +485,7 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
     if attention_score:
         t = time.perf_counter()
         for init in inits:
-            model = _init_model(init, pre, pretrained, cfg)
+            model = init_model(init, pre, pretrained, cfg)
             stage = stage or attention_stage(model, cfg)
             measured = attention_scores(model, cfg, with_grad_cam=True, stage=stage)
             scores[init] = {name: [float(v) for v in pair] for name, pair in measured.items()}
@@ -538,5 +496,34 @@ def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocol
                             labelled_pretext, labelled_by_class, stage, skipped)
 
 
-__all__ = ["ATTENTION_VIDEOS", "PRETEXT_CLIPS_PER_VIDEO", "attention_scores", "attention_stage", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",
-           "default_run_name", "retrieval_chance", "run_experiment"]
+def probe_experiment(cfg) -> ExperimentResult:
+    """The linear probe as an experiment: one cell, ``cfg.pretrained``'s backbone (random init without
+    one), ``cfg.seed``, the run folder ``cfg.run_dir``, no retrieval."""
+    init = "pretrained" if cfg.pretrained else "random"
+    return run_experiment(cfg, cfg.out_dir, inits=(init,), protocols=("linear probe",), seeds=(cfg.seed,),
+                          retrieval=False, run_name=lambda *_: cfg.name)
+
+
+def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
+    """Train a linear classifier on ``cfg.pretrained``'s frozen backbone and evaluate it (10 clips).
+
+    The backbone stays in eval mode (its BatchNorm statistics frozen) and only the new fc is fitted, at
+    ``cfg.probe_lr``, on its cached clip features (:func:`probe_experiment`). With ``finetuned`` (a fine-tuning checkpoint of the same
+    backbone) that model is evaluated on the same test split, so the two read side by side. Returns
+    ``{"linear probe": EvalResult, "fine-tuned": EvalResult}`` (the second if asked).
+    """
+    probe = probe_experiment(cfg).outcomes[0]
+    device = device if device is not None else next(probe.run.model.parameters()).device
+    results = {"linear probe": probe.evaluation}
+    if finetuned is not None:
+        loaded = load_model(checkpoint=finetuned, device=device)
+        if loaded.stage != "finetune":
+            raise ValueError(f"--finetuned {finetuned} is a {loaded.stage} checkpoint; give a fine-tuning checkpoint")
+        test = eval_split(loaded, cfg.dataset, cfg.root, "test", cfg.split, cfg.max_videos, cfg.num_clips)
+        results["fine-tuned"] = evaluate_videos(loaded.model, test, device, cfg.eval_batch_size,
+                                                eval_workers(cfg), loaded.transform())
+    return results
+
+
+__all__ = ["PRETEXT_CLIPS_PER_VIDEO", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",
+           "default_run_name", "init_model", "linear_probe", "probe_experiment", "retrieval_chance", "run_experiment"]

@@ -15,11 +15,11 @@ Every result says which videos it covers: ``num_evaluated`` of the ``num_listed`
 A video that cannot be read is never replaced by another (that would score a different set); it is
 left out and named in ``left_out`` with the reason, as are Kinetics videos missing on disk.
 
-Loading the models evaluated here lives in :mod:`pacekit.loading` (its names are re-exported); the
-linear probe, which trains before it evaluates, in :mod:`pacekit.probe`.
+Loading the models evaluated here lives in :mod:`pacekit.training.loading` (its names are re-exported); the
+linear probe, which trains before it evaluates, in :func:`pacekit.study.experiment.linear_probe`.
 
 The pretext task has its own confusion matrix: :func:`pace_confusion` counts a pace model's answers on
-held-out clips (row = true pace), the clips :func:`pacekit.train.pace_accuracy` scores;
+held-out clips (row = true pace), the clips :func:`pace_accuracy` scores;
 :func:`pace_confusion_by_class` splits it by action class.
 """
 
@@ -33,14 +33,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from .atomic import write_text_atomic
-from .config import Config
-from .data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, name_some
-from .data.transforms import ClipEval
-from .errors import PacekitError
-from .loading import AuthorsClipEval, LoadedModel, eval_split, eval_transform, load_model, resolve_device  # noqa: F401
-from .pace import PaceSet
-from .training.data import eval_dataset, eval_workers, move_batch, pretrain_dataset
+from ..atomic import write_text_atomic
+from ..config import Config
+from ..data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, name_some
+from ..data.transforms import ClipEval
+from ..errors import PacekitError
+from ..pace import PaceSet
+from ..training.data import eval_dataset, eval_workers, move_batch, pretrain_dataset
+from ..training.loading import AuthorsClipEval, LoadedModel, eval_split, eval_transform, load_model, resolve_device  # noqa: F401
 
 # --------------------------------------------------------------------------------------------
 # Pure maths
@@ -115,13 +115,22 @@ def pace_predictions(model: nn.Module, cfg: Config, subset: str = "test", device
                      clips_per_video: int = 1, num_workers: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(true pace labels, predicted pace labels)`` of a pace model on clips of ``subset``'s videos.
 
-    The clips are those :func:`pacekit.train.pace_accuracy` scores: each video at a random (seeded) pace
+    The clips are those :func:`pace_accuracy` scores: each video at a random (seeded) pace
     of ``cfg.pace_set`` from the config's start policy, centre-cropped, no jitter, in the config's input
     mode; ``clips_per_video > 1`` draws that many clips of every video (the first round is the same).
     Both arrays are int64 ``(num_videos * clips_per_video,)``.
     """
     labels, predictions, _, _ = _pace_answers(model, cfg, subset, device, batch_size, clips_per_video, num_workers)
     return labels, predictions
+
+
+def pace_accuracy(model: nn.Module, cfg: Config, subset: str = "test", device="cpu", batch_size: int = 16,
+                  num_workers: int = 0) -> float:
+    """Pace-prediction accuracy of a pretrained model on held-out videos: one clip per video at a
+    random (seeded) pace, centre crop, no jitter (:func:`pace_predictions`) -- the pretext accuracy of the
+    quickstart's table."""
+    labels, predictions = pace_predictions(model, cfg, subset, device, batch_size, 1, num_workers)
+    return float((labels == predictions).sum()) / max(len(labels), 1)
 
 
 def pace_confusion(model: nn.Module, cfg: Config, subset: str = "test", device="cpu", batch_size: int = 16,
@@ -485,9 +494,12 @@ def plot_per_class_accuracy(result: EvalResult, max_labels: int = 60):
 
 def evaluate_on_test(model: nn.Module, cfg: Config, device="cpu") -> EvalResult:
     """10-clip video-level evaluation (paper 4.1) of a model trained with ``cfg`` on its test split; test
-    videos that cannot be read are left out and named in the result, never replaced."""
+    videos that cannot be read are left out and named in the result, never replaced. A model fine-tuned
+    from the authors' weights is fed their input (BGR 0..255, :class:`pacekit.training.loading.AuthorsClipEval`)."""
+    transform = (AuthorsClipEval(size=None, crop=cfg.crop) if getattr(model, "authors_input", False)
+                 else eval_transform(cfg))
     return evaluate_videos(model, eval_dataset(cfg), device=device, batch_size=cfg.eval_batch_size,
-                           num_workers=eval_workers(cfg), transform=eval_transform(cfg))
+                           num_workers=eval_workers(cfg), transform=transform)
 
 
 def format_comparison(results: dict[str, EvalResult]) -> str:

@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from .data import build_dataset
-from .data.readers import open_video
+from ..data import build_dataset
+from ..data.readers import open_video
+from ..training.loading import eval_transform
 from .game import PaceGame, make_rounds, motion_class
-from .loading import eval_transform
 from .notebook import load_or_train, setup
 from .widgets import GameView, model_player, read_videos
 
@@ -39,7 +39,7 @@ def deal_game(cfg, num_rounds: int = 10, seed: int = 0, per_class: int = 3, kind
         seed: the deal's seed.
         per_class: test videos read per motion class (a reference clip comes from another video of the
             same class, so at least 2).
-        kinds: round kinds, see :func:`pacekit.game.make_rounds`.
+        kinds: round kinds, see :func:`pacekit.teaching.game.make_rounds`.
 
     Returns:
         ``(rounds, fps)``: the rounds and the videos' frame rate.
@@ -105,7 +105,7 @@ _INDEX = """{%- extends 'voila/templates/lab/index.html.j2' -%}
 
 def classroom_source(data: str, runs: str, rounds: int, seed: int, fast: bool) -> str:
     """The code of the classroom page's one cell (Voila runs it and shows only its output)."""
-    return (f"from pacekit.game_classroom import classroom_game\n\n"
+    return (f"from pacekit.teaching.classroom import classroom_game\n\n"
             f"classroom_game(data={str(data)!r}, runs={str(runs)!r}, rounds={int(rounds)}, seed={int(seed)}, "
             f"fast={bool(fast)})")
 
