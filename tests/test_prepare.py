@@ -267,11 +267,11 @@ def test_a_denied_write_names_the_file_and_the_cause(ucf_root, tmp_path, monkeyp
 def test_the_portable_watchdog_ends_a_worker_whose_parent_is_gone():
     import os
 
-    from pacekit.data import prepare
+    from pacekit import workers
 
     pid = os.fork()
     if pid == 0:  # the "worker": its parent is not the one it was started by
-        prepare._watch_parent(os.getppid() + 1, interval=0.01)
+        workers._watch_parent(os.getppid() + 1, interval=0.01)
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1

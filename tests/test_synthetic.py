@@ -344,8 +344,39 @@ def test_other_parameters_rewrite_the_set_and_drop_stale_videos(tmp_path):
 
 def test_a_folder_not_written_by_pacekit_is_refused(tmp_path):
     (tmp_path / "UCF-101" / "ApplyEyeMakeup").mkdir(parents=True)
-    with pytest.raises(FileExistsError, match="not written by pacekit"):
+    with pytest.raises(FileExistsError, match="pacekit did not write it"):
         ensure_synthetic(tmp_path, workers=1, **TINY)
+
+
+@pytest.mark.parametrize("layout", ["root/<Class>/", "ucfTrainTestlist/ only"])
+def test_a_users_dataset_in_any_layout_is_left_byte_for_byte_untouched(tmp_path, layout):
+    """A UCF101 copy in the root/<Class>/ layout (or a folder with only the user's split files) has no UCF-101/
+    folder: the writer must still refuse it, before writing anything."""
+    splits = tmp_path / "ucfTrainTestlist"
+    splits.mkdir()
+    official = {"classInd.txt": "".join(f"{i} Class{i}\n" for i in range(1, 102)),
+                "trainlist01.txt": "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\n",
+                "testlist01.txt": "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\n"}
+    for name, text in official.items():
+        (splits / name).write_text(text)
+    if layout == "root/<Class>/":
+        (tmp_path / "ApplyEyeMakeup").mkdir()
+        (tmp_path / "ApplyEyeMakeup" / "v_ApplyEyeMakeup_g08_c01.avi").write_bytes(b"not ours")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    with pytest.raises(FileExistsError, match="pacekit did not write it"):
+        ensure_synthetic(tmp_path, workers=1, **TINY)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_the_command_refuses_a_users_dataset_in_one_line(tmp_path, capsys):
+    from pacekit.cli import main
+
+    (tmp_path / "ucfTrainTestlist").mkdir()
+    (tmp_path / "ucfTrainTestlist" / "classInd.txt").write_text("1 ApplyEyeMakeup\n")
+    assert main(["make-synthetic", "--out", str(tmp_path), "--classes", "2", "--videos-per-class", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "pacekit did not write it" in err and "\n" not in err and "Traceback" not in err
+    assert (tmp_path / "ucfTrainTestlist" / "classInd.txt").read_text() == "1 ApplyEyeMakeup\n"
 
 
 @pytest.mark.skipif(not (SHARED_SPLITS / "trainlist01.txt").is_file(), reason="real UCF101 split files absent")

@@ -17,17 +17,11 @@ disk, the parent killed -- it leaves no temp file and no worker process behind.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import json
-import multiprocessing
 import os
 import shutil
-import signal
 import struct
-import sys
-import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -37,6 +31,7 @@ import torch
 
 from ..errors import PacekitError
 from ..machine import usable_cores
+from ..workers import spawn_pool, stop_pool
 from .readers import (
     FRAME_PACK_MAGIC,
     FRAME_PACK_SUFFIX,
@@ -250,46 +245,6 @@ def _remove_stale_tmp(out: Path) -> None:
         _unlink_quietly(tmp)
 
 
-def _worker_exit(signum=None, frame=None) -> None:
-    _remove_active_tmp()
-    os._exit(1)
-
-
-def _set_parent_death_signal(sig: int) -> bool:
-    """Linux: have the kernel send ``sig`` to this process when its parent dies (PR_SET_PDEATHSIG)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(1, int(sig), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return False
-
-
-def _watch_parent(parent_pid: int, interval: float = 0.5) -> None:
-    import time
-
-    while True:
-        if os.getppid() != parent_pid:
-            _worker_exit()
-        time.sleep(interval)
-
-
-def _init_worker(parent_pid: int) -> None:
-    """Run in each worker: die with the parent, removing the temp pack being written.
-
-    Ctrl-C is left to the parent (it stops the workers); SIGTERM -- the parent stopping them, or the
-    kernel's signal when the parent dies -- removes the temp file and exits at once. Where the kernel
-    cannot send that signal, a thread notices the parent is gone within half a second.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _worker_exit)
-    _set_parent_death_signal(signal.SIGTERM)
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="pacekit-parent-watch").start()
-    if os.getppid() != parent_pid:  # the parent died before the signal was set up
-        _worker_exit()
-
-
 def _convert_one(job):
     """Returns ``(src, frames, warning, error, fatal)``; ``fatal`` when the output cannot be written."""
     src, dst, short_side, quality = job
@@ -325,17 +280,6 @@ def write_failures(out: Path, failed: list[tuple[str, str]]) -> Path:
         _unlink_quietly(tmp)
         raise
     return failures
-
-
-def _stop_pool(pool) -> None:
-    """Stop a process pool now: cancel what has not started and end the workers (SIGTERM, which
-    removes their temp files)."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        try:
-            process.terminate()
-        except (OSError, ValueError, AttributeError):
-            pass
-    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _check_folders(root: Path, out: Path) -> None:
@@ -401,9 +345,7 @@ def _convert_all(jobs: list[tuple], workers: int, record: Callable[[tuple], None
         return
     from concurrent.futures.process import BrokenProcessPool
 
-    # spawn, not fork: forking a process whose torch/FFmpeg threads hold locks can deadlock the children
-    pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(os.getpid(),))
+    pool = spawn_pool(min(workers, len(jobs)), on_exit=_remove_active_tmp)
     done = False
     try:
         for result in pool.map(_convert_one, jobs, chunksize=4):
@@ -418,7 +360,7 @@ def _convert_all(jobs: list[tuple], workers: int, record: Callable[[tuple], None
         if done:
             pool.shutdown(wait=True)
         else:  # an error, Ctrl-C or a full disk: do not wait for the videos in flight
-            _stop_pool(pool)
+            stop_pool(pool)
 
 
 def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers: Optional[int] = None,

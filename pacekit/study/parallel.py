@@ -15,12 +15,13 @@ task's function must be importable at module level and its arguments picklable.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterator, Optional, Sequence
 
 import torch
+
+from ..workers import spawn_pool, stop_pool
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,7 @@ def run_tasks(tasks: Sequence[Task], jobs: int = 1, threads: Optional[int] = Non
                 finish(task, task.fn(*task.args))
         return results
 
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(threads,))
+    pool = spawn_pool(jobs, initializer=_start_worker, initargs=(threads,))
     running: dict[Future, Task] = {}
     try:
         while pending or running:
@@ -123,20 +123,11 @@ def run_tasks(tasks: Sequence[Task], jobs: int = 1, threads: Optional[int] = Non
                 finish(running.pop(future), future.result())
     except BaseException as error:
         if not isinstance(error, Exception):  # Ctrl-C: stop the running tasks now, not when they finish
-            _stop_workers(pool)
+            stop_pool(pool)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return results
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate the pool's worker processes (``terminate_workers`` from Python 3.14; its processes before)."""
-    if hasattr(pool, "terminate_workers"):
-        pool.terminate_workers()
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
 
 
 __all__ = ["Task", "run_tasks", "torch_threads"]

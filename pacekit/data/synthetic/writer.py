@@ -10,10 +10,9 @@ the actions' natural speeds pulled together (``ensure_companion``).
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -22,6 +21,7 @@ import numpy as np
 
 from ...atomic import write_bytes_atomic
 from ...machine import usable_cores
+from ...workers import spawn_pool, stop_pool
 from .drawing import MASK_SCALE, draw_figure_video, draw_video
 from .specs import (
     FORMAT_VERSION,
@@ -353,25 +353,32 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
 
     Without ``force``, videos already present (non-empty) under the same parameters are kept and only
     the missing ones are drawn. A folder described by a different synthetic.json is rewritten (its
-    old videos removed); a folder holding UCF-101/ without synthetic.json is refused, so a real
-    UCF101 copy is never touched.
+    old videos removed); a folder that holds anything but no synthetic.json is refused, so a dataset
+    or any other folder of the user's is never touched.
     """
     start = time.perf_counter()
     out = Path(out)
     plan = plan_synthetic(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction, version,
                           speed_spread)
     old = read_synthetic_metadata(out)
-    if old is None and (out / VIDEOS_DIR).exists():
+    if old is None and out.is_dir() and any(out.iterdir()):
         raise FileExistsError(
-            f"{out / VIDEOS_DIR} exists but {out / METADATA_FILE} does not: this folder was not written "
-            "by pacekit (is it a real UCF101?). Choose an empty or new output folder."
+            f"{out} already holds files and no {METADATA_FILE}, so pacekit did not write it (is it a real "
+            "dataset?); pacekit writes a synthetic set only into a new or empty folder, or one it wrote before. "
+            "Choose another output folder."
         )
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} is a file; give a folder for the synthetic set")
     same = old is not None and old.get("version") == plan["version"] and old.get("params") == plan["params"]
     if old is not None and not same:   # a different set of ours: drop its videos, keep nothing stale
         for v in old.get("videos", []):
             (out / VIDEOS_DIR / v["path"]).unlink(missing_ok=True)
             mask_path(out / VIDEOS_DIR / v["path"]).unlink(missing_ok=True)
 
+    # The plan goes first: it marks the folder as pacekit's, and an interrupted run is then repaired, not redone.
+    if force or not same:
+        out.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(out / METADATA_FILE, (json.dumps(plan, indent=1) + "\n").encode())
     video_root = out / VIDEOS_DIR
     for name in (c["name"] for c in plan["classes"]):
         (video_root / name).mkdir(parents=True, exist_ok=True)
@@ -380,8 +387,6 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
         path = out / SPLITS_DIR / name
         if force or not same or not path.is_file() or path.read_bytes() != data:
             write_bytes_atomic(path, data)
-    if force or not same:   # the plan goes first: an interrupted run is then repaired, not redone
-        write_bytes_atomic(out / METADATA_FILE, (json.dumps(plan, indent=1) + "\n").encode())
 
     def complete(v) -> bool:
         video = video_root / v["path"]
@@ -402,12 +407,19 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
             if bar is not None:
                 bar.update(1)
     elif tasks:
-        # spawn, not fork: forking a process whose torch/FFmpeg threads hold locks can deadlock the children
-        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as ex:
-            for fut in as_completed([ex.submit(_render_entry, t) for t in tasks]):
+        pool = spawn_pool(min(workers, len(tasks)))
+        done = False
+        try:
+            for fut in as_completed([pool.submit(_render_entry, t) for t in tasks]):
                 fut.result()
                 if bar is not None:
                     bar.update(1)
+            done = True
+        finally:
+            if done:
+                pool.shutdown(wait=True)
+            else:  # an error or Ctrl-C: do not wait for the videos in flight
+                stop_pool(pool)
     if bar is not None:
         bar.close()
     return SyntheticSummary(out, len(plan["videos"]), len(tasks), time.perf_counter() - start)

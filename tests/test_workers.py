@@ -1,0 +1,85 @@
+"""pacekit.workers: a pool's workers end with the process that started them, however it ends."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from pacekit.workers import spawn_pool, stop_pool
+
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads the process table from /proc")
+
+
+def _parent_of(pid: int):
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def _descendants(pid: int) -> set[int]:
+    found, frontier = set(), {pid}
+    while frontier:
+        children = {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                    and _parent_of(int(p.name)) in frontier}
+        frontier = children - found
+        found |= children
+    return found
+
+
+def _wait_until(condition, limit: float = 20.0) -> bool:
+    """Poll ``condition`` until it holds or ``limit`` seconds pass (a wait for an event, not a speed bar)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killing_the_command_takes_its_workers_and_the_resource_tracker_with_it(tmp_path, sig):
+    script = textwrap.dedent("""
+        import sys, time
+        from pacekit.workers import spawn_pool
+        pool = spawn_pool(2)
+        futures = [pool.submit(time.sleep, 600) for _ in range(2)]
+        time.sleep(2)  # both workers started
+        print("ready", flush=True)
+        time.sleep(600)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        below = _descendants(proc.pid)
+        assert len(below) >= 2  # the two workers (and multiprocessing's resource tracker)
+        proc.send_signal(sig)
+        proc.wait()
+        assert _wait_until(lambda: not any(_alive(p) for p in below)), \
+            f"still running after the command ended: {sorted(p for p in below if _alive(p))}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_stop_pool_ends_the_workers_without_waiting_for_their_tasks(tmp_path):
+    pool = spawn_pool(1)
+    future = pool.submit(time.sleep, 600)
+    _wait_until(lambda: bool(_descendants(os.getpid())))
+    workers = [p.pid for p in pool._processes.values()]
+    stop_pool(pool)
+    assert workers and not any(_alive(p) for p in workers)
+    assert future.done()
