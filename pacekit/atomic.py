@@ -47,4 +47,15 @@ def write_text_atomic(path, text: str, encoding: str = "utf-8") -> Path:
     return write_bytes_atomic(path, text.encode(encoding))
 
 
-__all__ = ["current_umask", "write_bytes_atomic", "write_text_atomic"]
+def ensure_writable(folder) -> Path:
+    """Create ``folder`` (and its parents) and check a file can be written in it, before a long computation
+    whose results go there; raises the ``OSError`` (a read-only disk, a full one, no permission) at once."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix=".pacekit-write-check.", dir=folder)
+    os.close(fd)
+    os.unlink(probe)
+    return folder
+
+
+__all__ = ["current_umask", "ensure_writable", "write_bytes_atomic", "write_text_atomic"]

@@ -18,7 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .errors import PacekitError
+from .errors import PacekitError, is_os_fault, os_fault_message
 
 #: Modules whose ``add_commands`` contribute sub-commands, in help order.
 COMMAND_MODULES = (
@@ -64,7 +64,7 @@ def is_user_error(exc: BaseException) -> bool:
     package); raised inside torch or numpy, it is more likely a bug and keeps its traceback.
     """
     if isinstance(exc, (PacekitError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
-                        PermissionError)):
+                        PermissionError)) or is_os_fault(exc):
         return True
     if isinstance(exc, (ValueError, ImportError)):
         frames = traceback.extract_tb(exc.__traceback__)
@@ -103,7 +103,8 @@ def main(argv=None) -> int:
             return 1
         if os.environ.get("PACEKIT_DEBUG"):
             raise
-        print(f"pacekit {args.command}: error: {exc}", file=sys.stderr)
+        message = os_fault_message(exc) if is_os_fault(exc) and not isinstance(exc, PacekitError) else exc
+        print(f"pacekit {args.command}: error: {message}", file=sys.stderr)
         return 2
     return int(result or 0)
 

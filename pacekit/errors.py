@@ -9,9 +9,50 @@ had before (``SplitError`` is still a ``FileNotFoundError``), so existing ``exce
 
 from __future__ import annotations
 
+import errno
+
 
 class PacekitError(Exception):
     """An error pacekit raises on purpose, with a message that says what was expected."""
 
 
-__all__ = ["PacekitError"]
+#: Operating-system faults a user causes and can fix, in words.
+OS_FAULTS = {
+    errno.ENOSPC: "the disk is full (no space left on the device)",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a file is in the way of a folder",
+}
+
+#: What to do about each of them.
+OS_FAULT_FIXES = {
+    errno.ENOSPC: "free some space and run the same command again (runs resume from their last checkpoint)",
+    errno.EDQUOT: "free some space and run the same command again (runs resume from their last checkpoint)",
+    errno.EACCES: "choose a folder you may write to (--out-dir / --out) or fix its permissions",
+    errno.EPERM: "choose a folder you may write to (--out-dir / --out) or fix its permissions",
+    errno.EROFS: "choose a folder on a writable disk (--out-dir / --out)",
+    errno.ENOTDIR: "check the path: one of its parts is a file",
+    errno.EEXIST: "move the file that is in the way, or choose another folder",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """The cause of ``exc`` in words (``"the disk is full ..."``), falling back to the system's message."""
+    return OS_FAULTS.get(exc.errno) or exc.strerror or str(exc)
+
+
+def is_os_fault(exc: BaseException) -> bool:
+    """Is ``exc`` an operating-system fault the user can fix (a full disk, a read-only or forbidden path)?"""
+    return isinstance(exc, OSError) and exc.errno in OS_FAULTS
+
+
+def os_fault_message(exc: OSError) -> str:
+    """One line for an operating-system fault: the path, the cause, the fix."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{describe_os_error(exc)}; {OS_FAULT_FIXES.get(exc.errno, 'fix the path and run it again')}"
+
+
+__all__ = ["OS_FAULTS", "PacekitError", "describe_os_error", "is_os_fault", "os_fault_message"]

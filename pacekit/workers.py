@@ -32,7 +32,7 @@ def _exit_now(signum=None, frame=None) -> None:
         os._exit(1)
 
 
-def _set_parent_death_signal(sig: int) -> bool:
+def set_parent_death_signal(sig: int) -> bool:
     """Linux: have the kernel send ``sig`` to this process when its parent dies (PR_SET_PDEATHSIG)."""
     if not sys.platform.startswith("linux"):
         return False
@@ -55,7 +55,7 @@ def _start_worker(parent_pid: int, on_exit, initializer, initargs) -> None:
     _on_exit = on_exit
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_now)
-    _set_parent_death_signal(signal.SIGTERM)
+    set_parent_death_signal(signal.SIGTERM)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="pacekit-parent-watch").start()
     if os.getppid() != parent_pid:  # the parent died before the signal was set up
         _exit_now()
@@ -86,4 +86,4 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["spawn_pool", "stop_pool"]
+__all__ = ["set_parent_death_signal", "spawn_pool", "stop_pool"]

@@ -47,7 +47,7 @@ def test_cmd_game_prints_the_url_and_serves_with_its_template(monkeypatch, capsy
     calls = []
 
     class FakeServer:
-        def __init__(self, command, cwd, env):
+        def __init__(self, command, cwd, env, preexec_fn=None):
             folder = Path(cwd)
             calls.append((command, (folder / "pace_game.ipynb").is_file(), env["JUPYTER_PATH"].split(os.pathsep)[0],
                           str(folder / "share")))
@@ -92,7 +92,7 @@ def test_ctrl_c_stops_the_server_gently_and_removes_the_page(monkeypatch, tmp_pa
     events = []
 
     class Server:
-        def __init__(self, command, cwd, env):
+        def __init__(self, command, cwd, env, preexec_fn=None):
             self.folder = Path(cwd)
 
         def wait(self, timeout=None):

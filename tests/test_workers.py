@@ -83,3 +83,35 @@ def test_stop_pool_ends_the_workers_without_waiting_for_their_tasks(tmp_path):
     stop_pool(pool)
     assert workers and not any(_alive(p) for p in workers)
     assert future.done()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
+def test_the_game_server_ends_with_pacekit_game_and_its_page_folder_goes(tmp_path, sig):
+    """``pacekit game`` (no page loaded) killed each way: Voila ends with it; its page folder is removed at
+    once on SIGTERM / SIGHUP, and by the next start after a SIGKILL."""
+    pytest.importorskip("voila")
+    import tempfile
+
+    from pacekit.commands.game import PAGE_FOLDER_PREFIX, _remove_stale_page_folders
+
+    env = dict(os.environ, PACEKIT_FAST="1")
+    proc = subprocess.Popen([sys.executable, "-m", "pacekit.cli", "game", "--no-browser", "--data",
+                             str(tmp_path / "set"), "--runs", str(tmp_path / "runs")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        assert "pacekit game:" in proc.stdout.readline()
+        assert _wait_until(lambda: len(_descendants(proc.pid)) >= 1)
+        time.sleep(1)
+        below = _descendants(proc.pid)
+        pages = list(Path(tempfile.gettempdir()).glob(f"{PAGE_FOLDER_PREFIX}{proc.pid}-*"))
+        assert len(pages) == 1
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+        assert _wait_until(lambda: not any(_alive(p) for p in below)), "Voila outlived pacekit game"
+        if sig == signal.SIGKILL:
+            assert pages[0].exists()  # a killed process cleans nothing up itself
+            _remove_stale_page_folders()
+        assert not pages[0].exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()

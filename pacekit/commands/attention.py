@@ -7,6 +7,7 @@ from typing import Union
 
 import numpy as np
 
+from ..atomic import ensure_writable
 from ..data import read_split
 from ..evaluation.attention import (
     FIG5_PACES,
@@ -68,7 +69,7 @@ def cmd_attention(args) -> int:
     common = dict(clip_len=args.clip_len, stage=stage, transform=loaded.transform(), device=device,
                   start=args.start, frame_size=loaded.frame_size)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    ensure_writable(out.parent)
     grid = attention_grid(loaded.model, videos, paces, **common)
     fig = plot_attention_grid(grid)
     fig.savefig(out, dpi=120)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..atomic import ensure_writable
 from ..evaluation.recognition import evaluate_videos, save_result
 from ..training.loading import eval_split, load_model, resolve_device
 from .flags import add_dataset_arguments, add_system_arguments, positive_int
@@ -24,11 +25,12 @@ def cmd_evaluate(args) -> int:
             f"but {args.dataset} at {args.root} has {len(dataset.classes)} ({', '.join(dataset.classes[:3])}, ...); "
             "evaluate on the dataset it was fine-tuned on"
         )
+    out = Path(args.out) if args.out else Path(args.checkpoint).parent / f"eval_{args.dataset}_{args.subset}{args.split}"
+    ensure_writable(out)  # before the evaluation, not after it
     absent = f" ({len(dataset.missing):,} more listed but missing on disk)" if dataset.missing else ""
     print(f"evaluating {loaded.source} on {args.dataset} {args.subset} split {args.split}: {len(dataset)} videos"
           f"{absent}, {args.num_clips} clips each, centre crop {loaded.crop}")
     result = evaluate_videos(loaded.model, dataset, device, args.batch_size, args.num_workers, loaded.transform())
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent / f"eval_{args.dataset}_{args.subset}{args.split}"
     print(result.summary(listed_in=str(out / "eval.json")))
     paths = save_result(result, out)
     print("wrote " + ", ".join(str(p) for p in paths))

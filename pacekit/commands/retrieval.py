@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..atomic import write_text_atomic
+from ..atomic import ensure_writable, write_text_atomic
 from ..evaluation.recognition import coverage_json, left_out_note
 from ..evaluation.retrieval import (
     FEATURES,
@@ -27,6 +27,8 @@ def cmd_retrieve(args) -> int:
     loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
     gallery = eval_split(loaded, args.dataset, args.root, "train", args.split, args.max_videos, args.num_clips)
     queries = eval_split(loaded, args.dataset, args.root, "test", args.split, args.max_videos, args.num_clips)
+    source = Path(args.checkpoint or args.authors_checkpoint)
+    out = ensure_writable(Path(args.out) if args.out else source.parent / f"retrieval_{args.dataset}{args.split}")
     print(f"retrieval with {loaded.source} on {args.dataset} split {args.split}: {len(queries)} test videos query "
           f"{len(gallery)} train videos, {args.num_clips} clips each; features:")
     for name in args.features:
@@ -35,9 +37,6 @@ def cmd_retrieve(args) -> int:
                             args.num_workers, loaded.transform(), args.chunk_size)
     table = format_table(list(results.values()))
     print(table)
-    source = Path(args.checkpoint or args.authors_checkpoint)
-    out = Path(args.out) if args.out else source.parent / f"retrieval_{args.dataset}{args.split}"
-    out.mkdir(parents=True, exist_ok=True)
     first = results[args.features[0]]
     write_text_atomic(out / "retrieval.json", json.dumps({
         "num_queries": first.num_queries, "num_gallery": first.num_gallery, "table": table,

@@ -29,7 +29,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-from ..errors import PacekitError
+from ..errors import PacekitError, describe_os_error
 from ..machine import usable_cores
 from ..workers import spawn_pool, stop_pool
 from .readers import (
@@ -60,23 +60,9 @@ class PrepareError(PacekitError):
 #: The smallest ``--short-side`` accepted: below it a frame is too small for any crop pacekit uses.
 MIN_SHORT_SIDE = 16
 
-_OSERROR_WORDS = {
-    errno.ENOSPC: "the disk is full (no space left on the device)",
-    errno.EDQUOT: "the disk quota is exceeded",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "the operation is not permitted",
-    errno.EROFS: "the file system is read-only",
-    errno.ENOTDIR: "a part of the path is a file, not a folder",
-    errno.EEXIST: "a file is in the way of a folder",
-}
 
 #: Errors writing the output that no later write can avoid: the run stops instead of failing every video.
 FATAL_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
-
-
-def describe_os_error(exc: OSError) -> str:
-    """The cause of ``exc`` in words (``"the disk is full ..."``), falling back to the system's message."""
-    return _OSERROR_WORDS.get(exc.errno) or exc.strerror or str(exc)
 
 
 class PackWriteError(PrepareError):

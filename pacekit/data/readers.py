@@ -1,5 +1,8 @@
 """One reader interface for every form a video comes in: PyAV, decord, frame folders, frame packs.
 
+(Over 600 lines on purpose: every backend sits beside the one interface and the exact-frame contract it
+keeps, so a reader and its rules are read together.)
+
 Every reader returns frame ``i`` as the ``i``-th frame a full sequential decode of the file outputs
 (the order any player shows them in), and refuses -- never fills in -- a frame that does not decode.
 ``tests/test_golden_frames.py`` checks this for every reader on the real samples and on a generated

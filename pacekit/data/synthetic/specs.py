@@ -1,5 +1,8 @@
 """What a synthetic video is, before any pixel: the class tables, the spec of one video, and its trajectory.
 
+(Over 600 lines on purpose: most of it is data, the class tables of format versions 1, 3 and 4, kept in
+one place with the sampling that reads them.)
+
 A *spec* (``VideoSpec`` for format version 1, ``FigureSpec`` for versions 3 and 4) holds every random choice
 of one video: the motion (speed, period, phase, position, path parameters) and the scene (background, the
 mover's look, the static distractors' parameters). ``sample_spec`` / ``sample_figure_spec`` draw a spec from

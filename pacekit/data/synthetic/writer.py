@@ -323,6 +323,22 @@ def natural_speeds(root, classes: Sequence[str]) -> Optional[list[float]]:
     return [float(np.mean(ranges[name])) for name in classes]
 
 
+def check_synthetic_folder(out) -> Optional[dict]:
+    """Refuse ``out`` unless a synthetic set may be written there: a new or empty folder, or one pacekit
+    wrote (its synthetic.json, whose parsed contents are returned; None for a new or empty folder)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} is a file; give a folder for the synthetic set")
+    old = read_synthetic_metadata(out)
+    if old is None and out.is_dir() and any(out.iterdir()):
+        raise FileExistsError(
+            f"{out} already holds files and no {METADATA_FILE}, so pacekit did not write it (is it a real "
+            "dataset?); pacekit writes a synthetic set only into a new or empty folder, or one it wrote before. "
+            "Choose another output folder."
+        )
+    return old
+
+
 @dataclass
 class SyntheticSummary:
     """What ``build_synthetic`` did: ``root`` (the dataset root), ``num_videos`` in the set,
@@ -360,15 +376,7 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
     out = Path(out)
     plan = plan_synthetic(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction, version,
                           speed_spread)
-    old = read_synthetic_metadata(out)
-    if old is None and out.is_dir() and any(out.iterdir()):
-        raise FileExistsError(
-            f"{out} already holds files and no {METADATA_FILE}, so pacekit did not write it (is it a real "
-            "dataset?); pacekit writes a synthetic set only into a new or empty folder, or one it wrote before. "
-            "Choose another output folder."
-        )
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"{out} is a file; give a folder for the synthetic set")
+    old = check_synthetic_folder(out)
     same = old is not None and old.get("version") == plan["version"] and old.get("params") == plan["params"]
     if old is not None and not same:   # a different set of ours: drop its videos, keep nothing stale
         for v in old.get("videos", []):
