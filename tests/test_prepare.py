@@ -275,3 +275,50 @@ def test_the_portable_watchdog_ends_a_worker_whose_parent_is_gone():
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1
+
+
+def _header_end(data: bytes) -> int:
+    import struct
+
+    from pacekit.data.readers import FRAME_PACK_MAGIC
+
+    (length,) = struct.unpack("<I", data[len(FRAME_PACK_MAGIC):len(FRAME_PACK_MAGIC) + 4])
+    return len(FRAME_PACK_MAGIC) + 4 + length
+
+
+def test_a_pack_whose_header_claims_2_33_frames_is_a_named_decode_error_not_a_memory_error(ucf_root, tmp_path):
+    import json
+    import struct
+
+    from pacekit.data.prepare import check_pack
+    from pacekit.data.readers import FRAME_PACK_MAGIC, FramePackReader, VideoDecodeError, probe_video
+
+    out = tmp_path / "out"
+    prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+    pack = sorted(out.rglob("*.jpack"))[0]
+    data = pack.read_bytes()
+    header = json.loads(data[len(FRAME_PACK_MAGIC) + 4:_header_end(data)])
+    forged = json.dumps({**header, "num_frames": 2 ** 33}).encode()
+    pack.write_bytes(FRAME_PACK_MAGIC + struct.pack("<I", len(forged)) + forged + data[_header_end(data):])
+    with pytest.raises(VideoDecodeError, match="claims 8589934592 frames"):
+        FramePackReader(pack)
+    assert "claims 8589934592 frames" in check_pack(pack)
+    assert probe_video(pack).undecodable  # `pacekit info` counts it and goes on
+    report = prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+    assert report.rebuilt == 1 and check_pack(pack) is None
+
+
+def test_zeroed_jpeg_bytes_fail_the_checksum_and_the_pack_is_rebuilt(ucf_root, tmp_path):
+    from pacekit.data.prepare import check_pack
+    from pacekit.data.readers import probe_video
+
+    out = tmp_path / "out"
+    prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+    pack = sorted(out.rglob("*.jpack"))[0]
+    whole = pack.read_bytes()
+    start = len(whole) - 2500
+    pack.write_bytes(whole[:start] + bytes(2000) + whole[start + 2000:])
+    assert "checksum" in check_pack(pack)
+    assert "checksum" in probe_video(pack).problem
+    report = prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
+    assert report.rebuilt == 1 and pack.read_bytes() == whole

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -92,8 +93,11 @@ def write_frame_pack(path, frames_jpeg: list[bytes], fps: float, height: int, wi
     is raised as :class:`PackWriteError`, which names ``path`` and the cause in words.
     """
     path = Path(path)
+    crc = 0
+    for blob in frames_jpeg:
+        crc = zlib.crc32(blob, crc)
     header = json.dumps({"num_frames": len(frames_jpeg), "fps": fps, "height": height, "width": width,
-                         "format": "jpeg"}).encode("utf-8")
+                         "format": "jpeg", "crc32": crc}).encode("utf-8")
     offsets = np.zeros(len(frames_jpeg) + 1, dtype="<u8")
     offsets[1:] = np.cumsum([len(b) for b in frames_jpeg])
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
@@ -211,9 +215,9 @@ def check_pack(path) -> Optional[str]:
     try:
         if reader.num_frames < 1:
             return "frame pack with no frames"
+        return reader.verify()
     finally:
         reader.close()
-    return None
 
 
 def _remove_stale_tmp(out: Path) -> None:

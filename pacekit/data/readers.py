@@ -38,6 +38,7 @@ import json
 import os
 import re
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -49,6 +50,8 @@ from ..errors import PacekitError
 
 FRAME_PACK_SUFFIX = ".jpack"
 FRAME_PACK_MAGIC = b"PACEKIT-JPACK\x01\n"
+#: A pack's JSON header is a few dozen bytes; one claiming more is damaged.
+MAX_PACK_HEADER_BYTES = 1 << 16
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".flv", ".wmv")
 
 
@@ -432,21 +435,41 @@ class FramePackReader(VideoReader):
         try:
             self._file = open(self.path, "rb")
             header = read_frame_pack_header(self._file)
-        except (OSError, ValueError) as exc:
-            raise VideoDecodeError(self.path, _short(exc)) from None
-        self.num_frames = int(header["num_frames"])
-        self.fps = float(header["fps"])
-        self.height, self.width = int(header["height"]), int(header["width"])
+            self.num_frames = int(header["num_frames"])
+            self.fps = float(header["fps"])
+            self.height, self.width = int(header["height"]), int(header["width"])
+            self._crc32 = header.get("crc32")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            self.close()
+            raise VideoDecodeError(self.path, f"unreadable frame pack header ({_short(exc)}); re-run "
+                                              "`pacekit prepare`") from None
+        size = os.fstat(self._file.fileno()).st_size
+        if self.num_frames < 0 or 8 * (self.num_frames + 1) > size:
+            self.close()
+            raise VideoDecodeError(self.path, f"frame pack header claims {self.num_frames} frames, more than its "
+                                              f"{size} bytes can hold; re-run `pacekit prepare`")
         table = self._file.read(8 * (self.num_frames + 1))
         self._offsets = np.frombuffer(table, dtype="<u8").astype(np.int64)
         if len(self._offsets) != self.num_frames + 1:
             raise VideoDecodeError(self.path, "truncated frame pack (offset table)")
         self._data_start = self._file.tell()
-        size = os.fstat(self._file.fileno()).st_size
         if size != self._data_start + int(self._offsets[-1]):
             self.close()
             raise VideoDecodeError(self.path, f"truncated frame pack ({size} bytes, its table says "
                                               f"{self._data_start + int(self._offsets[-1])}); re-run `pacekit prepare`")
+
+    def verify(self) -> Optional[str]:
+        """None when the frames' bytes match the checksum the pack was written with (packs written before
+        pacekit stored one pass unchecked), else what is wrong."""
+        if self._crc32 is None:
+            return None
+        self._file.seek(self._data_start)
+        crc = 0
+        while chunk := self._file.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+        if crc != int(self._crc32):
+            return "frame pack data damaged (its checksum does not match); re-run `pacekit prepare`"
+        return None
 
     def get_frames(self, indices):
         unique, inverse = _unique_with_inverse(indices)
@@ -475,8 +498,16 @@ def read_frame_pack_header(f: io.BufferedIOBase) -> dict:
     magic = f.read(len(FRAME_PACK_MAGIC))
     if magic != FRAME_PACK_MAGIC:
         raise ValueError("not a pacekit frame pack (bad magic bytes); re-run `pacekit prepare`")
-    (length,) = struct.unpack("<I", f.read(4))
-    return json.loads(f.read(length).decode("utf-8"))
+    raw = f.read(4)
+    if len(raw) != 4:
+        raise ValueError("truncated frame pack (header length)")
+    (length,) = struct.unpack("<I", raw)
+    if length > MAX_PACK_HEADER_BYTES:
+        raise ValueError(f"frame pack header length {length} cannot be right")
+    header = json.loads(f.read(length).decode("utf-8"))
+    if not isinstance(header, dict):
+        raise ValueError("frame pack header is not a JSON object")
+    return header
 
 
 @dataclass
@@ -514,6 +545,9 @@ def probe_video(path) -> VideoProbe:
     if path.is_dir() or path.suffix == FRAME_PACK_SUFFIX:
         try:
             with open_video(path) as reader:
+                problem = reader.verify() if isinstance(reader, FramePackReader) else None
+                if problem:
+                    return VideoProbe(path, reader.num_frames, 0, reader.fps, problem)
                 return VideoProbe(path, reader.num_frames, reader.num_frames, reader.fps)
         except VideoDecodeError as exc:
             return VideoProbe(path, 0, 0, 0.0, str(exc))
