@@ -13,8 +13,10 @@ A source is a Python file in the "percent" format of jupytext: ``# %%`` starts a
 the Markdown title (``# NN · Title`` as its first line). The builder adds, the same way in every
 notebook:
 
-- the "Open in Colab" badge under the title, from :data:`pacekit.teaching.notebook.REPO_URL`;
-- the setup cell, which installs pacekit on Colab from that same URL (``--no-deps``: Colab's torch stays)
+- the "Open in Colab" badge under the title, from the project's declared home
+  (:func:`pacekit.teaching.colab.project_home`; no badge while none is declared);
+- the setup cell, which installs pacekit on Colab from that home or from an uploaded wheel
+  (:func:`pacekit.teaching.colab.install_lines`; ``--no-deps``: Colab's torch stays)
   and calls :func:`pacekit.teaching.notebook.setup` (which adds the missing dependencies and Colab's widget
   manager); a ``# %% [setup]`` cell in the source is appended to it (imports).
 
@@ -40,15 +42,15 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 def setup_source(extra: str = "") -> str:
     """The setup cell every notebook starts with."""
-    from pacekit.teaching.notebook import install_command
+    from pacekit.teaching.colab import install_lines, project_home
 
     lines = [
-        "# Setup: on Colab, install pacekit (pacekit.teaching.notebook.REPO_URL) without replacing Colab's torch;",
+        "# Setup: on Colab, install pacekit (pacekit.teaching.colab) without replacing Colab's torch;",
         "# then seed, find the GPU, pick a preset (on Colab setup() adds the missing packages and widgets).",
         "import sys",
         "",
         'if "google.colab" in sys.modules:',
-        f"    %{install_command()}",
+        *install_lines(project_home()),
         "",
     ]
     if extra.strip():
@@ -79,7 +81,7 @@ def parse_cells(text: str) -> list[tuple[str, str]]:
 
 def build(source: Path) -> nbformat.NotebookNode:
     """The notebook of one source file (no outputs)."""
-    from pacekit.teaching.notebook import colab_badge
+    from pacekit.teaching.colab import colab_badge, project_home
 
     name = source.stem + ".ipynb"
     cells = parse_cells(source.read_text())
@@ -89,7 +91,8 @@ def build(source: Path) -> nbformat.NotebookNode:
     setup_extra = "\n\n".join(src for kind, src in cells if kind == "setup")
     nb = nbformat.v4.new_notebook()
     stem = source.stem.split("_")[0]
-    out = [nbformat.v4.new_markdown_cell(f"{title}\n\n{colab_badge(name)}\n{rest}".rstrip() + "\n"),
+    badge = colab_badge(name, project_home())
+    out = [nbformat.v4.new_markdown_cell((f"{title}\n\n{badge}\n{rest}" if badge else f"{title}\n{rest}").rstrip() + "\n"),
            nbformat.v4.new_code_cell(setup_source(setup_extra))]
     for kind, src in cells[1:]:
         if kind == "markdown":
@@ -122,6 +125,8 @@ def main(argv=None) -> int:
     parser.add_argument("--keep-outputs", action="store_true",
                         help="keep the committed outputs of code cells whose source is unchanged (prose edits "
                              "after a run); refused when a code cell changed, which needs --execute")
+    parser.add_argument("--cell-timeout", type=int, default=1200,
+                        help="seconds one cell may run with --execute (default: 1200)")
     args = parser.parse_args(argv)
     sources = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
     if args.names:
@@ -144,7 +149,7 @@ def main(argv=None) -> int:
                     cell["outputs"], cell["execution_count"] = next(outputs)
         if args.execute:
             t0 = time.perf_counter()
-            execute(nb)
+            execute(nb, timeout=args.cell_timeout)
             print(f"{target.name}: ran in {time.perf_counter() - t0:.0f} s")
         nbformat.validate(nb)
         nbformat.write(nb, str(target))

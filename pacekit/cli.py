@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "pacekit.commands.game",
     "pacekit.commands.ship",
     "pacekit.commands.lab",
+    "pacekit.commands.colab",
 )
 
 EPILOG = ("Errors you can fix (a wrong path, a missing split file, a bad value) are printed as one line; "

@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from pacekit.teaching import colab as pcolab
 from pacekit.teaching import notebook as pnb
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,24 +47,27 @@ def test_kernel_badge_and_setup_cell(name):
     assert nb.metadata.kernelspec.name == "python3"
     title, setup = nb.cells[0], nb.cells[1]
     assert title.cell_type == "markdown" and title.source.startswith(f"# {name[:2]} · ")
-    assert pnb.colab_badge(f"{name}.ipynb") in title.source
+    assert pcolab.colab_badge(f"{name}.ipynb", pcolab.project_home()) in title.source
     assert setup.cell_type == "code"
-    assert f'if "google.colab" in sys.modules:\n    %{pnb.install_command()}\n' in setup.source
+    assert 'if "google.colab" in sys.modules:\n' + "\n".join(pcolab.install_lines(pcolab.project_home())) in setup.source
     assert setup.source.rstrip().endswith("nb = setup()")
     assert sum("nb = setup()" in c.source for c in nb.cells) == 1  # one setup cell
     assert any(c.cell_type == "markdown" and re.search(r"(^|\n)## Exercises\n", c.source) for c in nb.cells)
 
 
-def test_every_repository_url_is_the_one_constant():
-    """REPO_URL is kept in pacekit.teaching.notebook only; badges and install lines are written from it."""
-    owner_repo = pnb.REPO_URL.removeprefix("https://github.com/")
-    assert pnb.REPO_URL == "https://github.com/pacekit/pacekit"
-    for name in NAMES:
-        text = (NOTEBOOKS / f"{name}.ipynb").read_text()
-        linked = set(re.findall(r"github(?:\.com)?/([\w-]+/[\w-]+)", text))
-        assert linked == {owner_repo}, (name, linked)
-        assert pnb.colab_url(f"{name}.ipynb") == (
-            f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/{name}.ipynb")
+def test_no_install_or_badge_url_outside_the_declared_home():
+    """pacekit installs from its declared home only (pyproject's [project.urls]); with none declared, no
+    notebook, README or doc names a repository to install from or open in Colab."""
+    home = pcolab.project_home()
+    allowed = {pcolab._github_path(home)} if home else set()
+    root = NOTEBOOKS.parent
+    texts = [*(NOTEBOOKS.glob("*.ipynb")), root / "README.md", *(root / "docs").glob("*.md"), NOTEBOOKS / "README.md"]
+    for path in texts:
+        text = path.read_text()
+        linked = set(re.findall(r"(?:github\.com|colab\.research\.google\.com/github)/([\w.-]+/[\w.-]+)", text))
+        installs = re.findall(r"pip install[^\n]*git\+(\S+)", text)
+        assert linked <= allowed, (path.name, linked)
+        assert all(home and url.startswith(home) for url in installs), (path.name, installs)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -255,25 +259,66 @@ def test_lab_opens_the_repository_notebooks(tmp_path):
 # ------------------------------------------------------------------------------------ Colab
 
 
-def test_a_fork_changes_only_repo_url_and_the_builder_follows(monkeypatch):
-    """pacekit.teaching.notebook.REPO_URL is the one place a fork edits: badges and install lines are written from it."""
+def test_a_declared_home_is_the_one_place_badges_and_install_lines_come_from(monkeypatch, tmp_path):
+    """A fork that declares its home in pyproject's [project.urls] gets badges and a git install line from
+    it; without a home, no badge and the setup cell installs an uploaded wheel or stops saying how."""
     fork = "https://github.com/someone/pacekit-fork"
-    monkeypatch.setattr(pnb, "REPO_URL", fork)
-    monkeypatch.setattr(pnb.install_command, "__defaults__", (fork,))
-    monkeypatch.setattr(pnb.colab_badge, "__defaults__", (fork, pnb.REPO_BRANCH))
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "pacekit"\n[project.urls]\nRepository = "{fork}"\n')
+    assert pcolab.project_home(tmp_path) == fork
+    monkeypatch.setattr(pcolab, "project_home", lambda repo=None: fork)
     built = builder().build(NOTEBOOKS / "_src" / "02_guess_the_pace.py")
     assert "github/someone/pacekit-fork/blob/main/notebooks/02_guess_the_pace.ipynb" in built.cells[0].source
     assert f"%pip install -q --no-deps git+{fork}\n" in built.cells[1].source
-    assert "github/pacekit/pacekit" not in built.cells[0].source + built.cells[1].source
+    monkeypatch.setattr(pcolab, "project_home", lambda repo=None: None)
+    built = builder().build(NOTEBOOKS / "_src" / "02_guess_the_pace.py")
+    assert "colab-badge" not in built.cells[0].source and "git+" not in built.cells[1].source
+    assert "pacekit-*.whl" in built.cells[1].source and "colab-bundle" in built.cells[1].source
+
+
+def test_the_colab_setup_cell_installs_an_uploaded_wheel_or_stops_with_the_fix(tmp_path):
+    """The no-home Colab branch of the setup cell, run as Python with the magic replaced by a recorder."""
+    branch = "\n".join(line[4:] for line in pcolab.install_lines(None))
+    branch = branch.replace("%pip install -q --no-deps {wheels[-1]}", "installed.append(wheels[-1])")
+    places = {p: tmp_path / p.strip("/").replace("/", "_") for p in pcolab.WHEEL_PLACES}
+    for folder in places.values():
+        folder.mkdir()
+    for original, folder in places.items():
+        branch = branch.replace(repr(original), repr(str(folder)))
+    with pytest.raises(SystemExit, match="colab-bundle"):
+        exec(branch, {"installed": []})
+    (places["/content"] / "pacekit-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
+    installed = []
+    exec(branch, {"installed": installed})
+    assert installed == [str(places["/content"] / "pacekit-0.1.0-py3-none-any.whl")]
+
+
+def test_colab_bundle_writes_a_wheel_that_runs_alone(tmp_path):
+    """`pacekit colab-bundle` writes one wheel with the package and its shipped weights, and that wheel,
+    unpacked on its own, runs `pacekit quickstart --help`."""
+    import subprocess
+    import zipfile
+
+    from pacekit.cli import main
+
+    assert main(["colab-bundle", "--out", str(tmp_path / "bundle")]) == 0
+    (wheel,) = (tmp_path / "bundle").glob("pacekit-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "pacekit/weights/cpu_tiny_pace.pt" in names and "pacekit/cli.py" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+            f"sys.path.insert(0, {str(site)!r}); import pacekit; assert pacekit.__file__.startswith({str(site)!r}); "
+            "from pacekit.cli import main; main(['quickstart', '--help'])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "usage: pacekit quickstart" in done.stdout, done.stderr
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_badge_and_install_cell_are_what_the_builder_writes_from_the_constant(name):
+def test_badge_and_install_cell_are_what_the_builder_writes_from_the_declared_home(name):
     built = builder().build(NOTEBOOKS / "_src" / f"{name}.py")
     committed = load(name)
     assert built.cells[0].source == committed.cells[0].source  # title + badge
     assert built.cells[1].source == committed.cells[1].source  # the setup cell with the install line
-    assert f"%pip install -q --no-deps git+{pnb.REPO_URL}\n" in committed.cells[1].source
 
 
 REQUIREMENTS = ["torch>=2.2", "torchvision>=0.17", 'decord>=0.6.0; platform_machine == "x86_64"', "av>=12.0",
@@ -283,16 +328,16 @@ REQUIREMENTS = ["torch>=2.2", "torchvision>=0.17", 'decord>=0.6.0; platform_mach
 def test_the_colab_install_keeps_colabs_torch_and_adds_only_what_is_missing():
     colab = {"torch": "2.5.1+cu121", "torchvision": "0.20.1+cu121", "numpy": "1.26.4", "ipywidgets": "7.7.1",
              "pillow": "11.0.0"}
-    command = pnb.colab_deps_command(True, colab, REQUIREMENTS)
+    command = pcolab.colab_deps_command(True, colab, REQUIREMENTS)
     assert command == ["pip", "install", "-q", 'decord>=0.6.0; platform_machine == "x86_64"', "av>=12.0",
                        "captum>=0.7", "torch==2.5.1+cu121", "torchvision==0.20.1+cu121"]
     assert not any(arg.startswith(("torch>", "torchvision>", "pytest")) for arg in command)
-    assert pnb.colab_deps_command(False, colab, REQUIREMENTS) is None  # not on Colab: nothing
+    assert pcolab.colab_deps_command(False, colab, REQUIREMENTS) is None  # not on Colab: nothing
     everything = {**colab, "decord": "0.6.0", "av": "14.0", "captum": "0.8"}
-    assert pnb.colab_deps_command(True, everything, REQUIREMENTS) is None
+    assert pcolab.colab_deps_command(True, everything, REQUIREMENTS) is None
     # no torch at all (not Colab's image): still never installs torch from here, and pins nothing
-    assert pnb.colab_deps_command(True, {}, ["torch>=2.2", "av"]) == ["pip", "install", "-q", "av"]
-    assert pnb.requirement_name("Pillow>=9; python_version > '3'") == "pillow"
+    assert pcolab.colab_deps_command(True, {}, ["torch>=2.2", "av"]) == ["pip", "install", "-q", "av"]
+    assert pcolab.requirement_name("Pillow>=9; python_version > '3'") == "pillow"
 
 
 def _fake_colab(monkeypatch):
@@ -308,12 +353,12 @@ def _fake_colab(monkeypatch):
 
 
 def test_on_colab_setup_installs_the_missing_packages_and_enables_the_widget_manager(monkeypatch, tmp_path):
-    assert not pnb.enable_colab_widgets({})
+    assert not pcolab.enable_colab_widgets({})
     calls = _fake_colab(monkeypatch)
-    assert pnb.in_colab() and pnb.enable_colab_widgets() and calls == ["widgets"]
-    monkeypatch.setattr(pnb, "installed_versions", lambda names: {"torch": "2.5.1+cu121"})
+    assert pcolab.in_colab() and pcolab.enable_colab_widgets() and calls == ["widgets"]
+    monkeypatch.setattr(pcolab, "installed_versions", lambda names: {"torch": "2.5.1+cu121"})
     ran = []
-    assert pnb.prepare_colab(run=ran.append) == ran[0]
+    assert pcolab.prepare_colab(run=ran.append) == ran[0]
     assert ran[0][:3] == ["pip", "install", "-q"] and ran[0][-1] == "torch==2.5.1+cu121"
     monkeypatch.setattr(pnb, "prepare_colab", lambda: calls.append("prepared"))
     nb = pnb.setup(fast=True, quiet=True, cwd=tmp_path)

@@ -3,8 +3,8 @@
 The notebooks in ``notebooks/`` open the same way::
 
     import sys
-    if "google.colab" in sys.modules:  # Colab: install pacekit first (pacekit.teaching.notebook.REPO_URL)
-        %pip install -q --no-deps git+https://github.com/pacekit/pacekit
+    if "google.colab" in sys.modules:  # Colab: install pacekit first (pacekit.teaching.colab)
+        ...
     from pacekit.teaching.notebook import setup
     nb = setup()
 
@@ -20,7 +20,7 @@ preset (:data:`pacekit.config.PRESETS`):
   and size ``pacekit quickstart`` uses, so the two share it.
 
 On Colab, :func:`setup` then installs the dependencies Colab lacks, keeping its torch
-(:func:`prepare_colab`), and enables Colab's widget manager for the pace game. Runs can live on a mounted
+(:func:`pacekit.teaching.colab.prepare_colab`), and enables Colab's widget manager for the pace game. Runs can live on a mounted
 Google Drive (``setup(runs_dir=...)`` or ``PACEKIT_RUNS``), so notebooks 04-06 reuse 03's run on a new VM.
 
 ``PACEKIT_PRETRAINED=1`` (or ``setup(shipped=True)``) skips pace pretraining: :func:`load_or_train` and
@@ -32,19 +32,17 @@ Paths are relative to the repository root as seen from the notebook: ``..`` when
 ``notebooks/`` (Jupyter, nbval), ``.`` elsewhere (Colab's ``/content``). Nothing here prints an
 absolute path unless runs are moved (``PACEKIT_RUNS``), so committed outputs stay machine-independent.
 
-The repository URL lives in :data:`REPO_URL` only; ``notebooks/_build.py`` writes it into each notebook's
-Colab badge and Colab install line, and ``tests/test_notebooks_meta.py`` checks that they agree.
+How pacekit gets onto Colab (the project's declared home, or a wheel the student uploads) is
+:mod:`pacekit.teaching.colab`.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional
 
 from ..config import config_default, field_names, get_config
 from ..data.synthetic import ensure_synthetic
@@ -54,13 +52,10 @@ from ..study.experiment import ExperimentResult, run_experiment
 from ..study.plots import plot_training_curves
 from ..training.checkpoint import load_checkpoint
 from ..training.loading import model_from_checkpoint, resolve_device
+from .colab import in_colab, prepare_colab
 from .shipped import DISPLAY_PATH as SHIPPED_PATH
 from .shipped import shipped_available, shipped_record, shipped_train_result
 
-#: The canonical repository: Colab installs pacekit from it and the "Open in Colab" badges point into it.
-REPO_URL = "https://github.com/pacekit/pacekit"
-#: The branch the Colab badges open.
-REPO_BRANCH = "main"
 #: The environment variable of fast mode (``PACEKIT_FAST=1``).
 FAST_ENV = "PACEKIT_FAST"
 
@@ -90,121 +85,6 @@ PRETRAINED_ENV = "PACEKIT_PRETRAINED"
 #: differ (fast mode trains for seconds on a smaller set; the shipped network is the full quickstart run).
 SHIPPED_MATCH_FIELDS = ("backbone", "width", "projection", "frame_size", "clip_len", "crop", "input_mode", "jitter",
                         "pace_set", "start_policy", "wrap", "slow_fill", "contrastive")
-
-
-# ------------------------------------------------------------------------------------ repository
-
-
-def _github_path(url: str = REPO_URL) -> str:
-    """``owner/name`` of a GitHub URL."""
-    prefix = "https://github.com/"
-    if not url.startswith(prefix) or url.rstrip("/").count("/") != 4:
-        raise ValueError(f"REPO_URL={url!r} is not a GitHub repository URL like https://github.com/owner/name; "
-                         "Colab opens notebooks from GitHub only")
-    return url[len(prefix):].rstrip("/").removesuffix(".git")
-
-
-def colab_url(notebook: str, url: str = REPO_URL, branch: str = REPO_BRANCH) -> str:
-    """The Colab address of ``notebooks/<notebook>`` in the repository."""
-    return f"https://colab.research.google.com/github/{_github_path(url)}/blob/{branch}/notebooks/{notebook}"
-
-
-def colab_badge(notebook: str, url: str = REPO_URL, branch: str = REPO_BRANCH) -> str:
-    """Markdown for the "Open in Colab" badge of ``notebook``."""
-    return (f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            f"({colab_url(notebook, url, branch)})")
-
-
-def install_command(url: str = REPO_URL) -> str:
-    """The pip command the notebooks' setup cell runs on Colab (it holds exactly this): pacekit alone,
-    ``--no-deps``, so that Colab's own CUDA build of torch is never replaced; :func:`setup` then installs the
-    other dependencies Colab lacks (:func:`colab_deps_command`)."""
-    return f"pip install -q --no-deps git+{url}"
-
-
-#: Packages Colab ships and pacekit must never replace (a torch from PyPI would not match Colab's CUDA).
-COLAB_KEEP = ("torch", "torchvision", "torchaudio")
-
-
-def requirement_name(requirement: str) -> str:
-    """The normalised distribution name of a requirement string (``"Pillow>=9; ..."`` -> ``"pillow"``)."""
-    name = re.split(r"[\s;<>=!~\[(@]", requirement.strip(), maxsplit=1)[0]
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def colab_deps_command(colab: bool, installed: Mapping[str, Optional[str]],
-                       requirements: Sequence[str]) -> Optional[list[str]]:
-    """The pip arguments that install pacekit's missing dependencies on Colab, or None when there is nothing
-    to do (not on Colab, or everything present). A pure function of its arguments.
-
-    Args:
-        colab: running on Google Colab.
-        installed: installed version of each distribution by normalised name (None or absent: missing).
-        requirements: pacekit's requirement strings (``importlib.metadata.requires("pacekit")``); optional
-            extras (``extra == ...``) are skipped, other markers are left for pip to evaluate.
-
-    The torch family (:data:`COLAB_KEEP`) is never installed; the versions Colab has are pinned in the same
-    command (``torch==2.5.1+cu121``), so that no new dependency can pull another torch in.
-    """
-    if not colab:
-        return None
-    have = {requirement_name(k): v for k, v in installed.items() if v}
-    missing = [r for r in requirements if "extra ==" not in r.replace("extra==", "extra ==")
-               and requirement_name(r) not in COLAB_KEEP and requirement_name(r) not in have]
-    if not missing:
-        return None
-    pins = [f"{name}=={have[name]}" for name in COLAB_KEEP if name in have]
-    return ["pip", "install", "-q", *missing, *pins]
-
-
-def installed_versions(names: Sequence[str]) -> dict[str, Optional[str]]:
-    """``{normalised name: version or None}`` of the given distributions in this environment."""
-    from importlib import metadata
-
-    versions: dict[str, Optional[str]] = {}
-    for name in names:
-        try:
-            versions[requirement_name(name)] = metadata.version(requirement_name(name))
-        except metadata.PackageNotFoundError:
-            versions[requirement_name(name)] = None
-    return versions
-
-
-def enable_colab_widgets(modules: Optional[Mapping[str, Any]] = None) -> bool:
-    """On Colab, turn on its custom widget manager, without which ipywidgets 8 widgets (the pace game of
-    notebook 02) do not render; True when it was turned on, False elsewhere."""
-    modules = sys.modules if modules is None else modules
-    if "google.colab" not in modules:
-        return False
-    import importlib
-
-    importlib.import_module("google.colab.output").enable_custom_widget_manager()
-    return True
-
-
-def prepare_colab(run: Optional[Callable[[list[str]], Any]] = None) -> Optional[list[str]]:
-    """What :func:`setup` does on Colab: install pacekit's missing dependencies beside Colab's torch
-    (:func:`colab_deps_command`) and enable the widget manager. Returns the pip arguments it ran, if any.
-
-    ``run`` runs a pip argument list (default: ``python -m pip ...`` in this kernel, failing on error).
-    """
-    from importlib import metadata
-
-    try:
-        requirements = metadata.requires("pacekit") or []
-    except metadata.PackageNotFoundError:  # a source checkout on the path, not installed
-        requirements = []
-    names = [requirement_name(r) for r in requirements] + list(COLAB_KEEP)
-    command = colab_deps_command(True, installed_versions(names), requirements)
-    if command is not None:
-        if run is None:
-            import subprocess
-
-            subprocess.run([sys.executable, "-m", *command], check=True)
-        else:
-            run(command)
-    enable_colab_widgets()
-    return command
 
 
 #: The environment variable that moves the notebooks' runs, e.g. to a mounted Google Drive folder
@@ -245,11 +125,6 @@ def shipped_mode(environ: Optional[Mapping[str, str]] = None) -> bool:
     """True when ``PACEKIT_PRETRAINED`` is ``1``/``true``/``yes``/``on`` (any case): use the shipped weights."""
     environ = os.environ if environ is None else environ
     return str(environ.get(PRETRAINED_ENV, "")).strip().lower() in _TRUE
-
-
-def in_colab() -> bool:
-    """True inside Google Colab (its runtime imports ``google.colab`` into every kernel)."""
-    return "google.colab" in sys.modules
 
 
 def project_root(cwd: Optional[Path] = None) -> Path:
@@ -353,7 +228,7 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
     """Seed, detect the GPU, read fast mode, pick the preset and the paths; print one summary line.
 
     On Colab it first installs pacekit's missing dependencies beside Colab's torch and enables Colab's
-    widget manager (:func:`prepare_colab`).
+    widget manager (:func:`pacekit.teaching.colab.prepare_colab`).
 
     Args:
         seed: seeds Python, NumPy and torch now and every run's config later.
@@ -595,11 +470,11 @@ class LiveCurves:
 
 
 __all__ = [
-    "COLAB_KEEP", "FAST_ENV", "FAST_OVERRIDES", "FINETUNE_FIELDS", "PRETRAINED_ENV", "REPO_BRANCH", "REPO_URL",
+    "FAST_ENV", "FAST_OVERRIDES", "FINETUNE_FIELDS", "PRETRAINED_ENV", 
     "RUNS_ENV", "SHIPPED_MATCH_FIELDS", "shipped_message", "shipped_mismatch", "shipped_mode", "shipped_pretraining",
-    "SMALL_SYNTHETIC", "SYSTEM_FIELDS", "LiveCurves", "NotebookSetup", "colab_deps_command", "enable_colab_widgets",
-    "installed_versions", "pick_runs_dir", "prepare_colab", "requirement_name",
-    "TransferRun", "colab_badge", "colab_url", "config_differences", "fast_mode", "format_runs", "in_colab",
-    "install_command", "load_or_train", "pick_preset", "pretrain_and_finetune", "project_root",
+    "SMALL_SYNTHETIC", "SYSTEM_FIELDS", "LiveCurves", "NotebookSetup", 
+    "pick_runs_dir", 
+    "TransferRun", "config_differences", "fast_mode", "format_runs", 
+    "load_or_train", "pick_preset", "pretrain_and_finetune", "project_root",
     "reusable_checkpoint", "seed_everything", "setup",
 ]
