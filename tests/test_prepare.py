@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from helpers import read_number
 
@@ -46,6 +48,15 @@ def test_prepare_reports_undecodable_videos_and_goes_on(ucf_root, tmp_path):
     assert report.converted == 11 and len(report.failed) == 1
     assert "v_Basketball_g01_c01.avi" in (out / "prepare_failures.txt").read_text()
     assert "1 failed" in str(report)
+    # the prepared copy stays usable: its split files list what was packed, and the report names the failures
+    assert report.left_out_of_splits == 1 and "prepare_failures.txt" in str(report)
+    listed = "".join(p.read_text() for p in (out / "ucfTrainTestlist").glob("*list01.txt"))
+    assert "v_Basketball_g01_c01" not in listed and "v_Basketball_g02_c01" in listed
+    original = "".join(p.read_text() for p in (root / "ucfTrainTestlist").glob("*list01.txt"))
+    assert "v_Basketball_g01_c01" in original  # the user's own split files are untouched
+    for split in ("train", "test"):
+        dataset = build_dataset("ucf101", out, split)
+        assert not dataset.missing and all(Path(r.path).exists() for r in dataset.records)
 
 
 def test_prepare_refuses_same_folder_and_missing_root(ucf_root, tmp_path):

@@ -159,6 +159,27 @@ def test_memory_backend_serves_every_frame_of_one_full_decode_and_decodes_each_v
         readers.open_video(path, "nope")
 
 
+def test_memory_backend_never_decodes_whole_a_video_too_big_to_keep(tmp_path, monkeypatch):
+    """The decoded size is estimated from the frame count and size before decoding: a video over the cap is
+    read from disk frame by frame (exactly), and is never decoded whole."""
+    path = write_numbered_video(tmp_path / "numbered.avi", 40)
+    monkeypatch.setattr(readers, "_memory_cache", {})
+    with readers.open_video(path, "pyav") as reader:
+        one_video = 40 * int(reader.get_frames([0]).numel())
+    monkeypatch.setattr(readers, "MEMORY_CACHE_BYTES", one_video - 1)
+    whole = []
+    real_get = readers.PyAVReader.get_frames
+    monkeypatch.setattr(readers.PyAVReader, "get_frames",
+                        lambda self, idx: whole.append(len(list(idx))) or real_get(self, idx))
+    with readers.open_video(path, "memory") as reader:
+        assert [read_number(f) for f in reader.get_frames([3, 39]).numpy()] == [3, 39]
+    assert whole == [2] and readers._memory_cache == {}  # only the two frames asked for were decoded
+    monkeypatch.setattr(readers, "MEMORY_CACHE_BYTES", one_video)
+    with readers.open_video(path, "memory") as reader:
+        assert [read_number(f) for f in reader.get_frames([3]).numpy()] == [3]
+    assert whole[-1] == 40 and len(readers._memory_cache) == 1  # fits: decoded once, whole, and kept
+
+
 def test_memory_backend_keys_a_relative_path_by_the_folder_it_was_given_in(tmp_path, monkeypatch):
     # Paths are resolved once per (working folder, spelling): the same relative name in two folders is two
     # videos, and an absolute and a relative spelling of one video share one decode.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import struct
 import zlib
@@ -30,6 +31,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
+from ..atomic import write_text_atomic
 from ..errors import PacekitError, describe_os_error
 from ..machine import usable_cores
 from ..workers import spawn_pool, stop_pool
@@ -179,10 +181,14 @@ class PrepareReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     damaged: list[tuple[str, str]] = field(default_factory=list)  # packs found damaged, and why
+    left_out_of_splits: int = 0  # split-file lines naming a failed video, left out of the prepared copy
 
     def __str__(self) -> str:
         text = (f"prepared {self.converted} videos ({self.frames} frames), skipped {self.skipped} already done, "
                 f"copied {self.copied} split/annotation files, {len(self.failed)} failed")
+        if self.left_out_of_splits:
+            text += (f"; the prepared copy's split files leave out the {self.left_out_of_splits} lines that name a "
+                     f"failed video (each video and why: {FAILURES_FILE})")
         if self.damaged:
             text += f"; {len(self.damaged)} existing packs were damaged and rebuilt ({self.rebuilt} rebuilt)"
         for rel, why in self.failed[:10]:
@@ -353,6 +359,25 @@ def _convert_all(jobs: list[tuple], workers: int, record: Callable[[tuple], None
             stop_pool(pool)
 
 
+def _leave_failed_out_of_splits(out: Path, failed: list[tuple[str, str]]) -> int:
+    """Drop, from the split files copied into ``out``, the lines that name a video that failed (UCF101 and
+    HMDB51 lines name the video's file), so that the prepared copy lists only what was packed; returns the
+    number of lines dropped."""
+    names = {Path(rel).name for rel, _ in failed}
+    if not names:
+        return 0
+    dropped = 0
+    for path in sorted(out.rglob("*")):
+        if not path.is_file() or path.suffix.lower() not in (".txt", ".list") or path.name == FAILURES_FILE:
+            continue
+        lines = path.read_text(errors="replace").splitlines(keepends=True)
+        kept = [line for line in lines if not (set(re.split(r"[\s/\\,]+", line.strip())) & names)]
+        if len(kept) != len(lines):
+            dropped += len(lines) - len(kept)
+            write_text_atomic(path, "".join(kept))
+    return dropped
+
+
 def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers: Optional[int] = None,
                     progress: bool = True) -> PrepareReport:
     """Convert every video under ``root`` into a frame pack under ``out`` (same relative paths).
@@ -410,6 +435,8 @@ def prepare_dataset(root, out, short_side: int = 128, quality: int = 90, workers
             if fatal or finished:
                 fatal.append(f"the list of failed videos could not be written to {out / FAILURES_FILE} either: "
                              f"{describe_os_error(exc)}")
+    if not fatal and failed:
+        report.left_out_of_splits = _leave_failed_out_of_splits(out, failed)
     if fatal:
         listed = f"; the videos that failed are listed in {failures}" if failures and failed else ""
         raise PrepareError(f"stopped: {'; '.join(fatal)}{listed}. Free the space (or fix the permission) and "

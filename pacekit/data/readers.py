@@ -590,8 +590,9 @@ class InMemoryReader(VideoReader):
         return self.frames.index_select(0, torch.from_numpy(idx))  # several times faster than frames[idx]
 
 
-#: Upper bound, in bytes, of the frames the ``"memory"`` backend keeps per process; a video that would pass
-#: it is read from disk each time instead (correct, only slower).
+#: Upper bound, in bytes, of the frames the ``"memory"`` backend keeps per process; a video whose decoded
+#: frames (estimated from its frame count and size before decoding) would pass it is read from disk each
+#: time instead (correct, only slower), and never decoded whole.
 MEMORY_CACHE_BYTES = 4 << 30
 _memory_cache: dict[tuple[str, Optional[tuple[int, int]]], tuple[torch.Tensor, float]] = {}
 #: (working folder, path as given) -> the path it resolves to, the cache's key: resolving a path costs more
@@ -613,11 +614,14 @@ def _memory_reader(path: Path, size: Optional[tuple[int, int]]) -> VideoReader:
     key = (_resolved(path), tuple(size) if size is not None else None)
     cached = _memory_cache.get(key)
     if cached is None:
-        with PyAVReader(path, size) as reader:
-            frames, fps = reader.get_frames(range(reader.num_frames)), reader.fps
+        reader = PyAVReader(path, size)
+        height, width = size if size is not None else (reader._codec.height, reader._codec.width)
+        estimate = reader.num_frames * int(height) * int(width) * 3  # its decoded frames, before decoding them
         used = sum(f.numel() for f, _ in _memory_cache.values())
-        if used + frames.numel() > MEMORY_CACHE_BYTES:
-            return InMemoryReader(path, frames, fps)
+        if used + estimate > MEMORY_CACHE_BYTES:
+            return reader  # too big to keep: read from disk each time (exact, only slower), nothing decoded now
+        with reader:
+            frames, fps = reader.get_frames(range(reader.num_frames)), reader.fps
         cached = _memory_cache[key] = (frames, fps)
     return InMemoryReader(path, *cached)
 
