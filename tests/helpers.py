@@ -129,3 +129,37 @@ def tiny_config(root, out, **kw):
                   progress=False, device="cpu", num_clips=2, eval_batch_size=2, threads=1)
     values.update(kw)
     return get_config("cpu-tiny", **values)
+
+
+# ------------------------------------------------------------------------------------ processes (from /proc)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``."""
+    import os
+
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Is ``pid`` a running process (a zombie nobody reaps has ended all the same)?"""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import alive
 
 from pacekit.study.parallel import Task, run_tasks, torch_threads
 
@@ -55,14 +56,6 @@ def _wait_for_pid_file(folder: str) -> None:
         time.sleep(0.05)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads the process table from /proc")
 def test_an_interrupt_stops_the_running_workers_at_once(tmp_path):
     def interrupt(task, result):
@@ -73,7 +66,7 @@ def test_an_interrupt_stops_the_running_workers_at_once(tmp_path):
              Task("quick", _wait_for_pid_file, (str(tmp_path),), priority=1)]
     with pytest.raises(KeyboardInterrupt):
         run_tasks(tasks, jobs=2, threads=1, on_done=interrupt)
-    assert not _alive(int((tmp_path / "pid").read_text()))
+    assert not alive(int((tmp_path / "pid").read_text()))
     assert not (tmp_path / "done").exists()  # run_tasks did not wait for the sleeping task to finish
 
 

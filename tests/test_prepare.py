@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from helpers import read_number
+from helpers import alive, descendants, read_number
 
 from pacekit.data import build_dataset
 from pacekit.data.prepare import prepare_dataset, short_side_size
@@ -85,36 +85,6 @@ def test_prepare_refuses_a_folder_without_videos_and_a_bad_quality(tmp_path, ucf
         prepare_dataset(ucf_root, tmp_path / "out", quality=500, progress=False)
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (from /proc)."""
-    import os
-
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = open(f"/proc/{entry}/stat").read()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")  # a zombie nobody reaps has ended all the same
-
-
 @pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="reads the process tree from /proc")
 def test_killing_prepare_ends_its_workers_and_leaves_no_temp_file(tmp_path):
     import os
@@ -140,18 +110,18 @@ def test_killing_prepare_ends_its_workers_and_leaves_no_temp_file(tmp_path):
         while not any(out.rglob("*.jpack")) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert proc.poll() is None, "prepare finished before it could be killed"
-        below = _descendants(proc.pid)
+        below = descendants(proc.pid)
         assert len(below) >= 2  # the workers (and multiprocessing's resource tracker)
         proc.kill()
         proc.wait()
         deadline = time.monotonic() + 5
-        while any(_alive(p) for p in below) and time.monotonic() < deadline:
+        while any(alive(p) for p in below) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not [p for p in below if _alive(p)], "worker processes outlived the killed prepare"
+        assert not [p for p in below if alive(p)], "worker processes outlived the killed prepare"
         assert not [p.name for p in out.rglob("*") if ".tmp" in p.name]
     finally:
         for pid in [proc.pid, *below]:
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
 

@@ -9,35 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import alive, descendants
 
 from pacekit.workers import spawn_pool, stop_pool
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads the process table from /proc")
-
-
-def _parent_of(pid: int):
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
-
-
-def _descendants(pid: int) -> set[int]:
-    found, frontier = set(), {pid}
-    while frontier:
-        children = {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-                    and _parent_of(int(p.name)) in frontier}
-        frontier = children - found
-        found |= children
-    return found
 
 
 def _wait_until(condition, limit: float = 20.0) -> bool:
@@ -64,12 +40,12 @@ def test_killing_the_command_takes_its_workers_and_the_resource_tracker_with_it(
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
-        below = _descendants(proc.pid)
+        below = descendants(proc.pid)
         assert len(below) >= 2  # the two workers (and multiprocessing's resource tracker)
         proc.send_signal(sig)
         proc.wait()
-        assert _wait_until(lambda: not any(_alive(p) for p in below)), \
-            f"still running after the command ended: {sorted(p for p in below if _alive(p))}"
+        assert _wait_until(lambda: not any(alive(p) for p in below)), \
+            f"still running after the command ended: {sorted(p for p in below if alive(p))}"
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -78,10 +54,10 @@ def test_killing_the_command_takes_its_workers_and_the_resource_tracker_with_it(
 def test_stop_pool_ends_the_workers_without_waiting_for_their_tasks(tmp_path):
     pool = spawn_pool(1)
     future = pool.submit(time.sleep, 600)
-    _wait_until(lambda: bool(_descendants(os.getpid())))
+    _wait_until(lambda: bool(descendants(os.getpid())))
     workers = [p.pid for p in pool._processes.values()]
     stop_pool(pool)
-    assert workers and not any(_alive(p) for p in workers)
+    assert workers and not any(alive(p) for p in workers)
     assert future.done()
 
 
@@ -100,14 +76,14 @@ def test_the_game_server_ends_with_pacekit_game_and_its_page_folder_goes(tmp_pat
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
         assert "pacekit game:" in proc.stdout.readline()
-        assert _wait_until(lambda: len(_descendants(proc.pid)) >= 1)
+        assert _wait_until(lambda: len(descendants(proc.pid)) >= 1)
         time.sleep(1)
-        below = _descendants(proc.pid)
+        below = descendants(proc.pid)
         pages = list(Path(tempfile.gettempdir()).glob(f"{PAGE_FOLDER_PREFIX}{proc.pid}-*"))
         assert len(pages) == 1
         proc.send_signal(sig)
         proc.wait(timeout=60)
-        assert _wait_until(lambda: not any(_alive(p) for p in below)), "Voila outlived pacekit game"
+        assert _wait_until(lambda: not any(alive(p) for p in below)), "Voila outlived pacekit game"
         if sig == signal.SIGKILL:
             assert pages[0].exists()  # a killed process cleans nothing up itself
             _remove_stale_page_folders()
