@@ -261,13 +261,10 @@ print("recall per pace (%):", {str(p): round(100 * float(r), 1) for p, r in zip(
 # %% [markdown]
 # **Reading it.** Neighbouring paces are the hard pairs: pace 3 against pace 4 differs by a third of the
 # speed, pace 1 against pace 4 by a factor of four. In the committed full-mode run (CPU, `cpu-tiny`,
-# seed 0) the network reaches 40.0% on the test videos against 25% chance (47.3% on the matrix's 480
-# clips, four per video), and the matrix says where:
-# it recalls pace 1 (89%) and pace 4 (61%) but confuses the middle paces (25% and 18%), mostly with
-# their neighbours. It has learned "slow" against "fast", not yet the speed relative to each motion's
-# natural speed -- the part of the task that needs the content. The paper's R(2+1)D, trained for hours
-# on UCF101, is not measured here; this small network after minutes is far from it, and the README's
-# quickstart table says the same (40.0% there too: the same preset and seed train the same network).
+# seed 0: the shipped network, `PACEKIT_PRETRAINED=1`) the network reaches 70.8% on the test videos
+# against 25% chance, and the matrix says where: it recalls the extreme paces best (pace 1 89%, pace 4
+# 76%) and the middle ones less (64% and 48%), mostly confusing them with their neighbours. The paper's
+# R(2+1)D, trained for hours on UCF101, is not measured here.
 #
 # Is it reading each clip against its action's own speed? Split the same clips by the action of their
 # video (`pacekit.evaluation.recognition.pace_confusion_by_class`) and take, per action, the mean error in pace steps
@@ -291,22 +288,13 @@ if r is not None:
     print(f"correlation of the actions' natural speed with their mean pace error: r = {r:+.2f}")
 
 # %% [markdown]
-# **Reading it.** In the committed run the errors climb with the natural speed (r = +0.79): the slowest
-# action, Crawl, is read a whole pace step slower than it is on average (-1.02), the fastest, Roll, almost
-# one step faster (+0.88); of the six slowest actions, five are read as slower. So much of the 40% comes
-# from the absolute speed, which the pace and the action's own speed share, and the network has not yet
-# learned what each action looks like at its natural pace -- the content the paper argues pace prediction
-# teaches. This is the likely reason its pace accuracy stays low here. The README lists what was tried on
-# an unreported seed: weaker or no colour jitter, a wider network, larger frames, longer clips, other
-# learning rates and batch sizes left the pace accuracy between 46% and 55%; only giving every action the
-# same speed raised it (82.5%): the pace could then be read from the speed alone, without the content.
-# And it did not cost the features: on three unreported seeds, a network pretrained on such a one-speed
-# copy and then transferred to the default set did better there than one pretrained on the default set
-# itself (README, "Why the pace accuracy stays near 50%"); on the claims ledger's own 5 seeds, at half the
-# pretraining, it was ahead on all three, but inside the seeds' spread on each (linear probe +3.5 points,
-# 95% interval [-0.4, +7.4]; fine-tuned +3.0, retrieval +3.5; row C9 of `docs/claims.md`). Try
-# it: `pacekit quickstart --pretrain-speed-spread 1` pretrains on a one-speed companion of the set and
-# transfers to the set itself, and its report gives the pace accuracy on both.
+# **Reading it.** In the committed run the errors still climb with the natural speed (r = +0.72): the slow
+# Crawl is read 0.79 pace steps slower than it is on average, the fast Roll 0.46 steps faster, while
+# most actions sit within a quarter of a step. So part of the 70.8% comes from the absolute speed, which
+# the pace and the action's own speed share; the rest needs the content -- what each action looks like
+# at its natural pace, which the paper argues pace prediction teaches. Try it: `pacekit quickstart
+# --pretrain-speed-spread 1` pretrains on a copy of the set where every action has one speed and
+# transfers to the set itself; its report gives the pace accuracy on both.
 #
 # ## 5. See it: one test video at every pace
 #

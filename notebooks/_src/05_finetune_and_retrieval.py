@@ -121,30 +121,22 @@ fig = plot_retrieval_examples(retrieval["pace-pretrained"]["p4"], queries, galle
 # %% [markdown]
 # **Reading the results.** The paper's numbers (UCF101 split 1, R(2+1)D, Table 4): its "p5" feature
 # (`vcop` here) top-1 17.9%, top-5 34.3%; p4 25.6% and 42.7%; a random R(2+1)D 10.6% and 20.7%. In the
-# committed full-mode run (CPU, `cpu-tiny`, one seed) fine-tuning does **not** show Fig. 4's gain:
-# 25.0% top-1 from the pace-pretrained network against 25.8% from random weights (chance 10%), a
-# difference well inside the several points one seed of fine-tuning varies by (the README's quickstart
-# runs 5 seeds: +7.8 points on average, +6.3 in an earlier measurement, inside its spread both times).
-# Retrieval, which needs no labels, does show what pretraining learned: `vcop` top-1 24.2% against 13.3%
-# for random weights, p4 23.3% against 12.5% (chance 10%) -- the direction of Table 4, at a far smaller
-# scale. Over seeds the claims ledger says the same of this network (`docs/claims.md`, row C1: 5 seeds,
-# half this pretraining, 95% intervals over the seeds): retrieval +12.7 points [+6.8, +18.5] (with `vcop`
-# +12.8 [+9.5, +16.2], with p4 +11.0 [+7.9, +14.1]), fine-tuning -1.5 [-12.0, +9.0]. Against Sec. 4.4,
-# p4 does not retrieve better than `vcop` there, as it does not here (23.3% against 24.2%): -6.2 points
-# [-14.4, +2.0] for this network, and for R(2+1)D x0.25 -10.5 [-17.5, -3.5], the ledger's one verdict
-# against the paper (pacekit's p4 averages conv4 over time and space into its channels; `vcop` keeps a
-# grid of conv5 max-pooled over 2x2 cells; the paper does not say how its p4 is pooled). For R(2+1)D at a quarter of its width
-# pretraining beats random weights on all three measures there (and with `vcop` and p4), fine-tuned by
-# +10.8 points [+0.9, +20.8]: at this small scale the ledger shows Fig. 4's claim for that 0.9M-parameter
-# network, not for this 90k-parameter one. In fast mode (`PACEKIT_FAST=1`) the runs last seconds and sit
-# near chance.
+# committed full-mode run (CPU, `cpu-tiny`, one seed; the shipped pace-pretrained network) fine-tuning on
+# 4 videos per class gives 32.5% top-1 from the pace-pretrained network against 29.2% from random
+# weights (chance 10%), a gap smaller than the several points one seed of fine-tuning varies by.
+# Retrieval, which needs no labels, shows what pretraining learned: `vcop` top-1 31.7% against 10.8% for
+# random weights, p4 23.3% against 14.2% -- the direction of Table 4. Unlike Sec. 4.4, p4 does not
+# retrieve better than `vcop` here (23.3% against 31.7%): pacekit's p4 averages conv4 over time and
+# space, `vcop` keeps a grid of conv5 max-pooled over 2x2 cells, and the paper does not say how its p4 is
+# pooled. The README's quickstart table gives these measures over five seeds. In fast mode
+# (`PACEKIT_FAST=1`) the runs last seconds and sit near chance.
 #
 # ## Summary
 #
 # 1. Fine-tuning keeps the pretrained convolutions, adds a new action classifier and trains everything with cross-entropy (Sec. 4.1).
 # 2. The 10-clip evaluation averages the softmax of ten centre-cropped clips spaced over each video; nothing in it is random.
 # 3. Retrieval freezes the backbone: each test video queries the training videos by cosine similarity (Sec. 4.4).
-# 4. The paper's "p5" retrieval feature is VCOP's pooled and flattened conv5 (`vcop` in pacekit); p4 retrieves better.
+# 4. The paper's "p5" retrieval feature is VCOP's pooled and flattened conv5 (`vcop` in pacekit); the paper finds p4 better, this run `vcop`.
 # 5. Compare against the same network with random weights: the gap, not the absolute number, is what pretraining bought.
 #
 # ## Exercises

@@ -125,21 +125,14 @@ print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 
 # %% [markdown]
 # **Reading it.** The paper shows Fig. 5 for a fully trained R(2+1)D on UCF101: attention on the moving
-# parts. The committed full-mode run (CPU, `cpu-tiny`: a 90k-parameter network trained for minutes, on
-# the input mode printed above) does **not** reproduce it: the pretrained network puts 23.6% of its activation
-# attention and 21.4% of its Grad-CAM on the 10% most moving pixels, random weights 34.6% and 25.1% --
-# random weights score higher. The maps above agree: coarse blobs that sit on the background as often as
-# on the mover. The quickstart's score against the synthetic set's ground-truth masks, at the same conv3,
-# says the same: 36.1% of the pretrained network's attention inside the masks, 50.1% of random weights',
-# 20.1% the masks' share of the frame (README, "Where the attention is scored"). Likely reasons: a network
-# this small, trained this briefly, that reaches only 40% pace accuracy on unseen scenes (notebook 03) has
-# not learned to find the mover; an early stage's energy follows local contrast, learned or not, and the
-# synthetic movers are textured figures over low-contrast backgrounds, so random filters find them; and the
-# share rewards peaky maps, so a map centred on the object but spread over its surroundings scores low. Over
-# 5 seeds the claims ledger (`docs/claims.md`, row C6) finds the same for the tiny network (45.1% against
-# 51.4% for random weights) and the paper's direction for R(2+1)D at a quarter of its width, scored at its
-# 7x7 conv4 (49.7% against 43.6%), both inside the seeds' spread. Two caveats for your own runs: with
-# residual clips (`input_mode="residual"`) the static scene is subtracted before the network, so any network's maps,
+# parts. The committed full-mode run (CPU, `cpu-tiny`: the shipped 90k-parameter network, on the input
+# mode printed above) does **not** reproduce it for activation attention: the pretrained network puts 9.7%
+# of its activation attention on the 10% most moving pixels (10% is what a map blind to motion gets),
+# random weights 22.3%. Its Grad-CAM of the predicted pace does follow the motion more than random
+# weights' does (31.7% against 13.3%). The quickstart scores the activation attention against the
+# synthetic set's ground-truth masks over five seeds and finds the pretrained network below random
+# weights there too (README). Two caveats for your own runs: with residual clips
+# (`input_mode="residual"`) the static scene is subtracted before the network, so any network's maps,
 # random ones included, concentrate where things move and a high share is no evidence of learning; with
 # the input of this run, which keeps the static scene, the comparison with random weights is the paper's.
 #
