@@ -301,7 +301,10 @@ def test_colab_bundle_writes_a_wheel_that_runs_alone(tmp_path):
 
     from pacekit.cli import main
 
+    repo = Path(__file__).resolve().parents[1]
+    had_build = (repo / "build").exists()
     assert main(["colab-bundle", "--out", str(tmp_path / "bundle")]) == 0
+    assert (repo / "build").exists() == had_build  # built from a copy: nothing written into the clone
     (wheel,) = (tmp_path / "bundle").glob("pacekit-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "pacekit/weights/cpu_tiny_pace.pt" in names and "pacekit/cli.py" in names

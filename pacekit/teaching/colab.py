@@ -12,8 +12,10 @@ clone) or stops with a message saying how to make one. Either way pacekit is ins
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
@@ -95,8 +97,17 @@ def build_bundle(out, repo: Optional[Path] = None) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     before = set(out.glob("pacekit-*.whl"))
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(out), str(path.parent)], capture_output=True, text=True)
+    repo = path.parent
+    with tempfile.TemporaryDirectory(prefix="pacekit-bundle-") as tmp:
+        # Built from a copy, so the build leaves nothing (build/, *.egg-info) in the clone.
+        source = Path(tmp) / "pacekit-src"
+        source.mkdir()
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (repo / name).is_file():
+                shutil.copy2(repo / name, source / name)
+        shutil.copytree(repo / "pacekit", source / "pacekit", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                               "-w", str(out.resolve()), str(source)], capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"building the wheel failed: {done.stderr.strip().splitlines()[-1:]}")
     wheels = sorted(set(out.glob("pacekit-*.whl")) - before) or sorted(out.glob("pacekit-*.whl"))
