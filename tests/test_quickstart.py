@@ -10,7 +10,8 @@ from pacekit.cli import main as cli_main
 from pacekit.config import get_config
 from pacekit.data.synthetic import FORMAT_VERSION
 from pacekit.study.experiment import PRETEXT_CLIPS_PER_VIDEO
-from pacekit.study.quickstart import FinetuneOutcome, QuickstartResult, format_report
+from pacekit.study.quickstart_report import format_report
+from pacekit.study.quickstart_result import FinetuneOutcome, QuickstartResult
 
 TINY = ["--synthetic-classes", "3", "--synthetic-videos", "6", "--frame-size", "32,43", "--clip-len", "4",
         "--crop", "32", "--epoch-repeat", "2", "--epochs", "1", "--batch-size", "4", "--ft-epochs", "1",
@@ -192,7 +193,7 @@ def test_report_states_a_loss_honestly_with_the_gap():
 def test_the_by_class_section_orders_by_natural_speed_and_states_the_correlation(tmp_path):
     from pacekit.evaluation.recognition import PaceConfusionByClass
     from pacekit.study.experiment import ExperimentResult
-    from pacekit.study.quickstart import pace_by_class_section
+    from pacekit.study.quickstart_report import pace_by_class_section
 
     root = tmp_path / "synthetic"
     root.mkdir()
