@@ -279,8 +279,8 @@ def frame_std(x: torch.Tensor) -> torch.Tensor:
     that fits the cache is taken to float64, centred on its mean and squared-and-summed with a vectorised
     dot product: the two-pass variance in float64 differs from Welford's by about 1e-16 of its value, far
     less than a float32 rounding step, so the float32 results are the same unless the exact value lies that
-    close to a rounding boundary (odds of the order of 1e-9 a frame; never seen in the tests, which compare
-    with ``torch.std`` on random, constant, offset and real frames). On other devices, and for a tensor that
+    close to a rounding boundary, where it is one float32 step off (rare: the property test comparing it with
+    ``torch.std`` on random, constant, offset and real frames found one such frame, now kept as its example). On other devices, and for a tensor that
     needs gradients, this is ``torch.std`` itself.
     """
     if x.device.type != "cpu" or x.dtype != torch.float32 or x.dim() < 2 or x.requires_grad:
