@@ -248,9 +248,9 @@ def test_grad_cam_grid_pace_target_uses_each_columns_pace_logit(tmp_path, monkey
 def test_authors_layout_checkpoint_gives_the_same_attention(tmp_path):
     """A state dict in the authors' key layout (module.conv1.*, ..., module.linear.*) loads into pacekit's
     r21d and yields exactly the maps of the model it was written from (narrow width keeps it fast)."""
-    from pacekit.evaluation.recognition import load_model
     from pacekit.models import build_model
     from pacekit.models.authors import to_authors_state_dict
+    from pacekit.training.loading import load_model
 
     torch.manual_seed(0)
     original = build_model("r21d", num_classes=4, width=0.125).eval()

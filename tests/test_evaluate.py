@@ -94,7 +94,8 @@ def test_plots_return_figures_with_the_matrix():
 
 
 def test_evaluate_videos_is_the_10_clip_softmax_mean_and_deterministic(flow):
-    from pacekit.evaluation.recognition import eval_split, evaluate_videos, load_model
+    from pacekit.evaluation.recognition import evaluate_videos
+    from pacekit.training.loading import eval_split, load_model
 
     loaded = load_model(flow["ft"])
     test = eval_split(loaded, "synthetic", flow["root"], "test")
@@ -177,7 +178,7 @@ def test_linear_probe_keeps_the_backbone_frozen_and_trains_the_fc(flow, tmp_path
 def test_authors_checkpoints_get_the_authors_input_bgr_0_to_255():
     import torch
 
-    from pacekit.evaluation.recognition import AuthorsClipEval
+    from pacekit.training.loading import AuthorsClipEval
 
     clips = torch.zeros(1, 2, 4, 4, 3, dtype=torch.uint8)
     clips[..., 0] = 200  # red

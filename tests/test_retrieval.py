@@ -131,8 +131,8 @@ def test_topk_constant_matches_the_paper():
 
 
 def test_run_retrieval_uses_every_video_and_matches_brute_force(flow, capsys):
-    from pacekit.evaluation.recognition import eval_split, load_model
     from pacekit.evaluation.retrieval import extract_features, run_retrieval
+    from pacekit.training.loading import eval_split, load_model
 
     loaded = load_model(flow["pre"])
     gallery = eval_split(loaded, "synthetic", flow["root"], "train")
@@ -176,8 +176,8 @@ def test_retrieve_command_prints_counts_and_writes_table_and_figure(flow, tmp_pa
 
 
 def test_retrieval_figure_shows_queries_and_top3(flow):
-    from pacekit.evaluation.recognition import eval_split, load_model
     from pacekit.evaluation.retrieval import plot_retrieval_examples
+    from pacekit.training.loading import eval_split, load_model
 
     loaded = load_model(flow["pre"])
     gallery = eval_split(loaded, "synthetic", flow["root"], "train", num_clips=2)

@@ -40,7 +40,7 @@ from ..data.transforms import ClipEval
 from ..errors import PacekitError
 from ..pace import PaceSet
 from ..training.data import eval_dataset, eval_workers, move_batch, pretrain_dataset
-from ..training.loading import AuthorsClipEval, LoadedModel, eval_split, eval_transform, load_model, resolve_device  # noqa: F401
+from ..training.loading import AuthorsClipEval, eval_transform
 
 # --------------------------------------------------------------------------------------------
 # Pure maths
