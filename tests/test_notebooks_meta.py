@@ -229,6 +229,26 @@ def test_pretraining_ignores_fine_tuning_fields_and_fine_tuning_follows_its_back
     assert pnb.load_or_train(cfg, "pretrain", retrain=False).checkpoint == backbone
 
 
+def test_load_or_train_resumes_an_unfinished_run_and_ends_where_an_uninterrupted_one_does(ucf_root, tmp_path, capsys):
+    # A Colab VM that disconnects mid-run leaves epoch checkpoints on Drive and no last.pt: the notebook's next
+    # load_or_train continues that run instead of starting it again, and ends with the same weights.
+    import torch
+    from helpers import tiny_config
+
+    whole = pnb.load_or_train(tiny_config(ucf_root, tmp_path / "whole", epochs=2, lr_step=1), "pretrain")
+    cut = tiny_config(ucf_root, tmp_path / "cut", epochs=2, lr_step=1)
+    pnb.load_or_train(cut.replace(epochs=1), "pretrain")
+    (Path(cut.run_dir) / "last.pt").unlink()  # as if the VM stopped before the run's end
+    assert pnb.resumable_checkpoint(cut.replace(lr=0.5), "pretrain") is None  # other settings: not resumed
+    assert pnb.resumable_checkpoint(cut, "finetune") is None
+    capsys.readouterr()
+    resumed = pnb.load_or_train(cut, "pretrain")
+    assert "resuming" in capsys.readouterr().out
+    assert [r["epoch"] for r in resumed.metrics if r["kind"] == "epoch"] == [1, 2]
+    for key, value in whole.model.state_dict().items():
+        assert torch.equal(resumed.model.state_dict()[key], value), key
+
+
 def test_live_curves_draw_the_run_log(tmp_path):
     from pacekit.training.logging import MetricsLog
 

@@ -50,7 +50,7 @@ from ..errors import PacekitError
 from ..recipes.train import TrainResult, finetune, pretrain
 from ..study.experiment import ExperimentResult, run_experiment
 from ..study.plots import plot_training_curves
-from ..training.checkpoint import load_checkpoint
+from ..training.checkpoint import latest_checkpoint, load_checkpoint
 from ..training.loading import model_from_checkpoint, resolve_device
 from .colab import in_colab, prepare_colab
 from .shipped import DISPLAY_PATH as SHIPPED_PATH
@@ -300,6 +300,26 @@ def reusable_checkpoint(cfg, stage: str) -> Optional[Path]:
     return path
 
 
+def resumable_checkpoint(cfg, stage: str) -> Optional[Path]:
+    """The newest epoch checkpoint of ``cfg.run_dir`` when the folder holds an unfinished ``stage`` run of the
+    same settings (no ``last.pt``; the epochs asked for may be more), else None."""
+    run_dir = Path(cfg.run_dir)
+    if (run_dir / "last.pt").exists():
+        return None
+    path = latest_checkpoint(run_dir)
+    if path is None:
+        return None
+    try:
+        state = load_checkpoint(path)
+    except Exception:  # a damaged checkpoint is retrained, never fatal in a lesson
+        return None
+    epochs_field = "epochs" if stage == "pretrain" else "ft_epochs"
+    different = [k for k in config_differences(state.get("config") or {}, cfg, stage) if k != epochs_field]
+    if state.get("stage") != stage or different or int(state.get("epoch", 0)) > getattr(cfg, epochs_field):
+        return None
+    return path
+
+
 def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[[dict], None]] = None,
                   retrain: bool = False, shipped: Optional[bool] = None):
     """Load ``<cfg.run_dir>/last.pt`` if a finished run of the same settings left it, else train.
@@ -326,9 +346,14 @@ def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[
             return stand_in
     path = None if retrain else reusable_checkpoint(cfg, stage)
     if path is None:
+        train = pretrain if stage == "pretrain" else finetune
+        unfinished = None if retrain else resumable_checkpoint(cfg, stage)
+        if unfinished is not None:  # e.g. a Colab VM that disconnected mid-run, its runs on Drive
+            print(f"resuming {unfinished.as_posix()} ({stage} of the same settings, stopped before its last epoch)")
+            return train(cfg.replace(resume=True), on_epoch_end=on_epoch_end)
         # No checkpoint of these settings to reuse: whatever the run folder holds is an older run of the
         # same name with other settings, which the notebook replaces on purpose.
-        return (pretrain if stage == "pretrain" else finetune)(cfg, on_epoch_end=on_epoch_end, overwrite=True)
+        return train(cfg, on_epoch_end=on_epoch_end, overwrite=True)
     state = load_checkpoint(path)
     model, _ = model_from_checkpoint(state, device=_device_of(cfg))
     print(f"loaded {path.as_posix()} ({stage}, {state.get('epoch')} epochs; delete {Path(cfg.run_dir).as_posix()} "
