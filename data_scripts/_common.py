@@ -116,23 +116,31 @@ class Run:
     def fetch(self, url: str, name: str, published: Expected = Expected()) -> Path:
         return download(url, self.downloads / name, self.expected(name, published), self.options, self.log)
 
-    def fetch_and_extract(self, url: str, name: str, dest: Path, published: Expected = Expected()) -> list[str]:
-        """Download `url` as downloads/`name` and extract it into `dest`, unless already done."""
+    def fetch_and_extract(self, url: str, name: str, dest: Path, published: Expected = Expected(),
+                          keep=None, part: str = "") -> list[str]:
+        """Download `url` as downloads/`name` and extract it into `dest`, unless already done.
+
+        `keep` and `part`: extract only the members `keep` accepts, marked done as `part` (see `extract_local`).
+        """
         archive = self.downloads / name
-        if is_extracted(archive, dest):
+        if is_extracted(archive, dest, part):
             self.log(f"skip: {name} is already extracted into {dest}")
             return []
         self.fetch(url, name, published)
-        return self.extract_local(archive, dest)
+        return self.extract_local(archive, dest, keep, part)
 
-    def extract_local(self, archive: Path, dest: Path) -> list[str]:
-        """Extract an archive already on disk into `dest` and mark it done."""
-        if is_extracted(archive, dest):
+    def extract_local(self, archive: Path, dest: Path, keep=None, part: str = "") -> list[str]:
+        """Extract an archive already on disk into `dest` and mark it done.
+
+        With `keep` (a predicate on member paths) only those members are extracted, and the done-marker
+        is named for `part`, so a later run for the whole archive does not take the part for the whole.
+        """
+        if is_extracted(archive, dest, part):
             self.log(f"skip: {archive.name} is already extracted into {dest}")
             return []
-        self.log(f"extracting {archive.name} into {dest}")
-        files = extract(archive, dest, self.rar_tool)
-        mark_extracted(archive, dest, files)
+        self.log(f"extracting {archive.name}{f' ({part})' if part else ''} into {dest}")
+        files = extract(archive, dest, self.rar_tool, keep)
+        mark_extracted(archive, dest, files, part)
         if self.delete_archives:
             archive.unlink(missing_ok=True)
             done_marker(archive).unlink(missing_ok=True)

@@ -23,6 +23,7 @@ import subprocess
 import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Callable
 
 RAR_TOOLS = ("unrar", "unar", "bsdtar")
 
@@ -156,24 +157,36 @@ def _run(cmd: list[str], archive: Path) -> str:
     return result.stdout
 
 
-def _rar_extract_command(tool: str, archive: Path, staging: Path) -> list[str]:
+def _rar_extract_command(tool: str, archive: Path, staging: Path, names: list[str] = ()) -> list[str]:
+    """The tool's command line; with `names` (as the archive lists them) only those members are extracted."""
     if tool == "unrar":
-        return ["unrar", "x", "-y", "-o+", "-p-", "-idq", str(archive), str(staging) + os.sep]
+        return ["unrar", "x", "-y", "-o+", "-p-", "-idq", str(archive), *names, str(staging) + os.sep]
     if tool == "unar":  # -D: no extra containing folder; -f: overwrite
-        return ["unar", "-q", "-f", "-D", "-o", str(staging), str(archive)]
-    return ["bsdtar", "-x", "-f", str(archive), "-C", str(staging)]
+        return ["unar", "-q", "-f", "-D", "-o", str(staging), str(archive), *names]
+    return ["bsdtar", "-x", "-f", str(archive), "-C", str(staging), *names]
 
 
-def _extract_rar(archive: Path, staging: Path, tool: str | None = None) -> None:
+def _extract_rar(archive: Path, staging: Path, tool: str | None = None, keep: Callable[[str], bool] | None = None) -> None:
     tool = find_rar_tool(tool, archive)
+    chosen = []
     for name, is_link in list_rar_members(archive, tool):
-        check_member_name(name, archive)
+        path = check_member_name(name, archive)
         if is_link:
             raise UnsafeArchiveError(f"{archive}: refusing member {name!r}: symbolic link")
-    _run(_rar_extract_command(tool, archive, staging), archive)
+        if keep is not None and keep(path.as_posix()):
+            chosen.append((name, path))
+    if keep is not None and not chosen:
+        raise ExtractionError(f"{archive}: no member is one of those asked for; is it the right archive?")
+    _run(_rar_extract_command(tool, archive, staging, [name for name, _ in chosen]), archive)
     for path in staging.rglob("*"):  # the tools follow their own rules; trust only what we see
         if path.is_symlink():
             raise UnsafeArchiveError(f"{archive}: refusing member {path.relative_to(staging)}: symbolic link")
+        if keep is not None and path.is_file() and not keep(path.relative_to(staging).as_posix()):
+            raise ExtractionError(f"{archive}: {tool} extracted {path.relative_to(staging)}, which was not asked for")
+    absent = [path for _, path in chosen if not (staging / path).exists()]
+    if absent:
+        raise ExtractionError(f"{archive}: {tool} did not extract {len(absent)} of the {len(chosen)} members asked "
+                              f"for (e.g. {absent[0]}); the archive may be damaged: delete it and re-run")
 
 
 # -- all kinds ---------------------------------------------------------------------------------
@@ -191,11 +204,14 @@ def archive_kind(archive: Path) -> str:
     raise ExtractionError(f"{archive}: not a rar, zip or tar archive (first bytes {head!r})")
 
 
-def extract(archive: Path, dest: Path, rar_tool: str | None = None) -> list[str]:
+def extract(archive: Path, dest: Path, rar_tool: str | None = None,
+            keep: Callable[[str], bool] | None = None) -> list[str]:
     """Unpack `archive` into `dest` safely; return the extracted files' paths relative to `dest`.
 
     The archive is unpacked into `dest/.staging-<name>` and moved into place only when every
-    member passed the checks, so a refused or failed archive leaves `dest` as it was.
+    member passed the checks, so a refused or failed archive leaves `dest` as it was. `keep`
+    (rar archives only) picks the members to extract by their relative POSIX path; every member
+    is still checked.
     """
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -205,7 +221,9 @@ def extract(archive: Path, dest: Path, rar_tool: str | None = None) -> list[str]
     try:
         kind = archive_kind(archive)
         if kind == "rar":
-            _extract_rar(archive, staging, rar_tool)
+            _extract_rar(archive, staging, rar_tool, keep)
+        elif keep is not None:
+            raise ExtractionError(f"{archive}: extracting some members only is supported for rar archives")
         elif kind == "zip":
             _extract_zip(archive, staging)
         else:
@@ -232,13 +250,14 @@ def _merge_move(src: Path, dst: Path) -> None:
 
 # -- done-markers for extraction ---------------------------------------------------------------
 
-def extracted_marker(archive: Path) -> Path:
-    return archive.with_name(archive.name + ".extracted")
+def extracted_marker(archive: Path, part: str = "") -> Path:
+    """The done-marker of `archive`'s extraction; `part` names a partial one (e.g. a subset's classes)."""
+    return archive.with_name(archive.name + (f".{part}" if part else "") + ".extracted")
 
 
-def is_extracted(archive: Path, dest: Path) -> bool:
-    """True when `archive` was extracted into `dest` and every file it gave is still there."""
-    marker = extracted_marker(archive)
+def is_extracted(archive: Path, dest: Path, part: str = "") -> bool:
+    """True when `archive` (or its `part`) was extracted into `dest` and every file it gave is still there."""
+    marker = extracted_marker(archive, part)
     if not marker.is_file():
         return False
     try:
@@ -255,8 +274,8 @@ def is_extracted(archive: Path, dest: Path) -> bool:
     )
 
 
-def mark_extracted(archive: Path, dest: Path, files: list[str]) -> None:
-    marker = extracted_marker(archive)
+def mark_extracted(archive: Path, dest: Path, files: list[str], part: str = "") -> None:
+    marker = extracted_marker(archive, part)
     # dest is stored relative to the marker, so moving the whole dataset folder keeps it valid
     record = {"dest": os.path.relpath(dest, marker.parent), "files": files}
     marker.write_text(json.dumps(record) + "\n")

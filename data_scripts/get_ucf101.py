@@ -1,16 +1,21 @@
 """Download UCF101 and its official splits, and lay them out for pacekit.
 
     python data_scripts/get_ucf101.py --out data/ucf101 [--mirror URL] [--reencode] [--prepare]
+    python data_scripts/get_ucf101.py --out data/ucf101_mini --subset ucf101-mini --delete-archives --prepare
 
 Result (what `pacekit.data` reads with --root data/ucf101):
     data/ucf101/UCF-101/<Class>/v_<Class>_gXX_cYY.avi     13,320 videos, 101 classes
     data/ucf101/ucfTrainTestlist/classInd.txt, trainlist0{1,2,3}.txt, testlist0{1,2,3}.txt
 Archives and markers stay in data/ucf101/downloads/ (delete them, or pass --delete-archives).
+With --subset ucf101-mini only that subset's ten classes of split 1 are extracted (the archive is still
+downloaded whole: UCF publishes one), and ucfTrainTestlist/ holds the subset's own split files
+(pacekit.data.subsets says which classes and why).
 Re-running does nothing for the steps already done; an interrupted download resumes.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -18,6 +23,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Run, build_parser, finish, join_url, run_cli  # noqa: E402
 from _fetch import Expected  # noqa: E402
+
+from pacekit.data.subsets import (  # noqa: E402
+    SUBSETS,
+    SubsetError,
+    get_subset,
+    subset_videos,
+    ucf101_subset_lists,
+    write_subset_lists,
+)
 
 DEFAULT_MIRROR = "https://www.crcv.ucf.edu/data/UCF101/"
 VIDEOS = "UCF101.rar"
@@ -44,9 +58,51 @@ def check_layout(out: Path) -> tuple[int, int]:
     return len(classes), n_videos
 
 
+def fetch_subset(run: Run, name: str) -> tuple[int, int]:
+    """Fetch the official splits, write the subset's split files into OUT, extract only its videos.
+
+    Returns (classes, videos); SystemExit when the folder holds other split files or videos are missing.
+    """
+    subset = get_subset(name)
+    official = run.downloads / "ucfTrainTestlist-official"
+    run.fetch_and_extract(join_url(run.mirror, SPLITS), SPLITS, official, PUBLISHED.get(SPLITS, Expected()))
+    lists_dir = official / "ucfTrainTestlist"
+    try:
+        texts = [(lists_dir / f).read_text(errors="replace")
+                 for f in ("classInd.txt", f"trainlist0{subset.split}.txt", f"testlist0{subset.split}.txt")]
+    except FileNotFoundError as err:
+        raise SystemExit(f"expected the official split files in {lists_dir}; {err.filename} is missing. "
+                         f"Is {SPLITS} the recognition-task splits zip?") from None
+    try:
+        lists = ucf101_subset_lists(*texts, subset=subset)
+        write_subset_lists(run.out / "ucfTrainTestlist", lists, subset)
+    except SubsetError as err:
+        raise SystemExit(str(err)) from None
+    wanted = {f"ucf-101/{rel}".lower() for rel in subset_videos(lists)}
+    run.fetch_and_extract(join_url(run.mirror, VIDEOS), VIDEOS, run.out, PUBLISHED.get(VIDEOS, Expected()),
+                          keep=lambda member: member.lower() in wanted, part=subset.name)
+    present = {str(p.relative_to(run.out)).lower() for p in (run.out / "UCF-101").rglob("*.avi")}
+    missing = sorted(wanted - present)
+    if missing:
+        raise SystemExit(f"{len(missing)} of the {len(wanted)} videos that {subset.name}'s split files list are not "
+                         f"in {run.out / 'UCF-101'} (e.g. {missing[0]}); is {VIDEOS} the UCF101 archive?")
+    record = {"subset": subset.name, "dataset": subset.dataset, "split": subset.split,
+              "classes": subset.classes, "reason": subset.reason, "videos": len(wanted)}
+    (run.out / "subset.json").write_text(json.dumps(record, indent=1) + "\n")
+    return len(subset.classes), len(wanted)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser(__doc__.splitlines()[0], DEFAULT_MIRROR).parse_args(argv)
+    parser = build_parser(__doc__.splitlines()[0], DEFAULT_MIRROR)
+    parser.add_argument("--subset", choices=sorted(SUBSETS), default=None,
+                        help="extract only this subset's classes of the official split and write its split files "
+                             "(ucf101-mini: ten classes of split 1, about 1,400 videos)")
+    args = parser.parse_args(argv)
     run = Run.from_args(args)
+    if args.subset:
+        n_classes, n_videos = fetch_subset(run, args.subset)
+        run.log(f"{args.subset} in {run.out}: {n_classes} classes, {n_videos} videos")
+        return finish(args, run, "ucf101")
     for name in (SPLITS, VIDEOS):
         url = join_url(run.mirror, name)
         run.fetch_and_extract(url, name, run.out, PUBLISHED.get(name, Expected()))
