@@ -384,6 +384,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         epochs=12, lr_step=8, ft_epochs=10, ft_lr=3e-3, ft_lr_step=7, ft_epoch_repeat=5, labels_per_class=4,
         num_workers=8,
     ),
+    # ucf101-mini (pacekit.data.subsets: ten classes of UCF101 split 1, prepared) on a Colab T4: fp16 (a T4 has
+    # no bf16), the paper's network, clip, batch and SGD, with a shorter schedule sized by pacekit.study.estimate
+    # so that one pretraining and the fine-tunings from pretrained and random init fit in about an hour.
+    "colab-t4": dict(
+        name="colab-t4", dataset="ucf101", root="data/ucf101_mini_prepared",
+        epoch_repeat=5, epochs=12, lr_step=8, ft_epochs=12, ft_lr_step=8, ft_epoch_repeat=2,
+        precision="fp16", num_workers=2, device="cuda", resume=True,
+    ),
 }
 # `pacekit claims`: the cpu-tiny recipe with half its pretraining (15 epochs, the lr divided by 10 for the last 3):
 # the ledger pretrains many configs x seeds.
