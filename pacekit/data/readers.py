@@ -21,9 +21,9 @@ it was exact on every frame of every sample. decord was exact on the MP4s at the
 AVIs only by decoding from the first frame (its sparse reads return wrong frames there, see
 :class:`DecordReader`), which makes it slower; it also gave up on a damaged MP4 at frames PyAV decodes.
 torchcodec (PyTorch's decoder, ``seek_mode="exact"``) was fastest, and exact on the MP4s, but returned
-the wrong frame for 22% of UCF101 and 94% of HMDB51 AVI frames, and it needs FFmpeg's shared libraries
-installed on the system; pacekit does not use it. For training speed, ``pacekit prepare`` writes frame
-packs, an order of magnitude faster than any decoder on raw videos.
+wrong frames on the AVIs, and it needs FFmpeg's shared libraries installed on the system; pacekit does
+not use it. For training speed, ``pacekit prepare`` writes frame packs, an order of magnitude faster
+than any decoder on raw videos. The measured figures: docs/performance.md, "Video readers".
 
 ``size=(H, W)`` resizes while decoding so that clips from videos of different sizes stack into one
 batch. Every reader returns ``torch.uint8`` of shape ``(N, H, W, C)``, RGB, in the order asked for,

@@ -275,7 +275,7 @@ def frame_std(x: torch.Tensor) -> torch.Tensor:
     the CPU, with the same values.
 
     On the CPU torch accumulates a float tensor's variance in float64 with Welford's update, one element at a
-    time (4-5 ms of a cpu-tiny batch of 16 clips, a third of its augmentation). Here each block of frames
+    time (measured in docs/performance.md, "Further CPU timings"). Here each block of frames
     that fits the cache is taken to float64, centred on its mean and squared-and-summed with a vectorised
     dot product: the two-pass variance in float64 differs from Welford's by about 1e-16 of its value, far
     less than a float32 rounding step, so the float32 results are the same unless the exact value lies that

@@ -146,9 +146,9 @@ def eval_workers(cfg) -> int:
 def train_workers(cfg, ctx: DistContext) -> int:
     """Loader workers of a training run: ``cfg.num_workers`` capped to this process's share of the CPUs
     (:func:`cap_workers`), or none with the ``"memory"`` backend. Its clips are slices of frames decoded
-    once and kept in memory (about 0.6 ms a clip on a 2-core CPU); a worker process would decode and hold
-    its own copy of every video and take a core from the training step, which then runs on one thread
-    (``benchmarks/bench_train.py --preset cpu-tiny``; the README's "Step rate"). Loading in this process also
+    once and kept in memory; a worker process would decode and hold its own copy of every video and take a
+    core from the training step, which then runs on one thread (``benchmarks/bench_train.py --preset
+    cpu-tiny``; measured in docs/performance.md, "Step rate"). Loading in this process also
     leaves the decoded videos where the evaluation passes after training read them. The clips and their
     order do not depend on the workers (see the module docstring)."""
     if getattr(cfg, "backend", "auto") == "memory":

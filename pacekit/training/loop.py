@@ -289,7 +289,7 @@ def configure_backends(device: torch.device, cfg, ctx: DistContext, num_workers:
 
     CPU: torch's threads are set to the cores this process can use without its loader workers
     (``cfg.threads`` overrides). More threads than free cores make every convolution wait on spinning
-    threads: on a 2-core machine with one busy worker, a tiny model's step went from 12 ms to 2.5 s.
+    threads, many times slower (measured: docs/performance.md, "Further CPU timings").
     """
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
