@@ -12,8 +12,10 @@
 # **Where it runs.** The setup cell picks a preset of `pacekit.config` from the hardware; the table below
 # is written from those presets when the cell runs, so it always says what the code does.
 #
-# On Colab choose *Runtime > Change runtime type > GPU* first. UCF101 goes into `data/ucf101` with
-# `python data_scripts/get_ucf101.py --out data/ucf101` (a clone of the repository; see the README).
+# On Colab choose *Runtime > Change runtime type > GPU* first. Real video comes in two sizes (a clone of
+# the repository has the scripts; see the README): `ucf101-mini`, ten UCF101 actions for a Colab T4 in
+# about an hour (section 7), or all of UCF101 in `data/ucf101` with
+# `python data_scripts/get_ucf101.py --out data/ucf101` (hours).
 #
 # **Contents.** 1. the configuration · 2. one training step, written out · 3. training, with live curves
 # · 4. the pretext accuracy and the pace confusion matrix · 5. the model at every pace · 6. the
@@ -31,14 +33,16 @@ from torch import nn
 from pacekit.config import get_config
 from pacekit.data import build_dataset
 from pacekit.data.readers import open_video
+from pacekit.data.subsets import UCF101_MINI
 from pacekit.data.synthetic import natural_speeds
 from pacekit.evaluation.attention import load_pace_clips
-from pacekit.evaluation.recognition import pace_accuracy, pace_confusion, pace_confusion_by_class
+from pacekit.evaluation.recognition import evaluate_on_test, pace_accuracy, pace_confusion, pace_confusion_by_class
 from pacekit.losses import pace_classification_loss
 from pacekit.models import build_backbone
 from pacekit.models.layers import SpatioTemporalConv, r21d_mid_channels
 from pacekit.pace import PaceSet, sample_pace_clip
 from pacekit.recipes.train import PaceStep, build_pace_model, eval_transform, make_augment
+from pacekit.study.estimate import estimate_run
 from pacekit.study.plots import plot_pace_confusion, plot_pace_error_by_class, plot_pace_strip, plot_training_curves
 from pacekit.teaching.notebook import FAST_OVERRIDES, SMALL_SYNTHETIC, LiveCurves, load_or_train
 
@@ -59,8 +63,12 @@ def network(c):
     return f"`{c.backbone}` ({millions:.2f}M parameters), {c.clip_len}x{c.crop}x{c.crop} clips"
 
 
+course = estimate_run(get_config("colab-t4"), UCF101_MINI.train_videos, UCF101_MINI.test_videos, finetunes=2)
 rows = ["| where | preset | network | training | data | time |", "|---|---|---|---|---|---|"]
 for where, preset, overrides, data, time in (
+        ("Colab T4 / a GPU, with `data/ucf101_mini_prepared`", "colab-t4", {},
+         f"ucf101-mini ({len(UCF101_MINI.classes)} UCF101 classes, split 1)",
+         f"about {course.minutes['total']:.0f} min with fine-tuning (an estimate, section 7)"),
         ("Colab / a GPU, with UCF101 in `data/ucf101`", "paper", {}, "UCF101 train split 1", "hours"),
         ("Colab / a GPU", "gpu-demo", {}, None, "minutes"),
         ("a CPU", "cpu-tiny", {}, None, "a few minutes"),
@@ -78,11 +86,16 @@ display(Markdown("\n".join(rows)))
 #
 # One dataclass, `pacekit.config.Config`, holds every knob; its fields default to the paper's values
 # (Sec. 4.1) and a preset changes a few. `nb.config(name)` starts from the preset the setup cell picked
-# and points the run at `runs/<mode>/<name>`. UCF101 is used when it is there and a GPU is present.
+# and points the run at `runs/<mode>/<name>`. With a GPU, real video is used when it is there:
+# `ucf101-mini` first, else the whole of UCF101.
 
 # %%
-ucf101 = nb.root / "data" / "ucf101"
-if nb.device == "cuda" and not nb.fast and (ucf101 / "ucfTrainTestlist").is_dir():
+ucf101, mini = nb.root / "data" / "ucf101", nb.root / "data" / "ucf101_mini_prepared"
+on_gpu = nb.device == "cuda" and not nb.fast
+on_mini = on_gpu and (mini / "ucfTrainTestlist").is_dir()
+if on_mini:
+    cfg = nb.config("pretrain-mini", preset="colab-t4", dataset="ucf101", root=mini.as_posix())
+elif on_gpu and (ucf101 / "ucfTrainTestlist").is_dir():
     cfg = nb.config("pretrain", preset="paper", dataset="ucf101", root=ucf101.as_posix())
 else:
     nb.ensure_data()
@@ -323,6 +336,46 @@ print(f"right on {sum(k == i for i, k in enumerate(predicted))} of the {len(pace
 # %%
 print(f"checkpoint: {result.checkpoint.as_posix()}")
 print(f"stored metrics: {len(result.metrics)} rows, last epoch {[r for r in result.metrics if r['kind'] == 'epoch'][-1]['epoch']}")
+
+# %% [markdown]
+# ## 7. On a Colab GPU: the ucf101-mini course
+#
+# Real video in about an hour on Colab's T4: `ucf101-mini` is ten UCF101 actions of split 1 whose motion
+# and speed differ (`pacekit.data.subsets` lists each with the reason it is there). Get it with
+#
+# ```
+# python data_scripts/get_ucf101.py --out data/ucf101_mini --subset ucf101-mini --delete-archives --prepare
+# ```
+#
+# It downloads UCF101's one 6.5 GB archive, extracts only the ten classes, deletes the archive and
+# prepares them into `data/ucf101_mini_prepared`. Then rerun this notebook on the GPU: section 1 picks the
+# `colab-t4` preset (the paper's R(2+1)D, clips and SGD in fp16, a shorter schedule), section 3 pretrains,
+# and the cell below fine-tunes from the pretrained and from random weights and evaluates both with 10
+# clips per video. With `PACEKIT_RUNS` on a mounted Drive a disconnect costs at most an epoch: the next run
+# of the notebook resumes. The command line does the same: `pacekit pretrain --preset colab-t4` (it
+# resumes when run again), then `pacekit finetune` and `pacekit evaluate`.
+#
+# No T4 was measured for this estimate: the work is counted (clips times the FLOPs of one clip of this
+# network) and the rate assumed (the T4's fp16 peak times the share of its peak the same network reached
+# on an H200).
+
+# %%
+print(f"colab-t4 on {UCF101_MINI.name}: {course.pretrain_clips:,} pretraining clips, {course.finetune_clips:,} for two "
+      f"fine-tunings, {course.eval_clips:,} to evaluate; {course.train_gflops_per_clip:.0f} GFLOPs a training clip; "
+      f"at {100 * course.fraction_of_peak:.1f}% of the T4's fp16 peak {course.clips_per_s:.0f} clips/s: about "
+      f"{course.minutes['pretrain']:.0f} + {course.minutes['finetune']:.0f} + {course.minutes['evaluate']:.0f} min "
+      "(an estimate)")
+if on_mini:
+    scores = {}
+    for label, pretrained in (("pace-pretrained", str(result.checkpoint)), ("random init", None)):
+        ft = cfg.replace(name="finetune-mini-" + ("pretrained" if pretrained else "random"), pretrained=pretrained)
+        scores[label] = evaluate_on_test(load_or_train(ft, "finetune").model, ft, device=device).top1
+    paper_top1 = {"pace-pretrained": 72.0, "random init": 56.0}  # Table 1, R(2+1)D, p = [1, 4], UCF101 split 1
+    display(Markdown("\n".join(
+        ["| init | this run: ucf101-mini top-1 (10 classes) | the paper: UCF101 top-1 (101 classes) |", "|---|---|---|",
+         *(f"| {k} | {100 * v:.1f}% | {paper_top1[k]:.1f}% |" for k, v in scores.items())])))
+else:
+    print("no GPU with data/ucf101_mini_prepared here: the course above is not run")
 
 # %% [markdown]
 # ## Summary
