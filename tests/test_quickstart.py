@@ -220,3 +220,34 @@ def test_the_by_class_section_orders_by_natural_speed_and_states_the_correlation
                              seconds={}, config=get_config("cpu-tiny", dataset="ucf101"), experiment=experiment)
     lines = pace_by_class_section(other)
     assert "| Fast | 2 | 0.0 | +2.00 |" in lines and not any("r = " in line for line in lines)
+
+
+def test_the_report_opens_with_the_reproduction_table_and_its_verdicts_follow_the_ledgers_rule():
+    cfg = get_config("cpu-tiny")
+    pre_ft, ran_ft = [0.50, 0.60, 0.55, 0.52, 0.58], [0.20, 0.25, 0.22, 0.30, 0.21]
+    pre_lp, ran_lp = [0.30, 0.40, 0.20, 0.50, 0.30], [0.35, 0.30, 0.25, 0.40, 0.32]
+    outcomes = {
+        ("pretrained", "fine-tuned"): FinetuneOutcome("a", top1=pre_ft, top5=[1.0] * 5),
+        ("random", "fine-tuned"): FinetuneOutcome("b", top1=ran_ft, top5=[1.0] * 5),
+        ("pretrained", "linear probe"): FinetuneOutcome("c", top1=pre_lp, top5=[1.0] * 5),
+        ("random", "linear probe"): FinetuneOutcome("d", top1=ran_lp, top5=[1.0] * 5),
+    }
+    text = format_report(QuickstartResult(out=None, report=None, pretext_accuracy=0.7, pretext_train_accuracy=0.8,
+                                          outcomes=outcomes, seconds={"total": 1.0}, config=cfg))
+    assert text.index("## Does it reproduce here?") < text.index("## Results") < text.index("## Settings")
+
+    def interval(a, b):  # the paired 95% t-interval, t(0.975, 4) = 2.776 from the t table
+        d = np.subtract(a, b)
+        half = 2.776 * d.std(ddof=1) / np.sqrt(len(d))
+        return d.mean(), d.mean() - half, d.mean() + half
+
+    mean, lo, hi = interval(pre_ft, ran_ft)
+    assert lo > 0
+    assert (f"| pace pretraining helps fine-tuning (Fig. 4) | 72.0 vs 56.0 (Table 1, R(2+1)D) | 55.0 vs 23.6, "
+            f"{100 * mean:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] | reproduced |") in text
+    mean, lo, hi = interval(pre_lp, ran_lp)
+    assert lo < 0 < hi
+    assert f"{100 * mean:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] | inconclusive |" in text
+    assert ("Pace pretraining reached 70.0% pace accuracy on unseen videos (chance 25.0%). Fine-tuned on 4 labelled "
+            "videos per class, the pretrained network beat random initialisation by +31.4 top-1 points (reproduced, "
+            "by the paired 95% interval over its 5 transfer seeds (one pretraining)).") in text
