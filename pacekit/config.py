@@ -395,8 +395,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 # `pacekit claims`: the cpu-tiny recipe with half its pretraining (15 epochs, the lr divided by 10 for the last 3):
 # the ledger pretrains many configs x seeds.
-# The ledger runs its cells side by side, one torch thread each (pacekit.study.claims.default_jobs): on 2 cores
-# two one-thread runs do 1.5x the work of one two-thread run (README, "Cells side by side").
+# The ledger runs its cells side by side, one torch thread each (pacekit.study.claims.default_jobs; the measured
+# gain is in docs/performance.md).
 PRESETS["claims"] = {**PRESETS["cpu-tiny"], "name": "claims", "epochs": 15, "lr_step": 12, "threads": 1}
 
 

@@ -46,8 +46,7 @@ def add_commands(subparsers) -> None:
                    help="cells (and pretrainings) run side by side, each in its own process on --threads torch "
                         "threads (default: one per --threads of the CPUs; the claims preset sets --threads 1, so two "
                         "on 2 cores; --threads none runs one at a time on torch's default threads). A cell's numbers "
-                        "depend on its threads, not on --jobs. On 2 cores, --jobs 2 --threads 1 ran the tiny "
-                        "network's pretrainings 1.5x faster than one at a time on two threads")
+                        "depend on its threads, not on --jobs (docs/performance.md has what side by side gains)")
     p.add_argument("--attention-videos", type=positive_int, default=8,
                    help="test videos the attention claim (C6) scores (default: 8)")
     add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
