@@ -353,36 +353,13 @@ def fit(
     optimizer = schedule.make_optimizer(params)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=schedule.lr_step, gamma=schedule.lr_gamma)
 
-    start_epoch, step, rows, resumed_from = 0, 0, [], None
     if ctx.is_main:
         claim_run_folder(run_dir, bool(cfg.resume), overwrite)
     barrier(ctx)
-    if cfg.resume:
-        resumed_from, state = load_resume_state(run_dir, stage)
-        if resumed_from is not None:
-            if state.get("stage", stage) != stage:
-                raise RunFolderError(f"--resume: {resumed_from} is a {state.get('stage')} checkpoint, not {stage}; "
-                                     "pick another --name")
-            check_resume_config(state["config"], cfg, stage, int(state["epoch"]), resumed_from)
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            restore_rng_state(state["rng"])
-            start_epoch, step, rows = int(state["epoch"]), int(state["step"]), list(state["metrics"])
-            if ctx.is_main:
-                logger.info("resuming %s from %s (epoch %d, step %d)", stage, resumed_from, start_epoch, step)
-        elif ctx.is_main:
-            logger.info("--resume: no checkpoint in %s yet; starting from scratch", run_dir)
-
+    start_epoch, step, rows, resumed_from = (_restore_run(run_dir, stage, cfg, ctx, model, optimizer, scheduler)
+                                             if cfg.resume else (0, 0, [], None))
     log = MetricsLog(run_dir, enabled=ctx.is_main, rows=rows)
-    net: nn.Module = model
-    if ctx.distributed:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    if fast.compile:
-        net = torch.compile(net)
-
+    net = _wrap_for_training(model, ctx, fast)
     scaler = fast.make_scaler(device)
     loader, sampler = make_train_loader(dataset, schedule.batch_size, ctx, cfg.seed, num_workers,
                                         pin_memory=device.type == "cuda")
@@ -441,10 +418,7 @@ def fit(
                          epoch=epoch + 1, step=step, metrics=list(log.rows), stage=stage,
                          **(checkpoint_extra or {}))
             if ctx.is_main:
-                checkpoint = save_checkpoint(run_dir / f"epoch_{epoch + 1}.pt", state)
-                _prune_epoch_checkpoints(run_dir, keep=KEEP_EPOCH_CHECKPOINTS, upto=epoch + 1)
-                if epoch + 1 == schedule.epochs:
-                    checkpoint = save_checkpoint(run_dir / "last.pt", state)
+                checkpoint = _save_epoch(run_dir, state, last=epoch + 1 == schedule.epochs)
             barrier(ctx)
             if on_epoch_end is not None:
                 on_epoch_end(row)
@@ -454,6 +428,53 @@ def fit(
     if ctx.is_main and start_epoch >= schedule.epochs and resumed_from is not None:
         checkpoint = resumed_from  # nothing left to train
     return FitResult(model=model, metrics=list(log.rows), checkpoint=checkpoint, resumed_from=resumed_from)
+
+
+def _restore_run(run_dir: Path, stage: str, cfg, ctx: DistContext, model: nn.Module, optimizer, scheduler
+                 ) -> tuple[int, int, list, Optional[Path]]:
+    """Load the newest intact checkpoint of ``run_dir`` into the model, optimiser, scheduler and random
+    states for ``--resume``: ``(epochs done, steps done, metric rows, the checkpoint)``, zeros and None when
+    the folder holds none. Raises :class:`RunFolderError` for another stage's run or a config that would
+    change what the run learns (:func:`check_resume_config`)."""
+    resumed_from, state = load_resume_state(run_dir, stage)
+    if resumed_from is None:
+        if ctx.is_main:
+            logger.info("--resume: no checkpoint in %s yet; starting from scratch", run_dir)
+        return 0, 0, [], None
+    if state.get("stage", stage) != stage:
+        raise RunFolderError(f"--resume: {resumed_from} is a {state.get('stage')} checkpoint, not {stage}; "
+                             "pick another --name")
+    check_resume_config(state["config"], cfg, stage, int(state["epoch"]), resumed_from)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    restore_rng_state(state["rng"])
+    epoch, step = int(state["epoch"]), int(state["step"])
+    if ctx.is_main:
+        logger.info("resuming %s from %s (epoch %d, step %d)", stage, resumed_from, epoch, step)
+    return epoch, step, list(state["metrics"]), resumed_from
+
+
+def _wrap_for_training(model: nn.Module, ctx: DistContext, fast: FastPath) -> nn.Module:
+    """The module the steps call: ``model`` in DDP when distributed, compiled when the config asks."""
+    net: nn.Module = model
+    if ctx.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        device = ctx.device
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if fast.compile:
+        net = torch.compile(net)
+    return net
+
+
+def _save_epoch(run_dir: Path, state: dict, last: bool) -> Path:
+    """Write ``epoch_<n>.pt`` (keeping :data:`KEEP_EPOCH_CHECKPOINTS` of them) and, after the last epoch,
+    ``last.pt``; returns the checkpoint that now stands for the run."""
+    epoch = state["epoch"]
+    checkpoint = save_checkpoint(run_dir / f"epoch_{epoch}.pt", state)
+    _prune_epoch_checkpoints(run_dir, keep=KEEP_EPOCH_CHECKPOINTS, upto=epoch)
+    return save_checkpoint(run_dir / "last.pt", state) if last else checkpoint
 
 
 def _metrics_row(stage: str, kind: str, epoch: int, step: int, read: tuple, scheduler, seconds: float,
