@@ -434,3 +434,18 @@ def test_parameter_figures_are_cited_as_table_3_gives_them():
     assert "R3D-18" in r3d.__doc__ and "14.4M" not in r3d.__doc__.splitlines()[0]
     assert "33.6M" in r3d.R3D18.__doc__ and '"33.4M" quoted' not in r3d.R3D18.__doc__
     assert PARAMS["r3d_18"][2] == 33.6e6 and PARAMS["r3d"][2] is None
+
+
+def test_evaluating_gives_the_module_back_in_the_mode_it_was_in_however_the_block_ends():
+    from torch import nn
+
+    from pacekit.models.modes import evaluating
+
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout())
+    for training in (True, False):
+        net.train(training)
+        with pytest.raises(RuntimeError):
+            with evaluating(net):
+                assert not net.training and not net[1].training
+                raise RuntimeError("a failed batch")
+        assert net.training is training and net[1].training is training

@@ -47,6 +47,7 @@ from ..data.synthetic import load_mover_masks
 from ..data.transforms import unnormalize_clips
 from ..errors import PacekitError
 from ..models import backbone_of, stage_shapes
+from ..models.modes import evaluating
 from ..pace import as_pace, sample_indices
 from ..training.data import eval_dataset
 from ..training.loading import eval_transform
@@ -374,19 +375,14 @@ def grad_cam(
         raise ValueError(f"expected float clips (B, C, T, H, W), got {tuple(clips.shape)}")
     if layer is None:
         layer = backbone_of(model).stage_module(stage)
-    was_training = model.training
-    model.eval()
-    try:
-        with no_inplace_relu(model), torch.enable_grad():
-            if target is None:
-                with torch.no_grad():
-                    target = model(clips).argmax(1)
-            if isinstance(target, torch.Tensor):
-                target = target.to(clips.device)
-            cam = LayerGradCam(model, layer).attribute(clips.detach(), target=target, relu_attributions=True)
-            cam = LayerAttribution.interpolate(cam.detach(), tuple(clips.shape[2:]), interpolate_mode="trilinear")
-    finally:
-        model.train(was_training)
+    with evaluating(model), no_inplace_relu(model), torch.enable_grad():
+        if target is None:
+            with torch.no_grad():
+                target = model(clips).argmax(1)
+        if isinstance(target, torch.Tensor):
+            target = target.to(clips.device)
+        cam = LayerGradCam(model, layer).attribute(clips.detach(), target=target, relu_attributions=True)
+        cam = LayerAttribution.interpolate(cam.detach(), tuple(clips.shape[2:]), interpolate_mode="trilinear")
     return normalize_maps(cam[:, 0])  # (B, T, H, W)
 
 

@@ -26,7 +26,7 @@ held-out clips (row = true pace), the clips :func:`pace_accuracy` scores;
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -38,6 +38,7 @@ from ..config import Config
 from ..data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, name_some
 from ..data.transforms import ClipEval
 from ..errors import PacekitError
+from ..models.modes import evaluating
 from ..pace import PaceSet
 from ..training.data import eval_dataset, eval_workers, move_batch, pretrain_dataset
 from ..training.loading import AuthorsClipEval, eval_transform
@@ -96,17 +97,13 @@ def _pace_answers(model: nn.Module, cfg: Config, subset: str, device, batch_size
         raise ValueError(f"clips_per_video must be at least 1, got {clips_per_video}")
     dataset = pretrain_dataset(cfg.replace(epoch_repeat=clips_per_video, contrastive="none"), subset)
     transform = eval_transform(cfg)
-    was_training = model.training
-    model.eval()
     labels, predictions, actions = [], [], []
-    try:
+    with evaluating(model):
         for batch in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
             batch = move_batch(batch, torch.device(device))
             predictions.append(model(transform(batch["video"])).argmax(1).cpu())
             labels.append(batch["pace_label"].cpu())
             actions.append(batch["label"].cpu())
-    finally:
-        model.train(was_training)
     as_int = lambda parts: torch.cat(parts).numpy().astype(np.int64)  # noqa: E731
     return as_int(labels), as_int(predictions), as_int(actions), list(dataset.classes)
 
@@ -394,6 +391,40 @@ def eval_clip_batches(dataset, device="cpu", batch_size: int = 8, num_workers: i
     return EvalBatches(dataset, device, batch_size, num_workers, transform)
 
 
+@dataclass
+class VideoOutputs:
+    """What :func:`over_eval_videos` collected: ``outputs`` (one entry per batch, as the function returned
+    it), the videos' ``labels`` and dataset ``indices``, the videos the split lists, and those left out."""
+
+    outputs: list
+    labels: torch.Tensor
+    indices: torch.Tensor
+    num_listed: int
+    left_out: list
+
+
+def over_eval_videos(dataset, per_batch: Callable[[torch.Tensor], Any], what: str, device="cpu",
+                     batch_size: int = 8, num_workers: int = 0,
+                     transform: Optional[nn.Module] = None) -> VideoOutputs:
+    """The one loop over an ``eval``-mode dataset's videos that evaluation, retrieval and the probe share:
+    ``per_batch(clips)`` on each batch of transformed clips ``(B, n, C, T, h, w)``, every readable video
+    once in dataset order; unreadable and missing videos are left out and listed, never substituted.
+    The caller puts the model in eval mode (:func:`pacekit.models.modes.evaluating`).
+
+    Raises:
+        NoUsableVideosError: not one video of the dataset (called ``what`` in the message) could be read.
+    """
+    batches = EvalBatches(dataset, device, batch_size, num_workers, transform)
+    outputs, labels, indices = [], [], []
+    for clips, batch in batches:
+        outputs.append(per_batch(clips))
+        labels.append(batch["label"])
+        indices.append(batch["index"])
+    left_out, num_listed = left_out_of(dataset, batches.left_out), num_listed_of(dataset)
+    require_some_evaluated(sum(len(x) for x in labels), num_listed, left_out, what)
+    return VideoOutputs(outputs, torch.cat(labels), torch.cat(indices), num_listed, left_out)
+
+
 def evaluate_videos(
     model: nn.Module,
     dataset,
@@ -424,21 +455,11 @@ def evaluate_videos(
             f"the model predicts {num_logits} classes but the dataset has {len(classes)}; evaluate a "
             "checkpoint fine-tuned on this dataset (a pretraining checkpoint predicts paces, not actions)"
         )
-    was_training = model.training
-    model.eval()
-    probs, labels, indices = [], [], []
-    batches = EvalBatches(dataset, device, batch_size, num_workers, transform)
-    try:
-        with torch.inference_mode():
-            for clips, batch in batches:
-                probs.append(video_probabilities(model, clips).cpu())
-                labels.append(batch["label"])
-                indices.append(batch["index"])
-    finally:
-        model.train(was_training)
-    left_out, num_listed = left_out_of(dataset, batches.left_out), num_listed_of(dataset)
-    require_some_evaluated(sum(len(x) for x in labels), num_listed, left_out, "evaluation set")
-    return results_from_probs(torch.cat(probs), torch.cat(labels), torch.cat(indices), classes, num_listed, left_out)
+    with evaluating(model), torch.inference_mode():
+        seen = over_eval_videos(dataset, lambda clips: video_probabilities(model, clips).cpu(), "evaluation set",
+                                device, batch_size, num_workers, transform)
+    return results_from_probs(torch.cat(seen.outputs), seen.labels, seen.indices, classes, seen.num_listed,
+                              seen.left_out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ from torch import nn
 from ..data.datasets import LeftOutVideo
 from ..data.strips import read_strip, spread_indices
 from ..models import backbone_of, stage_shapes
-from .recognition import EvalBatches, left_out_note, left_out_of, num_listed_of, require_some_evaluated
+from ..models.modes import evaluating
+from .recognition import left_out_note, over_eval_videos
 
 #: The k of Tables 4 and 5.
 TOPK = (1, 5, 10, 20, 50)
@@ -360,23 +361,12 @@ def extract_features(
         pacekit.evaluation.recognition.NoUsableVideosError: not one video of the dataset could be read.
     """
     backbone = backbone_of(model)
-    feats: dict[str, list[torch.Tensor]] = {layer: [] for layer in layers}
-    labels, indices = [], []
-    batches = EvalBatches(dataset, device, batch_size, num_workers, transform)
-    was_training = backbone.training
-    backbone.eval()
-    try:
-        for clips, batch in batches:
-            for layer, value in clip_features(backbone, clips, layers).items():
-                feats[layer].append(value.cpu())
-            labels.append(batch["label"])
-            indices.append(batch["index"])
-    finally:
-        backbone.train(was_training)
-    left_out, num_listed = left_out_of(dataset, batches.left_out), num_listed_of(dataset)
-    require_some_evaluated(sum(len(x) for x in labels), num_listed, left_out, "retrieval set")
-    return VideoFeatures({layer: torch.cat(v) for layer, v in feats.items()}, torch.cat(labels), torch.cat(indices),
-                         num_listed, left_out)
+    with evaluating(backbone):
+        seen = over_eval_videos(dataset, lambda clips: {layer: value.cpu() for layer, value in
+                                                        clip_features(backbone, clips, layers).items()},
+                                "retrieval set", device, batch_size, num_workers, transform)
+    features = {layer: torch.cat([batch[layer] for batch in seen.outputs]) for layer in layers}
+    return VideoFeatures(features, seen.labels, seen.indices, seen.num_listed, seen.left_out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -39,13 +39,11 @@ from ..atomic import write_text_atomic
 from ..config import Config
 from ..data.datasets import LeftOutVideo
 from ..evaluation.recognition import (
-    EvalBatches,
     EvalResult,
-    left_out_of,
-    num_listed_of,
-    require_some_evaluated,
+    over_eval_videos,
     results_from_probs,
 )
+from ..models.modes import evaluating
 from ..training.checkpoint import load_checkpoint, save_checkpoint
 from ..training.data import eval_dataset, eval_workers, finetune_dataset
 from ..training.loading import AuthorsClipEval, eval_transform, model_from_checkpoint
@@ -90,18 +88,14 @@ def labelled_clip_features(model: nn.Module, cfg: Config, device="cpu", dataset=
         augment = AuthorsInput(augment)
     generator = torch.Generator().manual_seed(int(cfg.seed))
     backbone = _backbone(model)
-    was_training = backbone.training
-    backbone.eval()
     xs, ys = [], []
     loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.eval_batch_size * 2, shuffle=False,
                                          num_workers=eval_workers(cfg))
-    try:
+    with evaluating(backbone):
         for batch in loader:
             clips = augment(batch["video"].to(device), generator=generator)
             xs.append(backbone(clips).float().cpu())
             ys.append(batch["label"])
-    finally:
-        backbone.train(was_training)
     return ClipFeatures(torch.cat(xs), torch.cat(ys), classes=list(dataset.classes))
 
 
@@ -111,22 +105,17 @@ def test_clip_features(model: nn.Module, cfg: Config, device="cpu", subset: str 
     of ``subset``; unreadable videos are left out and listed, never substituted."""
     dataset = eval_dataset(cfg, subset)
     backbone = _backbone(model)
-    was_training = backbone.training
-    backbone.eval()
     transform = AuthorsClipEval(size=None, crop=cfg.crop) if getattr(model, "authors_input", False) else eval_transform(cfg)
-    batches = EvalBatches(dataset, device, cfg.eval_batch_size, eval_workers(cfg), transform)
-    xs, ys, idx = [], [], []
-    try:
-        for clips, batch in batches:
-            b, n = clips.shape[:2]
-            xs.append(backbone(clips.flatten(0, 1)).float().cpu().unflatten(0, (b, n)))
-            ys.append(batch["label"])
-            idx.append(batch["index"])
-    finally:
-        backbone.train(was_training)
-    left_out, num_listed = left_out_of(dataset, batches.left_out), num_listed_of(dataset)
-    require_some_evaluated(sum(len(y) for y in ys), num_listed, left_out, f"{subset} set")
-    return ClipFeatures(torch.cat(xs), torch.cat(ys), torch.cat(idx), list(dataset.classes), num_listed, left_out)
+
+    def features(clips: torch.Tensor) -> torch.Tensor:  # (B, n, C, T, h, w) -> (B, n, D)
+        b, n = clips.shape[:2]
+        return backbone(clips.flatten(0, 1)).float().cpu().unflatten(0, (b, n))
+
+    with evaluating(backbone):
+        seen = over_eval_videos(dataset, features, f"{subset} set", device, cfg.eval_batch_size, eval_workers(cfg),
+                                transform)
+    return ClipFeatures(torch.cat(seen.outputs), seen.labels, seen.indices, list(dataset.classes), seen.num_listed,
+                        seen.left_out)
 
 
 @dataclass
