@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from pacekit.evaluation.attention import (
+    AttentionGrid,
     activation_attention,
     attention_grid,
     clip_attention,
@@ -161,8 +162,16 @@ def test_attention_grid_columns_follow_the_pace(tmp_path):
     square_left = [int(np.argmax(grid.frames[0, p, 15, :, 0] > 127)) for p in range(4)]
     assert square_left == [int(15 * p * 26 / 63) for p in (1, 2, 3, 4)]
     fig = plot_attention_grid(grid)
-    assert len(fig.axes) == 8
-    assert [ax.get_title() for ax in fig.axes[:4]] == ["p = 1", "p = 2", "p = 3", "p = 4"]
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == 8 and len(fig.axes) == 9  # and one colour bar
+    assert [ax.get_title() for ax in panels[:4]] == ["p = 1", "p = 2", "p = 3", "p = 4"]
+    # a second grid beside the first doubles the columns, each titled with its name; outlines are drawn
+    outlined = AttentionGrid(grid.frames, grid.maps, grid.paces, grid.names, grid.stage,
+                             outlines=grid.maps > 0.5)
+    fig = plot_attention_grid(outlined, beside={"random init": grid})
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == 16 and panels[4].get_title() == "random init: p = 1"
+    assert all(ax.collections for ax in panels[:4]) and not any(ax.collections for ax in panels[4:8])
 
 
 def test_tiny_backbone_maps_have_frame_shape_and_unit_range():

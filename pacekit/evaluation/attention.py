@@ -199,6 +199,8 @@ class AttentionGrid:
     paces: list
     names: list[str]
     stage: str = "conv5"
+    #: bool ``(R, P, h, w)``: the mover's pixels in each drawn frame (synthetic videos), outlined on the plot
+    outlines: Optional[np.ndarray] = None
 
 
 def _pace_grid(
@@ -303,26 +305,47 @@ def overlay(frame: np.ndarray, attention: np.ndarray, alpha: float = 0.5, cmap: 
     return np.clip((1 - alpha) * frame.astype(np.float64) / 255.0 + alpha * heat, 0, 1)
 
 
-def plot_attention_grid(grid: AttentionGrid, alpha: float = 0.5, cmap: str = "jet", cell: float = 2.0):
-    """Fig. 5: one row per video, one column per pace, attention over each clip's last frame. Returns the Figure."""
+def plot_attention_grid(grid: AttentionGrid, alpha: float = 0.5, cmap: str = "jet", cell: float = 2.0,
+                        beside: Optional[dict[str, AttentionGrid]] = None):
+    """Fig. 5: one row per video, one column per pace, attention over each clip's last frame, the mover
+    outlined in white where the grid has ``outlines``, and a colour bar. ``beside``: other grids of the same
+    videos and paces (e.g. ``{"random init": ...}``) drawn to the right, each under its name. Returns the Figure."""
     import matplotlib.pyplot as plt
+    from matplotlib import cm, colors
 
+    grids = {"": grid, **(beside or {})}
     rows, cols = grid.maps.shape[:2]
-    fig, axes = plt.subplots(rows, cols, figsize=(cell * cols, cell * rows), squeeze=False)
-    for r in range(rows):
-        for c in range(cols):
-            ax = axes[r, c]
-            ax.imshow(overlay(grid.frames[r, c], grid.maps[r, c], alpha, cmap))
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(f"p = {grid.paces[c]}")
-            if c == 0:
-                ax.set_ylabel(grid.names[r], fontsize=8)
+    fig, axes = plt.subplots(rows, cols * len(grids), figsize=(cell * cols * len(grids) + 0.8, cell * rows),
+                             squeeze=False)
+    for g, (name, each) in enumerate(grids.items()):
+        for r in range(rows):
+            for c in range(cols):
+                ax = axes[r, g * cols + c]
+                ax.imshow(overlay(each.frames[r, c], each.maps[r, c], alpha, cmap))
+                if each.outlines is not None and each.outlines[r, c].any():
+                    ax.contour(each.outlines[r, c].astype(float), levels=[0.5], colors="white", linewidths=1.0)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if r == 0:
+                    ax.set_title(f"{name + ': ' if name else ''}p = {each.paces[c]}", fontsize=9)
+                if c == 0 and g == 0:
+                    ax.set_ylabel(each.names[r], fontsize=8)
     title = grid.stage if "Grad-CAM" in grid.stage else f"{grid.stage} attention"
-    fig.suptitle(f"{title} on each clip's last frame")
+    outlined = "; white: the mover" if any(each.outlines is not None for each in grids.values()) else ""
+    fig.suptitle(f"{title} on each clip's last frame{outlined}")
     fig.tight_layout()
+    bar = fig.colorbar(cm.ScalarMappable(norm=colors.Normalize(0, 1), cmap=cmap), ax=axes.ravel().tolist(),
+                       fraction=0.02, pad=0.01)
+    bar.set_label("attention (each map scaled to its maximum)", fontsize=8)
     return fig
+
+
+def last_frame_masks(path, paces: Sequence, clip_len: int, start: int, frame_size, crop: int) -> np.ndarray:
+    """The mover's pixels in the last frame of the clip at each pace from ``start`` of a synthetic video, as
+    the network sees that frame (resized to ``frame_size``, centre crop ``crop``): bool ``(P, crop, crop)``."""
+    movers = load_mover_masks(path, full_size=True)
+    last = [int(sample_indices(len(movers), clip_len, p, start)[-1]) for p in paces]
+    return np.stack([_scaled_mask(movers[i], frame_size, crop) for i in last])
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from ..data.synthetic import (
 )
 from ..evaluation.attention import ATTENTION_VIDEOS
 from .claims.statistics import paired_ci, verdict
-from .claims.table import get_claims
+from .claims.table import paper_numbers
 from .experiment import (
     PRETEXT_CLIPS_PER_VIDEO,
 )
@@ -37,8 +37,7 @@ INPUT_NOTES = {
 
 def _paper_says(claim_id: str, metric: str) -> str:
     """The paper's numbers for pretrained against random on ``metric``, as the claims table states them."""
-    claim = get_claims([claim_id])[0]
-    return next(c.paper for c in claim.compare if c.metric == metric and c.worse.startswith("random"))
+    return paper_numbers(claim_id, metric, worse="random")
 
 
 def reproduction_section(r: QuickstartResult) -> list[str]:

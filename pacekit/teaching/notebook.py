@@ -448,6 +448,22 @@ def pretrain_and_finetune(nb: NotebookSetup, label: str, pretrain_name: Optional
                        experiment)
 
 
+def reproduction_table(rows) -> str:
+    """A notebook's "Does it reproduce here?" table in Markdown from ``(claim, the paper, this notebook,
+    verdict)`` rows, every cell computed by the notebook (:func:`one_run_verdict`) or quoted from the claims
+    table (:func:`pacekit.study.claims.table.paper_numbers`)."""
+    lines = ["| claim | the paper | this notebook | verdict |", "|---|---|---|---|"]
+    return "\n".join(lines + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows])
+
+
+def one_run_verdict(better: float, worse: float, digits: int = 1) -> str:
+    """The verdict of one run, which has no interval: whether ``better`` beat ``worse`` as the paper says,
+    compared at the precision shown (``digits`` decimals of a percentage)."""
+    a, b = round(100 * better, digits), round(100 * worse, digits)
+    word = "the paper's way" if a > b else "against the paper" if a < b else "a tie"
+    return f"{word} (one run; the claims ledger has intervals over seeds)"
+
+
 def format_runs(runs) -> str:
     """A Table 2-style text table of :class:`TransferRun` s: pretext (pace) accuracy on held-out videos and
     the action top-1 (and top-5, when there are more than 5 classes) of the 10-clip evaluation, in %."""

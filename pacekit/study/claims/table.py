@@ -235,4 +235,18 @@ def get_claims(ids: Optional[Sequence[str]] = None) -> list[Claim]:
     return [c for c in CLAIMS if c.id in wanted]
 
 
-__all__ = ["CLAIMS", "CLAIM_IDS", "Claim", "Comparison", "LABEL_COUNTS", "METRICS", "MODEL_FIELDS", "PAPER_BACKBONE_ARM", "RETRIEVAL_FEATURES", "TRANSFER_FIELDS", "comparison_label", "get_claims"]
+def paper_numbers(claim_id: str, metric: str, better: Optional[str] = None, worse: Optional[str] = None) -> str:
+    """The paper's numbers for one comparison of a claim, as the claims table states them (e.g.
+    ``paper_numbers("C1", "fine-tuned")`` -> ``"72.0 vs 56.0 (Table 1, R(2+1)D)"``): the first comparison on
+    ``metric`` whose arms are ``better`` and ``worse`` (any, when not given), else the first whose arms start
+    with them."""
+    claim = get_claims([claim_id])[0]
+    on_metric = [c for c in claim.compare if c.metric == metric]
+    for same in (lambda arm, want: want is None or arm == want, lambda arm, want: arm.startswith(want or "")):
+        for c in on_metric:
+            if same(c.better, better) and same(c.worse, worse):
+                return c.paper
+    raise KeyError(f"{claim_id} has no comparison on {metric!r} of {better!r} against {worse!r}")
+
+
+__all__ = ["CLAIMS", "CLAIM_IDS", "Claim", "Comparison", "LABEL_COUNTS", "METRICS", "MODEL_FIELDS", "PAPER_BACKBONE_ARM", "RETRIEVAL_FEATURES", "TRANSFER_FIELDS", "comparison_label", "get_claims", "paper_numbers"]
