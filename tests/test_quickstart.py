@@ -60,46 +60,82 @@ def test_quickstart_writes_a_report_with_numbers_and_figures(tmp_path, capsys):
     assert cli_main([*args, "--overwrite"]) == 0
 
 
-def pct(value: float) -> str:
-    return f"{100 * value:.1f}"
+def tables(report: str) -> list[list[list[str]]]:
+    """Every Markdown table of ``report``: its rows (header first, the rule row left out) as stripped cells."""
+    found, current = [], []
+    for line in report.splitlines() + [""]:
+        if line.startswith("|") and line.rstrip().endswith("|"):
+            cells = [cell.strip() for cell in line.strip()[1:-1].split("|")]
+            if not all(set(c) <= {"-"} for c in cells):
+                current.append(cells)
+        elif current:
+            found.append(current)
+            current = []
+    return found
+
+
+def row(report: str, header: tuple, *first: str) -> list[str]:
+    """The cells after ``first`` of the one row starting with ``first`` in the table whose header starts with
+    ``header``."""
+    (table,) = [t for t in tables(report) if tuple(t[0][:len(header)]) == header]
+    found = [r[len(first):] for r in table[1:] if r[:len(first)] == list(first)]
+    assert len(found) == 1, (header, first, found)
+    return found[0]
+
+
+RESULTS, TIMES, RETRIEVAL = ("model", "pretext: pace accuracy, test (%)"), ("step", "seconds"), ("model", "feature")
+ATTENTION, PREDICTED = ("model", "attention in the masks (%)"), ("random init",)
+
+
+def shows(cell: str, fraction: float) -> bool:
+    """``cell`` (a percentage rounded to one decimal, maybe ``mean ± sd``) shows ``fraction``."""
+    return abs(float(cell.split("±")[0].split("(")[0]) - 100 * fraction) <= 0.05 + 1e-9
 
 
 def check_result_json_matches_report(result: dict, report: str) -> None:
-    """Every figure result.json holds is the one the report shows (to the report's rounding)."""
+    """Every figure result.json holds is the one the report shows (to the report's rounding), read back from
+    the report's tables by position, not rebuilt with the report's own format strings."""
     top1, top5 = result["top1"], result["top5"]
-    def probes(init: str) -> str:
-        return " | ".join(pct(np.mean(top1[init][p])) for p in ("linear probe", "linear probe, all labels"))
-
-    assert (f"| random init | - | {pct(np.mean(top1['random']['fine-tuned']))} | {probes('random')} | "
-            f"{pct(np.mean(top5['random']['fine-tuned']))} |") in report
-    pretext = pct(result["pretext_accuracy"])
-    if result["pretrain_speed_spread"] is not None:   # pretrained on a companion set: both pace accuracies
-        pretext = f"{pretext} (companion set) / {pct(result['labelled_pretext_accuracy'])} (this set)"
-    assert (f"| pace-pretrained | {pretext} | {pct(np.mean(top1['pretrained']['fine-tuned']))} | "
-            f"{probes('pretrained')} | {pct(np.mean(top5['pretrained']['fine-tuned']))} |") in report
-    for init in ("random", "pretrained"):
-        for protocol in ("fine-tuned", "linear probe", "linear probe, all labels"):
+    protocols = ("fine-tuned", "linear probe", "linear probe, all labels")
+    for init, name in (("random", "random init"), ("pretrained", "pace-pretrained")):
+        pretext, *cells = row(report, RESULTS, name)
+        assert len(cells) == 4
+        for cell, protocol in zip(cells, protocols):
+            assert shows(cell, np.mean(top1[init][protocol])), (name, protocol, cell)
+        assert shows(cells[3], np.mean(top5[init]["fine-tuned"]))
+        if init == "random":
+            assert pretext == "-"
+        elif result["pretrain_speed_spread"] is not None:   # pretrained on a companion set: both pace accuracies
+            companion, labelled = pretext.split(" / ")
+            assert shows(companion, result["pretext_accuracy"]) and shows(labelled, result["labelled_pretext_accuracy"])
+        else:
+            assert shows(pretext, result["pretext_accuracy"])
+        for protocol in protocols:
             assert len(top1[init][protocol]) == len(result["seeds"]) == 1
     for protocol, gain in result["gain"].items():
-        assert f"{protocol}: pace pretraining" in report and f"{100 * gain:+.1f} top-1 points" in report
+        said = re.search(rf"- {re.escape(protocol)}: pace pretraining .*?([+-]\d+\.\d) top-1 points", report)
+        assert said and abs(float(said.group(1)) - 100 * gain) <= 0.05 + 1e-9, protocol
     assert f"- input: {result['input_mode']} clips" in report and f"{result['optimizer']} lr" in report
-    assert f"training accuracy was {pct(result['pretext_train_accuracy'])}%" in report
-    assert f"Chance is {pct(result['action_chance'])}% for the actions and {pct(result['pace_chance'])}%" in report
+    trained = re.search(r"training accuracy was (\d+\.\d)%", report)
+    assert trained and shows(trained.group(1), result["pretext_train_accuracy"])
+    chance = re.search(r"Chance is (\d+\.\d)% for the actions and (\d+\.\d)%", report)
+    assert chance and shows(chance.group(1), result["action_chance"]) and shows(chance.group(2), result["pace_chance"])
     for step, sec in result["seconds"].items():
-        assert f"| {step} | {sec:.0f} |" in report
+        assert abs(float(row(report, TIMES, step)[0]) - sec) <= 0.5 + 1e-9, step
     # The random baseline's predicted classes: one row per protocol, summing to the evaluated test videos.
-    assert "| true labels | " + " | ".join(map(str, result["test_label_counts"])) + " |" in report
+    assert [int(c) for c in row(report, PREDICTED, "true labels")] == result["test_label_counts"]
     for protocol, per_seed in result["random_prediction_histogram"].items():
         (counts,) = per_seed
         assert sum(counts) == sum(result["test_label_counts"])
-        assert f"| {protocol} | " + " | ".join(map(str, counts)) + " |" in report
+        assert [int(c) for c in row(report, PREDICTED, protocol)] == counts
     names = {"random": "random init", "pretrained": "pace-pretrained"}
     for init, features in result["retrieval"].items():
         assert features, init
         for feature, values in features.items():
             ks = sorted(values["topk"], key=int)
-            assert f"| {names[init]} | {feature} | " + " | ".join(pct(values["topk"][k]) for k in ks) + " |" in report
-            assert "| chance | any | " + " | ".join(pct(values["chance"][k]) for k in ks) + " |" in report
+            cells = row(report, RETRIEVAL, names[init], feature)
+            assert all(shows(c, values["topk"][k]) for c, k in zip(cells, ks)) and len(cells) == len(ks)
+            assert all(shows(c, values["chance"][k]) for c, k in zip(row(report, RETRIEVAL, "chance", "any"), ks))
     # the paper's p5 (VCOP's feature) needs a conv5 map of 2x2; at these 32-pixel crops it is 1x1: said, not hidden
     assert list(result["retrieval_skipped"]) == ["vcop"]
     assert f"- `vcop`: not measured: {result['retrieval_skipped']['vcop']}" in report
@@ -107,8 +143,10 @@ def check_result_json_matches_report(result: dict, report: str) -> None:
     for init, scores in result["attention"].items():
         att, cam = scores["attention"], scores["grad-cam"]
         assert 0.0 <= att["share"] <= 1.0 and 0.0 < att["chance"] < 1.0 and cam["chance"] == att["chance"]
-        shown = {name: pct(v["share"]) if v["share"] is not None else "n/a" for name, v in scores.items()}
-        assert f"| {names[init]} | {shown['attention']} | {shown['grad-cam']} | {pct(att['chance'])} |" in report
+        shown_att, shown_cam, shown_chance = row(report, ATTENTION, names[init])
+        for cell, value in ((shown_att, att["share"]), (shown_cam, cam["share"])):
+            assert cell == "n/a" if value is None else shows(cell, value)
+        assert shows(shown_chance, att["chance"])
     assert set(result["attention"]) == {"random", "pretrained"}
     # scored where the tiny network's map is as fine as Fig. 5's 7x7 conv5: on these 32-pixel crops its conv2
     assert result["attention_stage"] == "conv2" and "Share of the conv2 activation attention" in report
@@ -133,7 +171,9 @@ def check_result_json_matches_report(result: dict, report: str) -> None:
     assert by_class["classes"] == shown["classes"] and len(by_class["natural_speed"]) == len(counts)
     for name, speed, n, acc, err in zip(by_class["classes"], by_class["natural_speed"], counts.sum(axis=(1, 2)),
                                        by_class["accuracy"], by_class["mean_error"]):
-        assert f"| {name} | {speed:.2f} | {n} | {pct(acc)} | {err:+.2f} |" in report
+        shown_speed, shown_n, shown_acc, shown_err = row(report, ("action", "natural speed (px/frame)"), name)
+        assert abs(float(shown_speed) - speed) <= 0.005 + 1e-9 and int(shown_n) == n and shows(shown_acc, acc)
+        assert abs(float(shown_err) - err) <= 0.005 + 1e-9
 
 
 def test_quickstart_can_pretrain_on_a_one_speed_companion_and_transfer_to_the_set(tmp_path, capsys):
@@ -198,7 +238,7 @@ def test_the_by_class_section_orders_by_natural_speed_and_states_the_correlation
     root = tmp_path / "synthetic"
     root.mkdir()
     classes = [{"name": n, "speed_range": r} for n, r in (("Fast", [4.0, 4.0]), ("Slow", [1.0, 1.0]), ("Mid", [2.0, 2.0]))]
-    (root / "synthetic.json").write_text(json.dumps({"format": "pacekit-synthetic", "classes": classes}))
+    (root / "synthetic.json").write_text(json.dumps({"format": "pacekit-synthetic", "version": FORMAT_VERSION, "classes": classes}))
     counts = np.zeros((3, 4, 4), dtype=np.int64)
     counts[0, 1, 3] = 2  # Fast: pace 2 read as 4 (+2)
     counts[1, 2, 0] = 1  # Slow: pace 3 read as 1 (-2)
