@@ -5,13 +5,23 @@ linear probe's metrics, the ledger, the quickstart's ``result.json``) is written
 flushed to disk, then renamed over it: a crash or a full disk mid-write leaves the previous file (or none),
 never half of one that a rerun would fail to parse. Checkpoints have their own writer,
 :func:`pacekit.training.checkpoint.save_checkpoint`, which also checks what goes into them.
+
+A JSON file pacekit reads back is read with :func:`read_json` (or :func:`read_json_lines`), which checks it
+parsed into the shape pacekit writes: a file damaged all the same (cut short by a full disk on another
+machine, edited by hand, a copy gone wrong) is a :class:`pacekit.errors.DamagedFileError` that names the file,
+what is wrong and what to do -- never a ``JSONDecodeError`` traceback, nor a ``KeyError`` deep in the code that
+uses it. A caller whose file is a cache catches it, logs a warning and recomputes.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+from .errors import DamagedFileError
 
 
 def current_umask() -> int:
@@ -58,4 +68,96 @@ def ensure_writable(folder) -> Path:
     return folder
 
 
-__all__ = ["current_umask", "ensure_writable", "write_bytes_atomic", "write_text_atomic"]
+#: What a JSON value is called in messages, by its Python type.
+_JSON_NAMES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+               bool: "true or false", type(None): "null"}
+
+Kind = Union[type, tuple[type, ...]]
+
+
+def _json_name(kind: Kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(dict.fromkeys(_JSON_NAMES.get(k, k.__name__) for k in kinds))
+
+
+def _is(value: Any, kind: Kind) -> bool:
+    """``isinstance`` where a JSON true/false is no number (``bool`` is an ``int`` in Python)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        return False
+    return isinstance(value, kinds)
+
+
+def damaged(path, problem: str, fix: str) -> DamagedFileError:
+    """The error for ``path`` damaged by ``problem``: ``"<path> is damaged (<problem>); <fix>"``."""
+    return DamagedFileError(f"{path} is damaged ({problem}); {fix}")
+
+
+def check_json(data: Any, path, fix: str, shape: Kind = dict, keys: Optional[Mapping[str, Optional[Kind]]] = None,
+               optional: Optional[Mapping[str, Kind]] = None, where: Optional[str] = None) -> Any:
+    """``data`` (parsed from ``path``) when it is a ``shape`` holding each of ``keys`` with its kind (None: any
+    kind), and each of ``optional`` that it holds with its kind; else :func:`damaged`'s error, ending with ``fix``.
+    ``where`` names ``data`` inside the file (``"videos[3]"``) when it is not the whole file."""
+    it, its = (where, f"{where}'s") if where else ("it", "its")
+    if not _is(data, shape):
+        raise damaged(path, f"{it} holds {_json_name(type(data))}, not {_json_name(shape)}", fix)
+    for key, kind in (keys or {}).items():
+        if key not in data:
+            raise damaged(path, f"{it} lacks {key!r}", fix)
+    for key, kind in {**(optional or {}), **(keys or {})}.items():
+        if key in data and kind is not None and not _is(data[key], kind):
+            raise damaged(path, f"{its} {key!r} is {_json_name(type(data[key]))}, not {_json_name(kind)}", fix)
+    return data
+
+
+def _parse(text: str, path, fix: str, where: str = "") -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        if not text.strip():
+            raise damaged(path, f"{where}empty", fix) from None
+        raise damaged(path, f"{where}not valid JSON, cut short or edited: {exc.msg} at line {exc.lineno} column "
+                            f"{exc.colno}", fix) from None
+
+
+def _read_text(path: Path, fix: str) -> str:
+    data = path.read_bytes()  # a missing file or a permission denied stays the OSError it is
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise damaged(path, f"not UTF-8 text: byte {exc.start} is {data[exc.start]:#04x}", fix) from None
+
+
+def read_json(path, fix: str, shape: Kind = dict, keys: Optional[Mapping[str, Optional[Kind]]] = None,
+              optional: Optional[Mapping[str, Kind]] = None) -> Any:
+    """The JSON in ``path``, a file pacekit wrote, checked to be a ``shape`` holding ``keys`` (and ``optional``'s
+    keys, where it holds them, of their kinds: :func:`check_json`).
+
+    Args:
+        fix: what the user should do about a damaged file, ending its message: ``"delete it to recompute the
+            cell"``, ``"pass --overwrite"``.
+
+    Raises:
+        DamagedFileError: the file is empty, not UTF-8, not JSON (cut short, edited) or of another shape.
+        OSError: it cannot be read (missing, a folder, permission denied), as ``open`` raises it.
+    """
+    path = Path(path)
+    return check_json(_parse(_read_text(path, fix), path, fix), path, fix, shape, keys, optional)
+
+
+def read_json_lines(path, fix: str) -> list[dict]:
+    """The rows of a JSON-lines file pacekit wrote (one object a line, blank lines skipped), each checked to be
+    an object; a damaged line is a :class:`pacekit.errors.DamagedFileError` naming its number."""
+    path = Path(path)
+    rows = []
+    for number, line in enumerate(_read_text(path, fix).splitlines(), start=1):
+        if line.strip():
+            row = _parse(line, path, fix, where=f"line {number}: ")
+            if not isinstance(row, dict):
+                raise damaged(path, f"line {number} holds {_json_name(type(row))}, not an object", fix)
+            rows.append(row)
+    return rows
+
+
+__all__ = ["check_json", "current_umask", "damaged", "ensure_writable", "read_json", "read_json_lines",
+           "write_bytes_atomic", "write_text_atomic"]

@@ -16,6 +16,13 @@ class PacekitError(Exception):
     """An error pacekit raises on purpose, with a message that says what was expected."""
 
 
+class DamagedFileError(PacekitError, ValueError):
+    """A file pacekit wrote and reads back (a cached result, a record, a log) that is truncated, not JSON, or not
+    of the shape pacekit writes. The message names the file, what is wrong with it and what to do (delete it to
+    recompute, pass --overwrite, ...); :func:`pacekit.atomic.read_json` raises it. A ``ValueError`` as well, so
+    an ``except ValueError`` written before it existed still catches it."""
+
+
 #: Operating-system faults a user causes and can fix, in words.
 OS_FAULTS = {
     errno.ENOSPC: "the disk is full (no space left on the device)",
@@ -31,12 +38,19 @@ OS_FAULTS = {
 OS_FAULT_FIXES = {
     errno.ENOSPC: "free some space and run the same command again (runs resume from their last checkpoint)",
     errno.EDQUOT: "free some space and run the same command again (runs resume from their last checkpoint)",
-    errno.EACCES: "choose a folder you may write to (--out-dir / --out) or fix its permissions",
-    errno.EPERM: "choose a folder you may write to (--out-dir / --out) or fix its permissions",
+    errno.EACCES: "fix its permissions, or choose a folder you may write to (--out-dir / --out)",
+    errno.EPERM: "fix its permissions, or choose a folder you may write to (--out-dir / --out)",
     errno.EROFS: "choose a folder on a writable disk (--out-dir / --out)",
     errno.ENOTDIR: "check the path: one of its parts is a file",
     errno.EEXIST: "move the file that is in the way, or choose another folder",
 }
+
+
+def one_line(exc: BaseException, limit: int = 240) -> str:
+    """``exc`` as ``"TypeName: its message"`` on one line (a multi-line message joined, cut at ``limit``), to name
+    the cause inside a one-line error."""
+    message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"{type(exc).__name__}: {message[:limit] or 'no message'}"
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -55,4 +69,5 @@ def os_fault_message(exc: OSError) -> str:
     return f"{where}{describe_os_error(exc)}; {OS_FAULT_FIXES.get(exc.errno, 'fix the path and run it again')}"
 
 
-__all__ = ["OS_FAULTS", "PacekitError", "describe_os_error", "is_os_fault", "os_fault_message"]
+__all__ = ["OS_FAULTS", "DamagedFileError", "PacekitError", "describe_os_error", "is_os_fault", "one_line",
+           "os_fault_message"]

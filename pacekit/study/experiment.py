@@ -30,8 +30,9 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ..atomic import write_text_atomic
+from ..atomic import check_json, damaged, read_json, write_text_atomic
 from ..config import Config
+from ..errors import one_line
 from ..evaluation.attention import (
     attention_grid,
     attention_scores,
@@ -251,20 +252,47 @@ class ExperimentResult:
         return text
 
     @classmethod
-    def from_dict(cls, values: dict) -> "ExperimentResult":
-        values = dict(values)
-        values["outcomes"] = [TransferOutcome.from_dict(o) for o in values["outcomes"]]
-        values["retrieval"] = {init: [RetrievalOutcome.from_dict(r) for r in rows]
-                               for init, rows in values.get("retrieval", {}).items()}
-        return cls(**values)
+    def from_dict(cls, values: dict, source: str = "the experiment's values") -> "ExperimentResult":
+        """Inverse of :meth:`to_dict`. Values of another shape (a damaged ``experiment.json``) are a
+        :class:`pacekit.errors.DamagedFileError` naming ``source``, never a result with wrong numbers."""
+        check_json(values, source, EXPERIMENT_FIX, dict, keys=_EXPERIMENT_KEYS, optional=_EXPERIMENT_OPTIONAL)
+        try:
+            values = dict(values)
+            values["outcomes"] = [TransferOutcome.from_dict(check_json(o, source, EXPERIMENT_FIX, dict,
+                                                                       optional=_OUTCOME_NUMBERS, where=f"outcomes[{i}]"))
+                                  for i, o in enumerate(values["outcomes"])]
+            values["retrieval"] = {init: [RetrievalOutcome.from_dict(r) for r in rows]
+                                   for init, rows in values.get("retrieval", {}).items()}
+            return cls(**values)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise damaged(source, f"not an experiment's results: {one_line(exc)}", EXPERIMENT_FIX) from None
 
     @classmethod
     def from_json(cls, text_or_path: Union[str, Path]) -> "ExperimentResult":
-        """Inverse of :meth:`to_json`: from the JSON text or a file holding it."""
+        """Inverse of :meth:`to_json`: from the JSON text or a file holding it (a damaged one is a
+        :class:`pacekit.errors.DamagedFileError` naming the file)."""
         text = str(text_or_path)
         if not text.lstrip().startswith("{"):
-            text = Path(text_or_path).read_text()
-        return cls.from_dict(json.loads(text))
+            path = Path(text_or_path)
+            return cls.from_dict(read_json(path, EXPERIMENT_FIX), source=str(path))
+        try:
+            values = json.loads(text)
+        except ValueError as exc:
+            raise damaged("the experiment's JSON text", f"not valid JSON: {one_line(exc)}", EXPERIMENT_FIX) from None
+        return cls.from_dict(values, source="the experiment's JSON text")
+
+
+#: What to do about a damaged ``experiment.json``.
+EXPERIMENT_FIX = "delete it and run the experiment again (its finished runs are reused, not retrained)"
+_NUMBER_OR_NULL = (int, float, type(None))
+_EXPERIMENT_KEYS = {"out": str, "config": dict, "inits": list, "protocols": list, "seeds": list, "outcomes": list}
+_EXPERIMENT_OPTIONAL = {"pretext_accuracy": _NUMBER_OR_NULL, "pretext_train_accuracy": _NUMBER_OR_NULL,
+                        "labelled_pretext_accuracy": _NUMBER_OR_NULL, "pretrained": (str, type(None)),
+                        "retrieval": dict, "seconds": dict, "attention": dict, "attention_scores": dict,
+                        "retrieval_skipped": dict, "pretext_by_class": (dict, type(None)),
+                        "labelled_pretext_by_class": (dict, type(None)), "attention_stage": (str, type(None))}
+_OUTCOME_NUMBERS = {"top1": _NUMBER_OR_NULL, "top5": _NUMBER_OR_NULL, "train_accuracy": _NUMBER_OR_NULL,
+                    "seed": int}
 
 
 def _split_from_dict(values: Optional[dict]) -> Optional[PaceConfusionByClass]:

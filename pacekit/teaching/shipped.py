@@ -36,7 +36,7 @@ from typing import Any, Union
 import torch
 from torch import nn
 
-from ..atomic import write_text_atomic
+from ..atomic import ensure_writable, read_json, write_text_atomic
 from ..config import Config, get_config
 from ..data.synthetic import FORMAT_NAME, ensure_synthetic, read_synthetic_metadata
 from ..errors import PacekitError
@@ -86,10 +86,17 @@ def _require_files(folder=None) -> None:
                            f"them with `{COMMAND}` (about five minutes on a CPU)")
 
 
+#: The record's entries that pacekit reads, and their kinds.
+RECORD_KEYS = {"sha256": str, "config": dict, "synthetic": dict, "pretext_accuracy": (int, float), "preset": str,
+               "seed": int}
+
+
 def shipped_record(folder=None) -> dict:
-    """The JSON record of the shipped checkpoint (see the module docstring for its keys)."""
+    """The JSON record of the shipped checkpoint (see the module docstring for its keys); a damaged one is a
+    :class:`pacekit.errors.DamagedFileError` that says how to get it back."""
     _require_files(folder)
-    return json.loads(record_path(folder).read_text())
+    return read_json(record_path(folder), f"reinstall pacekit, or write both files again with `{COMMAND} --overwrite`",
+                     keys=RECORD_KEYS)
 
 
 def file_sha256(path) -> str:
@@ -193,6 +200,7 @@ def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: str =
     if existing and not overwrite:
         raise FileExistsError(f"{', '.join(str(p) for p in existing)} already exist; pass --overwrite "
                               "(overwrite=True) to replace the shipped weights")
+    ensure_writable(out_dir)  # before the synthetic set and the pretraining (minutes), not after them
     base = get_config(PRESET, **overrides)
     root = ensure_synthetic(data_dir, num_classes=base.synthetic_classes, videos_per_class=base.synthetic_videos,
                             seed=base.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=progress)

@@ -45,6 +45,11 @@ class NonFiniteError(PacekitError, ValueError):
     """Weights, a loss or gradients hold NaN or infinity."""
 
 
+#: What rebuilding a model or restoring a run from a checkpoint's entries raises when they are not of the shape
+#: pacekit writes (a file edited or damaged, or written by other code): turned into a :class:`CheckpointError`.
+DAMAGED_ENTRY_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, RuntimeError)
+
+
 def nonfinite_keys(state_dict: Mapping[str, Any]) -> list[str]:
     """The keys of a state dict whose floating-point tensors hold NaN or +-inf."""
     bad = []

@@ -26,10 +26,18 @@ from torch import nn
 from ..config import Config
 from ..data import build_dataset
 from ..data.transforms import ClipEval
+from ..errors import one_line
 from ..models import ClipModel, build_backbone
 from ..models.authors import load_authors_checkpoint
-from ..pace import PaceSet
-from .checkpoint import CheckpointError, load_checkpoint, require_entries, require_finite
+from ..pace import PaceSet, as_pace
+from .checkpoint import (
+    DAMAGED_ENTRY_ERRORS,
+    CheckpointError,
+    NonFiniteError,
+    load_checkpoint,
+    require_entries,
+    require_finite,
+)
 from .distributed import resolve_device
 
 # ------------------------------------------------------------------------------------ models from a config
@@ -63,19 +71,36 @@ def model_from_checkpoint(path_or_state, device="cpu", source: Optional[str] = N
     if "config" not in state or "stage" not in state:
         raise CheckpointError(f"{source} was not written by pacekit pretrain/finetune (no config/stage); "
                               "build the model yourself and use pacekit.training.checkpoint.load_backbone_weights")
+    if state["stage"] not in ("pretrain", "finetune"):
+        raise damaged_checkpoint(source, f"its stage {state['stage']!r} is neither 'pretrain' nor 'finetune'")
     require_entries(state, ("model",) if state["stage"] == "pretrain" else ("model", "classes"), source,
                     "rebuilding its model")
-    require_finite(state["model"], source)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cfg = Config.from_dict(state["config"])
-    if state["stage"] == "pretrain":
-        model = build_pace_model(cfg, len(PaceSet.from_spec(cfg.pace_set)))
-    else:
-        model = build_action_model(cfg, len(state["classes"]))
-    model.load_state_dict(state["model"])
+    try:
+        require_finite(state["model"], source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cfg = Config.from_dict(state["config"])
+        if state["stage"] == "pretrain":
+            model = build_pace_model(cfg, len(PaceSet.from_spec(cfg.pace_set)))
+        else:
+            model = build_action_model(cfg, len(state["classes"]))
+        model.load_state_dict(state["model"])
+    except (CheckpointError, NonFiniteError):
+        raise
+    except DAMAGED_ENTRY_ERRORS as exc:  # entries of another shape: the weights do not fit their own config
+        raise damaged_checkpoint(source, exc) from None
     model.authors_input = bool(state.get("authors_input", False))  # fine-tuned from the authors' weights
     return model.to(device).eval(), cfg
+
+
+def damaged_checkpoint(source, problem) -> CheckpointError:
+    """The one-line error for checkpoint ``source`` whose entries do not rebuild its model (``problem``: what
+    is wrong, or the exception that said so)."""
+    if isinstance(problem, BaseException):
+        problem = one_line(problem)
+    return CheckpointError(f"{source} does not rebuild into the model it describes ({problem}): it was edited or "
+                           "damaged, or written by other pacekit code; train it again with pacekit pretrain / "
+                           "finetune, or load it with the code that wrote it")
 
 
 # ------------------------------------------------------------------------------- how a model is fed
@@ -156,7 +181,10 @@ def load_model(checkpoint=None, authors_checkpoint=None, arch: Optional[str] = N
     if checkpoint is not None:
         state = load_checkpoint(checkpoint)
         model, cfg = model_from_checkpoint(state, device, source=str(checkpoint))
-        paces = [Fraction(p) for p in state.get("paces", [])] or list(PaceSet.from_spec(cfg.pace_set))
+        try:
+            paces = [as_pace(p) for p in state.get("paces", [])] or list(PaceSet.from_spec(cfg.pace_set))
+        except DAMAGED_ENTRY_ERRORS as exc:
+            raise damaged_checkpoint(checkpoint, exc) from None
         stage = state["stage"]
         return LoadedModel(model, stage, cfg.frame_size, cfg.crop, cfg.clip_len,
                            paces if stage == "pretrain" else None, state.get("classes"), str(checkpoint),
@@ -180,5 +208,6 @@ def eval_split(loaded: LoadedModel, dataset: str, root, subset: str = "test", sp
                          num_clips=num_clips, clip_len=loaded.clip_len, frame_size=loaded.frame_size)
 
 
-__all__ = ["AuthorsClipEval", "LoadedModel", "build_action_model", "build_pace_model", "eval_split",
+__all__ = ["AuthorsClipEval", "LoadedModel", "build_action_model", "build_pace_model", "damaged_checkpoint",
+           "eval_split",
            "eval_transform", "load_model", "model_from_checkpoint", "model_transform", "resolve_device"]

@@ -21,6 +21,7 @@ from typing import Iterable, Optional, Union
 
 import torch
 
+from ..atomic import read_json_lines
 from .distributed import DistContext, all_reduce_sum
 
 
@@ -73,14 +74,19 @@ class MetricsLog:
 
 
 def read_metrics(path_or_rows: Union[str, os.PathLike, Iterable[dict]]) -> list[dict]:
-    """Rows of a ``metrics.jsonl`` file (or a run folder holding one); a list of rows is returned as is."""
+    """Rows of a ``metrics.jsonl`` file (or a run folder holding one); a list of rows is returned as is.
+
+    A damaged line (a run killed mid-write, an edit) is a :class:`pacekit.errors.DamagedFileError` naming it;
+    the run's checkpoints hold the same rows."""
     if isinstance(path_or_rows, (str, os.PathLike)):
         path = Path(path_or_rows)
         if path.is_dir():
             path = path / MetricsLog.FILE_NAME
         if not path.is_file():
             raise FileNotFoundError(f"no metrics log at {path}; it is written by pacekit pretrain/finetune")
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return read_json_lines(path, "the run's checkpoint holds the same rows: read_metrics(load_checkpoint("
+                                     f"'{path.parent / 'last.pt'}')['metrics']), or resume the run (--resume), "
+                                     "which writes the log again")
     return list(path_or_rows)
 
 

@@ -37,9 +37,10 @@ import torch
 from torch import nn
 
 from ..config import Config, config_default, field_names
-from ..errors import PacekitError
+from ..errors import PacekitError, one_line
 from ..machine import usable_cores
 from .checkpoint import (
+    DAMAGED_ENTRY_ERRORS,
     CheckpointError,
     NonFiniteError,
     capture_rng_state,
@@ -444,15 +445,22 @@ def _restore_run(run_dir: Path, stage: str, cfg, ctx: DistContext, model: nn.Mod
     if state.get("stage", stage) != stage:
         raise RunFolderError(f"--resume: {resumed_from} is a {state.get('stage')} checkpoint, not {stage}; "
                              "pick another --name")
-    check_resume_config(state["config"], cfg, stage, int(state["epoch"]), resumed_from)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    restore_rng_state(state["rng"])
-    epoch, step = int(state["epoch"]), int(state["step"])
+    try:
+        check_resume_config(state["config"], cfg, stage, int(state["epoch"]), resumed_from)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        restore_rng_state(state["rng"])
+        epoch, step, rows = int(state["epoch"]), int(state["step"]), list(state["metrics"])
+    except PacekitError:
+        raise
+    except DAMAGED_ENTRY_ERRORS as exc:  # entries of another shape than pacekit writes
+        raise CheckpointError(f"--resume: {resumed_from} does not resume this run ({one_line(exc)}): "
+                              "it was edited or damaged; delete it to resume from the epoch checkpoint before it, "
+                              "or start again with --overwrite") from None
     if ctx.is_main:
         logger.info("resuming %s from %s (epoch %d, step %d)", stage, resumed_from, epoch, step)
-    return epoch, step, list(state["metrics"]), resumed_from
+    return epoch, step, rows, resumed_from
 
 
 def _wrap_for_training(model: nn.Module, ctx: DistContext, fast: FastPath) -> nn.Module:

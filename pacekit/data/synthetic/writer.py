@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import zipfile
 from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ...atomic import write_bytes_atomic
+from ...atomic import check_json, damaged, read_json, write_bytes_atomic
+from ...errors import one_line
 from ...machine import usable_cores
 from ...workers import spawn_pool, stop_pool
 from .drawing import MASK_SCALE, draw_figure_video, draw_video
@@ -84,11 +86,16 @@ def load_mover_masks(video_path, full_size: bool = False) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no mover masks beside {Path(video_path).name} (only versions 3 and 4 "
                                 "of the synthetic set write them; regenerate with `pacekit make-synthetic`)")
-    with np.load(path) as data:
-        shape = tuple(int(v) for v in data["shape"])
-        masks = np.unpackbits(data["masks"], axis=-1, count=shape[-1]).astype(bool).reshape(shape)
-        frame_size = tuple(int(v) for v in data["frame_size"])
-        scale = int(data["scale"])
+    try:
+        with np.load(path) as data:
+            shape = tuple(int(v) for v in data["shape"])
+            masks = np.unpackbits(data["masks"], axis=-1, count=shape[-1]).astype(bool).reshape(shape)
+            frame_size = tuple(int(v) for v in data["frame_size"])
+            scale = int(data["scale"])
+    except (ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        raise damaged(path, f"not the mover masks pacekit writes: {one_line(exc)}",
+                      "delete it: `pacekit make-synthetic` (or the next quickstart or claims run on this set) draws "
+                      "its video and masks again") from None
     if full_size:
         up = masks.repeat(scale, axis=1).repeat(scale, axis=2)
         out = np.zeros((shape[0],) + frame_size, bool)
@@ -285,16 +292,26 @@ def _render_entry(task) -> str:
 
 
 def read_synthetic_metadata(out) -> Optional[dict]:
-    """The parsed synthetic.json of ``out``, or None when there is none."""
+    """The parsed synthetic.json of ``out``, or None when there is none.
+
+    Raises:
+        DamagedFileError: the file is cut short, not JSON or not of the shape pacekit writes (a ValueError).
+        ValueError: it is no pacekit synthetic set description.
+    """
     path = Path(out) / METADATA_FILE
     if not path.is_file():
         return None
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{path} is unreadable ({e}); delete it and the folder {out} will be regenerated") from e
+    # Deleting only the description would not do: a folder holding files and no synthetic.json is refused.
+    fix = (f"pacekit cannot tell which set the folder holds: delete the folder {out} (a synthetic set is drawn "
+           "again from its parameters), or choose another folder")
+    meta = read_json(path, fix, shape=(dict, list, str, int, float, bool, type(None)))
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not a pacekit synthetic set description; choose another output folder")
+    check_json(meta, path, fix, keys={"version": int, "params": dict, "videos": list}, optional={"classes": list})
+    for i, entry in enumerate(meta["videos"]):
+        check_json(entry, path, fix, keys={"path": str}, where=f"videos[{i}]")
+    for i, entry in enumerate(meta.get("classes", [])):
+        check_json(entry, path, fix, keys={"name": str}, optional={"speed_range": list}, where=f"classes[{i}]")
     return meta
 
 

@@ -30,7 +30,7 @@ the differences ``d_s = A_s - B_s`` give a mean and a 95 % t-interval
 """
 
 from .cells import cell_dir, pretrain_arm, pretrain_key, recorded_compute, run_cell
-from .ledger import claim_rows, default_jobs, record_seeds, run_ledger, write_ledger
+from .ledger import check_seeds, claim_rows, default_jobs, record_seeds, run_ledger, write_ledger
 from .report import format_ledger, plot_claim
 from .statistics import DEFAULT_MARGIN, VERDICT_RULE, VERDICTS, PairedStats, paired_ci, t_critical_975, verdict
 from .table import (
@@ -48,4 +48,4 @@ from .table import (
     get_claims,
 )
 
-__all__ = ["CLAIMS", "CLAIM_IDS", "Claim", "Comparison", "DEFAULT_MARGIN", "LABEL_COUNTS", "METRICS", "MODEL_FIELDS", "PAPER_BACKBONE_ARM", "PairedStats", "RETRIEVAL_FEATURES", "TRANSFER_FIELDS", "VERDICTS", "VERDICT_RULE", "cell_dir", "claim_rows", "comparison_label", "default_jobs", "format_ledger", "get_claims", "paired_ci", "plot_claim", "pretrain_arm", "pretrain_key", "record_seeds", "recorded_compute", "run_cell", "run_ledger", "t_critical_975", "verdict", "write_ledger"]
+__all__ = ["CLAIMS", "CLAIM_IDS", "Claim", "Comparison", "DEFAULT_MARGIN", "LABEL_COUNTS", "METRICS", "MODEL_FIELDS", "PAPER_BACKBONE_ARM", "PairedStats", "RETRIEVAL_FEATURES", "TRANSFER_FIELDS", "VERDICTS", "VERDICT_RULE", "cell_dir", "check_seeds", "claim_rows", "comparison_label", "default_jobs", "format_ledger", "get_claims", "paired_ci", "plot_claim", "pretrain_arm", "pretrain_key", "record_seeds", "recorded_compute", "run_cell", "run_ledger", "t_critical_975", "verdict", "write_ledger"]

@@ -6,20 +6,24 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import math
 import re
 import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ...atomic import write_text_atomic
+from ...atomic import check_json, read_json, write_text_atomic
 from ...config import Config, field_names
 from ...data.synthetic import companion_folder, ensure_companion
+from ...errors import DamagedFileError
 from ...evaluation.attention import ATTENTION_VIDEOS, FIG5_GRID, attention_scores
 from ...evaluation.retrieval import TOPK
 from ...pace import PaceSet
-from ..experiment import ExperimentResult, init_model, run_experiment
+from ..experiment import EXPERIMENT_FIX, ExperimentResult, init_model, run_experiment
 from .table import MODEL_FIELDS, RETRIEVAL_FEATURES, TRANSFER_FIELDS, Claim
+
+logger = logging.getLogger("pacekit.study.claims")
 
 
 def _slug(text: str) -> str:
@@ -102,11 +106,34 @@ def _retrieval_metrics(claim: Claim) -> list[str]:
     return [m for m in claim.metric if m in RETRIEVAL_FEATURES]
 
 
+#: What happens to a damaged ``cell.json`` (a cache): the cell is computed again.
+CELL_FIX = "computing the cell again"
+
+
+def _read_cell(cell_file: Path) -> Optional[dict]:
+    """``cell_file``'s contents, checked (:func:`pacekit.atomic.read_json`); None, with a warning, when damaged."""
+    try:
+        saved = read_json(cell_file, CELL_FIX)
+        if isinstance(saved.get("identity"), dict):
+            check_json(saved, cell_file, CELL_FIX, keys={"metrics": dict}, optional={"seconds": (int, float, type(None))})
+            for metric, entry in saved["metrics"].items():
+                check_json(entry, cell_file, CELL_FIX, optional={"value": (int, float, type(None)),
+                                                                 "chance": (int, float, type(None))},
+                           where=f"metrics[{metric!r}]")
+    except DamagedFileError as exc:
+        logger.warning("%s", exc)
+        return None
+    return saved
+
+
 def saved_cell(cell_file: Path, identity: dict) -> Optional[dict]:
-    """The metrics a finished cell left in ``cell_file`` when its identity matches ``identity``, else None."""
+    """The metrics a finished cell left in ``cell_file`` when its identity matches ``identity``, else None
+    (also when the file is damaged: it is a cache, so a warning is logged and the cell computed again)."""
     if not cell_file.is_file():
         return None
-    saved = json.loads(cell_file.read_text())
+    saved = _read_cell(cell_file)
+    if saved is None:
+        return None
     wanted = json.loads(json.dumps(json_safe(identity), default=str))
     if isinstance(saved.get("identity"), dict) and _cell_key(saved["identity"]) == _cell_key(wanted):
         return saved["metrics"]
@@ -125,7 +152,11 @@ def saved_pretraining(pre_dir: Path, pre_cfg: Config) -> Optional[ExperimentResu
     saved_pre = pre_dir / "experiment.json"
     if not saved_pre.is_file():
         return None
-    pre_result = ExperimentResult.from_json(saved_pre)
+    try:
+        pre_result = ExperimentResult.from_json(saved_pre)
+    except DamagedFileError as exc:  # a cache: computed again, its checkpoint reused when intact
+        logger.warning("computing the pretraining's results again: %s", exc)
+        return None
     if _compared(pre_result.config) != _compared(pre_cfg.to_dict()) or not pre_result.pretrained:
         return None
     try:
@@ -241,7 +272,7 @@ def recorded_compute(cfg: Config, out, claims: Sequence[Claim], seeds: Sequence[
             for seed in seeds:
                 cells += 1
                 cell_file = cell_dir(out, claim, arm, seed) / "cell.json"
-                saved = json.loads(cell_file.read_text()) if cell_file.is_file() else {}
+                saved = (_read_cell(cell_file) if cell_file.is_file() else None) or {}
                 if isinstance(saved.get("seconds"), (int, float)):
                     recorded += 1
                     seconds += float(saved["seconds"])
@@ -250,7 +281,12 @@ def recorded_compute(cfg: Config, out, claims: Sequence[Claim], seeds: Sequence[
     pre_recorded = 0
     for pre_dir in pretrain_dirs:
         saved_pre = pre_dir / "experiment.json"
-        total = json.loads(saved_pre.read_text()).get("seconds", {}).get("total") if saved_pre.is_file() else None
+        try:
+            seconds_of = read_json(saved_pre, EXPERIMENT_FIX, optional={"seconds": dict}) if saved_pre.is_file() else {}
+        except DamagedFileError as exc:
+            logger.warning("%s", exc)
+            seconds_of = {}
+        total = seconds_of.get("seconds", {}).get("total")
         if isinstance(total, (int, float)):
             pre_recorded += 1
             seconds += float(total)

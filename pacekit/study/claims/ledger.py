@@ -12,7 +12,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ...atomic import write_text_atomic
+from ...atomic import read_json, write_text_atomic
 from ...config import Config
 from ...data.synthetic import synthetic_version
 from ...errors import PacekitError
@@ -36,6 +36,23 @@ from .report import format_ledger, plot_claim
 from .statistics import VERDICT_RULE, paired_ci, verdict
 from .table import METRICS, Claim, get_claims
 
+#: What to do about a damaged ``seeds.json``.
+SEEDS_FIX = ("it records the seeds fixed before the ledger's results: restore it, or delete it to record this run's "
+             "--seeds, or choose another --out")
+
+
+def check_seeds(out, seeds: Sequence[int]) -> bool:
+    """Refuse ``seeds`` when ``<out>/seeds.json`` records others (or is damaged); True when it records them,
+    False when there is none yet. Reads only: a command calls it before any long work."""
+    path = Path(out) / "seeds.json"
+    if not path.is_file():
+        return False
+    recorded = read_json(path, SEEDS_FIX, keys={"seeds": list})
+    if recorded["seeds"] != [int(s) for s in seeds]:
+        raise PacekitError(f"{path} records seeds {recorded['seeds']}, fixed before its results; this run "
+                           f"asks for {[int(s) for s in seeds]}. Use the same --seeds to resume, or another --out")
+    return True
+
 
 def record_seeds(out, seeds: Sequence[int], claims: Sequence[str]) -> Path:
     """Write ``<out>/seeds.json`` before any result exists; refuse other seeds than those recorded there."""
@@ -43,11 +60,7 @@ def record_seeds(out, seeds: Sequence[int], claims: Sequence[str]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "seeds.json"
     seeds = [int(s) for s in seeds]
-    if path.is_file():
-        recorded = json.loads(path.read_text())
-        if recorded.get("seeds") != seeds:
-            raise PacekitError(f"{path} records seeds {recorded.get('seeds')}, fixed before its results; this run "
-                               f"asks for {seeds}. Use the same --seeds to resume, or another --out")
+    if check_seeds(out, seeds):
         return path
     write_text_atomic(path, json.dumps({"seeds": seeds, "claims": list(claims),
                                 "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
@@ -249,4 +262,4 @@ def write_ledger(ledger: dict, out) -> tuple[Path, Path]:
     return out / "ledger.md", out / "ledger.json"
 
 
-__all__ = ["claim_rows", "default_jobs", "record_seeds", "run_ledger", "write_ledger"]
+__all__ = ["check_seeds", "claim_rows", "default_jobs", "record_seeds", "run_ledger", "write_ledger"]
