@@ -61,7 +61,7 @@ def as_pace(value: PaceLike) -> Fraction:
     elif isinstance(value, str):
         try:
             pace = Fraction(value.strip())
-        except ValueError:
+        except (ValueError, ZeroDivisionError):  # "x", "1/0"
             raise ValueError(f"pace {value!r} is not a number; write it as '2', '1/3' or '0.5'") from None
     elif isinstance(value, (float, np.floating)):
         pace = Fraction(float(value)).limit_denominator(100)

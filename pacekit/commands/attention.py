@@ -8,7 +8,7 @@ from typing import Union
 import numpy as np
 
 from ..atomic import ensure_writable
-from ..data import read_split
+from ..data import VideoDecodeError, read_split
 from ..evaluation.attention import (
     FIG5_PACES,
     StartBeyondVideoError,
@@ -60,6 +60,9 @@ def cmd_attention(args) -> int:
             check_start(video, args.start)
         except StartBeyondVideoError as exc:
             raise StartBeyondVideoError(f"--start {args.start}: {exc}") from None
+        except VideoDecodeError as exc:
+            exc.args = (f"{exc}; give another --video (`pacekit info` lists a dataset's videos that do not decode)",)
+            raise
     device = resolve_device(args.device)
     loaded = load_model(args.checkpoint, args.authors_checkpoint, args.arch, device)
     target = _check_target(args.target, loaded) if args.gradcam else None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..atomic import ensure_writable
 from ..data.synthetic import ensure_synthetic
-from ..study.claims import CLAIM_IDS, comparison_label, default_jobs, run_ledger
+from ..study.claims import CLAIM_IDS, check_seeds, comparison_label, default_jobs, get_claims, run_ledger
 from .config_flags import add_config_arguments, config_from_args
 from .flags import positive_int
 
@@ -14,11 +15,16 @@ SYNTHETIC_SIZE = (160, 120)
 def cmd_claims(args) -> int:
     cfg = config_from_args(args)
     seeds = [cfg.seed + k for k in range(args.seeds)]
+    claims = args.claims.split(",") if args.claims else None
+    # Before the synthetic set is written (minutes): the claims named, the device, the output folder, the seeds
+    # it records.
+    get_claims(claims)
+    jobs = args.jobs if args.jobs is not None else default_jobs(cfg)
+    ensure_writable(args.out)
+    check_seeds(args.out, seeds)
     root = ensure_synthetic(args.data, num_classes=cfg.synthetic_classes, videos_per_class=cfg.synthetic_videos,
                             seed=cfg.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=cfg.progress)
     cfg = cfg.replace(dataset="synthetic", root=str(root), out_dir=args.out, pretrained=None)
-    claims = args.claims.split(",") if args.claims else None
-    jobs = args.jobs if args.jobs is not None else default_jobs(cfg)
     print(f"seeds {seeds} (recorded in {args.out}/seeds.json before any result); {jobs} cell(s) at a time")
     ledger = run_ledger(cfg, args.out, claims, seeds, preset=args.preset, attention_videos=args.attention_videos,
                         log=print, command=args.command_line, jobs=jobs)

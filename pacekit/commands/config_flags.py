@@ -102,6 +102,10 @@ def config_from_args(args: argparse.Namespace, **forced: Any) -> Config:
     It validates every field before a command builds anything; an invalid value is a :class:`ConfigError`
     that names its ``--flag`` (``--seed -1: expected an integer >= 0``) where the flag was given."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if hasattr(args, f.name)}
+    if "name" in given and given["name"].strip() in ("", ".", ".."):
+        # the run folder <out_dir>/<name> would be --out-dir itself (or its parent), among other runs' folders
+        raise ConfigError(f"--name {given['name']!r}: expected a run folder name such as 'pace' (the run is written "
+                          "to <out-dir>/<name>)", field="name")
     try:
         return get_config(getattr(args, "preset", "paper"), **{**given, **forced})
     except ConfigError as exc:

@@ -26,7 +26,7 @@ from ..errors import PacekitError
 from ..teaching.classroom import TEMPLATE, write_classroom
 from ..teaching.notebook import fast_mode
 from ..workers import set_parent_death_signal
-from .flags import positive_int
+from .flags import non_negative_int, positive_int
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -185,7 +185,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--allow-remote", action="store_true",
                    help="allow a --host beyond this machine (the page has no password: anyone who reaches it plays)")
     p.add_argument("--rounds", type=positive_int, default=10, help="rounds in the game (default: 10)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the deal and of the model (default: 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the deal and of the model (default: 0)")
     p.add_argument("--data", default=None, help="synthetic set folder, written when missing (default: "
                                                 "data/synthetic, or data/synthetic-small with PACEKIT_FAST=1)")
     p.add_argument("--runs", default="runs", help="runs folder the model is read from or trained into "

@@ -30,11 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..data import ClipAugment
 from ..evaluation.recognition import evaluate_on_test
 from ..losses import pace_classification_loss, same_context_loss, same_pace_loss, total_loss
 from ..models.authors import authors_backbone_state, is_authors_checkpoint
+from ..pace import PaceSet
 from ..training.checkpoint import TransferError, load_backbone_weights, load_checkpoint
 from ..training.data import finetune_dataset, pretrain_dataset
 from ..training.distributed import DistContext, cleanup_distributed, init_distributed
@@ -140,6 +141,9 @@ def pretrain(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
     A run folder holding another run is refused unless ``cfg.resume`` or ``overwrite`` (see
     :func:`pacekit.training.loop.claim_run_folder`); a non-finite loss stops the run with a
     :class:`pacekit.training.checkpoint.NonFiniteError`."""
+    if len(PaceSet.from_spec(cfg.pace_set)) < 2:  # one pace: a pretext task with one answer teaches nothing
+        raise ConfigError(f"--pace-set {cfg.pace_set}: pace prediction needs at least two paces to tell apart, "
+                          "e.g. 1,2,3,4 (the paper's best, 'relative')", field="pace_set")
     ctx = init_distributed(cfg.device)
     try:
         dataset = pretrain_dataset(cfg)
