@@ -238,7 +238,7 @@ def test_the_by_class_section_orders_by_natural_speed_and_states_the_correlation
     root = tmp_path / "synthetic"
     root.mkdir()
     classes = [{"name": n, "speed_range": r} for n, r in (("Fast", [4.0, 4.0]), ("Slow", [1.0, 1.0]), ("Mid", [2.0, 2.0]))]
-    (root / "synthetic.json").write_text(json.dumps({"format": "pacekit-synthetic", "version": FORMAT_VERSION, "classes": classes}))
+    (root / "synthetic.json").write_text(json.dumps({"format": "pacekit-synthetic", "version": FORMAT_VERSION, "params": {}, "videos": [], "classes": classes}))
     counts = np.zeros((3, 4, 4), dtype=np.int64)
     counts[0, 1, 3] = 2  # Fast: pace 2 read as 4 (+2)
     counts[1, 2, 0] = 1  # Slow: pace 3 read as 1 (-2)
