@@ -15,6 +15,9 @@ notebook:
 
 - the "Open in Colab" badge under the title, from the project's declared home
   (:func:`pacekit.teaching.colab.project_home`; no badge while none is declared);
+- the measured run time in the header box: a source writes ``{run_time}`` in its first cell, and a run
+  with ``--execute`` replaces it with the wall time just measured, the mode and the machine
+  (:func:`run_time_text`), kept in the notebook's metadata (``pacekit.run``) so ``--keep-outputs`` keeps it;
 - the setup cell, which installs pacekit on Colab from that home or from an uploaded wheel
   (:func:`pacekit.teaching.colab.install_lines`; ``--no-deps``: Colab's torch stays)
   and calls :func:`pacekit.teaching.notebook.setup` (which adds the missing dependencies and Colab's widget
@@ -79,12 +82,67 @@ def parse_cells(text: str) -> list[tuple[str, str]]:
     return [(kind, "\n".join(lines).strip("\n")) for kind, lines in cells]
 
 
-def build(source: Path) -> nbformat.NotebookNode:
-    """The notebook of one source file (no outputs)."""
+#: Written in a source's first cell where the notebook's measured run time goes (:func:`run_time_text`).
+RUN_TIME = "{run_time}"
+
+
+def loaded_runs(nb: nbformat.NotebookNode) -> bool:
+    """Whether the run loaded a training run of an earlier execution (``load_or_train`` printed "loaded ..."),
+    so its time leaves out that training."""
+    import re
+
+    texts = ("".join(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    return any(re.search(r"^loaded \S+\.pt ", text, re.M) for text in texts)
+
+
+def run_record(seconds: float, environ=None, loaded: bool = False) -> dict:
+    """What the build measured when it ran a notebook: its wall time, the mode, the machine and the date;
+    ``loaded``: it loaded training runs of an earlier execution instead of training them."""
+    import datetime
+    import os
+
+    from pacekit.machine import describe_machine
+
+    environ = os.environ if environ is None else environ
+    on = lambda name: environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")  # noqa: E731
+    mode = ("fast mode (`PACEKIT_FAST=1`)" if on("PACEKIT_FAST") else
+            "with the shipped weights (`PACEKIT_PRETRAINED=1`)" if on("PACEKIT_PRETRAINED") else "default mode")
+    machine = describe_machine()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None  # other jobs slow a run down: say so
+    return {"seconds": round(float(seconds), 1), "mode": mode, "cpu": machine["cpu"], "cores": machine["cores"],
+            "date": datetime.date.today().isoformat(), "load": None if load is None else round(load, 1),
+            "loaded_runs": bool(loaded)}
+
+
+def short_run_time(run) -> str:
+    """The measured time in a few words, for a table of lessons: ``"18 s"``, ``"9 min, shipped weights"``."""
+    seconds = run["seconds"]
+    took = f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.0f} min"
+    return (took + (", shipped weights" if "PACEKIT_PRETRAINED" in run["mode"] else "")
+            + (", earlier runs loaded" if run.get("loaded_runs") else ""))
+
+
+def run_time_text(run) -> str:
+    """The header's run time: what the build measured (:func:`run_record`), or that nothing was."""
+    if not run:
+        return "not measured yet (the notebook was built without running it)"
+    seconds = run["seconds"]
+    took = f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.0f} min"
+    busy = run.get("load") is not None and run["load"] > run["cores"] + 0.5
+    beside = f" beside other jobs (load average {run['load']:.1f})" if busy else ""
+    loaded = (", with the training runs of an earlier execution loaded (training them first takes longer)"
+              if run.get("loaded_runs") else "")
+    return (f"{took} on a {run['cores']}-core {run['cpu']} CPU{beside}, {run['mode']}{loaded}; measured by the "
+            f"notebook build on {run['date']}")
+
+
+def build(source: Path, run=None) -> nbformat.NotebookNode:
+    """The notebook of one source file (no outputs); ``run``: the build's measurement (:func:`run_record`)
+    that its header states, None when it was not run."""
     from pacekit.teaching.colab import colab_badge, project_home
 
     name = source.stem + ".ipynb"
-    cells = parse_cells(source.read_text())
+    cells = parse_cells(source.read_text().replace(RUN_TIME, run_time_text(run)))
     if not cells or cells[0][0] != "markdown" or not cells[0][1].startswith("# "):
         raise ValueError(f"{source}: the first cell must be the Markdown title ('# %% [markdown]' then '# # Title')")
     title, _, rest = cells[0][1].partition("\n")
@@ -105,6 +163,8 @@ def build(source: Path) -> nbformat.NotebookNode:
     nb.cells = out
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     nb.metadata["colab"] = {"provenance": []}
+    if run:
+        nb.metadata["pacekit"] = {"run": dict(run)}
     return nb
 
 
@@ -135,10 +195,12 @@ def main(argv=None) -> int:
         print(f"no notebook sources match {args.names} in {SOURCES}", file=sys.stderr)
         return 2
     for source in sources:
-        nb = build(source)
         target = HERE / (source.stem + ".ipynb")
+        old = nbformat.read(str(target), as_version=4) if target.exists() else None
+        kept_run = (old.metadata.get("pacekit", {}).get("run") if old is not None and args.keep_outputs
+                    and not args.execute else None)
+        nb = build(source, kept_run)
         if args.keep_outputs and not args.execute:
-            old = nbformat.read(str(target), as_version=4)
             if [c.source for c in old.cells if c.cell_type == "code"] != [c.source for c in nb.cells if c.cell_type == "code"]:
                 print(f"{target.name}: a code cell changed since its outputs were made; run it with --execute",
                       file=sys.stderr)
@@ -150,7 +212,11 @@ def main(argv=None) -> int:
         if args.execute:
             t0 = time.perf_counter()
             execute(nb, timeout=args.cell_timeout)
-            print(f"{target.name}: ran in {time.perf_counter() - t0:.0f} s")
+            seconds = time.perf_counter() - t0
+            print(f"{target.name}: ran in {seconds:.0f} s")
+            ran = build(source, run_record(seconds, loaded=loaded_runs(nb)))  # the header states what was measured
+            nb.cells[0]["source"] = ran.cells[0]["source"]
+            nb.metadata["pacekit"] = ran.metadata["pacekit"]
         nbformat.validate(nb)
         nbformat.write(nb, str(target))
         print(f"wrote {target.relative_to(HERE.parent)}")

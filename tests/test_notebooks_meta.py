@@ -109,9 +109,42 @@ def test_nbval_checks_the_deterministic_outputs():
 @pytest.mark.parametrize("name", NAMES)
 def test_committed_notebooks_are_built_from_their_sources(name):
     """notebooks/_build.py writes each notebook from notebooks/_src/<name>.py; nobody edits one by hand."""
-    built = builder().build(NOTEBOOKS / "_src" / f"{name}.py")
     committed = load(name)
+    built = builder().build(NOTEBOOKS / "_src" / f"{name}.py", committed.metadata.get("pacekit", {}).get("run"))
     assert [(c.cell_type, c.source) for c in built.cells] == [(c.cell_type, c.source) for c in committed.cells]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_notebook_header_states_the_run_time_its_build_measured(name):
+    """The header box's run time is the build's measurement (metadata ``pacekit.run``), never typed."""
+    source = (NOTEBOOKS / "_src" / f"{name}.py").read_text()
+    assert source.count(builder().RUN_TIME) == 1  # one place, in the source's first cell
+    run = load(name).metadata.get("pacekit", {}).get("run")
+    assert run and run["seconds"] > 0 and run["cores"] >= 1, "run the notebook with notebooks/_build.py --execute"
+    header = load(name).cells[0].source
+    assert builder().run_time_text(run) in header and "**Run time:**" in header
+    for part in ("**You will learn**", "**Before this:**"):
+        assert part in header, part
+
+
+def test_the_run_time_says_what_was_measured_and_how():
+    run = {**builder().run_record(85.2, {"PACEKIT_PRETRAINED": "1"}), "load": 0.5}
+    assert run["mode"] == "with the shipped weights (`PACEKIT_PRETRAINED=1`)" and run["seconds"] == 85.2
+    text = builder().run_time_text(run)
+    assert text.startswith(f"85 s on a {run['cores']}-core {run['cpu']} CPU, with the shipped weights")
+    busy = builder().run_time_text({**run, "load": run["cores"] + 2.0})
+    assert f"CPU beside other jobs (load average {run['cores'] + 2.0:.1f}), with" in busy
+    assert builder().run_time_text({**run, "seconds": 905.0}).startswith("15 min")
+    assert builder().run_record(3, {"PACEKIT_FAST": "1"})["mode"] == "fast mode (`PACEKIT_FAST=1`)"
+    loaded = builder().run_time_text({**run, "loaded_runs": True})
+    assert "with the training runs of an earlier execution loaded" in loaded
+    assert builder().short_run_time({**run, "loaded_runs": True}) == "85 s, shipped weights, earlier runs loaded"
+    printed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")])
+    printed.cells[0].outputs = [nbformat.v4.new_output("stream", text="loaded ../runs/notebooks/game/last.pt (pretrain, 30 epochs)\n")]
+    assert builder().loaded_runs(printed)
+    printed.cells[0].outputs = [nbformat.v4.new_output("stream", text="pretrain: tiny on synthetic\n")]
+    assert not builder().loaded_runs(printed)
+    assert "not measured" in builder().run_time_text(None)
 
 
 def test_the_builder_parses_percent_cells():
@@ -339,8 +372,8 @@ def test_colab_bundle_writes_a_wheel_that_runs_alone(tmp_path):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_badge_and_install_cell_are_what_the_builder_writes_from_the_declared_home(name):
-    built = builder().build(NOTEBOOKS / "_src" / f"{name}.py")
     committed = load(name)
+    built = builder().build(NOTEBOOKS / "_src" / f"{name}.py", committed.metadata.get("pacekit", {}).get("run"))
     assert built.cells[0].source == committed.cells[0].source  # title + badge
     assert built.cells[1].source == committed.cells[1].source  # the setup cell with the install line
 
@@ -660,3 +693,33 @@ def test_every_lesson_ends_with_summary_exercises_and_further_reading(name):
     if name == "02_guess_the_pace" and "## Summary" not in _sections(nb):
         pytest.skip("notebook 02 is held to the ending once it has a '## Summary' section")
     assert ending_errors(nb) == []
+
+
+REPRODUCING = ("03_pretrain_on_gpu", "04_contrastive_variants", "05_finetune_and_retrieval", "06_attention_maps")
+
+
+@pytest.mark.parametrize("name", REPRODUCING)
+def test_each_result_notebook_states_its_reproduction_table_from_its_own_numbers(name):
+    """The "Does it reproduce here?" table and takeaway are a code cell's output, so they cannot drift from
+    what the notebook computed; the prose quotes no number of this run (only the paper's)."""
+    cells = load(name).cells
+    heading = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and "## Does it reproduce here?" in c.source)
+    table = next(c for c in cells[heading + 1:] if c.cell_type == "code")
+    shown = "".join(o.get("data", {}).get("text/markdown", "") for o in table.get("outputs", []))
+    assert shown.startswith("| claim | the paper | this notebook | verdict |"), shown[:200]
+    assert "one run" in shown or "no bar" in shown
+    for cell in cells[1:]:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if re.search(r"\d%", line) and not line.startswith(">"):
+                assert re.search(r"paper|Table|Fig\.|R\(2\+1\)D|\b10%", line), f"{name}: a number of this run typed in prose: {line}"
+
+
+
+def test_the_readme_lessons_table_gives_each_notebooks_measured_time():
+    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    for name in NAMES:
+        run = load(name).metadata["pacekit"]["run"]
+        line = next(line for line in readme.splitlines() if line.startswith("| [") and f"({NOTEBOOKS.name}/{name}.ipynb)" in line)
+        assert f"| {builder().short_run_time(run)} |" in line, (name, line)

@@ -5,6 +5,16 @@
 # Prediction* (Wang, Jiao, Liu, ECCV 2020). It needs no dataset and no GPU; everything below is a few
 # integer formulas, drawn.
 #
+# > **You will learn** how a clip at pace $p$ is cut from a video (`sample_indices`); what slow, fast
+# > and looping clips look like as stills, as motion and as x-t slices; why a jump cut is a shortcut and
+# > how often the fastest clips contain one; what colour jitter per frame changes against per clip.
+# >
+# > **Before this:** nothing; start here.
+# >
+# > **Run time:** {run_time}
+# >
+# > **Training:** none; no dataset and no GPU needed.
+#
 # **Why.** Pace prediction is a pretext task: take a video played at its natural speed, resample it so
 # that it plays slower or faster, and ask a network which pace it sees. Labels cost nothing, and the
 # paper's bet (Sec. 1) is that the network cannot tell paces apart unless it understands what moves and

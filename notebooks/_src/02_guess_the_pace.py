@@ -6,6 +6,18 @@
 # answer it, round after round, and a network trained on the pace-prediction task answers the same
 # clips, seeing exactly what you see.
 #
+# > **You will learn** to tell paces apart yourself (the paper's Fig. 1); what a pace-prediction network
+# > sees; where you and a trained network agree and where you both err (a confusion matrix each).
+# >
+# > **Before this:** notebook 01.
+# >
+# > **Run time:** {run_time}
+# >
+# > **Training:** the game's network (five paces) is trained here once; a rerun loads it from `runs/`.
+# >
+# > **On Colab:** set `PACEKIT_RUNS=/content/drive/MyDrive/pacekit-runs` (Drive mounted) before the setup
+# > cell to keep runs between sessions; an interrupted training resumes where it stopped.
+#
 # **Why.** The paper's premise (Sec. 1) is that "the human visual system is sensitive to motion pace and
 # can easily distinguish different paces once understanding the covered content". Playing makes the
 # premise concrete: you judge pace *by knowing the motion* -- how fast a ball falls, how a pendulum
@@ -172,19 +184,20 @@ else:
 # prints this number beside your score.
 # </details>
 #
-# **3. All five paces side by side.** Deal a game whose *pick* rounds show every pace of the set
-# (`make_rounds(..., kinds=("pick",), pick_clips=5)`). How many clips does round 1 show, and at which
-# position (0-based) is the natural one? Check with `rounds5[0].answer`, then play it with `GameView`.
-# Is it easier with five clips than with three?
+# **3. All five paces side by side.** Deal 4 *pick* rounds that each show every pace of the set once:
+# read `help(make_rounds)` for the arguments that choose the kind of round and the number of clips. Then
+# play your deal with `GameView(PaceGame(rounds5, cfg.pace_set))`. Is it easier with five clips than
+# with three?
 
 # %%
-rounds5 = None  # your deal: make_rounds(videos, cfg.pace_set, num_rounds=4, clip_len=cfg.clip_len, crop=cfg.crop, kinds=("pick",), pick_clips=5)
+rounds5 = None  # your deal: a list of rounds from make_rounds
 if rounds5 is None:
     print("exercise 3: not answered yet")
 else:
+    assert len(rounds5) == 4 and all(r.kind == "pick" for r in rounds5), "deal 4 rounds, all of the pick kind"
     assert all(sorted(c.label for c in r.clips) == list(range(len(cfg.pace_set))) for r in rounds5), \
         "each pick round should hold one clip per pace"
-    print(f"exercise 3: right; round 1 has {len(rounds5[0].clips)} clips, the natural one at position {rounds5[0].answer}")
+    print("exercise 3: right; now play it")
 
 # %% [markdown]
 # <details><summary>Solution 3</summary>

@@ -5,6 +5,21 @@
 # which pace each one is (Sec. 3.1, Eq. 1). No action label is used. The result, a checkpoint, is what
 # notebooks 04-06 fine-tune, probe and look inside.
 #
+# > **You will learn** what one step of pace prediction computes (Eq. 1) and why the loss starts near
+# > $\ln M$; the network this run trains, stage by stage; how R(2+1)D splits a 3D convolution; how to judge
+# > the pretext task on unseen videos with a confusion matrix; whether the network reads the pace against
+# > each action's own speed.
+# >
+# > **Before this:** notebook 01 (notebook 02 helps).
+# >
+# > **Run time:** {run_time}
+# >
+# > **Skip the training:** set `PACEKIT_PRETRAINED=1` before starting Jupyter (or write
+# > `nb = setup(shipped=True)` in the setup cell): the shipped pretrained network is loaded instead.
+# >
+# > **On Colab:** set `PACEKIT_RUNS=/content/drive/MyDrive/pacekit-runs` (Drive mounted) before the setup
+# > cell to keep runs between sessions; an interrupted training resumes where it stopped.
+#
 # **Why.** The paper's claim is that the weights learned this way are a good starting point for action
 # recognition (Sec. 4.3, Fig. 4). Before any transfer, the pretext task itself has to be learnable: the
 # loss must fall and the pace accuracy on videos the network never saw must rise above chance.
@@ -19,7 +34,8 @@
 #
 # **Contents.** 1. the configuration · 2. one training step, written out · 3. training, with live curves
 # · 4. the pretext accuracy and the pace confusion matrix · 5. the model at every pace · 6. the
-# checkpoint · summary, exercises, further reading.
+# checkpoint · 7. the ucf101-mini course on a Colab GPU · does it reproduce here? · summary, exercises,
+# further reading.
 
 # %% [setup]
 import math
@@ -38,13 +54,20 @@ from pacekit.data.synthetic import natural_speeds
 from pacekit.evaluation.attention import load_pace_clips
 from pacekit.evaluation.recognition import evaluate_on_test, pace_accuracy, pace_confusion, pace_confusion_by_class
 from pacekit.losses import pace_classification_loss
-from pacekit.models import build_backbone
+from pacekit.models import build_backbone, stage_shapes
 from pacekit.models.layers import SpatioTemporalConv, r21d_mid_channels
 from pacekit.pace import PaceSet, sample_pace_clip
 from pacekit.recipes.train import PaceStep, build_pace_model, eval_transform, make_augment
 from pacekit.study.estimate import estimate_run
 from pacekit.study.plots import plot_pace_confusion, plot_pace_error_by_class, plot_pace_strip, plot_training_curves
-from pacekit.teaching.notebook import FAST_OVERRIDES, SMALL_SYNTHETIC, LiveCurves, load_or_train
+from pacekit.teaching.notebook import (
+    FAST_OVERRIDES,
+    SMALL_SYNTHETIC,
+    LiveCurves,
+    load_or_train,
+    one_run_verdict,
+    reproduction_table,
+)
 
 
 # %%
@@ -107,6 +130,28 @@ print(f"{'field':<14} {'this run':>16} {'paper':>16}")
 for field in ("backbone", "clip_len", "crop", "frame_size", "pace_set", "start_policy", "jitter", "input_mode",
               "epochs", "epoch_repeat", "batch_size", "optimizer", "lr", "lr_step", "weight_decay"):
     print(f"{field:<14} {str(getattr(cfg, field, '-')):>16} {str(getattr(paper, field, '-')):>16}")
+
+# %% [markdown]
+# **The network this run trains**, stage by stage: the shape of each stage's output for one clip of this
+# run (batch, channels, time, height, width) and the parameters. A 3D ResNet turns a clip into maps that
+# shrink in time and space while their channels grow; `p5` is the global average of conv5, one vector
+# per clip, and the pace head is one linear layer from it to the $M$ pace logits. R(2+1)D (the paper's)
+# splits each $3 \times 3 \times 3$ convolution into a spatial and a temporal one (section 2); the `tiny`
+# network of the CPU preset is an R3D with few channels and a stem of stride 4, so it runs in minutes.
+
+# %%
+net = build_pace_model(cfg, len(paces))
+shapes = stage_shapes(net, (3, cfg.clip_len, cfg.crop, cfg.crop))
+backbone = net.backbone
+count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+params = {name: count(backbone.stage_module(name)) for name in ("conv2", "conv3", "conv4", "conv5")}
+params["conv1"] = count(backbone) - sum(params.values())  # the stem: everything before conv2
+print(f"{'stage':<7}{'output for one clip':>26}{'parameters':>12}")
+for stage_name, shape in shapes.items():
+    shown = f"{params[stage_name]:,}" if stage_name in params else "- (pooling)"
+    print(f"{stage_name:<7}{str((1, *shape[1:])):>26}{shown:>12}")
+print(f"{'head':<7}{str((1, len(paces))):>26}{sum(p.numel() for p in net.head.parameters()):>12,}")
+print(f"{cfg.backbone}: {sum(p.numel() for p in net.parameters()):,} parameters in all")
 
 # %% [markdown]
 # Where this run departs from the paper's recipe: the paper trains a 14M-parameter R(2+1)D for hours on
@@ -273,11 +318,9 @@ print("recall per pace (%):", {str(p): round(100 * float(r), 1) for p, r in zip(
 
 # %% [markdown]
 # **Reading it.** Neighbouring paces are the hard pairs: pace 3 against pace 4 differs by a third of the
-# speed, pace 1 against pace 4 by a factor of four. In the committed full-mode run (CPU, `cpu-tiny`,
-# seed 0: the shipped network, `PACEKIT_PRETRAINED=1`) the network reaches 70.8% on the test videos
-# against 25% chance, and the matrix says where: it recalls the extreme paces best (pace 1 89%, pace 4
-# 76%) and the middle ones less (64% and 48%), mostly confusing them with their neighbours. The paper's
-# R(2+1)D, trained for hours on UCF101, is not measured here.
+# speed, pace 1 against pace 4 by a factor of four. A network that has learned the task recalls the
+# extreme paces best and confuses the middle ones with their neighbours; the printed recalls say how much.
+# The paper's R(2+1)D, trained for hours on UCF101, is not measured here.
 #
 # Is it reading each clip against its action's own speed? Split the same clips by the action of their
 # video (`pacekit.evaluation.recognition.pace_confusion_by_class`) and take, per action, the mean error in pace steps
@@ -301,11 +344,10 @@ if r is not None:
     print(f"correlation of the actions' natural speed with their mean pace error: r = {r:+.2f}")
 
 # %% [markdown]
-# **Reading it.** In the committed run the errors still climb with the natural speed (r = +0.72): the slow
-# Crawl is read 0.79 pace steps slower than it is on average, the fast Roll 0.46 steps faster, while
-# most actions sit within a quarter of a step. So part of the 70.8% comes from the absolute speed, which
-# the pace and the action's own speed share; the rest needs the content -- what each action looks like
-# at its natural pace, which the paper argues pace prediction teaches. Try it: `pacekit quickstart
+# **Reading it.** Where the errors climb with the natural speed (a printed r well above 0), the network
+# calls slow actions slow and fast ones fast: that part of its accuracy comes from the absolute speed,
+# which the pace and the action's own speed share; the rest needs the content -- what each action looks
+# like at its natural pace, which the paper argues pace prediction teaches. Try it: `pacekit quickstart
 # --pretrain-speed-spread 1` pretrains on a copy of the set where every action has one speed and
 # transfers to the set itself; its report gives the pace accuracy on both.
 #
@@ -378,6 +420,25 @@ else:
     print("no GPU with data/ucf101_mini_prepared here: the course above is not run")
 
 # %% [markdown]
+# ## Does it reproduce here?
+#
+# The table and the two sentences below are written from this run's numbers when the cell runs.
+
+# %%
+chance = 1 / len(paces)
+rows = [("the pace of unseen videos can be learned (Sec. 3.1)", "no pace accuracy reported",
+         f"{100 * accuracy:.1f}% on the test videos, chance {100 * chance:.0f}%", one_run_verdict(accuracy, chance))]
+if r is not None:
+    rows.append(("the pace is read against the action's own speed (Sec. 3)", "argued, not measured",
+                 f"pace error against natural speed: r = {r:+.2f}", "no bar: r near 0 would mean it is"))
+takeaway = (f"The network learned the pretext task: it named the pace of {100 * accuracy:.1f}% of the clips of "
+            f"videos it never saw, against {100 * chance:.0f}% by chance.")
+if r is not None:
+    takeaway += (f" Its errors {'climb' if r > 0 else 'do not climb'} with the actions' natural speed (r = {r:+.2f}), "
+                 + ("so part of what it reads is the absolute speed." if r > 0 else "so it reads more than the speed."))
+display(Markdown(reproduction_table(rows) + "\n\n" + takeaway))
+
+# %% [markdown]
 # ## Summary
 #
 # 1. Pace prediction is plain classification: sample a pace and a clip, predict the pace, cross-entropy (Eq. 1); no action label anywhere.
@@ -432,13 +493,15 @@ else:
     print("exercise 2: right")
 
 # %% [markdown]
-# **3. Recall per pace from the matrix.** Write an expression that gives, from `confusion`, the share of
-# each true pace's clips that the model got right (an array of $M$ numbers).
+# **3. Precision per pace from the matrix.** Section 4 printed the recall per pace: of the clips *at*
+# each pace, the share the model got right. Write an expression that gives, from `confusion`, the other
+# reading: of the clips the model *called* each pace, the share that really were that pace (an array of
+# $M$ numbers).
 #
 # <details><summary>Solution</summary>
 #
-# The diagonal over the row sums: `np.diag(confusion) / confusion.sum(axis=1)`. Their mean weighted by
-# the row sums is the accuracy, `np.trace(confusion) / confusion.sum()`.
+# The diagonal over the column sums: `np.diag(confusion) / confusion.sum(axis=0)` (columns are the
+# answers). A pace the model calls too often has a low precision and a high recall.
 # </details>
 
 # %%
@@ -446,7 +509,7 @@ answer_3 = None  # an expression of `confusion`
 if answer_3 is None:
     print("exercise 3: not answered yet")
 else:
-    assert np.allclose(answer_3, np.diag(confusion) / confusion.sum(axis=1)), "not quite: rows are the true paces"
+    assert np.allclose(answer_3, np.diag(confusion) / confusion.sum(axis=0)), "not quite: columns are the answers"
     print("exercise 3: right")
 
 # %% [markdown]

@@ -7,16 +7,31 @@
 # methods -- activation-based attention, the paper's, and Grad-CAM through captum -- and the claim is
 # measured.
 #
+# > **You will learn** how activation-based attention (the paper's Fig. 5) and Grad-CAM are computed; how
+# > to measure whether attention sits on the moving object, against a randomly initialised network; why a
+# > map's resolution limits what it can show.
+# >
+# > **Before this:** notebook 03.
+# >
+# > **Run time:** {run_time}
+# >
+# > **Skip the training:** set `PACEKIT_PRETRAINED=1` before starting Jupyter (or write
+# > `nb = setup(shipped=True)` in the setup cell): the shipped pretrained network is loaded instead.
+# >
+# > **On Colab:** set `PACEKIT_RUNS=/content/drive/MyDrive/pacekit-runs` (Drive mounted) before the setup
+# > cell to keep runs between sessions; an interrupted training resumes where it stopped.
+#
 # **Why.** A good pretext accuracy could come from a shortcut (notebook 01). If the network solves pace
 # prediction by looking at what moves, its attention should sit on the moving object rather than on
 # the background.
 #
 # **Contents.** 1. activation attention, Fig. 5 · 2. Grad-CAM · 3. does attention sit on the motion?
-# · summary, exercises, further reading.
+# · does it reproduce here? · summary, exercises, further reading.
 
 # %% [setup]
 import numpy as np
 import torch
+from IPython.display import Markdown, display
 
 from pacekit.data import build_dataset
 from pacekit.evaluation.attention import (
@@ -24,13 +39,15 @@ from pacekit.evaluation.attention import (
     attention_stage,
     clip_attention,
     grad_cam,
+    last_frame_masks,
     load_pace_clips,
     plot_attention_grid,
 )
 from pacekit.models import build_backbone, build_model
 from pacekit.pace import PaceSet, sample_indices
 from pacekit.recipes.train import eval_transform
-from pacekit.teaching.notebook import load_or_train
+from pacekit.study.claims.table import paper_numbers
+from pacekit.teaching.notebook import load_or_train, one_run_verdict, reproduction_table
 
 # %% [markdown]
 # ## 1. Activation-based attention (Fig. 5)
@@ -40,7 +57,8 @@ from pacekit.teaching.notebook import load_or_train
 # it over the stage's time axis, upsamples it to the frame and rescales it to $[0, 1]$
 # (`pacekit.evaluation.attention.clip_attention`). Each column is a clip at one pace from the same start frame;
 # the map is laid over the clip's **last** frame, which lies $(T - 1) p$ frames after the start. The model
-# is notebook 03's (loaded, or trained now).
+# is notebook 03's (loaded, or trained now); to its right, the same network with random weights, the
+# baseline. The mover is outlined in white: the synthetic set's ground-truth mask of that frame.
 #
 # The paper's conv5 map is 7x7 for R(2+1)D on 112-pixel crops. The tiny CPU network's conv5 is 2x2 on
 # 56-pixel crops, too coarse to say where anything is, so with it the maps come from conv3, which is
@@ -61,6 +79,10 @@ transform = eval_transform(cfg)  # what the network sees: centre crop, normalise
 stage = attention_stage(model, cfg)  # as fine as Fig. 5's 7x7: conv5 at the paper's sizes, conv3 for tiny
 
 
+# the mover's pixels in each drawn frame: the synthetic set's ground-truth masks (outlined in white)
+outlines = np.stack([last_frame_masks(v, paces, cfg.clip_len, 0, cfg.frame_size, cfg.crop) for v in videos])
+
+
 def pace_grid(map_fn, title):
     """Fig. 5's layout: rows = videos, columns = paces, ``map_fn(x) -> (P, h, w)`` over each clip's last frame."""
     maps, frames = [], []
@@ -69,11 +91,14 @@ def pace_grid(map_fn, title):
         h, w = clips[v].shape[2:4]
         top, left = (h - cfg.crop) // 2, (w - cfg.crop) // 2  # the same centre crop, for display
         frames.append(clips[v][:, -1, top:top + cfg.crop, left:left + cfg.crop].numpy())
-    return AttentionGrid(np.stack(frames), np.stack(maps), paces, [v.name for v in videos], title)
+    return AttentionGrid(np.stack(frames), np.stack(maps), paces, [v.name for v in videos], title, outlines)
 
 
+torch.manual_seed(nb.seed)
+random_model = build_model(cfg.backbone, len(paces), width=cfg.width).eval()  # the baseline: no pretraining
 activation = pace_grid(lambda x: clip_attention(model, x, stage), stage)
-fig = plot_attention_grid(activation)
+random_activation = pace_grid(lambda x: clip_attention(random_model, x, stage), stage)
+fig = plot_attention_grid(activation, beside={"random init": random_activation})
 
 # %% [markdown]
 # ## 2. Grad-CAM (captum)
@@ -88,7 +113,8 @@ fig = plot_attention_grid(activation)
 # %%
 own_pace = torch.arange(len(paces))  # column k is a clip at pace k: explain logit k
 gradcam = pace_grid(lambda x: grad_cam(model, x, own_pace.to(x.device), stage)[:, -1], f"{stage} Grad-CAM")
-fig = plot_attention_grid(gradcam)
+random_gradcam = pace_grid(lambda x: grad_cam(random_model, x, own_pace.to(x.device), stage)[:, -1], "Grad-CAM")
+fig = plot_attention_grid(gradcam, beside={"random init": random_gradcam})
 
 # %% [markdown]
 # ## 3. Does the attention sit on the motion?
@@ -113,29 +139,41 @@ def share_on_motion(grid, top=0.10):
     return float(np.mean(shares))
 
 
-torch.manual_seed(nb.seed)
-random_model = build_model(cfg.backbone, len(paces), width=cfg.width).eval()
-random_activation = pace_grid(lambda x: clip_attention(random_model, x, stage), stage)
-random_gradcam = pace_grid(lambda x: grad_cam(random_model, x, own_pace.to(x.device), stage)[:, -1], "Grad-CAM")
+shares = {"activation attention": (share_on_motion(activation), share_on_motion(random_activation)),
+          "Grad-CAM": (share_on_motion(gradcam), share_on_motion(random_gradcam))}
 print("share of attention on the 10% most moving pixels (10% = blind to motion):")
-for label, grid in (("pace-pretrained, activation", activation), ("random init, activation", random_activation),
-                    ("pace-pretrained, Grad-CAM", gradcam), ("random init, Grad-CAM", random_gradcam)):
-    print(f"  {label:<28} {100 * share_on_motion(grid):5.1f}%")
+for method, (pre, ran) in shares.items():
+    print(f"  pace-pretrained, {method:<22} {100 * pre:5.1f}%")
+    print(f"  random init, {method:<26} {100 * ran:5.1f}%")
 print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 
 # %% [markdown]
 # **Reading it.** The paper shows Fig. 5 for a fully trained R(2+1)D on UCF101: attention on the moving
-# parts. The committed full-mode run (CPU, `cpu-tiny`: the shipped 90k-parameter network, on the input
-# mode printed above) does **not** reproduce it for activation attention: the pretrained network puts 9.7%
-# of its activation attention on the 10% most moving pixels (10% is what a map blind to motion gets),
-# random weights 22.3%. Its Grad-CAM of the predicted pace does follow the motion more than random
-# weights' does (31.7% against 13.3%). The quickstart scores the activation attention against the
-# synthetic set's ground-truth masks over five seeds and finds the pretrained network below random
-# weights there too (README). Two caveats for your own runs: with residual clips
-# (`input_mode="residual"`) the static scene is subtracted before the network, so any network's maps,
-# random ones included, concentrate where things move and a high share is no evidence of learning; with
-# the input of this run, which keeps the static scene, the comparison with random weights is the paper's.
+# parts. Here the question is whether pace pretraining moved the maps toward the motion compared with the
+# same network's random weights: the table below says, for both methods. The quickstart scores the
+# activation attention against the synthetic set's ground-truth masks over five seeds (`docs/results.md`).
+# Two caveats for your own runs: with residual clips (`input_mode="residual"`) the static scene is
+# subtracted before the network, so any network's maps, random ones included, concentrate where things
+# move and a high share is no evidence of learning; with the input of this run, which keeps the static
+# scene, the comparison with random weights is the paper's.
 #
+# ## Does it reproduce here?
+#
+# Written from this run's numbers when the cell runs.
+
+# %%
+rows, said = [], []
+for method, (pre, ran) in shares.items():
+    rows.append((f"pace pretraining puts the {method} on the motion (Fig. 5)", paper_numbers("C6", "attention", worse="random")
+                 if method == "activation attention" else "not in the paper (Fig. 5 uses [59])",
+                 f"{100 * pre:.1f}% vs random weights' {100 * ran:.1f}% on the 10% most moving pixels",
+                 one_run_verdict(pre, ran)))
+    said.append(f"its {method} puts {100 * pre:.1f}% of its mass on the 10% most moving pixels, random weights' "
+                f"{100 * ran:.1f}%")
+display(Markdown(reproduction_table(rows) + "\n\nWith pace pretraining, " + "; ".join(said) + ". A map blind to "
+                 "motion scores 10%."))
+
+# %% [markdown]
 # ## Summary
 #
 # 1. Activation attention sums a stage's squared activations over channels (Zagoruyko and Komodakis); the paper draws conv5's on each clip's last frame (Fig. 5).
@@ -168,14 +206,14 @@ else:
     print("exercise 1: right")
 
 # %% [markdown]
-# **2. How coarse is the paper's conv5?** For R(2+1)D on a 16x112x112 clip, what is the shape
-# (time, height, width) of the conv5 map that Fig. 5's attention comes from?
+# **2. How coarse is conv5 on longer, larger clips?** For R(2+1)D on a 32x160x160 clip (32 frames of
+# 160 x 160 pixels), what is the shape (time, height, width) of the conv5 map? The stem keeps time and
+# halves height and width; conv3, conv4 and conv5 each halve time, height and width.
 #
 # <details><summary>Solution</summary>
 #
-# The stem halves height and width (stride (1, 2, 2)); conv3, conv4 and conv5 each halve time, height
-# and width: $16 \to 2$ time steps and $112 \to 56 \to 28 \to 14 \to 7$: (2, 7, 7). One map cell covers
-# 16 x 16 pixels of the crop, and the two time steps cover 8 frames each.
+# Time: $32 \to 16 \to 8 \to 4$; height and width: $160 \to 80$ (stem) $\to 40 \to 20 \to 10$: (4, 10, 10).
+# One map cell covers 16 x 16 pixels, as for Fig. 5's 16x112x112 clips, whose conv5 is (2, 7, 7).
 # </details>
 
 # %%
@@ -183,8 +221,8 @@ answer_2 = None  # (time, height, width)
 if answer_2 is None:
     print("exercise 2: not answered yet")
 else:
-    with torch.no_grad():
-        conv5 = build_backbone("r21d").eval().forward_stages(torch.zeros(1, 3, 16, 112, 112))["conv5"]
+    with torch.no_grad():  # a quarter-width network has the same map shapes, and is quicker to run
+        conv5 = build_backbone("r21d", width=0.25).eval().forward_stages(torch.zeros(1, 3, 32, 160, 160))["conv5"]
     assert tuple(answer_2) == tuple(conv5.shape[2:]), "not quite: count the stride-2 stages"
     print("exercise 2: right")
 
