@@ -397,17 +397,17 @@ def test_label_efficiency_figure_draws_one_line_per_initialisation():
 
 def test_each_committed_ledger_shows_exactly_what_its_json_holds():
     """docs/claims*.md are committed runs: below their header, each is the ledger its JSON formats to (so no
-    number of the page was written by hand), the figures moved to docs/figures/claims/."""
+    number of the page was written by hand), the figures moved to docs/figures/<page name>/."""
     docs = Path(__file__).resolve().parents[1] / "docs"
     pages = sorted(docs.glob("claims*.md"))
     assert pages
     for page in pages:
         ledger = json.loads(page.with_suffix(".json").read_text())
-        body = format_ledger(ledger).replace("](claim_", "](figures/claims/claim_")
+        body = format_ledger(ledger).replace("](claim_", f"](figures/{page.stem}/claim_")
         title, _, body = body.partition("\n\n")
         assert title.startswith("# ") and body in page.read_text(), page.name
-        for claim in ledger["claims"]:
-            assert (docs / "figures" / "claims" / claim["figure"]).read_bytes().startswith(b"\x89PNG")
+        for claim in ledger["claims"]:  # each page's figures in docs/figures/<page>/
+            assert (docs / "figures" / page.stem / claim["figure"]).read_bytes().startswith(b"\x89PNG")
 
 
 def test_paper_numbers_quote_the_claims_table_for_one_comparison():
