@@ -37,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from .data.readers import BACKENDS
 from .data.splits import DATASETS
@@ -358,6 +358,27 @@ def field_names(group: Optional[str] = None, compared: Optional[bool] = None) ->
                  and (compared is None or f.metadata["compared"] == compared))
 
 
+#: The fields a stage does not read: a pretraining run ignores the fine-tuning group, and the reverse.
+_OTHER_STAGE_GROUP = {"pretrain": "fine-tuning", "finetune": "pretraining"}
+
+
+def run_differences(stored: Mapping[str, Any], cfg: "Config", stage: Optional[str] = None) -> list[str]:
+    """pacekit's one rule for "the same run", used to reuse a finished run, to resume one and to read back a
+    cached result: the fields whose value recorded in ``stored`` (a run's config as :meth:`Config.to_dict`
+    wrote it) differs from ``cfg``'s, among those that change what a run learns (``field_names(compared=True)``:
+    never workers, device, logging or the run's name). A ``"pretrain"`` run leaves out the fine-tuning group
+    and a ``"finetune"`` run the pretraining group, which that stage does not read. A field ``stored`` lacks
+    (a run recorded before the field existed) counts as equal. Sorted by name."""
+    if stage is not None and stage not in _OTHER_STAGE_GROUP:
+        raise ValueError(f"stage must be 'pretrain', 'finetune' or None, got {stage!r}")
+    ignored = set(field_names(compared=False))
+    if stage is not None:
+        ignored |= set(field_names(_OTHER_STAGE_GROUP[stage]))
+    wanted = cfg.to_dict()
+    return sorted(k for k, v in wanted.items()
+                  if k not in ignored and k in stored and _plain(stored[k]) != _plain(v))
+
+
 # ------------------------------------------------------------------------------------------ presets
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -415,4 +436,4 @@ def get_config(preset: str = "paper", **overrides: Any) -> Config:
 
 
 __all__ = ["CONTRASTIVE", "GROUPS", "Config", "ConfigError", "PRESETS", "config_default", "config_field",
-           "default_epoch_repeat", "field_names", "get_config", "option", "paper_values", "validate"]
+           "default_epoch_repeat", "field_names", "get_config", "option", "paper_values", "run_differences", "validate"]

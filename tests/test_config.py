@@ -298,3 +298,22 @@ def test_invalid_numbers_are_config_errors_naming_the_field_and_the_flag(field, 
     args = parser.parse_args(["--" + field.replace("_", "-"), str(value)])
     with pytest.raises(ConfigError, match="^--" + field.replace("_", "-") + " "):
         config_from_args(args)
+
+
+def test_one_same_run_rule_for_reuse_resume_and_cached_results():
+    from pacekit.config import get_config, run_differences
+
+    cfg = get_config("cpu-tiny")
+    stored = cfg.to_dict()
+    # system fields never make another run; each stage ignores the other stage's group
+    assert run_differences(stored, cfg.replace(num_workers=7, progress=True, name="other", device="cpu")) == []
+    assert run_differences(stored, cfg.replace(lr=0.5, ft_lr=0.5)) == ["ft_lr", "lr"]
+    assert run_differences(stored, cfg.replace(lr=0.5, ft_lr=0.5), "pretrain") == ["lr"]
+    assert run_differences(stored, cfg.replace(lr=0.5, ft_lr=0.5), "finetune") == ["ft_lr"]
+    # shared fields (the data, the network) count for both stages; tuples and lists are one value
+    assert run_differences(stored, cfg.replace(crop=48), "finetune") == ["crop"]
+    assert run_differences({**stored, "frame_size": tuple(stored["frame_size"])}, cfg, "pretrain") == []
+    # a field a run recorded before it existed counts as equal
+    assert run_differences({k: v for k, v in stored.items() if k != "jitter"}, cfg.replace(jitter="clip")) == []
+    with pytest.raises(ValueError, match="stage must be"):
+        run_differences(stored, cfg, "probe")

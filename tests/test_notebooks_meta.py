@@ -233,7 +233,9 @@ def test_a_run_with_other_settings_or_stage_is_not_reused(tmp_path, capsys):
 
     cfg = get_config("cpu-tiny", out_dir=str(tmp_path), name="pre", dataset="synthetic", root=str(tmp_path / "d"))
     _saved_run(tmp_path, cfg)
-    assert pnb.config_differences(cfg.to_dict(), cfg.replace(lr=0.1, epochs=3)) == ["epochs", "lr"]
+    assert pnb.config_differences(cfg.to_dict(), cfg.replace(lr=0.1, epochs=3), "pretrain") == ["epochs", "lr"]
+    # a fine-tuning run does not read the pretraining group: the same fine-tuning (its backbone file is checked apart)
+    assert pnb.config_differences(cfg.to_dict(), cfg.replace(lr=0.1, epochs=3), "finetune") == []
     assert pnb.reusable_checkpoint(cfg.replace(lr=0.1), "pretrain") is None
     assert "different lr" in capsys.readouterr().out
     assert pnb.reusable_checkpoint(cfg, "finetune") is None

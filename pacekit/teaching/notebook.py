@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from ..config import config_default, field_names, get_config
+from ..config import config_default, field_names, get_config, run_differences
 from ..data.synthetic import ensure_synthetic
 from ..errors import PacekitError
 from ..recipes.train import TrainResult, finetune, pretrain
@@ -270,11 +270,9 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
 
 
 def config_differences(stored: dict, cfg, stage: str = "finetune") -> list[str]:
-    """Fields whose stored checkpoint value differs from ``cfg``'s, leaving out :data:`SYSTEM_FIELDS` (and,
-    for a ``"pretrain"`` run, :data:`FINETUNE_FIELDS`). A field the checkpoint lacks counts as equal."""
-    wanted = cfg.to_dict()
-    ignored = SYSTEM_FIELDS | (FINETUNE_FIELDS if stage == "pretrain" else frozenset())
-    return sorted(k for k in wanted if k not in ignored and stored.get(k, wanted[k]) != wanted[k])
+    """The fields that make a stored run of ``stage`` another run than ``cfg``'s: pacekit's one rule,
+    :func:`pacekit.config.run_differences`."""
+    return run_differences(stored, cfg, stage)
 
 
 def reusable_checkpoint(cfg, stage: str) -> Optional[Path]:

@@ -27,7 +27,6 @@ import contextlib
 import logging
 import re
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -36,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import Config, config_default, field_names
+from ..config import config_default, run_differences
 from ..errors import PacekitError, one_line
 from ..machine import usable_cores
 from .checkpoint import (
@@ -98,20 +97,14 @@ def claim_run_folder(run_dir, resume: bool, overwrite: bool) -> None:
 def check_resume_config(stored: dict, cfg, stage: str, done_epochs: int, source) -> None:
     """Refuse to resume when the new config changes a field that changes what the run learns.
 
-    Safe to change: the fields the run-reuse check does not compare (``field_names(compared=False)``:
-    workers, device, progress, logging, ...), the number of epochs (to extend the run, not below the epochs
-    done), and the other stage's group (a pretraining run does not read the fine-tuning fields).
+    The rule is pacekit's one "same run" rule (:func:`pacekit.config.run_differences`), with one field more
+    that may change: the number of epochs, to extend the run (not below the epochs done).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        before = Config.from_dict(dict(stored)).to_dict()
     after = cfg.to_dict()
     epochs_field = "epochs" if stage == "pretrain" else "ft_epochs"
-    other_group = "fine-tuning" if stage == "pretrain" else "pretraining"
-    safe = set(field_names(compared=False)) | set(field_names(other_group)) | {epochs_field}
-    changed = [k for k in after if k not in safe and k in before and before[k] != after[k]]
+    changed = [k for k in run_differences(stored, cfg, stage) if k != epochs_field]
     if changed:
-        diffs = "; ".join(f"{k}: {before[k]!r} -> {after[k]!r}" for k in changed)
+        diffs = "; ".join(f"{k}: {stored[k]!r} -> {after[k]!r}" for k in changed)
         raise RunFolderError(f"--resume: the run in {Path(source).parent} was started with another config ({diffs}); "
                              "resuming would mix two runs. Drop those flags to continue it, or start a new run "
                              "with another --name (or --overwrite)")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ...atomic import check_json, read_json, write_text_atomic
-from ...config import Config, field_names
+from ...config import Config, field_names, run_differences
 from ...data.synthetic import companion_folder, ensure_companion
 from ...errors import DamagedFileError
 from ...evaluation.attention import ATTENTION_VIDEOS, FIG5_GRID, attention_scores
@@ -157,7 +157,7 @@ def saved_pretraining(pre_dir: Path, pre_cfg: Config) -> Optional[ExperimentResu
     except DamagedFileError as exc:  # a cache: computed again, its checkpoint reused when intact
         logger.warning("computing the pretraining's results again: %s", exc)
         return None
-    if _compared(pre_result.config) != _compared(pre_cfg.to_dict()) or not pre_result.pretrained:
+    if run_differences(pre_result.config or {}, pre_cfg, "pretrain") or not pre_result.pretrained:
         return None
     try:
         inside = Path(pre_result.pretrained).relative_to(Path(pre_result.config["out_dir"]))
