@@ -371,6 +371,8 @@ def run_differences(stored: Mapping[str, Any], cfg: "Config", stage: Optional[st
     (a run recorded before the field existed) counts as equal. Sorted by name."""
     if stage is not None and stage not in _OTHER_STAGE_GROUP:
         raise ValueError(f"stage must be 'pretrain', 'finetune' or None, got {stage!r}")
+    if not isinstance(stored, Mapping):  # a damaged record: the caller names the file
+        raise TypeError(f"a run's recorded config must be a mapping of fields, got {type(stored).__name__}")
     ignored = set(field_names(compared=False))
     if stage is not None:
         ignored |= set(field_names(_OTHER_STAGE_GROUP[stage]))

@@ -286,6 +286,9 @@ def reusable_checkpoint(cfg, stage: str) -> Optional[Path]:
     except Exception as exc:  # a broken file is retrained, never fatal in a lesson
         print(f"{path.as_posix()} cannot be read ({exc}); training again")
         return None
+    if not isinstance(state.get("config") or {}, dict):
+        print(f"{path.as_posix()} records no readable config; training again")
+        return None
     different = config_differences(state.get("config") or {}, cfg, stage)
     if state.get("stage") != stage or different:
         why = f"stage {state.get('stage')!r}" if state.get("stage") != stage else f"different {', '.join(different)}"
@@ -312,6 +315,8 @@ def resumable_checkpoint(cfg, stage: str) -> Optional[Path]:
     except Exception:  # a damaged checkpoint is retrained, never fatal in a lesson
         return None
     epochs_field = "epochs" if stage == "pretrain" else "ft_epochs"
+    if not isinstance(state.get("config") or {}, dict):
+        return None
     different = [k for k in config_differences(state.get("config") or {}, cfg, stage) if k != epochs_field]
     if state.get("stage") != stage or different or int(state.get("epoch", 0)) > getattr(cfg, epochs_field):
         return None
@@ -458,8 +463,9 @@ def one_run_verdict(better: float, worse: float, digits: int = 1) -> str:
     """The verdict of one run, which has no interval: whether ``better`` beat ``worse`` as the paper says,
     compared at the precision shown (``digits`` decimals of a percentage)."""
     a, b = round(100 * better, digits), round(100 * worse, digits)
-    word = "the paper's way" if a > b else "against the paper" if a < b else "a tie"
-    return f"{word} (one run; the claims ledger has intervals over seeds)"
+    word = "higher, as in the paper" if a > b else "lower, against the paper" if a < b else "a tie"
+    return (f"{word}: one run, no interval, so a gap of a few points may be noise (`pacekit claims` repeats it "
+            "over seeds: docs/claims_v4.md)")
 
 
 def format_runs(runs) -> str:
