@@ -413,7 +413,7 @@ def test_each_committed_ledger_shows_exactly_what_its_json_holds():
 def test_paper_numbers_quote_the_claims_table_for_one_comparison():
     from pacekit.study.claims.table import paper_numbers
 
-    assert paper_numbers("C1", "fine-tuned", worse="random") == "72.0 vs 56.0 (Table 1, R(2+1)D)"
+    assert paper_numbers("C1", "fine-tuned", worse="random") == "72.0 (73.9 with colour jitter) vs 56.0 (Table 1, R(2+1)D)"
     # an exact arm wins over a longer one that starts the same ("pace + same context + fc")
     assert paper_numbers("C5", "linear probe", "pace + same context", "pace alone") == "75.8 vs 73.9"
     assert paper_numbers("C1", "retrieval p4", worse="pace-pretrained") == "25.6 vs 17.9 (Table 4, R(2+1)D)"

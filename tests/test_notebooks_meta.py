@@ -697,7 +697,7 @@ def test_every_lesson_ends_with_summary_exercises_and_further_reading(name):
     assert ending_errors(nb) == []
 
 
-REPRODUCING = ("03_pretrain_on_gpu", "04_contrastive_variants", "05_finetune_and_retrieval", "06_attention_maps")
+REPRODUCING = ("01_pace_sampling", "02_guess_the_pace", "03_pretrain_on_gpu", "04_contrastive_variants", "05_finetune_and_retrieval", "06_attention_maps")
 
 
 @pytest.mark.parametrize("name", REPRODUCING)

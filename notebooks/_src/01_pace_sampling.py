@@ -23,7 +23,7 @@
 #
 # **Contents.** 1. `sample_indices` by hand · 2. the paper's Fig. 2 on a clip, as stills, as motion and
 # as x-t slices · 3. slow, fast and looping clips · 4. the jump-cut shortcut, measured · 5. colour
-# jitter per frame against per clip · summary, exercises, further reading.
+# jitter per frame against per clip · does it reproduce here? · summary, exercises, further reading.
 
 # %% [setup]
 import math
@@ -32,7 +32,7 @@ from fractions import Fraction
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import HTML, display
+from IPython.display import HTML, Markdown, display
 
 from pacekit.data.synthetic import (
     MASK_SCALE,
@@ -54,6 +54,7 @@ from pacekit.pace import (
     sample_pace_clip,
 )
 from pacekit.study.plots import clips_html, kymograph, kymograph_speed, plot_kymographs, plot_pace_strip
+from pacekit.teaching.notebook import one_run_verdict, reproduction_table
 
 # %% [markdown]
 # ## 1. `sample_indices` worked by hand
@@ -168,7 +169,7 @@ print("measured speed / speed at pace 1:", {str(p): round(v / normal, 2) for p, 
 # slows down into each turn, and every clip catches a different part of the motion. The normal clip's 16
 # frames include the slow-down into the right-hand turn, which lowers the pace-1 speed every ratio is
 # divided by, so the slow clips (8 and 6 source frames right after the left turn, at full speed) measure
-# a little over 1/2 and 1/3; the fast ones turn once or twice and measure a little under 2 and 3. Pace
+# a little over 1/2 and 1/3; the fast ones turn once or twice and measure near 2 and 3. Pace
 # multiplies the speed *the motion has at that moment*. A network sees exactly this: the slope depends on
 # the pace *and* on
 # how fast this motion naturally is, which is why telling paces apart takes knowing the motion
@@ -278,8 +279,8 @@ for pol, counts in cut.items():
     print(f"{pol}: share of clips with a jump cut per pace", np.round(counts / seen, 3).tolist())
 
 # %% [markdown]
-# With `any`, a clip with a cut is almost four times more likely to be at pace 4 than at pace 1 here:
-# the cut alone predicts the label well above chance. With `fit`, a clip loops only when its whole
+# With `any`, the faster the clip, the more often it has a cut (the shares above): the cut alone predicts
+# the label above chance. With `fit`, a clip loops only when its whole
 # video is shorter than the span (here: pace 4 on the videos shorter than 61 frames), so the cue shrinks
 # to those clips; longer videos, or shorter clips, remove it. Notebook 03 suggests training with both policies.
 #
@@ -288,7 +289,7 @@ for pol, counts in cut.items():
 # The paper's second guard against shortcuts (Sec. 3.1, "Avoid Shortcuts"): colour jitter, and *per
 # frame* works much better than *per clip* -- a finding the paper states in its text, without a table.
 # Table 1 only compares jitter on and off (72.0 against 73.9 on UCF101 with $p \in \{1, 2, 3, 4\}$). With per-clip jitter every frame of a clip gets the
-# same brightness, contrast, saturation and hue change, so frame-to-frame differences are untouched;
+# same brightness, contrast, saturation and hue change, so frame-to-frame differences barely change;
 # with per-frame jitter each frame gets its own, so the clip flickers and only the *shape* of the
 # motion survives from frame to frame -- a plausible reason why it helps. `color_jitter_clips` does both
 # on a float batch `(B, C, T, H, W)`; the generator makes the draw repeatable. (The synthetic videos
@@ -297,15 +298,36 @@ for pol, counts in cut.items():
 # %%
 clip = torch.from_numpy(video[sample_indices(len(video), 8, 1, start=start)])[None]  # (1, T, H, W, C) uint8
 x = to_float_clips(clip)  # (1, C, T, H, W) in [0, 1]
-jittered = {}
+jittered, flicker = {}, {}
 for per_frame, label in ((False, "per clip"), (True, "per frame")):
     out = color_jitter_clips(x, per_frame=per_frame, generator=torch.Generator().manual_seed(1))
     jittered[label] = (out[0].permute(1, 2, 3, 0) * 255).round().to(torch.uint8).numpy()  # (T, H, W, C)
     brightness = out[0].mean(dim=(0, 2, 3))  # (T,) mean of each frame
+    flicker[label] = float(brightness.std())
     print(f"{label:>9}: frame-to-frame std of the mean brightness {brightness.std():.3f}")
 print(f" original: frame-to-frame std of the mean brightness {x[0].mean(dim=(0, 2, 3)).std():.3f}")
 fig = plot_pace_strip({"original": clip[0].numpy(), **jittered}, max_frames=8,
                       title="colour jitter (the authors' strengths): once per clip against once per frame")
+
+# %% [markdown]
+# ## Does it reproduce here?
+#
+# Written from this notebook's numbers when the cell runs.
+
+# %%
+share = {pol: counts / seen for pol, counts in cut.items()}  # share of clips with a jump cut, per pace
+paces = list(relative)
+rows = [("starting anywhere and looping makes a jump cut a cue for fast paces (Sec. 3.1)", "argued, not measured",
+         f"`any`: cuts in {100 * share['any'][-1]:.1f}% of pace-{paces[-1]} clips, {100 * share['any'][0]:.1f}% of "
+         f"pace-{paces[0]}; `fit`: {100 * share['fit'][-1]:.1f}% and {100 * share['fit'][0]:.1f}%",
+         one_run_verdict(share["any"][-1], share["any"][0])),
+        ("colour jitter per frame changes each frame, per clip the whole clip (Sec. 3.1)", "per frame works much better",
+         f"frame-to-frame std of the brightness {flicker['per frame']:.3f} per frame, {flicker['per clip']:.3f} per clip",
+         one_run_verdict(flicker["per frame"], flicker["per clip"], digits=1))]
+display(Markdown(reproduction_table(rows) + f"\n\nUnder the authors' start policy a pace-{paces[-1]} clip has a jump "
+                 f"cut {share['any'][-1] / max(share['any'][0], 1e-9):.1f} times as often as a pace-{paces[0]} clip, "
+                 "so a network can tell fast from slow by spotting cuts; the paper's fitting start leaves "
+                 f"{100 * share['fit'][-1]:.1f}% of the fastest clips with one."))
 
 # %% [markdown]
 # ## Summary
@@ -313,7 +335,7 @@ fig = plot_pace_strip({"original": clip[0].numpy(), **jittered}, max_frames=8,
 # 1. A clip at pace $p$ shows source frames $s + \lfloor i p \rfloor$: every $p$-th frame when fast, each frame $1/p$ times when slow (Sec. 3.1, Fig. 2).
 # 2. Pace is motion: the same content moves $p$ times as far per clip frame, a line $p$ times steeper in an x-t slice.
 # 3. Slow clips repeat the preceding frame (the paper) or interpolate; the two differ only on the mover's edges.
-# 4. Starting anywhere and looping makes jump cuts more likely the faster the clip: a shortcut that `start_policy="fit"` removes.
+# 4. Starting anywhere and looping makes jump cuts more likely the faster the clip: a shortcut that `start_policy="fit"` shrinks to the videos shorter than a clip's span.
 # 5. Colour jitter per frame, which the paper found much better than per clip (Sec. 3.1), breaks frame-to-frame colour cues.
 #
 # ## Exercises
@@ -342,13 +364,13 @@ else:
     print("exercise 1: right")
 
 # %% [markdown]
-# **2. The shortest video without a loop.** With `clip_len=16` and the `fit` policy, what is the
-# smallest number of frames a video needs so that a pace-4 clip never loops?
+# **2. The shortest video without a loop.** With `clip_len=12` and the `fit` policy, what is the
+# smallest number of frames a video needs so that a pace-5 clip never loops?
 #
 # <details><summary>Solution</summary>
 #
-# The clip's span, $\lfloor 15 \cdot 4 \rfloor + 1 = 61$ frames (`clip_span(16, 4)`): with 61 frames
-# the start 0 fits; with 60 no start does, and the clip loops.
+# The clip's span, $\lfloor 11 \cdot 5 \rfloor + 1 = 56$ frames (`clip_span(12, 5)`): with 56 frames
+# the start 0 fits; with 55 no start does, and the clip loops.
 # </details>
 
 # %%
@@ -356,8 +378,8 @@ answer_2 = None  # a number of frames
 if answer_2 is None:
     print("exercise 2: not answered yet")
 else:
-    assert jump_cut_probability(answer_2, 16, 4, "fit") == 0, f"a pace-4 clip still loops in {answer_2} frames"
-    assert jump_cut_probability(answer_2 - 1, 16, 4, "fit") > 0, f"{answer_2 - 1} frames are already enough"
+    assert jump_cut_probability(answer_2, 12, 5, "fit") == 0, f"a pace-5 clip still loops in {answer_2} frames"
+    assert jump_cut_probability(answer_2 - 1, 12, 5, "fit") > 0, f"{answer_2 - 1} frames are already enough"
     print("exercise 2: right")
 
 # %% [markdown]

@@ -29,14 +29,14 @@
 #   must capture the pace and ignore the content.
 #
 # The paper finds same context better (Table 2) and explains the weakness of same pace by the few
-# paces: with 4 candidates, most pairs in a batch share a pace, so there are few negatives.
+# paces: with 4 candidates clips "tend to belong to the same pace", so a batch holds fewer negatives than
+# under same context (Sec. 4.2).
 #
 # **Contents.** 1. the masks of a toy batch · 2. the losses by hand and by pacekit · 3. both variants
 # trained: Table 2 at small scale · 4. what the embeddings learned: the similarity of real clips ·
 # does it reproduce here? · summary, exercises, further reading.
 
 # %% [setup]
-import math
 
 import matplotlib.pyplot as plt
 import torch
@@ -89,8 +89,7 @@ plt.show()
 # %% [markdown]
 # Same context gives every clip exactly one positive and $2N - 2 = 6$ negatives. Same pace gives a clip
 # as many positives as there are other clips of its pace -- here clip 2 (pace 3) has none and is left
-# out of the loss -- and its negatives shrink as paces repeat. With a real batch of 30 clips and 4 paces,
-# a clip has about 7 positives and 22 negatives.
+# out of the loss -- and its negatives shrink as paces repeat (exercise 1 counts them for a real batch).
 #
 # ## 2. The losses, by hand and by pacekit
 #
@@ -309,7 +308,7 @@ if answer_2 is None:
 else:
     truth = same_context_loss(torch.ones(8, 16)).item()
     assert abs(answer_2 - truth) < 0.01, "not quite: how many terms does each anchor's denominator have?"
-    print("exercise 2: right", f"(ln 7 = {math.log(7):.3f})")
+    print("exercise 2: right")
 
 # %% [markdown]
 # **More to try** (no check):
