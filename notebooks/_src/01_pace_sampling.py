@@ -384,7 +384,7 @@ else:
 
 # %% [markdown]
 # **3. How strong is the shortcut?** Under the authors' `any` policy, what share of the pace-4 clips
-# (16 frames) of a 120-frame video has a jump cut? And of the pace-1 clips? Give both as fractions.
+# (16 frames) of a 120-frame video has a jump cut? And of the pace-1 clips? Give both as decimals (e.g. 0.25).
 #
 # <details><summary>Solution</summary>
 #

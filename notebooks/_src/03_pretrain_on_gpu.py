@@ -21,7 +21,7 @@
 # > cell to keep runs between sessions; an interrupted training resumes where it stopped.
 #
 # **Why.** The paper's claim is that the weights learned this way are a good starting point for action
-# recognition (Sec. 4.3, Fig. 4). Before any transfer, the pretext task itself has to be learnable: the
+# recognition (Sec. 4.2, Fig. 4). Before any transfer, the pretext task itself has to be learnable: the
 # loss must fall and the pace accuracy on videos the network never saw must rise above chance.
 #
 # **Where it runs.** The setup cell picks a preset of `pacekit.config` from the hardware; the table below
@@ -382,7 +382,7 @@ print(f"stored metrics: {len(result.metrics)} rows, last epoch {[r for r in resu
 # %% [markdown]
 # ## 7. On a Colab GPU: the ucf101-mini course
 #
-# Real video in about an hour on Colab's T4: `ucf101-mini` is ten UCF101 actions of split 1 whose motion
+# Real video in about an hour on Colab's T4, the data's download and preparation included: `ucf101-mini` is ten UCF101 actions of split 1 whose motion
 # and speed differ (`pacekit.data.subsets` lists each with the reason it is there). Get it with
 #
 # ```

@@ -2,7 +2,7 @@
 # # 05 · Fine-tuning, the 10-clip evaluation and video retrieval
 #
 # Notebook 5 of 6. The pretext task is only a means: the paper judges the pretrained network by how
-# well it serves action recognition, fine-tuned (Sec. 4.3, Fig. 4) or frozen for nearest-neighbour
+# well it serves action recognition, fine-tuned (Sec. 4.2, Fig. 4) or frozen for nearest-neighbour
 # retrieval (Sec. 4.4, Tables 4 and 5). Both are run here, against a randomly initialised network.
 #
 # > **You will learn** how fine-tuning from pace-pretrained weights compares with random initialisation
@@ -105,7 +105,7 @@ fig = plot_confusion(pretrained.evaluation)
 # and is a hit at $k$ if one of its $k$ nearest neighbours has its action class. The paper takes its
 # feature from "the last pooling layer (p5)" following VCOP's protocol (Sec. 4.4); VCOP's code defines it
 # as conv5 max-pooled over (1, 2, 2) and flattened, which pacekit calls `vcop` (the feature of the
-# paper's "p5" rows; pacekit's own `p5` is a 512-d global average, not comparable). Beside it `p4`, the
+# paper's "p5" rows; pacekit's own `p5` is the global average of conv5, 512 numbers for R(2+1)D, not comparable). Beside it `p4`, the
 # global average of the conv4 map (the paper finds p4 better). A randomly initialised backbone is the
 # baseline. `run_retrieval` computes both by default, and the tables name each feature.
 
@@ -266,7 +266,7 @@ else:
 # <details><summary>Solution</summary>
 #
 # Spaced uniformly from frame 0 to 24, the last start where a clip fits:
-# `test16.eval_starts(40).tolist()`, as in section 2's table.
+# `test16.eval_starts(40).tolist()`, as in section 2's printout.
 # </details>
 
 # %%
