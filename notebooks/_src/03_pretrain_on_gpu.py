@@ -108,7 +108,8 @@ display(Markdown("\n".join(rows)))
 # ## 1. The configuration
 #
 # One dataclass, `pacekit.config.Config`, holds every knob; its fields default to the paper's values
-# (Sec. 4.1) and a preset changes a few. `nb.config(name)` starts from the preset the setup cell picked
+# where the paper states one (Sec. 4.1; `pacekit.config.paper_values()` lists them: not momentum, weight
+# decay or frame size, for example) and a preset changes a few. `nb.config(name)` starts from the preset the setup cell picked
 # and points the run at `runs/<mode>/<name>`. With a GPU, real video is used when it is there:
 # `ucf101-mini` first, else the whole of UCF101.
 
