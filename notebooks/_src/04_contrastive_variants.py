@@ -141,8 +141,8 @@ for temperature, normalize in ((0.5, True), (1.0, False), (0.1, True)):
 # backbone on a few labelled videos per class and evaluates on the test split with 10 clips per video.
 # Same context draws two clips per video at two different paces, so its batches hold twice as many
 # clips. The first row is the run of notebook 03 (loaded if it is there). On a GPU a fourth row adds the
-# nonlinear projection head of Table 2's last row (`projection="mlp"`). On a 2-core CPU this cell takes
-# about 5-10 minutes the first time (seconds afterwards: every run is reused).
+# nonlinear projection head of Table 2's last row (`projection="mlp"`). The first time, this cell trains the two contrastive variants; afterwards every run is reused. In the printed table the pretext column scores four clips of each test video, each at a random pace; the shipped network's record,
+# printed when it loads, scores one clip per video, so the two numbers differ a little.
 #
 # The paper's Table 2 (UCF101 / HMDB51 top-1 after fine-tuning, R(2+1)D, pretrained on UCF101): pace
 # prediction alone 73.9 / 33.8; + same pace 73.6 / 32.3; + same context 75.8 / 35.0; + same context with

@@ -77,7 +77,8 @@ print("in a 12-frame video (shorter than a clip):", test16.eval_starts(12).tolis
 
 # %% [markdown]
 # The results of both networks (`pacekit.evaluation.recognition.evaluate_videos` did this inside
-# `pretrain_and_finetune`):
+# `pretrain_and_finetune`); the pretext column scores four clips of each test video, each at a random pace; the shipped network's record,
+# printed when it loads, scores one clip per video, so the two numbers differ a little.
 
 # %%
 print(format_runs([pretrained, random_init]))
