@@ -156,7 +156,7 @@ print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 # subtracted before the network, so any network's maps, random ones included, concentrate where things
 # move and a high share is no evidence of learning; with the input of this run, which keeps the static
 # scene, the comparison with random weights is the paper's. Random weights can score above a blind map's
-# 10% too (the table above), so compare the two networks, not either with 10%.
+# 10% too (the shares printed above), so compare the two networks, not either with 10%.
 #
 # ## Does it reproduce here?
 #
