@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Run, build_parser, finish, join_url, run_cli  # noqa: E402
 from _fetch import Expected  # noqa: E402
 
+from pacekit.atomic import write_text_atomic
 from pacekit.data.subsets import (  # noqa: E402
     SUBSETS,
     SubsetError,
@@ -88,7 +89,7 @@ def fetch_subset(run: Run, name: str) -> tuple[int, int]:
                          f"in {run.out / 'UCF-101'} (e.g. {missing[0]}); is {VIDEOS} the UCF101 archive?")
     record = {"subset": subset.name, "dataset": subset.dataset, "split": subset.split,
               "classes": subset.classes, "reason": subset.reason, "videos": len(wanted)}
-    (run.out / "subset.json").write_text(json.dumps(record, indent=1) + "\n")
+    write_text_atomic(run.out / "subset.json", json.dumps(record, indent=1) + "\n")
     return len(subset.classes), len(wanted)
 
 

@@ -114,11 +114,13 @@ def run_record(seconds: float, environ=None, loaded: bool = False) -> dict:
             "loaded_runs": bool(loaded)}
 
 
+def _took(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.0f} min"
+
+
 def short_run_time(run) -> str:
     """The measured time in a few words, for a table of lessons: ``"18 s"``, ``"9 min, shipped weights"``."""
-    seconds = run["seconds"]
-    took = f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.0f} min"
-    return (took + (", shipped weights" if "PACEKIT_PRETRAINED" in run["mode"] else "")
+    return (_took(run["seconds"]) + (", shipped weights" if "PACEKIT_PRETRAINED" in run["mode"] else "")
             + (", earlier runs loaded" if run.get("loaded_runs") else ""))
 
 
@@ -126,13 +128,11 @@ def run_time_text(run) -> str:
     """The header's run time: what the build measured (:func:`run_record`), or that nothing was."""
     if not run:
         return "not measured yet (the notebook was built without running it)"
-    seconds = run["seconds"]
-    took = f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.0f} min"
     busy = run.get("load") is not None and run["load"] > run["cores"] + 0.5
     beside = f" beside other jobs (load average {run['load']:.1f})" if busy else ""
     loaded = (", with the training runs of an earlier execution loaded (training them first takes longer)"
               if run.get("loaded_runs") else "")
-    return (f"{took} on a {run['cores']}-core {run['cpu']} CPU{beside}, {run['mode']}{loaded}; measured by the "
+    return (f"{_took(run['seconds'])} on a {run['cores']}-core {run['cpu']} CPU{beside}, {run['mode']}{loaded}; measured by the "
             f"notebook build on {run['date']}")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from pacekit.config import run_differences
 from pacekit.teaching import colab as pcolab
 from pacekit.teaching import notebook as pnb
 
@@ -233,9 +234,9 @@ def test_a_run_with_other_settings_or_stage_is_not_reused(tmp_path, capsys):
 
     cfg = get_config("cpu-tiny", out_dir=str(tmp_path), name="pre", dataset="synthetic", root=str(tmp_path / "d"))
     _saved_run(tmp_path, cfg)
-    assert pnb.config_differences(cfg.to_dict(), cfg.replace(lr=0.1, epochs=3), "pretrain") == ["epochs", "lr"]
+    assert run_differences(cfg.to_dict(), cfg.replace(lr=0.1, epochs=3), "pretrain") == ["epochs", "lr"]
     # a fine-tuning run does not read the pretraining group: the same fine-tuning (its backbone file is checked apart)
-    assert pnb.config_differences(cfg.to_dict(), cfg.replace(lr=0.1, epochs=3), "finetune") == []
+    assert run_differences(cfg.to_dict(), cfg.replace(lr=0.1, epochs=3), "finetune") == []
     assert pnb.reusable_checkpoint(cfg.replace(lr=0.1), "pretrain") is None
     assert "different lr" in capsys.readouterr().out
     assert pnb.reusable_checkpoint(cfg, "finetune") is None
@@ -251,7 +252,7 @@ def test_pretraining_ignores_fine_tuning_fields_and_fine_tuning_follows_its_back
     cfg = get_config("cpu-tiny", out_dir=str(tmp_path), name="pre", dataset="synthetic", root=str(tmp_path / "d"))
     _saved_run(tmp_path, cfg)
     assert pnb.reusable_checkpoint(cfg.replace(ft_lr=0.5, labels_per_class=9), "pretrain") is not None
-    assert pnb.config_differences(cfg.to_dict(), cfg.replace(ft_lr=0.5), "finetune") == ["ft_lr"]
+    assert run_differences(cfg.to_dict(), cfg.replace(ft_lr=0.5), "finetune") == ["ft_lr"]
     backbone = Path(cfg.run_dir) / "last.pt"
     ft = cfg.replace(name="ft", pretrained=str(backbone))
     _saved_run(tmp_path, ft, stage="finetune")

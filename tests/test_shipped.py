@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from pacekit.cli import main as cli_main
-from pacekit.config import Config, get_config
+from pacekit.config import Config, get_config, run_differences
 from pacekit.data.synthetic import FORMAT_VERSION
 from pacekit.errors import PacekitError
 from pacekit.evaluation.recognition import pace_accuracy
@@ -145,7 +145,7 @@ def test_shipped_file_loads_with_weights_only_and_matches_its_record(real_record
 def test_shipped_file_is_the_current_quickstart_network(real_record):
     # A change to the cpu-tiny preset or to the synthetic set leaves the shipped network behind: ship again.
     current = get_config(shipped.PRESET).replace(name="pretrain").to_dict()
-    stale = notebook.config_differences(real_record["config"], Config.from_dict(current), "pretrain")
+    stale = run_differences(real_record["config"], Config.from_dict(current), "pretrain")
     assert not stale, f"the shipped weights predate the cpu-tiny preset's {stale}; run `pacekit ship-weights --overwrite`"
     assert real_record["synthetic"]["version"] == FORMAT_VERSION, "run `pacekit ship-weights --overwrite`"
 

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from ..config import config_default, field_names, get_config, run_differences
+from ..config import config_default, get_config, run_differences
 from ..data.synthetic import ensure_synthetic
 from ..errors import PacekitError
 from ..recipes.train import TrainResult, finetune, pretrain
@@ -68,13 +68,6 @@ FAST_OVERRIDES = dict(
     epochs=2, epoch_repeat=4, lr_step=2, ft_epochs=3, ft_epoch_repeat=4, ft_lr_step=3, labels_per_class=2,
     num_workers=1, log_every=2, eval_batch_size=10,
 )
-#: Config fields that do not change what a run learns (their ``compared`` metadata is False): a checkpoint
-#: that differs only in these is reused.
-SYSTEM_FIELDS = frozenset(field_names(compared=False))
-#: Fields only fine-tuning and evaluation read (the ``fine-tuning`` group): a pretraining run is reused
-#: whatever their values.
-FINETUNE_FIELDS = frozenset(field_names("fine-tuning", compared=True))
-
 _TRUE = ("1", "true", "yes", "on")
 
 #: The environment variable that makes the notebooks load the shipped pretrained network instead of pretraining
@@ -269,12 +262,6 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
 # ------------------------------------------------------------------------------------ load or train
 
 
-def config_differences(stored: dict, cfg, stage: str = "finetune") -> list[str]:
-    """The fields that make a stored run of ``stage`` another run than ``cfg``'s: pacekit's one rule,
-    :func:`pacekit.config.run_differences`."""
-    return run_differences(stored, cfg, stage)
-
-
 def reusable_checkpoint(cfg, stage: str) -> Optional[Path]:
     """``<cfg.run_dir>/last.pt`` when it is a finished ``stage`` run of the same settings (for fine-tuning:
     and newer than its ``pretrained`` checkpoint), else None; says why when it is not."""
@@ -289,7 +276,7 @@ def reusable_checkpoint(cfg, stage: str) -> Optional[Path]:
     if not isinstance(state.get("config") or {}, dict):
         print(f"{path.as_posix()} records no readable config; training again")
         return None
-    different = config_differences(state.get("config") or {}, cfg, stage)
+    different = run_differences(state.get("config") or {}, cfg, stage)
     if state.get("stage") != stage or different:
         why = f"stage {state.get('stage')!r}" if state.get("stage") != stage else f"different {', '.join(different)}"
         print(f"{path.as_posix()} was trained with {why}; training again")
@@ -317,7 +304,7 @@ def resumable_checkpoint(cfg, stage: str) -> Optional[Path]:
     epochs_field = "epochs" if stage == "pretrain" else "ft_epochs"
     if not isinstance(state.get("config") or {}, dict):
         return None
-    different = [k for k in config_differences(state.get("config") or {}, cfg, stage) if k != epochs_field]
+    different = [k for k in run_differences(state.get("config") or {}, cfg, stage) if k != epochs_field]
     if state.get("stage") != stage or different or int(state.get("epoch", 0)) > getattr(cfg, epochs_field):
         return None
     return path
@@ -515,11 +502,11 @@ class LiveCurves:
 
 
 __all__ = [
-    "FAST_ENV", "FAST_OVERRIDES", "FINETUNE_FIELDS", "PRETRAINED_ENV", 
+    "FAST_ENV", "FAST_OVERRIDES", "PRETRAINED_ENV", 
     "RUNS_ENV", "SHIPPED_MATCH_FIELDS", "shipped_message", "shipped_mismatch", "shipped_mode", "shipped_pretraining",
-    "SMALL_SYNTHETIC", "SYSTEM_FIELDS", "LiveCurves", "NotebookSetup", 
+    "SMALL_SYNTHETIC", "LiveCurves", "NotebookSetup", 
     "pick_runs_dir", 
-    "TransferRun", "config_differences", "fast_mode", "format_runs", 
+    "TransferRun", "fast_mode", "format_runs", 
     "load_or_train", "pick_preset", "pretrain_and_finetune", "project_root",
     "reusable_checkpoint", "seed_everything", "setup",
 ]
