@@ -181,22 +181,28 @@ else:
 # `sample_indices(100, 8, Fraction(1, 3), 10)`.
 # </details>
 #
-# **2. What does chance score?** A game of 5 *pick* rounds (3 clips each) and 5 *reference* rounds (5
-# paces). How many rounds does a player who guesses at random get right, on average?
+# **2. What does chance score?** The end of the game above prints what guessing at random would score
+# over the rounds you played. Predict it for another game: 7 rounds of this notebook's five paces whose
+# kinds alternate, starting with *pick*, and four clips in every pick round (`make_rounds` with
+# `num_rounds=7, pick_clips=4`). How many of the 7 rounds does a player who guesses at random get right,
+# on average? Give a number rounded to two decimals.
 
 # %%
 ex2 = None  # your answer: a number
 if ex2 is None:
     print("exercise 2: not answered yet")
 else:
-    assert abs(ex2 - game.chance(range(len(game.rounds)))) < 0.01, "not quite: add 1/choices over the rounds"
+    deal = make_rounds(videos, cfg.pace_set, num_rounds=7, clip_len=cfg.clip_len, crop=cfg.crop, pick_clips=4)
+    assert abs(ex2 - PaceGame(deal, cfg.pace_set).chance(range(len(deal)))) <= 0.005, \
+        "not quite: how many rounds of each kind, and how many choices does each give?"
     print("exercise 2: right")
 
 # %% [markdown]
 # <details><summary>Solution 2</summary>
 #
-# $5 \cdot \frac13 + 5 \cdot \frac15 = 2.67$ rounds: `game.chance(range(10))`. The end of the game
-# prints this number beside your score.
+# Seven rounds alternating from *pick* are 4 pick rounds and 3 reference rounds. A random pick is right
+# with probability 1/4 (four clips), a random pace with 1/5: $4 \cdot \frac14 + 3 \cdot \frac15 = 1.60$
+# rounds. `PaceGame(rounds, cfg.pace_set).chance(range(7))` of such a deal computes the same.
 # </details>
 #
 # **3. All five paces side by side.** Deal 4 *pick* rounds that each show every pace of the set once:
@@ -210,7 +216,8 @@ if rounds5 is None:
     print("exercise 3: not answered yet")
 else:
     assert len(rounds5) == 4 and all(r.kind == "pick" for r in rounds5), "deal 4 rounds, all of the pick kind"
-    assert all(sorted(c.label for c in r.clips) == list(range(len(cfg.pace_set))) for r in rounds5), \
+    every_pace = list(range(len(PaceSet.from_spec(cfg.pace_set))))  # the pace labels 0 .. M-1
+    assert all(sorted(c.label for c in r.clips) == every_pace for r in rounds5), \
         "each pick round should hold one clip per pace"
     print("exercise 3: right; now play it")
 
