@@ -452,14 +452,19 @@ display(Markdown(reproduction_table(rows) + "\n\n" + takeaway))
 #
 # Each answer cell checks what you write in it: replace `None` by your answer and run the cell.
 #
-# **1. The loss at initialisation for Fig. 2's five paces.** What should a fresh network's loss be with
-# `pace_set="absolute"`? Give a number to two decimals.
+# **1. How far does "slow or fast" take the loss?** A fresh network's loss starts near $\ln M$
+# (section 2). Take Fig. 2's five paces (`pace_set="absolute"`: 1/3, 1/2, 1, 2, 3) and a network that
+# always knows whether a clip is slow ($p < 1$), normal ($p = 1$) or fast ($p > 1$) but nothing more: it
+# spreads its probability evenly over the paces of the right group. What is its loss (Eq. 1), averaged
+# over clips whose paces are drawn uniformly? Give a number rounded to two decimals. A training curve that
+# flattens near it has learned little beyond slow against fast.
 #
 # <details><summary>Solution</summary>
 #
-# Five nearly equal logits give each pace probability about 1/5, so $\mathcal{L}_{cls} \approx -\ln(1/5)
-# = \ln 5 \approx 1.61$. Check it with `build_pace_model(cfg.replace(pace_set="absolute"), 5)` on the
-# batch of section 2 (with `sample_pace_clip` over the absolute set).
+# A slow clip gets probability 1/2 on its true pace (two slow paces), a normal clip 1, a fast clip 1/2:
+# the losses are $\ln 2$, 0 and $\ln 2$, and over the five paces the mean is
+# $(2 \ln 2 + 0 + 2 \ln 2) / 5 = \tfrac{4}{5} \ln 2 \approx 0.55$, against $\ln 5 \approx 1.61$ at
+# initialisation.
 # </details>
 
 # %%
@@ -467,7 +472,11 @@ answer_1 = None  # a number
 if answer_1 is None:
     print("exercise 1: not answered yet")
 else:
-    assert abs(answer_1 - math.log(5)) < 0.01, "not quite: what probability does a network that knows nothing give each pace?"
+    absolute = list(PaceSet.from_spec("absolute"))
+    group = [(p > 1) - (p < 1) for p in absolute]  # -1 slow, 0 normal, 1 fast
+    even = torch.tensor([[0.0 if g == h else -1e9 for h in group] for g in group])  # a clip per pace: even in its group
+    group_loss = pace_classification_loss(even, torch.arange(len(absolute))).item()  # Eq. 1, mean over the clips
+    assert abs(answer_1 - group_loss) <= 0.005, "not quite: what probability does each clip's true pace get?"
     print("exercise 1: right")
 
 # %% [markdown]
@@ -495,24 +504,27 @@ else:
 
 # %% [markdown]
 # **3. Precision per pace from the matrix.** Section 4 printed the recall per pace: of the clips *at*
-# each pace, the share the model got right. Write an expression that gives, from `confusion`, the other
-# reading: of the clips the model *called* each pace, the share that really were that pace (an array of
-# $M$ numbers).
+# each pace, the share the model got right. Write a function of a confusion matrix `m` (rows: true pace,
+# columns: answered pace, as `confusion`) that gives the other reading: of the clips the model *called*
+# each pace, the share that really were that pace (an array of $M$ numbers). The check tries it on two
+# small matrices, then prints it for this run's.
 #
 # <details><summary>Solution</summary>
 #
-# The diagonal over the column sums: `np.diag(confusion) / confusion.sum(axis=0)` (columns are the
-# answers). A pace the model calls too often has a low precision and a high recall.
+# The diagonal over the column sums: `lambda m: np.diag(m) / m.sum(axis=0)` (columns are the answers). A
+# pace the model calls too often has a low precision and a high recall.
 # </details>
 
 # %%
-answer_3 = None  # an expression of `confusion`
+answer_3 = None  # a function of a confusion matrix, e.g. lambda m: ...
 if answer_3 is None:
     print("exercise 3: not answered yet")
 else:
-    called = [confusion[k, k] / confusion[:, k].sum() for k in range(len(confusion))]  # right among answers k
-    assert np.allclose(answer_3, called), "not quite: columns are the answers"
-    print("exercise 3: right")
+    small = np.array([[3, 1, 0], [2, 2, 0], [1, 0, 4]])  # 3 paces; rows: true pace, columns: answered
+    assert np.allclose(answer_3(small), [0.5, 2 / 3, 1.0]), "not quite: columns are the answers"
+    assert np.allclose(answer_3(small.T), [0.75, 0.5, 0.8]), "right on one matrix only: use m, not numbers"
+    print("exercise 3: right; precision per pace (%):",
+          {str(p): round(100 * float(v), 1) for p, v in zip(paces, answer_3(confusion))})
 
 # %% [markdown]
 # **More to try** (no check):
