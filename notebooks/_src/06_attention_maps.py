@@ -37,6 +37,7 @@ from pacekit.data import build_dataset
 from pacekit.evaluation.attention import (
     AttentionGrid,
     attention_stage,
+    check_start,
     clip_attention,
     grad_cam,
     last_frame_masks,
@@ -44,7 +45,7 @@ from pacekit.evaluation.attention import (
     plot_attention_grid,
 )
 from pacekit.models import build_backbone, build_model
-from pacekit.pace import PaceSet, sample_indices
+from pacekit.pace import PaceSet
 from pacekit.recipes.train import eval_transform
 from pacekit.study.claims.table import paper_numbers
 from pacekit.teaching.notebook import load_or_train, one_run_verdict, reproduction_table
@@ -56,7 +57,7 @@ from pacekit.teaching.notebook import load_or_train, one_run_verdict, reproducti
 # the attention is the channel sum of the squared activations, $F(A) = \sum_c |A_c|^2$; pacekit averages
 # it over the stage's time axis, upsamples it to the frame and rescales it to $[0, 1]$
 # (`pacekit.evaluation.attention.clip_attention`). Each column is a clip at one pace from the same start frame;
-# the map is laid over the clip's **last** frame, which lies $(T - 1) p$ frames after the start. The model
+# the map is laid over the clip's **last** frame (which frame of the video that is, exercise 1 asks). The model
 # is notebook 03's (loaded, or trained now); to its right, the same network with random weights, the
 # baseline. The mover is outlined in white: the synthetic set's ground-truth mask of that frame.
 #
@@ -187,23 +188,32 @@ display(Markdown(reproduction_table(rows) + "\n\nWith pace pretraining, " + "; "
 #
 # Each answer cell checks what you write in it: replace `None` by your answer and run the cell.
 #
-# **1. Which frame does Fig. 5 draw on?** Every clip starts at frame 0 and its map is laid over its last
-# frame. With this run's clip length (`cfg.clip_len`), which source frame (0-based) is the last frame of
-# the pace-4 clip?
+# **1. Which frame does Fig. 5 draw on?** Every clip of section 1 starts at frame 0 of its video, and
+# its maps are laid over the clip's last frame. With this run's clip length (`cfg.clip_len`) and paces
+# (`paces`, both printed by the cell below), which source frame of the video (0-based) is that, for each
+# pace? A list, one frame per pace, in the order of `paces`.
 #
 # <details><summary>Solution</summary>
 #
-# Clip frame $i$ shows source frame $\lfloor i p \rfloor$, so the last one, $i = T - 1$, is $(T - 1) \cdot 4$:
-# frame 28 for 8-frame clips, 60 for the paper's 16 -- which is why the paper notes that the pace-4
-# map "computes the layer information spanning 64 frames".
+# Clip frame $i$ shows source frame $\lfloor i p \rfloor$ from start 0 (notebook 01), and the last clip frame
+# is $i = T - 1$, not $T$: source frame $\lfloor (T - 1) p \rfloor$. For 8-frame clips at paces 1 to 4 that is
+# 7, 14, 21 and 28; for the paper's 16-frame clips at pace 4 it is 60, which is why the paper notes that
+# the pace-4 map "computes the layer information spanning 64 frames". The maps of one row are drawn on
+# frames far apart, so the mover is in a different place under each.
 # </details>
 
 # %%
-answer_1 = None  # a frame index
+answer_1 = None  # a list of frame indices, one per pace
 if answer_1 is None:
-    print(f"exercise 1: not answered yet (clip_len = {cfg.clip_len})")
+    print(f"exercise 1: not answered yet (clip_len = {cfg.clip_len}, paces = {[str(p) for p in paces]})")
 else:
-    assert answer_1 == sample_indices(10_000, cfg.clip_len, 4)[-1], "not quite: clip frame i shows source frame floor(i * p)"
+    assert len(answer_1) == len(paces), f"one frame per pace: {len(paces)} numbers"
+    first = videos[0]
+    length = check_start(first, 0)  # the video's number of frames
+    for p, frame, drawn in zip(paces, answer_1, clips[first][:, -1]):  # the frames row 1 of the figure is drawn on
+        assert 0 <= frame < length, f"frame {frame} is not one of the video's {length} frames (0..{length - 1})"
+        named = load_pace_clips(first, [1], 1, start=int(frame), frame_size=cfg.frame_size)[0, 0]  # frame `frame`
+        assert torch.equal(named, drawn), f"not quite at p = {p}: the figure is not drawn on frame {frame}"
     print("exercise 1: right")
 
 # %% [markdown]
