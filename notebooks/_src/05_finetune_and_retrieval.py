@@ -259,23 +259,32 @@ else:
     print("exercise 2: right")
 
 # %% [markdown]
-# **3. The clip starts of the 10-clip evaluation.** For a 40-frame video and 16-frame clips, where do the
-# 10 clips start? They are spaced uniformly from frame 0 to the last start where a whole clip fits, and
-# each start is rounded to the nearest frame (`numpy.round`, which sends an exact half to the even
-# neighbour).
+# **3. When are the 10 clips 10 different clips?** The 10 clips of a video start at frames spaced
+# uniformly from frame 0 to the last start where a whole 16-frame clip fits, both included, each start
+# rounded to the nearest frame (`numpy.round`, which sends an exact half to the even neighbour). In a
+# short video two starts can round to the same frame, and the average then counts that clip twice. What
+# is the shortest video (in frames) whose 10 clips start on 10 different frames? And in a video one frame
+# shorter, which start frame is used twice?
 #
 # <details><summary>Solution</summary>
 #
-# Spaced uniformly from frame 0 to 24, the last start where a clip fits:
-# `test16.eval_starts(40).tolist()`, as in section 2's printout.
+# With $N$ frames the last start is $L = N - 16$, and 10 different whole-numbered starts between 0 and $L$
+# need $L \ge 9$: $N = 25$, whose starts are exactly 0, 1, ..., 9. One frame shorter, $L = 8$: the
+# starts are $8k/9$ for $k = 0..9$, that is 0, 0.89, 1.78, 2.67, 3.56, 4.44, 5.33, 6.22, 7.11, 8, which round to
+# 0, 1, 2, 3, 4, 4, 5, 6, 7, 8: the clip from frame 4 is averaged twice. (`test16.eval_starts(n)` of
+# section 2 gives the starts of any length: check both.)
 # </details>
 
 # %%
-answer_3 = None  # a list of 10 start frames
+answer_3 = None  # (shortest number of frames, the start used twice one frame shorter)
 if answer_3 is None:
     print("exercise 3: not answered yet")
 else:
-    assert list(answer_3) == test16.eval_starts(40).tolist(), "not quite: the last start is 40 - 16 = 24"
+    frames, twice = answer_3
+    assert len(set(test16.eval_starts(frames).tolist())) == 10, f"in {frames} frames two clips still start together"
+    shorter = test16.eval_starts(frames - 1).tolist()
+    assert len(set(shorter)) < 10, f"{frames - 1} frames already give 10 different starts"
+    assert shorter.count(twice) == 2, f"{frames} frames is right; {twice} is not a start used twice in {frames - 1}"
     print("exercise 3: right")
 
 # %% [markdown]
