@@ -20,7 +20,7 @@ from ...errors import DamagedFileError
 from ...evaluation.attention import ATTENTION_VIDEOS, FIG5_GRID, attention_scores
 from ...evaluation.retrieval import TOPK
 from ...pace import PaceSet
-from ..experiment import EXPERIMENT_FIX, ExperimentResult, init_model, run_experiment
+from ..experiment import EXPERIMENT_FIX, ExperimentPlan, ExperimentResult, init_model, run_experiment
 from .table import MODEL_FIELDS, RETRIEVAL_FEATURES, TRANSFER_FIELDS, Claim
 
 logger = logging.getLogger("pacekit.study.claims")
@@ -78,8 +78,8 @@ def _cell_key(identity: dict) -> dict:
     return {**identity, "pretrain": _compared(identity.get("pretrain")), "transfer": _compared(identity.get("transfer"))}
 
 
-def _experiment(cfg: Config, out: Path, **kw) -> ExperimentResult:
-    return run_experiment(cfg, out, reuse=True, **kw)
+def _experiment(cfg: Config, out: Path, **plan) -> ExperimentResult:
+    return run_experiment(cfg, ExperimentPlan(**plan), out, reuse=True)
 
 
 def cell_plan(cfg: Config, claim: Claim, arm: str, seed: int, attention_videos: int,
