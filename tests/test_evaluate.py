@@ -172,7 +172,8 @@ def test_linear_probe_keeps_the_backbone_frozen_and_trains_the_fc(flow, tmp_path
         assert probe["model"][key].shape == init[key].shape
         assert not torch.allclose(probe["model"][key], init[key]), key
     saved = json.loads((run_dir / "linear_probe.json").read_text())
-    assert set(saved) == {"linear probe", "fine-tuned"} and saved["fine-tuned"]["num_videos"] == 12
+    assert saved["schema_version"] == 1 and set(saved["results"]) == {"linear probe", "fine-tuned"}
+    assert saved["results"]["fine-tuned"]["num_videos"] == 12
 
 
 def test_authors_checkpoints_get_the_authors_input_bgr_0_to_255():

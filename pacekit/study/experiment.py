@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ..atomic import check_json, damaged, read_json, write_text_atomic
+from ..atomic import check_json, check_schema, damaged, read_json, result_text, write_text_atomic
 from ..config import Config
 from ..errors import one_line
 from ..evaluation.attention import (
@@ -245,8 +245,9 @@ class ExperimentResult:
         }
 
     def to_json(self, path=None) -> str:
-        """Every number as JSON; written to ``path`` when given. Returns the text."""
-        text = json.dumps(self.to_dict(), indent=1)
+        """Every number as the JSON of a result file (:func:`pacekit.atomic.result_text`); written to ``path``
+        when given. Returns the text."""
+        text = result_text(self.to_dict(), indent=1)
         if path is not None:
             write_text_atomic(path, text)
         return text
@@ -255,14 +256,14 @@ class ExperimentResult:
     def from_dict(cls, values: dict, source: str = "the experiment's values") -> "ExperimentResult":
         """Inverse of :meth:`to_dict`. Values of another shape (a damaged ``experiment.json``) are a
         :class:`pacekit.errors.DamagedFileError` naming ``source``, never a result with wrong numbers."""
-        check_json(values, source, EXPERIMENT_FIX, dict, keys=_EXPERIMENT_KEYS, optional=_EXPERIMENT_OPTIONAL)
+        check_json(values, source, EXPERIMENT_FIX, dict, keys=_EXPERIMENT_KEYS)
         try:
-            values = dict(values)
+            values = check_schema(values, source, EXPERIMENT_FIX)
             values["outcomes"] = [TransferOutcome.from_dict(check_json(o, source, EXPERIMENT_FIX, dict,
                                                                        optional=_OUTCOME_NUMBERS, where=f"outcomes[{i}]"))
                                   for i, o in enumerate(values["outcomes"])]
             values["retrieval"] = {init: [RetrievalOutcome.from_dict(r) for r in rows]
-                                   for init, rows in values.get("retrieval", {}).items()}
+                                   for init, rows in values["retrieval"].items()}
             return cls(**values)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise damaged(source, f"not an experiment's results: {one_line(exc)}", EXPERIMENT_FIX) from None
@@ -285,8 +286,8 @@ class ExperimentResult:
 #: What to do about a damaged ``experiment.json``.
 EXPERIMENT_FIX = "delete it and run the experiment again (its finished runs are reused, not retrained)"
 _NUMBER_OR_NULL = (int, float, type(None))
-_EXPERIMENT_KEYS = {"out": str, "config": dict, "inits": list, "protocols": list, "seeds": list, "outcomes": list}
-_EXPERIMENT_OPTIONAL = {"pretext_accuracy": _NUMBER_OR_NULL, "pretext_train_accuracy": _NUMBER_OR_NULL,
+_EXPERIMENT_KEYS = {"out": str, "config": dict, "inits": list, "protocols": list, "seeds": list, "outcomes": list,
+                    "pretext_accuracy": _NUMBER_OR_NULL, "pretext_train_accuracy": _NUMBER_OR_NULL,
                         "labelled_pretext_accuracy": _NUMBER_OR_NULL, "pretrained": (str, type(None)),
                         "retrieval": dict, "seconds": dict, "attention": dict, "attention_scores": dict,
                         "retrieval_skipped": dict, "pretext_by_class": (dict, type(None)),

@@ -24,12 +24,11 @@ numbers of a run are in its report. ``--resume`` reuses finished stages (their `
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Optional
 
-from ..atomic import write_text_atomic
+from ..atomic import write_json_atomic, write_text_atomic
 from ..config import Config, get_config
 from ..data import build_dataset
 from ..data.strips import read_pace_strips
@@ -148,7 +147,7 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     result = QuickstartResult(out, out / "report.md", experiment.pretext_accuracy, experiment.pretext_train_accuracy,
                               outcomes, seconds, cfg, probe_lr, experiment, pretrain_speed_spread)
     write_text_atomic(result.report, format_report(result))
-    write_text_atomic(result.json, json.dumps(result_json(result), indent=1))
+    write_json_atomic(result.json, result_json(result), indent=1)
     return result
 
 
