@@ -275,8 +275,9 @@ def test_finetune_and_evaluate_commands_list_the_left_out_video(broken_ucf_root,
               "--ft-batch-size", "3", "--eval-batch-size", "4"]
     with pytest.warns(UserWarning, match="another video is used"):  # the broken train video, in training
         assert main(["finetune", *common, "--name", "ft"]) == 0
-    printed = capsys.readouterr().out
-    assert "undecodable videos were replaced by others" in printed  # training substitutes, and says so
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "undecodable videos were replaced by others" in captured.err  # training substitutes, and warns
     eval_json = tmp_path / "ft" / "eval.json"
     assert "5 videos of 6 listed" in printed and f"(1 left out: 1 undecodable; listed in {eval_json})" in printed
     saved = json.loads(eval_json.read_text())

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from ..config import config_default, get_config, run_differences
+from ..console import show_messages_from_now
 from ..data.synthetic import ensure_synthetic
 from ..errors import PacekitError
 from ..recipes.train import TrainResult, finetune, pretrain
@@ -254,6 +255,7 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
         runs_dir=pick_runs_dir(root, fast, runs_dir), colab=colab, shipped=shipped,
     )
     seed_everything(nb.seed)
+    show_messages_from_now()  # the library's messages (a run's folder, a transfer) as lines of the cell's output
     if not quiet:
         print(nb.summary())
     return nb

@@ -406,7 +406,7 @@ def fit(
             log.append(row)
             _show(bar, row)
             if ctx.is_main and row["substituted"]:
-                print(f"epoch {epoch + 1}: {row['substituted']} undecodable videos were replaced by others")
+                logger.warning("epoch %d: %d undecodable videos were replaced by others", epoch + 1, row["substituted"])
             state = dict(model=model.state_dict(), optimizer=optimizer.state_dict(),
                          scheduler=scheduler.state_dict(), rng=capture_rng_state(), config=cfg.to_dict(),
                          epoch=epoch + 1, step=step, metrics=list(log.rows), stage=stage,
