@@ -154,7 +154,7 @@ def pretrain(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
                             cfg.lr_gamma, cfg.optimizer)
         _announce(ctx, cfg, "pretrain", len(dataset), model)
         out = fit(model, dataset, PaceStep(cfg, make_augment(cfg, fast.channels_last)), schedule, cfg, "pretrain",
-                  cfg.run_dir, ctx, on_epoch_end=on_epoch_end,
+                  ctx, on_epoch_end=on_epoch_end,
                   checkpoint_extra={"paces": [str(p) for p in dataset.pace_set]}, overwrite=overwrite)
     finally:
         cleanup_distributed(ctx)
@@ -210,7 +210,7 @@ def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
             augment = AuthorsInput(augment)
         model.authors_input = authors_input
         out = fit(model, dataset, ActionStep(augment), schedule, cfg, "finetune",
-                  cfg.run_dir, ctx, train_mode=train_mode, on_epoch_end=on_epoch_end, checkpoint_extra=extra,
+                  ctx, train_mode=train_mode, on_epoch_end=on_epoch_end, checkpoint_extra=extra,
                   overwrite=overwrite)
     finally:
         cleanup_distributed(ctx)
