@@ -11,6 +11,11 @@ parsed into the shape pacekit writes: a file damaged all the same (cut short by 
 machine, edited by hand, a copy gone wrong) is a :class:`pacekit.errors.DamagedFileError` that names the file,
 what is wrong and what to do -- never a ``JSONDecodeError`` traceback, nor a ``KeyError`` deep in the code that
 uses it. A caller whose file is a cache catches it, logs a warning and recomputes.
+
+Result files carry the version of their layout, ``"schema_version"`` (:data:`RESULT_SCHEMA`), written by
+:func:`write_json_atomic` and checked by :func:`read_result_json` / :func:`check_schema`: a file of another
+version is refused with the fix, instead of readers guessing from which keys are present. A result file
+without the field was written before the field existed, in version 1's layout.
 """
 
 from __future__ import annotations
@@ -55,6 +60,25 @@ def write_bytes_atomic(path, data: bytes) -> Path:
 def write_text_atomic(path, text: str, encoding: str = "utf-8") -> Path:
     """:func:`write_bytes_atomic` for text."""
     return write_bytes_atomic(path, text.encode(encoding))
+
+
+#: The layout version of the result files pacekit writes and reads back (``experiment.json``, claims cells,
+#: ``ledger.json``, ``seeds.json``, the quickstart's ``result.json``, ``eval.json``, the commands' result files).
+#: Raise it when a field changes meaning or a reader would need a field older files lack.
+RESULT_SCHEMA = 1
+#: The key that carries it, first in every result file.
+SCHEMA_KEY = "schema_version"
+
+
+def result_text(data: Mapping, **dumps: Any) -> str:
+    """``data`` as the JSON text of a result file: ``"schema_version": RESULT_SCHEMA`` first, then ``data``;
+    ``dumps``: :func:`json.dumps`' options (``indent``, ``default``, ``allow_nan``)."""
+    return json.dumps({SCHEMA_KEY: RESULT_SCHEMA, **data}, **dumps)
+
+
+def write_json_atomic(path, data: Mapping, **dumps: Any) -> Path:
+    """Write :func:`result_text` of ``data`` to ``path`` with :func:`write_text_atomic`."""
+    return write_text_atomic(path, result_text(data, **dumps))
 
 
 def ensure_writable(folder) -> Path:
@@ -145,6 +169,28 @@ def read_json(path, fix: str, shape: Kind = dict, keys: Optional[Mapping[str, Op
     return check_json(_parse(_read_text(path, fix), path, fix), path, fix, shape, keys, optional)
 
 
+def check_schema(data: dict, path, fix: str) -> dict:
+    """``data`` (a result file's object) without its ``"schema_version"``, when that is :data:`RESULT_SCHEMA`
+    (or absent: version 1); else a :class:`pacekit.errors.DamagedFileError` naming ``path``, both versions and ``fix``."""
+    version = data.get(SCHEMA_KEY, 1)
+    if not _is(version, int):
+        raise damaged(path, f"its {SCHEMA_KEY!r} is {_json_name(type(version))}, not a number", fix)
+    if version != RESULT_SCHEMA:
+        newer = version > RESULT_SCHEMA
+        raise DamagedFileError(f"{path} holds results of layout version {version}, and this pacekit reads version "
+                               f"{RESULT_SCHEMA} (it was written by {'a newer' if newer else 'an older'} pacekit); "
+                               + (f"upgrade pacekit to read it, or {fix}" if newer else fix))
+    return {k: v for k, v in data.items() if k != SCHEMA_KEY}
+
+
+def read_result_json(path, fix: str, keys: Optional[Mapping[str, Optional[Kind]]] = None,
+                     optional: Optional[Mapping[str, Kind]] = None) -> dict:
+    """A result file written by :func:`write_json_atomic`: :func:`read_json` (an object holding ``keys``),
+    then :func:`check_schema`; returned without its ``"schema_version"``."""
+    path = Path(path)
+    return check_schema(read_json(path, fix, dict, keys, optional), path, fix)
+
+
 def read_json_lines(path, fix: str) -> list[dict]:
     """The rows of a JSON-lines file pacekit wrote (one object a line, blank lines skipped), each checked to be
     an object; a damaged line is a :class:`pacekit.errors.DamagedFileError` naming its number."""
@@ -159,5 +205,6 @@ def read_json_lines(path, fix: str) -> list[dict]:
     return rows
 
 
-__all__ = ["check_json", "current_umask", "damaged", "ensure_writable", "read_json", "read_json_lines",
-           "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["RESULT_SCHEMA", "SCHEMA_KEY", "check_json", "check_schema", "current_umask", "damaged", "ensure_writable",
+           "read_json", "read_json_lines", "read_result_json", "result_text", "write_bytes_atomic", "write_json_atomic",
+           "write_text_atomic"]

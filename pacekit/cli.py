@@ -18,6 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from .console import show_messages
 from .errors import PacekitError, is_os_fault, os_fault_message
 
 #: Modules whose ``add_commands`` contribute sub-commands, in help order.
@@ -93,7 +94,8 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        result = args.func(args)
+        with show_messages():
+            result = args.func(args)
     except KeyboardInterrupt:
         print("\n" + interrupt_hint(args), file=sys.stderr)
         return 130

@@ -21,6 +21,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Optional
 
+from .console import show_messages_from_now
+
 _on_exit: Optional[Callable[[], None]] = None
 
 
@@ -59,6 +61,7 @@ def _start_worker(parent_pid: int, on_exit, initializer, initargs) -> None:
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="pacekit-parent-watch").start()
     if os.getppid() != parent_pid:  # the parent died before the signal was set up
         _exit_now()
+    show_messages_from_now()  # a worker's pacekit messages reach the terminal as its parent's do
     if initializer is not None:
         initializer(*initargs)
 

@@ -20,8 +20,8 @@ ARCHITECTURE_DOC = PACKAGE_DIR.parent / "docs" / "architecture.md"
 
 #: The layers, lowest first, and the modules each holds (a package name covers its submodules).
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("pacekit", "pacekit.errors", "pacekit.atomic", "pacekit.machine", "pacekit.workers", "pacekit.pace",
-             "pacekit.losses"),
+    "core": ("pacekit", "pacekit.errors", "pacekit.atomic", "pacekit.console", "pacekit.machine", "pacekit.workers",
+             "pacekit.pace", "pacekit.losses"),
     "data": ("pacekit.data",),
     "models": ("pacekit.models",),
     "config": ("pacekit.config",),
@@ -217,3 +217,15 @@ def test_only_commands_define_commands_or_parse_argv():
         text = path.read_text()
         assert "def add_commands" not in text, f"{path}: commands belong in pacekit/commands/"
         assert "import argparse" not in text and "sys.argv" not in text, f"{path}: argv is parsed in pacekit/commands/"
+
+
+def test_below_the_notebooks_and_the_command_line_nothing_prints():
+    """Library layers log (pacekit.console shows the records); only commands/ and teaching/ call print."""
+    printing = []
+    for path in PACKAGE_DIR.rglob("*.py"):
+        if layer_of(_module_name(path)) in ("commands", "teaching"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                printing.append(f"{path.relative_to(PACKAGE_DIR)}:{node.lineno}")
+    assert not printing, f"library code prints (log to a pacekit logger instead): {printing}"

@@ -63,5 +63,19 @@ def test_the_files_pacekit_reads_back_are_written_atomically(module):
     import inspect
 
     source = inspect.getsource(importlib.import_module(f"pacekit.{module}"))
-    assert "write_text_atomic(" in source
+    assert "write_text_atomic(" in source or "write_json_atomic(" in source
     assert ".write_text(" not in source.replace("write_text_atomic(", "")
+    assert "json.dumps(" not in source or module in ("study.claims.cells", "teaching.shipped", "recipes.linear_probe")
+
+
+def test_result_files_carry_their_layout_version_and_read_it_back(tmp_path):
+    path = atomic.write_json_atomic(tmp_path / "r.json", {"top1": 0.5}, indent=1)
+    assert list(json.loads(path.read_text())) == ["schema_version", "top1"]
+    assert json.loads(path.read_text())["schema_version"] == atomic.RESULT_SCHEMA
+    assert atomic.read_result_json(path, "fix it") == {"top1": 0.5}
+    # a file written before the field existed has version 1's layout
+    path.write_text(json.dumps({"top1": 0.5}))
+    assert atomic.read_result_json(path, "fix it", keys={"top1": float}) == {"top1": 0.5}
+    path.write_text(json.dumps({"schema_version": atomic.RESULT_SCHEMA + 1, "top1": 0.5}))
+    with pytest.raises(atomic.DamagedFileError, match=r"a newer pacekit\); upgrade pacekit to read it, or fix it"):
+        atomic.read_result_json(path, "fix it")

@@ -172,7 +172,8 @@ def test_linear_probe_keeps_the_backbone_frozen_and_trains_the_fc(flow, tmp_path
         assert probe["model"][key].shape == init[key].shape
         assert not torch.allclose(probe["model"][key], init[key]), key
     saved = json.loads((run_dir / "linear_probe.json").read_text())
-    assert set(saved) == {"linear probe", "fine-tuned"} and saved["fine-tuned"]["num_videos"] == 12
+    assert saved["schema_version"] == 1 and set(saved["results"]) == {"linear probe", "fine-tuned"}
+    assert saved["results"]["fine-tuned"]["num_videos"] == 12
 
 
 def test_authors_checkpoints_get_the_authors_input_bgr_0_to_255():
@@ -274,8 +275,9 @@ def test_finetune_and_evaluate_commands_list_the_left_out_video(broken_ucf_root,
               "--ft-batch-size", "3", "--eval-batch-size", "4"]
     with pytest.warns(UserWarning, match="another video is used"):  # the broken train video, in training
         assert main(["finetune", *common, "--name", "ft"]) == 0
-    printed = capsys.readouterr().out
-    assert "undecodable videos were replaced by others" in printed  # training substitutes, and says so
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "undecodable videos were replaced by others" in captured.err  # training substitutes, and warns
     eval_json = tmp_path / "ft" / "eval.json"
     assert "5 videos of 6 listed" in printed and f"(1 left out: 1 undecodable; listed in {eval_json})" in printed
     saved = json.loads(eval_json.read_text())

@@ -9,6 +9,7 @@ from pacekit.data.synthetic import ensure_synthetic
 from pacekit.study.experiment import (
     INITS,
     PROTOCOLS,
+    ExperimentPlan,
     ExperimentResult,
     TransferOutcome,
     retrieval_chance,
@@ -28,7 +29,7 @@ def tiny(tmp_path_factory):
     root = ensure_synthetic(base / "synthetic", num_classes=3, videos_per_class=6, seed=0, width=160, height=120)
     cfg = get_config("cpu-tiny", dataset="synthetic", root=str(root), **TINY)
     out = base / "runs"
-    return cfg, out, run_experiment(cfg, out, seeds=SEEDS, retrieval=True)
+    return cfg, out, run_experiment(cfg, ExperimentPlan(seeds=SEEDS, retrieval=True), out)
 
 
 def test_every_cell_is_there_with_its_numbers(tiny):
@@ -71,7 +72,7 @@ def test_a_reused_run_is_not_retrained(tiny):
     cfg, out, first = tiny
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("last.pt")}
     assert len(stamps) == 1 + len(INITS) * len(PROTOCOLS) * len(SEEDS)
-    again = run_experiment(cfg, out, seeds=SEEDS, retrieval=False, reuse=True)
+    again = run_experiment(cfg, ExperimentPlan(seeds=SEEDS, retrieval=False), out, reuse=True)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("last.pt")} == stamps
     for a, b in zip(first.outcomes, again.outcomes):
         assert a.key == b.key and a.train_accuracy == b.train_accuracy and a.top1 == pytest.approx(b.top1)
@@ -83,7 +84,11 @@ def test_a_constant_predictor_is_visible_and_chance_is_exact():
     assert o.constant and o.coverage == "9 of 10"
     assert retrieval_chance([0, 1], [0, 0, 1, 1], [1, 3, 5]) == {1: 0.5, 3: 1.0}
     with pytest.raises(ValueError, match="protocol"):
-        run_experiment(get_config("cpu-tiny"), protocols=("frozen",))
+        ExperimentPlan(protocols=("frozen",))
+    with pytest.raises(ValueError, match="init"):
+        ExperimentPlan(inits=("imagenet",))
+    with pytest.raises(ValueError, match="seed"):
+        ExperimentPlan(seeds=())
 
 
 def test_the_notebook_helper_is_one_cell_of_the_pipeline_and_reloads(tiny, tmp_path, capsys):
@@ -113,8 +118,8 @@ def test_the_notebook_helper_is_one_cell_of_the_pipeline_and_reloads(tiny, tmp_p
 
 def test_attention_figures_of_each_initialisation(tiny, tmp_path):
     cfg, _, _ = tiny
-    result = run_experiment(cfg, tmp_path / "runs", protocols=("linear probe",), retrieval=False, attention=True,
-                            attention_videos=1)
+    plan = ExperimentPlan(protocols=("linear probe",), retrieval=False, attention_figures=1)
+    result = run_experiment(cfg, plan, tmp_path / "runs")
     assert set(result.attention) == set(INITS)
     for name in result.attention.values():
         assert (tmp_path / "runs" / name).read_bytes().startswith(b"\x89PNG")

@@ -726,8 +726,11 @@ def test_a_user_fault_is_one_line(case: Row, request, tmp_path, monkeypatch, cap
 
 
 def _experiment_json(**changes) -> str:
-    values = {"out": "x", "config": {}, "inits": ["pretrained"], "protocols": [], "seeds": [0], "outcomes": [],
-              "pretext_accuracy": 0.5, "pretrained": None, "seconds": {"total": 1.0}}
+    values = {"schema_version": 1, "out": "x", "config": {}, "inits": ["pretrained"], "protocols": [], "seeds": [0],
+              "outcomes": [], "pretext_accuracy": 0.5, "pretext_train_accuracy": 0.6, "pretrained": None,
+              "pretext_by_class": None, "labelled_pretext_accuracy": None, "labelled_pretext_by_class": None,
+              "retrieval": {}, "seconds": {"total": 1.0}, "attention": {}, "attention_scores": {},
+              "attention_stage": None, "retrieval_skipped": {}}
     return json.dumps({**values, **changes})
 
 
@@ -785,6 +788,15 @@ READ_BACK = [
      _read_experiment, "outcomes[0]'s 'top1' is a string"),
     ("experiment-outcome-lacks-fields", "experiment.json", _experiment_json(outcomes=[{"init": "random"}]),
      _read_experiment, "not an experiment's results: TypeError"),
+    ("experiment-lacks-a-field", "experiment.json",
+     json.dumps({k: v for k, v in json.loads(_experiment_json()).items() if k != "retrieval_skipped"}),
+     _read_experiment, "it lacks 'retrieval_skipped'"),
+    ("experiment-newer-layout", "experiment.json", _experiment_json(schema_version=2), _read_experiment,
+     ["holds results of layout version 2", "reads version 1", "a newer pacekit", "run the experiment again"]),
+    ("experiment-layout-a-string", "experiment.json", _experiment_json(schema_version="1"), _read_experiment,
+     "its 'schema_version' is a string, not a number"),
+    ("seeds-newer-layout", "ledger/seeds.json", json.dumps({"schema_version": 7, "seeds": [0]}), _read_seeds,
+     ["layout version 7", "--seeds"]),
     ("metrics-line-cut-short", "run/metrics.jsonl", '{"epoch": 1, "loss": 1.0}\n{"epoch": 2, "lo', _read_metrics,
      ["metrics.jsonl is damaged (line 2: not valid JSON", "load_checkpoint"]),
     ("metrics-line-an-array", "run/metrics.jsonl", '{"epoch": 1}\n[1, 2]\n', _read_metrics,
@@ -832,6 +844,8 @@ DAMAGED_CELLS = [
     ("metrics-a-list", json.dumps({**CELL, "metrics": [0.5]})),
     ("value-a-string", json.dumps({**CELL, "metrics": {"fine-tuned": {"value": "0.5"}}})),
     ("metric-a-number", json.dumps({**CELL, "metrics": {"fine-tuned": 0.5}})),
+    ("lacks-its-seconds", json.dumps({k: v for k, v in CELL.items() if k != "seconds"})),
+    ("newer-layout", json.dumps({"schema_version": 2, **CELL})),
 ]
 
 
@@ -845,7 +859,8 @@ def test_a_damaged_cell_is_computed_again_with_a_warning(tmp_path, caplog, conte
     cell.write_text(contents)
     with caplog.at_level("WARNING", logger="pacekit.study.claims"):
         assert saved_cell(cell, CELL["identity"]) is None
-    assert f"{cell} is damaged" in caplog.text and "computing the cell again" in caplog.text
+    assert f"{cell} is damaged" in caplog.text or f"{cell} holds results of layout version 2" in caplog.text
+    assert "computing the cell again" in caplog.text
 
 
 def test_a_damaged_pretraining_result_is_computed_again_with_a_warning(tmp_path, caplog):

@@ -130,16 +130,17 @@ def test_topk_constant_matches_the_paper():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_run_retrieval_uses_every_video_and_matches_brute_force(flow, capsys):
+def test_run_retrieval_uses_every_video_and_matches_brute_force(flow, caplog):
     from pacekit.evaluation.retrieval import extract_features, run_retrieval
     from pacekit.training.loading import eval_split, load_model
 
     loaded = load_model(flow["pre"])
     gallery = eval_split(loaded, "synthetic", flow["root"], "train")
     queries = eval_split(loaded, "synthetic", flow["root"], "test")
-    results = run_retrieval(loaded.model, queries, gallery, ("p5", "p4"), transform=loaded.transform(), batch_size=7,
-                            chunk_size=5)
-    printed = capsys.readouterr().out
+    with caplog.at_level("INFO", logger="pacekit.evaluation"):
+        results = run_retrieval(loaded.model, queries, gallery, ("p5", "p4"), transform=loaded.transform(),
+                                batch_size=7, chunk_size=5)
+    printed = caplog.text
     assert "gallery (train): 12 of 12 videos used" in printed and "queries (test): 12 of 12 videos used" in printed
     assert set(results) == {"p5", "p4"}
     feats_q = extract_features(loaded.model, queries, ("p5", "p4"), transform=loaded.transform(), batch_size=5)
@@ -208,7 +209,7 @@ def broken_splits(root):
     return build_dataset("ucf101", root, "test", **kwargs), build_dataset("ucf101", root, "train", **kwargs)
 
 
-def test_retrieval_leaves_unreadable_videos_out_of_queries_and_gallery(broken_ucf_root, capsys):
+def test_retrieval_leaves_unreadable_videos_out_of_queries_and_gallery(broken_ucf_root, caplog):
     from pacekit.data import ClipEval
     from pacekit.evaluation.retrieval import extract_features, plot_retrieval_examples, run_retrieval
 
@@ -218,9 +219,10 @@ def test_retrieval_leaves_unreadable_videos_out_of_queries_and_gallery(broken_uc
     assert feats.indices.tolist() == [0, 1, 2, 3, 5] and feats.labels.tolist() == [0, 0, 1, 1, 2]
     assert (feats.num_evaluated, feats.num_listed) == (5, 6) and [v.name for v in feats.left_out] == [BROKEN_TRAIN]
     assert feats.features["p5"].shape == (5, 3)
-    results = run_retrieval(PooledOnly(), queries, gallery, ("p5", "p4"), ks=(1, 5), transform=transform,
-                            batch_size=4)
-    printed = capsys.readouterr().out
+    with caplog.at_level("INFO", logger="pacekit.evaluation"):
+        results = run_retrieval(PooledOnly(), queries, gallery, ("p5", "p4"), ks=(1, 5), transform=transform,
+                                batch_size=4)
+    printed = caplog.text
     assert f"gallery (train): 5 of 6 videos used (1 left out: 1 undecodable ({BROKEN_TRAIN}))" in printed
     assert f"queries (test): 5 of 6 videos used (1 left out: 1 undecodable ({BROKEN_TEST}))" in printed
     r = results["p5"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ..atomic import write_text_atomic
+from ..atomic import write_json_atomic
 from ..evaluation.recognition import format_comparison
 from ..study.experiment import linear_probe
 from .config_flags import add_config_arguments, config_from_args
@@ -24,9 +23,9 @@ def cmd_linear_probe(args) -> int:
     print(format_comparison(results))
     out = Path(cfg.run_dir) / "linear_probe.json"
     # predicted_counts[c]: test videos predicted as class c (a constant predictor has one non-zero count).
-    write_text_atomic(out, json.dumps({name: {"top1": r.top1, "top5": r.top5, "predicted_counts": r.confusion.sum(0).tolist(),
-                                      **r.coverage_json()}
-                               for name, r in results.items()}, indent=1))
+    write_json_atomic(out, {"results": {name: {"top1": r.top1, "top5": r.top5,
+                                               "predicted_counts": r.confusion.sum(0).tolist(), **r.coverage_json()}
+                                        for name, r in results.items()}}, indent=1)
     print(f"wrote {out}")
     return 0
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ..atomic import ensure_writable, write_text_atomic
+from ..atomic import ensure_writable, write_json_atomic
 from ..evaluation.recognition import coverage_json, left_out_note
 from ..evaluation.retrieval import (
     FEATURES,
@@ -38,13 +37,13 @@ def cmd_retrieve(args) -> int:
     table = format_table(list(results.values()))
     print(table)
     first = results[args.features[0]]
-    write_text_atomic(out / "retrieval.json", json.dumps({
+    write_json_atomic(out / "retrieval.json", {
         "num_queries": first.num_queries, "num_gallery": first.num_gallery, "table": table,
         "features": {name: r.feature for name, r in results.items()},
         "topk": {layer: {str(k): v for k, v in r.topk.items()} for layer, r in results.items()},
         "queries": coverage_json(first.queries_listed, first.num_queries, first.query_left_out),
         "gallery": coverage_json(first.gallery_listed, first.num_gallery, first.gallery_left_out),
-    }, indent=1))
+    }, indent=1)
     if first.left_out:
         print(f"queries and gallery together: {left_out_note(first.left_out, str(out / 'retrieval.json'))}")
     fig = plot_retrieval_examples(first, queries, gallery)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ..atomic import write_text_atomic
+from ..atomic import write_json_atomic
 from ..recipes.train import evaluate_on_test, finetune, pretrain
 from .config_flags import add_config_arguments, config_from_args
 
@@ -34,8 +33,8 @@ def cmd_finetune(args) -> int:
         evaluation = evaluate_on_test(result.model, cfg, device)
         out = Path(cfg.run_dir) / "eval.json"
         print(f"test split, {cfg.num_clips}-clip evaluation: {evaluation.summary(listed_in=str(out))}")
-        write_text_atomic(out, json.dumps({"top1": evaluation.top1, "top5": evaluation.top5, **evaluation.coverage_json()},
-                                  indent=2))
+        write_json_atomic(out, {"top1": evaluation.top1, "top5": evaluation.top5, **evaluation.coverage_json()},
+                          indent=2)
     return 0
 
 

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..atomic import write_text_atomic
+from ..atomic import write_json_atomic
 from ..config import Config
 from ..data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, name_some
 from ..data.transforms import ClipEval
@@ -543,7 +543,6 @@ def format_comparison(results: dict[str, EvalResult]) -> str:
 def save_result(result: EvalResult, out_dir) -> list:
     """Write ``eval.json`` (accuracies, which videos were scored and which left out and why, per-class
     accuracy, confusion) and the two figures; returns the paths."""
-    import json
     from pathlib import Path
 
     import matplotlib.pyplot as plt
@@ -558,7 +557,7 @@ def save_result(result: EvalResult, out_dir) -> list:
         "confusion": result.confusion.tolist(), "classes": names,
     }
     paths = [out_dir / "eval.json", out_dir / "confusion.png", out_dir / "per_class_accuracy.png"]
-    write_text_atomic(paths[0], json.dumps(summary, indent=1))
+    write_json_atomic(paths[0], summary, indent=1)
     for fig, path in ((plot_confusion(result), paths[1]), (plot_per_class_accuracy(result), paths[2])):
         fig.savefig(path, dpi=120)
         plt.close(fig)

@@ -37,6 +37,7 @@ however large the splits are.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from typing import Optional, Sequence
 
@@ -50,6 +51,8 @@ from ..data.strips import read_strip, spread_indices
 from ..models import backbone_of, stage_shapes
 from ..models.modes import evaluating
 from .recognition import left_out_note, over_eval_videos
+
+logger = logging.getLogger("pacekit.evaluation")
 
 #: The k of Tables 4 and 5.
 TOPK = (1, 5, 10, 20, 50)
@@ -451,7 +454,7 @@ def run_retrieval(
     paper's Tables 4/5 report (VCOP's feature for their p5 rows, and p4). Each result's ``feature`` says
     which feature it used.
 
-    With ``verbose`` it prints each side's counts: the videos used of those listed, and the ones left
+    With ``verbose`` it logs each side's counts (on the ``pacekit.evaluation`` logger, :mod:`pacekit.console`): the videos used of those listed, and the ones left
     out (unreadable, missing on disk) with the reason -- never replaced by other videos.
     """
     gallery = extract_features(model, gallery_dataset, layers, device, batch_size, num_workers, transform)
@@ -460,8 +463,7 @@ def run_retrieval(
         if feats.num_evaluated + len(feats.left_out) != feats.num_listed:  # guards future loader changes
             raise RuntimeError(f"{name}: {feats.num_evaluated} videos read and {len(feats.left_out)} left out "
                                f"do not add up to the {feats.num_listed} listed")
-        if verbose:
-            print(f"{name}: {feats.describe()}")
+        logger.log(logging.INFO if verbose else logging.DEBUG, "%s: %s", name, feats.describe())
     coverage = dict(query_indices=query.indices, gallery_indices=gallery.indices, queries_listed=query.num_listed,
                     gallery_listed=gallery.num_listed, query_left_out=query.left_out, gallery_left_out=gallery.left_out)
     return {

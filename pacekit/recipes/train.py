@@ -154,7 +154,7 @@ def pretrain(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
                             cfg.lr_gamma, cfg.optimizer)
         _announce(ctx, cfg, "pretrain", len(dataset), model)
         out = fit(model, dataset, PaceStep(cfg, make_augment(cfg, fast.channels_last)), schedule, cfg, "pretrain",
-                  cfg.run_dir, ctx, on_epoch_end=on_epoch_end,
+                  ctx, on_epoch_end=on_epoch_end,
                   checkpoint_extra={"paces": [str(p) for p in dataset.pace_set]}, overwrite=overwrite)
     finally:
         cleanup_distributed(ctx)
@@ -194,7 +194,7 @@ def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
         dataset = finetune_dataset(cfg)
         model, transfer, authors_input = transfer_model(cfg, dataset.num_classes, allow_partial_load)
         if transfer is not None and ctx.is_main:
-            print(f"backbone from {cfg.pretrained}: {transfer}")
+            logger.info("backbone from %s: %s", cfg.pretrained, transfer)
         train_mode = None
         if cfg.freeze_backbone:
             model.backbone.requires_grad_(False)
@@ -210,7 +210,7 @@ def finetune(cfg: Config, on_epoch_end: Optional[Callable[[dict], None]] = None,
             augment = AuthorsInput(augment)
         model.authors_input = authors_input
         out = fit(model, dataset, ActionStep(augment), schedule, cfg, "finetune",
-                  cfg.run_dir, ctx, train_mode=train_mode, on_epoch_end=on_epoch_end, checkpoint_extra=extra,
+                  ctx, train_mode=train_mode, on_epoch_end=on_epoch_end, checkpoint_extra=extra,
                   overwrite=overwrite)
     finally:
         cleanup_distributed(ctx)
@@ -257,8 +257,8 @@ def _check_same_backbone(cfg: Config, source: dict) -> None:
 def _announce(ctx: DistContext, cfg: Config, stage: str, clips: int, model: nn.Module) -> None:
     if ctx.is_main:
         params = sum(p.numel() for p in model.parameters())
-        print(f"{stage}: {cfg.backbone} ({params / 1e6:.2f}M parameters) on {cfg.dataset} ({clips} clips per "
-              f"epoch) on {ctx.device} x{ctx.world_size}; run folder {cfg.run_dir}")
+        logger.info("%s: %s (%.2fM parameters) on %s (%d clips per epoch) on %s x%d; run folder %s", stage, cfg.backbone,
+                    params / 1e6, cfg.dataset, clips, ctx.device, ctx.world_size, cfg.run_dir)
 
 
 __all__ = ["ActionStep", "PaceStep", "TrainResult", "build_action_model",

@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ..atomic import check_json, damaged, read_json, write_text_atomic
+from ..atomic import check_json, check_schema, damaged, read_json, result_text, write_text_atomic
 from ..config import Config
 from ..errors import one_line
 from ..evaluation.attention import (
@@ -245,8 +245,9 @@ class ExperimentResult:
         }
 
     def to_json(self, path=None) -> str:
-        """Every number as JSON; written to ``path`` when given. Returns the text."""
-        text = json.dumps(self.to_dict(), indent=1)
+        """Every number as the JSON of a result file (:func:`pacekit.atomic.result_text`); written to ``path``
+        when given. Returns the text."""
+        text = result_text(self.to_dict(), indent=1)
         if path is not None:
             write_text_atomic(path, text)
         return text
@@ -255,14 +256,14 @@ class ExperimentResult:
     def from_dict(cls, values: dict, source: str = "the experiment's values") -> "ExperimentResult":
         """Inverse of :meth:`to_dict`. Values of another shape (a damaged ``experiment.json``) are a
         :class:`pacekit.errors.DamagedFileError` naming ``source``, never a result with wrong numbers."""
-        check_json(values, source, EXPERIMENT_FIX, dict, keys=_EXPERIMENT_KEYS, optional=_EXPERIMENT_OPTIONAL)
+        check_json(values, source, EXPERIMENT_FIX, dict, keys=_EXPERIMENT_KEYS)
         try:
-            values = dict(values)
+            values = check_schema(values, source, EXPERIMENT_FIX)
             values["outcomes"] = [TransferOutcome.from_dict(check_json(o, source, EXPERIMENT_FIX, dict,
                                                                        optional=_OUTCOME_NUMBERS, where=f"outcomes[{i}]"))
                                   for i, o in enumerate(values["outcomes"])]
             values["retrieval"] = {init: [RetrievalOutcome.from_dict(r) for r in rows]
-                                   for init, rows in values.get("retrieval", {}).items()}
+                                   for init, rows in values["retrieval"].items()}
             return cls(**values)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise damaged(source, f"not an experiment's results: {one_line(exc)}", EXPERIMENT_FIX) from None
@@ -285,8 +286,8 @@ class ExperimentResult:
 #: What to do about a damaged ``experiment.json``.
 EXPERIMENT_FIX = "delete it and run the experiment again (its finished runs are reused, not retrained)"
 _NUMBER_OR_NULL = (int, float, type(None))
-_EXPERIMENT_KEYS = {"out": str, "config": dict, "inits": list, "protocols": list, "seeds": list, "outcomes": list}
-_EXPERIMENT_OPTIONAL = {"pretext_accuracy": _NUMBER_OR_NULL, "pretext_train_accuracy": _NUMBER_OR_NULL,
+_EXPERIMENT_KEYS = {"out": str, "config": dict, "inits": list, "protocols": list, "seeds": list, "outcomes": list,
+                    "pretext_accuracy": _NUMBER_OR_NULL, "pretext_train_accuracy": _NUMBER_OR_NULL,
                         "labelled_pretext_accuracy": _NUMBER_OR_NULL, "pretrained": (str, type(None)),
                         "retrieval": dict, "seconds": dict, "attention": dict, "attention_scores": dict,
                         "retrieval_skipped": dict, "pretext_by_class": (dict, type(None)),
@@ -394,142 +395,218 @@ def _attention_figure(init: str, model, cfg: Config, out: Path, num_videos: int,
     return name
 
 
-def run_experiment(cfg: Config, out=None, inits: Sequence[str] = INITS, protocols: Sequence[str] = PROTOCOLS,
-                   seeds: Optional[Sequence[int]] = None, retrieval: bool = True, attention: bool = False,
-                   attention_videos: int = 2, attention_score: bool = False,
-                   features: Sequence[str] = SMALL_FEATURES, ks: Sequence[int] = TOPK, overwrite: bool = False,
-                   reuse: Union[bool, Trainer] = False, pretrain_cfg: Optional[Config] = None,
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """What one :func:`run_experiment` measures: the grid of transfer cells and the evaluations beside it.
+
+    Attributes:
+        inits: ``"random"`` and/or ``"pretrained"``. The pretrained cells start from ``cfg.pretrained`` when
+            it is set, else from a pretraining run.
+        protocols: ``"fine-tuned"`` and/or ``"linear probe"`` (frozen backbone, fc at ``cfg.probe_lr``); none
+            for a pretraining alone.
+        seeds: the seeds of the transfer runs (None: ``cfg.seed`` alone).
+        retrieval: also run nearest-neighbour retrieval with each initialisation's backbone, with
+            ``features`` at top-``ks``.
+        attention_figures: draw each initialisation's activation attention (Fig. 5) on this many test videos
+            at every pace, as ``<out>/attention_<init>.png`` (0: no figure).
+        attention_score: also score each initialisation's attention against the mover masks
+            (:func:`attention_scores`, :data:`pacekit.evaluation.attention.ATTENTION_VIDEOS` test videos; needs
+            the synthetic set).
+    """
+
+    inits: tuple[str, ...] = INITS
+    protocols: tuple[str, ...] = PROTOCOLS
+    seeds: Optional[tuple[int, ...]] = None
+    retrieval: bool = True
+    features: tuple[str, ...] = SMALL_FEATURES
+    ks: tuple[int, ...] = TOPK
+    attention_figures: int = 0
+    attention_score: bool = False
+
+    def __post_init__(self):
+        for name in ("inits", "protocols", "features", "ks"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.seeds is not None:
+            object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+            if not self.seeds:
+                raise ValueError("seeds must name at least one seed")
+        for init in self.inits:
+            if init not in INITS:
+                raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        for protocol in self.protocols:
+            if protocol not in PROTOCOLS:
+                raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        if int(self.attention_figures) < 0:
+            raise ValueError(f"attention_figures must be >= 0, got {self.attention_figures}")
+
+    def seeds_of(self, cfg: Config) -> list[int]:
+        """The transfer seeds: the plan's, or ``cfg.seed`` alone."""
+        return list(self.seeds) if self.seeds is not None else [int(cfg.seed)]
+
+
+class _Experiment:
+    """The stages of one :func:`run_experiment`, in order; each adds to the result's values and ``seconds``."""
+
+    def __init__(self, cfg: Config, plan: ExperimentPlan, out: Path, train: Trainer, reuse, overwrite: bool,
+                 run_name: Callable[[str, str, int, int], str], on_epoch_end):
+        self.cfg, self.plan, self.out, self.train = cfg, plan, out, train
+        self.reuse, self.overwrite, self.run_name, self.on_epoch_end = reuse, overwrite, run_name, on_epoch_end
+        self.seconds = {"pretrain": 0.0, "pretext": 0.0, "transfer": 0.0, "evaluate": 0.0, "retrieval": 0.0,
+                        "attention": 0.0}
+        self.pre: Optional[TrainResult] = None
+        self.pretrained: Optional[str] = cfg.pretrained
+        self.values: dict[str, Any] = {}   # the ExperimentResult's fields measured so far
+
+    def pretrain(self, pretrain_cfg: Optional[Config]) -> None:
+        """Pretrain (unless ``cfg.pretrained`` is given or no cell starts from it) and measure the pretext."""
+        if "pretrained" not in self.plan.inits or self.pretrained is not None:
+            return
+        cfg, out = self.cfg, self.out
+        pre_cfg = (pretrain_cfg if pretrain_cfg is not None else cfg.replace(name="pretrain")).replace(
+            out_dir=str(out), pretrained=None)
+        t = time.perf_counter()
+        self.pre = self.train(pre_cfg, "pretrain", self.on_epoch_end)
+        self.seconds["pretrain"] = time.perf_counter() - t
+        t = time.perf_counter()
+        v = self.values
+        v["pretext_accuracy"], v["pretext_by_class"] = _pace_split(self.pre.model, pre_cfg)
+        if (pre_cfg.dataset, pre_cfg.root) != (cfg.dataset, cfg.root):   # pretrained on a companion set
+            v["labelled_pretext_accuracy"], v["labelled_pretext_by_class"] = _pace_split(self.pre.model, cfg)
+        v["pretext_train_accuracy"] = self.pre.final("acc")
+        self.seconds["pretext"] = time.perf_counter() - t
+        self.pretrained = str(self.pre.checkpoint)
+
+    def transfer(self, seeds: Sequence[int]) -> list[TransferOutcome]:
+        """Every (seed, init, protocol) cell, trained and evaluated on the test split."""
+        outcomes = []
+        pretrained_test_features = None  # the frozen pretrained backbone's test features serve every seed's probe
+        for k, seed in enumerate(seeds):
+            for init in self.plan.inits:
+                for protocol in self.plan.protocols:
+                    run_cfg = self.cfg.replace(name=self.run_name(init, protocol, k, len(seeds)), seed=seed,
+                                               pretrained=self.pretrained if init == "pretrained" else None,
+                                               freeze_backbone=protocol == "linear probe")
+                    if protocol == "linear probe":
+                        t = time.perf_counter()
+                        run, result, probe_test = run_linear_probe(
+                            run_cfg.replace(resume=run_cfg.resume or bool(self.reuse)), resolve_device(run_cfg.device),
+                            overwrite=self.overwrite,
+                            test=pretrained_test_features if init == "pretrained" else None)
+                        if init == "pretrained":
+                            pretrained_test_features = probe_test
+                        self.seconds["transfer"] += time.perf_counter() - t
+                    else:
+                        run, result = self._finetune(run_cfg)
+                    outcomes.append(_outcome(init, protocol, seed, run, result))
+        return outcomes
+
+    def _finetune(self, run_cfg: Config) -> tuple[TrainResult, EvalResult]:
+        t = time.perf_counter()
+        run = self.train(run_cfg, "finetune", self.on_epoch_end)
+        self.seconds["transfer"] += time.perf_counter() - t
+        t = time.perf_counter()
+        result = evaluate_on_test(run.model, run_cfg, _device_of(run.model, run_cfg))
+        self.seconds["evaluate"] += time.perf_counter() - t
+        return run, result
+
+    def model(self, init: str):
+        return init_model(init, self.pre, self.pretrained, self.cfg)
+
+    def retrieval(self) -> None:
+        """Nearest-neighbour retrieval with each initialisation's frozen backbone."""
+        cfg, rows, skipped = self.cfg, {}, {}
+        t = time.perf_counter()
+        for init in self.plan.inits:
+            model = self.model(init)
+            if not rows:  # every init has the same architecture: the same features are available
+                clip_shape = (3, cfg.clip_len, cfg.crop, cfg.crop)
+                skipped = {f: why for f in self.plan.features for why in [unavailable_feature(model, clip_shape, f)]
+                           if why}
+            available = [f for f in self.plan.features if f not in skipped]
+            rows[init] = (_retrieval_rows(init, model, cfg, _device_of(model, cfg), available, self.plan.ks)
+                          if available else [])
+        self.seconds["retrieval"] = time.perf_counter() - t
+        self.values.update(retrieval=rows, retrieval_skipped=skipped)
+
+    def attention(self) -> None:
+        """Fig. 5's figures and/or the attention's share inside the mover masks, per initialisation."""
+        figures: dict[str, str] = {}
+        scores: dict[str, dict[str, list[float]]] = {}
+        stage = None  # every init has the same architecture, so the same stage: found once
+        t = time.perf_counter()
+        if self.plan.attention_figures:
+            for init in self.plan.inits:
+                model = self.model(init)
+                stage = stage or attention_stage(model, self.cfg)
+                figures[init] = _attention_figure(init, model, self.cfg, self.out, self.plan.attention_figures, stage)
+        if self.plan.attention_score:
+            for init in self.plan.inits:
+                model = self.model(init)
+                stage = stage or attention_stage(model, self.cfg)
+                measured = attention_scores(model, self.cfg, with_grad_cam=True, stage=stage)
+                scores[init] = {name: [float(v) for v in pair] for name, pair in measured.items()}
+        self.seconds["attention"] = time.perf_counter() - t
+        self.values.update(attention=figures, attention_scores=scores, attention_stage=stage)
+
+
+def _outcome(init: str, protocol: str, seed: int, run: TrainResult, result: EvalResult) -> TransferOutcome:
+    num_classes = result.probs.shape[1]
+    return TransferOutcome(
+        init=init, protocol=protocol, seed=seed, top1=float(result.top1), top5=float(result.top5),
+        train_accuracy=float(run.final("acc")),
+        predicted_counts=np.bincount(result.predictions, minlength=num_classes).tolist(),
+        label_counts=np.bincount(result.labels, minlength=num_classes).tolist(),
+        num_evaluated=int(result.num_evaluated), num_listed=int(result.num_listed), run_dir=str(run.run_dir),
+        classes=list(result.classes) if result.classes is not None else None, evaluation=result, run=run)
+
+
+def run_experiment(cfg: Config, plan: Optional[ExperimentPlan] = None, out=None, *,
+                   pretrain_cfg: Optional[Config] = None, reuse: Union[bool, Trainer] = False, overwrite: bool = False,
                    run_name: Optional[Callable[[str, str, int, int], str]] = None,
                    on_epoch_end: Optional[Callable[[dict], None]] = None) -> ExperimentResult:
-    """Pretrain, transfer every (init, protocol, seed) cell, evaluate; see the module docstring.
+    """Pretrain, transfer every (init, protocol, seed) cell of ``plan``, evaluate; see the module docstring.
 
     Args:
         cfg: the configuration of the transfer runs (its dataset, schedule, labelled subset).
+        plan: what to measure (:class:`ExperimentPlan`; default: both inits, both protocols, ``cfg.seed``,
+            retrieval).
         out: the folder all runs go to (default ``cfg.out_dir``).
-        inits: ``"random"`` and/or ``"pretrained"``. The pretrained cells start from ``cfg.pretrained`` when
-            it is set, else from a pretraining run (``pretrain_cfg``, default ``cfg`` named ``pretrain``).
-        protocols: ``"fine-tuned"`` and/or ``"linear probe"`` (frozen backbone, fc at ``cfg.probe_lr``).
-        seeds: the seeds of the transfer runs (default: ``cfg.seed`` alone).
-        retrieval: also run nearest-neighbour retrieval with each initialisation's backbone (``features``,
-            top-``ks``).
-        attention: also draw each initialisation's activation attention (Fig. 5) on the first
-            ``attention_videos`` test videos at every pace, as ``<out>/attention_<init>.png``.
-        attention_score: also score each initialisation's attention against the mover masks
-            (:func:`attention_scores`, :data:`ATTENTION_VIDEOS` test videos; needs the synthetic set).
-        overwrite: replace the runs an earlier experiment left in the run folders.
+        pretrain_cfg: the pretraining's configuration (default ``cfg`` named ``pretrain``).
         reuse: False trains (a folder holding another run is refused unless ``overwrite`` or ``cfg.resume``);
             True continues each run from its folder, so a finished one is loaded without training (a run
             of other settings is refused); a callable ``trainer(cfg, stage, on_epoch_end)`` trains or loads
             each stage itself (the notebooks' load-or-train).
+        overwrite: replace the runs an earlier experiment left in the run folders.
         run_name: ``run_name(init, protocol, seed_index, num_seeds)`` -> the cell's run name
             (default :func:`default_run_name`).
         on_epoch_end: passed to every training run.
     """
-    for init in inits:
-        if init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    for protocol in protocols:
-        if protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
-    seeds = [int(s) for s in (seeds if seeds is not None else (cfg.seed,))]
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
+    plan = plan if plan is not None else ExperimentPlan()
+    seeds = plan.seeds_of(cfg)
     out = Path(out if out is not None else cfg.out_dir)
     cfg = cfg.replace(out_dir=str(out))
-    run_name = run_name or default_run_name
-    train = _stage_trainer(reuse, overwrite)
-    seconds = {"pretrain": 0.0, "pretext": 0.0, "transfer": 0.0, "evaluate": 0.0, "retrieval": 0.0, "attention": 0.0}
     t0 = time.perf_counter()
-
-    pre, pretext, pretext_train, pretrained = None, None, None, cfg.pretrained
-    pretext_by_class, labelled_pretext, labelled_by_class = None, None, None
-    if "pretrained" in inits and pretrained is None:
-        pre_cfg = (pretrain_cfg if pretrain_cfg is not None else cfg.replace(name="pretrain")).replace(
-            out_dir=str(out), pretrained=None)
-        t = time.perf_counter()
-        pre = train(pre_cfg, "pretrain", on_epoch_end)
-        seconds["pretrain"] = time.perf_counter() - t
-        t = time.perf_counter()
-        pretext, pretext_by_class = _pace_split(pre.model, pre_cfg)
-        if (pre_cfg.dataset, pre_cfg.root) != (cfg.dataset, cfg.root):   # pretrained on a companion set
-            labelled_pretext, labelled_by_class = _pace_split(pre.model, cfg)
-        pretext_train = pre.final("acc")
-        seconds["pretext"] = time.perf_counter() - t
-        pretrained = str(pre.checkpoint)
-
-    outcomes = []
-    pretrained_test_features = None  # the frozen pretrained backbone's test features serve every seed's probe
-    for k, seed in enumerate(seeds):
-        for init in inits:
-            for protocol in protocols:
-                run_cfg = cfg.replace(name=run_name(init, protocol, k, len(seeds)), seed=seed,
-                                      pretrained=pretrained if init == "pretrained" else None,
-                                      freeze_backbone=protocol == "linear probe")
-                t = time.perf_counter()
-                if protocol == "linear probe":
-                    run, result, probe_test = run_linear_probe(
-                        run_cfg.replace(resume=run_cfg.resume or bool(reuse)), resolve_device(run_cfg.device),
-                        overwrite=overwrite,
-                        test=pretrained_test_features if init == "pretrained" else None)
-                    if init == "pretrained":
-                        pretrained_test_features = probe_test
-                    seconds["transfer"] += time.perf_counter() - t
-                else:
-                    run = train(run_cfg, "finetune", on_epoch_end)
-                    seconds["transfer"] += time.perf_counter() - t
-                    t = time.perf_counter()
-                    result = evaluate_on_test(run.model, run_cfg, _device_of(run.model, run_cfg))
-                    seconds["evaluate"] += time.perf_counter() - t
-                num_classes = result.probs.shape[1]
-                outcomes.append(TransferOutcome(
-                    init, protocol, seed, float(result.top1), float(result.top5), float(run.final("acc")),
-                    np.bincount(result.predictions, minlength=num_classes).tolist(),
-                    np.bincount(result.labels, minlength=num_classes).tolist(),
-                    int(result.num_evaluated), int(result.num_listed), str(run.run_dir),
-                    list(result.classes) if result.classes is not None else None, result, run))
-
-    rows: dict[str, list[RetrievalOutcome]] = {}
-    skipped: dict[str, str] = {}
-    if retrieval:
-        t = time.perf_counter()
-        for init in inits:
-            model = init_model(init, pre, pretrained, cfg)
-            if not rows:  # every init has the same architecture: the same features are available
-                clip_shape = (3, cfg.clip_len, cfg.crop, cfg.crop)
-                skipped = {f: why for f in features for why in [unavailable_feature(model, clip_shape, f)] if why}
-            available = [f for f in features if f not in skipped]
-            rows[init] = _retrieval_rows(init, model, cfg, _device_of(model, cfg), available, ks) if available else []
-        seconds["retrieval"] = time.perf_counter() - t
-    figures: dict[str, str] = {}
-    stage = None  # every init has the same architecture, so the same stage: found once
-    if attention:
-        t = time.perf_counter()
-        for init in inits:
-            model = init_model(init, pre, pretrained, cfg)
-            stage = stage or attention_stage(model, cfg)
-            figures[init] = _attention_figure(init, model, cfg, out, attention_videos, stage)
-        seconds["attention"] = time.perf_counter() - t
-    scores: dict[str, dict[str, list[float]]] = {}
-    if attention_score:
-        t = time.perf_counter()
-        for init in inits:
-            model = init_model(init, pre, pretrained, cfg)
-            stage = stage or attention_stage(model, cfg)
-            measured = attention_scores(model, cfg, with_grad_cam=True, stage=stage)
-            scores[init] = {name: [float(v) for v in pair] for name, pair in measured.items()}
-        seconds["attention"] += time.perf_counter() - t
-    seconds["total"] = time.perf_counter() - t0
-    return ExperimentResult(str(out), cfg.to_dict(), list(inits), list(protocols), seeds, outcomes, pretext,
-                            pretext_train, pretrained, rows, seconds, figures, scores, pre, pretext_by_class,
-                            labelled_pretext, labelled_by_class, stage, skipped)
+    run = _Experiment(cfg, plan, out, _stage_trainer(reuse, overwrite), reuse, overwrite,
+                      run_name or default_run_name, on_epoch_end)
+    run.pretrain(pretrain_cfg)
+    outcomes = run.transfer(seeds)
+    if plan.retrieval:
+        run.retrieval()
+    if plan.attention_figures or plan.attention_score:
+        run.attention()
+    run.seconds["total"] = time.perf_counter() - t0
+    return ExperimentResult(out=str(out), config=cfg.to_dict(), inits=list(plan.inits),
+                            protocols=list(plan.protocols), seeds=seeds, outcomes=outcomes,
+                            pretrained=run.pretrained, seconds=run.seconds, pretrain_run=run.pre, **run.values)
 
 
 def probe_experiment(cfg) -> ExperimentResult:
     """The linear probe as an experiment: one cell, ``cfg.pretrained``'s backbone (random init without
     one), ``cfg.seed``, the run folder ``cfg.run_dir``, no retrieval."""
     init = "pretrained" if cfg.pretrained else "random"
-    return run_experiment(cfg, cfg.out_dir, inits=(init,), protocols=("linear probe",), seeds=(cfg.seed,),
-                          retrieval=False, run_name=lambda *_: cfg.name)
+    return run_experiment(cfg, ExperimentPlan(inits=(init,), protocols=("linear probe",), seeds=(cfg.seed,),
+                                              retrieval=False),
+                          cfg.out_dir, run_name=lambda *_: cfg.name)
 
 
 def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
@@ -554,4 +631,4 @@ def linear_probe(cfg, finetuned=None, device=None) -> dict[str, EvalResult]:
 
 
 __all__ = ["PRETEXT_CLIPS_PER_VIDEO", "INITS", "PROTOCOLS", "SMALL_FEATURES", "ExperimentResult", "RetrievalOutcome", "TransferOutcome",
-           "default_run_name", "init_model", "linear_probe", "probe_experiment", "retrieval_chance", "run_experiment"]
+           "ExperimentPlan", "default_run_name", "init_model", "linear_probe", "probe_experiment", "retrieval_chance", "run_experiment"]

@@ -24,12 +24,11 @@ numbers of a run are in its report. ``--resume`` reuses finished stages (their `
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Optional
 
-from ..atomic import write_text_atomic
+from ..atomic import write_json_atomic, write_text_atomic
 from ..config import Config, get_config
 from ..data import build_dataset
 from ..data.strips import read_pace_strips
@@ -41,6 +40,7 @@ from ..data.synthetic import (
 from ..pace import PaceSet
 from .experiment import (
     SMALL_FEATURES,
+    ExperimentPlan,
     default_run_name,
     run_experiment,
 )
@@ -106,14 +106,15 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     seconds["data"] = time.perf_counter() - t0
 
     seeds = [cfg.seed + k for k in range(finetune_seeds)]
-    experiment = run_experiment(cfg, out, inits=tuple(INIT_NAMES), protocols=PROTOCOLS, seeds=seeds, retrieval=True,
-                                features=SMALL_FEATURES, overwrite=overwrite, attention_score=True,
-                                pretrain_cfg=pretrain_cfg)
+    plan = ExperimentPlan(inits=tuple(INIT_NAMES), protocols=PROTOCOLS, seeds=seeds, retrieval=True,
+                          features=SMALL_FEATURES, attention_score=True)
+    experiment = run_experiment(cfg, plan, out, overwrite=overwrite, pretrain_cfg=pretrain_cfg)
     seconds.update({stage: sec for stage, sec in experiment.seconds.items() if stage not in ("total", "attention")})
     t = time.perf_counter()
-    all_labels = run_experiment(cfg.replace(labels_per_class=None, pretrained=experiment.pretrained), out,
-                                inits=tuple(INIT_NAMES), protocols=("linear probe",), seeds=seeds, retrieval=False,
-                                overwrite=overwrite, run_name=_all_labels_run_name)
+    all_labels = run_experiment(cfg.replace(labels_per_class=None, pretrained=experiment.pretrained),
+                                ExperimentPlan(inits=tuple(INIT_NAMES), protocols=("linear probe",), seeds=seeds,
+                                               retrieval=False),
+                                out, overwrite=overwrite, run_name=_all_labels_run_name)
     seconds["all labels"] = time.perf_counter() - t
 
     outcomes = {(init, protocol): FinetuneOutcome(f"{INIT_NAMES[init]}, {protocol}",
@@ -146,7 +147,7 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     result = QuickstartResult(out, out / "report.md", experiment.pretext_accuracy, experiment.pretext_train_accuracy,
                               outcomes, seconds, cfg, probe_lr, experiment, pretrain_speed_spread)
     write_text_atomic(result.report, format_report(result))
-    write_text_atomic(result.json, json.dumps(result_json(result), indent=1))
+    write_json_atomic(result.json, result_json(result), indent=1)
     return result
 
 

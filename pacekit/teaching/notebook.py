@@ -45,10 +45,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from ..config import config_default, get_config, run_differences
+from ..console import show_messages_from_now
 from ..data.synthetic import ensure_synthetic
 from ..errors import PacekitError
 from ..recipes.train import TrainResult, finetune, pretrain
-from ..study.experiment import ExperimentResult, run_experiment
+from ..study.experiment import ExperimentPlan, ExperimentResult, run_experiment
 from ..study.plots import plot_training_curves
 from ..training.checkpoint import latest_checkpoint, load_checkpoint
 from ..training.loading import model_from_checkpoint, resolve_device
@@ -254,6 +255,7 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
         runs_dir=pick_runs_dir(root, fast, runs_dir), colab=colab, shipped=shipped,
     )
     seed_everything(nb.seed)
+    show_messages_from_now()  # the library's messages (a run's folder, a transfer) as lines of the cell's output
     if not quiet:
         print(nb.summary())
     return nb
@@ -428,9 +430,10 @@ def pretrain_and_finetune(nb: NotebookSetup, label: str, pretrain_name: Optional
     name = f"finetune-from-{pretrain_name}" if pretrain_name is not None else "finetune-random"
     ft_cfg = nb.config(name, **(finetune_overrides or {}))
     pre_cfg = nb.config(pretrain_name, **(pretrain_overrides or {})) if pretrain_name is not None else None
+    plan = ExperimentPlan(inits=("pretrained" if pretrain_name is not None else "random",), protocols=("fine-tuned",),
+                          retrieval=False)
     experiment = run_experiment(
-        ft_cfg, ft_cfg.out_dir, inits=("pretrained" if pretrain_name is not None else "random",),
-        protocols=("fine-tuned",), retrieval=False, pretrain_cfg=pre_cfg, run_name=lambda *_: name,
+        ft_cfg, plan, ft_cfg.out_dir, pretrain_cfg=pre_cfg, run_name=lambda *_: name,
         reuse=lambda cfg, stage, callback: load_or_train(cfg, stage, on_epoch_end=callback, shipped=nb.shipped),
         on_epoch_end=on_epoch_end)
     outcome = experiment.outcomes[0]

@@ -29,7 +29,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -297,6 +297,73 @@ def configure_backends(device: torch.device, cfg, ctx: DistContext, num_workers:
     torch.set_num_threads(threads)
 
 
+@dataclass
+class _Steps:
+    """What :func:`fit` steps through its epochs with, and the counters that run across them."""
+
+    net: nn.Module
+    step_fn: StepFn
+    params: list
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: Any
+    fast: FastPath
+    loader: Any
+    bar: Any
+    log: MetricsLog
+    cfg: Any
+    stage: str
+    ctx: DistContext
+    batch_size: int
+    step: int = 0
+    checkpoint: Optional[Path] = None
+    t0: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self):
+        self.generator = torch.Generator(device=self.ctx.device)
+        self.window, self.whole = DeviceMeter(self.ctx.device), DeviceMeter(self.ctx.device)
+
+    def epoch(self, epoch: int) -> dict:
+        """One epoch of steps; returns its metric row (logged), before the scheduler's step."""
+        device, cfg, stage = self.ctx.device, self.cfg, self.stage
+        self.whole.reset()
+        self.window.reset()
+        substituted = torch.zeros(1, dtype=torch.int64)  # summed on the host, reduced on the device
+        t_window = t_epoch = time.perf_counter()
+        for i, batch in enumerate(self.loader):
+            if "substituted" in batch:  # a CPU tensor: summing it costs no device sync
+                substituted += batch.pop("substituted").sum()
+            self.generator.manual_seed(step_seed(cfg.seed, epoch, i, self.ctx.rank))
+            batch = move_batch(batch, device)
+            try:
+                with self.fast.autocast(device):
+                    loss, correct, clips = self.step_fn(self.net, batch, self.generator)
+                apply_update(loss, self.optimizer, self.scaler,
+                             lambda grads: _check_finite(loss, self.params, stage, epoch, i, self.step, self.scheduler,
+                                                         self.checkpoint, self.ctx, grads))
+            except torch.cuda.OutOfMemoryError:  # the same class as torch.OutOfMemoryError
+                raise out_of_memory_error(stage, self.batch_size, device, self.ctx) from None
+            self.window.add(loss, correct, clips)
+            self.whole.add(loss, correct, clips)
+            self.step += 1
+            if self.bar is not None:
+                self.bar.update(1)
+            if self.step % cfg.log_every == 0:
+                now = time.perf_counter()
+                row = _metrics_row(stage, "step", epoch, self.step, self.window.read(self.ctx), self.scheduler,
+                                   now - t_window, now - self.t0)
+                self.log.append(row)
+                _show(self.bar, row)
+                self.window.reset()
+                t_window = now
+        now = time.perf_counter()
+        row = _metrics_row(stage, "epoch", epoch, self.step, self.whole.read(self.ctx), self.scheduler, now - t_epoch,
+                           now - self.t0)
+        # NCCL reduces device tensors only; this once-per-epoch copy is the only sync it costs.
+        row["substituted"] = int(all_reduce_sum(substituted.to(device), self.ctx).item())
+        return row
+
+
 def fit(
     model: nn.Module,
     dataset,
@@ -304,28 +371,27 @@ def fit(
     schedule: Schedule,
     cfg,
     stage: str,
-    run_dir,
     ctx: DistContext,
     train_mode: Optional[Callable[[nn.Module], None]] = None,
     on_epoch_end: Optional[Callable[[dict], None]] = None,
     checkpoint_extra: Optional[dict] = None,
     overwrite: bool = False,
 ) -> FitResult:
-    """Train ``model`` on ``dataset`` for ``schedule.epochs`` epochs and checkpoint every epoch.
+    """Train ``model`` on ``dataset`` for ``schedule.epochs`` epochs and checkpoint every epoch in ``cfg.run_dir``.
 
     Args:
         model: the (unwrapped) model; moved to ``ctx.device`` here and wrapped in DDP / compiled as the
             config asks. Parameters with ``requires_grad=False`` are not optimised.
         dataset: a dataset with ``set_epoch`` whose items are dicts of uint8 clips and labels.
         step_fn: see :data:`StepFn`.
-        cfg: the :class:`pacekit.config.Config` (seed, device, precision, workers, logging, resume).
+        cfg: the :class:`pacekit.config.Config` (seed, device, precision, workers, logging, resume, and
+            ``run_dir``, the folder of the checkpoints and ``metrics.jsonl``).
         stage: ``"pretrain"`` or ``"finetune"``; stored in checkpoints and metric rows, checked on resume.
-        run_dir: folder for checkpoints and ``metrics.jsonl``.
         train_mode: called after ``model.train()`` each epoch (e.g. to keep a frozen backbone in eval mode).
         on_epoch_end: called with each epoch's metric row after its checkpoint is written (a notebook's live
             plot, or a test that interrupts the run).
         checkpoint_extra: plain values added to every checkpoint (e.g. the class names).
-        overwrite: delete a previous run's files in ``run_dir`` first (without it, and without
+        overwrite: delete a previous run's files in ``cfg.run_dir`` first (without it, and without
             ``cfg.resume``, a folder holding a run is refused: :func:`claim_run_folder`).
 
     Raises:
@@ -333,7 +399,7 @@ def fit(
             checkpoint (the update is not applied, nothing non-finite is saved).
         RunFolderError: the folder holds another run, or ``resume`` would change what the run learns.
     """
-    run_dir = Path(run_dir)
+    run_dir = Path(cfg.run_dir)
     device = ctx.device
     fast = FastPath.from_config(cfg, device)
     num_workers = train_workers(cfg, ctx)
@@ -357,68 +423,35 @@ def fit(
     scaler = fast.make_scaler(device)
     loader, sampler = make_train_loader(dataset, schedule.batch_size, ctx, cfg.seed, num_workers,
                                         pin_memory=device.type == "cuda")
-    generator = torch.Generator(device=device)
     bar = progress_bar(len(loader) * (schedule.epochs - start_epoch), stage, ctx.is_main and cfg.progress)
-    window, whole = DeviceMeter(device), DeviceMeter(device)
-    t0 = time.perf_counter()
-    checkpoint = resumed_from if ctx.is_main else None  # only rank 0 reports a checkpoint
+    steps = _Steps(net, step_fn, params, optimizer, scheduler, scaler, fast, loader, bar, log, cfg, stage, ctx,
+                   schedule.batch_size, step=step,
+                   checkpoint=resumed_from if ctx.is_main else None)  # only rank 0 reports a checkpoint
     try:
         for epoch in range(start_epoch, schedule.epochs):
             sampler.set_epoch(epoch)
             model.train()
             if train_mode is not None:
                 train_mode(model)
-            whole.reset()
-            window.reset()
-            substituted = torch.zeros(1, dtype=torch.int64)  # summed on the host, reduced on the device
-            t_window = t_epoch = time.perf_counter()
-            for i, batch in enumerate(loader):
-                if "substituted" in batch:  # a CPU tensor: summing it costs no device sync
-                    substituted += batch.pop("substituted").sum()
-                generator.manual_seed(step_seed(cfg.seed, epoch, i, ctx.rank))
-                batch = move_batch(batch, device)
-                try:
-                    with fast.autocast(device):
-                        loss, correct, clips = step_fn(net, batch, generator)
-                    apply_update(loss, optimizer, scaler,
-                                 lambda grads: _check_finite(loss, params, stage, epoch, i, step, scheduler,
-                                                             checkpoint, ctx, grads))
-                except torch.cuda.OutOfMemoryError:  # the same class as torch.OutOfMemoryError
-                    raise out_of_memory_error(stage, schedule.batch_size, device, ctx) from None
-                window.add(loss, correct, clips)
-                whole.add(loss, correct, clips)
-                step += 1
-                if bar is not None:
-                    bar.update(1)
-                if step % cfg.log_every == 0:
-                    now = time.perf_counter()
-                    row = _metrics_row(stage, "step", epoch, step, window.read(ctx), scheduler, now - t_window,
-                                       now - t0)
-                    log.append(row)
-                    _show(bar, row)
-                    window.reset()
-                    t_window = now
-            now = time.perf_counter()
-            row = _metrics_row(stage, "epoch", epoch, step, whole.read(ctx), scheduler, now - t_epoch, now - t0)
-            # NCCL reduces device tensors only; this once-per-epoch copy is the only sync it costs.
-            row["substituted"] = int(all_reduce_sum(substituted.to(device), ctx).item())
+            row = steps.epoch(epoch)
             scheduler.step()
             log.append(row)
             _show(bar, row)
             if ctx.is_main and row["substituted"]:
-                print(f"epoch {epoch + 1}: {row['substituted']} undecodable videos were replaced by others")
+                logger.warning("epoch %d: %d undecodable videos were replaced by others", epoch + 1, row["substituted"])
             state = dict(model=model.state_dict(), optimizer=optimizer.state_dict(),
                          scheduler=scheduler.state_dict(), rng=capture_rng_state(), config=cfg.to_dict(),
-                         epoch=epoch + 1, step=step, metrics=list(log.rows), stage=stage,
+                         epoch=epoch + 1, step=steps.step, metrics=list(log.rows), stage=stage,
                          **(checkpoint_extra or {}))
             if ctx.is_main:
-                checkpoint = _save_epoch(run_dir, state, last=epoch + 1 == schedule.epochs)
+                steps.checkpoint = _save_epoch(run_dir, state, last=epoch + 1 == schedule.epochs)
             barrier(ctx)
             if on_epoch_end is not None:
                 on_epoch_end(row)
     finally:
         if bar is not None:
             bar.close()
+    checkpoint = steps.checkpoint
     if ctx.is_main and start_epoch >= schedule.epochs and resumed_from is not None:
         checkpoint = resumed_from  # nothing left to train
     return FitResult(model=model, metrics=list(log.rows), checkpoint=checkpoint, resumed_from=resumed_from)

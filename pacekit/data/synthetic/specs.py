@@ -826,9 +826,26 @@ def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160,
     rng = _rng(rng_or_seed)
     srng = rng if scene_seed is None else _rng(scene_seed)
     motion = table[class_index]
-    scale = height / REFERENCE_HEIGHT
+    # The draws run in this order (look, motion, distractors' places): the same seeds give the same video.
+    scene = _sample_look(motion, srng, width, height, version, max_distractors)
+    spec = _sample_motion(motion, rng, scene, int(class_index), width, height, num_frames, version)
+    spec.distractors = _place_distractors(spec, srng, scene)
+    return spec
 
-    # The look (shared by a group).
+
+@dataclass
+class _Look:
+    """The look of a group's videos, drawn before their motion: :func:`sample_figure_spec`'s first part."""
+
+    background: dict
+    look: dict
+    size: float
+    distract_draws: list
+    candidates: np.ndarray   # positions tried in turn for version 3's distractors, off the mover's path
+
+
+def _sample_look(motion: FigureClass, srng, width: int, height: int, version: int, max_distractors: int) -> _Look:
+    scale = height / REFERENCE_HEIGHT
     background = _v2_background(srng, scale)
     textures = [_v2_texture(srng, background["colors"], scale) for _ in range(2)]   # version 4: replaced below
     area = srng.uniform(*(V4_AREA_RANGE if version == 4 else V2_AREA_RANGE)) * width * height
@@ -846,9 +863,14 @@ def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160,
         distract_draws = [(float(srng.uniform(0.5, 0.9)), float(srng.uniform(0.5, 1.0)),
                            float(srng.uniform(0, math.pi)), _v2_texture(srng, background["colors"], scale))
                           for _ in range(n_distract)]
-    candidates = srng.uniform(0, 1, size=(24, 2))     # positions tried in turn, off the mover's path
+    return _Look(background, look, size, distract_draws, srng.uniform(0, 1, size=(24, 2)))
 
-    # The motion (per clip).
+
+def _sample_motion(motion: FigureClass, rng, scene: _Look, class_index: int, width: int, height: int,
+                   num_frames: int, version: int) -> FigureSpec:
+    """The spec of one video without its distractors: the motion drawn from ``rng`` in ``scene``'s look."""
+    scale = height / REFERENCE_HEIGHT
+    size, look = scene.size, scene.look
     speed = float(motion.speed * rng.uniform(*motion.speed_jitter))
     period = float(rng.uniform(*motion.period_range))
     params = motion.sample_params(rng)
@@ -879,23 +901,28 @@ def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160,
     jitter = np.stack([1.0 + 0.08 * np.tanh(np.cumsum(rng.normal(0, 0.35, num_frames)) / 3),
                        1.0 + 0.12 * np.tanh(np.cumsum(rng.normal(0, 0.35, num_frames)) / 3),
                        1.0 + 0.2 * np.tanh(np.cumsum(rng.normal(0, 0.35, num_frames)) / 3)], axis=1)
-    spec = FigureSpec(class_index=int(class_index), width=int(width), height=int(height),
+    return FigureSpec(class_index=class_index, width=int(width), height=int(height),
                       num_frames=int(num_frames), speed=speed, period=period, amplitude=float(amplitude),
                       phase=phase, anchor=anchor, params=params, size=float(size), spin_dir=_sign(rng),
-                      look=look, background=background, distractors=(), jitter=jitter.astype(np.float32),
+                      look=look, background=scene.background, distractors=(), jitter=jitter.astype(np.float32),
                       version=int(version))
 
-    # Distractors: static, sized and textured like movers, placed off the mover's swept box.
-    traj = figure_trajectory(spec, np.linspace(0, period, 96))
+
+def _place_distractors(spec: FigureSpec, srng, scene: _Look) -> tuple:
+    """The static distractors of ``scene``, sized and textured like movers, placed off the mover's swept box:
+    version 4 at the clearest of each one's candidate spots (the mover may pass over it), version 3 at the
+    first candidate clear of the path."""
+    traj = figure_trajectory(spec, np.linspace(0, spec.period, 96))
     path = np.stack([traj["x"], traj["y"]], axis=1)              # (n, 2) centres over one cycle
-    if motion.body in ("arm", "hammer"):                          # the arm or handle reaches to its pivot
-        pivot = np.asarray((anchor[0], anchor[1] - (amplitude if motion.body == "arm" else 0.0)))
+    body, anchor, amplitude = spec.motion.body, spec.anchor, spec.amplitude
+    if body in ("arm", "hammer"):                                 # the arm or handle reaches to its pivot
+        pivot = np.asarray((anchor[0], anchor[1] - (amplitude if body == "arm" else 0.0)))
         path = np.concatenate([pivot + (path - pivot) * k for k in np.linspace(0.0, 1.0, 6)])
-    distractors, tried = [], iter(candidates)
-    if version == 4:   # each at the clearest of its candidate spots (the mover may pass over it)
-        spots = srng.uniform(0, 1, size=(len(distract_draws), 16, 2))
+    width, height, distractors = spec.width, spec.height, []
+    if spec.version == 4:
+        spots = srng.uniform(0, 1, size=(len(scene.distract_draws), 16, 2))
         placed = path
-        for draw, tries in zip(distract_draws, spots):
+        for draw, tries in zip(scene.distract_draws, spots):
             a = 1.1 * draw["size"]   # the margin kept from the frame's edges
             xy = np.stack([a + 1 + tries[:, 0] * max(width - 2 * a - 2, 0),
                            a + 1 + tries[:, 1] * max(height - 2 * a - 2, 0)], axis=1)
@@ -903,18 +930,18 @@ def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160,
             cx, cy = xy[int(np.argmax(clearance))]
             distractors.append({**draw, "c": (float(cx), float(cy))})
             placed = np.concatenate([placed, [[cx, cy]]])
-        spec.distractors = tuple(distractors)
-        return spec
-    for fa, fb, ang, tex in distract_draws:
-        a = fa * size
+        return tuple(distractors)
+    reach = _v2_reach(body, spec.size, amplitude)
+    tried = iter(scene.candidates)
+    for fa, fb, ang, tex in scene.distract_draws:
+        a = fa * spec.size
         b = fb * a
         for fx, fy in tried:
             cx, cy = a + 1 + fx * max(width - 2 * a - 2, 0), a + 1 + fy * max(height - 2 * a - 2, 0)
             if np.hypot(path[:, 0] - cx, path[:, 1] - cy).min() > reach + a + 2:
                 distractors.append({"c": (float(cx), float(cy)), "a": a, "b": b, "angle": ang, "texture": tex})
                 break
-    spec.distractors = tuple(distractors)
-    return spec
+    return tuple(distractors)
 
 
 def figure_trajectory(spec: FigureSpec, t=None) -> dict:

@@ -14,9 +14,9 @@ import os
 import time
 import zipfile
 from concurrent.futures import as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -377,12 +377,44 @@ class SyntheticSummary:
                 f"in {self.seconds:.1f} s")
 
 
-def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
-                    width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
-                    test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
-                    force: bool = False, version: int = FORMAT_VERSION,
-                    speed_spread: Optional[float] = None) -> SyntheticSummary:
-    """Write (``force``) or complete (default) the synthetic set in ``out``; see ``make_synthetic``.
+@dataclass(frozen=True)
+class SyntheticParams:
+    """What a synthetic set is drawn from (:func:`plan_synthetic`'s arguments; ``synthetic.json`` records them).
+
+    ``duration`` is seconds, or a (min, max) range drawn per video; ``version`` picks the format
+    (``FORMAT_VERSIONS``); ``speed_spread`` (versions 3 and 4) pulls the actions' natural speeds together
+    (:func:`figure_classes`; 1: one speed for all).
+    """
+
+    num_classes: int = 10
+    videos_per_class: int = 40
+    seed: int = 0
+    width: int = 160
+    height: int = 120
+    fps: int = 25
+    duration: Union[float, tuple[float, float]] = (2.0, 4.0)
+    test_fraction: float = 0.3
+    version: int = FORMAT_VERSION
+    speed_spread: Optional[float] = None
+
+    def plan(self) -> dict:
+        """The set's full description (:func:`plan_synthetic`)."""
+        return plan_synthetic(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+
+def _with_changes(params: Optional[SyntheticParams], changes: dict) -> SyntheticParams:
+    params = params if params is not None else SyntheticParams()
+    unknown = sorted(set(changes) - {f.name for f in fields(SyntheticParams)})
+    if unknown:
+        raise TypeError(f"unknown synthetic set parameter(s) {', '.join(unknown)}; SyntheticParams has "
+                        f"{', '.join(f.name for f in fields(SyntheticParams))}")
+    return replace(params, **changes)
+
+
+def build_synthetic(out, params: Optional[SyntheticParams] = None, *, workers: Optional[int] = None,
+                    progress: bool = True, force: bool = False, **changes) -> SyntheticSummary:
+    """Write (``force``) or complete (default) the synthetic set of ``params`` (with ``changes``, any
+    :class:`SyntheticParams` field) in ``out``; see ``make_synthetic``.
 
     Without ``force``, videos already present (non-empty) under the same parameters are kept and only
     the missing ones are drawn. A folder described by a different synthetic.json is rewritten (its
@@ -391,8 +423,7 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
     """
     start = time.perf_counter()
     out = Path(out)
-    plan = plan_synthetic(num_classes, videos_per_class, seed, width, height, fps, duration, test_fraction, version,
-                          speed_spread)
+    plan = _with_changes(params, changes).plan()
     old = check_synthetic_folder(out)
     same = old is not None and old.get("version") == plan["version"] and old.get("params") == plan["params"]
     if old is not None and not same:   # a different set of ours: drop its videos, keep nothing stale
@@ -450,35 +481,26 @@ def build_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed
     return SyntheticSummary(out, len(plan["videos"]), len(tasks), time.perf_counter() - start)
 
 
-def make_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
-                   width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
-                   test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
-                   version: int = FORMAT_VERSION, speed_spread: Optional[float] = None) -> Path:
-    """Write the synthetic action set into ``out`` (every video drawn anew) and return ``out``.
+def make_synthetic(out, params: Optional[SyntheticParams] = None, *, workers: Optional[int] = None,
+                   progress: bool = True, **changes) -> Path:
+    """Write the synthetic action set of ``params`` (default :class:`SyntheticParams`, with ``changes``: any of
+    its fields, ``num_classes=3``) into ``out`` (every video drawn anew) and return ``out``.
 
     Layout (UCF101's): ``out/UCF-101/<Class>/v_<Class>_g<GG>_c<CC>.avi``; ``out/ucfTrainTestlist/``
     with ``classInd.txt`` ("1 Bounce"), ``trainlist01.txt`` ("Bounce/v_Bounce_g04_c01.avi 1") and
     ``testlist01.txt`` (no label), CRLF line ends; ``out/synthetic.json`` with the parameters and
-    each video's class, natural speed, period, frame count and seeds. ``duration`` is seconds, or a
-    (min, max) range drawn per video. ``workers`` processes draw in parallel (default: all cores).
-    ``version`` picks the format (``FORMAT_VERSIONS``): 4 (default) and 3 are made for the lesson and write each
-    video's mover masks beside it (``load_mover_masks``); 1 is the first, small-object set. ``speed_spread``
-    (versions 3 and 4) pulls the actions' natural speeds together (:func:`figure_classes`; 1: one speed for all).
+    each video's class, natural speed, period, frame count and seeds. ``workers`` processes draw in parallel
+    (default: all cores). Versions 4 (default) and 3 are made for the lesson and write each video's mover
+    masks beside it (``load_mover_masks``); 1 is the first, small-object set.
     """
-    return build_synthetic(out, num_classes, videos_per_class, seed, width, height, fps, duration,
-                           test_fraction, workers, progress, force=True, version=version,
-                           speed_spread=speed_spread).root
+    return build_synthetic(out, params, workers=workers, progress=progress, force=True, **changes).root
 
 
-def ensure_synthetic(out, num_classes: int = 10, videos_per_class: int = 40, seed: int = 0,
-                     width: int = 160, height: int = 120, fps: int = 25, duration=(2.0, 4.0),
-                     test_fraction: float = 0.3, workers: Optional[int] = None, progress: bool = True,
-                     version: int = FORMAT_VERSION, speed_spread: Optional[float] = None) -> Path:
+def ensure_synthetic(out, params: Optional[SyntheticParams] = None, *, workers: Optional[int] = None,
+                     progress: bool = True, **changes) -> Path:
     """Like ``make_synthetic``, but a complete set with the same parameters in ``out`` is reused as
     is, and a partial one (a video missing or empty) is repaired by writing only what is missing."""
-    return build_synthetic(out, num_classes, videos_per_class, seed, width, height, fps, duration,
-                           test_fraction, workers, progress, force=False, version=version,
-                           speed_spread=speed_spread).root
+    return build_synthetic(out, params, workers=workers, progress=progress, force=False, **changes).root
 
 
 def companion_folder(root, speed_spread: float) -> Path:

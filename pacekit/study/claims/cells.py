@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ...atomic import check_json, read_json, write_text_atomic
+from ...atomic import check_json, read_result_json, write_json_atomic
 from ...config import Config, field_names, run_differences
 from ...data.synthetic import companion_folder, ensure_companion
 from ...errors import DamagedFileError
 from ...evaluation.attention import ATTENTION_VIDEOS, FIG5_GRID, attention_scores
 from ...evaluation.retrieval import TOPK
 from ...pace import PaceSet
-from ..experiment import EXPERIMENT_FIX, ExperimentResult, init_model, run_experiment
+from ..experiment import EXPERIMENT_FIX, ExperimentPlan, ExperimentResult, init_model, run_experiment
 from .table import MODEL_FIELDS, RETRIEVAL_FEATURES, TRANSFER_FIELDS, Claim
 
 logger = logging.getLogger("pacekit.study.claims")
@@ -78,8 +78,8 @@ def _cell_key(identity: dict) -> dict:
     return {**identity, "pretrain": _compared(identity.get("pretrain")), "transfer": _compared(identity.get("transfer"))}
 
 
-def _experiment(cfg: Config, out: Path, **kw) -> ExperimentResult:
-    return run_experiment(cfg, out, reuse=True, **kw)
+def _experiment(cfg: Config, out: Path, **plan) -> ExperimentResult:
+    return run_experiment(cfg, ExperimentPlan(**plan), out, reuse=True)
 
 
 def cell_plan(cfg: Config, claim: Claim, arm: str, seed: int, attention_videos: int,
@@ -111,11 +111,11 @@ CELL_FIX = "computing the cell again"
 
 
 def _read_cell(cell_file: Path) -> Optional[dict]:
-    """``cell_file``'s contents, checked (:func:`pacekit.atomic.read_json`); None, with a warning, when damaged."""
+    """``cell_file``'s contents, checked (:func:`pacekit.atomic.read_result_json`); None, with a warning, when damaged."""
     try:
-        saved = read_json(cell_file, CELL_FIX)
+        saved = read_result_json(cell_file, CELL_FIX)
         if isinstance(saved.get("identity"), dict):
-            check_json(saved, cell_file, CELL_FIX, keys={"metrics": dict}, optional={"seconds": (int, float, type(None))})
+            check_json(saved, cell_file, CELL_FIX, keys={"metrics": dict, "seconds": (int, float)})
             for metric, entry in saved["metrics"].items():
                 check_json(entry, cell_file, CELL_FIX, optional={"value": (int, float, type(None)),
                                                                  "chance": (int, float, type(None))},
@@ -241,8 +241,8 @@ def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
     metrics = json_safe(metrics)  # a NaN share (no map had mass) is a missing number, as when read back
     # the cell's own compute, its pretraining left out (shared by other cells; recorded in its experiment.json)
     seconds = time.perf_counter() - started - pretrain_seconds
-    write_text_atomic(cell_file, json.dumps(json_safe({"identity": identity, "metrics": metrics, "seconds": seconds}),
-                                            indent=1, default=str, allow_nan=False))
+    write_json_atomic(cell_file, json_safe({"identity": identity, "metrics": metrics, "seconds": seconds}),
+                      indent=1, default=str, allow_nan=False)
     return metrics
 
 
@@ -260,7 +260,7 @@ def recorded_compute(cfg: Config, out, claims: Sequence[Claim], seeds: Sequence[
 
     A rerun reads finished cells back in seconds, so an invocation's own time says little about what the
     ledger costs; this sums what each cell (``cell.json``) and each distinct pretraining
-    (``experiment.json``) recorded. Cells written before cells recorded their time count as unrecorded.
+    (``experiment.json``) recorded.
     Returns ``{"seconds", "cells", "cells_recorded", "pretrainings", "pretrainings_recorded"}``.
     """
     out = Path(out)
@@ -282,7 +282,7 @@ def recorded_compute(cfg: Config, out, claims: Sequence[Claim], seeds: Sequence[
     for pre_dir in pretrain_dirs:
         saved_pre = pre_dir / "experiment.json"
         try:
-            seconds_of = read_json(saved_pre, EXPERIMENT_FIX, optional={"seconds": dict}) if saved_pre.is_file() else {}
+            seconds_of = read_result_json(saved_pre, EXPERIMENT_FIX, keys={"seconds": dict}) if saved_pre.is_file() else {}
         except DamagedFileError as exc:
             logger.warning("%s", exc)
             seconds_of = {}

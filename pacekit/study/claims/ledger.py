@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import math
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ...atomic import read_json, write_text_atomic
+from ...atomic import read_result_json, write_json_atomic, write_text_atomic
 from ...config import Config
 from ...data.synthetic import synthetic_version
 from ...errors import PacekitError
@@ -47,7 +46,7 @@ def check_seeds(out, seeds: Sequence[int]) -> bool:
     path = Path(out) / "seeds.json"
     if not path.is_file():
         return False
-    recorded = read_json(path, SEEDS_FIX, keys={"seeds": list})
+    recorded = read_result_json(path, SEEDS_FIX, keys={"seeds": list})
     if recorded["seeds"] != [int(s) for s in seeds]:
         raise PacekitError(f"{path} records seeds {recorded['seeds']}, fixed before its results; this run "
                            f"asks for {[int(s) for s in seeds]}. Use the same --seeds to resume, or another --out")
@@ -62,8 +61,8 @@ def record_seeds(out, seeds: Sequence[int], claims: Sequence[str]) -> Path:
     seeds = [int(s) for s in seeds]
     if check_seeds(out, seeds):
         return path
-    write_text_atomic(path, json.dumps({"seeds": seeds, "claims": list(claims),
-                                "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
+    write_json_atomic(path, {"seeds": seeds, "claims": list(claims), "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S")},
+                      indent=1)
     return path
 
 
@@ -257,7 +256,7 @@ def write_ledger(ledger: dict, out) -> tuple[Path, Path]:
     """Write ``ledger.json`` (every number; a missing one as null) and ``ledger.md`` into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "ledger.json", json.dumps(json_safe(ledger), indent=1, default=str, allow_nan=False))
+    write_json_atomic(out / "ledger.json", json_safe(ledger), indent=1, default=str, allow_nan=False)
     write_text_atomic(out / "ledger.md", format_ledger(ledger))
     return out / "ledger.md", out / "ledger.json"
 
