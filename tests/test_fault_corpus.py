@@ -347,6 +347,8 @@ FLAG_ROWS = [
         ["--rounds", "expected an integer >= 1"]),
     row("game-seed-negative", "flags", ["game", "--no-browser", "--data", "{tmp}/set", "--seed", "-1"],
         ["--seed", "expected an integer >= 0, got -1"]),
+    row("game-max-kernels-zero", "flags", ["game", "--no-browser", "--data", "{tmp}/set", "--max-kernels", "0"],
+        ["--max-kernels", "expected an integer >= 1, got 0"]),
 ]
 
 PATH_ROWS = [
