@@ -39,7 +39,9 @@ from helpers import make_users_ucf101, tree_bytes
 from pacekit import cli
 from pacekit.data.readers import FRAME_PACK_MAGIC
 from pacekit.data.synthetic import FORMAT_NAME
+from pacekit.owned import mark_folder
 from pacekit.training.checkpoint import load_checkpoint
+from pacekit.training.loop import RUN_FOLDER
 
 #: The categories of the corpus, in the order the count reports them.
 CATEGORIES = ("flags", "paths", "splits", "videos", "damaged", "os", "devices")
@@ -182,6 +184,13 @@ def _splits(root: Path) -> Path:
 def _garble_videos(root: Path, subset_glob: str = "*.avi", data: bytes = b"not a video" * 20) -> None:
     for path in (root / "UCF-101").rglob(subset_glob):
         path.write_bytes(data)
+
+
+def _run_folder(ctx: Ctx, name: str) -> Path:
+    """``tmp/runs/<name>`` as a run leaves its folder (marked, its metrics begun), for a row to damage."""
+    folder = mark_folder(ctx.tmp / "runs" / name, RUN_FOLDER)
+    (folder / "metrics.jsonl").write_text("")
+    return folder
 
 
 def _synthetic_json(ctx: Ctx, folder: str, contents) -> Path:
@@ -588,13 +597,16 @@ DAMAGED_ROWS = [
     row("authors-checkpoint-is-pacekits", "damaged", ["retrieve", "--authors-checkpoint", "{ft}", *ON_SYN],
         "expected a state dict"),
     row("resume-every-checkpoint-damaged", "damaged", ["pretrain", *TRAIN, "--name", "r", "--resume"],
-        ["no checkpoint in", "can be read", "--overwrite"], setup=lambda c: c.file("runs/r/last.pt", b"garbage")),
+        ["no checkpoint in", "can be read", "--overwrite"],
+        setup=lambda c: (_run_folder(c, "r"), c.file("runs/r/last.pt", b"garbage"))),
     row("resume-checkpoint-config-damaged", "damaged", ["pretrain", *TRAIN, "--name", "r", "--resume"],
         ["--resume: {tmp}/runs/r/last.pt does not resume this run", "--overwrite"],
-        setup=lambda c: c.checkpoint(lambda s: s.update(config="garbage"), source="pre", name="runs/r/last.pt")),
+        setup=lambda c: (_run_folder(c, "r"),
+                         c.checkpoint(lambda s: s.update(config="garbage"), source="pre", name="runs/r/last.pt"))),
     row("resume-checkpoint-epoch-damaged", "damaged", ["pretrain", *TRAIN, "--name", "r", "--resume"],
         "does not resume this run",
-        setup=lambda c: c.checkpoint(lambda s: s.update(epoch="x"), source="pre", name="runs/r/last.pt")),
+        setup=lambda c: (_run_folder(c, "r"),
+                         c.checkpoint(lambda s: s.update(epoch="x"), source="pre", name="runs/r/last.pt"))),
     row("synthetic-json-cut-short", "damaged", ["make-synthetic", "--out", "{tmp}/set", *SMALL_SET],
         ["synthetic.json is damaged", "not valid JSON", SYNTHETIC_FIX],
         setup=lambda c: _synthetic_json(c, "set", b'{"format": "pacekit-synthetic", "vers')),
