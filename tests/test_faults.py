@@ -18,6 +18,7 @@ from helpers import TINY_FLAGS
 
 from pacekit.cli import main as cli_main
 from pacekit.config import get_config
+from pacekit.owned import mark_folder
 from pacekit.recipes.train import PaceStep, pretrain
 from pacekit.training.checkpoint import (
     CheckpointError,
@@ -28,7 +29,7 @@ from pacekit.training.checkpoint import (
     save_checkpoint,
 )
 from pacekit.training.loading import load_model
-from pacekit.training.loop import RunFolderError, _prune_epoch_checkpoints
+from pacekit.training.loop import RUN_FOLDER, RunFolderError, _prune_epoch_checkpoints
 
 PRETRAIN_FLAGS = ["--epochs", "1", "--epoch-repeat", "1", "--batch-size", "4", "--threads", "1"]
 
@@ -234,7 +235,7 @@ def test_a_checkpoint_missing_an_entry_is_named(flow, tmp_path, source, entry):
         with pytest.raises(CheckpointError, match=f"lacks '{entry}'"):
             load_model(bad)
     else:
-        (tmp_path / "pre").mkdir()
+        mark_folder(tmp_path / "pre", RUN_FOLDER)  # a run folder, its checkpoint damaged
         edited_copy(flow[source], tmp_path / "pre" / "last.pt", lambda s: s.pop(entry))
         with pytest.raises(CheckpointError, match=f"lacks '{entry}'.*resuming"):
             pretrain(tiny_cfg(flow, tmp_path, name="pre", resume=True))
