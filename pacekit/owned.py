@@ -144,15 +144,13 @@ def check_folder(folder, kind: Kind, fix: str, ours: Optional[Callable[[str], bo
         raise NotADirectoryError(f"{folder} is a file; give a folder for {kind.what}")
     if not folder.is_dir():
         return False
+    if (folder / MARKER).is_file():  # pacekit's: of this kind, or of another (refused)
+        read_mark(folder, kind, fix)
     if (folder / kind.marker).is_file():
-        if kind.marker == MARKER:
-            read_mark(folder, kind, fix)
         return True
     with os.scandir(folder) as entries:
         if next(entries, None) is None:
             return False
-    if (folder / MARKER).is_file():  # pacekit's folder of another kind
-        read_mark(folder, kind, fix)
     found = _listing(folder, kind, ours)
     if found:
         raise refusal(folder, kind, found, fix)

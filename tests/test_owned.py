@@ -16,8 +16,8 @@ from helpers import TINY_FLAGS, make_users_ucf101, tree_bytes
 
 from pacekit.cli import main as cli_main
 from pacekit.config import Config
-from pacekit.data.prepare import prepare_dataset
-from pacekit.data.synthetic import ensure_companion, make_synthetic
+from pacekit.data.prepare import PREPARED_FOLDER, prepare_dataset
+from pacekit.data.synthetic import check_synthetic_folder, ensure_companion, make_synthetic
 from pacekit.owned import MARKER, ForeignFolderError, Kind, check_folder, mark_folder
 from pacekit.study.claims import check_seeds, record_seeds
 from pacekit.study.quickstart import check_quickstart_folders
@@ -160,6 +160,16 @@ def test_prepare_never_writes_into_a_users_ucf101(ucf_root, tmp_path):
     with pytest.raises(ForeignFolderError, match=r"\(UCF-101/, ucfTrainTestlist/\)"):
         prepare_dataset(ucf_root, mine, short_side=32, workers=1, progress=False)
     assert tree_bytes(mine) == before
+
+
+def test_a_prepared_copy_of_a_synthetic_set_is_no_synthetic_set_to_rewrite(tmp_path):
+    copy = tmp_path / "prepared"
+    copy.mkdir()
+    (copy / "synthetic.json").write_text(json.dumps({"format": "pacekit-synthetic", "version": 4, "params": {},
+                                                     "videos": []}))  # copied by prepare from the set
+    mark_folder(copy, PREPARED_FOLDER)
+    with pytest.raises(ForeignFolderError, match="is pacekit's folder of a prepared copy of a dataset, not of a synthetic"):
+        check_synthetic_folder(copy)
 
 
 def test_a_companion_beside_the_set_is_never_written_into_a_users_folder(tmp_path):

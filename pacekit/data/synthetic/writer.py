@@ -356,8 +356,7 @@ def check_synthetic_folder(out, fix: str = SYNTHETIC_FOLDER_FIX) -> Optional[dic
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} is a file; give a folder for the synthetic set")
     old = read_synthetic_metadata(out)
-    if old is None:
-        check_folder(out, SYNTHETIC_FOLDER, fix)
+    check_folder(out, SYNTHETIC_FOLDER, fix)  # also refuses pacekit's folder of another kind (a prepared copy)
     return old
 
 
