@@ -35,6 +35,7 @@ paper's fine-tuning lr (the ``ft_*`` fields).
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
@@ -81,8 +82,9 @@ GROUPS = ("data", "model", "pretraining", "fine-tuning", "system")
 _SILENT = object()  # the paper states no value
 
 
-def option(default: Any, group: str, help: str, paper: Any = _SILENT, compared: Optional[bool] = None):
-    """A :class:`Config` field with its facts in ``metadata``: ``help``, ``group``, ``paper``, ``compared``.
+def option(default: Any, group: str, help: str, paper: Any = _SILENT, compared: Optional[bool] = None,
+           path: bool = False):
+    """A :class:`Config` field with its facts in ``metadata``: ``help``, ``group``, ``paper``, ``compared``, ``path``.
 
     Args:
         default: the field's default (the ``paper`` preset's value).
@@ -92,10 +94,13 @@ def option(default: Any, group: str, help: str, paper: Any = _SILENT, compared: 
             the paper gives a rule rather than one value; leave it out where the paper is silent.
         compared: whether the notebooks' run-reuse check compares the field (a finished run is reused only
             when every compared field matches). Default: every field outside the ``system`` group.
+        path: the field names a file or folder, compared by what it resolves to, not how it was typed
+            (:func:`comparable`).
     """
     if group not in GROUPS:
         raise ConfigError(f"config group {group!r} is not one of {GROUPS}")
-    metadata = {"help": help, "group": group, "compared": group != "system" if compared is None else compared}
+    metadata = {"help": help, "group": group, "compared": group != "system" if compared is None else compared,
+                "path": path}
     if paper is not _SILENT:
         metadata["paper"] = paper
     return dataclasses.field(default=default, metadata=metadata)
@@ -114,7 +119,7 @@ class Config:
     # --- data -----------------------------------------------------------------------------------
     dataset: str = option("ucf101", "data", f"{', '.join(DATASETS)}; the paper pretrains on UCF101 train split 1 "
                           "(or on K-400)", paper="ucf101")
-    root: str = option("data/ucf101", "data", "dataset folder (original or `pacekit prepare`d)")
+    root: str = option("data/ucf101", "data", "dataset folder (original or `pacekit prepare`d)", path=True)
     split: int = option(1, "data", "train/test split of UCF101 or HMDB51", paper=1)
     max_videos: Optional[int] = option(None, "data", "keep this many videos of each list, evenly spread "
                                        "(quick runs); none = all")
@@ -186,7 +191,7 @@ class Config:
 
     # --- fine-tuning (paper: "the same as pretraining" except the lr) -------------------------------
     pretrained: Optional[str] = option(None, "fine-tuning", "checkpoint whose backbone.* is fine-tuned; none = "
-                                       "random init")
+                                       "random init", path=True)
     ft_epochs: int = option(18, "fine-tuning", "fine-tuning epochs (as pretraining in the paper)", paper=18)
     ft_batch_size: int = option(30, "fine-tuning", "fine-tuning videos per step (as pretraining in the paper)",
                                 paper=30)
@@ -362,11 +367,30 @@ def field_names(group: Optional[str] = None, compared: Optional[bool] = None) ->
 _OTHER_STAGE_GROUP = {"pretrain": "fine-tuning", "finetune": "pretraining"}
 
 
+def comparable(name: str, value: Any) -> Any:
+    """Field ``name``'s ``value`` as the same-run rule compares it: a path field (``root``, ``pretrained``) as the
+    absolute path it resolves to now, symbolic links followed (``data/synthetic``, ``./data/synthetic/``, its
+    absolute path and a link to it are one folder); any other field as a plain value (a tuple as a list)."""
+    field = _FIELDS.get(name)
+    if field is not None and field.metadata["path"] and isinstance(value, (str, os.PathLike)) and str(value):
+        return os.path.realpath(os.path.expanduser(os.fspath(value)))
+    return _plain(value)
+
+
+def comparable_config(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a recorded config (:meth:`Config.to_dict`) that change what a run learns
+    (``field_names(compared=True)``), each as the same-run rule compares it (:func:`comparable`): two configs of
+    the same run give equal dicts, for a cache keyed by a whole config (a claims cell)."""
+    ignored = set(field_names(compared=False))
+    return {k: comparable(k, v) for k, v in values.items() if k not in ignored}
+
+
 def run_differences(stored: Mapping[str, Any], cfg: "Config", stage: Optional[str] = None) -> list[str]:
     """pacekit's one rule for "the same run", used to reuse a finished run, to resume one and to read back a
     cached result: the fields whose value recorded in ``stored`` (a run's config as :meth:`Config.to_dict`
     wrote it) differs from ``cfg``'s, among those that change what a run learns (``field_names(compared=True)``:
-    never workers, device, logging or the run's name). A ``"pretrain"`` run leaves out the fine-tuning group
+    never workers, device, logging or the run's name). A path field compares the file or folder it resolves to,
+    not how it was typed (:func:`comparable`). A ``"pretrain"`` run leaves out the fine-tuning group
     and a ``"finetune"`` run the pretraining group, which that stage does not read. A field ``stored`` lacks
     (a run recorded before the field existed) counts as equal. Sorted by name."""
     if stage is not None and stage not in _OTHER_STAGE_GROUP:
@@ -378,7 +402,7 @@ def run_differences(stored: Mapping[str, Any], cfg: "Config", stage: Optional[st
         ignored |= set(field_names(_OTHER_STAGE_GROUP[stage]))
     wanted = cfg.to_dict()
     return sorted(k for k, v in wanted.items()
-                  if k not in ignored and k in stored and _plain(stored[k]) != _plain(v))
+                  if k not in ignored and k in stored and comparable(k, stored[k]) != comparable(k, v))
 
 
 # ------------------------------------------------------------------------------------------ presets
@@ -437,5 +461,6 @@ def get_config(preset: str = "paper", **overrides: Any) -> Config:
     return Config(**values)
 
 
-__all__ = ["CONTRASTIVE", "GROUPS", "Config", "ConfigError", "PRESETS", "config_default", "config_field",
-           "default_epoch_repeat", "field_names", "get_config", "option", "paper_values", "run_differences", "validate"]
+__all__ = ["CONTRASTIVE", "GROUPS", "Config", "ConfigError", "PRESETS", "comparable", "comparable_config",
+           "config_default", "config_field", "default_epoch_repeat", "field_names", "get_config", "option", "paper_values",
+           "run_differences", "validate"]

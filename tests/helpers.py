@@ -88,6 +88,48 @@ def make_ucf_with_broken_videos(root) -> Path:
     return root
 
 
+def make_users_ucf101(root, videos_folder: bool = False) -> Path:
+    """A user's own copy of UCF101 at ``root``: ``root/<Class>/*.avi`` (``root/UCF-101/<Class>/`` with
+    ``videos_folder``) and ``root/ucfTrainTestlist/`` with the official split files' form (101 classes, CRLF lines).
+    The videos are a few bytes each: pacekit must refuse the folder before it reads one."""
+    root = Path(root)
+    classes = ["ApplyEyeMakeup", "ApplyLipstick", "Archery"] + [f"Class{i:03d}" for i in range(4, 102)]
+    train, test = [], []
+    for label, name in enumerate(classes[:3], start=1):
+        for group in (1, 8):
+            rel = f"{name}/v_{name}_g{group:02d}_c01.avi"
+            video = root / ("UCF-101" if videos_folder else "") / rel
+            video.parent.mkdir(parents=True, exist_ok=True)
+            video.write_bytes(b"RIFF" + rel.encode() * 4)
+            (test if group == 1 else train).append((rel, label))
+    splits = root / "ucfTrainTestlist"
+    splits.mkdir(parents=True, exist_ok=True)
+    (splits / "classInd.txt").write_bytes("".join(f"{i} {c}\r\n" for i, c in enumerate(classes, start=1)).encode())
+    (splits / "trainlist01.txt").write_bytes("".join(f"{r} {label}\r\n" for r, label in train).encode())
+    (splits / "testlist01.txt").write_bytes("".join(f"{r}\r\n" for r, _ in test).encode())
+    return root
+
+
+def tree_bytes(root) -> dict:
+    """``{relative path: bytes}`` of every file under ``root``, read with the operating system's calls (a test
+    that patches ``open`` does not stop it)."""
+    import os
+
+    files = {}
+    for top, _, names in os.walk(root):
+        for name in names:
+            path = Path(top) / name
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                chunks = []
+                while chunk := os.read(fd, 1 << 20):
+                    chunks.append(chunk)
+            finally:
+                os.close(fd)
+            files[path.relative_to(root).as_posix()] = b"".join(chunks)
+    return files
+
+
 #: Command-line flags that keep a linear probe or fine-tuning of :func:`build_tiny_flow`'s set tiny.
 TINY_FLAGS = ["--frame-size", "64,80", "--crop", "64", "--clip-len", "8", "--num-workers", "0",
               "--ft-epochs", "1", "--ft-epoch-repeat", "1", "--ft-batch-size", "4", "--eval-batch-size", "4",

@@ -20,8 +20,8 @@ ARCHITECTURE_DOC = PACKAGE_DIR.parent / "docs" / "architecture.md"
 
 #: The layers, lowest first, and the modules each holds (a package name covers its submodules).
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("pacekit", "pacekit.errors", "pacekit.atomic", "pacekit.console", "pacekit.machine", "pacekit.workers",
-             "pacekit.pace", "pacekit.losses"),
+    "core": ("pacekit", "pacekit.errors", "pacekit.atomic", "pacekit.console", "pacekit.owned", "pacekit.machine",
+             "pacekit.workers", "pacekit.pace", "pacekit.losses"),
     "data": ("pacekit.data",),
     "models": ("pacekit.models",),
     "config": ("pacekit.config",),

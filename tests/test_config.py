@@ -169,7 +169,7 @@ def test_every_field_declares_its_help_group_and_reuse_flag():
     for f in dataclasses.fields(Config):
         assert isinstance(f.metadata.get("help"), str) and len(f.metadata["help"]) > 10, f.name
         assert f.metadata.get("group") in GROUPS, f.name
-        assert isinstance(f.metadata.get("compared"), bool), f.name
+        assert isinstance(f.metadata.get("compared"), bool) and isinstance(f.metadata.get("path"), bool), f.name
         assert "[paper" not in f.metadata["help"] and "paper:" not in f.metadata["help"], f.name
     assert all(field_names(group) for group in GROUPS)
 
@@ -315,3 +315,35 @@ def test_one_same_run_rule_for_reuse_resume_and_cached_results():
     assert run_differences({k: v for k, v in stored.items() if k != "jitter"}, cfg.replace(jitter="clip")) == []
     with pytest.raises(ValueError, match="stage must be"):
         run_differences(stored, cfg, "probe")
+
+
+def test_a_path_field_is_the_same_run_however_it_is_typed(tmp_path, monkeypatch):
+    """``root`` and ``pretrained`` compare what they resolve to: the relative path, ``./`` and a trailing slash,
+    the absolute path and a symbolic link name one folder; another folder is another run."""
+    from pacekit.config import comparable_config, get_config, run_differences
+
+    (tmp_path / "data" / "synthetic").mkdir(parents=True)
+    (tmp_path / "data" / "copy").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "data" / "synthetic", target_is_directory=True)
+    (tmp_path / "pre.pt").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    stored = get_config("cpu-tiny", root="data/synthetic", pretrained="pre.pt").to_dict()
+    for root in ("./data/synthetic/", str(tmp_path / "data" / "synthetic"), "link", "data/../data/synthetic"):
+        for stage in ("pretrain", "finetune", None):
+            assert run_differences(stored, get_config("cpu-tiny", root=root, pretrained="pre.pt"), stage) == [], root
+    assert run_differences(stored, get_config("cpu-tiny", root="data/copy", pretrained="pre.pt")) == ["root"]
+    assert run_differences(stored, get_config("cpu-tiny", root="link", pretrained=str(tmp_path / "pre.pt")),
+                           "finetune") == []
+    other = get_config("cpu-tiny", root="link", pretrained="other.pt")
+    assert run_differences(stored, other, "finetune") == ["pretrained"]
+    assert run_differences(stored, get_config("cpu-tiny", root="link", pretrained=None), "finetune") == ["pretrained"]
+    # a cache keyed by a whole config (a claims cell) sees the same
+    typed = get_config("cpu-tiny", root=str(tmp_path / "link") + "/", pretrained="./pre.pt", num_workers=3)
+    assert comparable_config(stored) == comparable_config(typed.to_dict())
+    assert comparable_config(stored) != comparable_config(typed.replace(root="data/copy").to_dict())
+    # only path fields are resolved: a name is not a path
+    assert "name" not in comparable_config(stored) and comparable_config(stored)["backbone"] == "tiny"
+
+
+def test_the_path_fields_are_declared_as_paths():
+    assert [f.name for f in dataclasses.fields(Config) if f.metadata["path"]] == ["root", "pretrained"]

@@ -28,7 +28,8 @@ def test_pretrain_runs_under_torchrun_with_two_cpu_processes(ucf_root, tmp_path)
     assert "x2; run folder" in done.stdout
 
     run = tmp_path / "ddp"
-    assert sorted(p.name for p in run.iterdir()) == ["epoch_1.pt", "epoch_2.pt", "last.pt", "metrics.jsonl"]
+    assert sorted(p.name for p in run.iterdir()) == ["epoch_1.pt", "epoch_2.pt", "last.pt", "metrics.jsonl",
+                                                     "pacekit.json"]
     rows = read_metrics(run)
     epochs = [r for r in rows if r["kind"] == "epoch"]
     # 6 train videos x2 = 12 clips per epoch, split over 2 ranks: 6 each = 2 steps of 3 per rank,

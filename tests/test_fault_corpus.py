@@ -4,10 +4,10 @@ Each row is an id, a category, a setup that makes the bad input under ``tmp_path
 where a folder is expected, a damaged split file, video, pack, cache or checkpoint, a read-only or full disk),
 the command line, and words the one error line must hold. :func:`test_a_user_fault_is_one_line` runs
 ``pacekit.cli.main`` in-process on each and checks the exit status, that the error is one line holding the
-words (the fault and its fix), and that no traceback is printed. The expensive steps of every command
-(training, evaluating, drawing or converting videos, serving the game, the ledger's cells) are replaced by
-:func:`_reached`, so a row whose fault slips past pacekit's checks fails instead of running: each command
-refuses before any long work. Rows reuse the session's fixtures (conftest's ``ucf_root`` and ``flow``)
+words (the fault and its fix), that no traceback is printed, and that no file the row's folder held before the
+command was changed or removed. The expensive steps of every command (training, evaluating, drawing or
+converting videos, serving the game, the ledger's cells) are replaced by :func:`_reached`, so a row whose fault
+slips past pacekit's checks fails instead of running: each command refuses before any long work. Rows reuse the session's fixtures (conftest's ``ucf_root`` and ``flow``)
 read-only and copy what they damage.
 
 Operating-system faults are simulated (the tests may run as root, for whom permission bits do not bind): a
@@ -34,11 +34,14 @@ from typing import Callable, Optional
 
 import pytest
 import torch
+from helpers import make_users_ucf101, tree_bytes
 
 from pacekit import cli
 from pacekit.data.readers import FRAME_PACK_MAGIC
 from pacekit.data.synthetic import FORMAT_NAME
+from pacekit.owned import mark_folder
 from pacekit.training.checkpoint import load_checkpoint
+from pacekit.training.loop import RUN_FOLDER
 
 #: The categories of the corpus, in the order the count reports them.
 CATEGORIES = ("flags", "paths", "splits", "videos", "damaged", "os", "devices")
@@ -181,6 +184,13 @@ def _splits(root: Path) -> Path:
 def _garble_videos(root: Path, subset_glob: str = "*.avi", data: bytes = b"not a video" * 20) -> None:
     for path in (root / "UCF-101").rglob(subset_glob):
         path.write_bytes(data)
+
+
+def _run_folder(ctx: Ctx, name: str) -> Path:
+    """``tmp/runs/<name>`` as a run leaves its folder (marked, its metrics begun), for a row to damage."""
+    folder = mark_folder(ctx.tmp / "runs" / name, RUN_FOLDER)
+    (folder / "metrics.jsonl").write_text("")
+    return folder
 
 
 def _synthetic_json(ctx: Ctx, folder: str, contents) -> Path:
@@ -346,6 +356,8 @@ FLAG_ROWS = [
         ["--rounds", "expected an integer >= 1"]),
     row("game-seed-negative", "flags", ["game", "--no-browser", "--data", "{tmp}/set", "--seed", "-1"],
         ["--seed", "expected an integer >= 0, got -1"]),
+    row("game-max-kernels-zero", "flags", ["game", "--no-browser", "--data", "{tmp}/set", "--max-kernels", "0"],
+        ["--max-kernels", "expected an integer >= 1, got 0"]),
 ]
 
 PATH_ROWS = [
@@ -397,6 +409,55 @@ PATH_ROWS = [
         setup=lambda c: (c.file("w/cpu_tiny_pace.pt", b"x"), c.file("w/cpu_tiny_pace.json", "{}"))),
     row("game-data-is-a-file", "paths", ["game", "--no-browser", "--data", "{FILE}"], ["--data", "is a file"]),
     row("lab-dir-missing", "paths", ["lab", "--dir", "{tmp}/notebooks"], "no such folder"),
+    # pacekit writes only into what it owns: a folder of the user's (a copy of UCF101, notes) is refused whatever the
+    # flags, and (checked for every row) none of its files changes
+    row("synthetic-out-is-a-users-ucf101", "paths", ["make-synthetic", "--out", "{tmp}/ucf101", *SMALL_SET],
+        ["{tmp}/ucf101 already holds files and no synthetic.json", "ApplyEyeMakeup/", "Choose another output folder"],
+        setup=lambda c: make_users_ucf101(c.tmp / "ucf101")),
+    row("claims-data-is-a-users-ucf101", "paths", [*CLAIMS, *SMALL_PLAN, "--data", "{tmp}/ucf101"],
+        ["{tmp}/ucf101 already holds files", "UCF-101/", "ucfTrainTestlist/"],
+        setup=lambda c: make_users_ucf101(c.tmp / "ucf101", videos_folder=True)),
+    row("game-data-is-a-users-ucf101", "paths", ["game", "--no-browser", "--data", "{tmp}/ucf101"],
+        ["--data {tmp}/ucf101", "pacekit did not write it"], setup=lambda c: make_users_ucf101(c.tmp / "ucf101")),
+    row("ship-weights-data-is-a-users-ucf101", "paths", ["ship-weights", "--out", "{tmp}/w", "--data", "{tmp}/ucf101"],
+        "pacekit did not write it", setup=lambda c: make_users_ucf101(c.tmp / "ucf101")),
+    row("pretrain-run-folder-is-a-users-ucf101", "paths", ["pretrain", *TRAIN, "--name", "ucf101"],
+        ["{tmp}/runs/ucf101 already holds files", "ApplyEyeMakeup/", "a training run", "--name"],
+        setup=lambda c: make_users_ucf101(c.tmp / "runs" / "ucf101")),
+    row("pretrain-overwrite-a-users-ucf101", "paths", ["pretrain", *TRAIN, "--name", "ucf101", "--overwrite"],
+        ["pacekit did not write it", "--name"], setup=lambda c: make_users_ucf101(c.tmp / "runs" / "ucf101")),
+    row("pretrain-resume-in-a-users-folder", "paths", ["pretrain", *TRAIN, "--name", "mine", "--resume"],
+        ["{tmp}/runs/mine already holds files", "notes.txt"], setup=lambda c: c.file("runs/mine/notes.txt", "mine")),
+    row("finetune-overwrite-a-users-checkpoints", "paths", ["finetune", *TRAIN, "--name", "mine", "--overwrite"],
+        ["pacekit did not write it", "notes.txt"],
+        setup=lambda c: (c.file("runs/mine/last.pt", b"my own model"), c.file("runs/mine/notes.txt", "mine"))),
+    row("linear-probe-run-folder-is-a-users-folder", "paths", ["linear-probe", *TRAIN, "--name", "mine"],
+        ["{tmp}/runs/mine already holds files", "holiday.avi"],
+        setup=lambda c: c.file("runs/mine/holiday.avi", b"RIFF")),
+    row("pretrain-run-folder-is-a-quickstart", "paths", ["pretrain", *TRAIN, "--name", "q"],
+        ["{tmp}/runs/q is pacekit's folder of a quickstart's runs and report, not of a training run", "--name"],
+        setup=lambda c: c.file("runs/q/pacekit.json", json.dumps({"format": "pacekit-quickstart",
+                                                                  "what": "a quickstart's runs and report"}))),
+    row("prepare-out-is-a-users-ucf101", "paths",
+        ["prepare", "--root", "{ucf}", "--out", "{tmp}/ucf101", "--workers", "1"],
+        ["{tmp}/ucf101 already holds files", "a prepared copy of a dataset", "Choose another --out"],
+        setup=lambda c: make_users_ucf101(c.tmp / "ucf101")),
+    row("prepare-out-holds-other-files", "paths", ["prepare", "--root", "{ucf}", "--out", "{tmp}/p", "--workers", "1"],
+        ["pacekit did not write it", "notes.txt"], setup=lambda c: c.file("p/notes.txt", "mine")),
+    row("claims-out-is-a-users-ucf101", "paths", [*CLAIMS, *SMALL_PLAN, "--out", "{tmp}/ucf101"],
+        ["{tmp}/ucf101 already holds files and no seeds.json", "a claims ledger", "Choose another --out"],
+        setup=lambda c: make_users_ucf101(c.tmp / "ucf101")),
+    row("claims-companion-is-a-users-folder", "paths", [*CLAIMS, *SMALL_PLAN, "--claims", "C9"],
+        ["{tmp}/data_spread1 already holds files", "notes.txt", "is written beside it"],
+        setup=lambda c: c.file("data_spread1/notes.txt", "mine")),
+    row("quickstart-out-is-a-users-ucf101", "paths", ["quickstart", "--out", "{tmp}/ucf101", "--data", "{tmp}/data",
+                                                      *SMALL_PLAN],
+        ["{tmp}/ucf101 already holds files", "a quickstart's runs and report", "Choose another --out"],
+        setup=lambda c: make_users_ucf101(c.tmp / "ucf101")),
+    row("quickstart-companion-is-a-users-folder", "paths",
+        ["quickstart", "--out", "{tmp}/q", "--data", "{tmp}/data", "--pretrain-speed-spread", "1", *SMALL_PLAN],
+        ["{tmp}/data_spread1 already holds files", "ApplyEyeMakeup/", "is written beside it"],
+        setup=lambda c: make_users_ucf101(c.tmp / "data_spread1")),
 ]
 
 SPLIT_ROWS = [
@@ -536,13 +597,16 @@ DAMAGED_ROWS = [
     row("authors-checkpoint-is-pacekits", "damaged", ["retrieve", "--authors-checkpoint", "{ft}", *ON_SYN],
         "expected a state dict"),
     row("resume-every-checkpoint-damaged", "damaged", ["pretrain", *TRAIN, "--name", "r", "--resume"],
-        ["no checkpoint in", "can be read", "--overwrite"], setup=lambda c: c.file("runs/r/last.pt", b"garbage")),
+        ["no checkpoint in", "can be read", "--overwrite"],
+        setup=lambda c: (_run_folder(c, "r"), c.file("runs/r/last.pt", b"garbage"))),
     row("resume-checkpoint-config-damaged", "damaged", ["pretrain", *TRAIN, "--name", "r", "--resume"],
         ["--resume: {tmp}/runs/r/last.pt does not resume this run", "--overwrite"],
-        setup=lambda c: c.checkpoint(lambda s: s.update(config="garbage"), source="pre", name="runs/r/last.pt")),
+        setup=lambda c: (_run_folder(c, "r"),
+                         c.checkpoint(lambda s: s.update(config="garbage"), source="pre", name="runs/r/last.pt"))),
     row("resume-checkpoint-epoch-damaged", "damaged", ["pretrain", *TRAIN, "--name", "r", "--resume"],
         "does not resume this run",
-        setup=lambda c: c.checkpoint(lambda s: s.update(epoch="x"), source="pre", name="runs/r/last.pt")),
+        setup=lambda c: (_run_folder(c, "r"),
+                         c.checkpoint(lambda s: s.update(epoch="x"), source="pre", name="runs/r/last.pt"))),
     row("synthetic-json-cut-short", "damaged", ["make-synthetic", "--out", "{tmp}/set", *SMALL_SET],
         ["synthetic.json is damaged", "not valid JSON", SYNTHETIC_FIX],
         setup=lambda c: _synthetic_json(c, "set", b'{"format": "pacekit-synthetic", "vers')),
@@ -562,6 +626,9 @@ DAMAGED_ROWS = [
         setup=lambda c: c.file("ledger/seeds.json", '{"seeds": [0, 1')),
     row("seeds-json-wrong-shape", "damaged", [*CLAIMS], ["seeds.json is damaged", "its 'seeds' is a string"],
         setup=lambda c: c.file("ledger/seeds.json", '{"seeds": "0,1,2"}')),
+    row("run-folder-mark-cut-short", "damaged", ["pretrain", *TRAIN, "--name", "r", "--resume"],
+        ["{tmp}/runs/r/pacekit.json is damaged", "not valid JSON", "--name"],
+        setup=lambda c: c.file("runs/r/pacekit.json", '{"format": "pacekit-r')),
     row("seeds-json-other-seeds", "damaged", ["claims", "--out", "{tmp}/ledger", "--data", "{tmp}/data", "--seeds", "2"],
         ["records seeds [5]", "Use the same --seeds"], setup=lambda c: c.file("ledger/seeds.json", '{"seeds": [5]}')),
 ]
@@ -701,6 +768,7 @@ def test_a_user_fault_is_one_line(case: Row, request, tmp_path, monkeypatch, cap
     if case.setup is not None:
         case.setup(ctx)
     argv = [_words(str(word), ctx) for word in case.argv]  # builds the shared fixtures the row names
+    before = tree_bytes(tmp_path)
     _no_work(monkeypatch, case.lets)
     monkeypatch.setattr(cli, "build_parser", _parser)
     capsys.readouterr()
@@ -718,6 +786,9 @@ def test_a_user_fault_is_one_line(case: Row, request, tmp_path, monkeypatch, cap
         assert lines == errors, f"more than the error line:\n{err}"
     for words in case.says:
         assert _words(words, ctx) in errors[0], errors[0]
+    after = tree_bytes(tmp_path)
+    changed = sorted(rel for rel, data in before.items() if after.get(rel) != data)
+    assert not changed, f"the refused command changed or removed files it found: {changed}"
 
 
 # ------------------------------------------------------------------ files pacekit reads back, read directly

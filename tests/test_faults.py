@@ -6,8 +6,10 @@ Every case drives the tiny backbone on the session's tiny synthetic set (conftes
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
+import shutil
 import stat
 
 import pytest
@@ -16,6 +18,7 @@ from helpers import TINY_FLAGS
 
 from pacekit.cli import main as cli_main
 from pacekit.config import get_config
+from pacekit.owned import mark_folder
 from pacekit.recipes.train import PaceStep, pretrain
 from pacekit.training.checkpoint import (
     CheckpointError,
@@ -26,7 +29,7 @@ from pacekit.training.checkpoint import (
     save_checkpoint,
 )
 from pacekit.training.loading import load_model
-from pacekit.training.loop import RunFolderError, _prune_epoch_checkpoints
+from pacekit.training.loop import RUN_FOLDER, RunFolderError, _prune_epoch_checkpoints
 
 PRETRAIN_FLAGS = ["--epochs", "1", "--epoch-repeat", "1", "--batch-size", "4", "--threads", "1"]
 
@@ -156,6 +159,62 @@ def test_a_damaged_last_checkpoint_falls_back_to_the_newest_intact_epoch(flow, t
     assert load_checkpoint(resumed.checkpoint)["epoch"] == 3
 
 
+
+def test_a_resume_finds_its_run_however_the_data_folder_is_typed(flow, tmp_path, monkeypatch, capsys):
+    """A run's identity is what its paths resolve to (pacekit.config.run_differences): ``--resume`` with the data
+    folder typed relative, with ``./`` and ``/``, or through a symbolic link continues the run; another folder
+    holding a copy of the same set is another run, refused."""
+    root = flow["root"]
+    monkeypatch.chdir(root.parent)
+    assert cli(flow, tmp_path, "pretrain", "--name", "run") == 0  # recorded with the absolute path
+    (tmp_path / "link").symlink_to(root, target_is_directory=True)
+    for epochs, typed in enumerate((f"./{root.name}/", root.name, str(tmp_path / "link")), start=2):
+        flags = ["--name", "run", "--resume", "--epochs", str(epochs), "--root", typed]
+        assert cli(flow, tmp_path, "pretrain", *flags) == 0
+        assert load_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == epochs
+    shutil.copytree(root, tmp_path / "copy")
+    capsys.readouterr()
+    assert cli(flow, tmp_path, "pretrain", "--name", "run", "--resume", "--epochs", "9", "--root",
+               str(tmp_path / "copy")) == 2
+    err = capsys.readouterr().err
+    assert "was started with another config (root:" in err and "copy" in err
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == 4
+
+
+def test_a_notebook_reuses_its_run_however_the_data_folder_is_typed(flow, tmp_path, monkeypatch, capsys):
+    from pacekit.config import Config
+    from pacekit.teaching.notebook import reusable_checkpoint
+
+    root = flow["root"]
+    monkeypatch.chdir(root.parent)
+    cfg = Config.from_dict(load_checkpoint(flow["pre"])["config"])
+    for typed in (f"./{root.name}/", root.name, str(root)):
+        assert reusable_checkpoint(cfg.replace(root=typed), "pretrain") == flow["pre"], typed
+    shutil.copytree(root, tmp_path / "copy")
+    assert reusable_checkpoint(cfg.replace(root=str(tmp_path / "copy")), "pretrain") is None
+    assert "different root" in capsys.readouterr().out
+
+
+def test_a_claims_cell_is_read_back_however_the_data_folder_is_typed(tmp_path, monkeypatch):
+    from pacekit.study.claims.cells import saved_cell
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "other").mkdir()
+
+    def identity(root):
+        cfg = get_config("claims", root=root)
+        return {"init": "pretrained", "pretrain": cfg.to_dict(), "transfer": cfg.to_dict(), "metrics": ["pretext"],
+                "attention_videos": 8}
+
+    metrics = {"pretext": {"value": 0.5, "chance": 0.25}}
+    cell = tmp_path / "cell.json"
+    cell.write_text(json.dumps({"identity": identity("data"), "metrics": metrics, "seconds": 1.0}))
+    for typed in ("./data/", str(tmp_path / "data")):
+        assert saved_cell(cell, identity(typed)) == metrics, typed
+    assert saved_cell(cell, identity("other")) is None
+
+
 # ------------------------------------------------------------------------ 3. strict transfer, complete checkpoints
 
 
@@ -176,7 +235,7 @@ def test_a_checkpoint_missing_an_entry_is_named(flow, tmp_path, source, entry):
         with pytest.raises(CheckpointError, match=f"lacks '{entry}'"):
             load_model(bad)
     else:
-        (tmp_path / "pre").mkdir()
+        mark_folder(tmp_path / "pre", RUN_FOLDER)  # a run folder, its checkpoint damaged
         edited_copy(flow[source], tmp_path / "pre" / "last.pt", lambda s: s.pop(entry))
         with pytest.raises(CheckpointError, match=f"lacks '{entry}'.*resuming"):
             pretrain(tiny_cfg(flow, tmp_path, name="pre", resume=True))

@@ -116,3 +116,100 @@ def test_ctrl_c_stops_the_server_gently_and_removes_the_page(monkeypatch, tmp_pa
     assert events[:2] == ["wait", "terminate"] and events[2][:2] == ("waited", 15) and events[2][2]
     assert "kill" not in events
     assert cli.interrupt_hint(args) == "stopped the game server"
+
+
+def test_the_kernel_cap_is_a_flag_that_reaches_voilas_kernel_manager(tmp_path):
+    """Voila and jupyter_server have no cap on live kernels; Voila's configurable kernel manager class
+    (``VoilaConfiguration.multi_kernel_manager_class``) is pacekit's capped one, and ``--max-kernels`` its cap."""
+    from traitlets.utils.importstring import import_item
+    from voila.app import Voila
+    from voila.configuration import VoilaConfiguration
+    from voila.voila_kernel_manager import voila_kernel_manager_factory
+
+    from pacekit.teaching.kernels import CappedKernelManager
+
+    assert cli.build_parser().parse_args(["game"]).max_kernels == game_command.MAX_KERNELS == 4
+    assert cli.build_parser().parse_args(["game", "--max-kernels", "2"]).max_kernels == 2
+    command = game_command.voila_command(tmp_path / "p.ipynb", 8123, open_browser=False, max_kernels=2)
+    assert import_item(game_command.KERNEL_MANAGER) is CappedKernelManager
+    app = Voila()
+    app.parse_command_line(command[3:])  # as Voila's own process parses it
+    configuration = VoilaConfiguration(parent=app)
+    assert configuration.multi_kernel_manager_class is CappedKernelManager
+    manager = voila_kernel_manager_factory(configuration.multi_kernel_manager_class, False, 0)(parent=app)
+    assert isinstance(manager, CappedKernelManager) and manager.max_kernels == 2
+
+
+def test_cmd_game_serves_with_the_cap_asked_for(monkeypatch, tmp_path):
+    commands = []
+
+    class FakeServer:
+        def __init__(self, command, cwd, env, preexec_fn=None):
+            commands.append(command)
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(game_command.subprocess, "Popen", FakeServer)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["game", "--no-browser", "--max-kernels", "3"]) == 0
+    assert "--CappedKernelManager.max_kernels=3" in commands[0]
+
+
+def test_a_kernel_beyond_the_cap_is_refused_with_a_readable_reason():
+    import asyncio
+
+    from tornado import web
+
+    from pacekit.teaching.kernels import CappedKernelManager
+
+    manager = CappedKernelManager(max_kernels=1)
+    manager._kernels["one"] = object()  # a page's kernel, alive
+    with pytest.raises(web.HTTPError) as caught:
+        asyncio.run(manager.start_kernel(kernel_name="python3"))
+    assert caught.value.status_code == 503
+    assert caught.value.reason.startswith("1 game page is open already") and "--max-kernels" in caught.value.reason
+    assert list(manager._kernels) == ["one"]  # nothing started
+
+
+def test_a_page_load_beyond_the_cap_shows_why_instead_of_starting_a_kernel(tmp_path):
+    """The real server: a tiny page in the classroom template, the cap at one kernel; the first load renders, the
+    second (the first page's kernel still alive) is HTTP 503 whose page says why, and the server logs no traceback."""
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    path = write_classroom(tmp_path, data="/d", runs="/r")
+    notebook = nbformat.read(str(path), as_version=4)
+    notebook.cells = [nbformat.v4.new_code_cell("print('the page ran')")]
+    nbformat.write(notebook, str(path))
+    port = game_command.free_port()
+    env = dict(os.environ, JUPYTER_PATH=str(tmp_path / "share"))
+    server = subprocess.Popen(game_command.voila_command(path, port, open_browser=False, max_kernels=1), cwd=tmp_path,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def load() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=120) as reply:
+                return reply.status, reply.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                status, page = load()
+                break
+            except urllib.error.URLError:  # not listening yet
+                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
+                time.sleep(0.3)
+        assert status == 200 and "the page ran" in page
+        status, page = load()
+        assert status == 503
+        assert "503: 1 game page is open already" in page and "--max-kernels" in page
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=60)[1]
+    assert "Traceback" not in log

@@ -4,7 +4,8 @@ import pytest
 from helpers import alive, descendants, read_number
 
 from pacekit.data import build_dataset
-from pacekit.data.prepare import prepare_dataset, short_side_size
+from pacekit.data.prepare import PREPARED_FOLDER, prepare_dataset, short_side_size
+from pacekit.owned import mark_folder
 
 
 def test_short_side_size():
@@ -173,8 +174,8 @@ def test_ctrl_c_while_a_pack_is_written_leaves_no_temp_file_and_lists_the_failur
     def interrupted(fd):
         raise KeyboardInterrupt
 
+    out = mark_folder(tmp_path / "out", PREPARED_FOLDER)  # as prepare leaves it before its first pack
     monkeypatch.setattr(prepare.os, "fsync", interrupted)
-    out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         prepare_dataset(root, out, short_side=32, workers=1, progress=False)
     assert not [p.name for p in out.rglob("*") if ".tmp" in p.name]
@@ -236,8 +237,8 @@ def test_a_denied_write_names_the_file_and_the_cause(ucf_root, tmp_path, monkeyp
     def denied(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
+    out = mark_folder(tmp_path / "out", PREPARED_FOLDER)  # as prepare leaves it before its first pack
     monkeypatch.setattr(prepare.os, "fsync", denied)
-    out = tmp_path / "out"
     with pytest.raises(prepare.PrepareError, match=r"cannot write .*v_ApplyEyeMakeup_g01_c01\.jpack: permission denied"):
         prepare_dataset(ucf_root, out, short_side=32, workers=1, progress=False)
     assert not [p.name for p in out.rglob("*") if ".tmp" in p.name]

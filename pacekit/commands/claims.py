@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..atomic import ensure_writable
-from ..data.synthetic import ensure_synthetic
+from ..data.synthetic import check_companion_folder, check_synthetic_folder, ensure_synthetic
 from ..study.claims import CLAIM_IDS, check_seeds, comparison_label, default_jobs, get_claims, run_ledger
 from .config_flags import add_config_arguments, config_from_args
 from .flags import positive_int
@@ -17,11 +17,15 @@ def cmd_claims(args) -> int:
     seeds = [cfg.seed + k for k in range(args.seeds)]
     claims = args.claims.split(",") if args.claims else None
     # Before the synthetic set is written (minutes): the claims named, the device, the output folder, the seeds
-    # it records.
-    get_claims(claims)
+    # it records, and that every folder it writes into is new, empty or pacekit's.
+    selected = get_claims(claims)
     jobs = args.jobs if args.jobs is not None else default_jobs(cfg)
     ensure_writable(args.out)
     check_seeds(args.out, seeds)
+    check_synthetic_folder(args.data)
+    for spread in sorted({arm.get("pretrain_speed_spread") for claim in selected for arm in claim.arms.values()}
+                         - {None}):
+        check_companion_folder(args.data, spread)
     root = ensure_synthetic(args.data, num_classes=cfg.synthetic_classes, videos_per_class=cfg.synthetic_videos,
                             seed=cfg.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=cfg.progress)
     cfg = cfg.replace(dataset="synthetic", root=str(root), out_dir=args.out, pretrained=None)

@@ -39,13 +39,25 @@ def free_port(host: str = "127.0.0.1") -> int:
 #: A page's kernel idle this long (seconds) with no browser connected is shut down.
 CULL_IDLE_SECONDS = 300
 
+#: Pages (each a Python kernel holding the data and the model) served at once by default: the projector's page
+#: and a few reloads while the kernels of closed pages end.
+MAX_KERNELS = 4
 
-def voila_command(notebook: Path, port: int, open_browser: bool, host: str = "127.0.0.1") -> list[str]:
+#: The kernel manager Voila is given: jupyter_server's with a cap, :class:`pacekit.teaching.kernels.CappedKernelManager`;
+#: named, not imported, since Voila's process imports it and the command line need not (jupyter_server loads slowly).
+KERNEL_MANAGER = "pacekit.teaching.kernels.CappedKernelManager"
+
+
+def voila_command(notebook: Path, port: int, open_browser: bool, host: str = "127.0.0.1",
+                  max_kernels: int = MAX_KERNELS) -> list[str]:
     """The Voila command line that serves ``notebook`` with the classroom template, code hidden; a page's
-    kernel ends when the page closes or sits idle unconnected, and visitors never see a traceback."""
+    kernel ends when the page closes or sits idle unconnected, at most ``max_kernels`` live at once (a page
+    beyond them says so: :mod:`pacekit.teaching.kernels`), and visitors never see a traceback."""
     return [sys.executable, "-m", "voila", str(notebook), f"--port={port}", f"--Voila.ip={host}",
             f"--template={TEMPLATE}", "--strip_sources=True", "--theme=light",
             "--VoilaConfiguration.show_tracebacks=False",
+            f"--VoilaConfiguration.multi_kernel_manager_class={KERNEL_MANAGER}",
+            f"--{KERNEL_MANAGER.rsplit('.', 1)[1]}.max_kernels={int(max_kernels)}",
             f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_SECONDS}", "--MappingKernelManager.cull_interval=60",
             "--MappingKernelManager.cull_connected=False", *([] if open_browser else ["--no-browser"])]
 
@@ -157,7 +169,8 @@ def _serve(args, data: Path, runs: Path, port: int, fast: bool) -> int:
         print(f"pacekit game: {args.rounds} rounds on http://{args.host}:{port}/ "
               f"(data {data}, model runs under {runs}; the first start writes the data and trains the model)")
         print("keys: 1..9 answer, Enter or space next round; Ctrl-C stops the server", flush=True)
-        server = subprocess.Popen(voila_command(notebook, port, not args.no_browser, args.host), cwd=folder, env=env,
+        server = subprocess.Popen(voila_command(notebook, port, not args.no_browser, args.host, args.max_kernels),
+                                  cwd=folder, env=env,
                                   preexec_fn=_server_dies_with_us)
         try:
             return server.wait()
@@ -190,9 +203,12 @@ def add_commands(subparsers) -> None:
                                                 "data/synthetic, or data/synthetic-small with PACEKIT_FAST=1)")
     p.add_argument("--runs", default="runs", help="runs folder the model is read from or trained into "
                                                   "(default: runs)")
+    p.add_argument("--max-kernels", type=positive_int, default=MAX_KERNELS,
+                   help="pages served at once, each a Python kernel holding the data and the model; a page beyond "
+                        "them says so and starts nothing (default: %(default)s)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser; only print the URL")
     p.set_defaults(func=cmd_game, interrupt_hint="stopped the game server")
 
 
-__all__ = ["GameServeError", "add_commands", "check_game_data", "check_serving", "cmd_game", "free_port", "port_number",
-           "voila_command"]
+__all__ = ["KERNEL_MANAGER", "MAX_KERNELS", "GameServeError", "add_commands", "check_game_data", "check_serving",
+           "cmd_game", "free_port", "port_number", "voila_command"]

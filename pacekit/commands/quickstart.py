@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from ..atomic import ensure_writable
 from ..data.synthetic import check_speed_spread
-from ..study.quickstart import run_quickstart
+from ..study.quickstart import check_quickstart_folders, run_quickstart
 from .config_flags import add_config_arguments, config_from_args
 from .flags import positive_int
 
 
 def cmd_quickstart(args) -> int:
     cfg = config_from_args(args)
-    # Before the synthetic set is written (minutes): the speed spread and the output folder.
+    # Before the synthetic set is written (minutes): the speed spread and the folders it writes into.
     check_speed_spread(args.pretrain_speed_spread)
     ensure_writable(args.out)
+    check_quickstart_folders(args.out, args.data, args.pretrain_speed_spread)
     result = run_quickstart(cfg, out=args.out, data=args.data, finetune_seeds=args.finetune_seeds,
                             overwrite=args.overwrite, pretrain_speed_spread=args.pretrain_speed_spread)
     print(result.report.read_text().split("![pace strip]")[0].rstrip())

@@ -8,9 +8,10 @@ so a 16-frame clip costs 16 small reads and one batched libjpeg-turbo decode
 
 ``pacekit prepare --root IN --out OUT`` mirrors IN: every video becomes ``<name>.jpack`` at the same
 relative path, and the small text files (split lists, CSVs) are copied, so every dataset reads either
-form with the same code. It runs in parallel, writes each pack atomically (temp file, then rename),
-skips packs that already exist and open as whole packs (so an interrupted run resumes; a damaged pack is
-converted again), and reports the videos it could not decode, whole or in part, with why, in
+form with the same code. OUT must be new, empty or a copy pacekit prepared (its ``pacekit.json`` marks it): a
+folder holding anything else is refused before any work. It runs in parallel, writes each pack atomically (temp
+file, then rename), skips packs that already exist and open as whole packs (so an interrupted run resumes; a
+damaged pack is converted again), and reports the videos it could not decode, whole or in part, with why, in
 ``OUT/prepare_failures.txt`` (no pack is written for them). However it ends -- an error, Ctrl-C, a full
 disk, the parent killed -- it leaves no temp file and no worker process behind.
 """
@@ -34,6 +35,7 @@ import numpy as np
 from ..atomic import write_text_atomic
 from ..errors import PacekitError, describe_os_error
 from ..machine import usable_cores
+from ..owned import MARKER, Kind, check_folder, mark_folder
 from ..workers import spawn_pool, stop_pool
 from .readers import (
     FRAME_PACK_MAGIC,
@@ -48,6 +50,17 @@ from .readers import (
 COPIED_SUFFIXES = (".txt", ".csv", ".json", ".list")
 FAILURES_FILE = "prepare_failures.txt"
 TMP_MARK = ".tmp"  # a pack being written is ".<name>.jpack.tmp<pid>" beside its final place
+
+#: A prepared copy's folder: marked when prepare starts; the files it writes there besides the split files it
+#: copies (packs, their temp files, the failure list, split files rewritten without failed videos) recognise a
+#: copy prepared before the mark existed, one pack (or a pack's temp file) at least among them.
+PREPARED_FOLDER = Kind("pacekit-prepared", "a prepared copy of a dataset", files=(
+    r".*\.jpack", r"(.*/)?\.[^/]+\.jpack\.tmp\d+", re.escape(FAILURES_FILE), rf"\.{re.escape(FAILURES_FILE)}\.tmp\d+",
+    r"(.*/)?\.[^/]+\.(txt|list)\..+\.tmp",
+), required=r"(.*/)?\.?[^/]+\.jpack(\.tmp\d+)?")
+
+#: What to do about an --out that pacekit did not write.
+PREPARED_FIX = "Choose another --out for the prepared copy."
 
 
 def short_side_size(height: int, width: int, short_side: int) -> tuple[int, int]:
@@ -280,8 +293,22 @@ def write_failures(out: Path, failed: list[tuple[str, str]]) -> Path:
     return failures
 
 
+def _copied_here(root: Path, out: Path, rel: str) -> bool:
+    """Is ``out/rel`` a split or annotation file prepare copied from ``root``: the source's lines, or some of them
+    (those naming failed videos left out)? A file of the same name with other lines is someone else's."""
+    src, dst = root / rel, out / rel
+    if src.suffix.lower() not in COPIED_SUFFIXES or not src.is_file():
+        return False
+    try:
+        copy, source = dst.read_bytes(), src.read_bytes()
+    except OSError:
+        return False
+    return copy == source or set(copy.splitlines()) <= set(source.splitlines())
+
+
 def _check_folders(root: Path, out: Path) -> None:
-    """``root`` exists; ``out`` is neither ``root`` nor inside it nor around it, and can be created."""
+    """``root`` exists; ``out`` is neither ``root`` nor inside it nor around it, is new, empty or a prepared copy
+    pacekit wrote (:data:`PREPARED_FOLDER`), and can be created; then it is marked as a prepared copy."""
     if not root.is_dir():
         raise FileNotFoundError(f"dataset root not found: {root}")
     real_root, real_out = root.resolve(), out.resolve()
@@ -293,8 +320,9 @@ def _check_folders(root: Path, out: Path) -> None:
     if real_root.is_relative_to(real_out):
         raise ValueError(f"--root ({root}) is inside --out ({out}): the prepared copy would mix with the "
                          "original; choose an --out outside the dataset folder")
+    check_folder(out, PREPARED_FOLDER, PREPARED_FIX, ours=lambda rel: _copied_here(root, out, rel))
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        mark_folder(out, PREPARED_FOLDER)
     except OSError as exc:
         raise PrepareError(f"cannot create --out {out}: {describe_os_error(exc)}") from exc
 
@@ -307,6 +335,8 @@ def _plan_jobs(root: Path, out: Path, short_side: int, quality: int, report: Pre
         if not src.is_file():
             continue
         rel = src.relative_to(root)
+        if rel == Path(MARKER):  # the source's own mark (a folder pacekit wrote) is no split file
+            continue
         if src.suffix.lower() in COPIED_SUFFIXES:
             dst = out / rel
             if not dst.exists() or dst.stat().st_size != src.stat().st_size:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 import numpy as np
 import torch
@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..atomic import write_text_atomic
-from ..config import Config
+from ..config import Config, run_differences
 from ..data.datasets import LeftOutVideo
 from ..evaluation.recognition import (
     EvalResult,
@@ -172,21 +172,19 @@ def probe_evaluation(fc: nn.Linear, test: ClipFeatures) -> EvalResult:
     return results_from_probs(probs, test.labels, test.indices, test.classes, test.num_listed, test.left_out)
 
 
-#: Config fields that do not change what a probe computes (a finished probe is reused across them).
-_RUN_ONLY_FIELDS = ("resume", "progress", "log_every", "num_workers", "device", "threads", "out_dir")
-
-
 def _finished_probe(path: Path, cfg: Config) -> Optional[dict]:
     """The checkpoint of a finished probe of this very config at ``path``, or None when there is none; a
-    probe of other settings there is refused (as a resumed training run of other settings is)."""
+    probe of other settings there (pacekit's one same-run rule, :func:`pacekit.config.run_differences`) is
+    refused, as a resumed training run of other settings is."""
     if not path.is_file():
         return None
     state = load_checkpoint(path)
     if "probe" not in state:
         raise RunFolderError(f"{path} is not a linear probe's checkpoint; pass --overwrite or another --name")
-    stored, current = dict(state.get("config") or {}), cfg.to_dict()
-    changed = sorted(k for k in set(stored) | set(current)
-                     if k not in _RUN_ONLY_FIELDS and stored.get(k) != current.get(k))
+    stored = state.get("config") or {}
+    if not isinstance(stored, Mapping):
+        raise RunFolderError(f"{path} records no readable config; pass --overwrite to replace it")
+    changed = run_differences(stored, cfg, "finetune")
     if changed:
         raise RunFolderError(f"{path} holds a linear probe of other settings ({', '.join(changed)} differ); "
                              "pass --overwrite to replace it")

@@ -24,6 +24,7 @@ numbers of a run are in its report. ``--resume`` reuses finished stages (their `
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Optional
@@ -33,11 +34,15 @@ from ..config import Config, get_config
 from ..data import build_dataset
 from ..data.strips import read_pace_strips
 from ..data.synthetic import (
+    check_companion_folder,
     check_speed_spread,
+    check_synthetic_folder,
     ensure_companion,
     ensure_synthetic,
 )
+from ..owned import MARKER, Kind, check_folder, mark_folder
 from ..pace import PaceSet
+from ..training.loop import RUN_FOLDER
 from .experiment import (
     SMALL_FEATURES,
     ExperimentPlan,
@@ -61,6 +66,23 @@ from .quickstart_result import (
 #: Frame size the synthetic videos are drawn at (the dataset resizes them to ``cfg.frame_size``).
 SYNTHETIC_SIZE = (160, 120)  # (width, height)
 
+#: The quickstart's folder: marked before its first run; the report, its JSON and figures, and run folders
+#: recognise one written before the mark existed (its pretraining run, the first, among them).
+QUICKSTART_FOLDER = Kind("pacekit-quickstart", "a quickstart's runs and report", files=(
+    r"report\.md", r"result\.json", r"experiment\.json", r"[^/]+\.png",
+    r"\.(report\.md|result\.json|experiment\.json|[^/]+\.png)\..+\.tmp",
+    *(rf"[^/]+/(?:{pattern})" for pattern in RUN_FOLDER.files + (re.escape(MARKER),)),
+), required=r"pretrain/metrics\.jsonl")
+
+
+def check_quickstart_folders(out, data, pretrain_speed_spread: Optional[float] = None) -> None:
+    """Refuse, before any work, an ``out``, a ``data`` folder or a companion folder beside ``data`` that holds
+    files pacekit did not write (:func:`pacekit.owned.check_folder`). Reads only."""
+    check_folder(out, QUICKSTART_FOLDER, "Choose another --out for the quickstart.")
+    check_synthetic_folder(data)
+    if pretrain_speed_spread is not None:
+        check_companion_folder(data, pretrain_speed_spread)
+
 
 def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="data/synthetic",
                    finetune_seeds: int = 5, probe_lr: Optional[float] = None,
@@ -70,7 +92,9 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     Args:
         cfg: the configuration; its dataset fields are replaced by the synthetic set in ``data``.
         out: the quickstart's folder: ``pretrain/``, one folder per labelled run (``fine-tuned_random_s0/``,
-            ``linear_probe_pretrained_s2/``, ...), the report and its figures.
+            ``linear_probe_pretrained_s2/``, ...), the report and its figures: a new or empty folder, or one a
+            quickstart wrote (its ``pacekit.json`` marks it); a folder holding anything else is refused, as are a
+            ``data`` folder and a companion folder pacekit did not write (:func:`check_quickstart_folders`).
         data: where the synthetic set is written (reused when complete).
         finetune_seeds: train each (initialisation, protocol) pair with this many seeds (``cfg.seed``, +1,
             ...) and report mean and spread: with a few labelled videos per class one run is noisy.
@@ -92,6 +116,8 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     if finetune_seeds < 1:
         raise ValueError(f"finetune_seeds must be >= 1, got {finetune_seeds}")
     out = Path(out)
+    check_quickstart_folders(out, data, pretrain_speed_spread)
+    mark_folder(out, QUICKSTART_FOLDER)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
 

@@ -72,8 +72,8 @@ def classroom_game(data: str, runs: str, rounds: int = 10, seed: int = 0, fast: 
         nb = setup(seed=seed, fast=fast, quiet=True, runs_dir=runs)
         nb.data_dir = Path(data)
         nb.ensure_data()
-        # notebook 02's settings under a run name of its own: the page's absolute data path would not match
-        # the notebook's relative one, and retraining would replace the notebook's run
+        # notebook 02's settings under a run name of its own: the page (its data folder, PACEKIT_FAST) never
+        # retrains, and so replaces, the notebook's run
         cfg = nb.config(RUN_NAME, pace_set="absolute")
         model = load_or_train(cfg, "pretrain").model
     dealt, fps = deal_game(cfg, rounds, seed)

@@ -14,7 +14,8 @@ never stopped (on the CPU the final weights are bit-identical; ``tests/test_trai
 Checkpoints (rank 0): ``epoch_<k>.pt`` after every epoch (the two newest are kept) and ``last.pt`` at the
 end, written atomically by :func:`pacekit.training.checkpoint.save_checkpoint`.
 
-Runs never lie: a run folder holds one run (reusing it needs ``resume`` or ``overwrite``); a resumed run
+Runs never lie: a run folder holds one run (reusing it needs ``resume`` or ``overwrite``), in a folder pacekit
+made (:data:`RUN_FOLDER`: a folder of the user's is never written into); a resumed run
 refuses a config that changes what it learns (:func:`check_resume_config`); a non-finite loss or gradient
 stops the run before the update it would poison (:class:`pacekit.training.checkpoint.NonFiniteError`, naming the
 step and the last good checkpoint), and a NaN model is never saved. A damaged ``last.pt`` on resume falls
@@ -38,6 +39,7 @@ from torch import nn
 from ..config import config_default, run_differences
 from ..errors import PacekitError, one_line
 from ..machine import usable_cores
+from ..owned import Kind, check_folder, mark_folder
 from .checkpoint import (
     DAMAGED_ENTRY_ERRORS,
     CheckpointError,
@@ -69,6 +71,20 @@ class RunFolderError(PacekitError, ValueError):
     """A run folder that holds another run, or a resume that would change what the run learns."""
 
 
+#: A run folder: what :func:`claim_run_folder` marks, and the files a run and the commands run on it write there
+#: (checkpoints and their temp files, metrics, the fine-tuning's and the linear probe's scores, the folders
+#: ``pacekit evaluate`` and ``pacekit retrieve`` write beside a checkpoint by default), which recognise a run folder
+#: written before the mark existed: one holding its ``metrics.jsonl`` (a run writes it first) and nothing else.
+RUN_FOLDER = Kind("pacekit-run", "a training run (its checkpoints and metrics)", files=(
+    r"epoch_\d+\.pt", r"last\.pt", r"metrics\.jsonl", r"eval\.json", r"linear_probe\.json",
+    r"\.(epoch_\d+\.pt|last\.pt|metrics\.jsonl|eval\.json|linear_probe\.json)\..+\.tmp",
+    r"(eval|retrieval)_[^/]+/\.?[^/]+\.(json|png)(\..+\.tmp)?",
+), required=r"metrics\.jsonl")
+
+#: What to do about a run folder pacekit did not write.
+RUN_FOLDER_FIX = "Choose another --name or --out-dir for the run."
+
+
 def _run_files(run_dir: Path) -> list[Path]:
     """The files a pacekit run writes into its folder (checkpoints, their temp files, logs, eval)."""
     if not run_dir.is_dir():
@@ -78,20 +94,24 @@ def _run_files(run_dir: Path) -> list[Path]:
 
 
 def claim_run_folder(run_dir, resume: bool, overwrite: bool) -> None:
-    """Make sure ``run_dir`` belongs to this run: a folder holding another run's files is refused unless
-    ``resume`` (continue it) or ``overwrite`` (delete those files first; nothing else in it is touched)."""
+    """Make sure ``run_dir`` belongs to this run, and mark it as a run folder (:data:`RUN_FOLDER`).
+
+    A folder pacekit did not write (one holding other files and no mark) is refused whatever the flags, so
+    ``overwrite`` never deletes a file of the user's (:func:`pacekit.owned.check_folder`). A run folder holding
+    another run's files is refused unless ``resume`` (continue it) or ``overwrite`` (delete those files first;
+    nothing else in it is touched)."""
     run_dir = Path(run_dir)
+    check_folder(run_dir, RUN_FOLDER, RUN_FOLDER_FIX)
     files = _run_files(run_dir)
-    if not files or resume:
-        return
-    if overwrite:
+    if files and not resume:
+        if not overwrite:
+            shown = ", ".join(p.name for p in files[:5]) + (" ..." if len(files) > 5 else "")
+            raise RunFolderError(f"the run folder {run_dir} already holds a run ({shown}); pass --resume to continue "
+                                 "it, or --overwrite to delete it and start again (or pick another --name)")
         for path in files:
             path.unlink(missing_ok=True)
         logger.warning("--overwrite: removed %d files of the previous run in %s", len(files), run_dir)
-        return
-    shown = ", ".join(p.name for p in files[:5]) + (" ..." if len(files) > 5 else "")
-    raise RunFolderError(f"the run folder {run_dir} already holds a run ({shown}); pass --resume to continue "
-                         "it, or --overwrite to delete it and start again (or pick another --name)")
+    mark_folder(run_dir, RUN_FOLDER)
 
 
 def check_resume_config(stored: dict, cfg, stage: str, done_epochs: int, source) -> None:

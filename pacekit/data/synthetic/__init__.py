@@ -99,6 +99,7 @@ from .writer import (
                     SyntheticParams,
                     SyntheticSummary,
                     build_synthetic,
+                    check_companion_folder,
                     check_synthetic_folder,
                     companion_folder,
                     ensure_companion,
@@ -116,7 +117,8 @@ from .writer import (
 )
 
 __all__ = [
-    "FIGURE_CLASSES", "NATIVE_SPEED_SPREAD", "V3_SPEED_FACTOR", "check_speed_spread", "check_synthetic_folder", "companion_folder",
+    "FIGURE_CLASSES", "NATIVE_SPEED_SPREAD", "V3_SPEED_FACTOR", "check_companion_folder", "check_speed_spread",
+    "check_synthetic_folder", "companion_folder",
     "ensure_companion", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE",
     "MIN_CYCLE_FRAMES", "MOTION_CLASSES", "REFERENCE_HEIGHT",
     "SYNTHETIC_CLASSES", "MotionClass", "SyntheticParams", "SyntheticSummary", "VideoSpec", "build_synthetic",

@@ -23,6 +23,7 @@ import numpy as np
 from ...atomic import check_json, damaged, read_json, write_bytes_atomic
 from ...errors import one_line
 from ...machine import usable_cores
+from ...owned import Kind, check_folder
 from ...workers import spawn_pool, stop_pool
 from .drawing import MASK_SCALE, draw_figure_video, draw_video
 from .specs import (
@@ -340,19 +341,22 @@ def natural_speeds(root, classes: Sequence[str]) -> Optional[list[float]]:
     return [float(np.mean(ranges[name])) for name in classes]
 
 
-def check_synthetic_folder(out) -> Optional[dict]:
+#: A synthetic set's folder: its synthetic.json marks it (written first, so a folder of pacekit's always has one).
+SYNTHETIC_FOLDER = Kind(FORMAT_NAME, "a synthetic set", METADATA_FILE)
+
+#: What to do about a folder pacekit did not write, when asked to write a synthetic set there.
+SYNTHETIC_FOLDER_FIX = "Choose another output folder."
+
+
+def check_synthetic_folder(out, fix: str = SYNTHETIC_FOLDER_FIX) -> Optional[dict]:
     """Refuse ``out`` unless a synthetic set may be written there: a new or empty folder, or one pacekit
-    wrote (its synthetic.json, whose parsed contents are returned; None for a new or empty folder)."""
+    wrote (its synthetic.json, whose parsed contents are returned; None for a new or empty folder). ``fix`` ends
+    the refusal of a folder pacekit did not write (:func:`pacekit.owned.check_folder`)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} is a file; give a folder for the synthetic set")
     old = read_synthetic_metadata(out)
-    if old is None and out.is_dir() and any(out.iterdir()):
-        raise FileExistsError(
-            f"{out} already holds files and no {METADATA_FILE}, so pacekit did not write it (is it a real "
-            "dataset?); pacekit writes a synthetic set only into a new or empty folder, or one it wrote before. "
-            "Choose another output folder."
-        )
+    check_folder(out, SYNTHETIC_FOLDER, fix)  # also refuses pacekit's folder of another kind (a prepared copy)
     return old
 
 
@@ -510,10 +514,24 @@ def companion_folder(root, speed_spread: float) -> Path:
     return root.with_name(f"{root.name}_spread{check_speed_spread(speed_spread):g}")
 
 
+def companion_fix(root, speed_spread: float) -> str:
+    """What to do about a companion folder pacekit did not write: the user named ``root``, not the folder beside it."""
+    return (f"The companion of {root} with speed spread {check_speed_spread(speed_spread):g} is written beside it, "
+            f"in {companion_folder(root, speed_spread)}: move those files away, or give the synthetic set another "
+            "folder.")
+
+
+def check_companion_folder(root, speed_spread: float) -> Optional[dict]:
+    """:func:`check_synthetic_folder` of the companion of ``root`` with ``speed_spread``: a command calls it before
+    any long work. Reads only."""
+    return check_synthetic_folder(companion_folder(root, speed_spread), companion_fix(root, speed_spread))
+
+
 def ensure_companion(root, speed_spread: float, workers: Optional[int] = None, progress: bool = True) -> Path:
     """The companion of the synthetic set in ``root``: the same parameters and seed (so the same videos, scenes
     and split) with the actions' natural speeds pulled together to ``speed_spread``, written (or reused) in
-    :func:`companion_folder`. Returns its folder."""
+    :func:`companion_folder`. Returns its folder. A folder there that pacekit did not write is refused
+    (:func:`check_companion_folder`)."""
     spread = check_speed_spread(speed_spread)
     if spread is None:
         raise ValueError("speed_spread=None: a companion set needs a speed spread (1: one speed for every action)")
@@ -521,6 +539,7 @@ def ensure_companion(root, speed_spread: float, workers: Optional[int] = None, p
     if meta is None:
         raise FileNotFoundError(f"{Path(root) / METADATA_FILE} is missing: a companion set is drawn from a pacekit "
                                 "synthetic set's description; write the set first (pacekit make-synthetic)")
+    check_companion_folder(root, spread)
     params = {k: v for k, v in meta["params"].items() if k != "speed_spread"}
     return ensure_synthetic(companion_folder(root, spread), workers=workers, progress=progress,
                             version=meta["version"], speed_spread=spread, **params)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ...atomic import check_json, read_result_json, write_json_atomic
-from ...config import Config, field_names, run_differences
+from ...config import Config, comparable_config, run_differences
 from ...data.synthetic import companion_folder, ensure_companion
 from ...errors import DamagedFileError
 from ...evaluation.attention import ATTENTION_VIDEOS, FIG5_GRID, attention_scores
@@ -64,13 +64,12 @@ def pretrain_key(cfg: Config, pre_cfg: Config) -> str:
 
 
 def _compared(config: Optional[dict]) -> Optional[dict]:
-    """The fields of a config dict that a result depends on: those the run-reuse check compares
-    (:func:`pacekit.config.field_names`), so that a progress bar, a log interval, the loader workers or the
-    run's name never make a finished cell or pretraining count as another."""
+    """The fields of a config dict that a result depends on, as the same-run rule compares them
+    (:func:`pacekit.config.comparable_config`), so that a progress bar, a log interval, the loader workers, the
+    run's name or the way the data folder's path was typed never make a finished cell count as another."""
     if config is None:
         return None
-    ignored = set(field_names(compared=False))
-    return {k: v for k, v in config.items() if k not in ignored}
+    return comparable_config(config)
 
 
 def _cell_key(identity: dict) -> dict:

@@ -17,6 +17,7 @@ from ...data.synthetic import synthetic_version
 from ...errors import PacekitError
 from ...evaluation.attention import ATTENTION_VIDEOS
 from ...machine import describe_machine, usable_cores
+from ...owned import Kind, check_folder
 from ...training.distributed import resolve_device
 from ..parallel import Task, run_tasks
 from .cells import (
@@ -39,12 +40,17 @@ from .table import METRICS, Claim, get_claims
 SEEDS_FIX = ("it records the seeds fixed before the ledger's results: restore it, or delete it to record this run's "
              "--seeds, or choose another --out")
 
+#: A ledger's folder: its ``seeds.json``, written before any result, marks it.
+CLAIMS_FOLDER = Kind("pacekit-claims", "a claims ledger", "seeds.json")
+
 
 def check_seeds(out, seeds: Sequence[int]) -> bool:
-    """Refuse ``seeds`` when ``<out>/seeds.json`` records others (or is damaged); True when it records them,
-    False when there is none yet. Reads only: a command calls it before any long work."""
-    path = Path(out) / "seeds.json"
+    """Refuse ``seeds`` when ``<out>/seeds.json`` records others (or is damaged), and a folder ``out`` that holds
+    files but no ``seeds.json`` (pacekit did not write it: :func:`pacekit.owned.check_folder`); True when it records
+    them, False when there is none yet. Reads only: a command calls it before any long work."""
+    path = Path(out) / CLAIMS_FOLDER.marker
     if not path.is_file():
+        check_folder(out, CLAIMS_FOLDER, "Choose another --out for the ledger.")
         return False
     recorded = read_result_json(path, SEEDS_FIX, keys={"seeds": list})
     if recorded["seeds"] != [int(s) for s in seeds]:
@@ -54,15 +60,16 @@ def check_seeds(out, seeds: Sequence[int]) -> bool:
 
 
 def record_seeds(out, seeds: Sequence[int], claims: Sequence[str]) -> Path:
-    """Write ``<out>/seeds.json`` before any result exists; refuse other seeds than those recorded there."""
+    """Write ``<out>/seeds.json`` before any result exists (it marks the folder as a ledger's); refuse other seeds
+    than those recorded there, and a folder pacekit did not write."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "seeds.json"
+    path = out / CLAIMS_FOLDER.marker
     seeds = [int(s) for s in seeds]
     if check_seeds(out, seeds):
         return path
-    write_json_atomic(path, {"seeds": seeds, "claims": list(claims), "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S")},
-                      indent=1)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, {"format": CLAIMS_FOLDER.format, "what": CLAIMS_FOLDER.what, "seeds": seeds,
+                             "claims": list(claims), "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1)
     return path
 
 
