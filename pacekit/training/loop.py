@@ -134,24 +134,23 @@ def check_resume_config(stored: dict, cfg, stage: str, done_epochs: int, source)
 
 
 def load_resume_state(run_dir, stage: str) -> tuple[Optional[Path], Optional[dict]]:
-    """The newest intact checkpoint of ``run_dir`` and its state; a damaged one is skipped with a warning on
-    the ``pacekit.training`` logger. ``(None, None)`` when the folder holds no checkpoint."""
+    """The newest intact checkpoint of ``run_dir`` and its state; damaged ones are skipped, named with their
+    damage in one warning on the ``pacekit.training`` logger. ``(None, None)`` when the folder holds no checkpoint."""
     candidates = run_checkpoints(run_dir)
     damaged = []
     for path in candidates:
         try:
             state = load_checkpoint(path, map_location="cpu")
         except CheckpointError as err:
-            damaged.append(path)
-            logger.warning("--resume: %s is damaged (%s); trying the next newest checkpoint", path, err)
+            damaged.append((path, err))
             continue
-        if damaged:
+        if damaged:  # one warning, naming each damaged file and why (no warning when the error below says it)
             logger.warning("--resume: falling back to %s because %s could not be read", path,
-                           ", ".join(p.name for p in damaged))
+                           "; ".join(f"{p.name} ({err})" for p, err in damaged))
         require_entries(state, RESUME_ENTRIES, str(path), "resuming a run")
         return path, state
     if damaged:
-        raise CheckpointError(f"--resume: no checkpoint in {run_dir} can be read ({', '.join(p.name for p in damaged)} "
+        raise CheckpointError(f"--resume: no checkpoint in {run_dir} can be read ({', '.join(p.name for p, _ in damaged)} "
                               "are damaged); start again with --overwrite")
     return None, None
 
