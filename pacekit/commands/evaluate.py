@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..atomic import ensure_writable
-from ..evaluation.recognition import evaluate_videos, save_result
+from ..evaluation.recognition import EVAL_FOLDER, evaluate_videos, save_result
+from ..owned import check_folder, mark_folder
 from ..training.loading import eval_split, load_model, resolve_device
 from .flags import add_dataset_arguments, add_system_arguments, positive_int
 
@@ -26,7 +27,8 @@ def cmd_evaluate(args) -> int:
             "evaluate on the dataset it was fine-tuned on"
         )
     out = Path(args.out) if args.out else Path(args.checkpoint).parent / f"eval_{args.dataset}_{args.subset}{args.split}"
-    ensure_writable(out)  # before the evaluation, not after it
+    check_folder(out, EVAL_FOLDER, "Choose another --out.")  # before the evaluation, not after it
+    mark_folder(ensure_writable(out), EVAL_FOLDER)
     absent = f" ({len(dataset.missing):,} more listed but missing on disk)" if dataset.missing else ""
     print(f"evaluating {loaded.source} on {args.dataset} {args.subset} split {args.split}: {len(dataset)} videos"
           f"{absent}, {args.num_clips} clips each, centre crop {loaded.crop}")

@@ -9,12 +9,14 @@ from ..evaluation.recognition import coverage_json, left_out_note
 from ..evaluation.retrieval import (
     FEATURES,
     PAPER_FEATURES,
+    RETRIEVAL_FOLDER,
     TOPK,
     describe_feature,
     format_table,
     plot_retrieval_examples,
     run_retrieval,
 )
+from ..owned import check_folder, mark_folder
 from ..training.loading import eval_split, load_model, resolve_device
 from .flags import add_dataset_arguments, add_model_arguments, add_system_arguments, positive_int
 
@@ -27,7 +29,9 @@ def cmd_retrieve(args) -> int:
     gallery = eval_split(loaded, args.dataset, args.root, "train", args.split, args.max_videos, args.num_clips)
     queries = eval_split(loaded, args.dataset, args.root, "test", args.split, args.max_videos, args.num_clips)
     source = Path(args.checkpoint or args.authors_checkpoint)
-    out = ensure_writable(Path(args.out) if args.out else source.parent / f"retrieval_{args.dataset}{args.split}")
+    out = Path(args.out) if args.out else source.parent / f"retrieval_{args.dataset}{args.split}"
+    check_folder(out, RETRIEVAL_FOLDER, "Choose another --out.")  # before the features, not after them
+    out = mark_folder(ensure_writable(out), RETRIEVAL_FOLDER)
     print(f"retrieval with {loaded.source} on {args.dataset} split {args.split}: {len(queries)} test videos query "
           f"{len(gallery)} train videos, {args.num_clips} clips each; features:")
     for name in args.features:

@@ -39,6 +39,7 @@ from ..data.datasets import MISSING_ON_DISK, LeftOutVideo, collate_eval_items, n
 from ..data.transforms import ClipEval
 from ..errors import PacekitError
 from ..models.modes import evaluating
+from ..owned import Kind
 from ..pace import PaceSet
 from ..training.data import eval_dataset, eval_workers, move_batch, pretrain_dataset
 from ..training.loading import AuthorsClipEval, eval_transform
@@ -538,6 +539,11 @@ def format_comparison(results: dict[str, EvalResult]) -> str:
 # --------------------------------------------------------------------------------------------
 # Saving a result
 # --------------------------------------------------------------------------------------------
+
+
+#: The folder of an evaluation's results (``pacekit evaluate``), marked and checked by :mod:`pacekit.owned`.
+EVAL_FOLDER = Kind("pacekit-evaluation", "an evaluation's results", files=(
+    r"eval\.json", r"confusion\.png", r"per_class_accuracy\.png", r"\.(eval\.json)\..+\.tmp"), required=r"eval\.json")
 
 
 def save_result(result: EvalResult, out_dir) -> list:

@@ -50,9 +50,14 @@ from ..data.datasets import LeftOutVideo
 from ..data.strips import read_strip, spread_indices
 from ..models import backbone_of, stage_shapes
 from ..models.modes import evaluating
+from ..owned import Kind
 from .recognition import left_out_note, over_eval_videos
 
 logger = logging.getLogger("pacekit.evaluation")
+
+#: The folder of a retrieval's results (``pacekit retrieve``), marked and checked by :mod:`pacekit.owned`.
+RETRIEVAL_FOLDER = Kind("pacekit-retrieval", "a retrieval's results", files=(
+    r"retrieval\.json", r"examples\.png", r"\.(retrieval\.json)\..+\.tmp"), required=r"retrieval\.json")
 
 #: The k of Tables 4 and 5.
 TOPK = (1, 5, 10, 20, 50)
