@@ -213,3 +213,58 @@ def test_a_quickstart_folder_from_before_the_mark_is_pacekits(tmp_path):
     (out / "pretrain" / "notes.txt").write_text("mine")
     with pytest.raises(ForeignFolderError, match=r"\(pretrain/\).*Choose another --out"):
         check_quickstart_folders(out, tmp_path / "data")
+
+
+# ------------------------------------------------------------------------- real dataset roots (../shared/data)
+
+
+def _real_root(shared, tmp_path, dataset: str):
+    """A user's real copy of UCF101 or HMDB51 in its official layout, made from the sample clips and the official
+    split files beside the repository: videos under ``<class>/`` and the split folder as published."""
+    import shutil
+
+    root = tmp_path / dataset
+    videos = sorted((shared / "videos" / dataset).glob("*.avi"))
+    for video in videos:
+        if dataset == "ucf101":  # v_<Class>_gGG_cCC.avi
+            name = video.name.split("_")[1]
+        else:  # <source>_<action>_<tags>.avi: the action is the word before the visibility tags
+            words = video.stem.split("_")
+            name = words[next(i for i, w in enumerate(words) if w in ("f", "h", "u", "l")) - 1]
+        (root / name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(video, root / name / video.name)
+    if dataset == "ucf101":
+        shutil.copytree(shared / "splits" / "ucf101", root / "ucfTrainTestlist")
+    else:
+        shutil.copytree(shared / "splits" / "hmdb51" / "testTrainMulti_7030_splits", root / "testTrainMulti_7030_splits")
+    return root
+
+
+@pytest.mark.parametrize("dataset", ["ucf101", "hmdb51"])
+def test_every_writer_refuses_a_real_dataset_root_and_leaves_it_byte_for_byte(shared_data, ucf_root, tmp_path, capsys,
+                                                                              dataset):
+    root = _real_root(shared_data, tmp_path, dataset)
+    before = tree_bytes(root)
+    assert len(before) > 10
+    small = ["--synthetic-classes", "2", "--synthetic-videos", "2", "--no-progress"]
+    commands = {
+        "make-synthetic --out": ["make-synthetic", "--out", str(root), "--classes", "2", "--videos-per-class", "2",
+                                 "--width", "32", "--height", "32"],
+        "quickstart --data": ["quickstart", "--out", str(tmp_path / "q"), "--data", str(root), *small],
+        "quickstart --out": ["quickstart", "--out", str(root), "--data", str(tmp_path / "data"), *small],
+        "claims --data": ["claims", "--out", str(tmp_path / "ledger"), "--data", str(root), "--claims", "C1",
+                          "--seeds", "1", "--jobs", "1", *small],
+        "claims --out": ["claims", "--out", str(root), "--data", str(tmp_path / "data"), "--claims", "C1",
+                         "--seeds", "1", "--jobs", "1", *small],
+        "game --data": ["game", "--no-browser", "--data", str(root)],
+        "prepare --out": ["prepare", "--root", str(ucf_root), "--out", str(root), "--workers", "1"],
+        "pretrain --name": ["pretrain", "--preset", "cpu-tiny", "--dataset", "ucf101", "--root", str(ucf_root),
+                            "--out-dir", str(tmp_path), "--name", dataset, "--overwrite", "--device", "cpu",
+                            "--num-workers", "0", "--no-progress"],
+    }
+    for what, argv in commands.items():
+        assert cli_main(argv) == 2, what
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "Traceback" not in err[0], (what, err)
+        assert str(root) in err[0] and "pacekit did not write it" in err[0], (what, err[0])
+        assert tree_bytes(root) == before, f"{what} changed the user's {dataset}"
