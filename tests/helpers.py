@@ -198,6 +198,18 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def wait_until(condition, limit: float = 20.0) -> bool:
+    """Poll ``condition`` until it holds or ``limit`` seconds pass (a wait for an event, not a speed bar)."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def alive(pid: int) -> bool:
     """Is ``pid`` a running process (a zombie nobody reaps has ended all the same)?"""
     try:

@@ -17,19 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import alive, descendants
+from helpers import alive, descendants, wait_until
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads the process table from /proc")
 
-
-def _wait_until(condition, limit: float) -> bool:
-    """Poll ``condition`` until it holds or ``limit`` seconds pass (a wait for an event, not a speed bar)."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def _temp_files(folder: Path) -> list[str]:
@@ -58,14 +49,14 @@ def test_a_killed_command_leaves_no_process_and_no_temp_file(flow, tmp_path, com
     proc = subprocess.Popen([sys.executable, "-m", "pacekit.cli", *argv], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
-        assert _wait_until(lambda: len(descendants(proc.pid)) >= workers or proc.poll() is not None, 120), \
+        assert wait_until(lambda: len(descendants(proc.pid)) >= workers or proc.poll() is not None, 120), \
             "the command's workers never started"
         assert proc.poll() is None, f"the command ended before it was killed: {proc.stderr.read()}"
         time.sleep(1.0)  # its workers at work
         below = descendants(proc.pid)
         proc.send_signal(sig)
         proc.wait(timeout=60)
-        assert _wait_until(lambda: not any(alive(p) for p in below), 30), \
+        assert wait_until(lambda: not any(alive(p) for p in below), 30), \
             f"still running after {command} was killed: {sorted(p for p in below if alive(p))}"
         assert _temp_files(out) == []
     finally:

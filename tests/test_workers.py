@@ -9,21 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import alive, descendants
+from helpers import alive, descendants, wait_until
 
 from pacekit.workers import spawn_pool, stop_pool
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads the process table from /proc")
 
-
-def _wait_until(condition, limit: float = 20.0) -> bool:
-    """Poll ``condition`` until it holds or ``limit`` seconds pass (a wait for an event, not a speed bar)."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
@@ -44,7 +35,7 @@ def test_killing_the_command_takes_its_workers_and_the_resource_tracker_with_it(
         assert len(below) >= 2  # the two workers (and multiprocessing's resource tracker)
         proc.send_signal(sig)
         proc.wait()
-        assert _wait_until(lambda: not any(alive(p) for p in below)), \
+        assert wait_until(lambda: not any(alive(p) for p in below)), \
             f"still running after the command ended: {sorted(p for p in below if alive(p))}"
     finally:
         if proc.poll() is None:
@@ -54,7 +45,7 @@ def test_killing_the_command_takes_its_workers_and_the_resource_tracker_with_it(
 def test_stop_pool_ends_the_workers_without_waiting_for_their_tasks(tmp_path):
     pool = spawn_pool(1)
     future = pool.submit(time.sleep, 600)
-    _wait_until(lambda: bool(descendants(os.getpid())))
+    wait_until(lambda: bool(descendants(os.getpid())))
     workers = [p.pid for p in pool._processes.values()]
     stop_pool(pool)
     assert workers and not any(alive(p) for p in workers)
@@ -76,14 +67,14 @@ def test_the_game_server_ends_with_pacekit_game_and_its_page_folder_goes(tmp_pat
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
         assert "pacekit game:" in proc.stdout.readline()
-        assert _wait_until(lambda: len(descendants(proc.pid)) >= 1)
+        assert wait_until(lambda: len(descendants(proc.pid)) >= 1)
         time.sleep(1)
         below = descendants(proc.pid)
         pages = list(Path(tempfile.gettempdir()).glob(f"{PAGE_FOLDER_PREFIX}{proc.pid}-*"))
         assert len(pages) == 1
         proc.send_signal(sig)
         proc.wait(timeout=60)
-        assert _wait_until(lambda: not any(alive(p) for p in below)), "Voila outlived pacekit game"
+        assert wait_until(lambda: not any(alive(p) for p in below)), "Voila outlived pacekit game"
         if sig == signal.SIGKILL:
             assert pages[0].exists()  # a killed process cleans nothing up itself
             _remove_stale_page_folders()
