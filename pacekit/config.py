@@ -22,10 +22,10 @@ Presets:
   :func:`paper_values` lists every value the paper states; where it is silent, a field's help says what
   pacekit chose and why.
 - ``cpu-tiny``: the quickstart on a laptop CPU -- the ``tiny`` backbone, 8x56x56 clips, the built-in
-  synthetic dataset, standardised RGB frames with the paper's per-frame colour jitter, SGD; minutes on 2 cores.
+  synthetic dataset, standardised RGB frames with the paper's per-frame colour jitter, AdamW; minutes on 2 cores.
 - ``claims``: the cpu-tiny recipe with half its pretraining, for ``pacekit claims``' many runs.
-- ``gpu-demo``: the cpu-tiny recipe at the paper's network (R(2+1)D), clip size and batch on a larger
-  synthetic set, for one GPU (bf16, channels_last_3d). It has not been run on a GPU yet.
+- ``gpu-demo``: the cpu-tiny data recipe with the paper's SGD, network (R(2+1)D), clip size and batch on a
+  larger synthetic set, for one GPU (bf16, channels_last_3d). It has not been run on a GPU yet.
 
 Fine-tuning: the paper says only that the "training strategy [is] the same as the self-supervised
 pre-training stage" except the learning rate, so pacekit fine-tunes with the pretraining schedule at the
@@ -423,7 +423,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         # num_workers: no effect with the memory backend (training and evaluation load in-process)
         eval_batch_size=8, num_workers=1, log_every=10, device="cpu",
     ),
-    # The cpu-tiny recipe (standardised RGB with per-frame jitter, SGD) at the paper's network, clip size and
+    # The cpu-tiny data recipe (standardised RGB with per-frame jitter) with the paper's SGD, network, clip size and
     # batch, on the default synthetic set. Not yet run on a GPU (no device in its session).
     "gpu-demo": dict(
         name="gpu-demo", dataset="synthetic", root="data/synthetic", synthetic_classes=10,
