@@ -291,3 +291,15 @@ def test_the_report_opens_with_the_reproduction_table_and_its_verdicts_follow_th
     assert ("Pace pretraining reached 70.0% pace accuracy on unseen videos (chance 25.0%). Fine-tuned on 4 labelled "
             "videos per class, the pretrained network beat random initialisation by +31.4 top-1 points (reproduced, "
             "by the paired 95% interval over its 5 transfer seeds (one pretraining)).") in text
+
+
+def test_quickstart_runs_on_another_format_version_and_records_it(tmp_path):
+    from pacekit.study.quickstart import run_quickstart
+
+    data, out = tmp_path / "synthetic", tmp_path / "q"
+    with pytest.raises(ValueError, match=r"synthetic_version=1: .*versions 3, 4, 5"):
+        run_quickstart(data=data, out=out, synthetic_version=1)        # no masks: refused before any work
+    assert not data.exists() and not out.exists()
+    assert cli_main(["quickstart", "--data", str(data), "--out", str(out), *TINY, "--synthetic-version", "5"]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["synthetic_version"]["version"] == 5 == json.loads((data / "synthetic.json").read_text())["version"]

@@ -213,10 +213,10 @@ def test_bad_arguments_name_the_value_and_the_fix():
         plan_synthetic(num_classes=13, version=1)
     with pytest.raises(ValueError, match=r"num_classes=11.*version 4.*10 built-in"):
         plan_synthetic(num_classes=11)
-    with pytest.raises(ValueError, match=r"version=2: .*format versions 1, 3, 4 "):
+    with pytest.raises(ValueError, match=r"version=2: .*format versions 1, 3, 4, 5 "):
         plan_synthetic(version=2)
-    with pytest.raises(ValueError, match=r"version=5: .*format versions 1, 3, 4 "):
-        plan_synthetic(version=5)
+    with pytest.raises(ValueError, match=r"version=6: .*format versions 1, 3, 4, 5 "):
+        plan_synthetic(version=6)
     with pytest.raises(ValueError, match=r"65x48.*even"):
         render_video(0, 0, width=65, height=48)
     with pytest.raises(ValueError, match=r"class_index=12"):
@@ -641,7 +641,7 @@ def draw_without_mover(spec, monkeypatch):
 
 
 def test_version_4_is_the_default_and_version_2_is_refused_everywhere(tmp_path):
-    assert FORMAT_VERSION == 4 and FORMAT_VERSIONS == (1, 3, 4)
+    assert FORMAT_VERSION == 4 and FORMAT_VERSIONS == (1, 3, 4, 5)
     assert plan_synthetic(num_classes=1, videos_per_class=1, test_fraction=0)["version"] == 4
     assert synthetic_classes() == synthetic_classes(4) == tuple(ACTIONS)
     assert figure_classes() == V4_CLASSES
@@ -652,7 +652,7 @@ def test_version_4_is_the_default_and_version_2_is_refused_everywhere(tmp_path):
              lambda: sample_figure_spec(0, 0, version=2), lambda: render_figure_video(0, 0, version=2),
              lambda: render_video(0, 0, version=2), lambda: build_synthetic(tmp_path / "v2", version=2)]
     for call in calls:
-        with pytest.raises(ValueError, match=r"version=2: .*format versions 1, 3, 4 .*version 3 is its figure table"):
+        with pytest.raises(ValueError, match=r"version=2: .*format versions 1, 3, 4, 5 .*version 3 is its figure table"):
             call()
     assert not (tmp_path / "v2").exists()
 
@@ -788,6 +788,62 @@ def test_version_4_clips_place_the_distractors_clear_of_their_own_mover():
             assert gap.min() > 0.5 * spec.size, (ACTIONS[ci], gap.min(), spec.size)
 
 
+# ---------------------------------------------------------------- version 5: version 4 with each action's own colours
+
+from pacekit.data.synthetic import V5_PALETTES  # noqa: E402
+from pacekit.data.synthetic.specs import TEXTURES  # noqa: E402
+
+
+def test_version_5_draws_version_4s_videos_with_only_the_movers_patterns_and_colours_changed(monkeypatch):
+    for ci in range(len(ACTIONS)):
+        v4 = sample_figure_spec(ci, 7 + ci, 160, 120, 30, scene_seed=500 + ci, version=4)
+        v5 = sample_figure_spec(ci, 7 + ci, 160, 120, 30, scene_seed=500 + ci, version=5)
+        assert v5.version == 5 and v5.motion == v4.motion
+        for f in ("speed", "period", "amplitude", "phase", "anchor", "params", "size", "background", "distractors"):
+            assert getattr(v5, f) == getattr(v4, f), f
+        np.testing.assert_array_equal(v5.jitter, v4.jitter)
+        assert {k: v for k, v in v5.look.items() if k != "textures"} == {k: v for k, v in v4.look.items()
+                                                                          if k != "textures"}
+        for t4, t5 in zip(v4.look["textures"], v5.look["textures"]):
+            assert t5["freq"] == t4["freq"] and (t5["kind"], t5["colors"]) != (t4["kind"], t4["colors"])
+        # the same mover, only coloured otherwise: identical masks, different pixels on the mover alone
+        ones = np.ones((30, 3), np.float32)
+        f4, m4 = draw_figure_video(dataclasses.replace(v4, jitter=ones))
+        f5, m5 = draw_figure_video(dataclasses.replace(v5, jitter=ones))
+        np.testing.assert_array_equal(m4, m5)
+        off = ~np.repeat(np.repeat(m4.astype(bool), MASK_SCALE, 1), MASK_SCALE, 2)
+        clear = off.copy()    # 2 pixels or more from the mask (masks are stored at 1/MASK_SCALE of the frame)
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                clear &= np.roll(off, (dy, dx), axis=(1, 2))
+        assert np.array_equal(f4[clear], f5[clear]) and not np.array_equal(f4, f5)
+
+
+def test_version_5_every_video_of_an_action_wears_its_palette_and_the_actions_differ():
+    palettes = {}
+    for ci, name in enumerate(ACTIONS):
+        looks = {json.dumps([(t["kind"], t["colors"]) for t in
+                             sample_figure_spec(ci, s, 160, 120, 2, scene_seed=900 + s, version=5).look["textures"]])
+                 for s in range(4)}
+        assert len(looks) == 1, name            # four groups, one palette
+        palettes[name] = looks.pop()
+        kinds = [t[0] for t in json.loads(palettes[name])]
+        assert kinds[0] != kinds[1] and set(kinds) <= set(TEXTURES)
+    assert len(set(palettes.values())) == len(ACTIONS) == len(V5_PALETTES)
+    assert list(V5_PALETTES) == ACTIONS
+    hues = sorted(dark for dark, _ in V5_PALETTES.values())
+    assert np.allclose(np.diff(hues), 1 / len(ACTIONS))     # spread evenly around the colour wheel
+
+
+def test_version_5_set_has_masks_and_records_its_version(tmp_path):
+    root = make_synthetic(tmp_path / "v5", num_classes=2, videos_per_class=2, width=48, height=36, duration=0.4,
+                          version=5, workers=1, progress=False)
+    meta = json.loads((root / "synthetic.json").read_text())
+    assert meta["version"] == 5 and [c["name"] for c in meta["classes"]] == ACTIONS[:2]
+    videos = sorted((root / "UCF-101").rglob("*.avi"))
+    assert len(videos) == 4 and all(mask_path(v).is_file() for v in videos)
+
+
 # ---------------------------------------------------------------- speed_spread: the speeds pulled together
 
 from pacekit.data.synthetic import NATIVE_SPEED_SPREAD, natural_speeds  # noqa: E402
@@ -830,7 +886,7 @@ def test_a_bad_speed_spread_names_the_value_and_what_it_must_be(bad):
 
 
 def test_speed_spread_needs_a_version_with_class_speeds():
-    with pytest.raises(ValueError, match="needs format version 3 or 4"):
+    with pytest.raises(ValueError, match="needs format version 3, 4 or 5"):
         plan_synthetic(num_classes=1, videos_per_class=2, version=1, speed_spread=1)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..atomic import ensure_writable
-from ..data.synthetic import check_speed_spread
+from ..data.synthetic import FORMAT_VERSION, MASKED_VERSIONS, check_speed_spread
 from ..study.quickstart import check_quickstart_folders, run_quickstart
 from .config_flags import add_config_arguments, config_from_args
 from .flags import positive_int
@@ -16,7 +16,8 @@ def cmd_quickstart(args) -> int:
     ensure_writable(args.out)
     check_quickstart_folders(args.out, args.data, args.pretrain_speed_spread)
     result = run_quickstart(cfg, out=args.out, data=args.data, finetune_seeds=args.finetune_seeds,
-                            overwrite=args.overwrite, pretrain_speed_spread=args.pretrain_speed_spread)
+                            overwrite=args.overwrite, pretrain_speed_spread=args.pretrain_speed_spread,
+                            synthetic_version=args.synthetic_version)
     print(result.report.read_text().split("![pace strip]")[0].rstrip())
     print(f"\nreport: {result.report} ({result.seconds['total']:.0f} s)")
     return 0
@@ -37,6 +38,9 @@ def add_commands(subparsers) -> None:
                         "same videos with the actions' natural speeds pulled together so the fastest is RATIO times "
                         "the slowest (1: one speed); fine-tuning, probe, retrieval and attention stay on --data. "
                         "Default: pretrain on --data itself")
+    p.add_argument("--synthetic-version", type=int, choices=MASKED_VERSIONS, default=FORMAT_VERSION,
+                   help=f"the synthetic set's format version (default {FORMAT_VERSION}; see pacekit make-synthetic "
+                        "--version); a set of another version in --data is redrawn")
     # The quickstart picks the dataset, run folders and initialisations itself.
     add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
                          default_preset="cpu-tiny")

@@ -34,6 +34,8 @@ from ..config import Config, get_config
 from ..data import build_dataset
 from ..data.strips import read_pace_strips
 from ..data.synthetic import (
+    FORMAT_VERSION,
+    MASKED_VERSIONS,
     check_companion_folder,
     check_speed_spread,
     check_synthetic_folder,
@@ -86,7 +88,8 @@ def check_quickstart_folders(out, data, pretrain_speed_spread: Optional[float] =
 
 def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="data/synthetic",
                    finetune_seeds: int = 5, probe_lr: Optional[float] = None,
-                   overwrite: bool = False, pretrain_speed_spread: Optional[float] = None) -> QuickstartResult:
+                   overwrite: bool = False, pretrain_speed_spread: Optional[float] = None,
+                   synthetic_version: int = FORMAT_VERSION) -> QuickstartResult:
     """Run the five steps above with ``cfg`` (default: the ``cpu-tiny`` preset) and return the results.
 
     Args:
@@ -108,6 +111,8 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
             to :func:`pacekit.data.synthetic.companion_folder`. Fine-tuning, the probe, retrieval and attention
             stay on the set in ``data`` with its own speeds (as the paper pretrains on K-400 and fine-tunes on
             UCF101); the report gives the pace accuracy on both. Default: pretrain on the set itself.
+        synthetic_version: the synthetic set's format version (:data:`pacekit.data.synthetic.FORMAT_VERSIONS`,
+            one with mover masks: 3 or later); a set of another version in ``data`` is redrawn.
     """
     import matplotlib.pyplot as plt
 
@@ -115,6 +120,9 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     probe_lr = probe_lr if probe_lr is not None else cfg.probe_lr
     if finetune_seeds < 1:
         raise ValueError(f"finetune_seeds must be >= 1, got {finetune_seeds}")
+    if synthetic_version not in MASKED_VERSIONS:
+        raise ValueError(f"synthetic_version={synthetic_version!r}: the quickstart scores attention in the mover "
+                         f"masks, which versions {', '.join(map(str, MASKED_VERSIONS))} have")
     out = Path(out)
     check_quickstart_folders(out, data, pretrain_speed_spread)
     mark_folder(out, QUICKSTART_FOLDER)
@@ -122,7 +130,8 @@ def run_quickstart(cfg: Optional[Config] = None, out="runs/quickstart", data="da
     t0 = time.perf_counter()
 
     root = ensure_synthetic(data, num_classes=cfg.synthetic_classes, videos_per_class=cfg.synthetic_videos,
-                            seed=cfg.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=cfg.progress)
+                            seed=cfg.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=cfg.progress,
+                            version=synthetic_version)
     cfg = cfg.replace(dataset="synthetic", root=str(root), out_dir=str(out), pretrained=None, probe_lr=probe_lr)
     pretrain_cfg = None
     if pretrain_speed_spread is not None:

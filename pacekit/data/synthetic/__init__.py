@@ -5,7 +5,7 @@ distinct periodic motion of a textured mover over random backgrounds, encoded li
 AVI, 25 fps, yuv420p) and listed in UCF101's split files, so the same reading code serves both (paper
 Sec. 3.1, Fig. 2). A class is a motion, not a look: the look is random per group of clips (a UCF101 "group"
 is clips cut from one long video, so here a group shares its background, the mover's look and its distractors'
-looks; versions 3 and 4 place the distractors off each clip's own path), and the train/test split keeps whole
+looks; versions 3 to 5 place the distractors off each clip's own path), and the train/test split keeps whole
 groups apart.
 
 Why it suits pace prediction. The pace of a clip (Sec. 3.1) must not be readable from the global amount of
@@ -24,15 +24,19 @@ Format versions (``FORMAT_VERSIONS``; ``FORMAT_VERSION`` is the default):
 * 4, the default: ten actions with a body each (``V4_CLASSES``, speeds 1.6 .. 6.4 log-spaced; a limb swings
   at most once per ``V4_MIN_SWING`` frames where the frame holds the path at its natural period), 3-5 static
   distractors cut from the movers' own parts and textures, and the masks of version 3.
+* 5: version 4's videos (the same draws: motion, scene, distractors) with each action's own two patterns and
+  colours on its mover (``V5_PALETTES``), as a real action comes with its own things: in version 4 a small
+  network could not tell the actions apart across their random looks, so it could not know which natural
+  speed to expect (docs/lab-notebook.md, 2026-12-04). Not yet the default: the committed results are on 4.
 
-``speed_spread`` (versions 3 and 4, a parameter rather than a version) pulls the classes' natural speeds
+``speed_spread`` (versions 3 to 5, a parameter rather than a version) pulls the classes' natural speeds
 together, so the fastest is ``speed_spread`` times the slowest (1: one speed for all, where the pace can be
 told from the speed alone); pacekit pretrains on such a *companion* set beside the default one
 (``pacekit quickstart --pretrain-speed-spread``, claim C9 of ``pacekit claims``).
 
 Units: speeds are pixels per frame in a ``REFERENCE_HEIGHT`` (120) pixel high frame, scaled by
 ``height / 120`` for other heights; version 1's speed is the mean displacement per frame of the object's tip,
-versions 3 and 4's that of the mover's centre. Periods are frames per motion cycle at natural pace.
+versions 3 to 5's that of the mover's centre. Periods are frames per motion cycle at natural pace.
 
 Layers, each importing only those before it:
 
@@ -53,6 +57,7 @@ from .specs import (
                     FILLS,
                     FORMAT_VERSION,
                     FORMAT_VERSIONS,
+                    MASKED_VERSIONS,
                     MIN_CYCLE_FRAMES,
                     MOTION_CLASSES,
                     NATIVE_SPEED_SPREAD,
@@ -73,6 +78,7 @@ from .specs import (
                     V4_SPEED_JITTER,
                     V4_SPEEDS,
                     V4_TEXTURE_PERIOD,
+                    V5_PALETTES,
                     FigureClass,
                     FigureSpec,
                     MotionClass,
@@ -119,7 +125,7 @@ from .writer import (
 __all__ = [
     "FIGURE_CLASSES", "NATIVE_SPEED_SPREAD", "V3_SPEED_FACTOR", "check_companion_folder", "check_speed_spread",
     "check_synthetic_folder", "companion_folder",
-    "ensure_companion", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE",
+    "ensure_companion", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MASKED_VERSIONS",
     "MIN_CYCLE_FRAMES", "MOTION_CLASSES", "REFERENCE_HEIGHT",
     "SYNTHETIC_CLASSES", "MotionClass", "SyntheticParams", "SyntheticSummary", "VideoSpec", "build_synthetic",
     "FigureClass", "FigureSpec", "draw_figure_video", "figure_trajectory", "load_mover_masks", "mask_path",
@@ -127,4 +133,5 @@ __all__ = [
     "draw_video", "ensure_synthetic", "make_synthetic", "natural_speeds", "plan_synthetic", "read_synthetic_metadata",
     "render_video", "sample_spec", "synthetic_version", "tip_speed", "trajectory", "video_filename", "write_video",
     "V3_CLASSES", "V4_AREA_RANGE", "V4_CLASSES", "V4_DISTRACTORS", "V4_MIN_SWING", "V4_SPEED_JITTER", "V4_SPEEDS",
+    "V5_PALETTES",
 ]

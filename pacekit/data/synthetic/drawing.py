@@ -153,7 +153,7 @@ def render_video(class_index: int, rng_or_seed: RngLike, width: int = 160, heigh
     return render_figure_video(class_index, rng_or_seed, width, height, num_frames, scene_seed, int(version))[0]
 
 
-# ------------------------------------------------------------------------------------ versions 3 and 4
+# ------------------------------------------------------------------------------------ versions 3 to 5
 # A part is a dict: {"kind": "ellipse", "c": (x, y), "a": half-length, "b": half-width, "angle": rad,
 # "tex": index into the textures it is drawn with} or {"kind": "capsule", "p0": (x, y), "p1": (x, y),
 # "r": radius, "tex"}. The mover's parts come from ``_figure_parts`` (textures: ``look["textures"]``), a
@@ -205,7 +205,7 @@ def _figure_parts(spec: FigureSpec, cx: float, cy: float, u: float, rot: float) 
                         0.2 * R, 1)
         parts = leg1 + leg2 + [torso, head]
         if body == "waver":
-            wave = math.sin((spec.look["steps"] if spec.version == 4 else 3) * w)
+            wave = math.sin((spec.look["steps"] if spec.version >= 4 else 3) * w)
             arm, _ = _limb((cx + 0.3 * R, cy - 0.6 * R), math.pi * (0.75 + 0.15 * wave), 0.7 * wave, 0.6 * R,
                            0.17 * R, 1)
             parts += arm
@@ -346,7 +346,7 @@ def draw_figure_video(spec: FigureSpec) -> tuple[np.ndarray, np.ndarray]:
     H, W = spec.height, spec.width
     gy, gx = np.mgrid[0:H, 0:W].astype(np.float32) + 0.5
     canvas = _background(spec.background, gx, gy)
-    if spec.version == 4:
+    if spec.version >= 4:
         for d in spec.distractors:
             _draw_parts(canvas, gx, gy, _v4_distractor_parts(d), d["textures"])
     else:

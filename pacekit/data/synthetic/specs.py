@@ -3,7 +3,7 @@
 (Over 600 lines on purpose: most of it is data, the class tables of format versions 1, 3 and 4, kept in
 one place with the sampling that reads them.)
 
-A *spec* (``VideoSpec`` for format version 1, ``FigureSpec`` for versions 3 and 4) holds every random choice
+A *spec* (``VideoSpec`` for format version 1, ``FigureSpec`` for versions 3 to 5) holds every random choice
 of one video: the motion (speed, period, phase, position, path parameters) and the scene (background, the
 mover's look, the static distractors' parameters). ``sample_spec`` / ``sample_figure_spec`` draw a spec from
 seeds; ``trajectory`` / ``figure_trajectory`` give the mover's pose at any frame time. Turning a spec into
@@ -25,8 +25,10 @@ import numpy as np
 REFERENCE_HEIGHT = 120   # the class table's speeds and sizes are in pixels of a 120-px-high frame
 MIN_CYCLE_FRAMES = 28    # version 1: shortest elementary cycle at natural pace, >= 7 samples at pace 4
 FORMAT_VERSION = 4       # the default format; bump whenever a change to this package changes the frames it draws
-FORMAT_VERSIONS = (1, 3, 4)  # 1: small single objects (the first set); 3: the figure table at V3_SPEED_FACTOR;
-#                              4: ten actions with their own bodies (V4_CLASSES)
+FORMAT_VERSIONS = (1, 3, 4, 5)  # 1: small single objects (the first set); 3: the figure table at V3_SPEED_FACTOR;
+#                                 4: ten actions with their own bodies (V4_CLASSES); 5: version 4 with each
+#                                 action's own colours and patterns on its mover (V5_PALETTES)
+MASKED_VERSIONS = (3, 4, 5)     # the versions that write each video's mover masks beside it
 
 RngLike = Union[int, np.random.Generator, np.random.SeedSequence, Sequence[int]]
 
@@ -420,7 +422,7 @@ def tip_speed(traj: dict) -> float:
     return float(np.linalg.norm(np.diff(traj["tip"], axis=0), axis=-1).mean())
 
 
-# ------------------------------------------------------------------------------------ versions 3 and 4
+# ------------------------------------------------------------------------------------ versions 3 to 5
 # Versions 3 and 4, "made for the lesson": a small RGB network learns pace from them in minutes.
 #
 # * Movers are large and structured: textured bodies that roll or spin, two-part articulated arms,
@@ -485,7 +487,7 @@ def _v2_path_crawl(u, p):
 
 @dataclass(frozen=True)
 class FigureClass:
-    """One action class of versions 3 and 4: a mover (``body``) following a periodic path at a natural speed.
+    """One action class of versions 3 to 5: a mover (``body``) following a periodic path at a natural speed.
 
     ``speed``: natural mean speed of the mover's centre, px/frame at ``REFERENCE_HEIGHT``;
     ``period_range``: frames per motion cycle at natural pace, ``cycles`` elementary cycles in each;
@@ -625,7 +627,7 @@ V3_CLASSES: tuple[FigureClass, ...] = tuple(
                         period_range=(m.period_range[0] / V3_SPEED_FACTOR, m.period_range[1] / V3_SPEED_FACTOR))
     for m in FIGURE_CLASSES)
 
-#: The ratio of the fastest to the slowest class speed of versions 3 and 4 (4x): the ``speed_spread`` a set
+#: The ratio of the fastest to the slowest class speed of versions 3 to 5 (4x): the ``speed_spread`` a set
 #: drawn without one has.
 NATIVE_SPEED_SPREAD = max(V2_SPEEDS) / min(V2_SPEEDS)
 
@@ -666,7 +668,7 @@ def figure_classes(version: int = FORMAT_VERSION, speed_spread: Optional[float] 
     version = _check_version(version)
     if version == 1:
         raise ValueError("version 1 of the synthetic set has no figure classes (see MOTION_CLASSES)")
-    classes = V4_CLASSES if version == 4 else V3_CLASSES
+    classes = V4_CLASSES if version >= 4 else V3_CLASSES
     spread = check_speed_spread(speed_spread)
     if spread is None:
         return classes
@@ -702,7 +704,7 @@ def synthetic_classes(version: int = FORMAT_VERSION) -> tuple[str, ...]:
 
 @dataclass
 class FigureSpec:
-    """Everything needed to draw one video of version 3 or 4; ``draw_figure_video(spec)`` is a pure function of it.
+    """Everything needed to draw one video of versions 3 to 5; ``draw_figure_video(spec)`` is a pure function of it.
 
     ``speed`` (px/frame at ``REFERENCE_HEIGHT``), ``period`` (frames per cycle), ``amplitude`` (px),
     ``phase`` (cycles), ``anchor`` (px), ``params`` (the path's own); ``size`` is the mover's body radius
@@ -734,7 +736,7 @@ class FigureSpec:
     @property
     def motion(self) -> FigureClass:
         """The class of this video in its version's table (the table's own speed, before any ``speed_spread``)."""
-        return (V4_CLASSES if self.version == 4 else V3_CLASSES)[self.class_index]
+        return (V4_CLASSES if self.version >= 4 else V3_CLASSES)[self.class_index]
 
     @property
     def scale(self) -> float:
@@ -788,6 +790,26 @@ def _v4_texture(rng, avoid, size) -> dict:
                      [int(v) for v in _hsv_to_rgb(h1, rng.uniform(0.2, 0.7), rng.uniform(0.85, 1.0))]]
     tex["freq"] = float(2 * math.pi / (size * rng.uniform(*V4_TEXTURE_PERIOD)))
     return tex
+
+
+#: Version 5: each action's mover wears its own two patterns and colours, as a real action comes with its own
+#: things (a violin's brown wood, a pool's blue water): the dark colour's hue and the light colour's hue, in turns
+#: of the colour wheel, ten actions spread around it. Distractors keep version 4's random textures, so an
+#: action's colours can also sit still somewhere in another action's scene.
+V5_PALETTES = {m.name: (i / len(V4_CLASSES), (i / len(V4_CLASSES) + 0.5) % 1.0) for i, m in enumerate(V4_CLASSES)}
+V5_DARK = (0.8, 0.25)     # saturation, value of the dark colour (inside version 4's ranges)
+V5_LIGHT = (0.5, 0.92)    # of the light colour
+
+
+def _v5_palette(action: str, index: int, texture: dict) -> dict:
+    """Version 5's ``index``-th texture (0 or 1) of ``action``'s mover: ``texture`` (drawn as version 4 draws it,
+    so its period is kept) with the action's pattern and colours. The two textures of a mover differ in pattern
+    and a little in their dark hue."""
+    dark, light = V5_PALETTES[action]
+    pattern = TEXTURES[(list(V5_PALETTES).index(action) + index) % len(TEXTURES)]
+    colors = [[int(v) for v in _hsv_to_rgb((dark + 0.03 * index) % 1.0, *V5_DARK)],
+              [int(v) for v in _hsv_to_rgb(light, *V5_LIGHT)]]
+    return {**texture, "kind": pattern, "colors": colors}
 
 
 def _v4_distractor_params(rng, size: float, avoid) -> dict:
@@ -848,13 +870,15 @@ def _sample_look(motion: FigureClass, srng, width: int, height: int, version: in
     scale = height / REFERENCE_HEIGHT
     background = _v2_background(srng, scale)
     textures = [_v2_texture(srng, background["colors"], scale) for _ in range(2)]   # version 4: replaced below
-    area = srng.uniform(*(V4_AREA_RANGE if version == 4 else V2_AREA_RANGE)) * width * height
+    area = srng.uniform(*(V4_AREA_RANGE if version >= 4 else V2_AREA_RANGE)) * width * height
     size = math.sqrt(area / _v2_area_coefficient(motion.body))
-    if version == 4:
+    if version >= 4:
         textures = [_v4_texture(srng, background["colors"], math.sqrt(area / math.pi)) for _ in range(2)]
+    if version == 5:   # the same draws as version 4, then the action's own patterns and colours on the mover
+        textures = [_v5_palette(motion.name, i, t) for i, t in enumerate(textures)]
     look = {"textures": textures, "aspect": float(srng.uniform(0.75, 0.95)), "angle": float(srng.uniform(-0.5, 0.5)),
             "steps": int(srng.integers(2, 4))}
-    if version == 4:
+    if version >= 4:
         n_distract = int(srng.integers(V4_DISTRACTORS[0], V4_DISTRACTORS[1] + 1))
         disc_radius = math.sqrt(area / math.pi)     # a disc of the mover's area
         distract_draws = [_v4_distractor_params(srng, disc_radius, background["colors"]) for _ in range(n_distract)]
@@ -889,7 +913,7 @@ def _sample_motion(motion: FigureClass, rng, scene: _Look, class_index: int, wid
             break
         amplitude *= 0.95
         period *= 0.95
-    if version == 4:   # limbs swing, wings flap and bodies ripple at most once per V4_MIN_SWING frames
+    if version >= 4:   # limbs swing, wings flap and bodies ripple at most once per V4_MIN_SWING frames
         look = {**look, "steps": int(min(3, max(1, period // V4_MIN_SWING)))}
     x0, x1, y0, y1 = amplitude * x.min(), amplitude * x.max(), amplitude * y.min(), amplitude * y.max()
     if motion.body == "arm":   # the pivot must be in the frame, above the weight
@@ -919,7 +943,7 @@ def _place_distractors(spec: FigureSpec, srng, scene: _Look) -> tuple:
         pivot = np.asarray((anchor[0], anchor[1] - (amplitude if body == "arm" else 0.0)))
         path = np.concatenate([pivot + (path - pivot) * k for k in np.linspace(0.0, 1.0, 6)])
     width, height, distractors = spec.width, spec.height, []
-    if spec.version == 4:
+    if spec.version >= 4:
         spots = srng.uniform(0, 1, size=(len(scene.distract_draws), 16, 2))
         placed = path
         for draw, tries in zip(scene.distract_draws, spots):
