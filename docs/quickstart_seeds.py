@@ -1,7 +1,8 @@
-"""The quickstart over several seeds, against the lesson's targets: ``python docs/quickstart_seeds.py RUN...``.
+"""The quickstart over several seeds, against the lesson's targets:
+``python docs/quickstart_seeds.py [--stem NAME] RUN...``.
 
 Each RUN is a quickstart folder (``pacekit quickstart --seed S --data DIR --out RUN``) holding ``result.json``.
-Writes ``docs/quickstart_seeds.json`` and ``docs/quickstart_seeds.md``: every seed's figures, the mean over seeds,
+Writes ``docs/NAME.json`` and ``docs/NAME.md`` (NAME: ``quickstart_seeds``): every seed's figures, the mean over seeds,
 the paired 95% interval of each gain (the claims ledger's rule, :func:`pacekit.study.claims.paired_ci`), and for each
 target whether every seed met it.
 """
@@ -111,7 +112,7 @@ def markdown(figures: list[dict], s: dict) -> str:
         "# The quickstart over seeds",
         "",
         "Written by `python docs/quickstart_seeds.py` from the quickstarts' `result.json`. Each seed draws its own "
-        "synthetic set, pretraining and transfer seeds. Top-1 in %, pretrained / random init; retrieval with "
+        f"synthetic set (version {figures[0]['synthetic_version']}), pretraining and transfer seeds. Top-1 in %, pretrained / random init; retrieval with "
         f"`{figures[0]['retrieval_feature']}` (chance in brackets); attention at {figures[0]['attention_stage']} "
         "(the masks' share in brackets).",
         "",
@@ -133,11 +134,17 @@ def markdown(figures: list[dict], s: dict) -> str:
     return "\n".join(lines)
 
 
-def main(runs: list[str]) -> None:
-    figures = [seed_figures(json.loads((Path(run) / "result.json").read_text())) for run in runs]
+def main(args: list[str]) -> None:
+    stem = "quickstart_seeds"
+    if args[:1] == ["--stem"]:
+        stem, args = args[1], args[2:]
+    figures = [seed_figures(json.loads((Path(run) / "result.json").read_text())) for run in args]
+    versions = sorted({f["synthetic_version"] for f in figures})
+    if len(versions) != 1:
+        raise SystemExit(f"the runs are on different versions of the synthetic set: {versions}")
     s = summary(figures)
-    (OUT / "quickstart_seeds.json").write_text(json.dumps({"per_seed": figures, "summary": s}, indent=1) + "\n")
-    (OUT / "quickstart_seeds.md").write_text(markdown(figures, s))
+    (OUT / f"{stem}.json").write_text(json.dumps({"per_seed": figures, "summary": s}, indent=1) + "\n")
+    (OUT / f"{stem}.md").write_text(markdown(figures, s))
     print(markdown(figures, s))
 
 
