@@ -3,10 +3,10 @@
 Nothing in a fresh clone can download UCF101, so pacekit draws its own: ten or twelve action classes, each a
 distinct periodic motion of a textured mover over random backgrounds, encoded like UCF101 (MPEG-4 Part 2 in
 AVI, 25 fps, yuv420p) and listed in UCF101's split files, so the same reading code serves both (paper
-Sec. 3.1, Fig. 2). A class is a motion, not a look: the look is random per group of clips (a UCF101 "group"
-is clips cut from one long video, so here a group shares its background, the mover's look and its distractors'
-looks; versions 3 to 5 place the distractors off each clip's own path), and the train/test split keeps whole
-groups apart.
+Sec. 3.1, Fig. 2). Up to version 4 a class is a motion, not a look: the look is random per group of clips (a
+UCF101 "group" is clips cut from one long video, so here a group shares its background, the mover's look and its
+distractors' looks; versions 3 to 5 place the distractors off each clip's own path); version 5 gives each
+action's mover its own colours. The train/test split keeps whole groups apart.
 
 Why it suits pace prediction. The pace of a clip (Sec. 3.1) must not be readable from the global amount of
 motion alone, or a network could solve the pretext task without looking at what moves. Every class has its

@@ -28,7 +28,7 @@ FORMAT_VERSION = 4       # the default format; bump whenever a change to this pa
 FORMAT_VERSIONS = (1, 3, 4, 5)  # 1: small single objects (the first set); 3: the figure table at V3_SPEED_FACTOR;
 #                                 4: ten actions with their own bodies (V4_CLASSES); 5: version 4 with each
 #                                 action's own colours and patterns on its mover (V5_PALETTES)
-MASKED_VERSIONS = (3, 4, 5)     # the versions that write each video's mover masks beside it
+MASKED_VERSIONS = tuple(v for v in FORMAT_VERSIONS if v >= 3)   # those that write each video's mover masks
 
 RngLike = Union[int, np.random.Generator, np.random.SeedSequence, Sequence[int]]
 
