@@ -112,7 +112,8 @@ def markdown(figures: list[dict], s: dict) -> str:
         "# The quickstart over seeds",
         "",
         "Written by `python docs/quickstart_seeds.py` from the quickstarts' `result.json`. Each seed draws its own "
-        f"synthetic set (version {figures[0]['synthetic_version']}), pretraining and transfer seeds. Top-1 in %, pretrained / random init; retrieval with "
+        f"synthetic set (version {figures[0]['synthetic_version']}), pretraining and transfer seeds. Top-1 in %, "
+        "pretrained / random init; retrieval with "
         f"`{figures[0]['retrieval_feature']}` (chance in brackets); attention at {figures[0]['attention_stage']} "
         "(the masks' share in brackets).",
         "",

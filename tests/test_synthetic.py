@@ -652,7 +652,8 @@ def test_version_4_is_the_default_and_version_2_is_refused_everywhere(tmp_path):
              lambda: sample_figure_spec(0, 0, version=2), lambda: render_figure_video(0, 0, version=2),
              lambda: render_video(0, 0, version=2), lambda: build_synthetic(tmp_path / "v2", version=2)]
     for call in calls:
-        with pytest.raises(ValueError, match=r"version=2: .*format versions 1, 3, 4, 5 .*version 3 is its figure table"):
+        with pytest.raises(ValueError,
+                           match=r"version=2: .*format versions 1, 3, 4, 5 .*version 3 is its figure table"):
             call()
     assert not (tmp_path / "v2").exists()
 

@@ -27,7 +27,7 @@ Format versions (``FORMAT_VERSIONS``; ``FORMAT_VERSION`` is the default):
 * 5: version 4's videos (the same draws: motion, scene, distractors) with each action's own two patterns and
   colours on its mover (``V5_PALETTES``), as a real action comes with its own things: in version 4 a small
   network could not tell the actions apart across their random looks, so it could not know which natural
-  speed to expect (docs/lab-notebook.md, 2026-12-04). Not yet the default: the committed results are on 4.
+  speed to expect (the measurements: docs/lab-notebook.md). Not yet the default.
 
 ``speed_spread`` (versions 3 to 5, a parameter rather than a version) pulls the classes' natural speeds
 together, so the fastest is ``speed_spread`` times the slowest (1: one speed for all, where the pace can be
@@ -125,7 +125,8 @@ from .writer import (
 __all__ = [
     "FIGURE_CLASSES", "NATIVE_SPEED_SPREAD", "V3_SPEED_FACTOR", "check_companion_folder", "check_speed_spread",
     "check_synthetic_folder", "companion_folder",
-    "ensure_companion", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE", "MASKED_VERSIONS",
+    "ensure_companion", "figure_classes", "FORMAT_NAME", "FORMAT_VERSION", "FORMAT_VERSIONS", "MASK_SCALE",
+    "MASKED_VERSIONS",
     "MIN_CYCLE_FRAMES", "MOTION_CLASSES", "REFERENCE_HEIGHT",
     "SYNTHETIC_CLASSES", "MotionClass", "SyntheticParams", "SyntheticSummary", "VideoSpec", "build_synthetic",
     "FigureClass", "FigureSpec", "draw_figure_video", "figure_trajectory", "load_mover_masks", "mask_path",

@@ -180,8 +180,8 @@ def _params(num_classes, videos_per_class, seed, width, height, fps, duration, t
                          "train, one for test); pass test_fraction=0 for a train-only set")
     spread = check_speed_spread(speed_spread)
     if spread is not None and version == 1:
-        raise ValueError("speed_spread needs format version 3, 4 or 5: version 1's motions have no class speeds to pull "
-                         "together")
+        raise ValueError("speed_spread needs format version 3, 4 or 5: version 1's motions have no class speeds to "
+                         "pull together")
     params = {"num_classes": int(num_classes), "videos_per_class": int(videos_per_class), "seed": int(seed),
               "width": int(width), "height": int(height), "fps": int(fps), "duration": list(duration),
               "test_fraction": float(test_fraction)}
