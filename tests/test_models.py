@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 import pacekit.models as models
+from pacekit.evaluation.attention import fig5_stage
 from pacekit.models import (
     ClipModel,
     build_backbone,
@@ -30,7 +31,7 @@ from pacekit.models.layers import (
     r21d_mid_channels,
 )
 
-ALL = ["c3d", "r21d", "r3d", "r3d_18", "s3d_g", "tiny"]
+ALL = ["c3d", "r21d", "r3d", "r3d_18", "s3d_g", "tiny", "tiny-fine"]
 
 
 def n_params(module: nn.Module) -> int:
@@ -39,7 +40,7 @@ def n_params(module: nn.Module) -> int:
 
 def small(name: str) -> nn.Module:
     """Every backbone at a width that runs in milliseconds on CPU, in eval mode."""
-    return build_backbone(name, width=1.0 if name == "tiny" else 0.125).eval()
+    return build_backbone(name, width=1.0 if name.startswith("tiny") else 0.125).eval()
 
 
 # -- parameter counts (Table 3) --------------------------------------------------------------------
@@ -134,6 +135,9 @@ STAGE_SHAPES = {
               "conv4": (2, 104, 2, 2, 2), "conv5": (2, 128, 1, 1, 1), "p4": (2, 104), "p5": (2, 128)},
     "tiny": {"conv1": (2, 8, 8, 8, 8), "conv2": (2, 8, 8, 8, 8), "conv3": (2, 16, 4, 4, 4),
              "conv4": (2, 24, 2, 2, 2), "conv5": (2, 32, 1, 1, 1), "p4": (2, 24), "p5": (2, 32)},
+    # tiny's maps with conv4 and conv5 keeping conv3's height and width
+    "tiny-fine": {"conv1": (2, 8, 8, 8, 8), "conv2": (2, 8, 8, 8, 8), "conv3": (2, 16, 4, 4, 4),
+                  "conv4": (2, 24, 2, 4, 4), "conv5": (2, 32, 1, 4, 4), "p4": (2, 24), "p5": (2, 32)},
 }
 
 
@@ -241,7 +245,7 @@ def test_width_must_be_positive(width):
 
 
 def test_unknown_backbone_lists_the_names():
-    with pytest.raises(ValueError, match=r"unknown backbone 'r50'; choose one of: c3d, r21d, r3d, r3d_18, s3d_g, tiny"):
+    with pytest.raises(ValueError, match=r"unknown backbone 'r50'; choose one of: c3d, r21d, r3d, r3d_18, s3d_g, tiny, tiny-fine"):
         build_backbone("r50")
     assert list_backbones() == ALL
 
@@ -261,14 +265,14 @@ def test_a_user_registered_backbone_builds_by_name(scratch_registry):
     assert build_backbone("tiny_wide", width=0.5).embed_dim == 32
     assert build_model("tiny_wide", num_classes=4).head.weight.shape == (4, 64)
     assert "tiny_wide" in list_backbones()
-    with pytest.raises(ValueError, match="unknown backbone 'r50'; choose one of: .*tiny, tiny_wide"):
+    with pytest.raises(ValueError, match="unknown backbone 'r50'; choose one of: .*tiny, tiny-fine, tiny_wide"):
         build_backbone("r50")
     with pytest.raises(ValueError, match="already registered"):
         register_backbone("r3d")(tiny_wide)
 
 
 # which built-in backbones each module registers
-BUILTIN_MODULES = {"c3d": ["c3d"], "r3d": ["r3d", "r3d_18"], "r21d": ["r21d"], "s3d_g": ["s3d_g"], "tiny": ["tiny"]}
+BUILTIN_MODULES = {"c3d": ["c3d"], "r3d": ["r3d", "r3d_18"], "r21d": ["r21d"], "s3d_g": ["s3d_g"], "tiny": ["tiny", "tiny-fine"]}
 
 
 def test_the_builtin_modules_register_every_builtin_name():
@@ -345,6 +349,22 @@ def test_tiny_is_tiny_and_takes_16x112x112():
     assert 1_000 < n_params(model) < 100_000
     with torch.no_grad():
         assert model(torch.randn(2, 3, 16, 112, 112)).shape == (2, 32)
+
+
+def test_tiny_fine_is_tiny_with_conv5_at_fig5s_7x7_on_the_quickstarts_crops():
+    # the same parameters drawn in the same order: one seed gives tiny-fine exactly tiny's weights
+    torch.manual_seed(3)
+    tiny = build_backbone("tiny").eval()
+    torch.manual_seed(3)
+    fine = build_backbone("tiny-fine").eval()
+    a, b = tiny.state_dict(), fine.state_dict()
+    assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
+    x = torch.randn(2, 3, 8, 56, 56)
+    with torch.no_grad():
+        coarse, fine_maps = tiny.forward_stages(x), fine.forward_stages(x)
+    assert torch.equal(coarse["conv3"], fine_maps["conv3"])          # the first three stages are tiny's own
+    assert coarse["conv5"].shape[-2:] == (2, 2) and fine_maps["conv5"].shape == (2, 32, 1, 7, 7)
+    assert fig5_stage(tiny, (3, 8, 56, 56)) == "conv3" and fig5_stage(fine, (3, 8, 56, 56)) == "conv5"
 
 
 def test_r3d_18_is_torchvisions_network():

@@ -107,8 +107,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--start", type=non_negative_int, default=0, help="first frame of every clip (default 0)")
     p.add_argument("--stage", default="auto", choices=("auto", "conv1", "conv2", "conv3", "conv4", "conv5"),
                    help="the stage whose maps are shown; auto (default): the deepest whose map is at least as fine "
-                        "as the paper's conv5 (7x7 for R(2+1)D on 112-pixel crops): conv5 at the paper's sizes, "
-                        "conv3 for the tiny network on 56-pixel crops, whose conv5 is 2x2")
+                        "as the paper's conv5 (7x7 for R(2+1)D on 112-pixel crops): conv5 at the paper's sizes and "
+                        "for tiny-fine, conv3 for tiny on 56-pixel crops, whose conv5 is 2x2")
     p.add_argument("--gradcam", action="store_true", help="also write <out>_gradcam.png")
     p.add_argument("--target", default="predicted",
                    help="Grad-CAM logit: predicted (default), pace (each clip's own pace), or a class index")

@@ -25,7 +25,8 @@ fine-tuned one -- summed, passed through ReLU, and brought to the clip's ``T x H
 sizes conv5 is far coarser (2x2 for the ``tiny`` network on 56-pixel crops: it can only say which quarter
 of the frame holds the mover; :func:`coverage_map_share` measures how little such a grid can show), so the
 mover-mask scores and the quickstart's Fig. 5 use :func:`fig5_stage`: the deepest stage whose map is at
-least Fig. 5's 7x7 -- conv5 at the paper's sizes, conv3 for ``tiny`` on 56-pixel crops.
+least Fig. 5's 7x7 -- conv5 at the paper's sizes and for ``tiny-fine`` (``tiny`` whose conv4 and conv5 keep
+conv3's grid) on 56-pixel crops, conv3 for ``tiny``.
 """
 
 from __future__ import annotations
@@ -101,8 +102,9 @@ def clip_attention(model: nn.Module, clips: torch.Tensor, stage: str = "conv5") 
 
 def fig5_stage(model: nn.Module, clip_shape: Sequence[int], grid: int = FIG5_GRID) -> str:
     """The deepest of conv5 ... conv1 whose map is at least ``grid`` x ``grid`` in space for clips of
-    ``clip_shape`` ``(C, T, H, W)``: ``"conv5"`` at the paper's sizes (16x112x112 for R(2+1)D), ``"conv3"``
-    for the ``tiny`` network on 56-pixel crops (its conv5 is 2x2). ``"conv1"`` when none is that fine."""
+    ``clip_shape`` ``(C, T, H, W)``: ``"conv5"`` at the paper's sizes (16x112x112 for R(2+1)D) and for
+    ``tiny-fine`` on 56-pixel crops, ``"conv3"`` for ``tiny`` there (its conv5 is 2x2). ``"conv1"`` when none
+    is that fine."""
     shapes = stage_shapes(model, clip_shape)
     for stage in ("conv5", "conv4", "conv3", "conv2"):
         if len(shapes.get(stage, ())) == 5 and min(shapes[stage][-2:]) >= grid:

@@ -187,18 +187,19 @@ class SamePadMaxPool3d(nn.Module):
 class ResBlock(nn.Module):
     """Basic residual block: conv-BN-ReLU-conv-BN (+ shortcut) -ReLU, on (B, C, T, H, W).
 
-    With ``downsample=True`` the first conv has stride 2 in T, H and W and the shortcut is a
-    1x1x1 stride-2 conv (``downsampleconv``) + BN (``downsamplebn``); otherwise the shortcut is x.
+    With ``downsample=True`` the first conv has ``stride`` (default 2 in T, H and W) and the shortcut is a
+    1x1x1 conv of that stride (``downsampleconv``) + BN (``downsamplebn``); otherwise the shortcut is x.
     ``conv_factory`` builds every conv (:class:`FullConv3d` for R3D, :class:`SpatioTemporalConv` for
     R(2+1)D).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, conv_factory: ConvFactory, downsample: bool):
+    def __init__(self, in_channels: int, out_channels: int, conv_factory: ConvFactory, downsample: bool,
+                 stride: tuple[int, int, int] = (2, 2, 2)):
         super().__init__()
-        stride = (2, 2, 2) if downsample else (1, 1, 1)
+        stride = tuple(stride) if downsample else (1, 1, 1)
         self.downsample = downsample
         if downsample:
-            self.downsampleconv = conv_factory(in_channels, out_channels, (1, 1, 1), (2, 2, 2), (0, 0, 0))
+            self.downsampleconv = conv_factory(in_channels, out_channels, (1, 1, 1), stride, (0, 0, 0))
             self.downsamplebn = nn.BatchNorm3d(out_channels)
         elif in_channels != out_channels:
             raise ValueError(
@@ -220,14 +221,14 @@ class ResBlock(nn.Module):
 
 
 class ResLayer(nn.Module):
-    """One stage: ``block1`` (downsampling if asked) then ``blocks`` (``num_blocks - 1`` more)."""
+    """One stage: ``block1`` (downsampling by ``stride`` if asked) then ``blocks`` (``num_blocks - 1`` more)."""
 
     def __init__(self, in_channels: int, out_channels: int, num_blocks: int, conv_factory: ConvFactory,
-                 downsample: bool):
+                 downsample: bool, stride: tuple[int, int, int] = (2, 2, 2)):
         super().__init__()
         if num_blocks < 1:
             raise ValueError(f"a stage needs at least one block, got num_blocks={num_blocks}")
-        self.block1 = ResBlock(in_channels, out_channels, conv_factory, downsample)
+        self.block1 = ResBlock(in_channels, out_channels, conv_factory, downsample, stride)
         self.blocks = nn.ModuleList(
             ResBlock(out_channels, out_channels, conv_factory, False) for _ in range(num_blocks - 1)
         )

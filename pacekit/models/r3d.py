@@ -50,6 +50,7 @@ class ResNet3d(nn.Module):
         layer_sizes: blocks per stage conv2 ... conv5; the paper's networks use (1, 1, 1, 1).
         stem_kernel, stem_stride, stem_padding: the conv1 geometry, (T, H, W) each.
         stem_conv: a prebuilt conv1 replacing ``conv_factory``'s (used by R(2+1)D for its stem width).
+        stage_strides: the (T, H, W) stride of conv3, conv4 and conv5's first block (default 2 in each).
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class ResNet3d(nn.Module):
         stem_stride=(1, 2, 2),
         stem_padding=(1, 3, 3),
         stem_conv: nn.Module | None = None,
+        stage_strides: Sequence = ((2, 2, 2), (2, 2, 2), (2, 2, 2)),
     ):
         super().__init__()
         if len(channels) != 5 or len(layer_sizes) != 4:
@@ -78,9 +80,12 @@ class ResNet3d(nn.Module):
         self.bn1 = nn.BatchNorm3d(c1)
         self.relu1 = nn.ReLU(inplace=False)
         self.conv2 = ResLayer(c1, c2, self.layer_sizes[0], conv_factory, downsample=False)
-        self.conv3 = ResLayer(c2, c3, self.layer_sizes[1], conv_factory, downsample=True)
-        self.conv4 = ResLayer(c3, c4, self.layer_sizes[2], conv_factory, downsample=True)
-        self.conv5 = ResLayer(c4, c5, self.layer_sizes[3], conv_factory, downsample=True)
+        if len(stage_strides) != 3:
+            raise ValueError(f"expected the strides of conv3, conv4 and conv5, got {tuple(stage_strides)}")
+        s3, s4, s5 = (to_triple(s) for s in stage_strides)
+        self.conv3 = ResLayer(c2, c3, self.layer_sizes[1], conv_factory, downsample=True, stride=s3)
+        self.conv4 = ResLayer(c3, c4, self.layer_sizes[2], conv_factory, downsample=True, stride=s4)
+        self.conv5 = ResLayer(c4, c5, self.layer_sizes[3], conv_factory, downsample=True, stride=s5)
         self.pool = nn.AdaptiveAvgPool3d(1)
 
     def forward_stages(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -175,7 +175,7 @@ class ExperimentResult:
             ground-truth mover masks of the first test videos, beside the masks' area
             (:func:`attention_scores`; empty unless asked).
         attention_stage: the stage the attention figures and scores read (:func:`pacekit.evaluation.attention.fig5_stage`:
-            conv5 at the paper's sizes, conv3 for the tiny network on 56-pixel crops); None without them.
+            conv5 at the paper's sizes and for tiny-fine, conv3 for tiny on 56-pixel crops); None without them.
         seconds: ``pretrain``, ``pretext``, ``transfer``, ``evaluate``, ``retrieval``, ``attention``, ``total``.
         pretrain_run: the pretraining's :class:`pacekit.recipes.train.TrainResult` (in memory only).
     """
