@@ -297,7 +297,7 @@ def test_quickstart_runs_on_another_format_version_and_records_it(tmp_path):
     from pacekit.study.quickstart import run_quickstart
 
     data, out = tmp_path / "synthetic", tmp_path / "q"
-    with pytest.raises(ValueError, match=r"synthetic_version=1: .*versions 3, 4, 5"):
+    with pytest.raises(ValueError, match=r"synthetic_version=1: .*versions 3, 4, 5, 6"):
         run_quickstart(data=data, out=out, synthetic_version=1)        # no masks: refused before any work
     assert not data.exists() and not out.exists()
     assert cli_main(["quickstart", "--data", str(data), "--out", str(out), *TINY, "--synthetic-version", "5"]) == 0

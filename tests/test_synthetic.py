@@ -213,10 +213,10 @@ def test_bad_arguments_name_the_value_and_the_fix():
         plan_synthetic(num_classes=13, version=1)
     with pytest.raises(ValueError, match=r"num_classes=11.*version 4.*10 built-in"):
         plan_synthetic(num_classes=11)
-    with pytest.raises(ValueError, match=r"version=2: .*format versions 1, 3, 4, 5 "):
+    with pytest.raises(ValueError, match=r"version=2: .*format versions 1, 3, 4, 5, 6 "):
         plan_synthetic(version=2)
-    with pytest.raises(ValueError, match=r"version=6: .*format versions 1, 3, 4, 5 "):
-        plan_synthetic(version=6)
+    with pytest.raises(ValueError, match=r"version=7: .*format versions 1, 3, 4, 5, 6 "):
+        plan_synthetic(version=7)
     with pytest.raises(ValueError, match=r"65x48.*even"):
         render_video(0, 0, width=65, height=48)
     with pytest.raises(ValueError, match=r"class_index=12"):
@@ -641,7 +641,7 @@ def draw_without_mover(spec, monkeypatch):
 
 
 def test_version_4_is_the_default_and_version_2_is_refused_everywhere(tmp_path):
-    assert FORMAT_VERSION == 4 and FORMAT_VERSIONS == (1, 3, 4, 5)
+    assert FORMAT_VERSION == 4 and FORMAT_VERSIONS == (1, 3, 4, 5, 6)
     assert plan_synthetic(num_classes=1, videos_per_class=1, test_fraction=0)["version"] == 4
     assert synthetic_classes() == synthetic_classes(4) == tuple(ACTIONS)
     assert figure_classes() == V4_CLASSES
@@ -653,7 +653,7 @@ def test_version_4_is_the_default_and_version_2_is_refused_everywhere(tmp_path):
              lambda: render_video(0, 0, version=2), lambda: build_synthetic(tmp_path / "v2", version=2)]
     for call in calls:
         with pytest.raises(ValueError,
-                           match=r"version=2: .*format versions 1, 3, 4, 5 .*version 3 is its figure table"):
+                           match=r"version=2: .*format versions 1, 3, 4, 5, 6 .*version 3 is its figure table"):
             call()
     assert not (tmp_path / "v2").exists()
 
@@ -841,6 +841,47 @@ def test_version_5_set_has_masks_and_records_its_version(tmp_path):
                           version=5, workers=1, progress=False)
     meta = json.loads((root / "synthetic.json").read_text())
     assert meta["version"] == 5 and [c["name"] for c in meta["classes"]] == ACTIONS[:2]
+    videos = sorted((root / "UCF-101").rglob("*.avi"))
+    assert len(videos) == 4 and all(mask_path(v).is_file() for v in videos)
+
+
+# ---------------------------------------------------------------- version 6: version 5 in crowded scenes
+
+from pacekit.data.synthetic import V6_DISTRACTORS  # noqa: E402
+
+
+def _distractor_cover(spec) -> float:
+    """Share of the first frame's pixels the static distractors change."""
+    still = np.ones((spec.num_frames, 3), np.float32)
+    with_them, _ = draw_figure_video(dataclasses.replace(spec, jitter=still))
+    without, _ = draw_figure_video(dataclasses.replace(spec, jitter=still, distractors=()))
+    return float((with_them[0] != without[0]).any(-1).mean())
+
+
+def test_version_6_draws_version_5s_movers_among_16_to_22_distractors_covering_about_half_the_frame():
+    covers = {5: [], 6: []}
+    for ci in range(len(ACTIONS)):
+        v5 = sample_figure_spec(ci, 7 + ci, 160, 120, 2, scene_seed=500 + ci, version=5)
+        v6 = sample_figure_spec(ci, 7 + ci, 160, 120, 2, scene_seed=500 + ci, version=6)
+        assert v6.version == 6 and v6.motion == v5.motion
+        for f in ("speed", "period", "amplitude", "phase", "anchor", "params", "size", "background", "look"):
+            assert getattr(v6, f) == getattr(v5, f), f
+        np.testing.assert_array_equal(v6.jitter, v5.jitter)
+        assert V6_DISTRACTORS[0] <= len(v6.distractors) <= V6_DISTRACTORS[1]
+        assert {d["kind"] for d in v6.distractors} <= set(V4_DISTRACTOR_KINDS)
+        # the same mover: identical masks
+        np.testing.assert_array_equal(draw_figure_video(v6)[1], draw_figure_video(v5)[1])
+        for version, spec in ((5, v5), (6, v6)):
+            covers[version].append(_distractor_cover(spec))
+    assert 0.4 <= np.mean(covers[6]) <= 0.6 and min(covers[6]) >= 0.3     # measured: 0.34-0.55, mean 0.45
+    assert np.mean(covers[5]) < 0.25                                      # version 5: 0.08-0.27, mean 0.16
+
+
+def test_version_6_set_has_masks_and_records_its_version(tmp_path):
+    root = make_synthetic(tmp_path / "v6", num_classes=2, videos_per_class=2, width=48, height=36, duration=0.4,
+                          version=6, workers=1, progress=False)
+    meta = json.loads((root / "synthetic.json").read_text())
+    assert meta["version"] == 6 and [c["name"] for c in meta["classes"]] == ACTIONS[:2]
     videos = sorted((root / "UCF-101").rglob("*.avi"))
     assert len(videos) == 4 and all(mask_path(v).is_file() for v in videos)
 

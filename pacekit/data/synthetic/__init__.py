@@ -5,8 +5,8 @@ distinct periodic motion of a textured mover over random backgrounds, encoded li
 AVI, 25 fps, yuv420p) and listed in UCF101's split files, so the same reading code serves both (paper
 Sec. 3.1, Fig. 2). Up to version 4 a class is a motion, not a look: the look is random per group of clips (a
 UCF101 "group" is clips cut from one long video, so here a group shares its background, the mover's look and its
-distractors' looks; versions 3 to 5 place the distractors off each clip's own path); version 5 gives each
-action's mover its own colours. The train/test split keeps whole groups apart.
+distractors' looks; versions 3 to 6 place the distractors off each clip's own path); version 5 gives each
+action's mover its own colours, and version 6 crowds its scenes with distractors. The train/test split keeps whole groups apart.
 
 Why it suits pace prediction. The pace of a clip (Sec. 3.1) must not be readable from the global amount of
 motion alone, or a network could solve the pretext task without looking at what moves. Every class has its
@@ -28,15 +28,19 @@ Format versions (``FORMAT_VERSIONS``; ``FORMAT_VERSION`` is the default):
   colours on its mover (``V5_PALETTES``), as a real action comes with its own things: in version 4 a small
   network could not tell the actions apart across their random looks, so it could not know which natural
   speed to expect (the measurements: docs/lab-notebook.md). Not yet the default.
+* 6: version 5's movers and motions in scenes crowded with 16-22 static distractors (``V6_DISTRACTORS``, the
+  same kinds, textures and placement) covering about half of the frame: random filters then put about as
+  much of their attention off the mover as on it, so where a pretrained network looks differs from random
+  weights by the motion. Not yet the default.
 
-``speed_spread`` (versions 3 to 5, a parameter rather than a version) pulls the classes' natural speeds
+``speed_spread`` (versions 3 to 6, a parameter rather than a version) pulls the classes' natural speeds
 together, so the fastest is ``speed_spread`` times the slowest (1: one speed for all, where the pace can be
 told from the speed alone); pacekit pretrains on such a *companion* set beside the default one
 (``pacekit quickstart --pretrain-speed-spread``, claim C9 of ``pacekit claims``).
 
 Units: speeds are pixels per frame in a ``REFERENCE_HEIGHT`` (120) pixel high frame, scaled by
 ``height / 120`` for other heights; version 1's speed is the mean displacement per frame of the object's tip,
-versions 3 to 5's that of the mover's centre. Periods are frames per motion cycle at natural pace.
+versions 3 to 6's that of the mover's centre. Periods are frames per motion cycle at natural pace.
 
 Layers, each importing only those before it:
 
@@ -79,6 +83,7 @@ from .specs import (
                     V4_SPEEDS,
                     V4_TEXTURE_PERIOD,
                     V5_PALETTES,
+                    V6_DISTRACTORS,
                     FigureClass,
                     FigureSpec,
                     MotionClass,
@@ -134,5 +139,5 @@ __all__ = [
     "draw_video", "ensure_synthetic", "make_synthetic", "natural_speeds", "plan_synthetic", "read_synthetic_metadata",
     "render_video", "sample_spec", "synthetic_version", "tip_speed", "trajectory", "video_filename", "write_video",
     "V3_CLASSES", "V4_AREA_RANGE", "V4_CLASSES", "V4_DISTRACTORS", "V4_MIN_SWING", "V4_SPEED_JITTER", "V4_SPEEDS",
-    "V5_PALETTES",
+    "V5_PALETTES", "V6_DISTRACTORS",
 ]

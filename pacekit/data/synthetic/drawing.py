@@ -153,7 +153,7 @@ def render_video(class_index: int, rng_or_seed: RngLike, width: int = 160, heigh
     return render_figure_video(class_index, rng_or_seed, width, height, num_frames, scene_seed, int(version))[0]
 
 
-# ------------------------------------------------------------------------------------ versions 3 to 5
+# ------------------------------------------------------------------------------------ versions 3 to 6
 # A part is a dict: {"kind": "ellipse", "c": (x, y), "a": half-length, "b": half-width, "angle": rad,
 # "tex": index into the textures it is drawn with} or {"kind": "capsule", "p0": (x, y), "p1": (x, y),
 # "r": radius, "tex"}. The mover's parts come from ``_figure_parts`` (textures: ``look["textures"]``), a

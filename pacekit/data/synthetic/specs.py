@@ -3,7 +3,7 @@
 (Over 600 lines on purpose: most of it is data, the class tables of format versions 1, 3 and 4, kept in
 one place with the sampling that reads them.)
 
-A *spec* (``VideoSpec`` for format version 1, ``FigureSpec`` for versions 3 to 5) holds every random choice
+A *spec* (``VideoSpec`` for format version 1, ``FigureSpec`` for versions 3 to 6) holds every random choice
 of one video: the motion (speed, period, phase, position, path parameters) and the scene (background, the
 mover's look, the static distractors' parameters). ``sample_spec`` / ``sample_figure_spec`` draw a spec from
 seeds; ``trajectory`` / ``figure_trajectory`` give the mover's pose at any frame time. Turning a spec into
@@ -25,9 +25,10 @@ import numpy as np
 REFERENCE_HEIGHT = 120   # the class table's speeds and sizes are in pixels of a 120-px-high frame
 MIN_CYCLE_FRAMES = 28    # version 1: shortest elementary cycle at natural pace, >= 7 samples at pace 4
 FORMAT_VERSION = 4       # the default format; bump whenever a change to this package changes the frames it draws
-FORMAT_VERSIONS = (1, 3, 4, 5)  # 1: small single objects (the first set); 3: the figure table at V3_SPEED_FACTOR;
-#                                 4: ten actions with their own bodies (V4_CLASSES); 5: version 4 with each
-#                                 action's own colours and patterns on its mover (V5_PALETTES)
+FORMAT_VERSIONS = (1, 3, 4, 5, 6)  # 1: small single objects (the first set); 3: the figure table at V3_SPEED_FACTOR;
+#                                    4: ten actions with their own bodies (V4_CLASSES); 5: version 4 with each
+#                                    action's own colours and patterns on its mover (V5_PALETTES); 6: version 5
+#                                    in scenes crowded with static distractors (V6_DISTRACTORS)
 MASKED_VERSIONS = tuple(v for v in FORMAT_VERSIONS if v >= 3)   # those that write each video's mover masks
 
 RngLike = Union[int, np.random.Generator, np.random.SeedSequence, Sequence[int]]
@@ -422,7 +423,7 @@ def tip_speed(traj: dict) -> float:
     return float(np.linalg.norm(np.diff(traj["tip"], axis=0), axis=-1).mean())
 
 
-# ------------------------------------------------------------------------------------ versions 3 to 5
+# ------------------------------------------------------------------------------------ versions 3 to 6
 # Versions 3 and 4, "made for the lesson": a small RGB network learns pace from them in minutes.
 #
 # * Movers are large and structured: textured bodies that roll or spin, two-part articulated arms,
@@ -487,7 +488,7 @@ def _v2_path_crawl(u, p):
 
 @dataclass(frozen=True)
 class FigureClass:
-    """One action class of versions 3 to 5: a mover (``body``) following a periodic path at a natural speed.
+    """One action class of versions 3 to 6: a mover (``body``) following a periodic path at a natural speed.
 
     ``speed``: natural mean speed of the mover's centre, px/frame at ``REFERENCE_HEIGHT``;
     ``period_range``: frames per motion cycle at natural pace, ``cycles`` elementary cycles in each;
@@ -627,7 +628,7 @@ V3_CLASSES: tuple[FigureClass, ...] = tuple(
                         period_range=(m.period_range[0] / V3_SPEED_FACTOR, m.period_range[1] / V3_SPEED_FACTOR))
     for m in FIGURE_CLASSES)
 
-#: The ratio of the fastest to the slowest class speed of versions 3 to 5 (4x): the ``speed_spread`` a set
+#: The ratio of the fastest to the slowest class speed of versions 3 to 6 (4x): the ``speed_spread`` a set
 #: drawn without one has.
 NATIVE_SPEED_SPREAD = max(V2_SPEEDS) / min(V2_SPEEDS)
 
@@ -636,6 +637,10 @@ V4_AREA_RANGE = (0.05, 0.085)      # target mean mask area / frame area
 V4_TEXTURE_PERIOD = (0.5, 0.9)     # a texture's period, in radii of a disc of the mover's area
 #: Version 4's static distractors per scene (min, max): pieces cut from the movers' own parts and textures.
 V4_DISTRACTORS = (3, 5)
+#: Version 6's static distractors per scene: together they cover about half of the frame (a third to a half and
+#: more), so random filters, which answer to textured bodies far more than to a smooth background, find about as
+#: much to answer to off the mover as on it, and only the motion tells the mover apart.
+V6_DISTRACTORS = (16, 22)
 V4_DISTRACTOR_KINDS = ("rock", "stick", "limb", "disc")
 
 
@@ -704,7 +709,7 @@ def synthetic_classes(version: int = FORMAT_VERSION) -> tuple[str, ...]:
 
 @dataclass
 class FigureSpec:
-    """Everything needed to draw one video of versions 3 to 5; ``draw_figure_video(spec)`` is a pure function of it.
+    """Everything needed to draw one video of versions 3 to 6; ``draw_figure_video(spec)`` is a pure function of it.
 
     ``speed`` (px/frame at ``REFERENCE_HEIGHT``), ``period`` (frames per cycle), ``amplitude`` (px),
     ``phase`` (cycles), ``anchor`` (px), ``params`` (the path's own); ``size`` is the mover's body radius
@@ -834,7 +839,7 @@ def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160,
     look (mover size and textures, background, distractors) from ``scene_seed`` when given.
     ``speed_spread``: the class speeds of :func:`figure_classes`; the same seeds draw the same video
     with only its speed and period changed (the random draws are the same). ``max_distractors``: version
-    3's most distractors per scene (version 4 has ``V4_DISTRACTORS``). The amplitude follows from speed x
+    3's most distractors per scene (versions 4 and 5 have ``V4_DISTRACTORS``, 6 ``V6_DISTRACTORS``). The amplitude follows from speed x
     period (one cycle's path length); a path that does not fit the frame is shrunk with its period, keeping
     the speed.
     """
@@ -874,12 +879,13 @@ def _sample_look(motion: FigureClass, srng, width: int, height: int, version: in
     size = math.sqrt(area / _v2_area_coefficient(motion.body))
     if version >= 4:
         textures = [_v4_texture(srng, background["colors"], math.sqrt(area / math.pi)) for _ in range(2)]
-    if version == 5:   # the same draws as version 4, then the action's own patterns and colours on the mover
+    if version >= 5:   # the same draws as version 4, then the action's own patterns and colours on the mover
         textures = [_v5_palette(motion.name, i, t) for i, t in enumerate(textures)]
     look = {"textures": textures, "aspect": float(srng.uniform(0.75, 0.95)), "angle": float(srng.uniform(-0.5, 0.5)),
             "steps": int(srng.integers(2, 4))}
     if version >= 4:
-        n_distract = int(srng.integers(V4_DISTRACTORS[0], V4_DISTRACTORS[1] + 1))
+        low, high = V6_DISTRACTORS if version >= 6 else V4_DISTRACTORS
+        n_distract = int(srng.integers(low, high + 1))
         disc_radius = math.sqrt(area / math.pi)     # a disc of the mover's area
         distract_draws = [_v4_distractor_params(srng, disc_radius, background["colors"]) for _ in range(n_distract)]
     else:

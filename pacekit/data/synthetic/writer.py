@@ -85,7 +85,7 @@ def load_mover_masks(video_path, full_size: bool = False) -> np.ndarray:
     """
     path = mask_path(video_path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no mover masks beside {Path(video_path).name} (only versions 3 to 5 "
+        raise FileNotFoundError(f"{path}: no mover masks beside {Path(video_path).name} (only versions 3 to 6 "
                                 "of the synthetic set write them; regenerate with `pacekit make-synthetic`)")
     try:
         with np.load(path) as data:
@@ -214,8 +214,8 @@ def plan_synthetic(num_classes: int = 10, videos_per_class: int = 40, seed: int 
     class (``round(test_fraction * groups)``, at least one) are the test split, as in UCF101's split 1.
     Each video's ``seed`` (motion) and ``scene_seed`` (look) reproduce it:
     ``draw_video(sample_spec(class_index, seed, width, height, num_frames, scene_seed))`` for version 1,
-    ``draw_figure_video(sample_figure_spec(...))`` (same arguments, and ``version``) for versions 3 to 5, whose
-    entries also name each video's ``masks`` file. ``speed_spread`` (versions 3 to 5): the classes' natural
+    ``draw_figure_video(sample_figure_spec(...))`` (same arguments, and ``version``) for versions 3 to 6, whose
+    entries also name each video's ``masks`` file. ``speed_spread`` (versions 3 to 6): the classes' natural
     speeds pulled together (:func:`figure_classes`); the same seed then draws the same videos, scenes and split,
     each video with only its speed and period changed.
     """
@@ -386,7 +386,7 @@ class SyntheticParams:
     """What a synthetic set is drawn from (:func:`plan_synthetic`'s arguments; ``synthetic.json`` records them).
 
     ``duration`` is seconds, or a (min, max) range drawn per video; ``version`` picks the format
-    (``FORMAT_VERSIONS``); ``speed_spread`` (versions 3 to 5) pulls the actions' natural speeds together
+    (``FORMAT_VERSIONS``); ``speed_spread`` (versions 3 to 6) pulls the actions' natural speeds together
     (:func:`figure_classes`; 1: one speed for all).
     """
 
