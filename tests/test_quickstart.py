@@ -300,6 +300,8 @@ def test_quickstart_runs_on_another_format_version_and_records_it(tmp_path):
     with pytest.raises(ValueError, match=r"synthetic_version=1: .*versions 3, 4, 5, 6"):
         run_quickstart(data=data, out=out, synthetic_version=1)        # no masks: refused before any work
     assert not data.exists() and not out.exists()
-    assert cli_main(["quickstart", "--data", str(data), "--out", str(out), *TINY, "--synthetic-version", "5"]) == 0
+    assert cli_main(["quickstart", "--data", str(data), "--out", str(out), *TINY, "--synthetic-version", "6",
+                     "--backbone", "tiny-fine"]) == 0
     result = json.loads((out / "result.json").read_text())
-    assert result["synthetic_version"]["version"] == 5 == json.loads((data / "synthetic.json").read_text())["version"]
+    assert result["synthetic_version"]["version"] == 6 == json.loads((data / "synthetic.json").read_text())["version"]
+    assert result["backbone"] == "tiny-fine" and result["attention"]["pretrained"]["attention"]["share"] >= 0
