@@ -795,14 +795,21 @@ from pacekit.data.synthetic import V5_PALETTES  # noqa: E402
 from pacekit.data.synthetic.specs import TEXTURES  # noqa: E402
 
 
+def assert_same_draws(a, b, *also):
+    """``a`` and ``b`` (specs of two versions, the same seeds) move alike: the same action, motion, size,
+    background and per-frame jitter, and the same ``also`` fields."""
+    assert a.motion == b.motion
+    for f in ("speed", "period", "amplitude", "phase", "anchor", "params", "size", "background", *also):
+        assert getattr(a, f) == getattr(b, f), f
+    np.testing.assert_array_equal(a.jitter, b.jitter)
+
+
 def test_version_5_draws_version_4s_videos_with_only_the_movers_patterns_and_colours_changed(monkeypatch):
     for ci in range(len(ACTIONS)):
         v4 = sample_figure_spec(ci, 7 + ci, 160, 120, 30, scene_seed=500 + ci, version=4)
         v5 = sample_figure_spec(ci, 7 + ci, 160, 120, 30, scene_seed=500 + ci, version=5)
-        assert v5.version == 5 and v5.motion == v4.motion
-        for f in ("speed", "period", "amplitude", "phase", "anchor", "params", "size", "background", "distractors"):
-            assert getattr(v5, f) == getattr(v4, f), f
-        np.testing.assert_array_equal(v5.jitter, v4.jitter)
+        assert v5.version == 5
+        assert_same_draws(v5, v4, "distractors")
         assert {k: v for k, v in v5.look.items() if k != "textures"} == {k: v for k, v in v4.look.items()
                                                                           if k != "textures"}
         for t4, t5 in zip(v4.look["textures"], v5.look["textures"]):
@@ -836,11 +843,12 @@ def test_version_5_every_video_of_an_action_wears_its_palette_and_the_actions_di
     assert np.allclose(np.diff(hues), 1 / len(ACTIONS))     # spread evenly around the colour wheel
 
 
-def test_version_5_set_has_masks_and_records_its_version(tmp_path):
-    root = make_synthetic(tmp_path / "v5", num_classes=2, videos_per_class=2, width=48, height=36, duration=0.4,
-                          version=5, workers=1, progress=False)
+@pytest.mark.parametrize("version", [5, 6])
+def test_versions_5_and_6_write_masks_and_record_their_version(tmp_path, version):
+    root = make_synthetic(tmp_path / f"v{version}", num_classes=2, videos_per_class=2, width=48, height=36,
+                          duration=0.4, version=version, workers=1, progress=False)
     meta = json.loads((root / "synthetic.json").read_text())
-    assert meta["version"] == 5 and [c["name"] for c in meta["classes"]] == ACTIONS[:2]
+    assert meta["version"] == version and [c["name"] for c in meta["classes"]] == ACTIONS[:2]
     videos = sorted((root / "UCF-101").rglob("*.avi"))
     assert len(videos) == 4 and all(mask_path(v).is_file() for v in videos)
 
@@ -863,10 +871,8 @@ def test_version_6_draws_version_5s_movers_among_16_to_22_distractors_covering_a
     for ci in range(len(ACTIONS)):
         v5 = sample_figure_spec(ci, 7 + ci, 160, 120, 2, scene_seed=500 + ci, version=5)
         v6 = sample_figure_spec(ci, 7 + ci, 160, 120, 2, scene_seed=500 + ci, version=6)
-        assert v6.version == 6 and v6.motion == v5.motion
-        for f in ("speed", "period", "amplitude", "phase", "anchor", "params", "size", "background", "look"):
-            assert getattr(v6, f) == getattr(v5, f), f
-        np.testing.assert_array_equal(v6.jitter, v5.jitter)
+        assert v6.version == 6
+        assert_same_draws(v6, v5, "look")
         assert V6_DISTRACTORS[0] <= len(v6.distractors) <= V6_DISTRACTORS[1]
         assert {d["kind"] for d in v6.distractors} <= set(V4_DISTRACTOR_KINDS)
         # the same mover: identical masks
@@ -876,14 +882,6 @@ def test_version_6_draws_version_5s_movers_among_16_to_22_distractors_covering_a
     assert 0.4 <= np.mean(covers[6]) <= 0.6 and min(covers[6]) >= 0.3     # measured: 0.34-0.55, mean 0.45
     assert np.mean(covers[5]) < 0.25                                      # version 5: 0.08-0.27, mean 0.16
 
-
-def test_version_6_set_has_masks_and_records_its_version(tmp_path):
-    root = make_synthetic(tmp_path / "v6", num_classes=2, videos_per_class=2, width=48, height=36, duration=0.4,
-                          version=6, workers=1, progress=False)
-    meta = json.loads((root / "synthetic.json").read_text())
-    assert meta["version"] == 6 and [c["name"] for c in meta["classes"]] == ACTIONS[:2]
-    videos = sorted((root / "UCF-101").rglob("*.avi"))
-    assert len(videos) == 4 and all(mask_path(v).is_file() for v in videos)
 
 
 # ---------------------------------------------------------------- speed_spread: the speeds pulled together
