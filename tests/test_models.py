@@ -245,7 +245,8 @@ def test_width_must_be_positive(width):
 
 
 def test_unknown_backbone_lists_the_names():
-    with pytest.raises(ValueError, match=r"unknown backbone 'r50'; choose one of: c3d, r21d, r3d, r3d_18, s3d_g, tiny, tiny-fine"):
+    with pytest.raises(ValueError,
+                       match=r"unknown backbone 'r50'; choose one of: c3d, r21d, r3d, r3d_18, s3d_g, tiny, tiny-fine"):
         build_backbone("r50")
     assert list_backbones() == ALL
 
@@ -272,7 +273,8 @@ def test_a_user_registered_backbone_builds_by_name(scratch_registry):
 
 
 # which built-in backbones each module registers
-BUILTIN_MODULES = {"c3d": ["c3d"], "r3d": ["r3d", "r3d_18"], "r21d": ["r21d"], "s3d_g": ["s3d_g"], "tiny": ["tiny", "tiny-fine"]}
+BUILTIN_MODULES = {"c3d": ["c3d"], "r3d": ["r3d", "r3d_18"], "r21d": ["r21d"], "s3d_g": ["s3d_g"],
+                   "tiny": ["tiny", "tiny-fine"]}
 
 
 def test_the_builtin_modules_register_every_builtin_name():

@@ -160,8 +160,8 @@ def add_commands(subparsers) -> None:
                    help=f"format version: {FORMAT_VERSION} (default) is made for the lesson (ten actions with "
                         "large articulated and textured bodies at class-specific speeds, static distractors, mover "
                         "masks beside each video); 5 draws version 4's videos with each action's own patterns and "
-                        "colours on its mover; 6 draws version 5's movers among 16-22 distractors; 3 draws the figure set's ten movers (also with masks), 1 small "
-                        "objects without masks")
+                        "colours on its mover; 6 draws version 5's movers among 16-22 distractors; 3 draws the "
+                        "figure set's ten movers (also with masks), 1 small objects without masks")
     p.add_argument("--speed-spread", type=float, default=None, metavar="RATIO",
                    help="versions 3 to 6: pull the actions' natural speeds together so the fastest is RATIO times "
                         "the slowest (1: one speed for every action, so the pace can be told from the speed alone); "

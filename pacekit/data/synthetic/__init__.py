@@ -6,7 +6,8 @@ AVI, 25 fps, yuv420p) and listed in UCF101's split files, so the same reading co
 Sec. 3.1, Fig. 2). Up to version 4 a class is a motion, not a look: the look is random per group of clips (a
 UCF101 "group" is clips cut from one long video, so here a group shares its background, the mover's look and its
 distractors' looks; versions 3 to 6 place the distractors off each clip's own path); version 5 gives each
-action's mover its own colours, and version 6 crowds its scenes with distractors. The train/test split keeps whole groups apart.
+action's mover its own colours, and version 6 crowds its scenes with distractors. The train/test split keeps
+whole groups apart.
 
 Why it suits pace prediction. The pace of a clip (Sec. 3.1) must not be readable from the global amount of
 motion alone, or a network could solve the pretext task without looking at what moves. Every class has its

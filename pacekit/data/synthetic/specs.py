@@ -839,9 +839,9 @@ def sample_figure_spec(class_index: int, rng_or_seed: RngLike, width: int = 160,
     look (mover size and textures, background, distractors) from ``scene_seed`` when given.
     ``speed_spread``: the class speeds of :func:`figure_classes`; the same seeds draw the same video
     with only its speed and period changed (the random draws are the same). ``max_distractors``: version
-    3's most distractors per scene (versions 4 and 5 have ``V4_DISTRACTORS``, 6 ``V6_DISTRACTORS``). The amplitude follows from speed x
-    period (one cycle's path length); a path that does not fit the frame is shrunk with its period, keeping
-    the speed.
+    3's most distractors per scene (versions 4 and 5 have ``V4_DISTRACTORS``, 6 ``V6_DISTRACTORS``). The
+    amplitude follows from speed x period (one cycle's path length); a path that does not fit the frame is
+    shrunk with its period, keeping the speed.
     """
     table = figure_classes(version, speed_spread)
     if not 0 <= int(class_index) < len(table):
