@@ -304,4 +304,4 @@ def test_quickstart_runs_on_another_format_version_and_records_it(tmp_path):
                      "--backbone", "tiny-fine"]) == 0
     result = json.loads((out / "result.json").read_text())
     assert result["synthetic_version"]["version"] == 6 == json.loads((data / "synthetic.json").read_text())["version"]
-    assert result["backbone"] == "tiny-fine" and result["attention"]["pretrained"]["attention"]["share"] >= 0
+    assert result["backbone"] == "tiny-fine"

@@ -883,7 +883,6 @@ def test_version_6_draws_version_5s_movers_among_16_to_22_distractors_covering_a
     assert np.mean(covers[5]) < 0.25                                      # version 5: 0.08-0.27, mean 0.16
 
 
-
 # ---------------------------------------------------------------- speed_spread: the speeds pulled together
 
 from pacekit.data.synthetic import NATIVE_SPEED_SPREAD, natural_speeds  # noqa: E402

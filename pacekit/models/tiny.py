@@ -24,17 +24,19 @@ TINY_CHANNELS = (8, 8, 16, 24, 32)
 TINY_FINE_STRIDES = ((2, 2, 2), (2, 1, 1), (2, 1, 1))
 
 
+def _tiny(width: float, **stages) -> ResNet3d:
+    channels = [scale_channels(c, width) for c in TINY_CHANNELS]
+    return ResNet3d(FullConv3d, channels, (1, 1, 1, 1), stem_kernel=(3, 5, 5), stem_stride=(1, 4, 4),
+                    stem_padding=(1, 2, 2), **stages)
+
+
 @register_backbone("tiny")
 def build_tiny(width: float = 1.0) -> ResNet3d:
     """The ``tiny`` backbone, channels x ``width`` (stem kernel (3,5,5), stride (1,4,4))."""
-    channels = [scale_channels(c, width) for c in TINY_CHANNELS]
-    return ResNet3d(FullConv3d, channels, (1, 1, 1, 1), stem_kernel=(3, 5, 5), stem_stride=(1, 4, 4),
-                    stem_padding=(1, 2, 2))
+    return _tiny(width)
 
 
 @register_backbone("tiny-fine")
 def build_tiny_fine(width: float = 1.0) -> ResNet3d:
     """``tiny`` with conv4 and conv5 striding time only (``TINY_FINE_STRIDES``): conv5 is 7x7 on 56-pixel crops."""
-    channels = [scale_channels(c, width) for c in TINY_CHANNELS]
-    return ResNet3d(FullConv3d, channels, (1, 1, 1, 1), stem_kernel=(3, 5, 5), stem_stride=(1, 4, 4),
-                    stem_padding=(1, 2, 2), stage_strides=TINY_FINE_STRIDES)
+    return _tiny(width, stage_strides=TINY_FINE_STRIDES)
