@@ -321,3 +321,41 @@ def test_fig5_stage_is_the_deepest_map_as_fine_as_the_papers_7x7():
     assert fig5_stage(tiny, (3, 8, 56, 56)) == "conv3"  # its conv5 is 2x2
     assert tiny.training  # the probe's eval mode is undone
     assert fig5_stage(tiny, (3, 8, 16, 16)) == "conv1"  # nothing is 7x7 on so small a crop
+
+
+def test_attention_scores_cover_every_test_video_at_fig5_paces(tmp_path):
+    """The mover-mask score is the share equation written out over every video the test split lists, one clip per
+    Fig. 5 pace from frame 0 (frames 0, p, 2p, ...), each against the union of the mover's masks in its frames."""
+    from pacekit.config import get_config
+    from pacekit.data.synthetic import build_synthetic, load_mover_masks
+    from pacekit.evaluation.attention import FIG5_PACES, _scaled_mask, attention_scores, attention_stage
+    from pacekit.models import build_model
+    from pacekit.training.loading import eval_transform
+
+    root = tmp_path / "synthetic"
+    build_synthetic(root, workers=1, progress=False, num_classes=2, videos_per_class=4, width=80, height=60,
+                    duration=2.0, version=6)
+    cfg = get_config("cpu-tiny").replace(dataset="synthetic", root=str(root), backbone="tiny-fine")
+    assert (cfg.clip_len, cfg.crop) == (8, 56) and attention_stage(build_model("tiny-fine", 4), cfg) == "conv5"
+    listed = (root / "ucfTrainTestlist" / "testlist01.txt").read_text().split()
+    videos = [root / "UCF-101" / name for name in listed]  # in the split file's order
+    assert len(videos) >= 2
+    torch.manual_seed(0)
+    model = build_model("tiny-fine", num_classes=4).eval()
+    got = attention_scores(model, cfg, num_videos=None, with_grad_cam=True)
+    shares, areas = [], []
+    for path in videos:
+        grid = attention_grid(model, [path], paces=FIG5_PACES, clip_len=8, stage="conv5",
+                              transform=eval_transform(cfg), frame_size=cfg.frame_size)
+        movers = load_mover_masks(path, full_size=True)
+        for column, p in enumerate(FIG5_PACES):
+            frames = [i * p % len(movers) for i in range(8)]
+            mask = _scaled_mask(np.any(movers[frames], axis=0), cfg.frame_size, cfg.crop)
+            attention = grid.maps[0, column]
+            shares.append((attention * mask).sum() / attention.sum())
+            areas.append(mask.mean())
+    assert got["attention"][0] == pytest.approx(float(np.mean(shares)), abs=1e-6)
+    assert got["attention"][1] == pytest.approx(float(np.mean(areas)), abs=1e-9)
+    assert got["grad-cam"][1] == got["attention"][1] and 0 <= got["grad-cam"][0] <= 1
+    first = attention_scores(model, cfg, num_videos=1)["attention"]
+    assert first[1] == pytest.approx(float(np.mean(areas[:len(FIG5_PACES)])), abs=1e-9)

@@ -57,8 +57,9 @@ def add_commands(subparsers) -> None:
                         "threads (default: one per --threads of the CPUs; the claims preset sets --threads 1, so two "
                         "on 2 cores; --threads none runs one at a time on torch's default threads). A cell's numbers "
                         "depend on its threads, not on --jobs (docs/performance.md has what side by side gains)")
-    p.add_argument("--attention-videos", type=positive_int, default=8,
-                   help="test videos the attention claim (C6) scores (default: 8)")
+    p.add_argument("--attention-videos", type=positive_int, default=None,
+                   help="the first this many test videos the attention claim (C6) scores, each at Fig. 5's paces 1-4 "
+                        "(default: every test video)")
     add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
                          default_preset="claims")
     p.set_defaults(func=cmd_claims, interrupt_hint="interrupted; run the same command again to resume the ledger")

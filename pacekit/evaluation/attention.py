@@ -411,8 +411,8 @@ def grad_cam(
     return normalize_maps(cam[:, 0])  # (B, T, H, W)
 
 
-#: Test videos whose attention is scored (:func:`attention_scores`).
-ATTENTION_VIDEOS = 8
+#: Test videos whose attention :func:`attention_scores` scores: None, every video the test split lists.
+ATTENTION_VIDEOS: Optional[int] = None
 
 
 def _scaled_mask(mask: np.ndarray, frame_size, crop: int) -> np.ndarray:
@@ -431,17 +431,20 @@ def attention_stage(model, cfg: Config) -> str:
     return fig5_stage(model, (3, cfg.clip_len, cfg.crop, cfg.crop))
 
 
-def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS, with_grad_cam: bool = False,
-                     stage: Optional[str] = None) -> dict[str, tuple[float, float]]:
-    """``{"attention": (share, chance)}`` (and ``"grad-cam"``) of ``model`` on the first ``num_videos`` test videos.
+def attention_scores(model, cfg: Config, num_videos: Optional[int] = ATTENTION_VIDEOS, with_grad_cam: bool = False,
+                     stage: Optional[str] = None, paces: Sequence = FIG5_PACES) -> dict[str, tuple[float, float]]:
+    """``{"attention": (share, chance)}`` (and ``"grad-cam"``) of ``model`` on the test videos, as Fig. 5 draws them.
 
-    Each video gives one clip at pace 1 from frame 0; its activation attention at :func:`attention_stage`
-    (averaged over the clip's time, as Fig. 5) is scored against the union of the mover's masks over the
-    clip's frames, brought to the network's view (resized to the frame size, centre crop). Chance: the
-    masks' area fraction. ``with_grad_cam`` scores the Grad-CAM of the predicted pace logit at the same
-    stage (mean over time) the same way. ``stage``: the stage when the caller has it already.
+    Each video gives one clip at each of ``paces`` (Fig. 5's columns, 1 to 4), all from frame 0; each clip's
+    activation attention at :func:`attention_stage` (averaged over the clip's time) is scored against the union of
+    the mover's masks over the frames that clip samples, brought to the network's view (resized to the frame size,
+    centre crop). The share is the mean over every (video, pace) map; chance is the masks' mean area fraction.
+    ``num_videos``: the first that many test videos (None: every one the split lists). ``with_grad_cam`` scores the
+    Grad-CAM of the predicted pace logit at the same stage (mean over time) the same way. ``stage``: the stage when
+    the caller has it already.
     """
-    videos = [r.path for r in eval_dataset(cfg, "test").records[:num_videos]]
+    records = eval_dataset(cfg, "test").records
+    videos = [r.path for r in (records if num_videos is None else records[:num_videos])]
     transform = eval_transform(cfg)
     device = next(model.parameters()).device
     maps, cams, masks = [], [], []
@@ -449,16 +452,16 @@ def attention_scores(model, cfg: Config, num_videos: int = ATTENTION_VIDEOS, wit
     model.eval()
     for path in videos:
         movers = load_mover_masks(path, full_size=True)
-        clip = read_pace_strips(path, [1], cfg.clip_len, 0, size=cfg.frame_size).to(device)
-        x = transform(clip)
-        maps.append(clip_attention(model, x, stage)[0].float().cpu().numpy())
+        x = transform(read_pace_strips(path, list(paces), cfg.clip_len, 0, size=cfg.frame_size).to(device))
+        maps.append(clip_attention(model, x, stage).float().cpu().numpy())       # (P, h, w)
         if with_grad_cam:
-            cams.append(grad_cam(model, x, stage=stage)[0].mean(0).float().cpu().numpy())
-        frames = sample_indices(len(movers), cfg.clip_len, 1, 0)
-        masks.append(_scaled_mask(movers[frames].any(0), cfg.frame_size, cfg.crop))
+            cams.append(grad_cam(model, x, stage=stage).mean(1).float().cpu().numpy())
+        for p in paces:
+            frames = sample_indices(len(movers), cfg.clip_len, p, 0)
+            masks.append(_scaled_mask(movers[frames].any(0), cfg.frame_size, cfg.crop))
     masks = np.stack(masks)
     chance = mask_area_fraction(masks)
-    scores = {"attention": (attention_mass_in_masks(np.stack(maps), masks), chance)}
+    scores = {"attention": (attention_mass_in_masks(np.concatenate(maps), masks), chance)}
     if with_grad_cam:
-        scores["grad-cam"] = (attention_mass_in_masks(np.stack(cams), masks), chance)
+        scores["grad-cam"] = (attention_mass_in_masks(np.concatenate(cams), masks), chance)
     return scores

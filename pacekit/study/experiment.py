@@ -172,7 +172,7 @@ class ExperimentResult:
             initialisation's backbone on the first test videos at every pace (empty without attention).
         attention_scores: ``{init: {"attention": [share, chance], "grad-cam": [share, chance]}}``: the share of
             each initialisation's activation attention (and Grad-CAM) at ``attention_stage`` inside the
-            ground-truth mover masks of the first test videos, beside the masks' area
+            ground-truth mover masks of every test video at Fig. 5's paces, beside the masks' area
             (:func:`attention_scores`; empty unless asked).
         attention_stage: the stage the attention figures and scores read (:func:`pacekit.evaluation.attention.fig5_stage`:
             conv5 at the paper's sizes and for tiny-fine, conv3 for tiny on 56-pixel crops); None without them.
@@ -410,8 +410,7 @@ class ExperimentPlan:
         attention_figures: draw each initialisation's activation attention (Fig. 5) on this many test videos
             at every pace, as ``<out>/attention_<init>.png`` (0: no figure).
         attention_score: also score each initialisation's attention against the mover masks
-            (:func:`attention_scores`, :data:`pacekit.evaluation.attention.ATTENTION_VIDEOS` test videos; needs
-            the synthetic set).
+            (:func:`attention_scores`: every test video at Fig. 5's paces; needs the synthetic set).
     """
 
     inits: tuple[str, ...] = INITS

@@ -17,7 +17,7 @@ from ...atomic import check_json, read_result_json, write_json_atomic
 from ...config import Config, comparable_config, run_differences
 from ...data.synthetic import companion_folder, ensure_companion
 from ...errors import DamagedFileError
-from ...evaluation.attention import ATTENTION_VIDEOS, FIG5_GRID, attention_scores
+from ...evaluation.attention import ATTENTION_VIDEOS, FIG5_GRID, FIG5_PACES, attention_scores
 from ...evaluation.retrieval import TOPK
 from ...pace import PaceSet
 from ..experiment import EXPERIMENT_FIX, ExperimentPlan, ExperimentResult, init_model, run_experiment
@@ -81,7 +81,7 @@ def _experiment(cfg: Config, out: Path, **plan) -> ExperimentResult:
     return run_experiment(cfg, ExperimentPlan(**plan), out, reuse=True)
 
 
-def cell_plan(cfg: Config, claim: Claim, arm: str, seed: int, attention_videos: int,
+def cell_plan(cfg: Config, claim: Claim, arm: str, seed: int, attention_videos: Optional[int],
                write_companion: bool = False) -> tuple[str, Config, Config, dict]:
     """``(init, transfer config, pretraining config, identity)`` of one cell; the identity is what its
     ``cell.json`` must match to be read back."""
@@ -98,6 +98,8 @@ def cell_plan(cfg: Config, claim: Claim, arm: str, seed: int, attention_videos: 
     if "attention" in claim.metric or "grad-cam" in claim.metric:
         # cells scored at conv5 before the stage followed Fig. 5's grid are not read back as these
         identity["attention_stage"] = f"deepest stage at least {FIG5_GRID}x{FIG5_GRID}"
+        # cells scored on pace-1 clips alone, before the score followed Fig. 5's columns, are not read back as these
+        identity["attention_paces"] = list(FIG5_PACES)
     return init, tcfg, pre_cfg, identity
 
 
@@ -184,7 +186,7 @@ def pretrain_arm(cfg: Config, out, claim: Claim, arm: str, seed: int) -> tuple[E
 
 
 def run_cell(cfg: Config, out, claim: Claim, arm: str, seed: int,
-             attention_videos: int = ATTENTION_VIDEOS) -> dict:
+             attention_videos: Optional[int] = ATTENTION_VIDEOS) -> dict:
     """Measure ``claim``'s metrics on one arm at one seed: ``{metric: {"value": v, "chance": c}}``.
 
     Finished cells are read back from ``<out>/<claim>/<arm>/s<seed>/cell.json`` when their configs match.

@@ -135,12 +135,12 @@ def _pretrain_task(cfg: Config, out, claim_id: str, arm: str, seed: int) -> None
     pretrain_arm(cfg, out, get_claims([claim_id])[0], arm, seed)
 
 
-def _cell_task(cfg: Config, out, claim_id: str, arm: str, seed: int, attention_videos: int) -> dict:
+def _cell_task(cfg: Config, out, claim_id: str, arm: str, seed: int, attention_videos: Optional[int]) -> dict:
     """A worker's task: one cell of the ledger (:func:`run_cell`)."""
     return run_cell(cfg, out, get_claims([claim_id])[0], arm, seed, attention_videos)
 
 
-def _ledger_tasks(cfg: Config, out: Path, selected: Sequence[Claim], seeds: Sequence[int], attention_videos: int,
+def _ledger_tasks(cfg: Config, out: Path, selected: Sequence[Claim], seeds: Sequence[int], attention_videos: Optional[int],
                   jobs: int, cells: dict) -> list[Task]:
     """The tasks of the cells not finished yet (finished ones are read into ``cells[claim][arm][seed]``).
 
@@ -186,7 +186,7 @@ def default_jobs(cfg: Config) -> int:
 
 
 def run_ledger(cfg: Config, out, claims: Optional[Sequence[str]] = None, seeds: Sequence[int] = (0, 1, 2),
-               preset: str = "claims", attention_videos: int = ATTENTION_VIDEOS, figures: bool = True,
+               preset: str = "claims", attention_videos: Optional[int] = ATTENTION_VIDEOS, figures: bool = True,
                log: Optional[Callable[[str], None]] = None, command: Optional[str] = None, jobs: int = 1) -> dict:
     """Run the selected claims over ``seeds`` and write ``<out>/ledger.md``, ``ledger.json`` and figures.
 
