@@ -115,7 +115,8 @@ def markdown(figures: list[dict], s: dict) -> str:
         f"synthetic set (version {figures[0]['synthetic_version']}), pretraining and transfer seeds. Top-1 in %, "
         "pretrained / random init; retrieval with "
         f"`{figures[0]['retrieval_feature']}` (chance in brackets); attention at {figures[0]['attention_stage']} "
-        "(the masks' share in brackets).",
+        "(the masks' share in brackets; scored on every test video at Fig. 5's paces 1-4 in runs from 2026-12-04 "
+        "on, on the first 8 test videos at pace 1 before).",
         "",
         "| seed | pretext | linear probe, 4 labels | linear probe, all labels | fine-tuned, 4 labels | retrieval top-1 "
         "| attention in masks | seconds |",
