@@ -204,7 +204,7 @@ def test_attention_command_writes_fig5_and_gradcam(flow, tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert "2 videos x paces 1, 2, 3, 4" in printed
-    assert "wrote " + str(out) + ": conv3 activation attention" in printed  # tiny's conv5 is 2x2 on a 64 crop
+    assert "wrote " + str(out) + ": conv5 activation attention" in printed  # tiny-fine's conv5 is 8x8 on a 64 crop
     image = matplotlib.image.imread(out)
     assert image.shape[1] > image.shape[0]  # 4 columns, 2 rows
     cam = matplotlib.image.imread(tmp_path / "fig5_gradcam.png")

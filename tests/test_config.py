@@ -34,7 +34,7 @@ def test_every_preset_builds_and_cpu_tiny_is_small():
     for name in PRESETS:
         assert isinstance(get_config(name), Config)
     tiny = get_config("cpu-tiny")
-    assert tiny.backbone == "tiny" and tiny.device == "cpu" and tiny.dataset == "synthetic"
+    assert tiny.backbone == "tiny-fine" and tiny.device == "cpu" and tiny.dataset == "synthetic"
     assert tiny.clip_len < 16 and tiny.crop < 112
 
 
@@ -342,7 +342,7 @@ def test_a_path_field_is_the_same_run_however_it_is_typed(tmp_path, monkeypatch)
     assert comparable_config(stored) == comparable_config(typed.to_dict())
     assert comparable_config(stored) != comparable_config(typed.replace(root="data/copy").to_dict())
     # only path fields are resolved: a name is not a path
-    assert "name" not in comparable_config(stored) and comparable_config(stored)["backbone"] == "tiny"
+    assert "name" not in comparable_config(stored) and comparable_config(stored)["backbone"] == "tiny-fine"
 
 
 def test_the_path_fields_are_declared_as_paths():

@@ -197,7 +197,7 @@ def test_the_fast_config_is_small_and_the_full_one_is_the_preset():
     assert (fast.dataset, fast.pace_set, fast.progress) == ("synthetic", "absolute", False)
     full = pnb.setup(fast=False, preset="cpu-tiny", quiet=True).config("pretrain")
     preset = get_config("cpu-tiny")
-    assert (full.epochs, full.synthetic_videos, full.backbone) == (preset.epochs, preset.synthetic_videos, "tiny")
+    assert (full.epochs, full.synthetic_videos, full.backbone) == (preset.epochs, preset.synthetic_videos, "tiny-fine")
     # the same synthetic folder and size as `pacekit quickstart`, so neither rewrites the other's videos
     assert full.root.endswith("data/synthetic")
 

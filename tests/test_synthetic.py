@@ -211,7 +211,7 @@ def test_clips_of_a_group_share_the_scene_but_not_the_motion():
 def test_bad_arguments_name_the_value_and_the_fix():
     with pytest.raises(ValueError, match=r"num_classes=13.*12 built-in"):
         plan_synthetic(num_classes=13, version=1)
-    with pytest.raises(ValueError, match=r"num_classes=11.*version 4.*10 built-in"):
+    with pytest.raises(ValueError, match=r"num_classes=11.*version 6.*10 built-in"):
         plan_synthetic(num_classes=11)
     with pytest.raises(ValueError, match=r"version=2: .*format versions 1, 3, 4, 5, 6 "):
         plan_synthetic(version=2)
@@ -640,14 +640,14 @@ def draw_without_mover(spec, monkeypatch):
         return draw_figure_video(spec)
 
 
-def test_version_4_is_the_default_and_version_2_is_refused_everywhere(tmp_path):
-    assert FORMAT_VERSION == 4 and FORMAT_VERSIONS == (1, 3, 4, 5, 6)
-    assert plan_synthetic(num_classes=1, videos_per_class=1, test_fraction=0)["version"] == 4
-    assert synthetic_classes() == synthetic_classes(4) == tuple(ACTIONS)
-    assert figure_classes() == V4_CLASSES
+def test_version_6_is_the_default_and_version_2_is_refused_everywhere(tmp_path):
+    assert FORMAT_VERSION == 6 and FORMAT_VERSIONS == (1, 3, 4, 5, 6)
+    assert plan_synthetic(num_classes=1, videos_per_class=1, test_fraction=0)["version"] == 6
+    assert synthetic_classes() == synthetic_classes(6) == synthetic_classes(4) == tuple(ACTIONS)
+    assert figure_classes() == figure_classes(4) == V4_CLASSES
     assert synthetic_classes(3) == tuple(FIGURES) and synthetic_classes(3)[:3] == SYNTHETIC_CLASSES[:3]
     assert synthetic_classes(1) == SYNTHETIC_CLASSES
-    assert sample_figure_spec(0, 0, 32, 24, 2).version == 4
+    assert sample_figure_spec(0, 0, 32, 24, 2).version == 6
     calls = [lambda: plan_synthetic(version=2), lambda: synthetic_classes(2), lambda: figure_classes(2),
              lambda: sample_figure_spec(0, 0, version=2), lambda: render_figure_video(0, 0, version=2),
              lambda: render_video(0, 0, version=2), lambda: build_synthetic(tmp_path / "v2", version=2)]
@@ -758,11 +758,14 @@ def test_version_4_distractors_are_sized_like_the_mover(rendered4):
 
 def test_version_4_is_deterministic_and_a_group_shares_its_background_and_distractors(monkeypatch):
     frames, masks = render_figure_video(5, 3, 96, 72, 12, scene_seed=8, version=4)
-    again = render_figure_video(5, np.random.default_rng(3), 96, 72, 12, scene_seed=8)   # the default version
+    again = render_figure_video(5, np.random.default_rng(3), 96, 72, 12, scene_seed=8, version=4)
     np.testing.assert_array_equal(frames, again[0])
     np.testing.assert_array_equal(masks, again[1])
     np.testing.assert_array_equal(render_video(5, 3, 96, 72, 12, scene_seed=8, version=4), frames)
-    assert not np.array_equal(render_figure_video(5, 4, 96, 72, 12, scene_seed=8)[1], masks)
+    assert not np.array_equal(render_figure_video(5, 4, 96, 72, 12, scene_seed=8, version=4)[1], masks)
+    # the default version (6) draws the same seeds the same way, as a video of its own
+    np.testing.assert_array_equal(render_figure_video(5, 3, 96, 72, 12, scene_seed=8)[0],
+                                  render_figure_video(5, 3, 96, 72, 12, scene_seed=8, version=6)[0])
     a = sample_figure_spec(5, 3, 96, 72, 12, scene_seed=8, version=4)
     b = sample_figure_spec(5, 4, 96, 72, 12, scene_seed=8, version=4)          # another clip of the group
     c = sample_figure_spec(5, 3, 96, 72, 12, scene_seed=9, version=4)          # another group

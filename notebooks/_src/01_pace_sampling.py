@@ -108,10 +108,10 @@ for (r, c), n in np.ndenumerate(uses):
 plt.show()
 
 # %% [markdown]
-# Now on an actual video. pacekit's built-in synthetic set (format version 4, the default) has ten
-# action classes, each its own mover (a jumping jack, a caterpillar, a hammer, a spoked wheel, ...) with
-# its own motion and natural speed, over a low-contrast background with static distractors cut from the
-# same parts and textures; every frame also gets its own small brightness change.
+# Now on an actual video. pacekit's built-in synthetic set (format version 6, the default) has ten
+# action classes, each its own mover (a jumping jack, a caterpillar, a hammer, a spoked wheel, ...) in its
+# own colours, with its own motion and natural speed, over a low-contrast background crowded with static
+# distractors cut from the same parts and textures; every frame also gets its own small brightness change.
 # `sample_figure_spec` describes one video and `draw_figure_video` draws it in memory, with the mover's
 # ground-truth masks (at half the frame size). The fastest class, *Roll*, is a wheel rolling back and
 # forth: the easiest motion to see. The clips below start just after the wheel turns at its left end, so

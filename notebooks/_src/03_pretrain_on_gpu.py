@@ -137,8 +137,9 @@ for field in ("backbone", "clip_len", "crop", "frame_size", "pace_set", "start_p
 # run (batch, channels, time, height, width) and the parameters. A 3D ResNet turns a clip into maps that
 # shrink in time and space while their channels grow; `p5` is the global average of conv5, one vector
 # per clip, and the pace head is one linear layer from it to the $M$ pace logits. R(2+1)D (the paper's)
-# splits each $3 \times 3 \times 3$ convolution into a spatial and a temporal one (section 2); the `tiny`
-# network of the CPU preset is an R3D with few channels and a stem of stride 4, so it runs in minutes.
+# splits each $3 \times 3 \times 3$ convolution into a spatial and a temporal one (section 2); the `tiny-fine`
+# network of the CPU preset is an R3D with few channels and a stem of stride 4, so it runs in minutes; its
+# conv4 and conv5 halve time only, so conv5 keeps a 7x7 grid on 56-pixel crops, as Fig. 5's conv5 has.
 
 # %%
 net = build_pace_model(cfg, len(paces))

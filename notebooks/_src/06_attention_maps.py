@@ -61,10 +61,10 @@ from pacekit.teaching.notebook import load_or_train, one_run_verdict, reproducti
 # is notebook 03's (loaded, or trained now); to its right, the same network with random weights, the
 # baseline. The mover is outlined in white: the synthetic set's ground-truth mask of that frame.
 #
-# The paper's conv5 map is 7x7 for R(2+1)D on 112-pixel crops. The tiny CPU network's conv5 is 2x2 on
-# 56-pixel crops, too coarse to say where anything is, so with it the maps come from conv3, which is
-# 7x7 there: the deepest stage at least as fine as the paper's map (`pacekit.evaluation.attention.attention_stage`,
-# the rule the quickstart's and the ledger's scores use).
+# The paper's conv5 map is 7x7 for R(2+1)D on 112-pixel crops. The CPU network, `tiny-fine`, keeps its conv5 at
+# 7x7 on 56-pixel crops, so the maps come from conv5 as in Fig. 5. The rule, for any network: the deepest stage
+# at least as fine as the paper's map (`pacekit.evaluation.attention.attention_stage`, the rule the quickstart's
+# and the ledger's scores use; the `tiny` network's conv5 is 2x2 there, so it would be read at conv3).
 
 # %%
 nb.ensure_data()
@@ -77,7 +77,7 @@ by_class = {r.label: r for r in records}  # one test video per class
 videos = [by_class[c].path for c in sorted(by_class)[:3]]
 clips = {v: load_pace_clips(v, paces, cfg.clip_len, start=0, frame_size=cfg.frame_size) for v in videos}  # (P, T, H, W, C)
 transform = eval_transform(cfg)  # what the network sees: centre crop, normalise, the run's input mode
-stage = attention_stage(model, cfg)  # as fine as Fig. 5's 7x7: conv5 at the paper's sizes, conv3 for tiny
+stage = attention_stage(model, cfg)  # as fine as Fig. 5's 7x7: conv5 here and at the paper's sizes
 
 
 # the mover's pixels in each drawn frame: the synthetic set's ground-truth masks (outlined in white)

@@ -157,10 +157,10 @@ def add_commands(subparsers) -> None:
     p.add_argument("--width", type=positive_int, default=160)
     p.add_argument("--height", type=positive_int, default=120)
     p.add_argument("--version", type=int, choices=FORMAT_VERSIONS, default=None,
-                   help=f"format version: {FORMAT_VERSION} (default) is made for the lesson (ten actions with "
-                        "large articulated and textured bodies at class-specific speeds, static distractors, mover "
-                        "masks beside each video); 5 draws version 4's videos with each action's own patterns and "
-                        "colours on its mover; 6 draws version 5's movers among 16-22 distractors; 3 draws the "
+                   help=f"format version: {FORMAT_VERSION} (default) is made for the lesson: ten actions with large "
+                        "articulated and textured bodies at class-specific speeds, each in its own colours, among "
+                        "16-22 static distractors, mover masks beside each video; 5 draws the same movers among 3-5 "
+                        "distractors; 4 draws version 5's videos with random colours on the movers; 3 draws the "
                         "figure set's ten movers (also with masks), 1 small objects without masks")
     p.add_argument("--speed-spread", type=float, default=None, metavar="RATIO",
                    help="versions 3 to 6: pull the actions' natural speeds together so the fastest is RATIO times "

@@ -22,17 +22,17 @@ Format versions (``FORMAT_VERSIONS``; ``FORMAT_VERSION`` is the default):
 * 3: the figure table (``FIGURE_CLASSES``: large textured, articulated movers covering 4-11 % of the frame,
   static textured distractors, low-contrast backgrounds, per-frame brightness / contrast / saturation
   changes) at ``V3_SPEED_FACTOR`` times its speeds (``V3_CLASSES``); each video's mover masks lie beside it.
-* 4, the default: ten actions with a body each (``V4_CLASSES``, speeds 1.6 .. 6.4 log-spaced; a limb swings
+* 4: ten actions with a body each (``V4_CLASSES``, speeds 1.6 .. 6.4 log-spaced; a limb swings
   at most once per ``V4_MIN_SWING`` frames where the frame holds the path at its natural period), 3-5 static
   distractors cut from the movers' own parts and textures, and the masks of version 3.
 * 5: version 4's videos (the same draws: motion, scene, distractors) with each action's own two patterns and
   colours on its mover (``V5_PALETTES``), as a real action comes with its own things: in version 4 a small
   network could not tell the actions apart across their random looks, so it could not know which natural
-  speed to expect (the measurements: docs/lab-notebook.md). Not yet the default.
-* 6: version 5's movers and motions in scenes crowded with 16-22 static distractors (``V6_DISTRACTORS``, the
+  speed to expect (the measurements: docs/lab-notebook.md).
+* 6, the default: version 5's movers and motions in scenes crowded with 16-22 static distractors (``V6_DISTRACTORS``, the
   same kinds, textures and placement) covering about half of the frame: random filters then put about as
   much of their attention off the mover as on it, so where a pretrained network looks differs from random
-  weights by the motion. Not yet the default.
+  weights by the motion.
 
 ``speed_spread`` (versions 3 to 6, a parameter rather than a version) pulls the classes' natural speeds
 together, so the fastest is ``speed_spread`` times the slowest (1: one speed for all, where the pace can be

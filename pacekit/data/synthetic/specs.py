@@ -24,7 +24,7 @@ import numpy as np
 
 REFERENCE_HEIGHT = 120   # the class table's speeds and sizes are in pixels of a 120-px-high frame
 MIN_CYCLE_FRAMES = 28    # version 1: shortest elementary cycle at natural pace, >= 7 samples at pace 4
-FORMAT_VERSION = 4       # the default format; bump whenever a change to this package changes the frames it draws
+FORMAT_VERSION = 6       # the default format; bump whenever a change to this package changes the frames it draws
 FORMAT_VERSIONS = (1, 3, 4, 5, 6)  # 1: small single objects (the first set); 3: the figure table at V3_SPEED_FACTOR;
 #                                    4: ten actions with their own bodies (V4_CLASSES); 5: version 4 with each
 #                                    action's own colours and patterns on its mover (V5_PALETTES); 6: version 5
