@@ -20,8 +20,8 @@ METRICS = {
                       "max-pooled over 2x2 space, flattened)",
     "retrieval p4": "the same retrieval from the second last pooling layer, p4 (conv4 averaged over time and space)",
     "attention": "share of activation-attention mass inside the ground-truth mover masks (Fig. 5), at the deepest "
-                 "stage whose map is at least Fig. 5's 7x7 conv5 grid (on 56-pixel crops: conv3 for the tiny "
-                 "network, conv4 for R(2+1)D)",
+                 "stage whose map is at least Fig. 5's 7x7 conv5 grid (on 56-pixel crops: conv5 for tiny-fine, "
+                 "conv3 for tiny, conv4 for R(2+1)D), on every test video at paces 1-4",
     "grad-cam": "share of Grad-CAM mass (the predicted pace logit, mean over time) inside the mover masks, at the "
                 "same stage",
 }
