@@ -320,8 +320,8 @@ print("recall per pace (%):", {str(p): round(100 * float(r), 1) for p, r in zip(
 
 # %% [markdown]
 # **Reading it.** Neighbouring paces are the hard pairs: pace 3 against pace 4 differs by a third of the
-# speed, pace 1 against pace 4 by a factor of four. A network that has learned the task recalls the
-# extreme paces best and confuses the middle ones with their neighbours; the printed recalls say how much.
+# speed, pace 1 against pace 4 by a factor of four. An extreme pace has one neighbour to be confused with, a
+# middle pace two, so the middle paces tend to be recalled worst; the printed recalls say how it went here.
 # The paper's R(2+1)D, trained for hours on UCF101, is not measured here.
 #
 # Is it reading each clip against its action's own speed? Split the same clips by the action of their
