@@ -21,8 +21,9 @@ Presets:
   pace prediction alone (no contrastive branch, the setting of the paper's Table 1 and Fig. 4).
   :func:`paper_values` lists every value the paper states; where it is silent, a field's help says what
   pacekit chose and why.
-- ``cpu-tiny``: the quickstart on a laptop CPU -- the ``tiny-fine`` backbone (``tiny`` with conv5 at 7x7), 8x56x56 clips, the built-in
-  synthetic dataset, standardised RGB frames with the paper's per-frame colour jitter, AdamW; minutes on 2 cores.
+- ``cpu-tiny``: the quickstart on a laptop CPU -- the ``tiny-fine`` backbone (``tiny`` with conv5 at 7x7),
+  8x56x56 clips, the built-in synthetic dataset, standardised RGB frames with the paper's per-frame colour
+  jitter, AdamW; minutes on 2 cores.
 - ``claims``: the cpu-tiny recipe with half its pretraining, for ``pacekit claims``' many runs.
 - ``gpu-demo``: the cpu-tiny data recipe with the paper's SGD, network (R(2+1)D), clip size and batch on a
   larger synthetic set, for one GPU (bf16, channels_last_3d). It has not been run on a GPU yet.

@@ -283,10 +283,9 @@ def _experiment_sections(r: QuickstartResult) -> list[str]:
             "",
             # a result written before the stage was recorded read conv5
             f"Share of the {e.attention_stage or 'conv5'} activation attention (and of the Grad-CAM of the predicted "
-            "pace) that falls inside "
-            "the ground-truth mover masks, on every test video at each of Fig. 5's paces 1-4 (one clip each from the "
-            "video's first frame, the masks brought to the network's view). Chance is the masks' share of the frame: a map that ignores the mover scores "
-            "about that."
+            "pace) that falls inside the ground-truth mover masks, on every test video at each of Fig. 5's paces 1-4 "
+            "(one clip each from the video's first frame, the masks brought to the network's view). Chance is the "
+            "masks' share of the frame: a map that ignores the mover scores about that."
             + (" The stage is the deepest whose map is at least Fig. 5's 7x7 conv5 grid "
                "(`pacekit.evaluation.attention.fig5_stage`)." if e.attention_stage else ""),
             "",

@@ -29,10 +29,10 @@ Format versions (``FORMAT_VERSIONS``; ``FORMAT_VERSION`` is the default):
   colours on its mover (``V5_PALETTES``), as a real action comes with its own things: in version 4 a small
   network could not tell the actions apart across their random looks, so it could not know which natural
   speed to expect (the measurements: docs/lab-notebook.md).
-* 6, the default: version 5's movers and motions in scenes crowded with 16-22 static distractors (``V6_DISTRACTORS``, the
-  same kinds, textures and placement) covering about half of the frame: random filters then put about as
-  much of their attention off the mover as on it, so where a pretrained network looks differs from random
-  weights by the motion.
+* 6, the default: version 5's movers and motions in scenes crowded with 16-22 static distractors
+  (``V6_DISTRACTORS``, the same kinds, textures and placement) covering about half of the frame: random
+  filters then put about as much of their attention off the mover as on it, so where a pretrained network
+  looks differs from random weights by the motion.
 
 ``speed_spread`` (versions 3 to 6, a parameter rather than a version) pulls the classes' natural speeds
 together, so the fastest is ``speed_spread`` times the slowest (1: one speed for all, where the pace can be

@@ -140,8 +140,8 @@ def _cell_task(cfg: Config, out, claim_id: str, arm: str, seed: int, attention_v
     return run_cell(cfg, out, get_claims([claim_id])[0], arm, seed, attention_videos)
 
 
-def _ledger_tasks(cfg: Config, out: Path, selected: Sequence[Claim], seeds: Sequence[int], attention_videos: Optional[int],
-                  jobs: int, cells: dict) -> list[Task]:
+def _ledger_tasks(cfg: Config, out: Path, selected: Sequence[Claim], seeds: Sequence[int],
+                  attention_videos: Optional[int], jobs: int, cells: dict) -> list[Task]:
     """The tasks of the cells not finished yet (finished ones are read into ``cells[claim][arm][seed]``).
 
     One after the other (``jobs=1``) each cell pretrains when it needs to, in the claims' order. Side by
