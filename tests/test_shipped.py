@@ -42,7 +42,7 @@ def test_build_writes_a_slim_checkpoint_that_loads_with_weights_only(tiny_build)
     assert sorted(state) == sorted(shipped.SLIM_ENTRIES)  # no optimizer, rng, metrics, epoch
     assert state["stage"] == "pretrain"
     model, cfg = model_from_checkpoint(state)
-    assert cfg.backbone == "tiny" and cfg.clip_len == TINY["clip_len"] and cfg.epochs == TINY["epochs"]
+    assert cfg.backbone == "tiny-fine" and cfg.clip_len == TINY["clip_len"] and cfg.epochs == TINY["epochs"]
     assert set(model.state_dict()) == set(state["model"])
 
 
