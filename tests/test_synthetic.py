@@ -763,7 +763,7 @@ def test_version_4_is_deterministic_and_a_group_shares_its_background_and_distra
     np.testing.assert_array_equal(masks, again[1])
     np.testing.assert_array_equal(render_video(5, 3, 96, 72, 12, scene_seed=8, version=4), frames)
     assert not np.array_equal(render_figure_video(5, 4, 96, 72, 12, scene_seed=8, version=4)[1], masks)
-    # the default version (6) draws the same seeds the same way, as a video of its own
+    # without a version the call draws what version=6 draws: 6 is the default
     np.testing.assert_array_equal(render_figure_video(5, 3, 96, 72, 12, scene_seed=8)[0],
                                   render_figure_video(5, 3, 96, 72, 12, scene_seed=8, version=6)[0])
     a = sample_figure_spec(5, 3, 96, 72, 12, scene_seed=8, version=4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..atomic import ensure_writable
 from ..data.synthetic import check_companion_folder, check_synthetic_folder, ensure_synthetic
+from ..evaluation.attention import ATTENTION_VIDEOS
 from ..study.claims import CLAIM_IDS, check_seeds, comparison_label, default_jobs, get_claims, run_ledger
 from .config_flags import add_config_arguments, config_from_args
 from .flags import positive_int
@@ -57,7 +58,7 @@ def add_commands(subparsers) -> None:
                         "threads (default: one per --threads of the CPUs; the claims preset sets --threads 1, so two "
                         "on 2 cores; --threads none runs one at a time on torch's default threads). A cell's numbers "
                         "depend on its threads, not on --jobs (docs/performance.md has what side by side gains)")
-    p.add_argument("--attention-videos", type=positive_int, default=None,
+    p.add_argument("--attention-videos", type=positive_int, default=ATTENTION_VIDEOS,
                    help="the first this many test videos the attention claim (C6) scores, each at Fig. 5's paces 1-4 "
                         "(default: every test video)")
     add_config_arguments(p, exclude=("name", "out_dir", "dataset", "root", "pretrained", "freeze_backbone"),
