@@ -1,6 +1,7 @@
-"""The shipped pretrained network (pacekit.teaching.shipped, `pacekit ship-weights`) and the notebooks' PACEKIT_PRETRAINED.
+"""The shipped pretrained networks (pacekit.teaching.shipped, `pacekit ship-weights`) and the notebooks'
+PACEKIT_PRETRAINED.
 
-A tiny build checks what `build_shipped` writes; the real package file, when present, must load with
+Tiny builds check what `build_shipped` writes; each real package file, when present, must load with
 weights_only=True, match its record byte for byte and still score exactly its recorded pretext accuracy on
 the synthetic test split regenerated from the record.
 """
@@ -13,7 +14,7 @@ import pytest
 import torch
 
 from pacekit.cli import main as cli_main
-from pacekit.config import Config, get_config, run_differences
+from pacekit.config import get_config, run_differences
 from pacekit.data.synthetic import FORMAT_VERSION
 from pacekit.errors import PacekitError
 from pacekit.evaluation.recognition import pace_accuracy
@@ -106,8 +107,8 @@ def test_ship_weights_command_writes_both_files(tmp_path, capsys, monkeypatch):
     # The command passes its flags to build_shipped; the build itself is the test above.
     calls = {}
 
-    def fake_build(out, data, command, overwrite, progress):
-        calls.update(out=out, data=data, command=command, overwrite=overwrite)
+    def fake_build(out, data, command, overwrite, progress, network):
+        calls.update(out=out, data=data, command=command, overwrite=overwrite, network=network)
         record = {"size_bytes": 1024, "sha256": "ab" * 32, "pretext_accuracy": 0.5, "pretext_test_videos": 12}
         return shipped.ShippedBuild(tmp_path / shipped.WEIGHTS_FILE, tmp_path / shipped.RECORD_FILE, record, 3.0)
 
@@ -119,42 +120,68 @@ def test_ship_weights_command_writes_both_files(tmp_path, capsys, monkeypatch):
     assert "50.0%" in capsys.readouterr().out
     assert cli_main(["ship-weights", "--no-progress"]) == 0
     assert calls["out"] == shipped.WEIGHTS_DIR and calls["command"] == "pacekit ship-weights"
+    assert calls["network"] == "quickstart"
+    assert cli_main(["ship-weights", "--network", "r21d-quarter", "--no-progress"]) == 0
+    assert calls["network"] == "r21d-quarter" and calls["command"] == "pacekit ship-weights --network r21d-quarter"
+
+
+def test_each_shipped_network_is_a_preset_and_its_own_files():
+    stems = {net.stem for net in shipped.NETWORKS.values()}
+    assert len(stems) == len(shipped.NETWORKS)  # no two networks share files
+    assert shipped.NETWORKS["game"].config().pace_set == "absolute"  # notebook 02's game
+    r21d = shipped.NETWORKS["r21d-quarter"].config()
+    assert (r21d.backbone, r21d.width) == ("r21d", 0.25) and r21d.epochs == get_config("claims").epochs  # C1's arm
+    with pytest.raises(PacekitError, match="pick one of quickstart, game, r21d-quarter"):
+        shipped.shipped_network("c3d")
 
 
 # ------------------------------------------------------------------------------------ the real file
 
 
+@pytest.fixture(scope="module", params=list(shipped.NETWORKS))
+def real_record(request):
+    name = request.param
+    if not shipped.shipped_available(network=name):
+        pytest.skip(f"this checkout has no shipped weights ({shipped.NETWORKS[name].display_path}); write them with "
+                    f"`{shipped.ship_command(name)}`")
+    return name, shipped.shipped_record(network=name)
+
+
 @pytest.fixture(scope="module")
-def real_record():
-    if not shipped.shipped_available():
-        pytest.skip(f"this checkout has no shipped weights ({shipped.DISPLAY_PATH}); write them with "
-                    "`pacekit ship-weights`")
-    return shipped.shipped_record()
+def regenerated_set(tmp_path_factory):
+    """One folder for the synthetic set the real records name (all three are pretrained on the same set)."""
+    return tmp_path_factory.mktemp("shipped-set") / "synthetic"
 
 
 def test_shipped_file_loads_with_weights_only_and_matches_its_record(real_record):
-    path = shipped.weights_path()
+    name, record = real_record
+    path = shipped.weights_path(network=name)
     state = torch.load(path, map_location="cpu", weights_only=True)
     assert sorted(state) == sorted(shipped.SLIM_ENTRIES)
-    assert path.stat().st_size < 1_000_000 and path.stat().st_size == real_record["size_bytes"]
-    assert shipped.file_sha256(path) == real_record["sha256"]
-    assert state["config"] == real_record["config"]
-    assert real_record["command"].startswith(shipped.COMMAND)
+    assert path.stat().st_size < 5_000_000 and path.stat().st_size == record["size_bytes"]
+    assert shipped.file_sha256(path) == record["sha256"]
+    assert state["config"] == record["config"]
+    assert record["command"] == shipped.ship_command(name) + " --overwrite"
+    # (records written before there were three networks name none: the quickstart's)
+    assert record.get("network", shipped.DEFAULT_NETWORK) == name and record["file"] == shipped.NETWORKS[name].weights_file
 
 
-def test_shipped_file_is_the_current_quickstart_network(real_record):
-    # A change to the cpu-tiny preset or to the synthetic set leaves the shipped network behind: ship again.
-    current = get_config(shipped.PRESET).replace(name="pretrain").to_dict()
-    stale = run_differences(real_record["config"], Config.from_dict(current), "pretrain")
-    assert not stale, f"the shipped weights predate the cpu-tiny preset's {stale}; run `pacekit ship-weights --overwrite`"
-    assert real_record["synthetic"]["version"] == FORMAT_VERSION, "run `pacekit ship-weights --overwrite`"
+def test_shipped_file_is_its_current_network(real_record):
+    # A change to the network's preset or to the synthetic set leaves the shipped network behind: ship again.
+    name, record = real_record
+    again = f"run `{shipped.ship_command(name)} --overwrite`"
+    current = shipped.NETWORKS[name].config().replace(name="pretrain")
+    stale = run_differences(record["config"], current, "pretrain")
+    assert not stale, f"the shipped weights predate the {record['preset']} preset's {stale}; {again}"
+    assert record["synthetic"]["version"] == FORMAT_VERSION, again
 
 
-def test_shipped_file_still_scores_its_recorded_pretext_accuracy(real_record, tmp_path):
-    # The synthetic set is regenerated from the record's parameters (about 30 s for the default set).
-    accuracy = shipped.measure_shipped(tmp_path / "synthetic")
-    assert accuracy == real_record["pretext_accuracy"]
-    assert accuracy > 1 / len(PaceSet.from_spec(real_record["config"]["pace_set"]))  # above chance: it learned
+def test_shipped_file_still_scores_its_recorded_pretext_accuracy(real_record, regenerated_set):
+    # The synthetic set is regenerated from the record's parameters (about 30 s for the default set, once).
+    name, record = real_record
+    accuracy = shipped.measure_shipped(regenerated_set, network=name)
+    assert accuracy == record["pretext_accuracy"]
+    assert accuracy > 1 / len(PaceSet.from_spec(record["config"]["pace_set"]))  # above chance: it learned
 
 
 # ------------------------------------------------------------------------------------ PACEKIT_PRETRAINED
@@ -170,6 +197,7 @@ def test_pretrained_hook_hands_out_the_shipped_model(tiny_build, tmp_path, monke
     for name in ("shipped_available", "shipped_record", "shipped_train_result"):  # the notebook's view of it
         original = getattr(shipped, name)
         monkeypatch.setattr(notebook, name, lambda *a, _f=original, **k: _f(*a, folder=built.weights.parent, **k))
+    assert not shipped.shipped_available(built.weights.parent, network="game")  # the quickstart's network only
     monkeypatch.setenv("PACEKIT_PRETRAINED", "0")
     nb = notebook.setup(shipped=True, quiet=True, cwd=tmp_path, runs_dir=tmp_path / "runs")
     assert nb.shipped and nb.preset == "cpu-tiny"
@@ -189,11 +217,29 @@ def test_pretrained_hook_hands_out_the_shipped_model(tiny_build, tmp_path, monke
 def test_pretrained_hook_trains_a_run_the_shipped_network_cannot_stand_in_for(tiny_build, tmp_path, monkeypatch,
                                                                             capsys):
     _, built = tiny_build
-    monkeypatch.setattr(notebook, "shipped_available", lambda: True)
-    monkeypatch.setattr(notebook, "shipped_record", lambda: built.record)
+    monkeypatch.setattr(notebook, "shipped_available", lambda network: network == "quickstart")
+    monkeypatch.setattr(notebook, "shipped_record", lambda network: built.record)
     cfg = get_config("cpu-tiny", contrastive="context", **TINY)
     assert notebook.shipped_mismatch(cfg, built.record) == ["contrastive"]
     assert notebook.shipped_pretraining(cfg) is None
-    assert "training it instead" in capsys.readouterr().out
+    assert "the closest, cpu_tiny_pace.pt, was pretrained with other contrastive" in capsys.readouterr().out
     monkeypatch.setenv("PACEKIT_PRETRAINED", "0")
     assert notebook.shipped_mismatch(get_config("cpu-tiny", **TINY), built.record) == []
+
+
+def test_pretrained_hook_picks_the_shipped_network_that_fits(tmp_path, monkeypatch, capsys):
+    # Two networks shipped in one folder (tiny builds): the game's five paces load the game's, the default
+    # paces the quickstart's; a run neither fits is trained.
+    folder = tmp_path / "weights"
+    for name in ("quickstart", "game"):
+        shipped.build_shipped(folder, tmp_path / "synthetic", network=name, **TINY)
+    for name in ("shipped_available", "shipped_record", "shipped_train_result"):
+        original = getattr(shipped, name)
+        monkeypatch.setattr(notebook, name, lambda *a, _f=original, **k: _f(*a, folder=folder, **k))
+    game = notebook.shipped_pretraining(get_config("cpu-tiny", pace_set="absolute", **TINY))
+    assert "pacekit/weights/game_pace.pt" in capsys.readouterr().out
+    assert game.config.pace_set == "absolute" and game.checkpoint.name == "game_pace.pt"
+    quick = notebook.shipped_pretraining(get_config("cpu-tiny", **TINY))
+    assert "pacekit/weights/cpu_tiny_pace.pt" in capsys.readouterr().out and quick.checkpoint.name == "cpu_tiny_pace.pt"
+    assert notebook.shipped_pretraining(get_config("cpu-tiny", backbone="r21d", width=0.25, **TINY)) is None
+    assert "other backbone, width" in capsys.readouterr().out

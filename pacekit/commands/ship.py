@@ -1,11 +1,11 @@
-"""``pacekit ship-weights``: pretrain the quickstart's network and write it as package data
+"""``pacekit ship-weights``: pretrain one of the shipped networks and write it as package data
 (:mod:`pacekit.teaching.shipped`), with the record of how it was made."""
 
 from __future__ import annotations
 
 import shlex
 
-from ..teaching.shipped import COMMAND, DISPLAY_PATH, RECORD_FILE, WEIGHTS_DIR, build_shipped
+from ..teaching.shipped import DEFAULT_NETWORK, NETWORKS, WEIGHTS_DIR, build_shipped, ship_command
 
 DEFAULT_DATA = "data/synthetic"
 
@@ -13,7 +13,7 @@ DEFAULT_DATA = "data/synthetic"
 def command_line(args) -> str:
     """The command as typed, up to defaults: the flags that differ from them (a folder given with --out is
     written as given)."""
-    words = shlex.split(COMMAND)
+    words = shlex.split(ship_command(args.network))
     if args.out is not None:
         words += ["--out", args.out]
     if args.data != DEFAULT_DATA:
@@ -25,13 +25,14 @@ def command_line(args) -> str:
 
 def cmd_ship_weights(args) -> int:
     out = args.out if args.out is not None else WEIGHTS_DIR
-    print(f"pretraining the cpu-tiny network on {args.data} (about five minutes on a 2-core CPU) ...", flush=True)
+    network = NETWORKS[args.network]
+    print(f"pretraining {network.about} ({network.preset} preset) on {args.data} ...", flush=True)
     built = build_shipped(out, args.data, command=command_line(args), overwrite=args.overwrite,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, network=args.network)
     record = built.record
-    where = DISPLAY_PATH if args.out is None else str(built.weights)
+    where = network.display_path if args.out is None else str(built.weights)
     print(f"wrote {where} ({record['size_bytes'] / 1024:.0f} KB, sha256 {record['sha256'][:16]}...) and "
-          f"{RECORD_FILE} beside it")
+          f"{network.record_file} beside it")
     print(f"pretext (pace) accuracy on the synthetic test split: {100 * record['pretext_accuracy']:.1f}% "
           f"({record['pretext_test_videos']} videos); built in {built.seconds:.0f} s")
     return 0
@@ -39,12 +40,16 @@ def cmd_ship_weights(args) -> int:
 
 def add_commands(subparsers) -> None:
     p = subparsers.add_parser(
-        "ship-weights", help="pretrain the quickstart's tiny network and write it as the package's shipped weights",
-        description="Pace-pretrain the cpu-tiny preset on the quickstart's synthetic set and write a slim checkpoint "
-                    "(model, config, stage) and a JSON record (command, config, seed, synthetic set, pretext "
-                    "accuracy, torch, date, machine, size, sha256) that notebooks load with PACEKIT_PRETRAINED=1.")
+        "ship-weights", help="pretrain a shipped network and write it as the package's shipped weights",
+        description="Pace-pretrain one of the shipped networks on the quickstart's synthetic set and write a slim "
+                    "checkpoint (model, config, stage) and a JSON record (command, config, seed, synthetic set, "
+                    "pretext accuracy, torch, date, machine, size, sha256) that notebooks load with "
+                    "PACEKIT_PRETRAINED=1.")
+    p.add_argument("--network", choices=list(NETWORKS), default=DEFAULT_NETWORK,
+                   help="which network: " + "; ".join(f"{k}: {v.about} ({v.weights_file})" for k, v in NETWORKS.items())
+                   + f" (default: {DEFAULT_NETWORK})")
     p.add_argument("--out", default=None,
-                   help="folder for cpu_tiny_pace.pt and cpu_tiny_pace.json (default: the package's weights folder)")
+                   help="folder for the network's .pt and .json files (default: the package's weights folder)")
     p.add_argument("--data", default=DEFAULT_DATA, help=f"synthetic dataset folder (default: {DEFAULT_DATA})")
     p.add_argument("--overwrite", action="store_true", help="replace shipped weights already in the folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

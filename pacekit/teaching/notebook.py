@@ -24,9 +24,9 @@ On Colab, :func:`setup` then installs the dependencies Colab lacks, keeping its 
 Google Drive (``setup(runs_dir=...)`` or ``PACEKIT_RUNS``), so notebooks 04-06 reuse 03's run on a new VM.
 
 ``PACEKIT_PRETRAINED=1`` (or ``setup(shipped=True)``) skips pace pretraining: :func:`load_or_train` and
-:func:`pretrain_and_finetune` then hand out the network shipped with pacekit (:mod:`pacekit.teaching.shipped`, the
-quickstart's ``cpu-tiny`` network) for every pretraining run it can stand in for (same network, input and
-pretext task), and print that they did.
+:func:`pretrain_and_finetune` then hand out a network shipped with pacekit (:mod:`pacekit.teaching.shipped`: the
+quickstart's, the pace game's, R(2+1)D at a quarter of its width) for every pretraining run one of them can stand
+in for (same network, input and pretext task), and print that they did.
 
 Paths are relative to the repository root as seen from the notebook: ``..`` when the notebook runs in
 ``notebooks/`` (Jupyter, nbval), ``.`` elsewhere (Colab's ``/content``). Nothing here prints an
@@ -54,7 +54,7 @@ from ..study.plots import plot_training_curves
 from ..training.checkpoint import latest_checkpoint, load_checkpoint
 from ..training.loading import model_from_checkpoint, resolve_device
 from .colab import in_colab, prepare_colab
-from .shipped import DISPLAY_PATH as SHIPPED_PATH
+from .shipped import NETWORKS as SHIPPED_NETWORKS
 from .shipped import shipped_available, shipped_record, shipped_train_result
 
 #: The environment variable of fast mode (``PACEKIT_FAST=1``).
@@ -210,7 +210,7 @@ class NotebookSetup:
         hardware = f"GPU {self.gpu}" if self.gpu else "CPU"
         where = "Colab" if self.colab else "local"
         note = " (PACEKIT_FAST=1: tiny runs, numbers are illustrative)" if self.fast else ""
-        shipped = (f"; {PRETRAINED_ENV}=1: pretraining is replaced by the shipped weights {SHIPPED_PATH}"
+        shipped = (f"; {PRETRAINED_ENV}=1: pretraining is replaced by the shipped weights where they fit"
                    if self.shipped else "")
         return (f"pacekit notebook setup: {self.mode} mode{note}; {hardware} ({where}); preset {self.preset!r}; "
                 f"seed {self.seed}; data {self.data_dir.as_posix()}; runs {self.runs_dir.as_posix()}{shipped}")
@@ -358,40 +358,49 @@ def _device_of(cfg):
 
 
 def shipped_mismatch(cfg, record: Optional[dict] = None) -> list[str]:
-    """The :data:`SHIPPED_MATCH_FIELDS` in which ``cfg`` differs from the shipped network's config."""
+    """The :data:`SHIPPED_MATCH_FIELDS` in which ``cfg`` differs from a shipped network's config (default: the
+    quickstart's)."""
     shipped = (record if record is not None else shipped_record())["config"]
     wanted = cfg.to_dict()
     return [k for k in SHIPPED_MATCH_FIELDS if shipped.get(k) != wanted[k]]
 
 
-def shipped_message(record: dict) -> str:
-    """What a notebook shows when the shipped network replaces its pretraining run."""
+def shipped_message(record: dict, network: str = "quickstart") -> str:
+    """What a notebook shows when a shipped network replaces its pretraining run."""
     cfg = record["config"]
-    return (f"{PRETRAINED_ENV}=1: loaded the shipped pace-pretrained network {SHIPPED_PATH} instead of pretraining "
+    return (f"{PRETRAINED_ENV}=1: loaded the shipped pace-pretrained network {SHIPPED_NETWORKS[network].display_path} "
+            "instead of pretraining "
             f"({record['preset']} preset, {cfg['backbone']} backbone, {cfg['epochs']} epochs, seed {record['seed']}; "
             f"pace accuracy {100 * record['pretext_accuracy']:.1f}% on its synthetic test split); unset "
             f"{PRETRAINED_ENV} to train it yourself")
 
 
 def shipped_pretraining(cfg) -> Optional[TrainResult]:
-    """The shipped network as the finished pretraining run ``cfg`` asks for, or None (saying why) when it
-    cannot stand in: not installed, or another network, input or pretext task (:data:`SHIPPED_MATCH_FIELDS`).
+    """The shipped network that stands in for the finished pretraining run ``cfg`` asks for, or None (saying
+    why) when none can: none installed, or each another network, input or pretext task
+    (:data:`SHIPPED_MATCH_FIELDS`).
 
     The result's ``model`` and ``metrics`` (its training curves) are the shipped run's; its ``config`` is the
     shipped config reading this notebook's data (``root``, ``dataset``) on this notebook's device, and its
     ``checkpoint`` the shipped file, which fine-tuning loads its backbone from.
     """
-    if not shipped_available():
-        print(f"{PRETRAINED_ENV}=1, but this pacekit has no shipped weights ({SHIPPED_PATH}); training "
+    installed = [name for name in SHIPPED_NETWORKS if shipped_available(network=name)]
+    if not installed:
+        print(f"{PRETRAINED_ENV}=1, but this pacekit has no shipped weights (pacekit/weights); training "
               f"{cfg.name} instead")
         return None
-    record = shipped_record()
-    different = shipped_mismatch(cfg, record)
-    if different:
-        print(f"{PRETRAINED_ENV}=1, but the shipped weights were pretrained with other "
-              f"{', '.join(different)} than run {cfg.name!r}; training it instead")
+    records = {name: shipped_record(network=name) for name in installed}
+    mismatches = {name: shipped_mismatch(cfg, record) for name, record in records.items()}
+    fitting = [name for name in installed if not mismatches[name]]
+    if not fitting:
+        closest = min(installed, key=lambda name: len(mismatches[name]))
+        print(f"{PRETRAINED_ENV}=1, but no shipped network fits run {cfg.name!r} (the closest, "
+              f"{SHIPPED_NETWORKS[closest].weights_file}, was pretrained with other "
+              f"{', '.join(mismatches[closest])}); training it instead")
         return None
-    result = shipped_train_result(device=_device_of(cfg))
+    network = fitting[0]
+    record = records[network]
+    result = shipped_train_result(device=_device_of(cfg), network=network)
     # Fine-tuning logs the checkpoint it starts from: relative to the notebook when the package is in the
     # repository, so that outputs hold no machine path.
     relative = Path(os.path.relpath(result.checkpoint))
@@ -399,7 +408,7 @@ def shipped_pretraining(cfg) -> Optional[TrainResult]:
         result.checkpoint = relative
     result.config = result.config.replace(dataset=cfg.dataset, root=cfg.root, out_dir=cfg.out_dir, name=cfg.name,
                                           device=cfg.device, num_workers=cfg.num_workers, progress=cfg.progress)
-    print(shipped_message(record))
+    print(shipped_message(record, network))
     return result
 
 

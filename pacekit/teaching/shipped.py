@@ -1,22 +1,29 @@
-"""The quickstart's pace-pretrained tiny network, shipped inside the package so a notebook can skip training.
+"""Pace-pretrained networks shipped inside the package, so a notebook can skip training.
 
-``pacekit/weights/`` holds two files, both written by one command, ``pacekit ship-weights``
-(:func:`build_shipped`):
+Three networks are shipped (:data:`NETWORKS`), each pretrained on the quickstart's synthetic set by pace
+prediction alone (Sec. 3.1, Eq. 1):
 
-- ``cpu_tiny_pace.pt``: a slim checkpoint (``model``, ``config``, ``stage`` and nothing else: no optimizer,
-  RNG state or metrics), a few hundred KB, that loads with ``torch.load(weights_only=True)`` and rebuilds
-  through :func:`pacekit.training.loading.model_from_checkpoint`;
-- ``cpu_tiny_pace.json``: its record -- the command that wrote it, the full config and seed, the synthetic
-  set it was trained on (format version and parameters), its pretext (pace) accuracy on that set's test
-  split, the torch version, date and machine, and the checkpoint's size and sha256.
+- ``quickstart``: the network ``pacekit quickstart`` pretrains (the ``cpu-tiny`` preset, ``tiny-fine``);
+- ``game``: the pace game's player (the same recipe on five absolute paces, notebook 02);
+- ``r21d-quarter``: the paper's R(2+1)D at a quarter of its width, pretrained as the claims ledger's arm
+  (the ``claims`` preset).
 
-The network is the one ``pacekit quickstart`` pretrains: the ``cpu-tiny`` preset on the default synthetic
-set, pace prediction only (Sec. 3.1, Eq. 1). ``tests/test_shipped.py`` checks that the file still scores
-exactly its recorded pretext accuracy on a test split regenerated from the record.
+``pacekit/weights/`` holds two files per network, both written by one command, ``pacekit ship-weights
+--network NAME`` (:func:`build_shipped`):
+
+- ``<file>.pt``: a slim checkpoint (``model``, ``config``, ``stage`` and nothing else: no optimizer, RNG
+  state or metrics) that loads with ``torch.load(weights_only=True)`` and rebuilds through
+  :func:`pacekit.training.loading.model_from_checkpoint`;
+- ``<file>.json``: its record -- the command that wrote it, the full config and seed, the synthetic set it was
+  trained on (format version and parameters), its pretext (pace) accuracy on that set's test split, the torch
+  version, date and machine, and the checkpoint's size and sha256.
+
+``tests/test_shipped.py`` checks that each file still scores exactly its recorded pretext accuracy on a test
+split regenerated from the record.
 
     >>> from pacekit.teaching.shipped import load_shipped_pretrained, shipped_record
     >>> model = load_shipped_pretrained("cpu")                                     # doctest: +SKIP
-    >>> shipped_record()["pretext_accuracy"]                                       # doctest: +SKIP
+    >>> shipped_record(network="game")["pretext_accuracy"]                         # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import torch
 from torch import nn
@@ -50,40 +57,91 @@ from ..training.loading import model_from_checkpoint
 
 #: The folder of the shipped files inside the installed package (package data, see pyproject.toml).
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-#: The slim checkpoint and its JSON record.
-WEIGHTS_FILE = "cpu_tiny_pace.pt"
-RECORD_FILE = "cpu_tiny_pace.json"
-#: The preset the shipped network is pretrained with (the quickstart's).
-PRESET = "cpu-tiny"
 #: The command that writes the shipped files.
 COMMAND = "pacekit ship-weights"
-#: How messages name the shipped checkpoint: relative to the package, the same on every machine.
-DISPLAY_PATH = f"pacekit/weights/{WEIGHTS_FILE}"
 #: The only entries of the slim checkpoint.
 SLIM_ENTRIES = ("model", "config", "stage")
 
 
-def weights_path(folder=None) -> Path:
-    """The shipped checkpoint in ``folder`` (default: the package's :data:`WEIGHTS_DIR`)."""
-    return Path(folder if folder is not None else WEIGHTS_DIR) / WEIGHTS_FILE
+@dataclass(frozen=True)
+class ShippedNetwork:
+    """One shipped network: its files' stem, the preset and config fields it is pretrained with, and what it
+    is, in a few words."""
+
+    stem: str
+    preset: str
+    overrides: tuple[tuple[str, Any], ...]
+    about: str
+
+    @property
+    def weights_file(self) -> str:
+        return f"{self.stem}.pt"
+
+    @property
+    def record_file(self) -> str:
+        return f"{self.stem}.json"
+
+    @property
+    def display_path(self) -> str:
+        """How messages name the checkpoint: relative to the package, the same on every machine."""
+        return f"pacekit/weights/{self.weights_file}"
+
+    def config(self, **overrides: Any) -> Config:
+        """The configuration it is pretrained with (``overrides`` on top: the tests shrink the run)."""
+        return get_config(self.preset, **{**dict(self.overrides), **overrides})
 
 
-def record_path(folder=None) -> Path:
-    """The shipped checkpoint's JSON record in ``folder`` (default: the package's :data:`WEIGHTS_DIR`)."""
-    return Path(folder if folder is not None else WEIGHTS_DIR) / RECORD_FILE
+#: The shipped networks by name (``pacekit ship-weights --network NAME``).
+NETWORKS: dict[str, ShippedNetwork] = {
+    "quickstart": ShippedNetwork("cpu_tiny_pace", "cpu-tiny", (), "the quickstart's pace-pretrained network"),
+    "game": ShippedNetwork("game_pace", "cpu-tiny", (("pace_set", "absolute"),),
+                           "the pace game's network (five paces)"),
+    "r21d-quarter": ShippedNetwork("r21d_quarter_pace", "claims", (("backbone", "r21d"), ("width", 0.25)),
+                                   "the paper's R(2+1)D at a quarter of its width, pretrained as in the claims ledger"),
+}
+#: The network a call without ``network`` means.
+DEFAULT_NETWORK = "quickstart"
+#: The quickstart network's files and preset (the default of every function here).
+WEIGHTS_FILE = NETWORKS[DEFAULT_NETWORK].weights_file
+RECORD_FILE = NETWORKS[DEFAULT_NETWORK].record_file
+DISPLAY_PATH = NETWORKS[DEFAULT_NETWORK].display_path
+PRESET = NETWORKS[DEFAULT_NETWORK].preset
 
 
-def shipped_available(folder=None) -> bool:
-    """Whether both shipped files are there (a source checkout before ``pacekit ship-weights`` has neither)."""
-    return weights_path(folder).is_file() and record_path(folder).is_file()
+def shipped_network(name: str = DEFAULT_NETWORK) -> ShippedNetwork:
+    """The shipped network called ``name`` (one of :data:`NETWORKS`)."""
+    if name not in NETWORKS:
+        raise PacekitError(f"no shipped network {name!r}; pick one of {', '.join(NETWORKS)}")
+    return NETWORKS[name]
 
 
-def _require_files(folder=None) -> None:
-    missing = [p for p in (weights_path(folder), record_path(folder)) if not p.is_file()]
+def weights_path(folder=None, network: str = DEFAULT_NETWORK) -> Path:
+    """A shipped checkpoint in ``folder`` (default: the package's :data:`WEIGHTS_DIR`)."""
+    return Path(folder if folder is not None else WEIGHTS_DIR) / shipped_network(network).weights_file
+
+
+def record_path(folder=None, network: str = DEFAULT_NETWORK) -> Path:
+    """A shipped checkpoint's JSON record in ``folder`` (default: the package's :data:`WEIGHTS_DIR`)."""
+    return Path(folder if folder is not None else WEIGHTS_DIR) / shipped_network(network).record_file
+
+
+def ship_command(network: str = DEFAULT_NETWORK) -> str:
+    """The command that writes a network's shipped files."""
+    return COMMAND if network == DEFAULT_NETWORK else f"{COMMAND} --network {network}"
+
+
+def shipped_available(folder=None, network: str = DEFAULT_NETWORK) -> bool:
+    """Whether both files of a shipped network are there (a source checkout before ``pacekit ship-weights``
+    has neither)."""
+    return weights_path(folder, network).is_file() and record_path(folder, network).is_file()
+
+
+def _require_files(folder=None, network: str = DEFAULT_NETWORK) -> None:
+    missing = [p for p in (weights_path(folder, network), record_path(folder, network)) if not p.is_file()]
     if missing:
         raise PacekitError(f"the shipped pretrained weights are missing ({', '.join(p.name for p in missing)} in "
                            f"{Path(folder) if folder is not None else 'pacekit/weights'}); reinstall pacekit, or write "
-                           f"them with `{COMMAND}` (about five minutes on a CPU)")
+                           f"them with `{ship_command(network)}`")
 
 
 #: The record's entries that pacekit reads, and their kinds.
@@ -91,11 +149,12 @@ RECORD_KEYS = {"sha256": str, "config": dict, "synthetic": dict, "pretext_accura
                "seed": int}
 
 
-def shipped_record(folder=None) -> dict:
-    """The JSON record of the shipped checkpoint (see the module docstring for its keys); a damaged one is a
+def shipped_record(folder=None, network: str = DEFAULT_NETWORK) -> dict:
+    """The JSON record of a shipped checkpoint (see the module docstring for its keys); a damaged one is a
     :class:`pacekit.errors.DamagedFileError` that says how to get it back."""
-    _require_files(folder)
-    return read_json(record_path(folder), f"reinstall pacekit, or write both files again with `{COMMAND} --overwrite`",
+    _require_files(folder, network)
+    return read_json(record_path(folder, network),
+                     f"reinstall pacekit, or write both files again with `{ship_command(network)} --overwrite`",
                      keys=RECORD_KEYS)
 
 
@@ -104,36 +163,38 @@ def file_sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def shipped_config(folder=None) -> Config:
-    """The :class:`pacekit.config.Config` the shipped network was pretrained with (from its record)."""
-    return Config.from_dict(shipped_record(folder)["config"])
+def shipped_config(folder=None, network: str = DEFAULT_NETWORK) -> Config:
+    """The :class:`pacekit.config.Config` a shipped network was pretrained with (from its record)."""
+    return Config.from_dict(shipped_record(folder, network)["config"])
 
 
-def load_shipped_pretrained(device: Union[str, torch.device] = "cpu", folder=None) -> nn.Module:
-    """The shipped pace-pretrained network (a ``ClipModel`` with its pace head), in eval mode on ``device``.
+def load_shipped_pretrained(device: Union[str, torch.device] = "cpu", folder=None,
+                            network: str = DEFAULT_NETWORK) -> nn.Module:
+    """A shipped pace-pretrained network (a ``ClipModel`` with its pace head), in eval mode on ``device``.
 
     The checkpoint is loaded with ``weights_only=True`` after its sha256 is checked against the record.
 
     Raises:
         PacekitError: the files are missing, or the checkpoint is not the one its record describes.
     """
-    record = shipped_record(folder)
-    path = weights_path(folder)
+    record = shipped_record(folder, network)
+    path = weights_path(folder, network)
     digest = file_sha256(path)
     if digest != record["sha256"]:
         raise PacekitError(f"{path.name} does not match its record (sha256 {digest[:12]}..., recorded "
                            f"{record['sha256'][:12]}...); reinstall pacekit or rewrite both files with "
-                           f"`{COMMAND} --overwrite`")
-    model, _ = model_from_checkpoint(load_checkpoint(path), device, source=DISPLAY_PATH)
+                           f"`{ship_command(network)} --overwrite`")
+    model, _ = model_from_checkpoint(load_checkpoint(path), device, source=shipped_network(network).display_path)
     return model
 
 
-def shipped_train_result(device: Union[str, torch.device] = "cpu", folder=None) -> TrainResult:
-    """The shipped network as a finished pretraining stage (what :func:`pacekit.recipes.train.pretrain` returns):
+def shipped_train_result(device: Union[str, torch.device] = "cpu", folder=None,
+                         network: str = DEFAULT_NETWORK) -> TrainResult:
+    """A shipped network as a finished pretraining stage (what :func:`pacekit.recipes.train.pretrain` returns):
     its model, config, checkpoint and the epoch rows of the run that wrote it (from the record)."""
-    record = shipped_record(folder)
-    model = load_shipped_pretrained(device, folder)
-    path = weights_path(folder)
+    record = shipped_record(folder, network)
+    model = load_shipped_pretrained(device, folder, network)
+    path = weights_path(folder, network)
     return TrainResult(model, Config.from_dict(record["config"]), path.parent, path, list(record.get("metrics", [])))
 
 
@@ -150,13 +211,14 @@ def ensure_record_synthetic(record: dict, data_dir, progress: bool = False) -> P
     return ensure_synthetic(data_dir, progress=progress, version=synthetic["version"], **synthetic["params"])
 
 
-def measure_shipped(data_dir, device: Union[str, torch.device] = "cpu", folder=None, progress: bool = False) -> float:
-    """The shipped network's pretext accuracy on the test split of its synthetic set, regenerated in
+def measure_shipped(data_dir, device: Union[str, torch.device] = "cpu", folder=None, progress: bool = False,
+                    network: str = DEFAULT_NETWORK) -> float:
+    """A shipped network's pretext accuracy on the test split of its synthetic set, regenerated in
     ``data_dir`` from the record (reused when already there); equal to ``record["pretext_accuracy"]``
     when nothing has changed."""
-    record = shipped_record(folder)
+    record = shipped_record(folder, network)
     root = ensure_record_synthetic(record, data_dir, progress)
-    model = load_shipped_pretrained(device, folder)
+    model = load_shipped_pretrained(device, folder, network)
     return pace_accuracy(model, pretext_test_config(record, root), "test", device=device,
                          batch_size=record["pretext_batch_size"])
 
@@ -171,20 +233,21 @@ class ShippedBuild:
     seconds: float
 
 
-def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: str = COMMAND, overwrite: bool = False,
-                  progress: bool = False, **overrides: Any) -> ShippedBuild:
-    """Pretrain the quickstart's network and write it, slim, with its record, into ``out_dir``.
+def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: Optional[str] = None,
+                  overwrite: bool = False, progress: bool = False, network: str = DEFAULT_NETWORK,
+                  **overrides: Any) -> ShippedBuild:
+    """Pretrain a shipped network (:data:`NETWORKS`) and write it, slim, with its record, into ``out_dir``.
 
     1. The synthetic set exactly as ``pacekit quickstart`` makes it (the preset's classes, videos per class
        and seed, frames drawn at :data:`pacekit.study.quickstart.SYNTHETIC_SIZE`), in ``data_dir`` (reused when
        complete).
-    2. Pace pretraining with ``get_config("cpu-tiny", **overrides)``, the quickstart's pretraining run, in a
-       temporary folder.
+    2. Pace pretraining with the network's config (:meth:`ShippedNetwork.config`, ``overrides`` on top), as
+       the quickstart's pretraining run is made, in a temporary folder.
     3. The slim checkpoint (:data:`SLIM_ENTRIES`) is saved, loaded back through
        :func:`pacekit.training.loading.model_from_checkpoint` and scored with :func:`pacekit.evaluation.recognition.pace_accuracy` on
        the test split: one clip per video at a seeded pace, so the same file always scores the same.
-    4. The record: ``command`` (the command line to write down), the config, seed, synthetic set, pretext
-       accuracy, torch version, date, machine, size and sha256 of the checkpoint.
+    4. The record: ``command`` (the command line to write down; default :func:`ship_command`), the config,
+       seed, synthetic set, pretext accuracy, torch version, date, machine, size and sha256 of the checkpoint.
 
     Args:
         overrides: config fields to change (the tests shrink the run with them); the shipped files use none.
@@ -194,14 +257,15 @@ def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: str =
         FileExistsError: ``out_dir`` holds shipped files and ``overwrite`` is False.
     """
     t0 = time.perf_counter()
+    shipped = shipped_network(network)
     out_dir = Path(out_dir)
-    weights, record_file = weights_path(out_dir), record_path(out_dir)
+    weights, record_file = weights_path(out_dir, network), record_path(out_dir, network)
     existing = [p for p in (weights, record_file) if p.exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{', '.join(str(p) for p in existing)} already exist; pass --overwrite "
                               "(overwrite=True) to replace the shipped weights")
     ensure_writable(out_dir)  # before the synthetic set and the pretraining (minutes), not after them
-    base = get_config(PRESET, **overrides)
+    base = shipped.config(**overrides)
     root = ensure_synthetic(data_dir, num_classes=base.synthetic_classes, videos_per_class=base.synthetic_videos,
                             seed=base.seed, width=SYNTHETIC_SIZE[0], height=SYNTHETIC_SIZE[1], progress=progress)
     meta = read_synthetic_metadata(root)
@@ -218,22 +282,23 @@ def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: str =
     kept = cfg.replace(out_dir=base.out_dir, progress=base.progress)  # no trace of the scratch folder
     save_checkpoint(weights, {"model": trained["model"], "config": kept.to_dict(), "stage": trained["stage"]})
 
-    shipped = load_checkpoint(weights)  # weights_only=True
-    model, _ = model_from_checkpoint(shipped, "cpu", source=str(weights))
+    slim = load_checkpoint(weights)  # weights_only=True
+    model, _ = model_from_checkpoint(slim, "cpu", source=str(weights))
     batch_size = kept.eval_batch_size * 2  # as the quickstart scores it
     accuracy = pace_accuracy(model, kept, "test", device="cpu", batch_size=batch_size)
     test_videos = len(_test_split(kept))
 
     record = {
-        "file": WEIGHTS_FILE,
+        "network": network,
+        "file": shipped.weights_file,
         "sha256": file_sha256(weights),
         "size_bytes": weights.stat().st_size,
-        "command": command,
-        "preset": PRESET,
+        "command": command if command is not None else ship_command(network),
+        "preset": shipped.preset,
         "overrides": {k: _plain(v) for k, v in overrides.items()},
         "seed": kept.seed,
-        "stage": shipped["stage"],
-        "checkpoint_entries": sorted(shipped),
+        "stage": slim["stage"],
+        "checkpoint_entries": sorted(slim),
         "config": kept.to_dict(),
         "synthetic": {"format": FORMAT_NAME, "version": meta["version"], "params": meta["params"],
                       "size": list(SYNTHETIC_SIZE)},
@@ -273,7 +338,8 @@ def _write_json(path: Path, data: dict) -> None:
     write_text_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
-__all__ = ["COMMAND", "DISPLAY_PATH", "PRESET", "RECORD_FILE", "SLIM_ENTRIES", "WEIGHTS_DIR", "WEIGHTS_FILE",
-           "ShippedBuild", "build_shipped", "ensure_record_synthetic", "file_sha256", "load_shipped_pretrained",
-           "machine_description", "measure_shipped", "pretext_test_config", "record_path", "shipped_available",
-           "shipped_config", "shipped_record", "shipped_train_result", "weights_path"]
+__all__ = ["COMMAND", "DEFAULT_NETWORK", "DISPLAY_PATH", "NETWORKS", "PRESET", "RECORD_FILE", "SLIM_ENTRIES",
+           "WEIGHTS_DIR", "WEIGHTS_FILE", "ShippedBuild", "ShippedNetwork", "build_shipped", "ensure_record_synthetic",
+           "file_sha256", "load_shipped_pretrained", "machine_description", "measure_shipped", "pretext_test_config",
+           "record_path", "ship_command", "shipped_available", "shipped_config", "shipped_network", "shipped_record",
+           "shipped_train_result", "weights_path"]
