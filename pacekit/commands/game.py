@@ -190,9 +190,9 @@ def add_commands(subparsers) -> None:
         "game", help="the pace-guessing game alone on a web page, for a classroom projector (Voila)",
         description="Serve the pace-guessing game of notebook 02 as a web page: the notebook code hidden, a big "
                     "layout, keyboard keys (1..n answer, Enter or space next round). The synthetic set is "
-                    "written when missing and the model (notebook 02's settings, run 'classroom-game' under "
-                    "--runs) trained when no finished run of the same settings exists. PACEKIT_FAST=1 makes "
-                    "both small.")
+                    "written when missing; the model is the game network shipped with pacekit (notebook 02's "
+                    "settings), or, where it does not fit, run 'classroom-game' under --runs, trained when no "
+                    "finished run of the same settings exists. PACEKIT_FAST=1 makes both small and always trains.")
     p.add_argument("--port", type=port_number, default=0, help="port to serve on (default: a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1, this machine only)")
     p.add_argument("--allow-remote", action="store_true",
