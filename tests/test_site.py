@@ -38,8 +38,8 @@ yaml = pytest.importorskip("yaml", reason="PyYAML (installed with mkdocs) reads 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = ["01_pace_sampling", "02_guess_the_pace", "03_pretrain_on_gpu", "04_contrastive_variants",
            "05_finetune_and_retrieval", "06_attention_maps"]
-DOCS = ["results.md", "claims.md", "claims_v4.md", "paper-vs-code.md", "teaching.md", "data.md", "cli.md", "performance.md",
-        "architecture.md", "lab-notebook.md"]
+DOCS = ["results.md", "claims.md", "claims_v4.md", "claims_v6.md", "paper-vs-code.md", "teaching.md", "data.md",
+        "cli.md", "performance.md", "architecture.md", "lab-notebook.md"]
 SITE_TOOLS = {"mkdocs": "mkdocs", "material": "mkdocs-material", "mkdocs_jupyter": "mkdocs-jupyter",
               "jupyter_server_mathjax": "jupyter-server-mathjax"}
 
