@@ -243,3 +243,7 @@ def test_pretrained_hook_picks_the_shipped_network_that_fits(tmp_path, monkeypat
     assert "pacekit/weights/cpu_tiny_pace.pt" in capsys.readouterr().out and quick.checkpoint.name == "cpu_tiny_pace.pt"
     assert notebook.shipped_pretraining(get_config("cpu-tiny", backbone="r21d", width=0.25, **TINY)) is None
     assert "other backbone, width" in capsys.readouterr().out
+    # asked for by the cell rather than by PACEKIT_PRETRAINED: the message says how that cell trains instead
+    notebook.shipped_pretraining(get_config("cpu-tiny", pace_set="absolute", **TINY), "set TRAIN = True to train it")
+    said = capsys.readouterr().out
+    assert said.startswith("loaded the shipped") and said.rstrip().endswith("set TRAIN = True to train it")

@@ -15,6 +15,9 @@
 # >
 # > **Training:** the game's network (five paces) is trained here once; a rerun loads it from `runs/`.
 # >
+# > **Skip the training:** set `PACEKIT_PRETRAINED=1` before starting Jupyter (or write
+# > `nb = setup(shipped=True)` in the setup cell): the shipped game network is loaded instead.
+# >
 # > **On Colab:** set `PACEKIT_RUNS=/content/drive/MyDrive/pacekit-runs` (Drive mounted) before the setup
 # > cell to keep runs between sessions; an interrupted training resumes where it stopped.
 #

@@ -313,7 +313,7 @@ def resumable_checkpoint(cfg, stage: str) -> Optional[Path]:
 
 
 def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[[dict], None]] = None,
-                  retrain: bool = False, shipped: Optional[bool] = None):
+                  retrain: bool = False, shipped: Optional[bool] = None, train_hint: Optional[str] = None):
     """Load ``<cfg.run_dir>/last.pt`` if a finished run of the same settings left it, else train.
 
     A rerun of a notebook then takes seconds. Delete the run folder to train again. With the shipped
@@ -326,6 +326,8 @@ def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[
         on_epoch_end: passed to the trainer (e.g. a :class:`LiveCurves`); not called when loading.
         retrain: train even if a matching checkpoint exists (e.g. its ``pretrained`` file was just rewritten).
         shipped: use the shipped pretrained network for a pretraining run (default: from ``PACEKIT_PRETRAINED``).
+        train_hint: how the reader trains the network instead, said when a shipped one is loaded (default: unset
+            ``PACEKIT_PRETRAINED``).
 
     Returns:
         A :class:`pacekit.recipes.train.TrainResult` (its ``metrics`` are the stored ones when loaded).
@@ -333,7 +335,7 @@ def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[
     if stage not in ("pretrain", "finetune"):
         raise ValueError(f"stage must be 'pretrain' or 'finetune', got {stage!r}")
     if stage == "pretrain" and (shipped_mode() if shipped is None else shipped):
-        stand_in = shipped_pretraining(cfg)
+        stand_in = shipped_pretraining(cfg, train_hint)
         if stand_in is not None:
             return stand_in
     path = None if retrain else reusable_checkpoint(cfg, stage)
@@ -365,36 +367,38 @@ def shipped_mismatch(cfg, record: Optional[dict] = None) -> list[str]:
     return [k for k in SHIPPED_MATCH_FIELDS if shipped.get(k) != wanted[k]]
 
 
-def shipped_message(record: dict, network: str = "quickstart") -> str:
-    """What a notebook shows when a shipped network replaces its pretraining run."""
+def shipped_message(record: dict, network: str = "quickstart", train_hint: Optional[str] = None) -> str:
+    """What a notebook shows when a shipped network replaces its pretraining run; ``train_hint`` says how to train
+    it instead (default: unset ``PACEKIT_PRETRAINED``, which asked for it)."""
     cfg = record["config"]
-    return (f"{PRETRAINED_ENV}=1: loaded the shipped pace-pretrained network {SHIPPED_NETWORKS[network].display_path} "
-            "instead of pretraining "
-            f"({record['preset']} preset, {cfg['backbone']} backbone, {cfg['epochs']} epochs, seed {record['seed']}; "
-            f"pace accuracy {100 * record['pretext_accuracy']:.1f}% on its synthetic test split); unset "
-            f"{PRETRAINED_ENV} to train it yourself")
+    lead = f"{PRETRAINED_ENV}=1: loaded" if train_hint is None else "loaded"
+    return (f"{lead} the shipped pace-pretrained network {SHIPPED_NETWORKS[network].display_path} instead of "
+            f"pretraining ({record['preset']} preset, {cfg['backbone']} backbone, {cfg['epochs']} epochs, seed "
+            f"{record['seed']}; pace accuracy {100 * record['pretext_accuracy']:.1f}% on its synthetic test split); "
+            + (f"unset {PRETRAINED_ENV} to train it yourself" if train_hint is None else train_hint))
 
 
-def shipped_pretraining(cfg) -> Optional[TrainResult]:
+def shipped_pretraining(cfg, train_hint: Optional[str] = None) -> Optional[TrainResult]:
     """The shipped network that stands in for the finished pretraining run ``cfg`` asks for, or None (saying
     why) when none can: none installed, or each another network, input or pretext task
     (:data:`SHIPPED_MATCH_FIELDS`).
 
     The result's ``model`` and ``metrics`` (its training curves) are the shipped run's; its ``config`` is the
     shipped config reading this notebook's data (``root``, ``dataset``) on this notebook's device, and its
-    ``checkpoint`` the shipped file, which fine-tuning loads its backbone from.
+    ``checkpoint`` the shipped file, which fine-tuning loads its backbone from. ``train_hint``: see
+    :func:`shipped_message`.
     """
+    asked = f"{PRETRAINED_ENV}=1" if train_hint is None else "shipped weights asked for"
     installed = [name for name in SHIPPED_NETWORKS if shipped_available(network=name)]
     if not installed:
-        print(f"{PRETRAINED_ENV}=1, but this pacekit has no shipped weights (pacekit/weights); training "
-              f"{cfg.name} instead")
+        print(f"{asked}, but this pacekit has no shipped weights (pacekit/weights); training {cfg.name} instead")
         return None
     records = {name: shipped_record(network=name) for name in installed}
     mismatches = {name: shipped_mismatch(cfg, record) for name, record in records.items()}
     fitting = [name for name in installed if not mismatches[name]]
     if not fitting:
         closest = min(installed, key=lambda name: len(mismatches[name]))
-        print(f"{PRETRAINED_ENV}=1, but no shipped network fits run {cfg.name!r} (the closest, "
+        print(f"{asked}, but no shipped network fits run {cfg.name!r} (the closest, "
               f"{SHIPPED_NETWORKS[closest].weights_file}, was pretrained with other "
               f"{', '.join(mismatches[closest])}); training it instead")
         return None
@@ -408,7 +412,7 @@ def shipped_pretraining(cfg) -> Optional[TrainResult]:
         result.checkpoint = relative
     result.config = result.config.replace(dataset=cfg.dataset, root=cfg.root, out_dir=cfg.out_dir, name=cfg.name,
                                           device=cfg.device, num_workers=cfg.num_workers, progress=cfg.progress)
-    print(shipped_message(record, network))
+    print(shipped_message(record, network, train_hint))
     return result
 
 
