@@ -468,7 +468,7 @@ def one_run_verdict(better: float, worse: float, digits: int = 1) -> str:
     a, b = round(100 * better, digits), round(100 * worse, digits)
     word = "higher, as in the paper" if a > b else "lower, against the paper" if a < b else "a tie"
     return (f"{word}: one run, no interval, so a gap of a few points may be noise (`pacekit claims` repeats it "
-            "over seeds: docs/claims_v4.md)")
+            "over seeds: docs/claims_v6.md)")
 
 
 def format_runs(runs) -> str:
