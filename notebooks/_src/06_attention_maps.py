@@ -17,7 +17,7 @@
 # >
 # > **Skip the training:** set `PACEKIT_PRETRAINED=1` before starting Jupyter (or write
 # > `nb = setup(shipped=True)` in the setup cell): the shipped pretrained network is loaded instead.
-# > Section 4's R(2+1)D is loaded from pacekit in any case (`TRAIN_R21D = True` trains it).
+# > Section 4's R(2+1)D is loaded from pacekit outside fast mode either way (`TRAIN_R21D = True` trains it).
 # >
 # > **On Colab:** set `PACEKIT_RUNS=/content/drive/MyDrive/pacekit-runs` (Drive mounted) before the setup
 # > cell to keep runs between sessions; an interrupted training resumes where it stopped.
