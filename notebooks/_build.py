@@ -95,18 +95,25 @@ def loaded_runs(nb: nbformat.NotebookNode) -> bool:
     return any(re.search(r"^loaded \S+\.pt ", text, re.M) for text in texts)
 
 
-def run_record(seconds: float, environ=None, loaded: bool = False) -> dict:
+def loaded_shipped(nb: nbformat.NotebookNode) -> bool:
+    """Whether the run loaded a network shipped with pacekit instead of pretraining it (the notebook said so)."""
+    texts = ("".join(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    return any("loaded the shipped pace-pretrained network" in text for text in texts)
+
+
+def run_record(seconds: float, environ=None, loaded: bool = False, shipped: bool = False) -> dict:
     """What the build measured when it ran a notebook: its wall time, the mode, the machine and the date;
-    ``loaded``: it loaded training runs of an earlier execution instead of training them."""
+    ``loaded``: it loaded training runs of an earlier execution instead of training them; ``shipped``: it loaded
+    shipped networks instead of pretraining them."""
     import datetime
     import os
 
     from pacekit.machine import describe_machine
+    from pacekit.teaching.notebook import fast_mode, shipped_mode
 
     environ = os.environ if environ is None else environ
-    on = lambda name: environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")  # noqa: E731
-    mode = ("fast mode (`PACEKIT_FAST=1`)" if on("PACEKIT_FAST") else
-            "with the shipped weights (`PACEKIT_PRETRAINED=1`)" if on("PACEKIT_PRETRAINED") else "default mode")
+    mode = ("fast mode (`PACEKIT_FAST=1`)" if fast_mode(environ) else "with the shipped weights" if shipped else
+            "default mode" if shipped_mode(environ) else "training every network (`PACEKIT_PRETRAINED=0`)")
     machine = describe_machine()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None  # other jobs slow a run down: say so
     return {"seconds": round(float(seconds), 1), "mode": mode, "cpu": machine["cpu"], "cores": machine["cores"],
@@ -120,7 +127,7 @@ def _took(seconds: float) -> str:
 
 def short_run_time(run) -> str:
     """The measured time in a few words, for a table of lessons: ``"18 s"``, ``"9 min, shipped weights"``."""
-    return (_took(run["seconds"]) + (", shipped weights" if "PACEKIT_PRETRAINED" in run["mode"] else "")
+    return (_took(run["seconds"]) + (", shipped weights" if "shipped weights" in run["mode"] else "")
             + (", earlier runs loaded" if run.get("loaded_runs") else ""))
 
 
@@ -214,7 +221,8 @@ def main(argv=None) -> int:
             execute(nb, timeout=args.cell_timeout)
             seconds = time.perf_counter() - t0
             print(f"{target.name}: ran in {seconds:.0f} s")
-            ran = build(source, run_record(seconds, loaded=loaded_runs(nb)))  # the header states what was measured
+            # the header states what was measured
+            ran = build(source, run_record(seconds, loaded=loaded_runs(nb), shipped=loaded_shipped(nb)))
             nb.cells[0]["source"] = ran.cells[0]["source"]
             nb.metadata["pacekit"] = ran.metadata["pacekit"]
         nbformat.validate(nb)

@@ -129,8 +129,10 @@ def test_each_notebook_header_states_the_run_time_its_build_measured(name):
 
 
 def test_the_run_time_says_what_was_measured_and_how():
-    run = {**builder().run_record(85.2, {"PACEKIT_PRETRAINED": "1"}), "load": 0.5}
-    assert run["mode"] == "with the shipped weights (`PACEKIT_PRETRAINED=1`)" and run["seconds"] == 85.2
+    run = {**builder().run_record(85.2, {}, shipped=True), "load": 0.5}
+    assert run["mode"] == "with the shipped weights" and run["seconds"] == 85.2
+    assert builder().run_record(3, {"PACEKIT_PRETRAINED": "0"})["mode"] == "training every network (`PACEKIT_PRETRAINED=0`)"
+    assert builder().run_record(3, {"PACEKIT_PRETRAINED": "1"})["mode"] == "default mode"  # nothing it could load
     text = builder().run_time_text(run)
     assert text.startswith(f"85 s on a {run['cores']}-core {run['cpu']} CPU, with the shipped weights")
     busy = builder().run_time_text({**run, "load": run["cores"] + 2.0})

@@ -187,9 +187,18 @@ def test_shipped_file_still_scores_its_recorded_pretext_accuracy(real_record, re
 # ------------------------------------------------------------------------------------ PACEKIT_PRETRAINED
 
 
-def test_pretrained_env_is_read_like_fast_mode():
-    assert notebook.shipped_mode({"PACEKIT_PRETRAINED": "1"}) and notebook.shipped_mode({"PACEKIT_PRETRAINED": "Yes"})
-    assert not notebook.shipped_mode({}) and not notebook.shipped_mode({"PACEKIT_PRETRAINED": "0"})
+def test_the_shipped_weights_are_loaded_on_a_cpu_unless_asked_to_train():
+    on, off = {"PACEKIT_PRETRAINED": "Yes"}, {"PACEKIT_PRETRAINED": " off "}
+    for fast in (False, True):
+        for gpu in (False, True):  # said explicitly, the variable wins everywhere
+            assert notebook.shipped_mode(on, fast=fast, gpu=gpu) and not notebook.shipped_mode(off, fast=fast, gpu=gpu)
+    assert notebook.shipped_mode({}, fast=False, gpu=False)  # unset: a CPU outside fast mode loads them
+    assert notebook.shipped_mode({"PACEKIT_PRETRAINED": ""}, fast=False, gpu=False)
+    assert not notebook.shipped_mode({}, fast=False, gpu=True)  # a GPU pretrains its own preset
+    assert not notebook.shipped_mode({}, fast=True, gpu=False)  # fast mode's runs take seconds
+    assert not notebook.shipped_mode({"PACEKIT_FAST": "1"}, gpu=False)  # fast mode read from the same environment
+    with pytest.raises(PacekitError, match=r"PACEKIT_PRETRAINED='maybe': set it to 1 .* 0 to pretrain"):
+        notebook.shipped_mode({"PACEKIT_PRETRAINED": "maybe"}, fast=False, gpu=False)
 
 
 def test_pretrained_hook_hands_out_the_shipped_model(tiny_build, tmp_path, monkeypatch, capsys):
@@ -201,7 +210,7 @@ def test_pretrained_hook_hands_out_the_shipped_model(tiny_build, tmp_path, monke
     monkeypatch.setenv("PACEKIT_PRETRAINED", "0")
     nb = notebook.setup(shipped=True, quiet=True, cwd=tmp_path, runs_dir=tmp_path / "runs")
     assert nb.shipped and nb.preset == "cpu-tiny"
-    assert "PACEKIT_PRETRAINED=1" in nb.summary()
+    assert "shipped weights stand in for pretraining where they fit (PACEKIT_PRETRAINED=0 trains)" in nb.summary()
 
     cfg = nb.config("pretrain", **TINY)
     result = notebook.load_or_train(cfg, "pretrain")

@@ -14,8 +14,9 @@
 # >
 # > **Run time:** {run_time}
 # >
-# > **Skip the training:** set `PACEKIT_PRETRAINED=1` before starting Jupyter (or write
-# > `nb = setup(shipped=True)` in the setup cell): the shipped pretrained network is loaded instead.
+# > **Shipped weights:** on a CPU the notebook loads the pretrained network that ships with pacekit instead of
+# > pretraining it, and says so. To pretrain it here, set `PACEKIT_PRETRAINED=0` before starting
+# > Jupyter (or write `nb = setup(shipped=False)` in the setup cell); with a GPU it pretrains.
 # >
 # > **On Colab:** set `PACEKIT_RUNS=/content/drive/MyDrive/pacekit-runs` (Drive mounted) before the setup
 # > cell to keep runs between sessions; an interrupted training resumes where it stopped.

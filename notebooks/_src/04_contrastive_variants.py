@@ -13,9 +13,10 @@
 # >
 # > **Run time:** {run_time}
 # >
-# > **Skip the training:** set `PACEKIT_PRETRAINED=1` before starting Jupyter (or write
-# > `nb = setup(shipped=True)` in the setup cell): the shipped network stands in for the
-# > pace-only pretraining (the contrastive variants still train).
+# > **Shipped weights:** on a CPU the notebook loads the pace-only network that ships with pacekit instead of
+# > pretraining it, and says so. To pretrain it here, set `PACEKIT_PRETRAINED=0` before starting
+# > Jupyter (or write `nb = setup(shipped=False)` in the setup cell); with a GPU it pretrains.
+# > The contrastive variants always train.
 # >
 # > **On Colab:** set `PACEKIT_RUNS=/content/drive/MyDrive/pacekit-runs` (Drive mounted) before the setup
 # > cell to keep runs between sessions; an interrupted training resumes where it stopped.

@@ -43,8 +43,8 @@ def add_commands(subparsers) -> None:
         "ship-weights", help="pretrain a shipped network and write it as the package's shipped weights",
         description="Pace-pretrain one of the shipped networks on the quickstart's synthetic set and write a slim "
                     "checkpoint (model, config, stage) and a JSON record (command, config, seed, synthetic set, "
-                    "pretext accuracy, torch, date, machine, size, sha256) that notebooks load with "
-                    "PACEKIT_PRETRAINED=1.")
+                    "pretext accuracy, torch, date, machine, size, sha256) that notebooks load on a "
+                    "CPU instead of pretraining (PACEKIT_PRETRAINED=0 trains).")
     p.add_argument("--network", choices=list(NETWORKS), default=DEFAULT_NETWORK,
                    help="which network: " + "; ".join(f"{k}: {v.about} ({v.weights_file})" for k, v in NETWORKS.items())
                    + f" (default: {DEFAULT_NETWORK})")

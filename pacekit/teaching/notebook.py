@@ -23,10 +23,12 @@ On Colab, :func:`setup` then installs the dependencies Colab lacks, keeping its 
 (:func:`pacekit.teaching.colab.prepare_colab`), and enables Colab's widget manager for the pace game. Runs can live on a mounted
 Google Drive (``setup(runs_dir=...)`` or ``PACEKIT_RUNS``), so notebooks 04-06 reuse 03's run on a new VM.
 
-``PACEKIT_PRETRAINED=1`` (or ``setup(shipped=True)``) skips pace pretraining: :func:`load_or_train` and
-:func:`pretrain_and_finetune` then hand out a network shipped with pacekit (:mod:`pacekit.teaching.shipped`: the
-quickstart's, the pace game's, R(2+1)D at a quarter of its width) for every pretraining run one of them can stand
-in for (same network, input and pretext task), and print that they did.
+On a CPU outside fast mode the notebooks skip pace pretraining (minutes to half an hour there):
+:func:`load_or_train` and :func:`pretrain_and_finetune` hand out a network shipped with pacekit
+(:mod:`pacekit.teaching.shipped`: the quickstart's, the pace game's, R(2+1)D at a quarter of its width) for every
+pretraining run one of them can stand in for (same network, input and pretext task), and print that they did.
+``PACEKIT_PRETRAINED=0`` (or ``setup(shipped=False)``) trains them instead; ``PACEKIT_PRETRAINED=1`` loads them on a
+GPU too. Fast mode trains unless ``PACEKIT_PRETRAINED=1`` (its runs take seconds).
 
 Paths are relative to the repository root as seen from the notebook: ``..`` when the notebook runs in
 ``notebooks/`` (Jupyter, nbval), ``.`` elsewhere (Colab's ``/content``). Nothing here prints an
@@ -70,9 +72,11 @@ FAST_OVERRIDES = dict(
     num_workers=1, log_every=2, eval_batch_size=10,
 )
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
-#: The environment variable that makes the notebooks load the shipped pretrained network instead of pretraining
-#: (``PACEKIT_PRETRAINED=1``; :mod:`pacekit.teaching.shipped`).
+#: The environment variable that says whether the notebooks load the shipped pretrained networks instead of
+#: pretraining (:mod:`pacekit.teaching.shipped`): ``1`` loads them, ``0`` trains; unset, :func:`shipped_mode`'s
+#: default (loaded on a CPU outside fast mode).
 PRETRAINED_ENV = "PACEKIT_PRETRAINED"
 #: What a pretraining run must share with the shipped one for the shipped network to stand in for it: the
 #: network, the clips it is fed and the pretext task. The schedule, the synthetic set's size and the seed may
@@ -115,10 +119,27 @@ def fast_mode(environ: Optional[dict] = None) -> bool:
     return str(environ.get(FAST_ENV, "")).strip().lower() in _TRUE
 
 
-def shipped_mode(environ: Optional[Mapping[str, str]] = None) -> bool:
-    """True when ``PACEKIT_PRETRAINED`` is ``1``/``true``/``yes``/``on`` (any case): use the shipped weights."""
+def shipped_mode(environ: Optional[Mapping[str, str]] = None, fast: Optional[bool] = None,
+                 gpu: Optional[bool] = None) -> bool:
+    """Whether the shipped pretrained networks stand in for pretraining: ``PACEKIT_PRETRAINED`` set to
+    ``1``/``true``/``yes``/``on`` (any case) says yes, ``0``/``false``/``no``/``off`` no; unset or empty, yes on
+    a CPU outside fast mode, where pretraining takes minutes (``fast`` default: :func:`fast_mode`; ``gpu``: whether
+    torch sees CUDA). Any other value is refused, naming the ones it takes."""
     environ = os.environ if environ is None else environ
-    return str(environ.get(PRETRAINED_ENV, "")).strip().lower() in _TRUE
+    value = str(environ.get(PRETRAINED_ENV, "")).strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if value:
+        raise PacekitError(f"{PRETRAINED_ENV}={environ[PRETRAINED_ENV]!r}: set it to 1 to load the shipped "
+                           "pretrained networks, 0 to pretrain them, or leave it unset (loaded on a CPU)")
+    fast = fast_mode(environ) if fast is None else fast
+    if gpu is None:
+        import torch
+
+        gpu = torch.cuda.is_available()
+    return not fast and not gpu
 
 
 def project_root(cwd: Optional[Path] = None) -> Path:
@@ -158,7 +179,7 @@ class NotebookSetup:
         seed: the seed everything was seeded with.
         root: the repository root; ``data_dir`` the synthetic set; ``runs_dir`` where runs are written.
         colab: running on Google Colab.
-        shipped: pretraining runs are replaced by the shipped network (``PACEKIT_PRETRAINED=1``).
+        shipped: pretraining runs are replaced by the shipped networks (:func:`shipped_mode`).
     """
 
     fast: bool
@@ -210,7 +231,7 @@ class NotebookSetup:
         hardware = f"GPU {self.gpu}" if self.gpu else "CPU"
         where = "Colab" if self.colab else "local"
         note = " (PACEKIT_FAST=1: tiny runs, numbers are illustrative)" if self.fast else ""
-        shipped = (f"; {PRETRAINED_ENV}=1: pretraining is replaced by the shipped weights where they fit"
+        shipped = (f"; shipped weights stand in for pretraining where they fit ({PRETRAINED_ENV}=0 trains)"
                    if self.shipped else "")
         return (f"pacekit notebook setup: {self.mode} mode{note}; {hardware} ({where}); preset {self.preset!r}; "
                 f"seed {self.seed}; data {self.data_dir.as_posix()}; runs {self.runs_dir.as_posix()}{shipped}")
@@ -232,10 +253,10 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
         cwd: the working directory to resolve paths from (default: the current one).
         runs_dir: where runs go, e.g. a mounted Drive folder (default: ``$PACEKIT_RUNS``, else ``runs/``
             under the repository); see :func:`pick_runs_dir`.
-        shipped: load the shipped pretrained network instead of pretraining (default: from
-            ``PACEKIT_PRETRAINED``). Given, it sets ``PACEKIT_PRETRAINED`` for this kernel, which
-            :func:`load_or_train` reads. The shipped network is the ``cpu-tiny`` one, so the preset is
-            ``cpu-tiny`` unless ``preset`` says otherwise.
+        shipped: load the shipped pretrained networks instead of pretraining (default: :func:`shipped_mode`,
+            yes on a CPU outside fast mode). Given, it sets ``PACEKIT_PRETRAINED`` for this kernel, which
+            :func:`load_or_train` reads. The shipped networks are CPU recipes, so the preset is ``cpu-tiny``
+            unless ``preset`` says otherwise.
     """
     import torch
 
@@ -245,8 +266,8 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
     fast = fast_mode() if fast is None else bool(fast)
     if shipped is not None:
         os.environ[PRETRAINED_ENV] = "1" if shipped else "0"
-    shipped = shipped_mode()
     cuda = torch.cuda.is_available()
+    shipped = shipped_mode(fast=fast, gpu=cuda)
     root = project_root(cwd)
     nb = NotebookSetup(
         fast=fast, device="cuda" if cuda else "cpu", gpu=torch.cuda.get_device_name(0) if cuda else None,
@@ -316,18 +337,18 @@ def load_or_train(cfg, stage: str = "pretrain", on_epoch_end: Optional[Callable[
                   retrain: bool = False, shipped: Optional[bool] = None, train_hint: Optional[str] = None):
     """Load ``<cfg.run_dir>/last.pt`` if a finished run of the same settings left it, else train.
 
-    A rerun of a notebook then takes seconds. Delete the run folder to train again. With the shipped
-    weights asked for (``PACEKIT_PRETRAINED=1``), a pretraining run they can stand in for is not trained
-    but loaded from the package (:func:`shipped_pretraining`), and the notebook says so.
+    A rerun of a notebook then takes seconds. Delete the run folder to train again. Where the shipped weights
+    stand in for pretraining (:func:`shipped_mode`), a pretraining run one of them fits is not trained but loaded
+    from the package (:func:`shipped_pretraining`), and the notebook says so.
 
     Args:
         cfg: the run's :class:`pacekit.config.Config`.
         stage: ``"pretrain"`` (:func:`pacekit.recipes.train.pretrain`) or ``"finetune"`` (:func:`pacekit.recipes.train.finetune`).
         on_epoch_end: passed to the trainer (e.g. a :class:`LiveCurves`); not called when loading.
         retrain: train even if a matching checkpoint exists (e.g. its ``pretrained`` file was just rewritten).
-        shipped: use the shipped pretrained network for a pretraining run (default: from ``PACEKIT_PRETRAINED``).
-        train_hint: how the reader trains the network instead, said when a shipped one is loaded (default: unset
-            ``PACEKIT_PRETRAINED``).
+        shipped: use the shipped pretrained network for a pretraining run (default: :func:`shipped_mode`).
+        train_hint: how the reader trains the network instead, said when a shipped one is loaded (default: set
+            ``PACEKIT_PRETRAINED=0``).
 
     Returns:
         A :class:`pacekit.recipes.train.TrainResult` (its ``metrics`` are the stored ones when loaded).
@@ -369,13 +390,13 @@ def shipped_mismatch(cfg, record: Optional[dict] = None) -> list[str]:
 
 def shipped_message(record: dict, network: str = "quickstart", train_hint: Optional[str] = None) -> str:
     """What a notebook shows when a shipped network replaces its pretraining run; ``train_hint`` says how to train
-    it instead (default: unset ``PACEKIT_PRETRAINED``, which asked for it)."""
+    it instead (default: set ``PACEKIT_PRETRAINED=0``)."""
     cfg = record["config"]
-    lead = f"{PRETRAINED_ENV}=1: loaded" if train_hint is None else "loaded"
-    return (f"{lead} the shipped pace-pretrained network {SHIPPED_NETWORKS[network].display_path} instead of "
+    return (f"loaded the shipped pace-pretrained network {SHIPPED_NETWORKS[network].display_path} instead of "
             f"pretraining ({record['preset']} preset, {cfg['backbone']} backbone, {cfg['epochs']} epochs, seed "
             f"{record['seed']}; pace accuracy {100 * record['pretext_accuracy']:.1f}% on its synthetic test split); "
-            + (f"unset {PRETRAINED_ENV} to train it yourself" if train_hint is None else train_hint))
+            + (f"set {PRETRAINED_ENV}=0 before starting Jupyter (or `setup(shipped=False)`) to train it yourself"
+               if train_hint is None else train_hint))
 
 
 def shipped_pretraining(cfg, train_hint: Optional[str] = None) -> Optional[TrainResult]:
@@ -388,17 +409,16 @@ def shipped_pretraining(cfg, train_hint: Optional[str] = None) -> Optional[Train
     ``checkpoint`` the shipped file, which fine-tuning loads its backbone from. ``train_hint``: see
     :func:`shipped_message`.
     """
-    asked = f"{PRETRAINED_ENV}=1" if train_hint is None else "shipped weights asked for"
     installed = [name for name in SHIPPED_NETWORKS if shipped_available(network=name)]
     if not installed:
-        print(f"{asked}, but this pacekit has no shipped weights (pacekit/weights); training {cfg.name} instead")
+        print(f"this pacekit has no shipped weights (pacekit/weights); training {cfg.name} instead")
         return None
     records = {name: shipped_record(network=name) for name in installed}
     mismatches = {name: shipped_mismatch(cfg, record) for name, record in records.items()}
     fitting = [name for name in installed if not mismatches[name]]
     if not fitting:
         closest = min(installed, key=lambda name: len(mismatches[name]))
-        print(f"{asked}, but no shipped network fits run {cfg.name!r} (the closest, "
+        print(f"no shipped network fits run {cfg.name!r} (the closest, "
               f"{SHIPPED_NETWORKS[closest].weights_file}, was pretrained with other "
               f"{', '.join(mismatches[closest])}); training it instead")
         return None
