@@ -57,6 +57,7 @@ from pacekit.training.loop import FastPath, configure_backends  # noqa: E402
 
 MODES = {
     "fp32-eager": dict(precision="fp32", channels_last=False, compile=False),
+    "fp32+cl": dict(precision="fp32", channels_last=True, compile=False),
     "bf16+cl": dict(precision="bf16", channels_last=True, compile=False),
     "bf16+cl+compile": dict(precision="bf16", channels_last=True, compile=True),
 }
@@ -68,10 +69,13 @@ def bench_config(args, backbone: str, mode: str):
     """The training config of one measurement (the paper's, or small with --tiny)."""
     s3d = backbone == "s3d_g"
     if args.preset is not None:  # the preset as it trains, only the measurement's own fields replaced
+        width = {} if args.width is None else {"width": args.width}
         return get_config(args.preset, backbone=backbone, device=args.device, seed=0, progress=False,
-                          dataset=args.dataset, root=str(args.data), epoch_repeat=100, **MODES[mode])
+                          dataset=args.dataset, root=str(args.data), epoch_repeat=100, **width, **MODES[mode])
     values = dict(backbone=backbone, device=args.device, num_workers=args.workers, seed=0, progress=False,
                   dataset=args.dataset, root=str(args.data), epoch_repeat=100, **MODES[mode])
+    if args.width is not None:
+        values.update(width=args.width)
     if args.tiny:
         values.update(frame_size=(64, 85), clip_len=8, crop=56, batch_size=args.batch_size or 8)
     else:
@@ -172,7 +176,7 @@ def prepare(args, backbone: str, mode: str, pipeline: str):
     row = {"backbone": backbone, "mode": mode, "pipeline": pipeline, "batch_size": b,
            "clip": [cfg.clip_len, cfg.crop, cfg.crop], "warmup_steps": warmup,
            "workers": workers if pipeline != "model-only" else 0, "threads": torch.get_num_threads(),
-           "device": str(device), "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}
+           "device": str(device), "width": cfg.width, "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}
     return run_step, row
 
 
@@ -228,6 +232,8 @@ def main(argv=None) -> int:
                         "temp folder, only with --tiny)")
     parser.add_argument("--dataset", default="synthetic", help="its layout name for build_dataset (default: synthetic)")
     parser.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1))
+    parser.add_argument("--width", type=float, default=None, help="the backbone's width multiplier (default: "
+                        "the preset's or the config default)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: 30 (S3D-G 8), 8 with --tiny")
     parser.add_argument("--jitter", default=None, choices=("frame", "clip", "none"),
                         help="colour jitter of the with-data path (default: the paper's per-frame)")
