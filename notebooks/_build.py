@@ -86,19 +86,22 @@ def parse_cells(text: str) -> list[tuple[str, str]]:
 RUN_TIME = "{run_time}"
 
 
+def _printed(nb: nbformat.NotebookNode) -> list[str]:
+    """The text each code cell's outputs printed."""
+    return ["".join(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
 def loaded_runs(nb: nbformat.NotebookNode) -> bool:
     """Whether the run loaded a training run of an earlier execution (``load_or_train`` printed "loaded ..."),
     so its time leaves out that training."""
     import re
 
-    texts = ("".join(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    return any(re.search(r"^loaded \S+\.pt ", text, re.M) for text in texts)
+    return any(re.search(r"^loaded \S+\.pt ", text, re.M) for text in _printed(nb))
 
 
 def loaded_shipped(nb: nbformat.NotebookNode) -> bool:
     """Whether the run loaded a network shipped with pacekit instead of pretraining it (the notebook said so)."""
-    texts = ("".join(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    return any("loaded the shipped pace-pretrained network" in text for text in texts)
+    return any("loaded the shipped pace-pretrained network" in text for text in _printed(nb))
 
 
 def run_record(seconds: float, environ=None, loaded: bool = False, shipped: bool = False) -> dict:

@@ -146,7 +146,13 @@ def test_the_run_time_says_what_was_measured_and_how():
     printed.cells[0].outputs = [nbformat.v4.new_output("stream", text="loaded ../runs/notebooks/game/last.pt (pretrain, 30 epochs)\n")]
     assert builder().loaded_runs(printed)
     printed.cells[0].outputs = [nbformat.v4.new_output("stream", text="pretrain: tiny on synthetic\n")]
-    assert not builder().loaded_runs(printed)
+    assert not builder().loaded_runs(printed) and not builder().loaded_shipped(printed)
+    from pacekit.teaching.notebook import shipped_message
+    from pacekit.teaching.shipped import shipped_record
+
+    said = shipped_message(shipped_record(network="game"), "game")  # what a notebook prints when it loads one
+    printed.cells[0].outputs = [nbformat.v4.new_output("stream", text=said + "\n")]
+    assert builder().loaded_shipped(printed) and not builder().loaded_runs(printed)
     assert "not measured" in builder().run_time_text(None)
 
 

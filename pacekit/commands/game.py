@@ -168,7 +168,7 @@ def _serve(args, data: Path, runs: Path, port: int, fast: bool) -> int:
             [str(folder / "share"), *filter(None, [os.environ.get("JUPYTER_PATH")])]))
         print(f"pacekit game: {args.rounds} rounds on http://{args.host}:{port}/ "
               f"(data {data}, model runs under {runs}; the first start writes the data, and "
-              + ("trains the model)" if fast else "loads the shipped game network, or trains one where it does not fit)"))
+              + ("trains the model)" if fast else "loads the shipped game network, or trains one where it does not fit or PACEKIT_PRETRAINED=0)"))
         print("keys: 1..9 answer, Enter or space next round; Ctrl-C stops the server", flush=True)
         server = subprocess.Popen(voila_command(notebook, port, not args.no_browser, args.host, args.max_kernels),
                                   cwd=folder, env=env,

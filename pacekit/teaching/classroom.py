@@ -62,7 +62,8 @@ def deal_game(cfg, num_rounds: int = 10, seed: int = 0, per_class: int = 3, kind
 def classroom_game(data: str, runs: str, rounds: int = 10, seed: int = 0, fast: Optional[bool] = None,
                    width: int = 300, font: int = 22) -> GameView:
     """The classroom page's game: synthetic set in ``data`` (written when missing), model run :data:`RUN_NAME`
-    (notebook 02's settings): outside fast mode the shipped game network (:mod:`.shipped`) where it fits,
+    (notebook 02's settings): the shipped game network (:mod:`.shipped`) where it fits and the notebooks load
+    shipped networks (:func:`.notebook.shipped_mode`: on a CPU outside fast mode unless ``PACEKIT_PRETRAINED=0``),
     else the run under ``runs`` (reused when it has the same settings, else trained); ``rounds`` rounds,
     keyboard on.
 
@@ -76,7 +77,7 @@ def classroom_game(data: str, runs: str, rounds: int = 10, seed: int = 0, fast: 
         # notebook 02's settings under a run name of its own: the page (its data folder, PACEKIT_FAST) never
         # retrains, and so replaces, the notebook's run
         cfg = nb.config(RUN_NAME, pace_set="absolute")
-        model = load_or_train(cfg, "pretrain", shipped=not nb.fast).model  # minutes of training saved
+        model = load_or_train(cfg, "pretrain", shipped=nb.shipped).model  # minutes of training saved
     dealt, fps = deal_game(cfg, rounds, seed)
     game = PaceGame(dealt, cfg.pace_set, player=model_player(model, cfg.clip_len, eval_transform(cfg),
                                                              device=nb.device))
