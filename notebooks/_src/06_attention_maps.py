@@ -18,7 +18,8 @@
 # > **Shipped weights:** on a CPU the notebook loads the pretrained network that ships with pacekit instead of
 # > pretraining it, and says so. To pretrain it here, set `PACEKIT_PRETRAINED=0` before starting
 # > Jupyter (or write `nb = setup(shipped=False)` in the setup cell); with a GPU it pretrains.
-# > Section 4's R(2+1)D is loaded from pacekit outside fast mode either way (`TRAIN_R21D = True` trains it).
+# > Section 4's R(2+1)D is loaded from pacekit outside fast mode whatever `PACEKIT_PRETRAINED` says
+# > (`TRAIN_R21D = True` trains it).
 # >
 # > **On Colab:** set `PACEKIT_RUNS=/content/drive/MyDrive/pacekit-runs` (Drive mounted) before the setup
 # > cell to keep runs between sessions; an interrupted training resumes where it stopped.
