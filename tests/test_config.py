@@ -35,7 +35,10 @@ def test_every_preset_builds_and_cpu_tiny_is_small():
         assert isinstance(get_config(name), Config)
     tiny = get_config("cpu-tiny")
     assert tiny.backbone == "tiny-fine" and tiny.device == "cpu" and tiny.dataset == "synthetic"
-    assert tiny.clip_len < 16 and tiny.crop < 112
+    assert tiny.clip_len == 16 and tiny.crop < 112  # the paper's clip length, small crops
+    # the ledger's recipe keeps the clip length and memory format its committed numbers were computed with
+    claims = get_config("claims")
+    assert (claims.clip_len, claims.channels_last, claims.epochs) == (8, None, tiny.epochs // 2)
 
 
 def test_overrides_apply_and_unknown_names_are_refused():
@@ -217,7 +220,7 @@ def test_help_shows_each_flag_once_and_the_papers_value_only_where_it_states_one
 def test_help_of_the_temperature_states_default_and_paper_apart():
     help_text = field_help("temperature")
     assert help_text.endswith("(default: 0.5; paper: 1.0)")
-    assert field_help("clip_len", "cpu-tiny").endswith("(default: 8; paper: 16)")  # the command's own preset
+    assert field_help("crop", "cpu-tiny").endswith("(default: 56; paper: 112)")  # the command's own preset
     assert field_help("momentum").endswith("(default: 0.9)")  # the paper is silent
 
 

@@ -20,7 +20,7 @@ from typing import Optional
 from ..data import build_dataset
 from ..data.readers import open_video
 from ..training.loading import eval_transform
-from .game import PaceGame, make_rounds, motion_class
+from .game import GAME_MODEL, PaceGame, make_rounds, motion_class
 from .notebook import load_or_train, setup
 from .widgets import GameView, model_player, read_videos
 
@@ -76,7 +76,7 @@ def classroom_game(data: str, runs: str, rounds: int = 10, seed: int = 0, fast: 
         nb.ensure_data()
         # notebook 02's settings under a run name of its own: the page (its data folder, PACEKIT_FAST) never
         # retrains, and so replaces, the notebook's run
-        cfg = nb.config(RUN_NAME, pace_set="absolute")
+        cfg = nb.config(RUN_NAME, **GAME_MODEL)
         model = load_or_train(cfg, "pretrain", shipped=nb.shipped).model  # minutes of training saved
     dealt, fps = deal_game(cfg, rounds, seed)
     game = PaceGame(dealt, cfg.pace_set, player=model_player(model, cfg.clip_len, eval_transform(cfg),

@@ -4,7 +4,7 @@ Three networks are shipped (:data:`NETWORKS`), each pretrained on the quickstart
 prediction alone (Sec. 3.1, Eq. 1):
 
 - ``quickstart``: the network ``pacekit quickstart`` pretrains (the ``cpu-tiny`` preset, ``tiny-fine``);
-- ``game``: the pace game's player (the same recipe on five absolute paces, notebook 02);
+- ``game``: the pace game's player (the same recipe on five absolute paces and 8-frame clips, notebook 02);
 - ``r21d-quarter``: the paper's R(2+1)D at a quarter of its width, pretrained as the claims ledger's arm
   (the ``claims`` preset).
 
@@ -54,6 +54,7 @@ from ..study.quickstart import SYNTHETIC_SIZE
 from ..training.checkpoint import load_checkpoint, save_checkpoint
 from ..training.data import pretrain_dataset
 from ..training.loading import model_from_checkpoint
+from .game import GAME_MODEL
 
 #: The folder of the shipped files inside the installed package (package data, see pyproject.toml).
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -94,8 +95,7 @@ class ShippedNetwork:
 #: The shipped networks by name (``pacekit ship-weights --network NAME``).
 NETWORKS: dict[str, ShippedNetwork] = {
     "quickstart": ShippedNetwork("cpu_tiny_pace", "cpu-tiny", (), "the quickstart's pace-pretrained network"),
-    "game": ShippedNetwork("game_pace", "cpu-tiny", (("pace_set", "absolute"),),
-                           "the pace game's network (five paces)"),
+    "game": ShippedNetwork("game_pace", "cpu-tiny", tuple(GAME_MODEL.items()), "the pace game's network (five paces)"),
     "r21d-quarter": ShippedNetwork("r21d_quarter_pace", "claims", (("backbone", "r21d"), ("width", 0.25)),
                                    "the paper's R(2+1)D at a quarter of its width, pretrained as in the claims ledger"),
 }
