@@ -69,9 +69,9 @@ def bench_config(args, backbone: str, mode: str):
     """The training config of one measurement (the paper's, or small with --tiny)."""
     s3d = backbone == "s3d_g"
     if args.preset is not None:  # the preset as it trains, only the measurement's own fields replaced
-        width = {} if args.width is None else {"width": args.width}
+        given = {k: v for k, v in (("width", args.width), ("clip_len", args.clip_len)) if v is not None}
         return get_config(args.preset, backbone=backbone, device=args.device, seed=0, progress=False,
-                          dataset=args.dataset, root=str(args.data), epoch_repeat=100, **width, **MODES[mode])
+                          dataset=args.dataset, root=str(args.data), epoch_repeat=100, **given, **MODES[mode])
     values = dict(backbone=backbone, device=args.device, num_workers=args.workers, seed=0, progress=False,
                   dataset=args.dataset, root=str(args.data), epoch_repeat=100, **MODES[mode])
     if args.width is not None:
@@ -81,6 +81,8 @@ def bench_config(args, backbone: str, mode: str):
     else:
         values.update(frame_size=(256, 341) if s3d else (128, 171), clip_len=64 if s3d else 16,
                       crop=224 if s3d else 112, batch_size=args.batch_size or (8 if s3d else 30))
+    if args.clip_len is not None:
+        values.update(clip_len=args.clip_len)
     if args.jitter is not None:
         values.update(jitter=None if args.jitter == "none" else args.jitter)
     return get_config("paper", **values)
@@ -234,6 +236,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1))
     parser.add_argument("--width", type=float, default=None, help="the backbone's width multiplier (default: "
                         "the preset's or the config default)")
+    parser.add_argument("--clip-len", type=int, default=None, help="frames per clip (default: the preset's, 16 for "
+                        "the paper's setting (S3D-G 64), 8 with --tiny)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: 30 (S3D-G 8), 8 with --tiny")
     parser.add_argument("--jitter", default=None, choices=("frame", "clip", "none"),
                         help="colour jitter of the with-data path (default: the paper's per-frame)")
