@@ -59,6 +59,7 @@ def seed_figures(result: dict) -> dict:
         "attention_chance": 100 * result["attention"]["pretrained"]["attention"]["chance"],
         "attention_stage": result["attention_stage"],
         "synthetic_version": result["synthetic_version"]["version"],
+        "clip": "{backbone} on {clip_len}x{crop}x{crop} clips".format(**result["experiment"]["config"]),
     }
 
 
@@ -112,7 +113,8 @@ def markdown(figures: list[dict], s: dict) -> str:
         "# The quickstart over seeds",
         "",
         "Written by `python docs/quickstart_seeds.py` from the quickstarts' `result.json`. Each seed draws its own "
-        f"synthetic set (version {figures[0]['synthetic_version']}), pretraining and transfer seeds. Top-1 in %, "
+        f"synthetic set (version {figures[0]['synthetic_version']}), pretraining and transfer seeds; "
+        f"{' / '.join(sorted({f['clip'] for f in figures}))}. Top-1 in %, "
         "pretrained / random init; retrieval with "
         f"`{figures[0]['retrieval_feature']}` (chance in brackets); attention at {figures[0]['attention_stage']} "
         "(the masks' share in brackets; scored on every test video at Fig. 5's paces 1-4 in runs from 2026-12-04 "
