@@ -336,7 +336,7 @@ def test_attention_scores_cover_every_test_video_at_fig5_paces(tmp_path):
     build_synthetic(root, workers=1, progress=False, num_classes=2, videos_per_class=4, width=80, height=60,
                     duration=2.0, version=6)
     cfg = get_config("cpu-tiny").replace(dataset="synthetic", root=str(root), backbone="tiny-fine")
-    assert (cfg.clip_len, cfg.crop) == (8, 56) and attention_stage(build_model("tiny-fine", 4), cfg) == "conv5"
+    assert (cfg.clip_len, cfg.crop) == (16, 56) and attention_stage(build_model("tiny-fine", 4), cfg) == "conv5"
     listed = (root / "ucfTrainTestlist" / "testlist01.txt").read_text().split()
     videos = [root / "UCF-101" / name for name in listed]  # in the split file's order
     assert len(videos) >= 2
@@ -345,11 +345,11 @@ def test_attention_scores_cover_every_test_video_at_fig5_paces(tmp_path):
     got = attention_scores(model, cfg, num_videos=None, with_grad_cam=True)
     shares, areas = [], []
     for path in videos:
-        grid = attention_grid(model, [path], paces=FIG5_PACES, clip_len=8, stage="conv5",
+        grid = attention_grid(model, [path], paces=FIG5_PACES, clip_len=cfg.clip_len, stage="conv5",
                               transform=eval_transform(cfg), frame_size=cfg.frame_size)
         movers = load_mover_masks(path, full_size=True)
         for column, p in enumerate(FIG5_PACES):
-            frames = [i * p % len(movers) for i in range(8)]
+            frames = [i * p % len(movers) for i in range(cfg.clip_len)]  # 50-frame videos: pace 4 wraps
             mask = _scaled_mask(np.any(movers[frames], axis=0), cfg.frame_size, cfg.crop)
             attention = grid.maps[0, column]
             shares.append((attention * mask).sum() / attention.sum())

@@ -232,7 +232,7 @@ def test_the_game_notebook_plays_a_whole_game_in_a_real_browser(chromium, jupyte
             expect(game).to_be_visible(timeout=90_000)
             # the cells after the game have run: the model has answered every round, unseen
             expect(page.get_by_text("the model has answered all 10")).to_be_visible(timeout=90_000)
-            # the synthetic videos' 25 fps: each frame of an 8-frame clip (fast mode) lasts 40 ms (a frame the
+            # the synthetic videos' 25 fps: each frame of the game's 8-frame clip lasts 40 ms (a frame the
             # clip repeats, as a slow clip does, may be stored once for 80 or 120 ms)
             durations = served_clip_timing(page, game.locator("img").first)
             assert all(ms % 40 == 0 for ms in durations) and sum(durations) == 8 * 40, durations

@@ -38,7 +38,7 @@ from pacekit.data import build_dataset
 from pacekit.evaluation.recognition import pace_accuracy
 from pacekit.pace import PaceSet, sample_indices
 from pacekit.recipes.train import eval_transform
-from pacekit.teaching.game import PaceGame, make_rounds
+from pacekit.teaching.game import GAME_MODEL, PaceGame, make_rounds
 from pacekit.teaching.notebook import load_or_train, one_run_verdict, reproduction_table
 from pacekit.teaching.widgets import GameView, model_player, plot_rounds, read_videos
 
@@ -60,7 +60,7 @@ from pacekit.teaching.widgets import GameView, model_player, plot_rounds, read_v
 
 # %%
 root = nb.ensure_data()
-cfg = nb.config("game", pace_set="absolute")  # the model below is trained on the same five paces
+cfg = nb.config("game", **GAME_MODEL)  # five paces, 8-frame clips: the model below is trained on the same
 records = build_dataset("synthetic", root, "test", mode="eval").records
 videos = read_videos([r.path for r in records], frame_size=cfg.frame_size)  # [(name, frames (N, H, W, 3))]
 rounds = make_rounds(videos, cfg.pace_set, num_rounds=10, clip_len=cfg.clip_len, crop=cfg.crop, seed=nb.seed)

@@ -168,7 +168,8 @@ print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 # Fig. 5 is drawn for R(2+1)D. A copy at a quarter of its width, pace-pretrained as in the claims ledger
 # (the `claims` preset, half the quickstart's schedule, on the same synthetic set), ships with pacekit: pretraining it takes
 # about half an hour on a 2-core CPU, so outside fast mode the next cell loads it; set `TRAIN_R21D = True`
-# to pretrain it yourself. On the 56-pixel crops its conv5 is 4x4, so the rule above reads conv4 (7x7).
+# to pretrain it yourself. On the 56-pixel crops its conv5 is 4x4, so the rule above reads conv4 (7x7). The
+# `claims` preset pretrains on 8-frame clips; its score below uses them, the grid section 1's clips.
 #
 # The grid below is section 1's, for this network. Then the score the quickstart and the ledger's C6 use,
 # for both networks of this notebook: the share of the attention inside the mover's ground-truth masks,
@@ -218,10 +219,10 @@ for label, (pre, ran, area) in in_masks.items():
                  paper_numbers("C6", "attention", worse="random"),
                  f"{100 * pre:.1f}% vs random weights' {100 * ran:.1f}% (masks: {100 * area:.1f}% of the picture)",
                  one_run_verdict(pre, ran)))
-inside = "; ".join(f"{label}'s {100 * pre:.1f}% against {100 * ran:.1f}%" for label, (pre, ran, _) in in_masks.items())
+inside = "; ".join(f"{label}'s {100 * pre:.1f}% against {100 * ran:.1f}% (its clips' masks cover {100 * area:.1f}% of "
+                   "the picture)" for label, (pre, ran, area) in in_masks.items())
 display(Markdown(reproduction_table(rows) + "\n\nWith pace pretraining, " + "; ".join(said) + ". A map blind to "
-                 f"motion scores 10%. Inside the mover masks, pretrained against random weights: {inside}; the masks "
-                 f"cover {100 * next(iter(in_masks.values()))[2]:.1f}% of the picture."))
+                 f"motion scores 10%. Inside the mover masks, pretrained against random weights: {inside}."))
 
 # %% [markdown]
 # ## Summary
@@ -244,8 +245,8 @@ display(Markdown(reproduction_table(rows) + "\n\nWith pace pretraining, " + "; "
 # <details><summary>Solution</summary>
 #
 # Clip frame $i$ shows source frame $\lfloor i p \rfloor$ from start 0 (notebook 01), and the last clip frame
-# is $i = T - 1$, not $T$: source frame $\lfloor (T - 1) p \rfloor$. For 8-frame clips at paces 1 to 4 that is
-# 7, 14, 21 and 28; for the paper's 16-frame clips at pace 4 it is 60, which is why the paper notes that
+# is $i = T - 1$, not $T$: source frame $\lfloor (T - 1) p \rfloor$. For the paper's 16-frame clips, this
+# notebook's, at paces 1 to 4 that is 15, 30, 45 and 60, which is why the paper notes that
 # the pace-4 map "computes the layer information spanning 64 frames". The maps of one row are drawn on
 # frames far apart, so the mover is in a different place under each.
 # </details>
