@@ -5,14 +5,21 @@ Modules below the command line and the notebooks never print: they log to a logg
 (:func:`pacekit.teaching.notebook.setup`) or a pool worker shows those records with :func:`show_messages`:
 information as plain lines on standard output, warnings and errors on standard error, each as its message
 alone, as ``print`` would have written it.
+
+An error the user can fix (:class:`pacekit.errors.PacekitError`) is one line too: the command line prints its
+message (:func:`pacekit.cli.main`), and in a notebook :func:`show_user_errors_as_one_line` makes the kernel show
+it as a one-line error instead of a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from typing import Iterator
+
+from .errors import PacekitError
 
 #: The logger every pacekit module logs under.
 LOGGER = "pacekit"
@@ -84,4 +91,32 @@ def show_messages() -> Iterator[None]:
         logger.setLevel(level)
 
 
-__all__ = ["LOGGER", "show_messages", "show_messages_from_now"]
+def show_user_errors_as_one_line(shell=None) -> bool:
+    """Make an IPython kernel (``shell``, default: the running one) show a :class:`PacekitError` raised in a cell as
+    one error line, ``TypeName: message``, instead of a traceback into pacekit's code; any other exception keeps
+    its traceback. The cell still fails (the kernel reports the error), so a notebook run stops there as before.
+    ``PACEKIT_DEBUG=1`` keeps every traceback. Returns whether a shell was set up (none outside IPython)."""
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None or os.environ.get("PACEKIT_DEBUG"):
+        return False
+    earlier, earlier_handler = tuple(shell.custom_exceptions), shell.CustomTB  # one another package set keeps working
+    if PacekitError in earlier:
+        return True  # set up already
+
+    def one_line(self, etype, value, tb, tb_offset=None):
+        if not issubclass(etype, PacekitError):
+            return earlier_handler(etype, value, tb, tb_offset=tb_offset)
+        structured = [f"{etype.__name__}: {value}"]
+        self._showtraceback(etype, value, structured)  # what IPython does with a traceback, with the line alone
+        return structured
+
+    shell.set_custom_exc(earlier + (PacekitError,), one_line)
+    return True
+
+
+__all__ = ["LOGGER", "show_messages", "show_messages_from_now", "show_user_errors_as_one_line"]

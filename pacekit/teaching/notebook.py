@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from ..config import config_default, get_config, run_differences
-from ..console import show_messages_from_now
+from ..console import show_messages_from_now, show_user_errors_as_one_line
 from ..data.synthetic import ensure_synthetic
 from ..errors import PacekitError
 from ..recipes.train import TrainResult, finetune, pretrain
@@ -260,6 +260,7 @@ def setup(seed: int = config_default("seed"), fast: Optional[bool] = None, prese
     """
     import torch
 
+    show_user_errors_as_one_line()  # from here on a PacekitError (a bad PACEKIT_PRETRAINED, ...) is its message alone
     colab = in_colab()
     if colab:
         prepare_colab()
