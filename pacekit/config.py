@@ -416,9 +416,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     # cores). AdamW (lr 6e-3, weight decay 0.05, batch 32) instead of the paper's SGD at 1e-3, a second stated
     # departure: in the same minutes SGD left the tiny network near 50% pace accuracy (docs/lab-notebook.md).
     # The tiny-fine backbone keeps conv5 at Fig. 5's 7x7 on the 56-pixel crops, so the attention is read where the
-    # paper reads it (docs/paper-vs-code.md). The paper's 16 frames per clip: on 8 the pace of unseen videos was
-    # read right on 76-87% of clips depending on the seed (docs/quickstart_seeds_v6.md). channels_last_3d: 1.28x the
-    # step rate on a CPU (docs/performance.md).
+    # paper reads it (docs/paper-vs-code.md). The paper's 16 frames per clip: the pace of unseen videos is read right
+    # on 87.1% of clips over seeds 1-5, 81.7% on 8 frames (docs/quickstart_seeds_v6_16f.md, quickstart_seeds_v6.md).
+    # channels_last_3d: 1.24x the CPU step with its data (docs/performance.md).
     "cpu-tiny": dict(
         name="quickstart", dataset="synthetic", root="data/synthetic", synthetic_classes=10,
         synthetic_videos=40, frame_size=(64, 85), clip_len=16, crop=56, jitter="frame", input_mode="standardized",
