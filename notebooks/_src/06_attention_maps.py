@@ -169,7 +169,7 @@ print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 # (the `claims` preset, half the quickstart's schedule, on the same synthetic set), ships with pacekit: pretraining it takes
 # about half an hour on a 2-core CPU, so outside fast mode the next cell loads it; set `TRAIN_R21D = True`
 # to pretrain it yourself. On the 56-pixel crops its conv5 is 4x4, so the rule above reads conv4 (7x7). The
-# `claims` preset pretrains on 8-frame clips; its score below uses them, the grid section 1's clips.
+# `claims` preset pretrains on 8-frame clips: the score below reads it on those, the grid on section 1's clips.
 #
 # The grid below is section 1's, for this network. Then the score the quickstart and the ledger's C6 use,
 # for both networks of this notebook: the share of the attention inside the mover's ground-truth masks,
