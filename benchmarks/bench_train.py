@@ -68,21 +68,18 @@ PAPER_BACKBONES = ("r21d", "r3d", "c3d", "r3d_18", "s3d_g")
 def bench_config(args, backbone: str, mode: str):
     """The training config of one measurement (the paper's, or small with --tiny)."""
     s3d = backbone == "s3d_g"
+    given = {k: v for k, v in (("width", args.width), ("clip_len", args.clip_len)) if v is not None}  # flags set
     if args.preset is not None:  # the preset as it trains, only the measurement's own fields replaced
-        given = {k: v for k, v in (("width", args.width), ("clip_len", args.clip_len)) if v is not None}
         return get_config(args.preset, backbone=backbone, device=args.device, seed=0, progress=False,
                           dataset=args.dataset, root=str(args.data), epoch_repeat=100, **given, **MODES[mode])
     values = dict(backbone=backbone, device=args.device, num_workers=args.workers, seed=0, progress=False,
                   dataset=args.dataset, root=str(args.data), epoch_repeat=100, **MODES[mode])
-    if args.width is not None:
-        values.update(width=args.width)
     if args.tiny:
         values.update(frame_size=(64, 85), clip_len=8, crop=56, batch_size=args.batch_size or 8)
     else:
         values.update(frame_size=(256, 341) if s3d else (128, 171), clip_len=64 if s3d else 16,
                       crop=224 if s3d else 112, batch_size=args.batch_size or (8 if s3d else 30))
-    if args.clip_len is not None:
-        values.update(clip_len=args.clip_len)
+    values.update(given)
     if args.jitter is not None:
         values.update(jitter=None if args.jitter == "none" else args.jitter)
     return get_config("paper", **values)

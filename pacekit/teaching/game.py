@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from string import ascii_uppercase
+from types import MappingProxyType
 from typing import Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -35,7 +36,7 @@ NATURAL = Fraction(1)
 #: The game model's config fields on top of the notebooks' preset (notebook 02, ``pacekit game`` and the shipped
 #: game network): Fig. 1's five absolute paces, on 8-frame clips in the default memory format, as the shipped game
 #: network was trained (the quickstart's clip is 16 frames).
-GAME_MODEL = {"pace_set": "absolute", "clip_len": 8, "channels_last": None}
+GAME_MODEL = MappingProxyType({"pace_set": "absolute", "clip_len": 8, "channels_last": None})  # read-only
 
 #: ``player(clips) -> scores``: clips uint8 ``(B, T, H, W, C)`` (a torch tensor); scores ``(B, M)``, one row
 #: of pace probabilities per clip (:func:`pacekit.teaching.widgets.model_player`), or ``(B,)`` pace labels.
