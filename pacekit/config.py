@@ -422,8 +422,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cpu-tiny": dict(
         name="quickstart", dataset="synthetic", root="data/synthetic", synthetic_classes=10,
         synthetic_videos=40, frame_size=(64, 85), clip_len=16, crop=56, jitter="frame", input_mode="standardized",
-        backend="memory", epoch_repeat=8, backbone="tiny-fine", epochs=30, batch_size=32, optimizer="adamw", lr=6e-3,
-        weight_decay=0.05, lr_step=24,
+        backend="memory", epoch_repeat=8, backbone="tiny-fine", epochs=36, batch_size=32, optimizer="adamw", lr=6e-3,
+        weight_decay=0.05, lr_step=30,
         ft_epochs=10, ft_batch_size=10, ft_lr=3e-3, ft_lr_step=7, ft_epoch_repeat=5, labels_per_class=4,
         # num_workers: no effect with the memory backend (training and evaluation load in-process)
         eval_batch_size=8, num_workers=1, log_every=10, device="cpu", channels_last=True,

@@ -131,7 +131,8 @@ def test_each_shipped_network_is_a_preset_and_its_own_files():
     assert shipped.NETWORKS["game"].config().pace_set == "absolute"  # notebook 02's game
     r21d = shipped.NETWORKS["r21d-quarter"].config()
     assert (r21d.backbone, r21d.width) == ("r21d", 0.25) and r21d.epochs == get_config("claims").epochs  # C1's arm
-    with pytest.raises(PacekitError, match="pick one of quickstart, game, r21d-quarter"):
+    assert [shipped.NETWORKS[n].config().contrastive for n in ("same-pace", "same-context")] == ["pace", "context"]
+    with pytest.raises(PacekitError, match="pick one of quickstart, same-pace, same-context, game, r21d-quarter"):
         shipped.shipped_network("c3d")
 
 
@@ -256,3 +257,24 @@ def test_pretrained_hook_picks_the_shipped_network_that_fits(tmp_path, monkeypat
     notebook.shipped_pretraining(get_config("cpu-tiny", pace_set="absolute", **TINY), "set TRAIN = True to train it")
     said = capsys.readouterr().out
     assert said.startswith("loaded the shipped") and said.rstrip().endswith("set TRAIN = True to train it")
+
+
+def test_a_contrastive_run_loads_its_own_shipped_variant_and_only_with_the_same_loss(tmp_path, monkeypatch, capsys):
+    # Notebook 04's variants: same context loads the same-context network, never the pace-only one; a run that
+    # changes the contrastive loss's weight (its exercise) is trained, though network and input still match.
+    folder = tmp_path / "weights"
+    for name in ("quickstart", "same-context"):
+        shipped.build_shipped(folder, tmp_path / "synthetic", network=name, **TINY)
+    for name in ("shipped_available", "shipped_record", "shipped_train_result"):
+        original = getattr(shipped, name)
+        monkeypatch.setattr(notebook, name, lambda *a, _f=original, **k: _f(*a, folder=folder, **k))
+    context = notebook.shipped_pretraining(get_config("cpu-tiny", contrastive="context", **TINY))
+    assert "pacekit/weights/cpu_tiny_pace_same_context.pt" in capsys.readouterr().out
+    assert context.config.contrastive == "context" and context.checkpoint.name == "cpu_tiny_pace_same_context.pt"
+    assert notebook.shipped_pretraining(get_config("cpu-tiny", contrastive="context", lambda_ctr=1.0, **TINY)) is None
+    assert "other lambda_ctr" in capsys.readouterr().out
+    assert notebook.shipped_pretraining(get_config("cpu-tiny", contrastive="pace", **TINY)) is None
+    assert "other contrastive" in capsys.readouterr().out
+    # a pace-only run ignores the contrastive loss's settings: they play no part in its training
+    quick = notebook.shipped_pretraining(get_config("cpu-tiny", temperature=0.1, **TINY))
+    assert quick is not None and quick.checkpoint.name == "cpu_tiny_pace.pt"

@@ -3,7 +3,8 @@
 #
 # Notebook 4 of 6. The paper adds a contrastive objective to pace prediction (Sec. 3.2) and tries two
 # definitions of "positive pair". This notebook draws both, computes both losses by hand and checks
-# them against pacekit, then trains each variant and fine-tunes it: Table 2 at small scale.
+# them against pacekit, then pretrains each variant (on a CPU: loads it) and fine-tunes it: Table 2 at
+# small scale.
 #
 # > **You will learn** the two contrastive objectives of Sec. 3.2 (same context, Eq. 2; same pace, Eq. 3)
 # > as masks and as losses checked by hand; how each changes the pace accuracy and the fine-tuned accuracy
@@ -13,10 +14,11 @@
 # >
 # > **Run time:** {run_time}
 # >
-# > **Shipped weights:** on a CPU the notebook loads the pace-only network that ships with pacekit instead of
-# > pretraining it, and says so. To pretrain it here, set `PACEKIT_PRETRAINED=0` before starting
-# > Jupyter (or write `nb = setup(shipped=False)` in the setup cell); with a GPU it pretrains.
-# > The contrastive variants always train.
+# > **Shipped weights:** on a CPU the notebook loads the three networks that ship with pacekit for it (pace
+# > prediction alone, and with each contrastive term, all on the quickstart's recipe) instead of pretraining
+# > them, and says so. To pretrain them here, set `PACEKIT_PRETRAINED=0` before starting Jupyter (or write
+# > `nb = setup(shipped=False)` in the setup cell); with a GPU they pretrain. A variant you change (the
+# > exercises' weights, temperature or paces) no shipped network fits, so it trains.
 # >
 # > **On Colab:** set `PACEKIT_RUNS=/content/drive/MyDrive/pacekit-runs` (Drive mounted) before the setup
 # > cell to keep runs between sessions; an interrupted training resumes where it stopped.
@@ -142,7 +144,7 @@ for temperature, normalize in ((0.5, True), (1.0, False), (0.1, True)):
 # backbone on a few labelled videos per class and evaluates on the test split with 10 clips per video.
 # Same context draws two clips per video at two different paces, so its batches hold twice as many
 # clips. The first row is the run of notebook 03 (loaded if it is there). On a GPU a fourth row adds the
-# nonlinear projection head of Table 2's last row (`projection="mlp"`). The first time, this cell trains the two contrastive variants; afterwards every run is reused. In the printed table the pretext column scores four clips of each test video, each at a random pace; the shipped network's record,
+# nonlinear projection head of Table 2's last row (`projection="mlp"`). Where a run is trained rather than loaded, it is trained the first time and reused afterwards. In the printed table the pretext column scores four clips of each test video, each at a random pace; the shipped network's record,
 # printed when it loads, scores one clip per video, so the two numbers differ a little.
 #
 # The paper's Table 2 (UCF101 / HMDB51 top-1 after fine-tuning, R(2+1)D, pretrained on UCF101): pace

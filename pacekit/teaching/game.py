@@ -34,9 +34,10 @@ ROUND_KINDS = ("pick", "reference", "pace")
 #: The natural pace, the answer of a ``"pick"`` round.
 NATURAL = Fraction(1)
 #: The game model's config fields on top of the notebooks' preset (notebook 02, ``pacekit game`` and the shipped
-#: game network): Fig. 1's five absolute paces, on 8-frame clips in the default memory format, as the shipped game
-#: network was trained (the quickstart's clip is 16 frames).
-GAME_MODEL = MappingProxyType({"pace_set": "absolute", "clip_len": 8, "channels_last": None})  # read-only
+#: game network): Fig. 1's five absolute paces, on 8-frame clips in the default memory format for 30 epochs, as the
+#: shipped game network was trained (the quickstart's clip is 16 frames, its schedule 36 epochs).
+GAME_MODEL = MappingProxyType({"pace_set": "absolute", "clip_len": 8, "channels_last": None, "epochs": 30,
+                               "lr_step": 24})  # read-only
 
 #: ``player(clips) -> scores``: clips uint8 ``(B, T, H, W, C)`` (a torch tensor); scores ``(B, M)``, one row
 #: of pace probabilities per clip (:func:`pacekit.teaching.widgets.model_player`), or ``(B,)`` pace labels.

@@ -25,7 +25,8 @@ Google Drive (``setup(runs_dir=...)`` or ``PACEKIT_RUNS``), so notebooks 04-06 r
 
 On a CPU outside fast mode the notebooks skip pace pretraining (minutes to half an hour there):
 :func:`load_or_train` and :func:`pretrain_and_finetune` hand out a network shipped with pacekit
-(:mod:`pacekit.teaching.shipped`: the quickstart's, the pace game's, R(2+1)D at a quarter of its width) for every
+(:mod:`pacekit.teaching.shipped`: the quickstart's, its two contrastive variants, the pace game's, R(2+1)D at a
+quarter of its width) for every
 pretraining run one of them can stand in for (same network, input and pretext task), and print that they did.
 ``PACEKIT_PRETRAINED=0`` (or ``setup(shipped=False)``) trains them instead; ``PACEKIT_PRETRAINED=1`` loads them on a
 GPU too. Fast mode trains unless ``PACEKIT_PRETRAINED=1`` (its runs take seconds).
@@ -83,6 +84,9 @@ PRETRAINED_ENV = "PACEKIT_PRETRAINED"
 #: differ (fast mode trains for seconds on a smaller set; the shipped network is the full quickstart run).
 SHIPPED_MATCH_FIELDS = ("backbone", "width", "projection", "frame_size", "clip_len", "crop", "input_mode", "jitter",
                         "pace_set", "start_policy", "wrap", "slow_fill", "contrastive")
+#: What a run with a contrastive term (Eq. 4) must share with a shipped one besides: the loss's weights and
+#: similarity, and the projection's size (notebook 04's exercises change them).
+SHIPPED_CONTRASTIVE_FIELDS = ("lambda_cls", "lambda_ctr", "temperature", "normalize", "proj_dim")
 
 
 #: The environment variable that moves the notebooks' runs, e.g. to a mounted Google Drive folder
@@ -382,11 +386,13 @@ def _device_of(cfg):
 
 
 def shipped_mismatch(cfg, record: Optional[dict] = None) -> list[str]:
-    """The :data:`SHIPPED_MATCH_FIELDS` in which ``cfg`` differs from a shipped network's config (default: the
+    """The :data:`SHIPPED_MATCH_FIELDS` (and, for a run with a contrastive term, the
+    :data:`SHIPPED_CONTRASTIVE_FIELDS`) in which ``cfg`` differs from a shipped network's config (default: the
     quickstart's)."""
     shipped = (record if record is not None else shipped_record())["config"]
     wanted = cfg.to_dict()
-    return [k for k in SHIPPED_MATCH_FIELDS if shipped.get(k) != wanted[k]]
+    fields = SHIPPED_MATCH_FIELDS + (SHIPPED_CONTRASTIVE_FIELDS if wanted["contrastive"] != "none" else ())
+    return [k for k in fields if shipped.get(k) != wanted[k]]
 
 
 def shipped_message(record: dict, network: str = "quickstart", train_hint: Optional[str] = None) -> str:
@@ -540,7 +546,8 @@ class LiveCurves:
 
 __all__ = [
     "FAST_ENV", "FAST_OVERRIDES", "PRETRAINED_ENV", 
-    "RUNS_ENV", "SHIPPED_MATCH_FIELDS", "shipped_message", "shipped_mismatch", "shipped_mode", "shipped_pretraining",
+    "RUNS_ENV", "SHIPPED_CONTRASTIVE_FIELDS", "SHIPPED_MATCH_FIELDS",
+    "shipped_message", "shipped_mismatch", "shipped_mode", "shipped_pretraining",
     "SMALL_SYNTHETIC", "LiveCurves", "NotebookSetup", 
     "pick_runs_dir", 
     "TransferRun", "fast_mode", "format_runs", 

@@ -1,9 +1,11 @@
 """Pace-pretrained networks shipped inside the package, so a notebook can skip training.
 
-Three networks are shipped (:data:`NETWORKS`), each pretrained on the quickstart's synthetic set by pace
-prediction alone (Sec. 3.1, Eq. 1):
+Five networks are shipped (:data:`NETWORKS`), each pretrained on the quickstart's synthetic set by pace
+prediction (Sec. 3.1, Eq. 1), two of them with a contrastive term (Sec. 3.2, Eq. 4):
 
 - ``quickstart``: the network ``pacekit quickstart`` pretrains (the ``cpu-tiny`` preset, ``tiny-fine``);
+- ``same-pace`` and ``same-context``: the same recipe with the same-pace (Eq. 3) or the same-context (Eq. 2)
+  term, notebook 04's two variants;
 - ``game``: the pace game's player (the same recipe on five absolute paces and 8-frame clips, notebook 02);
 - ``r21d-quarter``: the paper's R(2+1)D at a quarter of its width, pretrained as the claims ledger's arm
   (the ``claims`` preset).
@@ -95,6 +97,10 @@ class ShippedNetwork:
 #: The shipped networks by name (``pacekit ship-weights --network NAME``).
 NETWORKS: dict[str, ShippedNetwork] = {
     "quickstart": ShippedNetwork("cpu_tiny_pace", "cpu-tiny", (), "the quickstart's pace-pretrained network"),
+    "same-pace": ShippedNetwork("cpu_tiny_pace_same_pace", "cpu-tiny", (("contrastive", "pace"),),
+                                "the quickstart's network pretrained with the same-pace term (Eq. 3)"),
+    "same-context": ShippedNetwork("cpu_tiny_pace_same_context", "cpu-tiny", (("contrastive", "context"),),
+                                   "the quickstart's network pretrained with the same-context term (Eq. 2)"),
     "game": ShippedNetwork("game_pace", "cpu-tiny", tuple(GAME_MODEL.items()), "the pace game's network (five paces)"),
     "r21d-quarter": ShippedNetwork("r21d_quarter_pace", "claims", (("backbone", "r21d"), ("width", 0.25)),
                                    "the paper's R(2+1)D at a quarter of its width, pretrained as in the claims ledger"),
