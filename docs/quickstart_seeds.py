@@ -59,7 +59,8 @@ def seed_figures(result: dict) -> dict:
         "attention_chance": 100 * result["attention"]["pretrained"]["attention"]["chance"],
         "attention_stage": result["attention_stage"],
         "synthetic_version": result["synthetic_version"]["version"],
-        "clip": "{backbone} on {clip_len}x{crop}x{crop} clips".format(**result["experiment"]["config"]),
+        "clip": "{backbone} on {clip_len}x{crop}x{crop} clips, {epochs} pretraining epochs".format(
+            **result["experiment"]["config"]),
     }
 
 
