@@ -36,9 +36,9 @@ def test_every_preset_builds_and_cpu_tiny_is_small():
     tiny = get_config("cpu-tiny")
     assert tiny.backbone == "tiny-fine" and tiny.device == "cpu" and tiny.dataset == "synthetic"
     assert tiny.clip_len == 16 and tiny.crop < 112  # the paper's clip length, small crops
-    # the ledger's recipe keeps the clip length and memory format its committed numbers were computed with
+    # the ledger's recipe keeps the clip length, memory format and schedule its committed numbers were computed with
     claims = get_config("claims")
-    assert (claims.clip_len, claims.channels_last, claims.epochs) == (8, None, tiny.epochs // 2)
+    assert (claims.clip_len, claims.channels_last, claims.epochs, claims.lr_step) == (8, None, 15, 12)
 
 
 def test_overrides_apply_and_unknown_names_are_refused():

@@ -6,7 +6,8 @@ prediction (Sec. 3.1, Eq. 1), two of them with a contrastive term (Sec. 3.2, Eq.
 - ``quickstart``: the network ``pacekit quickstart`` pretrains (the ``cpu-tiny`` preset, ``tiny-fine``);
 - ``same-pace`` and ``same-context``: the same recipe with the same-pace (Eq. 3) or the same-context (Eq. 2)
   term, notebook 04's two variants;
-- ``game``: the pace game's player (the same recipe on five absolute paces and 8-frame clips, notebook 02);
+- ``game``: the pace game's player (the same recipe on five absolute paces, 8-frame clips and 30 epochs,
+  notebook 02);
 - ``r21d-quarter``: the paper's R(2+1)D at a quarter of its width, pretrained as the claims ledger's arm
   (the ``claims`` preset).
 
