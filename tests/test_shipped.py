@@ -237,15 +237,20 @@ def test_pretrained_hook_trains_a_run_the_shipped_network_cannot_stand_in_for(ti
     assert notebook.shipped_mismatch(get_config("cpu-tiny", **TINY), built.record) == []
 
 
-def test_pretrained_hook_picks_the_shipped_network_that_fits(tmp_path, monkeypatch, capsys):
-    # Two networks shipped in one folder (tiny builds): the game's five paces load the game's, the default
-    # paces the quickstart's; a run neither fits is trained.
+def _ship_tiny_networks(tmp_path, monkeypatch, names) -> None:
+    """Tiny builds of ``names`` in one folder, which the notebooks' hook then reads as the package's."""
     folder = tmp_path / "weights"
-    for name in ("quickstart", "game"):
+    for name in names:
         shipped.build_shipped(folder, tmp_path / "synthetic", network=name, **TINY)
     for name in ("shipped_available", "shipped_record", "shipped_train_result"):
         original = getattr(shipped, name)
         monkeypatch.setattr(notebook, name, lambda *a, _f=original, **k: _f(*a, folder=folder, **k))
+
+
+def test_pretrained_hook_picks_the_shipped_network_that_fits(tmp_path, monkeypatch, capsys):
+    # Two networks shipped in one folder (tiny builds): the game's five paces load the game's, the default
+    # paces the quickstart's; a run neither fits is trained.
+    _ship_tiny_networks(tmp_path, monkeypatch, ("quickstart", "game"))
     game = notebook.shipped_pretraining(get_config("cpu-tiny", pace_set="absolute", **TINY))
     assert "pacekit/weights/game_pace.pt" in capsys.readouterr().out
     assert game.config.pace_set == "absolute" and game.checkpoint.name == "game_pace.pt"
@@ -262,12 +267,7 @@ def test_pretrained_hook_picks_the_shipped_network_that_fits(tmp_path, monkeypat
 def test_a_contrastive_run_loads_its_own_shipped_variant_and_only_with_the_same_loss(tmp_path, monkeypatch, capsys):
     # Notebook 04's variants: same context loads the same-context network, never the pace-only one; a run that
     # changes the contrastive loss's weight (its exercise) is trained, though network and input still match.
-    folder = tmp_path / "weights"
-    for name in ("quickstart", "same-context"):
-        shipped.build_shipped(folder, tmp_path / "synthetic", network=name, **TINY)
-    for name in ("shipped_available", "shipped_record", "shipped_train_result"):
-        original = getattr(shipped, name)
-        monkeypatch.setattr(notebook, name, lambda *a, _f=original, **k: _f(*a, folder=folder, **k))
+    _ship_tiny_networks(tmp_path, monkeypatch, ("quickstart", "same-context"))
     context = notebook.shipped_pretraining(get_config("cpu-tiny", contrastive="context", **TINY))
     assert "pacekit/weights/cpu_tiny_pace_same_context.pt" in capsys.readouterr().out
     assert context.config.contrastive == "context" and context.checkpoint.name == "cpu_tiny_pace_same_context.pt"
