@@ -418,8 +418,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # departure: in the same minutes SGD left the tiny network near 50% pace accuracy (docs/lab-notebook.md).
     # The tiny-fine backbone keeps conv5 at Fig. 5's 7x7 on the 56-pixel crops, so the attention is read where the
     # paper reads it (docs/paper-vs-code.md). 16 frames per clip (the paper's) and 36 epochs: the pace of unseen videos
-    # is read right on 89.0% of clips over seeds 11-15 (docs/quickstart_seeds_v6_36ep.md; 30 epochs: 87.1% over seeds
-    # 1-5, and 81.7% on 8 frames: quickstart_seeds_v6_16f.md, quickstart_seeds_v6.md).
+    # is read right on 89.0% of clips over five seeds (docs/quickstart_seeds_v6_36ep.md; what was tried before, in
+    # docs/results.md and docs/lab-notebook.md).
     # channels_last_3d: 1.24x the CPU step with its data (docs/performance.md).
     "cpu-tiny": dict(
         name="quickstart", dataset="synthetic", root="data/synthetic", synthetic_classes=10,

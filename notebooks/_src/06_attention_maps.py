@@ -166,7 +166,7 @@ print(f"input mode of this run: {cfg.input_mode!r} (the paper's: 'rgb')")
 # ## 4. The paper's network: R(2+1)D at a quarter of its width
 #
 # Fig. 5 is drawn for R(2+1)D. A copy at a quarter of its width, pace-pretrained as in the claims ledger
-# (the `claims` preset, half the quickstart's schedule, on the same synthetic set), ships with pacekit: pretraining it takes
+# (the `claims` preset, a shorter schedule than the quickstart's, on the same synthetic set), ships with pacekit: pretraining it takes
 # about half an hour on a 2-core CPU, so outside fast mode the next cell loads it; set `TRAIN_R21D = True`
 # to pretrain it yourself. On the 56-pixel crops its conv5 is 4x4, so the rule above reads conv4 (7x7). The
 # `claims` preset pretrains on 8-frame clips: the score below reads it on those, the grid on section 1's clips.
