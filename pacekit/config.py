@@ -201,6 +201,8 @@ class Config:
                                     "the backbone", paper=f"{PAPER_FT_LR:g}, {PAPER_FT_LR_S3D_G:g} for S3D-G")
     probe_lr: float = option(0.01, "fine-tuning", "lr of the linear probe (frozen backbone, only the fc "
                              "learns); the paper has no linear probe")
+    probe_steps: int = option(1000, "fine-tuning", "full-batch steps of the linear probe's classifier on its "
+                              "cached clip features")
     ft_lr_step: int = option(6, "fine-tuning", "multiply the fine-tuning lr by lr_gamma every ft_lr_step epochs "
                              "(as pretraining in the paper)", paper=6)
     ft_epoch_repeat: int = option(10, "fine-tuning", "a fine-tuning epoch passes each labelled train video this "
@@ -307,7 +309,7 @@ def validate(cfg: Config) -> None:
     check("wrap", cfg.wrap in WRAP_MODES, f"one of {WRAP_MODES}")
     check("optimizer", cfg.optimizer in OPTIMIZERS, f"one of {OPTIMIZERS}")
     for name in ("epochs", "batch_size", "clip_len", "crop", "epoch_repeat", "lr_step", "ft_epochs",
-                 "ft_batch_size", "ft_lr_step", "ft_epoch_repeat", "num_clips", "eval_batch_size",
+                 "ft_batch_size", "ft_lr_step", "ft_epoch_repeat", "probe_steps", "num_clips", "eval_batch_size",
                  "log_every", "proj_dim", "synthetic_classes", "synthetic_videos"):
         check(name, isinstance(getattr(cfg, name), int) and getattr(cfg, name) >= 1, "an integer >= 1")
     for name in ("max_videos", "labels_per_class"):

@@ -31,7 +31,7 @@ def blobs(n_per_class=40, dims=6, seed=0):
 
 def test_the_classifier_separates_separable_classes_on_held_out_points():
     x, y = blobs(seed=0)
-    fit = fit_linear_classifier(x, y, 3, lr=0.05, seed=0)
+    fit = fit_linear_classifier(x, y, 3, lr=0.05, steps=300, seed=0)
     held_x, held_y = blobs(seed=1)
     assert fit.train_accuracy > 0.97
     assert (fit.fc(held_x).argmax(1) == held_y).float().mean() > 0.95
@@ -44,14 +44,14 @@ def test_the_classifier_does_not_depend_on_the_scale_of_a_feature():
     scaled = x.clone()
     scaled[:, 0] *= 1000
     scaled[:, 1] += 50
-    a = fit_linear_classifier(x, y, 3, lr=0.05, seed=3).fc(x)
-    b = fit_linear_classifier(scaled, y, 3, lr=0.05, seed=3).fc(scaled)
+    a = fit_linear_classifier(x, y, 3, lr=0.05, steps=300, seed=3).fc(x)
+    b = fit_linear_classifier(scaled, y, 3, lr=0.05, steps=300, seed=3).fc(scaled)
     assert torch.allclose(a.softmax(1), b.softmax(1), atol=1e-4)
 
 
 def test_the_classifier_refuses_mismatched_inputs():
     with pytest.raises(ValueError, match="features"):
-        fit_linear_classifier(torch.zeros(4, 3), torch.zeros(5), 2, lr=0.1)
+        fit_linear_classifier(torch.zeros(4, 3), torch.zeros(5), 2, lr=0.1, steps=10)
 
 
 def test_probe_evaluation_averages_each_videos_clip_softmax():

@@ -12,7 +12,8 @@ for every epoch of a probe (what :func:`pacekit.recipes.train.finetune` with ``f
    the pretrained ones, as in any linear probe).
 2. **Classifier** (:func:`fit_linear_classifier`): the features are standardised with the training
    features' mean and standard deviation, and a linear layer is fitted on them, full batch, by AdamW at
-   ``cfg.probe_lr`` with ``cfg.weight_decay`` for ``steps`` steps, from an init seeded with the run's seed.
+   ``cfg.probe_lr`` with ``cfg.weight_decay`` for ``cfg.probe_steps`` steps, from an init seeded with the
+   run's seed.
    The standardisation is folded into the layer, so the result is an ordinary fc on the raw features.
 3. **Test** (:func:`test_clip_features` and :func:`probe_evaluation`): the 10-clip evaluation of
    :mod:`pacekit.evaluation.recognition` (paper 4.1) -- each test video's probabilities are the softmax of every clip's
@@ -49,10 +50,6 @@ from ..training.data import eval_dataset, eval_workers, finetune_dataset
 from ..training.loading import AuthorsClipEval, eval_transform, model_from_checkpoint
 from ..training.loop import RunFolderError, claim_run_folder
 from .train import AuthorsInput, TrainResult, make_augment, transfer_model
-
-#: Full-batch optimisation steps of the probe's classifier (the loss has flattened long before on the
-#: quickstart's features; the classifier is tiny, so they cost well under a second).
-DEFAULT_STEPS = 300
 
 
 @dataclass
@@ -128,7 +125,7 @@ class LinearFit:
 
 
 def fit_linear_classifier(x: torch.Tensor, labels: torch.Tensor, num_classes: int, lr: float,
-                          weight_decay: float = 0.0, steps: int = DEFAULT_STEPS, seed: int = 0) -> LinearFit:
+                          weight_decay: float = 0.0, *, steps: int, seed: int = 0) -> LinearFit:
     """Fit ``fc`` on standardised features ``x`` ``(N, D)`` by full-batch AdamW (see the module docstring).
 
     Returns the classifier on the raw features: ``fc(x) == fc_std((x - mean) / std)``.
@@ -191,10 +188,11 @@ def _finished_probe(path: Path, cfg: Config) -> Optional[dict]:
     return state
 
 
-def run_linear_probe(cfg: Config, device="cpu", test: Optional[ClipFeatures] = None, overwrite: bool = False,
-                     steps: int = DEFAULT_STEPS) -> tuple[TrainResult, EvalResult, ClipFeatures]:
+def run_linear_probe(cfg: Config, device="cpu", test: Optional[ClipFeatures] = None,
+                     overwrite: bool = False) -> tuple[TrainResult, EvalResult, ClipFeatures]:
     """One linear probe: ``cfg.pretrained``'s backbone (a random one seeded with ``cfg.seed`` without it),
-    frozen; a classifier fitted on its labelled clips' features at ``cfg.probe_lr``; the 10-clip test.
+    frozen; a classifier fitted on its labelled clips' features at ``cfg.probe_lr`` for ``cfg.probe_steps``
+    steps; the 10-clip test.
 
     ``test`` reuses test features already computed with this very backbone (the pretrained backbone's
     are the same for every seed). The probe's model (backbone + fitted fc) is saved as a fine-tuning
@@ -218,7 +216,8 @@ def run_linear_probe(cfg: Config, device="cpu", test: Optional[ClipFeatures] = N
     model, transfer, authors_input = transfer_model(cfg, len(classes))
     model = model.to(device).eval()
     train = labelled_clip_features(model, cfg, device, labelled)
-    fit = fit_linear_classifier(train.x, train.labels, len(classes), cfg.probe_lr, cfg.weight_decay, steps,
+    steps = cfg.probe_steps
+    fit = fit_linear_classifier(train.x, train.labels, len(classes), cfg.probe_lr, cfg.weight_decay, steps=steps,
                                 seed=cfg.seed)
     with torch.no_grad():
         model.head.weight.copy_(fit.fc.weight)
@@ -239,5 +238,5 @@ def run_linear_probe(cfg: Config, device="cpu", test: Optional[ClipFeatures] = N
     return TrainResult(model, cfg, run_dir, checkpoint, [row], transfer=transfer, evaluation=evaluation), evaluation, test
 
 
-__all__ = ["DEFAULT_STEPS", "ClipFeatures", "LinearFit", "fit_linear_classifier", "labelled_clip_features",
+__all__ = ["ClipFeatures", "LinearFit", "fit_linear_classifier", "labelled_clip_features",
            "probe_evaluation", "run_linear_probe", "test_clip_features"]

@@ -155,8 +155,8 @@ def format_report(r: QuickstartResult) -> str:
         f"- fine-tuning: {cfg.ft_epochs} epochs of the labelled subset x{cfg.ft_epoch_repeat}, batch "
         f"{cfg.ft_batch_size}, lr {cfg.finetune_lr} (x{cfg.lr_gamma} every {cfg.ft_lr_step} epochs); the linear probe "
         f"fits only an fc on the frozen backbone's features of {cfg.ft_epoch_repeat} augmented clips per labelled "
-        f"video (BatchNorm in eval mode), AdamW at lr {r.probe_lr}; every initialisation sees the same videos, "
-        "clips and augmentations",
+        f"video (BatchNorm in eval mode), {cfg.probe_steps} full-batch AdamW steps at lr {r.probe_lr}; every "
+        "initialisation sees the same videos, clips and augmentations",
         f"- input: {cfg.input_mode} clips" + INPUT_NOTES.get(cfg.input_mode, "")
         + f", frames resized to {cfg.frame_size[0]}x{cfg.frame_size[1]}, colour jitter: {cfg.jitter or 'none'}; "
         f"data `{cfg.root}`" + (f", pretraining data `{r.pretrain_root}` (speed spread {r.pretrain_speed_spread:g}x)"
