@@ -107,8 +107,8 @@ def test_ship_weights_command_writes_both_files(tmp_path, capsys, monkeypatch):
     # The command passes its flags to build_shipped; the build itself is the test above.
     calls = {}
 
-    def fake_build(out, data, command, overwrite, progress, network):
-        calls.update(out=out, data=data, command=command, overwrite=overwrite, network=network)
+    def fake_build(out, data, command, overwrite, progress, network, threads):
+        calls.update(out=out, data=data, command=command, overwrite=overwrite, network=network, threads=threads)
         record = {"size_bytes": 1024, "sha256": "ab" * 32, "pretext_accuracy": 0.5, "pretext_test_videos": 12}
         return shipped.ShippedBuild(tmp_path / shipped.WEIGHTS_FILE, tmp_path / shipped.RECORD_FILE, record, 3.0)
 
@@ -123,6 +123,12 @@ def test_ship_weights_command_writes_both_files(tmp_path, capsys, monkeypatch):
     assert calls["network"] == "quickstart"
     assert cli_main(["ship-weights", "--network", "r21d-quarter", "--no-progress"]) == 0
     assert calls["network"] == "r21d-quarter" and calls["command"] == "pacekit ship-weights --network r21d-quarter"
+    assert calls["threads"] is None
+    assert cli_main(["ship-weights", "--network", "same-pace", "--threads", "1", "--no-progress"]) == 0
+    assert calls["threads"] == 1
+    assert calls["command"] == "pacekit ship-weights --network same-pace --threads 1"
+    with pytest.raises(SystemExit):
+        cli_main(["ship-weights", "--threads", "0"])
 
 
 def test_each_shipped_network_is_a_preset_and_its_own_files():

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shlex
 
 from ..teaching.shipped import DEFAULT_NETWORK, NETWORKS, WEIGHTS_DIR, build_shipped, ship_command
@@ -18,6 +19,8 @@ def command_line(args) -> str:
         words += ["--out", args.out]
     if args.data != DEFAULT_DATA:
         words += ["--data", args.data]
+    if args.threads is not None:
+        words += ["--threads", str(args.threads)]
     if args.overwrite:
         words.append("--overwrite")
     return shlex.join(words)
@@ -28,7 +31,7 @@ def cmd_ship_weights(args) -> int:
     network = NETWORKS[args.network]
     print(f"pretraining {network.about} ({network.preset} preset) on {args.data} ...", flush=True)
     built = build_shipped(out, args.data, command=command_line(args), overwrite=args.overwrite,
-                          progress=not args.no_progress, network=args.network)
+                          progress=not args.no_progress, network=args.network, threads=args.threads)
     record = built.record
     where = network.display_path if args.out is None else str(built.weights)
     print(f"wrote {where} ({record['size_bytes'] / 1024:.0f} KB, sha256 {record['sha256'][:16]}...) and "
@@ -36,6 +39,16 @@ def cmd_ship_weights(args) -> int:
     print(f"pretext (pace) accuracy on the synthetic test split: {100 * record['pretext_accuracy']:.1f}% "
           f"({record['pretext_test_videos']} videos); built in {built.seconds:.0f} s")
     return 0
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
+    return value
 
 
 def add_commands(subparsers) -> None:
@@ -51,6 +64,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--out", default=None,
                    help="folder for the network's .pt and .json files (default: the package's weights folder)")
     p.add_argument("--data", default=DEFAULT_DATA, help=f"synthetic dataset folder (default: {DEFAULT_DATA})")
+    p.add_argument("--threads", type=_threads, default=None,
+                   help="torch threads (default: every core this process may use; give 1 to each of two builds "
+                        "run side by side on 2 cores, or they wait on each other's threads)")
     p.add_argument("--overwrite", action="store_true", help="replace shipped weights already in the folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_ship_weights)

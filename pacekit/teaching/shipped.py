@@ -242,7 +242,7 @@ class ShippedBuild:
 
 def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: Optional[str] = None,
                   overwrite: bool = False, progress: bool = False, network: str = DEFAULT_NETWORK,
-                  **overrides: Any) -> ShippedBuild:
+                  threads: Optional[int] = None, **overrides: Any) -> ShippedBuild:
     """Pretrain a shipped network (:data:`NETWORKS`) and write it, slim, with its record, into ``out_dir``.
 
     1. The synthetic set exactly as ``pacekit quickstart`` makes it (the preset's classes, videos per class
@@ -259,6 +259,8 @@ def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: Optio
     Args:
         overrides: config fields to change (the tests shrink the run with them); the shipped files use none.
         overwrite: replace shipped files already in ``out_dir`` (refused otherwise).
+        threads: torch threads of the pretraining (``cfg.threads``; default: every core this process may use).
+            Recorded in the config, outside the same-run rule, as the quickstart's ``--threads`` is.
 
     Raises:
         FileExistsError: ``out_dir`` holds shipped files and ``overwrite`` is False.
@@ -280,7 +282,7 @@ def build_shipped(out_dir=WEIGHTS_DIR, data_dir="data/synthetic", command: Optio
     try:
         # The quickstart's pretraining run (pacekit.study.experiment.run_experiment's pre_cfg), in a scratch folder.
         cfg = base.replace(dataset="synthetic", root=str(root), name="pretrain", out_dir=str(work), pretrained=None,
-                           progress=progress)
+                           progress=progress, threads=threads if threads is not None else base.threads)
         run = pretrain(cfg, overwrite=True)
         trained = load_checkpoint(run.checkpoint)
         metrics = [row for row in run.metrics if row.get("kind") in ("step", "epoch")]  # the curves a notebook draws
