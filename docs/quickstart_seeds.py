@@ -59,8 +59,10 @@ def seed_figures(result: dict) -> dict:
         "attention_chance": 100 * result["attention"]["pretrained"]["attention"]["chance"],
         "attention_stage": result["attention_stage"],
         "synthetic_version": result["synthetic_version"]["version"],
-        "clip": "{backbone} on {clip_len}x{crop}x{crop} clips, {epochs} pretraining epochs".format(
-            **result["experiment"]["config"]),
+        "clip": "{backbone} on {clip_len}x{crop}x{crop} clips, {epochs} pretraining epochs, ".format(
+            **result["experiment"]["config"])
+        # probe_steps became a config field on 2026-12-05; the runs before it fitted the probe for 300 steps
+        + "linear probes fitted for {} steps".format(result["experiment"]["config"].get("probe_steps", 300)),
     }
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from pacekit.config import get_config
 from pacekit.data.synthetic import ensure_synthetic
+from pacekit.owned import ForeignFolderError
 from pacekit.study.experiment import (
     INITS,
     PROTOCOLS,
@@ -128,3 +129,16 @@ def test_attention_figures_of_each_initialisation(tiny, tmp_path):
     # on these 32-pixel crops the tiny network's conv3 is 4x4 and conv2 8x8: the first as fine as Fig. 5's 7x7
     assert result.attention_stage == "conv2"
     assert ExperimentResult.from_json(result.to_json()).attention_stage == "conv2"
+    assert run_experiment(cfg, plan, tmp_path / "runs", reuse=True).attention == result.attention  # its own folder
+
+
+def test_attention_figures_never_go_into_a_users_folder(tiny, tmp_path):
+    # The figures are written into out itself: a folder holding someone else's files is refused before any work.
+    cfg, _, _ = tiny
+    users = tmp_path / "notes"
+    users.mkdir()
+    (users / "thesis.tex").write_text("mine")
+    plan = ExperimentPlan(protocols=("linear probe",), retrieval=False, attention_figures=1)
+    with pytest.raises(ForeignFolderError, match="thesis.tex"):
+        run_experiment(cfg, plan, users)
+    assert sorted(p.name for p in users.iterdir()) == ["thesis.tex"]

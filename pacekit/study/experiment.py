@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from ..evaluation.attention import (
 )
 from ..evaluation.recognition import EvalResult, PaceConfusionByClass, evaluate_videos, pace_confusion_by_class
 from ..evaluation.retrieval import TOPK, run_retrieval, unavailable_feature
+from ..owned import MARKER, Kind, check_folder, mark_folder
 from ..pace import PaceSet
 from ..recipes.linear_probe import run_linear_probe
 from ..recipes.train import TrainResult, evaluate_on_test, finetune, pretrain
@@ -53,6 +55,7 @@ from ..training.loading import (
     model_from_checkpoint,
     resolve_device,
 )
+from ..training.loop import RUN_FOLDER
 
 #: The initialisations an experiment compares.
 INITS = ("random", "pretrained")
@@ -61,6 +64,9 @@ PROTOCOLS = ("fine-tuned", "linear probe")
 #: Retrieval features of the quickstart's scale: the paper's p5 (VCOP's feature, which needs a conv5 map of at
 #: least 2x2 and is skipped on smaller crops, :attr:`ExperimentResult.retrieval_skipped`), pacekit's p5, p4.
 SMALL_FEATURES = ("vcop", "p5", "p4")
+#: The folder of an experiment that draws Fig. 5 (``attention_<init>.png``) beside its run folders.
+EXPERIMENT_FOLDER = Kind("pacekit-experiment", "an experiment's runs and figures", files=(
+    r"attention_[^/]+\.png", *(rf"[^/]+/(?:{pattern})" for pattern in RUN_FOLDER.files + (re.escape(MARKER),))))
 
 #: ``trainer(cfg, stage, on_epoch_end) -> TrainResult`` with stage ``"pretrain"`` or ``"finetune"``.
 Trainer = Callable[[Config, str, Optional[Callable[[dict], None]]], TrainResult]
@@ -408,7 +414,8 @@ class ExperimentPlan:
         retrieval: also run nearest-neighbour retrieval with each initialisation's backbone, with
             ``features`` at top-``ks``.
         attention_figures: draw each initialisation's activation attention (Fig. 5) on this many test videos
-            at every pace, as ``<out>/attention_<init>.png`` (0: no figure).
+            at every pace, as ``<out>/attention_<init>.png`` (0: no figure); ``out`` must then be new, empty or
+            an experiment's folder already, and is marked as one.
         attention_score: also score each initialisation's attention against the mover masks
             (:func:`attention_scores`: every test video at Fig. 5's paces; needs the synthetic set).
     """
@@ -584,6 +591,9 @@ def run_experiment(cfg: Config, plan: Optional[ExperimentPlan] = None, out=None,
     seeds = plan.seeds_of(cfg)
     out = Path(out if out is not None else cfg.out_dir)
     cfg = cfg.replace(out_dir=str(out))
+    if plan.attention_figures:  # the figures go into out itself, beside the run folders (each marked on its own)
+        check_folder(out, EXPERIMENT_FOLDER, "Give the experiment a new or empty out folder.")
+        mark_folder(out, EXPERIMENT_FOLDER)
     t0 = time.perf_counter()
     run = _Experiment(cfg, plan, out, _stage_trainer(reuse, overwrite), reuse, overwrite,
                       run_name or default_run_name, on_epoch_end)
