@@ -2,6 +2,8 @@
 probe's model checked against the full evaluation path (decode, transform, backbone, fc) on real files."""
 
 import math
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +13,7 @@ from pacekit.data.synthetic import ensure_synthetic
 from pacekit.evaluation.recognition import evaluate_videos
 from pacekit.recipes.linear_probe import fit_linear_classifier, probe_evaluation, run_linear_probe
 from pacekit.recipes.train import pretrain
-from pacekit.training.checkpoint import load_checkpoint
+from pacekit.training.checkpoint import load_checkpoint, save_checkpoint
 from pacekit.training.data import eval_dataset
 from pacekit.training.loading import eval_transform, model_from_checkpoint
 from pacekit.training.loop import RunFolderError
@@ -114,5 +116,23 @@ def test_a_finished_probe_is_reused_and_one_of_other_settings_refused(probed):
     assert again_eval.top1 == evaluation.top1
     with pytest.raises(RunFolderError, match="probe_lr"):
         run_linear_probe(probe_cfg.replace(resume=True, probe_lr=0.5))
+    with pytest.raises(RunFolderError, match="probe_steps"):
+        run_linear_probe(probe_cfg.replace(resume=True, probe_steps=probe_cfg.probe_steps + 1))
     with pytest.raises(RunFolderError, match="already holds a run"):
         run_linear_probe(probe_cfg)
+
+
+def test_a_probe_recorded_before_probe_steps_existed_is_reused_only_at_its_steps(probed, tmp_path):
+    # Such a checkpoint's config has no probe_steps; its `probe` entry says how many steps it ran (300 then).
+    _, probe_cfg, _, _, run, _, _ = probed
+    old = probe_cfg.replace(out_dir=str(tmp_path))
+    Path(old.run_dir).mkdir()
+    for name in ("last.pt", "metrics.jsonl", "pacekit.json"):
+        shutil.copy(run.run_dir / name, Path(old.run_dir) / name)
+    state = load_checkpoint(Path(old.run_dir) / "last.pt")
+    del state["config"]["probe_steps"]
+    state["probe"]["steps"] = 300
+    save_checkpoint(Path(old.run_dir) / "last.pt", state)
+    with pytest.raises(RunFolderError, match="probe_steps"):
+        run_linear_probe(old.replace(resume=True))
+    assert run_linear_probe(old.replace(resume=True, probe_steps=300))[0].checkpoint == Path(old.run_dir) / "last.pt"

@@ -182,6 +182,9 @@ def _finished_probe(path: Path, cfg: Config) -> Optional[dict]:
     if not isinstance(stored, Mapping):
         raise RunFolderError(f"{path} records no readable config; pass --overwrite to replace it")
     changed = run_differences(stored, cfg, "finetune")
+    # A probe from before probe_steps was a config field records its steps only beside the config (300 then).
+    if "probe_steps" not in stored and (state.get("probe") or {}).get("steps") != cfg.probe_steps:
+        changed = sorted(changed + ["probe_steps"])
     if changed:
         raise RunFolderError(f"{path} holds a linear probe of other settings ({', '.join(changed)} differ); "
                              "pass --overwrite to replace it")
