@@ -420,7 +420,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # departure: in the same minutes SGD left the tiny network near 50% pace accuracy (docs/lab-notebook.md).
     # The tiny-fine backbone keeps conv5 at Fig. 5's 7x7 on the 56-pixel crops, so the attention is read where the
     # paper reads it (docs/paper-vs-code.md). 16 frames per clip (the paper's) and 36 epochs: the pace of unseen videos
-    # is read right on 89.0% of clips over five seeds (docs/quickstart_seeds_v6_36ep.md; what was tried before, in
+    # is read right on 89.5% of clips over ten seeds (docs/quickstart_seeds_v6_probe.md; what was tried before, in
     # docs/results.md and docs/lab-notebook.md).
     # channels_last_3d: 1.24x the CPU step with its data (docs/performance.md).
     "cpu-tiny": dict(

@@ -127,8 +127,10 @@ def test_ship_weights_command_writes_both_files(tmp_path, capsys, monkeypatch):
     assert cli_main(["ship-weights", "--network", "same-pace", "--threads", "1", "--no-progress"]) == 0
     assert calls["threads"] == 1
     assert calls["command"] == "pacekit ship-weights --network same-pace --threads 1"
-    with pytest.raises(SystemExit):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
         cli_main(["ship-weights", "--threads", "0"])
+    assert refused.value.code == 2 and "--threads: expected an integer >= 1, got 0" in capsys.readouterr().err
 
 
 def test_each_shipped_network_is_a_preset_and_its_own_files():

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import argparse
 import shlex
 
 from ..teaching.shipped import DEFAULT_NETWORK, NETWORKS, WEIGHTS_DIR, build_shipped, ship_command
+from .flags import positive_int
 
 DEFAULT_DATA = "data/synthetic"
 
@@ -41,16 +41,6 @@ def cmd_ship_weights(args) -> int:
     return 0
 
 
-def _threads(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
-    return value
-
-
 def add_commands(subparsers) -> None:
     p = subparsers.add_parser(
         "ship-weights", help="pretrain a shipped network and write it as the package's shipped weights",
@@ -64,7 +54,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--out", default=None,
                    help="folder for the network's .pt and .json files (default: the package's weights folder)")
     p.add_argument("--data", default=DEFAULT_DATA, help=f"synthetic dataset folder (default: {DEFAULT_DATA})")
-    p.add_argument("--threads", type=_threads, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="torch threads (default: every core this process may use; give 1 to each of two builds "
                         "run side by side on 2 cores, or they wait on each other's threads)")
     p.add_argument("--overwrite", action="store_true", help="replace shipped weights already in the folder")
