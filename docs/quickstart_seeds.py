@@ -57,6 +57,10 @@ def seed_figures(result: dict) -> dict:
         "retrieval_chance": chance,
         "attention": attention,
         "attention_chance": 100 * result["attention"]["pretrained"]["attention"]["chance"],
+        # random init's share is the mean over the transfer seeds' random networks in runs from 2026-12-05 04 UTC
+        # on; runs before it scored the first transfer seed's network alone
+        "attention_random_networks": [100 * x for x in result["attention"]["random"]["attention"].get(
+            "networks", [result["attention"]["random"]["attention"]["share"]])],
         "attention_stage": result["attention_stage"],
         "synthetic_version": result["synthetic_version"]["version"],
         "clip": "{backbone} on {clip_len}x{crop}x{crop} clips, {epochs} pretraining epochs, ".format(
@@ -96,6 +100,13 @@ def summary(figures: list[dict]) -> dict:
     }
 
 
+def _random_arm(f: dict) -> str:
+    shares = f["attention_random_networks"]
+    if len(shares) == 1:
+        return "from the first transfer seed's random network alone"
+    return f"the mean over the {len(shares)} transfer seeds' random networks"
+
+
 def markdown(figures: list[dict], s: dict) -> str:
     rows = []
     for f in figures:
@@ -121,7 +132,8 @@ def markdown(figures: list[dict], s: dict) -> str:
         "pretrained / random init; retrieval with "
         f"`{figures[0]['retrieval_feature']}` (chance in brackets); attention at {figures[0]['attention_stage']} "
         "(the masks' share in brackets; scored on every test video at Fig. 5's paces 1-4 in runs from 2026-12-04 "
-        "on, on the first 8 test videos at pace 1 before).",
+        "on, on the first 8 test videos at pace 1 before); random init's attention share "
+        + " / ".join(sorted({_random_arm(f) for f in figures})) + ".",
         "",
         "| seed | pretext | linear probe, 4 labels | linear probe, all labels | fine-tuned, 4 labels | retrieval top-1 "
         "| attention in masks | seconds |",

@@ -328,7 +328,13 @@ def test_attention_scores_cover_every_test_video_at_fig5_paces(tmp_path):
     Fig. 5 pace from frame 0 (frames 0, p, 2p, ...), each against the union of the mover's masks in its frames."""
     from pacekit.config import get_config
     from pacekit.data.synthetic import build_synthetic, load_mover_masks
-    from pacekit.evaluation.attention import FIG5_PACES, _scaled_mask, attention_scores, attention_stage
+    from pacekit.evaluation.attention import (
+        FIG5_PACES,
+        _scaled_mask,
+        attention_scores,
+        attention_scores_of,
+        attention_stage,
+    )
     from pacekit.models import build_model
     from pacekit.training.loading import eval_transform
 
@@ -359,3 +365,9 @@ def test_attention_scores_cover_every_test_video_at_fig5_paces(tmp_path):
     assert got["grad-cam"][1] == got["attention"][1] and 0 <= got["grad-cam"][0] <= 1
     first = attention_scores(model, cfg, num_videos=1)["attention"]
     assert first[1] == pytest.approx(float(np.mean(areas[:len(FIG5_PACES)])), abs=1e-9)
+    # Several networks scored in one pass over the videos get each its own score, as scored alone.
+    torch.manual_seed(1)
+    other = build_model("tiny-fine", num_classes=4).eval()
+    together = attention_scores_of([model, other], cfg, num_videos=None, with_grad_cam=True)
+    assert together == [got, attention_scores(other, cfg, num_videos=None, with_grad_cam=True)]
+    assert together[0]["attention"] != together[1]["attention"]

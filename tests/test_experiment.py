@@ -132,6 +132,39 @@ def test_attention_figures_of_each_initialisation(tiny, tmp_path):
     assert run_experiment(cfg, plan, tmp_path / "runs", reuse=True).attention == result.attention  # its own folder
 
 
+def test_random_attention_share_is_the_mean_over_the_transfer_seeds_random_networks(tiny, tmp_path):
+    """Random initialisation's attention share is the mean over the networks its transfer runs start from (each seed
+    its own, as its probe's and fine-tuning's are); the pretrained arm is the one pretrained network."""
+    import numpy as np
+    import torch
+
+    from pacekit.evaluation.attention import attention_scores
+    from pacekit.study.experiment import init_model
+
+    cfg, _, _ = tiny
+    plan = ExperimentPlan(protocols=("linear probe",), seeds=(3, 4), retrieval=False, attention_score=True)
+    result = run_experiment(cfg, plan, tmp_path / "runs")
+    draws = result.attention_draws
+    assert set(draws) == set(INITS) and [len(draws[i]["attention"]) for i in ("random", "pretrained")] == [2, 1]
+    for k, seed in enumerate((3, 4)):
+        network = init_model("random", None, None, cfg.replace(seed=seed))
+        # the very network the seed's random probe froze: its backbone leaves the probe as it entered
+        probed = result.outcome("random", "linear probe", seed).run.model.backbone.state_dict()
+        assert all(torch.equal(v, probed[name]) for name, v in network.backbone.state_dict().items())
+        alone = attention_scores(network, cfg, with_grad_cam=True, stage=result.attention_stage)
+        assert draws["random"]["attention"][k] == alone["attention"][0]
+        assert draws["random"]["grad-cam"][k] == alone["grad-cam"][0]
+    assert draws["random"]["attention"][0] != draws["random"]["attention"][1]
+    share, chance = result.attention_scores["random"]["attention"]
+    assert share == pytest.approx(float(np.mean(draws["random"]["attention"])), abs=1e-12) and 0 < chance < 1
+    assert result.attention_scores["pretrained"]["attention"][0] == draws["pretrained"]["attention"][0]
+    assert ExperimentResult.from_json(result.to_json()).attention_draws == draws
+    # a result written before the draws were recorded still reads, with none
+    old = json.loads(result.to_json())
+    del old["attention_draws"]
+    assert ExperimentResult.from_dict(old).attention_draws == {}
+
+
 def test_attention_figures_never_go_into_a_users_folder(tiny, tmp_path):
     # The figures are written into out itself: a folder holding someone else's files is refused before any work.
     cfg, _, _ = tiny

@@ -146,6 +146,9 @@ def check_result_json_matches_report(result: dict, report: str) -> None:
         for cell, value in ((shown_att, att["share"]), (shown_cam, cam["share"])):
             assert cell == "n/a" if value is None else shows(cell, value)
         assert shows(shown_chance, att["chance"])
+        # each scored network's share: the pretrained one, and the random network of every transfer seed
+        assert len(att["networks"]) == (len(result["seeds"]) if init == "random" else 1)
+        assert att["share"] == pytest.approx(float(np.mean(att["networks"])), abs=1e-12)
     assert set(result["attention"]) == {"random", "pretrained"}
     # scored where the network's map is as fine as Fig. 5's 7x7 conv5: on these 32-pixel crops tiny-fine's conv2
     assert result["attention_stage"] == "conv2" and "Share of the conv2 activation attention" in report
@@ -290,6 +293,31 @@ def test_the_report_opens_with_the_reproduction_table_and_its_verdicts_follow_th
     assert ("Pace pretraining reached 70.0% pace accuracy on unseen videos (chance 25.0%). Fine-tuned on 4 labelled "
             "videos per class, the pretrained network beat random initialisation by +31.4 top-1 points (reproduced, "
             "by the paired 95% interval over its 5 transfer seeds (one pretraining)).") in text
+
+
+def test_the_report_gives_random_initialisations_attention_as_the_mean_of_its_networks():
+    from pacekit.study.experiment import ExperimentResult, TransferOutcome
+
+    cfg = get_config("cpu-tiny")
+    random_shares = [0.40, 0.50, 0.45]
+    cells = [TransferOutcome(init, protocol, seed, 0.5, 0.9, 0.5, [1, 1], [1, 1], 2, 2, "run")
+             for seed in (7, 8, 9) for init in ("random", "pretrained") for protocol in ("fine-tuned", "linear probe")]
+    experiment = ExperimentResult(
+        "x", {}, ["random", "pretrained"], [], [7, 8, 9], cells, attention_stage="conv5",
+        attention_scores={"random": {"attention": [float(np.mean(random_shares)), 0.45]},
+                          "pretrained": {"attention": [0.72, 0.45]}},
+        attention_draws={"random": {"attention": random_shares}, "pretrained": {"attention": [0.72]}})
+    outcomes = {(init, protocol): FinetuneOutcome(init, top1=[0.5] * 3, top5=[0.9] * 3)
+                for init in ("random", "pretrained") for protocol in ("fine-tuned", "linear probe")}
+    result = QuickstartResult(out=None, report=None, pretext_accuracy=0.9, pretext_train_accuracy=0.9,
+                              outcomes=outcomes, seconds={"total": 1.0}, config=cfg, experiment=experiment)
+    text = format_report(result)
+    assert "| random init, mean of 3 networks | 45.0 | n/a | 45.0 |" in text
+    assert "| pace-pretrained | 72.0 | n/a | 45.0 |" in text
+    assert "72.0% vs 45.0% (mean of 3 random networks) in the mover masks (their area 45.0%)" in text
+    assert ("random network of each transfer seed (7, 8, 9), as its fine-tuning and probe are, and its share is their "
+            "mean: one network alone put 40.0% to 50.0%") in text
+    assert "Pretrained / random init: 1.60x" in text
 
 
 def test_quickstart_runs_on_another_format_version_and_records_it(tmp_path):

@@ -443,25 +443,43 @@ def attention_scores(model, cfg: Config, num_videos: Optional[int] = ATTENTION_V
     Grad-CAM of the predicted pace logit at the same stage (mean over time) the same way. ``stage``: the stage when
     the caller has it already.
     """
+    return attention_scores_of([model], cfg, num_videos, with_grad_cam, stage, paces)[0]
+
+
+def attention_scores_of(models: Sequence, cfg: Config, num_videos: Optional[int] = ATTENTION_VIDEOS,
+                        with_grad_cam: bool = False, stage: Optional[str] = None,
+                        paces: Sequence = FIG5_PACES) -> list[dict[str, tuple[float, float]]]:
+    """:func:`attention_scores` of each of ``models`` (one architecture: the same stage), in order, reading each
+    test video and its masks once for all of them."""
     records = eval_dataset(cfg, "test").records
     videos = [r.path for r in (records if num_videos is None else records[:num_videos])]
     transform = eval_transform(cfg)
-    device = next(model.parameters()).device
-    maps, cams, masks = [], [], []
-    stage = stage or attention_stage(model, cfg)
-    model.eval()
+    models = list(models)
+    if not models:
+        return []
+    device = next(models[0].parameters()).device
+    maps = [[] for _ in models]
+    cams = [[] for _ in models]
+    masks = []
+    stage = stage or attention_stage(models[0], cfg)
+    for model in models:
+        model.eval()
     for path in videos:
         movers = load_mover_masks(path, full_size=True)
         x = transform(read_pace_strips(path, list(paces), cfg.clip_len, 0, size=cfg.frame_size).to(device))
-        maps.append(clip_attention(model, x, stage).float().cpu().numpy())       # (P, h, w)
-        if with_grad_cam:
-            cams.append(grad_cam(model, x, stage=stage).mean(1).float().cpu().numpy())
+        for k, model in enumerate(models):
+            maps[k].append(clip_attention(model, x, stage).float().cpu().numpy())       # (P, h, w)
+            if with_grad_cam:
+                cams[k].append(grad_cam(model, x, stage=stage).mean(1).float().cpu().numpy())
         for p in paces:
             frames = sample_indices(len(movers), cfg.clip_len, p, 0)
             masks.append(_scaled_mask(movers[frames].any(0), cfg.frame_size, cfg.crop))
     masks = np.stack(masks)
     chance = mask_area_fraction(masks)
-    scores = {"attention": (attention_mass_in_masks(np.concatenate(maps), masks), chance)}
-    if with_grad_cam:
-        scores["grad-cam"] = (attention_mass_in_masks(np.concatenate(cams), masks), chance)
-    return scores
+    scored = []
+    for k in range(len(models)):
+        scores = {"attention": (attention_mass_in_masks(np.concatenate(maps[k]), masks), chance)}
+        if with_grad_cam:
+            scores["grad-cam"] = (attention_mass_in_masks(np.concatenate(cams[k]), masks), chance)
+        scored.append(scores)
+    return scored

@@ -36,7 +36,7 @@ from ..config import Config
 from ..errors import one_line
 from ..evaluation.attention import (
     attention_grid,
-    attention_scores,
+    attention_scores_of,
     attention_stage,
     plot_attention_grid,
 )
@@ -179,7 +179,11 @@ class ExperimentResult:
         attention_scores: ``{init: {"attention": [share, chance], "grad-cam": [share, chance]}}``: the share of
             each initialisation's activation attention (and Grad-CAM) at ``attention_stage`` inside the
             ground-truth mover masks of every test video at Fig. 5's paces, beside the masks' area
-            (:func:`attention_scores`; empty unless asked).
+            (:func:`attention_scores`; empty unless asked). Random initialisation's share is the mean over the
+            random networks of every transfer seed (``attention_draws``).
+        attention_draws: ``{init: {"attention": [share, ...], "grad-cam": [share, ...]}}``: each scored network's
+            share: the pretrained network's one, random initialisation's one per transfer seed in ``seeds``
+            order (empty unless asked, and in results written before it was recorded).
         attention_stage: the stage the attention figures and scores read (:func:`pacekit.evaluation.attention.fig5_stage`:
             conv5 at the paper's sizes and for tiny-fine, conv3 for tiny on 56-pixel crops); None without them.
         seconds: ``pretrain``, ``pretext``, ``transfer``, ``evaluate``, ``retrieval``, ``attention``, ``total``.
@@ -205,6 +209,7 @@ class ExperimentResult:
     labelled_pretext_by_class: Optional[dict] = None
     attention_stage: Optional[str] = None
     retrieval_skipped: dict[str, str] = field(default_factory=dict)
+    attention_draws: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def pace_confusion_by_class(self) -> Optional[PaceConfusionByClass]:
         """The pretext test clips' answers by action class (None without pretraining)."""
@@ -245,8 +250,8 @@ class ExperimentResult:
             "retrieval": {init: [r.to_dict() for r in rows] for init, rows in self.retrieval.items()},
             "seconds": dict(self.seconds), "attention": dict(self.attention),
             # A share with no attention mass at all is NaN; JSON has no NaN, so it is written as null.
-            "attention_scores": {init: {k: [x if x is None or math.isfinite(x) else None for x in v]
-                                        for k, v in d.items()} for init, d in self.attention_scores.items()},
+            "attention_scores": _finite_or_null(self.attention_scores),
+            "attention_draws": _finite_or_null(self.attention_draws),
             "attention_stage": self.attention_stage, "retrieval_skipped": dict(self.retrieval_skipped),
         }
 
@@ -262,7 +267,7 @@ class ExperimentResult:
     def from_dict(cls, values: dict, source: str = "the experiment's values") -> "ExperimentResult":
         """Inverse of :meth:`to_dict`. Values of another shape (a damaged ``experiment.json``) are a
         :class:`pacekit.errors.DamagedFileError` naming ``source``, never a result with wrong numbers."""
-        check_json(values, source, EXPERIMENT_FIX, dict, keys=_EXPERIMENT_KEYS)
+        check_json(values, source, EXPERIMENT_FIX, dict, keys=_EXPERIMENT_KEYS, optional={"attention_draws": dict})
         try:
             values = check_schema(values, source, EXPERIMENT_FIX)
             values["outcomes"] = [TransferOutcome.from_dict(check_json(o, source, EXPERIMENT_FIX, dict,
@@ -300,6 +305,18 @@ _EXPERIMENT_KEYS = {"out": str, "config": dict, "inits": list, "protocols": list
                         "labelled_pretext_by_class": (dict, type(None)), "attention_stage": (str, type(None))}
 _OUTCOME_NUMBERS = {"top1": _NUMBER_OR_NULL, "top5": _NUMBER_OR_NULL, "train_accuracy": _NUMBER_OR_NULL,
                     "seed": int}
+
+
+def _mean_of_finite(shares: list[float]) -> float:
+    """The mean of the shares that exist (a map with no attention mass has none: NaN); NaN when none does."""
+    finite = [x for x in shares if math.isfinite(x)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def _finite_or_null(scores: dict[str, dict[str, list[float]]]) -> dict:
+    """``{init: {name: [number, ...]}}`` with a NaN (a map with no attention mass) as None: JSON has no NaN."""
+    return {init: {k: [x if x is None or math.isfinite(x) else None for x in v] for k, v in d.items()}
+            for init, d in scores.items()}
 
 
 def _split_from_dict(values: Optional[dict]) -> Optional[PaceConfusionByClass]:
@@ -545,14 +562,20 @@ class _Experiment:
                 model = self.model(init)
                 stage = stage or attention_stage(model, self.cfg)
                 figures[init] = _attention_figure(init, model, self.cfg, self.out, self.plan.attention_figures, stage)
+        draws: dict[str, dict[str, list[float]]] = {}
         if self.plan.attention_score:
             for init in self.plan.inits:
-                model = self.model(init)
-                stage = stage or attention_stage(model, self.cfg)
-                measured = attention_scores(model, self.cfg, with_grad_cam=True, stage=stage)
-                scores[init] = {name: [float(v) for v in pair] for name, pair in measured.items()}
+                # Random initialisation is a distribution: its share is the mean over the random networks the
+                # transfer seeds start from, as the probe's and fine-tuning's random arms are.
+                models = ([self.model(init)] if init == "pretrained" else
+                          [init_model(init, None, None, self.cfg.replace(seed=seed)) for seed in self.plan.seeds_of(self.cfg)])
+                stage = stage or attention_stage(models[0], self.cfg)
+                measured = attention_scores_of(models, self.cfg, with_grad_cam=True, stage=stage)
+                draws[init] = {name: [float(m[name][0]) for m in measured] for name in measured[0]}
+                scores[init] = {name: [_mean_of_finite(shares), float(measured[0][name][1])]
+                                for name, shares in draws[init].items()}
         self.seconds["attention"] = time.perf_counter() - t
-        self.values.update(attention=figures, attention_scores=scores, attention_stage=stage)
+        self.values.update(attention=figures, attention_scores=scores, attention_draws=draws, attention_stage=stage)
 
 
 def _outcome(init: str, protocol: str, seed: int, run: TrainResult, result: EvalResult) -> TransferOutcome:

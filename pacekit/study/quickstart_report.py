@@ -70,7 +70,8 @@ def reproduction_section(r: QuickstartResult) -> list[str]:
     if e is not None and {"random", "pretrained"} <= set(e.attention_scores):
         pre, ran = e.attention_scores["pretrained"]["attention"], e.attention_scores["random"]["attention"]
         rows.append(f"| attention on the moving parts (Fig. 5) | {_paper_says('C6', 'attention')} | "
-                    f"{_share(pre[0])}% vs {_share(ran[0])}% in the mover masks (their area {100 * pre[1]:.1f}%) | "
+                    f"{_share(pre[0])}% vs {_share(ran[0])}%{_of_networks(e)} in the mover masks (their area "
+                    f"{100 * pre[1]:.1f}%) | "
                     "one run: no verdict |")
     seeds = f"the paired 95% interval over its {n} transfer seeds (one pretraining)"
     sentences = [f"Pace pretraining reached {100 * r.pretext_accuracy:.1f}% pace accuracy on unseen videos "
@@ -294,15 +295,29 @@ def _experiment_sections(r: QuickstartResult) -> list[str]:
         ]
         for init, scores in e.attention_scores.items():
             att, cam = scores["attention"], scores.get("grad-cam", [float("nan"), float("nan")])
-            lines.append(f"| {INIT_NAMES[init]} | {_share(att[0])} | {_share(cam[0])} | {100 * att[1]:.1f} |")
+            draws = e.attention_draws.get(init, {}).get("attention", [])
+            name = INIT_NAMES[init] + (f", mean of {len(draws)} networks" if len(draws) > 1 else "")
+            lines.append(f"| {name} | {_share(att[0])} | {_share(cam[0])} | {100 * att[1]:.1f} |")
         lines.append("")
         lines.append("n/a: the maps have no mass at all (a Grad-CAM is zero where no channel's gradient-weighted "
                      "activation is positive), so no share can be computed.")
+        random_draws = [x for x in e.attention_draws.get("random", {}).get("attention", []) if math.isfinite(x)]
+        if len(random_draws) > 1:
+            lines += ["", f"Random initialisation is scored on the random network of each transfer seed "
+                          f"({', '.join(map(str, e.seeds))}), as its fine-tuning and probe are, and its share is their "
+                          f"mean: one network alone put {_share(min(random_draws))}% to {_share(max(random_draws))}% "
+                          "of its attention inside the masks."]
         if {"random", "pretrained"} <= set(e.attention_scores):
             ratio = e.attention_scores["pretrained"]["attention"][0] / max(e.attention_scores["random"]["attention"][0], 1e-9)
             lines += ["", f"Pretrained / random init: {ratio:.2f}x the attention share inside the masks."]
         lines.append("")
     return lines
+
+
+def _of_networks(e) -> str:
+    """The words " (mean of N random networks)" when random initialisation's attention share averages several."""
+    n = len(e.attention_draws.get("random", {}).get("attention", []))
+    return f" (mean of {n} random networks)" if n > 1 else ""
 
 
 def _share(value: float) -> str:

@@ -133,7 +133,10 @@ def result_json(r: QuickstartResult) -> dict:
                              for init, rows in e.retrieval.items()}
         data["retrieval_skipped"] = dict(e.retrieval_skipped)
         data["experiment"] = e.to_dict()  # JSON-safe: a share with no attention mass is null there
-        data["attention"] = {init: {name: {"share": pair[0], "chance": pair[1]} for name, pair in scores.items()}
+        draws = data["experiment"]["attention_draws"]
+        data["attention"] = {init: {name: {"share": pair[0], "chance": pair[1],
+                                           "networks": draws.get(init, {}).get(name, [pair[0]])}
+                                    for name, pair in scores.items()}
                              for init, scores in data["experiment"]["attention_scores"].items()}
         data["attention_stage"] = e.attention_stage
         by_class = shown_split(e)
