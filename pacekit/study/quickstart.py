@@ -9,7 +9,8 @@
 4. Evaluate all four on the test split with the paper's 10-clip protocol (4.1), for each of
    ``finetune_seeds`` seeds.
 5. Retrieve training videos with test videos (4.4) with the random and the pretrained backbone, and score
-   where each backbone's attention falls against the synthetic set's mover masks (Fig. 5).
+   where each backbone's attention falls against the synthetic set's mover masks (Fig. 5); random
+   initialisation's share is the mean over the random networks of the seeds of step 4.
 6. Write ``<out>/report.md``: a table of the pretext (pace) accuracy and the top-1 accuracies, the random
    baseline's predicted classes, retrieval top-k beside chance, the attention shares beside the masks'
    area, and two figures, ``pace_strip.png`` (one
@@ -18,7 +19,7 @@
 
 Steps 2-5 are :func:`pacekit.study.experiment.run_experiment`.
 
-With ``--preset cpu-tiny`` (the default) this is the ``tiny`` backbone on 8-frame 56x56 clips; the
+With ``--preset cpu-tiny`` (the default) this is the ``tiny-fine`` backbone on 16-frame 56x56 clips; the
 numbers of a run are in its report. ``--resume`` reuses finished stages (their ``last.pt``).
 """
 
