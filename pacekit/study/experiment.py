@@ -568,7 +568,8 @@ class _Experiment:
                 # Random initialisation is a distribution: its share is the mean over the random networks the
                 # transfer seeds start from, as the probe's and fine-tuning's random arms are.
                 models = ([self.model(init)] if init == "pretrained" else
-                          [init_model(init, None, None, self.cfg.replace(seed=seed)) for seed in self.plan.seeds_of(self.cfg)])
+                          [init_model(init, None, None, self.cfg.replace(seed=seed))
+                           for seed in self.plan.seeds_of(self.cfg)])
                 stage = stage or attention_stage(models[0], self.cfg)
                 measured = attention_scores_of(models, self.cfg, with_grad_cam=True, stage=stage)
                 draws[init] = {name: [float(m[name][0]) for m in measured] for name in measured[0]}
