@@ -335,9 +335,12 @@ def plot_attention_grid(grid: AttentionGrid, alpha: float = 0.5, cmap: str = "je
     title = grid.stage if "Grad-CAM" in grid.stage else f"{grid.stage} attention"
     outlined = "; white: the mover" if any(each.outlines is not None for each in grids.values()) else ""
     fig.suptitle(f"{title} on each clip's last frame{outlined}")
-    fig.tight_layout()
-    bar = fig.colorbar(cm.ScalarMappable(norm=colors.Normalize(0, 1), cmap=cmap), ax=axes.ravel().tolist(),
-                       fraction=0.02, pad=0.01)
+    # the colour bar gets its own strip at the right, so that its ticks and label stay inside the figure
+    right = 1 - 0.9 / fig.get_figwidth()
+    fig.tight_layout(rect=(0, 0, right, 1))
+    bar = fig.colorbar(cm.ScalarMappable(norm=colors.Normalize(0, 1), cmap=cmap),
+                       cax=fig.add_axes((right + 0.1 / fig.get_figwidth(), 0.15, 0.15 / fig.get_figwidth(), 0.7),
+                                        label="<colorbar>"))
     bar.set_label("attention (each map scaled to its maximum)", fontsize=8)
     return fig
 
