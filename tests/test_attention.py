@@ -1,6 +1,7 @@
 """Attention maps (Fig. 5): activation attention and Grad-CAM follow a bright moving square."""
 
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -164,6 +165,10 @@ def test_attention_grid_columns_follow_the_pace(tmp_path):
     fig = plot_attention_grid(grid)
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
     assert len(panels) == 8 and len(fig.axes) == 9  # and one colour bar
+    fig.canvas.draw()  # the colour bar, its ticks and its label lie inside the figure, not cut at its edge
+    bar = next(ax for ax in fig.axes if ax.get_label() == "<colorbar>")
+    drawn, page = bar.get_tightbbox(fig.canvas.get_renderer()), fig.bbox
+    assert page.x0 <= drawn.x0 and drawn.x1 <= page.x1 and page.y0 <= drawn.y0 and drawn.y1 <= page.y1
     assert [ax.get_title() for ax in panels[:4]] == ["p = 1", "p = 2", "p = 3", "p = 4"]
     # a second grid beside the first doubles the columns, each titled with its name; outlines are drawn
     outlined = AttentionGrid(grid.frames, grid.maps, grid.paces, grid.names, grid.stage,
@@ -209,6 +214,20 @@ def test_attention_command_writes_fig5_and_gradcam(flow, tmp_path, capsys):
     assert image.shape[1] > image.shape[0]  # 4 columns, 2 rows
     cam = matplotlib.image.imread(tmp_path / "fig5_gradcam.png")
     assert cam.shape == image.shape and cam.std() > 0  # the same grid layout, and not a blank image
+    # the synthetic set's videos carry their mover masks: each drawn frame's mover is outlined
+    assert printed.count("the mover outlined in white") == 1
+    # a video without its masks beside it (a copy of one) is drawn without outlines
+    import shutil
+
+    from pacekit.data import read_split
+
+    video = read_split("synthetic", str(flow["root"]), "test", 1).records[0].path
+    bare = tmp_path / "bare" / Path(video).name
+    bare.parent.mkdir()
+    shutil.copy(video, bare)
+    assert main(["attention", "--checkpoint", str(flow["pre"]), "--video", str(bare), "--out",
+                 str(tmp_path / "bare.png"), "--device", "cpu"]) == 0
+    assert "outlined" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("target", ["7", "seven"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Union
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from ..atomic import ensure_writable
 from ..data import VideoDecodeError, read_split
+from ..data.synthetic import mask_path
 from ..evaluation.attention import (
     FIG5_PACES,
     StartBeyondVideoError,
@@ -16,6 +18,7 @@ from ..evaluation.attention import (
     check_start,
     fig5_stage,
     grad_cam_grid,
+    last_frame_masks,
     plot_attention_grid,
 )
 from ..pace import as_pace
@@ -50,6 +53,15 @@ def _check_target(target: str, loaded) -> Union[str, int]:
     return int(target)
 
 
+def _mover_outlines(videos: list, paces: list, args, loaded):
+    """The mover's pixels in each drawn frame when every video is a synthetic one with its masks beside it, else
+    None (:func:`pacekit.evaluation.attention.last_frame_masks`)."""
+    if not all(mask_path(v).is_file() for v in videos):
+        return None
+    return np.stack([last_frame_masks(v, paces, args.clip_len, args.start, loaded.frame_size, loaded.crop)
+                     for v in videos])
+
+
 def cmd_attention(args) -> int:
     import matplotlib.pyplot as plt
 
@@ -73,14 +85,17 @@ def cmd_attention(args) -> int:
                   start=args.start, frame_size=loaded.frame_size)
     out = Path(args.out)
     ensure_writable(out.parent)
-    grid = attention_grid(loaded.model, videos, paces, **common)
+    outlines = _mover_outlines(videos, paces, args, loaded)
+    grid = dataclasses.replace(attention_grid(loaded.model, videos, paces, **common), outlines=outlines)
     fig = plot_attention_grid(grid)
     fig.savefig(out, dpi=120)
     plt.close(fig)
     print(f"wrote {out}: {stage} activation attention, {len(videos)} videos x paces "
-          f"{', '.join(str(p) for p in paces)} ({args.clip_len}-frame clips from frame {args.start})")
+          f"{', '.join(str(p) for p in paces)} ({args.clip_len}-frame clips from frame {args.start})"
+          + ("; the mover outlined in white" if outlines is not None else ""))
     if args.gradcam:
-        cam = grad_cam_grid(loaded.model, videos, paces, target, model_paces=loaded.paces, **common)
+        cam = dataclasses.replace(grad_cam_grid(loaded.model, videos, paces, target, model_paces=loaded.paces,
+                                                **common), outlines=outlines)
         cam_out = out.with_name(out.stem + "_gradcam" + out.suffix)
         fig = plot_attention_grid(cam)
         fig.savefig(cam_out, dpi=120)
@@ -94,7 +109,8 @@ def add_commands(subparsers) -> None:
         "attention", help="Fig. 5: activation attention on each clip's last frame, paces 1-4 (+ Grad-CAM)",
         description="Activation-based attention (Zagoruyko & Komodakis: sum over channels of |A|^2, mean over the "
                     "stage's time, upsampled) over the last frame of 16-frame clips at paces 1, 2, 3, 4; one row per "
-                    "video. --gradcam adds a Grad-CAM figure (captum LayerGradCam) beside it.")
+                    "video. --gradcam adds a Grad-CAM figure (captum LayerGradCam) beside it. On the synthetic set the "
+                    "mover is outlined in white.")
     add_model_arguments(p)
     p.add_argument("--video", nargs="+", default=None, help="videos, one row each")
     p.add_argument("--dataset", default=None, help="instead of --video: pick test videos of this dataset")
