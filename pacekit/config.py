@@ -37,6 +37,7 @@ paper's fine-tuning lr (the ``ft_*`` fields).
 from __future__ import annotations
 
 import dataclasses
+import filecmp
 import os
 import warnings
 from dataclasses import dataclass
@@ -394,7 +395,9 @@ def run_differences(stored: Mapping[str, Any], cfg: "Config", stage: Optional[st
     cached result: the fields whose value recorded in ``stored`` (a run's config as :meth:`Config.to_dict`
     wrote it) differs from ``cfg``'s, among those that change what a run learns (``field_names(compared=True)``:
     never workers, device, logging or the run's name). A path field compares the file or folder it resolves to,
-    not how it was typed (:func:`comparable`). A ``"pretrain"`` run leaves out the fine-tuning group
+    not how it was typed (:func:`comparable`), and the checkpoint a run starts from (``pretrained``) counts as the
+    same when the two paths hold the same bytes (a copied ledger or run folder). A ``"pretrain"`` run leaves out the
+    fine-tuning group
     and a ``"finetune"`` run the pretraining group, which that stage does not read. A field ``stored`` lacks
     (a run recorded before the field existed) counts as equal. Sorted by name."""
     if stage is not None and stage not in _OTHER_STAGE_GROUP:
@@ -405,8 +408,20 @@ def run_differences(stored: Mapping[str, Any], cfg: "Config", stage: Optional[st
     if stage is not None:
         ignored |= set(field_names(_OTHER_STAGE_GROUP[stage]))
     wanted = cfg.to_dict()
-    return sorted(k for k, v in wanted.items()
-                  if k not in ignored and k in stored and comparable(k, stored[k]) != comparable(k, v))
+    return sorted(k for k, v in wanted.items() if k not in ignored and k in stored and not _same(k, stored[k], v))
+
+
+#: Fields naming a file whose content, not its place, is what a run reads: the same bytes elsewhere are the same.
+_CONTENT_FIELDS = ("pretrained",)
+
+
+def _same(name: str, stored: Any, value: Any) -> bool:
+    """Whether field ``name`` recorded as ``stored`` equals ``value`` under the same-run rule."""
+    a, b = comparable(name, stored), comparable(name, value)
+    if a == b:
+        return True
+    return (name in _CONTENT_FIELDS and isinstance(a, str) and isinstance(b, str) and os.path.isfile(a)
+            and os.path.isfile(b) and filecmp.cmp(a, b, shallow=False))
 
 
 # ------------------------------------------------------------------------------------------ presets

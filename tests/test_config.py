@@ -236,6 +236,29 @@ def test_the_same_run_rule_ignores_system_fields_and_the_other_stage():
     assert run_differences(cfg.to_dict(), changed, "finetune") == ["probe_lr"]
 
 
+def test_the_same_run_rule_reads_a_copied_pretrained_checkpoint_as_the_same(tmp_path):
+    """A run folder copied with its pretraining (a ledger copied to a new folder) names the old checkpoint path; the
+    same bytes at another path are the same start, other bytes or a checkpoint gone are not."""
+    from pacekit.config import run_differences
+
+    first, copy, other = tmp_path / "a" / "last.pt", tmp_path / "b" / "last.pt", tmp_path / "c" / "last.pt"
+    for path, data in ((first, b"weights"), (copy, b"weights"), (other, b"weightz")):
+        path.parent.mkdir()
+        path.write_bytes(data)
+    stored = get_config("cpu-tiny", pretrained=str(first)).to_dict()
+    cfg = get_config("cpu-tiny")
+    assert run_differences(stored, cfg.replace(pretrained=str(copy)), "finetune") == []
+    assert run_differences(stored, cfg.replace(pretrained=str(other)), "finetune") == ["pretrained"]
+    assert run_differences(stored, cfg.replace(pretrained=None), "finetune") == ["pretrained"]
+    first.unlink()  # moved away: nothing left to compare with
+    assert run_differences(stored, cfg.replace(pretrained=str(copy)), "finetune") == ["pretrained"]
+    # a data folder is compared by place: two folders with the same files are two sets
+    (tmp_path / "b" / "x").write_text("same")
+    (tmp_path / "c" / "x").write_text("same")
+    assert run_differences(get_config("cpu-tiny", root=str(tmp_path / "b")).to_dict(),
+                           cfg.replace(root=str(tmp_path / "c")), "finetune") == ["root"]
+
+
 def _defaults(function):
     return {k: p.default for k, p in inspect.signature(function).parameters.items()
             if p.default is not inspect.Parameter.empty}
