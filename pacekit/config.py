@@ -398,8 +398,7 @@ def run_differences(stored: Mapping[str, Any], cfg: "Config", stage: Optional[st
     not how it was typed (:func:`comparable`), and the checkpoint a run starts from (``pretrained``) counts as the
     same when the two paths hold the same bytes (a copied ledger or run folder). A ``"pretrain"`` run leaves out the
     fine-tuning group and a ``"finetune"`` run the pretraining group, which that stage does not read. A field
-    ``stored`` lacks
-    (a run recorded before the field existed) counts as equal. Sorted by name."""
+    ``stored`` lacks (a run recorded before the field existed) counts as equal. Sorted by name."""
     if stage is not None and stage not in _OTHER_STAGE_GROUP:
         raise ValueError(f"stage must be 'pretrain', 'finetune' or None, got {stage!r}")
     if not isinstance(stored, Mapping):  # a damaged record: the caller names the file
