@@ -454,12 +454,12 @@ def attention_scores_of(models: Sequence, cfg: Config, num_videos: Optional[int]
                         paces: Sequence = FIG5_PACES) -> list[dict[str, tuple[float, float]]]:
     """:func:`attention_scores` of each of ``models`` (one architecture: the same stage), in order, reading each
     test video and its masks once for all of them."""
-    records = eval_dataset(cfg, "test").records
-    videos = [r.path for r in (records if num_videos is None else records[:num_videos])]
-    transform = eval_transform(cfg)
     models = list(models)
     if not models:
         return []
+    records = eval_dataset(cfg, "test").records
+    videos = [r.path for r in (records if num_videos is None else records[:num_videos])]
+    transform = eval_transform(cfg)
     device = next(models[0].parameters()).device
     maps = [[] for _ in models]
     cams = [[] for _ in models]
